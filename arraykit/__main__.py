@@ -1,0 +1,5 @@
+import sys
+
+from arraykit.cli import main
+
+sys.exit(main())

@@ -1,0 +1,97 @@
+"""Validation at the public boundary: one message style for every bad argument.
+
+Private kernels trust their inputs; public functions call these once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from arraykit.errors import InvalidArgumentError
+
+
+def show(value: Any, limit: int = 80) -> str:
+    """A short printable form of `value` for error messages."""
+    if isinstance(value, np.ndarray):
+        text = f"array(shape={value.shape}, dtype={value.dtype})"
+    else:
+        text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def fail(name: str, value: Any, why: str) -> InvalidArgumentError:
+    """Build the error for argument `name` holding `value`: ``raise fail(...)``."""
+    return InvalidArgumentError(f"{name}={show(value)}: {why}")
+
+
+def positive(name: str, value: Any) -> float:
+    """A finite number > 0 (sampling rates, spacings, speeds of sound)."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise fail(name, value, "must be a number") from None
+    if not np.isfinite(x) or x <= 0:
+        raise fail(name, value, "must be a finite number > 0")
+    return x
+
+
+def choice(name: str, value: Any, options: Sequence[str]) -> str:
+    """One of `options`; the message lists them."""
+    if value not in options:
+        raise fail(name, value, f"must be one of {', '.join(map(repr, options))}")
+    return value
+
+
+def finite_array(
+    name: str, value: Any, *, ndim: int | None = None, dtype: Any = float
+) -> np.ndarray:
+    """A finite NumPy array, optionally of a given number of dimensions."""
+    try:
+        arr = np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError):
+        raise fail(name, value, "must be numeric") from None
+    if ndim is not None and arr.ndim != ndim:
+        raise fail(name, value, f"must have {ndim} dimension(s), got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise fail(name, value, "contains NaN or infinite values")
+    return arr
+
+
+def signals(name: str, value: Any, n_mics: int | None = None) -> np.ndarray:
+    """Time signals ``(M, N)``: finite floats, one row per microphone."""
+    arr = finite_array(name, value, ndim=2)
+    if n_mics is not None and arr.shape[0] != n_mics:
+        raise fail(
+            name, value, f"must have one row per microphone: {n_mics} rows, got {arr.shape[0]}"
+        )
+    return arr
+
+
+def frequencies(name: str, value: Any) -> np.ndarray:
+    """Frequencies in Hz, ``(F,)``, finite and >= 0 (a scalar becomes ``(1,)``)."""
+    arr = np.atleast_1d(finite_array(name, value))
+    if arr.ndim != 1:
+        raise fail(name, value, f"must be a scalar or 1-D, got shape {arr.shape}")
+    if np.any(arr < 0):
+        raise fail(name, value, "frequencies must be >= 0 Hz")
+    return arr
+
+
+def directions(name: str, value: Any) -> np.ndarray:
+    """Directions ``(G, 2)`` as (azimuth, elevation) degrees; one pair becomes ``(1, 2)``.
+
+    A 1-D array of length other than 2 is read as azimuths at elevation 0.
+    """
+    arr = finite_array(name, value)
+    if arr.ndim == 0:
+        arr = np.array([[float(arr), 0.0]])
+    elif arr.ndim == 1:
+        arr = arr[None, :] if arr.shape[0] == 2 else np.stack([arr, np.zeros_like(arr)], axis=1)
+    if arr.ndim != 2 or arr.shape[1] != 2 or arr.shape[0] == 0:
+        raise fail(name, value, "must be (azimuth, elevation) in degrees, one pair or shape (G, 2)")
+    if np.any(np.abs(arr[:, 1]) > 90.0 + 1e-9):
+        raise fail(name, value, "elevation must lie in [-90, 90] degrees")
+    return arr

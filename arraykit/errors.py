@@ -1,0 +1,26 @@
+"""The small exception tree of arraykit.
+
+Every error a user can cause raises a :class:`ValueError` subclass whose message
+names the argument and shows its value; the CLI turns any :class:`ArraykitError`
+or :class:`ValueError` into one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ArraykitError", "DeviceError", "GeometryFileError", "InvalidArgumentError"]
+
+
+class ArraykitError(Exception):
+    """Base class of the errors arraykit raises on purpose."""
+
+
+class InvalidArgumentError(ArraykitError, ValueError):
+    """An argument has a bad value; the message names it and shows the value."""
+
+
+class GeometryFileError(InvalidArgumentError):
+    """A geometry file (TOML or acoular XML) is malformed; the message says which field."""
+
+
+class DeviceError(ArraykitError, RuntimeError):
+    """A device could not be found, opened or controlled."""

@@ -1,0 +1,26 @@
+"""Pictures of arrays, spatial spectra, beam patterns and diagnostics (matplotlib).
+
+matplotlib is imported only when a plotting function runs (the ``plot`` extra).
+Every function returns the matplotlib Figure it drew on.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = ["plot_geometry"]
+
+_FUNCTIONS = {
+    "plot_geometry": "arraykit.plot.geometry",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FUNCTIONS:
+        return getattr(importlib.import_module(_FUNCTIONS[name]), name)
+    raise AttributeError(f"module 'arraykit.plot' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_FUNCTIONS))

@@ -1,0 +1,13 @@
+"""Lazy matplotlib import with an install hint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def pyplot() -> Any:
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError("plotting needs matplotlib: pip install 'arraykit[plot]'") from exc
+    return plt

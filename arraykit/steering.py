@@ -1,0 +1,102 @@
+"""Steering vectors: what a plane or spherical wave looks like across the array.
+
+Shapes: ``F`` frequencies, ``G`` directions (or points), ``M`` microphones.
+Far field: ``tau_m(u) = -(p_m . u) / c`` and ``a_m(f, u) = exp(-2j pi f tau_m(u))``.
+Near field: a point source at ``s`` reaches microphone ``m`` after
+``r_m / c`` with amplitude ``1 / r_m``; both are taken relative to the distance
+``r_0`` from the source to the array centroid, so ``a_m = (r_0 / r_m) exp(-2j pi f (r_m - r_0) / c)``.
+
+DOA search and beamforming both build on this module (``ak.beamform.steering_vector``
+is the same function).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from arraykit import _validate as v
+from arraykit.geometry import SPEED_OF_SOUND, ArrayGeometry
+
+__all__ = ["near_field_delays", "steering_vector", "steering_vector_near"]
+
+
+def steering_vector(
+    geometry: ArrayGeometry,
+    freqs: npt.ArrayLike,
+    directions: npt.ArrayLike,
+    *,
+    c: float = SPEED_OF_SOUND,
+) -> np.ndarray:
+    """Far-field steering vectors ``a[f, g, m] = exp(-2j pi f tau_m(u_g))``.
+
+    Parameters
+    ----------
+    geometry : ArrayGeometry
+    freqs : array_like [shape=(F,)]
+        Frequencies in Hz.
+    directions : array_like [shape=(G, 2) or (2,)]
+        ``(azimuth, elevation)`` in degrees.
+
+    Returns
+    -------
+    np.ndarray [shape=(F, G, M), complex128]
+
+    >>> import arraykit as ak
+    >>> a = steering_vector(ak.ArrayGeometry.linear(4, 0.05), [0.0, 1000.0], (90, 0))
+    >>> a.shape, bool(abs(a[1, 0, 0] - 1.0) < 1e-12)
+    ((2, 1, 4), True)
+    """
+    f = v.frequencies("freqs", freqs)
+    tau = geometry.delays(directions, c=c)  # (G, M)
+    return np.exp(-2j * np.pi * f[:, None, None] * tau[None, :, :])
+
+
+def near_field_delays(
+    geometry: ArrayGeometry, points: npt.ArrayLike, *, c: float = SPEED_OF_SOUND
+) -> tuple[np.ndarray, np.ndarray]:
+    """Propagation from source points to microphones, relative to the array centroid.
+
+    Returns
+    -------
+    tau : np.ndarray [shape=(G, M)]
+        ``(r_m - r_0) / c`` in seconds.
+    gain : np.ndarray [shape=(G, M)]
+        ``r_0 / r_m``.
+    """
+    pts = _points("points", points)
+    r = np.linalg.norm(pts[:, None, :] - geometry.positions[None, :, :], axis=-1)  # (G, M)
+    if np.any(r < 1e-6):
+        g, m = np.argwhere(r < 1e-6)[0]
+        raise v.fail("points", points, f"point {g} sits on microphone {m}")
+    r0 = np.linalg.norm(pts - geometry.centroid, axis=-1)[:, None]
+    return (r - r0) / v.positive("c", c), r0 / np.maximum(r, 1e-12)
+
+
+def steering_vector_near(
+    geometry: ArrayGeometry,
+    freqs: npt.ArrayLike,
+    points: npt.ArrayLike,
+    *,
+    c: float = SPEED_OF_SOUND,
+) -> np.ndarray:
+    """Near-field (spherical-wave) steering vectors toward points in metres, ``(F, G, M)``.
+
+    ``a[f, g, m] = (r_0 / r_m) exp(-2j pi f (r_m - r_0) / c)`` with ``r_m`` the
+    distance from point ``g`` to microphone ``m`` and ``r_0`` the distance to the
+    array centroid. Far from the array this tends to :func:`steering_vector`.
+    """
+    f = v.frequencies("freqs", freqs)
+    tau, gain = near_field_delays(geometry, points, c=c)
+    return gain[None, :, :] * np.exp(-2j * np.pi * f[:, None, None] * tau[None, :, :])
+
+
+def _points(name: str, value: npt.ArrayLike) -> np.ndarray:
+    pts = v.finite_array(name, value)
+    if pts.ndim == 1:
+        pts = pts[None, :]
+    if pts.ndim != 2 or pts.shape[1] not in (2, 3):
+        raise v.fail(name, value, "must be points in metres, shape (3,), (G, 3) or (G, 2)")
+    if pts.shape[1] == 2:
+        pts = np.concatenate([pts, np.zeros((pts.shape[0], 1))], axis=1)
+    return pts
