@@ -1,0 +1,137 @@
+"""Short-time Fourier transform with the ``(M, F, T)`` convention, on scipy's ShortTimeFFT.
+
+Shapes: ``M`` microphones, ``N`` samples, ``F = nfft // 2 + 1`` frequencies, ``T``
+frames. The forward transform of ``(M, N)`` signals is ``(M, F, T)`` complex; the
+inverse reconstructs the signals exactly (the default Hann window at 50 % overlap
+satisfies the constant-overlap-add condition, and scipy uses the canonical dual
+window for any other choice).
+
+>>> import numpy as np
+>>> x = np.random.default_rng(0).standard_normal((2, 4000))
+>>> X = stft(x, 16000, nfft=256)
+>>> X.shape[:2]
+(2, 129)
+>>> bool(np.allclose(istft(X, 16000, nfft=256, length=4000), x))
+True
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import numpy.typing as npt
+from scipy.signal import ShortTimeFFT, get_window
+
+from arraykit import _validate as v
+
+__all__ = ["frame_times", "istft", "stft", "stft_frequencies", "stft_transform"]
+
+
+def stft_transform(
+    fs: float, *, nfft: int = 512, hop: int | None = None, window: str = "hann"
+) -> ShortTimeFFT:
+    """The scipy ShortTimeFFT arraykit uses for these settings (cached).
+
+    `hop` defaults to ``nfft // 2``; `window` is any name :func:`scipy.signal.get_window`
+    knows (periodic, length `nfft`).
+    """
+    fs = v.positive("fs", fs)
+    if isinstance(nfft, bool) or not isinstance(nfft, int | np.integer) or nfft < 2:
+        raise v.fail("nfft", nfft, "must be an integer >= 2")
+    hop = int(nfft) // 2 if hop is None else hop
+    if isinstance(hop, bool) or not isinstance(hop, int | np.integer) or not 1 <= hop <= nfft:
+        raise v.fail("hop", hop, f"must be an integer in 1..nfft={nfft}")
+    if not isinstance(window, str):
+        raise v.fail("window", window, "must be a window name such as 'hann'")
+    return _transform(fs, int(nfft), int(hop), window)
+
+
+@lru_cache(maxsize=32)
+def _transform(fs: float, nfft: int, hop: int, window: str) -> ShortTimeFFT:
+    try:
+        win = get_window(window, nfft, fftbins=True)
+    except ValueError:
+        raise v.fail("window", window, "is not a window scipy.signal.get_window knows") from None
+    return ShortTimeFFT(win, hop=hop, fs=fs, fft_mode="onesided", mfft=nfft)
+
+
+def stft(
+    signals: npt.ArrayLike,
+    fs: float,
+    *,
+    nfft: int = 512,
+    hop: int | None = None,
+    window: str = "hann",
+) -> np.ndarray:
+    """STFT of time signals.
+
+    Parameters
+    ----------
+    signals : array_like [shape=(M, N) or (N,)]
+        One row per microphone.
+    fs : float
+        Sampling rate, Hz.
+    nfft : int
+        Frame length and FFT size.
+    hop : int, optional
+        Frame advance in samples (default ``nfft // 2``).
+    window : str
+        Window name (default ``"hann"``).
+
+    Returns
+    -------
+    np.ndarray [shape=(M, F, T) or (F, T), complex]
+        Frames cover the whole signal, including partial frames at both ends.
+    """
+    x = v.finite_array("signals", signals)
+    if x.ndim not in (1, 2):
+        raise v.fail("signals", signals, f"must be (N,) or (M, N), got shape {x.shape}")
+    sft = stft_transform(fs, nfft=nfft, hop=hop, window=window)
+    if x.shape[-1] < nfft:
+        raise v.fail("signals", signals, f"has {x.shape[-1]} samples, fewer than nfft={nfft}")
+    return sft.stft(x, axis=-1)
+
+
+def istft(
+    spectrum: npt.ArrayLike,
+    fs: float,
+    *,
+    nfft: int = 512,
+    hop: int | None = None,
+    window: str = "hann",
+    length: int | None = None,
+) -> np.ndarray:
+    """Inverse of :func:`stft` (same settings): ``(M, F, T)`` or ``(F, T)`` to real signals.
+
+    `length` trims (or zero-pads) the output to that many samples; give the input
+    length for exact reconstruction.
+    """
+    X = np.asarray(spectrum)
+    sft = stft_transform(fs, nfft=nfft, hop=hop, window=window)
+    if X.ndim not in (2, 3) or X.shape[-2] != sft.f_pts:
+        raise v.fail(
+            "spectrum", spectrum, f"must be (F, T) or (M, F, T) with F={sft.f_pts} for nfft={nfft}"
+        )
+    T = X.shape[-1]
+    # Frame t is centred on sample (p_min + t) * hop; the last one ends here:
+    n_cover = (sft.p_min + T - 1) * sft.hop + sft.m_num - sft.m_num_mid
+    n = n_cover if length is None else int(length)
+    if n < 1:
+        raise v.fail("length", length, "must be >= 1")
+    k1 = min(n, n_cover)
+    y = sft.istft(X, k1=k1, f_axis=-2, t_axis=-1)
+    if y.shape[-1] < n:
+        y = np.concatenate([y, np.zeros((*y.shape[:-1], n - y.shape[-1]))], axis=-1)
+    return y
+
+
+def stft_frequencies(fs: float, nfft: int = 512) -> np.ndarray:
+    """The ``F = nfft // 2 + 1`` bin frequencies in Hz."""
+    return stft_transform(fs, nfft=nfft).f
+
+
+def frame_times(fs: float, n_frames: int, *, nfft: int = 512, hop: int | None = None) -> np.ndarray:
+    """Centre time in seconds of each of `n_frames` frames (frame ``t`` of :func:`stft`)."""
+    sft = stft_transform(fs, nfft=nfft, hop=hop)
+    return sft.t(n_frames * sft.hop)[:n_frames] if n_frames else np.zeros(0)
