@@ -1,0 +1,66 @@
+"""`arraykit geometry` through the real console entry point."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from arraykit.cli import main
+
+
+def test_table_lists_every_array_with_its_verdict(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["geometry"]) == 0
+    out = capsys.readouterr().out
+    rows = {line.split()[0]: line for line in out.splitlines()[2:]}
+    assert "ps3-eye" in rows and "180° az" in rows["ps3-eye"] and "linear" in rows["ps3-eye"]
+    assert "360° az; above = below" in rows["uma-16"] and "16" in rows["uma-16"].split()[1]
+    assert "4083 Hz" in rows["uma-16"]  # 343 / (2 * 0.042)
+
+
+def test_one_geometry_as_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["geometry", "respeaker-6mic", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["n_mics"] == 6 and doc["layout"] == "planar" and doc["azimuth_coverage_deg"] == 360
+    assert doc["aperture_m"] == pytest.approx(2 * 0.0463, rel=1e-4)
+
+
+def test_plot_writes_a_png(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "g.png"
+    assert main(["geometry", "ps3-eye", "--plot", str(out)]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 5000
+    assert "two sides of its line" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "match"),
+    [
+        (["geometry", "no-such-array"], "name_or_path='no-such-array': unknown geometry"),
+        (["geometry", "missing.xml"], "no such file"),
+        (["geometry", "--bogus"], "unrecognized arguments: --bogus"),
+        (["no-such-command"], "invalid choice"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    argv: list[str], match: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and match in err and "Traceback" not in err
+
+
+def test_console_script_exit_status() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "arraykit", "geometry", "nope"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert (
+        proc.stderr.startswith("arraykit: error: name_or_path='nope'")
+        and proc.stderr.count("\n") == 1
+    )
