@@ -1,0 +1,111 @@
+"""The ground layers: steering vectors, the STFT and its exact inverse, audio files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import arraykit as ak
+from arraykit.io import read_audio, write_audio
+from arraykit.steering import near_field_delays, steering_vector, steering_vector_near
+from arraykit.stft import istft, stft, stft_frequencies
+
+C = 343.0
+
+
+def test_far_field_steering_matches_delays_and_sign_convention() -> None:
+    g = ak.ArrayGeometry.linear(2, 0.1)
+    a = steering_vector(g, [1000.0], (0, 0))[0, 0]
+    # source on +x reaches mic 1 (x = +0.05) first: tau = -0.05 / c, phase exp(+2j pi f 0.05 / c)
+    np.testing.assert_allclose(a, np.exp(-2j * np.pi * 1000.0 * np.array([0.05, -0.05]) / C))
+    # a delayed copy of a plane wave, as the STFT sees it, matches the steering vector
+    fs, n = 16000, 4096
+    rng = np.random.default_rng(0)
+    s = rng.standard_normal(n)
+    tau = g.delays((30, 0))[0]
+    S = np.fft.rfft(s)
+    f = np.fft.rfftfreq(n, 1 / fs)
+    X = S[None, :] * np.exp(-2j * np.pi * f[None, :] * tau[:, None])
+    ratio = X / S[None, :]
+    np.testing.assert_allclose(ratio.T, steering_vector(g, f, (30, 0))[:, 0, :], atol=1e-9)
+
+
+def test_near_field_tends_to_far_field() -> None:
+    g = ak.ArrayGeometry.circular(6, 0.05)
+    freqs = np.array([500.0, 2000.0])
+    far = steering_vector(g, freqs, (40, 10))
+    u = ak.geometry.unit_vectors([(40, 10)])[0]
+    near = steering_vector_near(g, freqs, 2000.0 * u)
+    np.testing.assert_allclose(near, far, atol=2e-4)
+    # 1/r amplitude: the nearer microphone is louder
+    tau, gain = near_field_delays(g, 0.2 * u)
+    nearest = np.argmin(np.linalg.norm(g.positions - 0.2 * u, axis=1))
+    assert np.argmax(gain[0]) == nearest
+    assert np.argmin(tau[0]) == nearest
+
+
+def test_steering_bad_input() -> None:
+    g = ak.ArrayGeometry.linear(3, 0.05)
+    with pytest.raises(ValueError, match=r"freqs=.*>= 0 Hz"):
+        steering_vector(g, [-1.0], (0, 0))
+    with pytest.raises(ValueError, match=r"directions=.*elevation must lie in \[-90, 90\]"):
+        steering_vector(g, [100.0], (0, 95))
+    with pytest.raises(ValueError, match=r"points=.*sits on microphone 1"):
+        steering_vector_near(g, [100.0], (0.0, 0.0, 0.0))
+
+
+@pytest.mark.parametrize(
+    ("nfft", "hop", "window"), [(512, None, "hann"), (256, 64, "hann"), (400, 100, "hamming")]
+)
+def test_stft_perfect_reconstruction(nfft: int, hop: int | None, window: str) -> None:
+    x = np.random.default_rng(1).standard_normal((3, 7001))
+    X = stft(x, 16000, nfft=nfft, hop=hop, window=window)
+    assert X.shape[:2] == (3, nfft // 2 + 1)
+    np.testing.assert_allclose(
+        istft(X, 16000, nfft=nfft, hop=hop, window=window, length=7001), x, atol=1e-12
+    )
+
+
+def test_stft_tone_lands_in_its_bin() -> None:
+    fs = 16000
+    f = stft_frequencies(fs, 512)
+    t = np.arange(fs) / fs
+    X = stft(np.sin(2 * np.pi * f[40] * t), fs, nfft=512)
+    assert np.argmax(np.abs(X).mean(axis=-1)) == 40
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"signals": np.zeros((2, 100))}, r"signals=.*fewer than nfft=512"),
+        ({"signals": np.full((2, 1000), np.nan)}, r"signals=.*NaN"),
+        ({"signals": np.zeros((2, 1000)), "fs": 0}, r"fs=0: must be a finite number > 0"),
+        ({"signals": np.zeros((2, 1000)), "hop": 0}, r"hop=0: must be an integer in 1\.\.nfft=512"),
+        ({"signals": np.zeros((2, 1000)), "window": "nope"}, r"window='nope'"),
+    ],
+)
+def test_stft_bad_input(kwargs: dict, match: str) -> None:
+    kwargs = {"fs": 16000, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        stft(kwargs.pop("signals"), kwargs.pop("fs"), **kwargs)
+
+
+def test_audio_round_trip_and_channel_check(tmp_path: Path) -> None:
+    x = np.random.default_rng(2).uniform(-0.5, 0.5, (4, 1600))
+    p = write_audio(tmp_path / "a.wav", x, 16000)
+    y, fs = read_audio(p)
+    assert fs == 16000
+    np.testing.assert_allclose(y, x.astype(np.float32), atol=0)
+    y2, _ = read_audio(p, channels=[3, 0])
+    np.testing.assert_array_equal(y2, y[[3, 0]])
+    with pytest.raises(ValueError, match=r"has 4 channels but the geometry has 6 microphones"):
+        read_audio(p, n_mics=6)
+    with pytest.raises(ValueError, match=r"channels=\[5\]: must be channel indices in 0\.\.3"):
+        read_audio(p, channels=[5])
+    with pytest.raises(ValueError, match=r"no such file"):
+        read_audio(tmp_path / "missing.wav")
+    (tmp_path / "junk.wav").write_bytes(b"not audio")
+    with pytest.raises(ValueError, match=r"cannot be read as audio"):
+        read_audio(tmp_path / "junk.wav")
