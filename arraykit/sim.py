@@ -1,0 +1,497 @@
+"""Simulated rooms around a microphone array (pyroomacoustics), and test signals.
+
+Shapes: ``M`` microphones, ``N`` samples, ``K`` sources.
+
+:func:`simulate` places any :class:`~arraykit.geometry.ArrayGeometry` in a shoebox
+room (optionally turned by a yaw angle), puts sources at given directions and
+distances *in the array frame* (or at given room positions), renders every source's
+reverberant image at the microphones with the image-source method, adds sensor
+noise at a given SNR and returns a :class:`Scene` with the ground truth: the true
+directions in the array frame, each source's clean image (a reference for SI-SDR)
+and the noise, so that ``signals == images.sum(0) + noise`` exactly.
+
+:func:`speech_like` is a deterministic non-stationary, coloured test signal and
+:func:`diffuse_noise` a spatially diffuse noise field with the textbook coherence.
+
+pyroomacoustics (the ``sim`` extra) is imported only when a room is built.
+
+Examples
+--------
+>>> import numpy as np
+>>> import arraykit as ak
+>>> g = ak.ArrayGeometry.circular(4, 0.032)
+>>> s = Source(speech_like(0.25, 16000, seed=1), azimuth=60.0)
+>>> scene = simulate(g, [s], seed=0)
+>>> scene.signals.shape[0], scene.directions.round(6).tolist()
+(4, [[60.0, 0.0]])
+>>> bool(np.array_equal(scene.signals, scene.images.sum(0) + scene.noise))
+True
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+from scipy.signal import fftconvolve, lfilter
+
+from arraykit import _validate as v
+from arraykit.geometry import (
+    SPEED_OF_SOUND,
+    ArrayGeometry,
+    directions_from_vectors,
+    unit_vectors,
+)
+
+__all__ = ["Scene", "Source", "diffuse_noise", "shoebox", "simulate", "speech_like"]
+
+NoiseKind = Literal["white", "diffuse"]
+Field = Literal["3d", "2d"]
+
+ARRAY_HEIGHT = 1.2
+"""Default height (m) of the array centre above the floor."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """A sound source for :func:`simulate`.
+
+    Parameters
+    ----------
+    signal : np.ndarray [shape=(N,)]
+        The dry source signal at the simulation's sampling rate.
+    azimuth, elevation : float
+        Direction in degrees in the **array** frame, seen from the array centroid.
+    distance : float
+        Metres from the array centroid.
+    position : tuple of 3 floats, optional
+        Room coordinates in metres; when given, it overrides direction and distance.
+    """
+
+    signal: np.ndarray
+    azimuth: float
+    elevation: float = 0.0
+    distance: float = 1.5
+    position: tuple[float, float, float] | None = None
+
+
+@dataclass(frozen=True)
+class Scene:
+    """A rendered room: microphone signals and the ground truth.
+
+    Attributes
+    ----------
+    signals : np.ndarray [shape=(M, N)]
+        What the microphones record: ``images.sum(0) + noise``.
+    fs : int
+        Sampling rate, Hz.
+    geometry : ArrayGeometry
+        The array, in its own frame (as given to :func:`simulate`).
+    directions : np.ndarray [shape=(K, 2)]
+        True ``(azimuth, elevation)`` degrees of each source in the array frame, seen
+        from the array centroid.
+    distances : np.ndarray [shape=(K,)]
+        Source distances from the array centroid, m.
+    source_positions : np.ndarray [shape=(K, 3)]
+        Sources in room coordinates, m.
+    array_positions : np.ndarray [shape=(M, 3)]
+        Microphones in room coordinates, m.
+    images : np.ndarray [shape=(K, M, N)]
+        Each source's reverberant image at each microphone, without noise.
+    noise : np.ndarray [shape=(M, N)]
+        The sensor (or diffuse) noise that was added.
+    rt60 : float
+        The requested reverberation time, s (0 for anechoic).
+    """
+
+    signals: np.ndarray
+    fs: int
+    geometry: ArrayGeometry
+    directions: np.ndarray
+    distances: np.ndarray
+    source_positions: np.ndarray
+    array_positions: np.ndarray
+    images: np.ndarray
+    noise: np.ndarray
+    rt60: float = 0.0
+
+    @property
+    def n_sources(self) -> int:
+        """Number of sources ``K``."""
+        return int(self.directions.shape[0])
+
+
+def simulate(
+    geometry: ArrayGeometry,
+    sources: Sequence[Source],
+    fs: int = 16000,
+    *,
+    room_dim: Sequence[float] = (6.0, 5.0, 3.0),
+    rt60: float = 0.0,
+    array_center: Sequence[float] | None = None,
+    array_yaw_deg: float = 0.0,
+    snr_db: float | None = None,
+    noise: NoiseKind = "white",
+    seed: int | None = None,
+    max_order: int | None = None,
+    c: float = SPEED_OF_SOUND,
+) -> Scene:
+    """Render sources around an array in a shoebox room.
+
+    Parameters
+    ----------
+    geometry : ArrayGeometry
+        The array; its centroid is placed at `array_center` and it is turned by
+        `array_yaw_deg` counter-clockwise about +z.
+    sources : sequence of Source
+        Directions and distances are in the array frame, from the array centroid.
+    fs : int
+        Sampling rate, Hz.
+    room_dim : sequence of 3 floats
+        Room length, width, height in metres.
+    rt60 : float
+        Reverberation time in seconds; 0 means anechoic (direct path only).
+        Otherwise the wall absorption and the image order come from Sabine's formula
+        (``pyroomacoustics.inverse_sabine``).
+    array_center : sequence of 3 floats, optional
+        Room position of the array centroid (default: the room's centre at 1.2 m).
+    array_yaw_deg : float
+        Rotation of the array in the room, degrees.
+    snr_db : float, optional
+        Ratio of the mean power of the summed source images at the microphones to the
+        mean noise power, dB (exact for the drawn noise). None: no noise.
+    noise : {"white", "diffuse"}
+        Independent white noise per microphone, or a 3-D diffuse field
+        (:func:`diffuse_noise`).
+    seed : int, optional
+        Seed of the noise generator.
+    max_order : int, optional
+        Override the image-source order.
+    c : float
+        Speed of sound, m/s (pyroomacoustics itself uses 343 m/s).
+
+    Returns
+    -------
+    Scene
+        ``N`` is the longest source plus the room impulse response length minus one.
+    """
+    if not isinstance(geometry, ArrayGeometry):
+        raise v.fail("geometry", geometry, "must be an ArrayGeometry")
+    fs_i = _sample_rate(fs)
+    room = _room_dim(room_dim)
+    rt60 = float(v.finite_array("rt60", rt60, ndim=0))
+    if rt60 < 0:
+        raise v.fail("rt60", rt60, "must be >= 0 seconds (0 means anechoic)")
+    noise = v.choice("noise", noise, ("white", "diffuse"))
+    c = v.positive("c", c)
+    yaw = float(v.finite_array("array_yaw_deg", array_yaw_deg, ndim=0))
+    if array_center is None:
+        center = np.array([room[0] / 2, room[1] / 2, min(ARRAY_HEIGHT, room[2] / 2)])
+    else:
+        center = v.finite_array("array_center", array_center, ndim=1)
+        if center.shape != (3,):
+            raise v.fail("array_center", array_center, "must be (x, y, z) metres in the room")
+    if snr_db is not None:
+        snr_db = float(v.finite_array("snr_db", snr_db, ndim=0))
+    if isinstance(sources, Source):
+        sources = [sources]
+    if len(sources) == 0 or not all(isinstance(s, Source) for s in sources):
+        raise v.fail("sources", sources, "must be a non-empty sequence of Source")
+
+    rot = _yaw_matrix(yaw)
+    mics = (geometry.positions - geometry.centroid) @ rot.T + center  # (M, 3)
+    _inside("array_center", array_center, mics, room, what="the array")
+
+    dry, pos = [], []
+    for k, s in enumerate(sources):
+        sig = v.finite_array(f"sources[{k}].signal", s.signal, ndim=1)
+        if sig.shape[0] < 1:
+            raise v.fail(f"sources[{k}].signal", s.signal, "is empty")
+        if s.position is not None:
+            p = v.finite_array(f"sources[{k}].position", s.position, ndim=1)
+            if p.shape != (3,):
+                raise v.fail(f"sources[{k}].position", s.position, "must be (x, y, z) metres")
+        else:
+            dist = v.positive(f"sources[{k}].distance", s.distance)
+            u = unit_vectors(v.directions(f"sources[{k}] direction", (s.azimuth, s.elevation)))[0]
+            p = center + dist * (rot @ u)
+        _inside(f"sources[{k}]", s, p[None, :], room, what=f"source {k}")
+        dry.append(sig)
+        pos.append(p)
+    src_pos = np.array(pos)  # (K, 3)
+    rel = (src_pos - center) @ rot  # back into the array frame
+    directions = directions_from_vectors(rel)
+    distances = np.linalg.norm(rel, axis=1)
+    if np.any(np.linalg.norm(src_pos[:, None, :] - mics[None], axis=-1) < 0.01):
+        raise v.fail("sources", sources, "a source is within 1 cm of a microphone")
+
+    rirs = _rirs(room, fs_i, rt60, max_order, mics, src_pos, c)  # (K, M, L)
+    n_out = max(len(x) for x in dry) + rirs.shape[-1] - 1
+    images = np.zeros((len(dry), geometry.n_mics, n_out))
+    for k, x in enumerate(dry):
+        y = fftconvolve(x[None, :], rirs[k], axes=-1)
+        images[k, :, : y.shape[-1]] = y
+
+    mix = images.sum(axis=0)
+    if snr_db is None:
+        noise_sig = np.zeros_like(mix)
+    else:
+        if noise == "white":
+            raw = np.random.default_rng(seed).standard_normal(mix.shape)
+        else:
+            raw = diffuse_noise(geometry, n_out, fs_i, seed=seed, c=c)
+        p_sig = float(np.mean(mix**2))
+        p_raw = float(np.mean(raw**2))
+        noise_sig = raw * math.sqrt(p_sig / (p_raw * 10.0 ** (snr_db / 10.0)))
+    signals = mix + noise_sig
+    for arr in (signals, images, noise_sig, directions, distances, src_pos, mics):
+        arr.setflags(write=False)
+    return Scene(
+        signals=signals,
+        fs=fs_i,
+        geometry=geometry,
+        directions=directions,
+        distances=distances,
+        source_positions=src_pos,
+        array_positions=mics,
+        images=images,
+        noise=noise_sig,
+        rt60=rt60,
+    )
+
+
+def shoebox(
+    room_dim: Sequence[float],
+    fs: int,
+    *,
+    rt60: float = 0.0,
+    max_order: int | None = None,
+) -> Any:
+    """A ``pyroomacoustics.ShoeBox`` with Sabine absorption for `rt60` (0: anechoic).
+
+    Add sources and microphones to it with pyroomacoustics' own methods.
+    """
+    room = _room_dim(room_dim)
+    fs_i = _sample_rate(fs)
+    rt60 = float(v.finite_array("rt60", rt60, ndim=0))
+    if rt60 < 0:
+        raise v.fail("rt60", rt60, "must be >= 0 seconds (0 means anechoic)")
+    return _shoebox(room, fs_i, rt60, max_order)
+
+
+def speech_like(duration: float, fs: int, *, seed: int | None = None) -> np.ndarray:
+    """A deterministic speech-like test signal of unit RMS, ``(N,)``.
+
+    Voiced harmonic excitation with a gliding pitch (about 90 to 220 Hz) through
+    formant resonances that change from syllable to syllable, a little aspiration
+    noise, syllable-rate (about 4 Hz) amplitude modulation and pauses. It is
+    non-stationary and coloured like speech, which is what DOA and beamforming
+    tests need that white noise lacks. The same `seed` gives the same signal.
+
+    >>> x = speech_like(0.5, 16000, seed=3)
+    >>> x.shape, round(float(np.sqrt(np.mean(x**2))), 6)
+    ((8000,), 1.0)
+    """
+    duration = v.positive("duration", duration)
+    fs_i = _sample_rate(fs)
+    n = round(duration * fs_i)
+    if n < 2:
+        raise v.fail("duration", duration, f"gives {n} samples at fs={fs_i}; need at least 2")
+    rng = np.random.default_rng(0 if seed is None else seed)
+    t = np.arange(n) / fs_i
+
+    # Pitch: a slow random glide, f0 in [90, 220] Hz.
+    knots = np.arange(0.0, duration + 0.5, 0.25)
+    f0 = np.interp(t, knots, rng.uniform(90.0, 220.0, knots.size))
+    phase = 2 * np.pi * np.cumsum(f0) / fs_i
+    # Band-limited glottal pulse train: harmonics with 1/h roll-off below 0.9 * fs/2.
+    n_harm = int(0.45 * fs_i / 90.0)
+    excitation = np.zeros(n)
+    for h in range(1, n_harm + 1):  # loop over harmonics (tens), not samples
+        alive = h * f0 < 0.45 * fs_i
+        excitation += np.where(alive, np.sin(h * phase) / h, 0.0)
+    excitation += 0.05 * rng.standard_normal(n)
+
+    # Syllables: segments of 120-300 ms, each with its own vowel formants; pauses between.
+    voiced = np.zeros(n)
+    envelope = np.zeros(n)
+    start = 0
+    vowels = ((700, 1200, 2600), (300, 2300, 3000), (500, 900, 2400), (400, 1800, 2600))
+    while start < n:
+        length = int(rng.uniform(0.12, 0.30) * fs_i)
+        stop = min(n, start + length)
+        seg = excitation[start:stop]
+        for fc in vowels[rng.integers(len(vowels))]:
+            seg = _resonator(seg, fc, 80.0 + 0.05 * fc, fs_i)
+        voiced[start:stop] = seg
+        m = stop - start
+        envelope[start:stop] = np.sin(np.pi * (np.arange(m) + 0.5) / m) ** 0.7
+        start = stop
+        if rng.random() < 0.35:  # a pause
+            start += int(rng.uniform(0.05, 0.25) * fs_i)
+    voiced /= np.sqrt(np.mean(voiced**2)) + 1e-12
+    aspiration = lfilter([1.0, -0.9], [1.0], rng.standard_normal(n))
+    aspiration /= np.sqrt(np.mean(aspiration**2))
+    x = envelope * (voiced + 0.15 * aspiration)
+    return x / np.sqrt(np.mean(x**2))
+
+
+def diffuse_noise(
+    geometry: ArrayGeometry,
+    n_samples: int,
+    fs: int,
+    *,
+    field: Field = "3d",
+    seed: int | None = None,
+    c: float = SPEED_OF_SOUND,
+    nfft: int = 512,
+) -> np.ndarray:
+    """Spatially diffuse noise ``(M, N)`` with the ideal coherence between microphones.
+
+    For microphones ``d`` metres apart the coherence at frequency ``f`` is
+    ``sinc(2 f d / c)`` (``sin(kd)/(kd)``, a spherically isotropic field, `field`
+    ``"3d"``) or ``J0(kd)`` (a cylindrically isotropic field in the xy-plane,
+    ``"2d"``). White noise is mixed in each STFT bin by the square root of that
+    coherence matrix (its symmetric square root) and transformed back; each channel has unit variance on average.
+
+    Parameters
+    ----------
+    geometry : ArrayGeometry
+    n_samples : int
+    fs : int
+    field : {"3d", "2d"}
+    seed : int, optional
+    c : float
+    nfft : int
+        STFT size of the mixing (its frequency resolution).
+
+    Returns
+    -------
+    np.ndarray [shape=(M, N)]
+    """
+    from scipy.special import j0
+
+    from arraykit.stft import istft, stft, stft_frequencies
+
+    field = v.choice("field", field, ("3d", "2d"))
+    fs_i = _sample_rate(fs)
+    if isinstance(n_samples, bool) or not isinstance(n_samples, int | np.integer) or n_samples < 1:
+        raise v.fail("n_samples", n_samples, "must be an integer >= 1")
+    c = v.positive("c", c)
+    n = int(n_samples)
+    n_pad = max(n, nfft)
+    rng = np.random.default_rng(seed)
+    white = rng.standard_normal((geometry.n_mics, n_pad))
+    W = stft(white, fs_i, nfft=nfft)  # (M, F, T)
+    f = stft_frequencies(fs_i, nfft)
+    p = geometry.positions
+    if field == "3d":
+        d = np.linalg.norm(p[:, None, :] - p[None, :, :], axis=-1)
+        gamma = np.sinc(2.0 * f[:, None, None] * d[None] / c)  # (F, M, M)
+    else:
+        d = np.linalg.norm(p[:, None, :2] - p[None, :, :2], axis=-1)
+        gamma = j0(2 * np.pi * f[:, None, None] * d[None] / c)
+    lam, vec = np.linalg.eigh(gamma)
+    # The symmetric square root varies smoothly with frequency (a Cholesky factor or
+    # eigenvectors alone may flip between bins), so the mixing filters stay short.
+    root = np.sqrt(np.clip(lam, 0.0, None))
+    mix = np.einsum("fmk,fk,fnk->fmn", vec, root, vec)  # (F, M, M): mix @ mix = gamma
+    X = np.einsum("fmn,nft->mft", mix, W)
+    out = istft(X, fs_i, nfft=nfft, length=n_pad)[:, :n]
+    return out
+
+
+# --------------------------------------------------------------------- helpers
+def _sample_rate(fs: Any) -> int:
+    x = v.positive("fs", fs)
+    if x != int(x):
+        raise v.fail("fs", fs, "must be a whole number of hertz")
+    return int(x)
+
+
+def _room_dim(room_dim: Any) -> np.ndarray:
+    r = v.finite_array("room_dim", room_dim, ndim=1)
+    if r.shape != (3,) or np.any(r <= 0):
+        raise v.fail("room_dim", room_dim, "must be three positive lengths (x, y, z) in metres")
+    return r
+
+
+def _yaw_matrix(yaw_deg: float) -> np.ndarray:
+    a = math.radians(yaw_deg)
+    return np.array(
+        [[math.cos(a), -math.sin(a), 0.0], [math.sin(a), math.cos(a), 0.0], [0.0, 0.0, 1.0]]
+    )
+
+
+def _inside(name: str, value: Any, pts: np.ndarray, room: np.ndarray, *, what: str) -> None:
+    margin = 1e-3
+    bad = np.any((pts < margin) | (pts > room - margin), axis=1)
+    if np.any(bad):
+        q = pts[np.argmax(bad)].round(3).tolist()
+        raise v.fail(name, value, f"puts {what} at {q}, outside the room {room.tolist()}")
+
+
+def _shoebox(room: np.ndarray, fs: int, rt60: float, max_order: int | None) -> Any:
+    try:
+        import pyroomacoustics as pra
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "room simulation needs pyroomacoustics: pip install 'arraykit[sim]'"
+        ) from exc
+    if rt60 == 0.0:
+        absorption, order = 1.0, 0
+    else:
+        try:
+            absorption, order = pra.inverse_sabine(rt60, room)
+        except ValueError:
+            raise v.fail(
+                "rt60", rt60, f"is too short for a room of {room.tolist()} m (absorption > 1)"
+            ) from None
+    if max_order is not None:
+        if isinstance(max_order, bool) or not isinstance(max_order, int | np.integer):
+            raise v.fail("max_order", max_order, "must be an integer >= 0")
+        if max_order < 0:
+            raise v.fail("max_order", max_order, "must be an integer >= 0")
+        order = int(max_order)
+    return pra.ShoeBox(
+        room.tolist(), fs=fs, materials=pra.Material(float(absorption)), max_order=order
+    )
+
+
+def _rirs(
+    room: np.ndarray,
+    fs: int,
+    rt60: float,
+    max_order: int | None,
+    mics: np.ndarray,
+    src_pos: np.ndarray,
+    c: float,
+) -> np.ndarray:
+    """Room impulse responses ``(K, M, L)`` from each source to each microphone."""
+    box = _shoebox(room, fs, rt60, max_order)
+    if abs(c - 343.0) > 1e-9:
+        box.c = c
+    for p in src_pos:
+        box.add_source(p.tolist())
+    box.add_microphone_array(mics.T.copy())
+    box.compute_rir()
+    K, M = src_pos.shape[0], mics.shape[0]
+    length = max(len(box.rir[m][k]) for m in range(M) for k in range(K))
+    out = np.zeros((K, M, length))
+    for m in range(M):
+        for k in range(K):
+            h = box.rir[m][k]
+            out[k, m, : len(h)] = h
+    return out
+
+
+def _resonator(x: np.ndarray, fc: float, bw: float, fs: int) -> np.ndarray:
+    """Second-order resonance at `fc` Hz with bandwidth `bw` Hz, unit gain at `fc`."""
+    r = math.exp(-math.pi * bw / fs)
+    theta = 2 * math.pi * fc / fs
+    a = [1.0, -2 * r * math.cos(theta), r * r]
+    gain = abs(np.polyval(a[::-1], np.exp(-1j * theta)))  # |A(e^{j theta})|
+    return lfilter([gain], a, x)
