@@ -1,0 +1,72 @@
+"""Beamforming: steering, weights, covariances, apply/resynthesis, beam patterns and metrics.
+
+Shapes: ``M`` microphones, ``F`` frequencies, ``T`` frames, ``G`` directions.
+Weights are ``(F, M)``; the output is ``Y[f, t] = sum_m conj(w[f, m]) X[m, f, t]``;
+covariances are ``(F, M, M)``; steering vectors ``(F, G, M)``.
+
+The module reads like the pipeline: :mod:`~arraykit.beamform.weights` (delay-and-sum,
+MVDR, MPDR, superdirective, LCMV, reference-channel MVDR),
+:mod:`~arraykit.beamform.covariance` (from an STFT, a time range, a mask, the quietest
+frames, or recursively), :mod:`~arraykit.beamform.apply` (weights x STFT -> signal,
+and the one-call :func:`beamform`), :mod:`~arraykit.beamform.pattern` (responses over
+directions and the metrics that judge them).
+"""
+
+from __future__ import annotations
+
+from arraykit.beamform.covariance import (
+    RecursiveCovariance,
+    check_covariance,
+    covariance,
+    noise_covariance_auto,
+)
+from arraykit.beamform.pattern import (
+    BeamMetrics,
+    beam_metrics,
+    directivity,
+    pattern,
+    response,
+    white_noise_gain,
+)
+from arraykit.beamform.weights import (
+    delay_and_sum,
+    diffuse_coherence,
+    estimate_rtf,
+    lcmv,
+    lcmv_weights,
+    mpdr,
+    mvdr,
+    mvdr_rtf,
+    mvdr_souden,
+    mvdr_weights,
+    superdirective,
+    target_steering,
+)
+from arraykit.steering import steering_vector, steering_vector_near
+
+__all__ = [
+    "BeamMetrics",
+    "RecursiveCovariance",
+    "beam_metrics",
+    "check_covariance",
+    "covariance",
+    "delay_and_sum",
+    "diffuse_coherence",
+    "directivity",
+    "estimate_rtf",
+    "lcmv",
+    "lcmv_weights",
+    "mpdr",
+    "mvdr",
+    "mvdr_rtf",
+    "mvdr_souden",
+    "mvdr_weights",
+    "noise_covariance_auto",
+    "pattern",
+    "response",
+    "steering_vector",
+    "steering_vector_near",
+    "superdirective",
+    "target_steering",
+    "white_noise_gain",
+]

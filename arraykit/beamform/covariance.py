@@ -1,0 +1,273 @@
+"""Spatial covariance matrices from an STFT: all frames, a time range, a mask, or streaming.
+
+Shapes: ``M`` microphones, ``F`` frequencies, ``T`` frames. The STFT is
+``(M, F, T)`` (as :func:`arraykit.stft.stft` gives it); covariances are
+``(F, M, M)`` Hermitian, ``R[f] = sum_t w_t x_ft x_ft^H / sum_t w_t``.
+
+>>> import numpy as np
+>>> from arraykit.stft import stft
+>>> x = np.random.default_rng(0).standard_normal((3, 16000))
+>>> R = covariance(stft(x, 16000, nfft=256))
+>>> R.shape, bool(np.allclose(R, R.conj().transpose(0, 2, 1)))
+((129, 3, 3), True)
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from arraykit import _validate as v
+
+__all__ = ["RecursiveCovariance", "check_covariance", "covariance", "noise_covariance_auto"]
+
+
+def covariance(
+    X: npt.ArrayLike,
+    *,
+    frames: slice | tuple[float, float] | None = None,
+    fs: float | None = None,
+    nfft: int | None = None,
+    hop: int | None = None,
+    mask: npt.ArrayLike | None = None,
+) -> np.ndarray:
+    """Spatial covariance ``(F, M, M)`` of an STFT, over chosen frames and/or a mask.
+
+    Parameters
+    ----------
+    X : array_like [shape=(M, F, T)]
+        Multichannel STFT.
+    frames : slice or (float, float), optional
+        Which frames: all (default), a ``slice`` of frame indices, or a time range
+        ``(t0, t1)`` in seconds (frames whose centre lies in it; needs `fs`).
+    fs : float, optional
+        Sampling rate, Hz (for a time range).
+    nfft, hop : int, optional
+        STFT settings used for `X` (default ``nfft = 2 (F - 1)``, ``hop = nfft // 2``),
+        to place frames in time.
+    mask : array_like [shape=(F, T)], optional
+        Non-negative time-frequency weights (e.g. a speech-presence mask); each
+        bin is normalised by its mask sum.
+
+    Returns
+    -------
+    np.ndarray [shape=(F, M, M), complex128]
+
+    Raises
+    ------
+    InvalidArgumentError
+        Wrong shapes, an empty selection, a time range outside the signal, or a
+        selection that is all zeros (nothing to estimate from).
+    """
+    Xv = _stft("X", X)
+    _M, F, T = Xv.shape
+    sel = _select_frames(frames, T, F, fs, nfft, hop)
+    Xs = Xv[:, :, sel]
+    if Xs.shape[2] == 0:
+        raise v.fail("frames", frames, f"selects no frames (the STFT has {T})")
+    if mask is None:
+        R = np.einsum("mft,Mft->fmM", Xs, Xs.conj()) / Xs.shape[2]
+    else:
+        mk = v.finite_array("mask", mask)
+        if mk.shape != (F, T):
+            raise v.fail("mask", mask, f"must have shape (F, T) = {(F, T)}")
+        if np.any(mk < 0):
+            raise v.fail("mask", mask, "weights must be >= 0")
+        mk = mk[:, sel]
+        total = mk.sum(axis=1)
+        if not np.any(total > 0):
+            raise v.fail("mask", mask, "is zero over the selected frames")
+        R = np.einsum("ft,mft,Mft->fmM", mk, Xs, Xs.conj())
+        R /= np.where(total > 0, total, 1.0)[:, None, None]
+    if not np.any(R):
+        raise v.fail(
+            "frames" if frames is not None else "X",
+            frames if frames is not None else X,
+            "the selected segment is all zeros: nothing to estimate a covariance from",
+        )
+    return R
+
+
+def noise_covariance_auto(
+    X: npt.ArrayLike, *, fraction: float = 0.2, min_frames: int | None = None
+) -> np.ndarray:
+    """Noise covariance ``(F, M, M)`` from the lowest-energy frames of an STFT.
+
+    Speech is sparse in time: the quietest `fraction` of frames (by energy summed
+    over microphones and frequencies) are mostly noise. At least `min_frames`
+    frames are used (default ``2 M``, so the estimate is not rank-deficient).
+
+    Parameters
+    ----------
+    X : array_like [shape=(M, F, T)]
+    fraction : float
+        Share of frames to use, in (0, 1].
+    min_frames : int, optional
+    """
+    Xv = _stft("X", X)
+    M, _, T = Xv.shape
+    fraction = v.positive("fraction", fraction)
+    if fraction > 1:
+        raise v.fail("fraction", fraction, "must lie in (0, 1]")
+    n = max(round(fraction * T), 2 * M if min_frames is None else int(min_frames), 1)
+    n = min(n, T)
+    energy = np.einsum("mft,mft->t", Xv.real, Xv.real) + np.einsum("mft,mft->t", Xv.imag, Xv.imag)
+    quiet = np.sort(np.argsort(energy, kind="stable")[:n])
+    return covariance(Xv, frames=quiet)  # type: ignore[arg-type]
+
+
+def check_covariance(
+    name: str,
+    cov: npt.ArrayLike,
+    *,
+    loading: float = 0.0,
+    loading_mode: Literal["absolute", "trace"] = "absolute",
+    rcond: float = 1e-12,
+) -> None:
+    """Raise a helpful error unless `cov` ``(F, M, M)`` is Hermitian and, once loaded, nonsingular.
+
+    Singular means the smallest eigenvalue is at most `rcond` times the largest (or
+    negative beyond rounding) in some bin; the message names the bin and suggests
+    diagonal loading.
+    """
+    R = np.asarray(cov, dtype=complex)
+    if R.ndim != 3 or R.shape[1] != R.shape[2]:
+        raise v.fail(name, cov, f"must be (F, M, M) covariances, got shape {R.shape}")
+    scale = np.max(np.abs(R))
+    asym = np.max(np.abs(R - np.swapaxes(R.conj(), 1, 2)))
+    if asym > 1e-8 * max(scale, 1e-300):
+        f = int(np.argmax(np.max(np.abs(R - np.swapaxes(R.conj(), 1, 2)), axis=(1, 2))))
+        raise v.fail(
+            name,
+            cov,
+            f"is not Hermitian (bin {f} differs from its conjugate transpose by {asym:.3g}); "
+            "estimate it with arraykit.beamform.covariance or use (R + R^H) / 2",
+        )
+    M = R.shape[-1]
+    lam = np.linalg.eigvalsh(0.5 * (R + np.swapaxes(R.conj(), 1, 2)))  # (F, M) ascending
+    if loading:
+        delta = loading * (lam.sum(axis=1) / M if loading_mode == "trace" else 1.0)
+        lam = lam + np.broadcast_to(delta, lam.shape[:1])[:, None]
+    bad = lam[:, 0] <= rcond * np.maximum(lam[:, -1], 0.0)
+    if np.any(bad):
+        f = int(np.argmax(bad))
+        raise v.fail(
+            name,
+            cov,
+            f"is singular or not positive definite at bin {f} (eigenvalues {lam[f, 0]:.3g} .. "
+            f"{lam[f, -1]:.3g}); add diagonal loading (e.g. loading=1e-3, "
+            "loading_mode='trace') or estimate it from more frames",
+        )
+
+
+class RecursiveCovariance:
+    """Exponentially forgotten covariance for streaming: ``R <- a R + (1 - a) x x^H`` per frame.
+
+    Feed STFT blocks ``(M, F, T_b)`` to :meth:`update`; each call returns the current
+    estimate ``(F, M, M)``. The recursion runs frame by frame in effect but is
+    computed per block in one weighted sum; the estimate is normalised by the total
+    weight seen so far, so it is unbiased from the first frame on.
+
+    Parameters
+    ----------
+    n_freqs, n_mics : int
+        ``F`` and ``M``.
+    alpha : float
+        Forgetting factor per frame in (0, 1); the memory is about ``1 / (1 - alpha)``
+        frames.
+
+    Examples
+    --------
+    >>> rc = RecursiveCovariance(2, 3, alpha=0.9)
+    >>> R = rc.update(np.ones((3, 2, 4), dtype=complex))
+    >>> bool(np.allclose(R, 1.0))
+    True
+    """
+
+    def __init__(self, n_freqs: int, n_mics: int, *, alpha: float = 0.95) -> None:
+        self.alpha = v.positive("alpha", alpha)
+        if self.alpha >= 1:
+            raise v.fail("alpha", alpha, "must lie in (0, 1)")
+        self.n_freqs = int(n_freqs)
+        self.n_mics = int(n_mics)
+        self._R = np.zeros((self.n_freqs, self.n_mics, self.n_mics), dtype=complex)
+        self._weight = 0.0
+
+    def reset(self) -> None:
+        """Forget everything seen so far."""
+        self._R[:] = 0
+        self._weight = 0.0
+
+    @property
+    def value(self) -> np.ndarray:
+        """The current estimate ``(F, M, M)`` (zeros before the first update)."""
+        return self._R / self._weight if self._weight > 0 else self._R.copy()
+
+    def update(self, X_block: npt.ArrayLike) -> np.ndarray:
+        """Fold in a block of frames ``(M, F, T_b)``; return the estimate ``(F, M, M)``."""
+        X = np.asarray(X_block)
+        if X.ndim == 2:
+            X = X[:, :, None]
+        if X.shape[:2] != (self.n_mics, self.n_freqs):
+            raise v.fail(
+                "X_block", X_block, f"must be (M, F, T) = ({self.n_mics}, {self.n_freqs}, T)"
+            )
+        Tb = X.shape[2]
+        a = self.alpha
+        wt = (1 - a) * a ** np.arange(Tb - 1, -1, -1.0)  # newest frame weighs (1 - a)
+        decay = a**Tb
+        self._R *= decay
+        self._R += np.einsum("t,mft,Mft->fmM", wt, X, X.conj())
+        self._weight = decay * self._weight + wt.sum()
+        return self._R / self._weight
+
+
+# ------------------------------------------------------------------------------ helpers
+
+
+def _stft(name: str, X: npt.ArrayLike) -> np.ndarray:
+    Xv = np.asarray(X)
+    if Xv.ndim != 3:
+        raise v.fail(name, X, f"must be a multichannel STFT (M, F, T), got shape {Xv.shape}")
+    if not np.all(np.isfinite(Xv)):
+        raise v.fail(name, X, "contains NaN or infinite values")
+    return Xv.astype(complex, copy=False)
+
+
+def _select_frames(
+    frames: slice | tuple[float, float] | npt.ArrayLike | None,
+    T: int,
+    F: int,
+    fs: float | None,
+    nfft: int | None,
+    hop: int | None,
+) -> slice | np.ndarray:
+    if frames is None:
+        return slice(None)
+    if isinstance(frames, slice):
+        return frames
+    arr = np.asarray(frames)
+    if arr.dtype.kind in "iu" and arr.ndim == 1:  # explicit frame indices (internal use)
+        return arr
+    if arr.shape != (2,):
+        raise v.fail("frames", frames, "must be None, a slice, or a time range (t0, t1) in seconds")
+    if fs is None:
+        raise v.fail("fs", fs, "a time range of frames needs the sampling rate fs")
+    fs = v.positive("fs", fs)
+    t0, t1 = (float(t) for t in arr)
+    nfft = 2 * (F - 1) if nfft is None else int(nfft)
+    hop = nfft // 2 if hop is None else int(hop)
+    from arraykit.stft import frame_times
+
+    times = frame_times(fs, T, nfft=nfft, hop=hop)
+    end = (T - 1) * hop / fs + times[0] + nfft / (2 * fs)  # last sample any frame covers
+    if not (np.isfinite(t0) and np.isfinite(t1)) or t0 >= t1:
+        raise v.fail("frames", frames, "time range must be (t0, t1) seconds with t0 < t1")
+    if t0 < 0 or t0 >= end:
+        raise v.fail("frames", frames, f"lies outside the signal (0 .. {end:.3f} s)")
+    sel = np.flatnonzero((times >= t0) & (times <= t1))
+    if sel.size == 0:  # a range shorter than a hop: take the nearest frame
+        sel = np.array([int(np.argmin(np.abs(times - 0.5 * (t0 + t1))))])
+    return sel
