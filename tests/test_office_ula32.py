@@ -98,6 +98,14 @@ def test_per_channel_offsets_agree_with_the_odd_even_model(data, cal):
     assert np.max(np.linalg.norm(full.positions - cal.positions, axis=1)) < 0.04
 
 
+def test_common_latency_model_agrees_within_a_few_centimetres(cal, data):
+    common = calibrate(data, latency="common")
+    assert np.all(common.rms_samples < 0.25)  # measured 0.12-0.18 sample
+    assert np.ptp(common.emission_s) == 0.0
+    assert np.max(np.linalg.norm(common.positions - cal.positions, axis=1)) < 0.05  # 3.3 cm
+    assert np.all(common.range_change_m < -0.03)
+
+
 def test_align_removes_the_fitted_latency(data, cal):
     onsets = direct_path_onsets(data.rirs[:, :, :1000], data.fs)
     aligned = np.stack([cal.align(h, data.fs) for h in data.rirs[:, :, :1000]])
