@@ -157,11 +157,33 @@ def test_fast_kernel_matches_reference(method):
     if method == "lcmv":
         nul = mismatch._steer(LINE8.positions, freqs, [(130, 0)], C).transpose(0, 2, 1)
         c_mat = np.concatenate([a[..., None], np.broadcast_to(nul[None], (*a.shape, 1))], -1)
-    np.testing.assert_allclose(
-        mismatch._weights_fast(method, a, r, c_mat),
-        mismatch._weights_reference(method, a, r, c_mat),
-        atol=1e-10,
-    )
+    fast = mismatch._weights_fast(method, a, r, c_mat)
+    np.testing.assert_allclose(fast, mismatch._weights_reference(method, a, r, c_mat), atol=1e-10)
+    np.testing.assert_allclose(fast, mismatch._weights_beamform(method, a, r, c_mat), atol=1e-10)
+
+
+def test_predictions_match_geometry_level_beamformers():
+    """The target gain of ak.beamform's own weights, steered wrong, is what we predict."""
+    freqs = np.linspace(300, 4000, 8)
+    look, src = (70, 0), (65, 0)
+    a0 = ak.steering.steering_vector(LINE8, freqs, src)[:, 0, :]
+    s2 = 10.0 ** (10 / 10)
+    r_mix = s2 * a0[:, :, None] * a0[:, None, :].conj() + np.eye(8)
+    rn = _coloured_noise(freqs.size, 8, seed=5)
+    weights = {
+        "das": (ak.beamform.delay_and_sum(LINE8, look, freqs), {}),
+        "mvdr": (ak.beamform.mvdr(LINE8, look, freqs, rn, loading=0.2), dict(noise_cov=rn)),
+        "mpdr": (ak.beamform.mpdr(LINE8, look, freqs, r_mix, loading=0.2), {}),
+        "superdirective": (ak.beamform.superdirective(LINE8, look, freqs, loading=0.2), {}),
+    }
+    for method, (w, extra) in weights.items():
+        measured = 20 * np.log10(np.abs(np.einsum("fm,fm->f", w.conj(), a0)))
+        kw = dict(look=look, source=src, snr_db=10.0, loading=0.2, **extra)
+        if method == "mvdr":
+            kw["snr_db"] = None
+        np.testing.assert_allclose(
+            predict(LINE8, freqs, method=method, **kw).gain_db, measured, atol=1e-9
+        )
 
 
 def test_sweep_rows_equal_single_predictions():

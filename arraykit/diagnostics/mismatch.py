@@ -60,6 +60,7 @@ import numpy as np
 import numpy.typing as npt
 
 from arraykit import _validate as v
+from arraykit.beamform import diffuse_coherence, lcmv_weights, mvdr_weights
 from arraykit.geometry import SPEED_OF_SOUND, ArrayGeometry, unit_vectors
 
 __all__ = [
@@ -348,7 +349,7 @@ def predict(
         a0 = _steer1(true_pos, p.freqs, src_d, c)  # (E, F, M)
     else:
         a0 = _steer1(geometry.positions, p.freqs, src_d, c)[None]
-    gain, sinr, wng = p.evaluate(a, a0, geometry, look_d)
+    gain, sinr, wng = p.evaluate(a, a0, geometry, kernel=_weights_beamform)
     power = np.mean(np.abs(gain) ** 2, axis=0)
     sinr_out = None if sinr is None else _db(np.mean(sinr, axis=0))
     sinr_opt = None
@@ -481,7 +482,7 @@ def sweep(
     looks = _looks(src, err, _axis(axis))
     a = _steer(geometry.positions, p.freqs, looks, c).transpose(1, 0, 2)  # (E, F, M)
     a0 = _steer1(geometry.positions, p.freqs, src, c)[None]
-    gain, sinr, _ = p.evaluate(a, a0, geometry, None, looks=looks)
+    gain, sinr, _ = p.evaluate(a, a0, geometry)
     return Sweep(
         errors=err,
         freqs=p.freqs,
@@ -605,7 +606,7 @@ def loading_for(
         p = _Problem.build(geometry, freqs, method, snr_db, noise_cov, eps, (), c)
         a = _steer(geometry.positions, p.freqs, look, c).transpose(1, 0, 2)
         a0 = _steer1(geometry.positions, p.freqs, src, c)[None]
-        g, s, w = p.evaluate(a, a0, geometry, None, looks=look)
+        g, s, w = p.evaluate(a, a0, geometry)
         gains.append(_db(np.abs(g[0]) ** 2))
         sinrs.append(_db(s[0]))
         wngs.append(_db(w[0]))
@@ -661,7 +662,7 @@ def compare(
         p = _Problem.build(geometry, freqs, m, snr_db, noise_cov, loading, null, c)
         a = _steer(geometry.positions, p.freqs, look, c).transpose(1, 0, 2)
         a0 = _steer1(geometry.positions, p.freqs, src, c)[None]
-        g, s, w = p.evaluate(a, a0, geometry, None, looks=look)
+        g, s, w = p.evaluate(a, a0, geometry)
         rows.append((_db(np.abs(g[0]) ** 2), _db(s[0]), _db(w[0])))
     return Comparison(
         methods=tuple(methods),
@@ -777,8 +778,6 @@ class _Problem:
         if self.method == "das":
             return None
         if self.method == "superdirective":
-            from arraykit.beamform import diffuse_coherence
-
             eps = self.loading if self.loading > 0 else SUPERDIRECTIVE_LOADING
             return (diffuse_coherence(geometry, self.freqs, field="3d") + eps * eye)[None]
         base = self.noise_cov + self.loading * eye
@@ -787,8 +786,12 @@ class _Problem:
             return base[None] + s * a0[..., :, None] * a0[..., None, :].conj()
         return np.asarray(base)[None]
 
-    def evaluate(self, a, a0, geometry, look, *, looks=None):
-        """Gains ``(E, F)``, output SINR ``(E, F)`` or None, WNG ``(E, F)``."""
+    def evaluate(self, a, a0, geometry, *, kernel=None):
+        """Gains ``(E, F)``, output SINR ``(E, F)`` or None, WNG ``(E, F)``.
+
+        ``kernel`` computes the weights: :func:`_weights_fast` (default) or
+        :func:`_weights_beamform` (arraykit.beamform's kernels).
+        """
         r = self.design(geometry, a0)
         c_mat = None
         if self.method == "lcmv":
@@ -797,7 +800,7 @@ class _Problem:
             )  # (F, L-1, M)
             nul = np.broadcast_to(nul.transpose(0, 2, 1)[None], (*a.shape, nul.shape[1]))
             c_mat = np.concatenate([a[..., None], nul], axis=-1)  # (E, F, M, L)
-        w = _weights_fast(self.method, a, r, c_mat)
+        w = (kernel or _weights_fast)(self.method, a, r, c_mat)
         gain = np.sum(w.conj() * a0, axis=-1)
         wng = np.abs(np.sum(w.conj() * a, axis=-1)) ** 2 / np.maximum(
             np.sum(np.abs(w) ** 2, axis=-1), _TINY
@@ -831,6 +834,17 @@ def _weights_fast(method: str, a: np.ndarray, r: np.ndarray | None, c_mat=None) 
     g = np.zeros(q.shape[:-1], dtype=complex)
     g[..., 0] = 1.0
     return (ric @ np.linalg.solve(q, g[..., None]))[..., 0]
+
+
+def _weights_beamform(method: str, a: np.ndarray, r: np.ndarray | None, c_mat=None) -> np.ndarray:
+    """The same weights through :mod:`arraykit.beamform`'s kernels (what :func:`predict` uses)."""
+    if method == "das":
+        return a / a.shape[-1]
+    if c_mat is None:
+        return mvdr_weights(a, r)
+    gains = np.zeros(c_mat.shape[-1])
+    gains[0] = 1.0
+    return lcmv_weights(c_mat, r, gains)
 
 
 def _solve(r: np.ndarray, b: np.ndarray) -> np.ndarray:
