@@ -1,0 +1,123 @@
+"""The two hardware back ends (PortAudio through sounddevice, libusb through pyusb).
+
+Both are optional: they are imported here, lazily, and nowhere else, and their
+errors are translated here into the small :class:`arraykit.DeviceError` tree.
+"""
+
+from __future__ import annotations
+
+import errno as _errno
+from typing import Any
+
+from arraykit.errors import DeviceError
+
+__all__ = [
+    "BackendMissingError",
+    "ControlError",
+    "DeviceDisconnectedError",
+    "DeviceNotFoundError",
+    "FramesLostError",
+    "PermissionDeniedError",
+    "import_sounddevice",
+    "import_usb",
+    "translate_usb_error",
+]
+
+UDEV_RULE = "hardware/99-arraykit-mic-arrays.rules"
+UDEV_HINT = (
+    "install arraykit's udev rule so the vendor interface works without root: "
+    "sudo cp \"$(python -c 'import arraykit.hardware as h; print(h.udev_rule_path())')\" "
+    "/etc/udev/rules.d/ && sudo udevadm control --reload && sudo udevadm trigger, "
+    "then unplug and replug the array"
+)
+
+
+class DeviceNotFoundError(DeviceError):
+    """No device matches; the message lists what was found."""
+
+
+class BackendMissingError(DeviceError):
+    """PortAudio, pyusb or a libusb back end is not installed; the message says how to install it."""
+
+
+class PermissionDeniedError(DeviceError):
+    """The operating system refused access to the USB device (see the udev rule)."""
+
+
+class DeviceDisconnectedError(DeviceError):
+    """The device went away (or stopped delivering audio) in the middle of a stream.
+
+    ``signals`` holds what was captured before (``(M, N)`` float32) when known.
+    """
+
+    def __init__(self, message: str, signals: Any = None) -> None:
+        super().__init__(message)
+        self.signals = signals
+
+
+class FramesLostError(DeviceError):
+    """Frames were lost during capture (input overflow or a full queue).
+
+    ``overflows`` lists the :class:`arraykit.hardware.Overflow` events and ``signals``
+    holds the (gappy) recording, so nothing is hidden.
+    """
+
+    def __init__(self, message: str, overflows: Any = (), signals: Any = None) -> None:
+        super().__init__(message)
+        self.overflows = list(overflows)
+        self.signals = signals
+
+
+class ControlError(DeviceError):
+    """A vendor control transfer failed (bad status byte, too many retries)."""
+
+
+def import_sounddevice() -> Any:
+    """Import sounddevice, or say what to install."""
+    try:
+        import sounddevice
+    except ModuleNotFoundError:
+        raise BackendMissingError(
+            "audio capture needs the sounddevice package: pip install 'arraykit[hardware]'"
+        ) from None
+    except OSError as exc:  # sounddevice loads PortAudio at import
+        raise BackendMissingError(
+            f"the PortAudio library was not found ({exc}): install it with "
+            "'apt-get install libportaudio2' (Debian/Ubuntu), 'dnf install portaudio' "
+            "(Fedora) or 'brew install portaudio' (macOS)"
+        ) from None
+    return sounddevice
+
+
+def import_usb() -> Any:
+    """Import pyusb (``usb.core``, ``usb.util``), or say what to install."""
+    try:
+        import usb.core
+        import usb.util
+    except ModuleNotFoundError:
+        raise BackendMissingError(
+            "USB vendor control needs the pyusb package: pip install 'arraykit[hardware]'"
+        ) from None
+    return usb
+
+
+def no_libusb_error() -> BackendMissingError:
+    return BackendMissingError(
+        "pyusb found no libusb back end: install libusb ('apt-get install libusb-1.0-0' on "
+        "Debian/Ubuntu, 'brew install libusb' on macOS)"
+    )
+
+
+def translate_usb_error(exc: BaseException, what: str) -> DeviceError:
+    """One place that turns pyusb errors into arraykit's exception tree."""
+    usb = import_usb()
+    if isinstance(exc, usb.core.NoBackendError):
+        return no_libusb_error()
+    code = getattr(exc, "errno", None)
+    if code in (_errno.EACCES, _errno.EPERM):
+        return PermissionDeniedError(f"{what}: permission denied ({exc}); {UDEV_HINT}")
+    if code in (_errno.ENODEV, _errno.ENOENT):
+        return DeviceDisconnectedError(f"{what}: the device is gone ({exc}); is it plugged in?")
+    if code in (_errno.ETIMEDOUT,):
+        return ControlError(f"{what}: the device did not answer in time ({exc})")
+    return ControlError(f"{what}: USB error ({exc})")
