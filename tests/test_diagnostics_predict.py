@@ -284,7 +284,7 @@ def test_bad_input_messages():
     kw = dict(look=LOOK, source=SOURCE)
     with pytest.raises(ValueError, match=r"snr_db=nan: contains NaN"):
         steering_loss(LINE8, 1000.0, method="mpdr", snr_db=float("nan"), **kw)
-    with pytest.raises(ValueError, match=r"loading=-1\.0: must be a finite number >= 0"):
+    with pytest.raises(ValueError, match=r"loading=-1\.0: must be a number >= 0"):
         steering_loss(LINE8, 1000.0, method="mpdr", snr_db=10, loading=-1.0, **kw)
     with pytest.raises(ValueError, match=r"snr_db=None: is needed by method='mpdr'"):
         steering_loss(LINE8, 1000.0, method="mpdr", **kw)

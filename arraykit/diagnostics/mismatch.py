@@ -258,7 +258,7 @@ def steering_loss(
     look: Sequence[float],
     source: Sequence[float],
     snr_db: float | npt.ArrayLike | None = None,
-    loading: float = 0.0,
+    loading: float | npt.ArrayLike = 0.0,
 ) -> np.ndarray:
     """The target's gain in dB per frequency when the beam looks at ``look``.
 
@@ -298,7 +298,7 @@ def predict(
     seed: int | None = None,
     snr_db: float | npt.ArrayLike | None = None,
     noise_cov: npt.ArrayLike | None = None,
-    loading: float = 0.0,
+    loading: float | npt.ArrayLike = 0.0,
     nulls: Sequence[Sequence[float]] = (),
     c: float = SPEED_OF_SOUND,
 ) -> Prediction:
@@ -324,7 +324,7 @@ def predict(
     noise_cov : array_like [shape=(F, M, M) or (M, M)], optional
         Noise covariance (default: white, unit power).
     loading : float
-        Diagonal loading added to the design covariance, >= 0.
+        Diagonal loading added to the design covariance, >= 0 (or one per frequency).
     nulls : sequence of (float, float)
         Null directions for ``"lcmv"``.
 
@@ -377,7 +377,7 @@ def closed_form(
     source: Sequence[float],
     snr_db: float | npt.ArrayLike | None = None,
     noise_cov: npt.ArrayLike | None = None,
-    loading: float = 0.0,
+    loading: float | npt.ArrayLike = 0.0,
     c: float = SPEED_OF_SOUND,
 ) -> ClosedForm:
     """Target gain (and Cox's output SINR) from the closed forms, no weights computed.
@@ -451,7 +451,7 @@ def sweep(
     axis: Axis = "azimuth",
     snr_db: float | npt.ArrayLike | None = None,
     noise_cov: npt.ArrayLike | None = None,
-    loading: float = 0.0,
+    loading: float | npt.ArrayLike = 0.0,
     nulls: Sequence[Sequence[float]] = (),
     c: float = SPEED_OF_SOUND,
 ) -> Sweep:
@@ -506,7 +506,7 @@ def tolerance(
     axis: Axis = "azimuth",
     snr_db: float | npt.ArrayLike | None = None,
     noise_cov: npt.ArrayLike | None = None,
-    loading: float = 0.0,
+    loading: float | npt.ArrayLike = 0.0,
     nulls: Sequence[Sequence[float]] = (),
     c: float = SPEED_OF_SOUND,
 ) -> Tolerance:
@@ -638,7 +638,7 @@ def compare(
     methods: Sequence[str] = METHODS,
     axis: Axis = "azimuth",
     noise_cov: npt.ArrayLike | None = None,
-    loading: float = 0.0,
+    loading: float | npt.ArrayLike = 0.0,
     nulls: Sequence[Sequence[float]] = (),
     c: float = SPEED_OF_SOUND,
 ) -> Comparison:
@@ -709,7 +709,7 @@ class _Problem:
     freqs: np.ndarray
     noise_cov: np.ndarray  # (F, M, M)
     sigma_s2: np.ndarray | None  # (F,)
-    loading: float
+    loading: np.ndarray  # (F,)
     loading_is_zero: bool
     white: bool
     nulls: tuple[tuple[float, float], ...]
@@ -720,7 +720,12 @@ class _Problem:
         method = v.choice("method", method, METHODS)
         f = v.frequencies("freqs", freqs)
         c = v.positive("c", c)
-        eps = _nonneg("loading", loading)
+        eps = np.atleast_1d(v.finite_array("loading", loading))
+        if eps.ndim != 1 or eps.size not in (1, f.size) or np.any(eps < 0):
+            raise v.fail(
+                "loading", loading, f"must be a number >= 0 or one per frequency ({f.size})"
+            )
+        eps = np.broadcast_to(eps, f.shape)
         m = geometry.n_mics
         if noise_cov is None:
             rn = np.broadcast_to(np.eye(m, dtype=complex), (f.size, m, m))
@@ -750,7 +755,7 @@ class _Problem:
             noise_cov=rn,
             sigma_s2=sigma,
             loading=eps,
-            loading_is_zero=eps == 0.0,
+            loading_is_zero=bool(np.all(eps == 0.0)),
             white=white,
             nulls=null_d,
             c=c,
@@ -768,8 +773,8 @@ class _Problem:
         """``(R_n + loading I)^-1`` ``(F, M, M)``."""
         m = self.noise_cov.shape[-1]
         if self.white:
-            return self.noise_cov / (1.0 + self.loading)
-        return np.linalg.inv(self.noise_cov + self.loading * np.eye(m))
+            return self.noise_cov / (1.0 + self.loading[:, None, None])
+        return np.linalg.inv(self.noise_cov + self.loading[:, None, None] * np.eye(m))
 
     def design(self, geometry: ArrayGeometry, a0: np.ndarray) -> np.ndarray | None:
         """The covariance ``(E', F, M, M)`` the adaptive methods invert (None for DAS)."""
@@ -778,9 +783,10 @@ class _Problem:
         if self.method == "das":
             return None
         if self.method == "superdirective":
-            eps = self.loading if self.loading > 0 else SUPERDIRECTIVE_LOADING
+            eps = self.loading if not self.loading_is_zero else SUPERDIRECTIVE_LOADING
+            eps = np.broadcast_to(eps, self.freqs.shape)[:, None, None]
             return (diffuse_coherence(geometry, self.freqs, field="3d") + eps * eye)[None]
-        base = self.noise_cov + self.loading * eye
+        base = self.noise_cov + self.loading[:, None, None] * eye
         if self.method == "mpdr":
             s = self.sigma_s2[None, :, None, None]
             return base[None] + s * a0[..., :, None] * a0[..., None, :].conj()
