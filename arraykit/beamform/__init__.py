@@ -14,6 +14,7 @@ directions and the metrics that judge them).
 
 from __future__ import annotations
 
+from arraykit.beamform.apply import METHODS, apply_weights, beamform
 from arraykit.beamform.covariance import (
     RecursiveCovariance,
     check_covariance,
@@ -45,9 +46,12 @@ from arraykit.beamform.weights import (
 from arraykit.steering import steering_vector, steering_vector_near
 
 __all__ = [
+    "METHODS",
     "BeamMetrics",
     "RecursiveCovariance",
+    "apply_weights",
     "beam_metrics",
+    "beamform",
     "check_covariance",
     "covariance",
     "delay_and_sum",

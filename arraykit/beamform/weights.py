@@ -54,6 +54,9 @@ __all__ = [
 ]
 
 LoadingMode = Literal["absolute", "trace"]
+
+LCMV_MIN_SEPARATION = 0.1
+"""Smallest singular value of the unit-norm constraint matrix at which :func:`lcmv` keeps nulls."""
 Field = Literal["3d", "2d"]
 
 # --------------------------------------------------------------------------- raw kernels
@@ -492,6 +495,14 @@ def lcmv(
     loading, loading_mode
         As in :func:`mvdr_weights`.
 
+    Notes
+    -----
+    In bins where the array cannot tell the nulls from the target (the smallest
+    singular value of the column-normalised constraint matrix is below
+    :data:`LCMV_MIN_SEPARATION`, as at DC and low frequencies for a small array),
+    the null constraints are dropped and the weights are plain MVDR: forcing them
+    there would blow up the weights' norm (white-noise gain far below 1).
+
     Returns
     -------
     np.ndarray [shape=(F, M), complex128]
@@ -524,7 +535,15 @@ def lcmv(
     if g.shape != (nd.shape[0],):
         raise v.fail("gains", gains, f"must have one response per null ({nd.shape[0]})")
     g = np.concatenate([[1.0 + 0j], g])
-    return lcmv_weights(C, R, g)
+    # Where the array cannot separate the nulls from the target (low frequencies:
+    # the constraint vectors are nearly collinear), keep only the target constraint.
+    Cn = C / np.linalg.norm(C, axis=1, keepdims=True)
+    s_min = np.sqrt(np.maximum(np.linalg.eigvalsh(np.swapaxes(Cn.conj(), 1, 2) @ Cn)[:, 0], 0))
+    sep = s_min >= LCMV_MIN_SEPARATION
+    w = mvdr_weights(a, R)
+    if np.any(sep):
+        w[sep] = lcmv_weights(C[sep], R[sep], g)
+    return w
 
 
 # ------------------------------------------------------------------------------ helpers

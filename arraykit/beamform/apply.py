@@ -1,0 +1,196 @@
+"""Apply weights to an STFT and resynthesize; the one-call :func:`beamform`.
+
+Shapes: ``M`` microphones, ``N`` samples, ``F`` frequencies, ``T`` frames. The
+output STFT is ``Y[f, t] = sum_m conj(w[f, m]) X[m, f, t]``; it goes back to a time
+signal through :func:`arraykit.stft.istft`, which inverts the analysis exactly, so
+weights that pass the target unchanged (distortionless) give back the target
+signal sample for sample.
+
+>>> import numpy as np, arraykit as ak
+>>> g = ak.ArrayGeometry.linear(4, 0.05)
+>>> x = np.tile(np.random.default_rng(0).standard_normal(8000), (4, 1))  # broadside plane wave
+>>> y = beamform(x, 16000, g, (90, 0))
+>>> bool(np.allclose(y, x[0]))
+True
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from arraykit import _validate as v
+from arraykit.beamform.covariance import covariance, noise_covariance_auto
+from arraykit.beamform.weights import (
+    LoadingMode,
+    delay_and_sum,
+    lcmv,
+    mpdr,
+    mvdr,
+    superdirective,
+    target_steering,
+)
+from arraykit.geometry import SPEED_OF_SOUND, ArrayGeometry
+from arraykit.stft import istft, stft, stft_frequencies
+
+__all__ = ["METHODS", "apply_weights", "beamform"]
+
+logger = logging.getLogger(__name__)
+
+Method = Literal["das", "mvdr", "mpdr", "superdirective", "lcmv"]
+METHODS: tuple[str, ...] = ("das", "mvdr", "mpdr", "superdirective", "lcmv")
+
+
+def apply_weights(weights: npt.ArrayLike, X: npt.ArrayLike) -> np.ndarray:
+    """Beamformer output STFT ``Y[f, t] = sum_m conj(w[f, m]) X[m, f, t]``.
+
+    Parameters
+    ----------
+    weights : array_like [shape=(F, M)]
+    X : array_like [shape=(M, F, T)]
+
+    Returns
+    -------
+    np.ndarray [shape=(F, T), complex128]
+
+    Examples
+    --------
+    >>> X = np.ones((3, 2, 5), dtype=complex)
+    >>> apply_weights(np.full((2, 3), 1 / 3), X).real.round(12).tolist()[0]
+    [1.0, 1.0, 1.0, 1.0, 1.0]
+    """
+    w = np.asarray(weights)
+    Xv = np.asarray(X)
+    if Xv.ndim != 3:
+        raise v.fail("X", X, f"must be a multichannel STFT (M, F, T), got shape {Xv.shape}")
+    M, F, _ = Xv.shape
+    if w.shape != (F, M):
+        raise v.fail("weights", weights, f"must be (F, M) = ({F}, {M}) to match X {Xv.shape}")
+    return np.einsum("fm,mft->ft", w.conj(), Xv)
+
+
+def beamform(
+    signals: npt.ArrayLike,
+    fs: float,
+    geometry: ArrayGeometry,
+    direction: npt.ArrayLike | None,
+    *,
+    method: Method = "das",
+    noise: tuple[float, float] | Literal["auto"] | None = None,
+    nulls: npt.ArrayLike = (),
+    loading: float | None = None,
+    loading_mode: LoadingMode = "trace",
+    point: npt.ArrayLike | None = None,
+    ref: int | None = None,
+    nfft: int = 512,
+    hop: int | None = None,
+    c: float = SPEED_OF_SOUND,
+) -> np.ndarray:
+    """Enhance the signal from one direction (or point): STFT, weights, apply, inverse STFT.
+
+    Parameters
+    ----------
+    signals : array_like [shape=(M, N)]
+        Microphone signals, one row per microphone of `geometry`.
+    fs : float
+        Sampling rate, Hz.
+    geometry : ArrayGeometry
+    direction : array_like [shape=(2,)] or None
+        Look direction ``(azimuth, elevation)`` in degrees (None with `point`).
+    method : {"das", "mvdr", "mpdr", "superdirective", "lcmv"}
+        - ``das``: delay-and-sum;
+        - ``mvdr``: against the noise covariance of `noise`;
+        - ``mpdr``: against the covariance of the whole recording;
+        - ``superdirective``: against diffuse noise (3-D), `loading` absolute;
+        - ``lcmv``: distortionless toward the target with nulls toward `nulls`,
+          minimising the noise covariance if `noise` is given, else the mixture's.
+    noise : (float, float) or "auto", optional
+        A noise-only time range ``(t0, t1)`` in seconds, or ``"auto"`` (the quietest
+        20 % of frames). ``mvdr`` uses ``"auto"`` when this is None.
+    nulls : array_like
+        Interferer directions for ``lcmv``.
+    loading : float, optional
+        Diagonal loading (default ``1e-2`` of the average power, ``trace`` mode, for
+        the covariance-based methods, and ``1e-2`` absolute for superdirective).
+    loading_mode : {"trace", "absolute"}
+    point : array_like [shape=(3,)], optional
+        Near-field target in metres (array frame) instead of `direction`.
+    ref : int, optional
+        Align the output with microphone `ref`: the target comes out as that
+        microphone hears its direct path (weights times ``conj(a_ref)``), so the
+        output can be compared sample by sample with that microphone. By default
+        the output is referred to the array centroid.
+    nfft, hop : int
+        STFT frame length and advance (default ``nfft // 2``).
+    c : float
+        Speed of sound, m/s.
+
+    Returns
+    -------
+    np.ndarray [shape=(N,)]
+        The enhanced signal, as long as the input.
+    """
+    x = v.signals("signals", signals, geometry.n_mics)
+    fs = v.positive("fs", fs)
+    v.choice("method", method, METHODS)
+    N = x.shape[1]
+    X = stft(x, fs, nfft=nfft, hop=hop)
+    freqs = stft_frequencies(fs, nfft)
+    target = {"point": point, "c": c}
+
+    if method == "das":
+        w = delay_and_sum(geometry, direction, freqs, **target)
+    elif method == "superdirective":
+        w = superdirective(
+            geometry, direction, freqs, loading=1e-2 if loading is None else loading, **target
+        )
+    else:
+        load = {"loading": 1e-2 if loading is None else loading, "loading_mode": loading_mode}
+        if method == "mpdr":
+            w = mpdr(geometry, direction, freqs, covariance(X), **load, **target)
+        elif method == "mvdr":
+            Rn = _noise_cov(X, fs, N, nfft, hop, "auto" if noise is None else noise)
+            w = mvdr(geometry, direction, freqs, Rn, **load, **target)
+        else:
+            R = covariance(X) if noise is None else _noise_cov(X, fs, N, nfft, hop, noise)
+            w = lcmv(geometry, direction, freqs, R, nulls=nulls, **load, **target)
+    if ref is not None:
+        if (
+            isinstance(ref, bool)
+            or not isinstance(ref, int | np.integer)
+            or not 0 <= ref < x.shape[0]
+        ):
+            raise v.fail("ref", ref, f"must be a microphone index in 0..{x.shape[0] - 1}")
+        a = target_steering(geometry, freqs, direction, point=point, c=c)
+        w = w * a[:, ref, None].conj()
+    Y = apply_weights(w, X)
+    return istft(Y, fs, nfft=nfft, hop=hop, length=N)
+
+
+def _noise_cov(
+    X: np.ndarray,
+    fs: float,
+    N: int,
+    nfft: int,
+    hop: int | None,
+    noise: tuple[float, float] | str,
+) -> np.ndarray:
+    if isinstance(noise, str):
+        v.choice("noise", noise, ("auto",))
+        logger.info("noise covariance from the quietest 20%% of frames")
+        return noise_covariance_auto(X)
+    rng = np.asarray(noise, dtype=float)
+    if rng.shape != (2,) or not np.all(np.isfinite(rng)) or rng[0] >= rng[1]:
+        raise v.fail(
+            "noise", noise, "must be a time range (t0, t1) in seconds with t0 < t1, or 'auto'"
+        )
+    dur = N / fs
+    if rng[0] < 0 or rng[1] > dur + 1e-9:
+        raise v.fail("noise", noise, f"lies outside the signal (0 .. {dur:.3f} s)")
+    try:
+        return covariance(X, frames=(float(rng[0]), float(rng[1])), fs=fs, nfft=nfft, hop=hop)
+    except ValueError as exc:
+        raise v.fail("noise", noise, f"cannot give a noise covariance: {exc}") from None
