@@ -84,11 +84,17 @@ def pattern(
     G = tau.shape[0]
     step = max(1, CHUNK_ELEMENTS // max(F * M, 1))
     out = np.empty((F, G), dtype=complex)
-    wc = w.conj()[:, None, :]  # (F, 1, M)
+    wr, wi = w.real[:, None, :], w.imag[:, None, :]  # (F, 1, M)
+    tau_t = np.ascontiguousarray(tau.T)  # (M, G)
+    omega = 2 * np.pi * f[:, None, None]
     for g0 in range(0, G, step):  # chunks of directions, not a loop over points
-        ph = (-2j * np.pi) * f[:, None, None] * tau[None, g0 : g0 + step, :]  # (F, g, M)
-        a = np.exp(ph)
-        out[:, g0 : g0 + step] = (wc @ np.swapaxes(a, 1, 2))[:, 0, :]
+        ph = omega * tau_t[None, :, g0 : g0 + step]  # (F, M, g)
+        cos, sin = np.cos(ph), np.sin(ph, out=ph)
+        # conj(w) . exp(-j ph) = (wr C - wi S) - j (wr S + wi C): real products are
+        # cheaper than building the complex steering array
+        out[:, g0 : g0 + step] = (wr @ cos - wi @ sin)[:, 0, :] - 1j * (wr @ sin + wi @ cos)[
+            :, 0, :
+        ]
     return out
 
 
