@@ -32,6 +32,7 @@ from arraykit.diagnostics.mismatch import (
     sweep,
     tolerance,
 )
+from arraykit.diagnostics.recording import Report, diagnose_recording, measure_gain
 
 __all__ = [
     "METHODS",
@@ -39,11 +40,14 @@ __all__ = [
     "Comparison",
     "LoadingAdvice",
     "Prediction",
+    "Report",
     "Sweep",
     "Tolerance",
     "closed_form",
     "compare",
+    "diagnose_recording",
     "loading_for",
+    "measure_gain",
     "parse_range",
     "predict",
     "steering_loss",
