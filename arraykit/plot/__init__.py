@@ -12,6 +12,10 @@ from typing import Any
 __all__ = ["plot_geometry"]
 
 _FUNCTIONS = {
+    **dict.fromkeys(
+        ["plot_polar_pattern", "plot_pattern_map", "plot_pattern_azel", "plot_beam_metrics"],
+        "arraykit.plot.beam",
+    ),
     "plot_geometry": "arraykit.plot.geometry",
 }
 
