@@ -1,0 +1,249 @@
+"""``arraykit beamform`` (enhance a recording) and ``arraykit pattern`` (draw and judge a beam)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+
+from arraykit.beamform.apply import METHODS
+from arraykit.errors import InvalidArgumentError
+
+PATTERN_METHODS = ("das", "superdirective", "mvdr")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "beamform",
+        help="enhance the sound from one direction of a multichannel recording",
+        description=(
+            "Beamform a multichannel WAV toward a direction (or a point) and write the "
+            "enhanced mono signal."
+        ),
+    )
+    p.add_argument("input", metavar="IN.wav", help="multichannel recording, one channel per mic")
+    p.add_argument("--geometry", required=True, help="named geometry or a .toml/.xml file")
+    p.add_argument(
+        "--direction",
+        metavar="AZ[,EL]|auto",
+        help="look direction in degrees, or 'auto' for the strongest DOA estimate",
+    )
+    p.add_argument("--point", metavar="X,Y,Z", help="near-field target in metres (array frame)")
+    p.add_argument("--method", default="das", choices=METHODS, help="beamformer (default das)")
+    p.add_argument(
+        "--noise",
+        metavar="START:END|auto",
+        help="noise-only time range in seconds (for mvdr/lcmv), or 'auto' (quietest frames)",
+    )
+    p.add_argument(
+        "--null",
+        action="append",
+        default=[],
+        metavar="AZ[,EL]",
+        help="interferer direction for lcmv (repeatable)",
+    )
+    p.add_argument("--loading", type=float, help="diagonal loading (trace-relative; default 1e-2)")
+    p.add_argument("--ref-mic", type=int, help="align the output with this microphone")
+    p.add_argument("--nfft", type=int, default=512, help="STFT frame length (default 512)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.wav", help="output WAV")
+    p.set_defaults(handler=run_beamform)
+
+    q = sub.add_parser(
+        "pattern",
+        help="beam pattern and array metrics of a beamformer on a named array",
+        description="Beam pattern (polar plot) and metrics: WNG, directivity index, beamwidth, "
+        "highest sidelobe, front-to-back ratio per frequency.",
+    )
+    q.add_argument("--geometry", required=True, help="named geometry or a .toml/.xml file")
+    q.add_argument(
+        "--method",
+        default="das",
+        choices=PATTERN_METHODS,
+        help="das, superdirective, or mvdr (against white noise plus diffuse noise)",
+    )
+    q.add_argument("--direction", required=True, metavar="AZ[,EL]", help="look direction, degrees")
+    q.add_argument(
+        "--freqs", default="500,1000,2000,4000", metavar="F1,F2,...", help="frequencies in Hz"
+    )
+    q.add_argument("--loading", type=float, default=1e-2, help="superdirective loading")
+    q.add_argument("-o", "--output", metavar="PNG", help="draw the polar pattern here")
+    q.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    q.set_defaults(handler=run_pattern)
+
+
+def parse_direction(text: str, name: str = "--direction") -> tuple[float, float]:
+    """``"AZ"`` or ``"AZ,EL"`` in degrees."""
+    parts = text.split(",")
+    try:
+        vals = [float(p) for p in parts]
+    except ValueError:
+        raise InvalidArgumentError(f"{name}={text!r}: must be AZ or AZ,EL in degrees") from None
+    if len(vals) not in (1, 2):
+        raise InvalidArgumentError(f"{name}={text!r}: must be AZ or AZ,EL in degrees")
+    return (vals[0], vals[1] if len(vals) == 2 else 0.0)
+
+
+def parse_numbers(text: str, name: str, count: int | None = None, sep: str = ",") -> list[float]:
+    try:
+        vals = [float(p) for p in text.split(sep)]
+    except ValueError:
+        raise InvalidArgumentError(
+            f"{name}={text!r}: must be numbers separated by {sep!r}"
+        ) from None
+    if count is not None and len(vals) != count:
+        raise InvalidArgumentError(f"{name}={text!r}: must be {count} numbers")
+    return vals
+
+
+def run_beamform(args: argparse.Namespace) -> int:
+    from arraykit.beamform import beamform
+    from arraykit.geometry import load_geometry
+    from arraykit.io import read_audio, write_audio
+
+    g = load_geometry(args.geometry)
+    x, fs = read_audio(args.input, n_mics=g.n_mics)
+    point = parse_numbers(args.point, "--point", 3) if args.point else None
+    if (args.direction is None) == (point is None):
+        raise InvalidArgumentError(
+            f"--direction={args.direction!r}: give exactly one of --direction and --point"
+        )
+    direction = None
+    if args.direction == "auto":
+        direction = _locate(x, fs, g)
+        print(
+            f"direction auto: strongest source at azimuth {direction[0]:.1f}, elevation {direction[1]:.1f}"
+        )
+    elif args.direction is not None:
+        direction = parse_direction(args.direction)
+    noise = None
+    if args.noise == "auto":
+        noise = "auto"
+    elif args.noise:
+        t0, t1 = parse_numbers(args.noise, "--noise", 2, sep=":")
+        noise = (t0, t1)
+    nulls = [parse_direction(n, "--null") for n in args.null]
+    if args.method == "lcmv" and not nulls:
+        raise InvalidArgumentError("--null=[]: method lcmv needs at least one --null AZ[,EL]")
+    y = beamform(
+        x,
+        fs,
+        g,
+        direction,
+        method=args.method,
+        noise=noise,
+        nulls=nulls,
+        loading=args.loading,
+        point=point,
+        ref=args.ref_mic,
+        nfft=args.nfft,
+    )
+    write_audio(args.output, y, fs)
+    target = (
+        f"point {tuple(point)} m"
+        if point
+        else f"azimuth {direction[0]:g}, elevation {direction[1]:g}"
+    )
+    print(f"{args.method} toward {target}: wrote {args.output} ({y.size / fs:.2f} s at {fs} Hz)")
+    return 0
+
+
+def _locate(x: np.ndarray, fs: int, g) -> tuple[float, float]:
+    try:
+        from arraykit.doa import locate
+    except ImportError:
+        raise InvalidArgumentError(
+            "--direction='auto': DOA estimation (arraykit.doa.locate) is not available"
+        ) from None
+    res = locate(x, fs, g)
+    return (float(res.azimuth[0]), float(res.elevation[0]))
+
+
+def pattern_metrics(g, method: str, direction, freqs, loading: float = 1e-2):
+    """Weights and per-frequency metrics the ``pattern`` command prints."""
+    from arraykit.beamform import (
+        beam_metrics,
+        delay_and_sum,
+        diffuse_coherence,
+        directivity,
+        mvdr,
+        superdirective,
+        white_noise_gain,
+    )
+
+    f = np.asarray(freqs, dtype=float)
+    if method == "das":
+        w = delay_and_sum(g, direction, f)
+    elif method == "superdirective":
+        w = superdirective(g, direction, f, loading=loading)
+    else:  # MVDR against diffuse plus white noise (equal power): a robust design
+        R = diffuse_coherence(g, f) + np.eye(g.n_mics)
+        w = mvdr(g, direction, f, R)
+    m = beam_metrics(w, g, f, direction)
+    rows = []
+    for i, fi in enumerate(f):
+        rows.append(
+            {
+                "freq_hz": float(fi),
+                "wng_db": float(
+                    10 * np.log10(white_noise_gain(w[i : i + 1], g, [fi], direction)[0])
+                ),
+                "di_db": float(10 * np.log10(directivity(w[i : i + 1], g, [fi], direction)[0])),
+                "beamwidth_deg": _num(m.beamwidth[i]),
+                "sidelobe_db": _num(m.sidelobe_db[i]),
+                "front_to_back_db": _num(m.front_to_back_db[i]),
+            }
+        )
+    return w, rows
+
+
+def _num(x: float) -> float | None:
+    return None if not np.isfinite(x) else round(float(x), 3)
+
+
+def run_pattern(args: argparse.Namespace) -> int:
+    from arraykit.geometry import load_geometry
+
+    g = load_geometry(args.geometry)
+    direction = parse_direction(args.direction)
+    freqs = parse_numbers(args.freqs, "--freqs")
+    if any(f <= 0 for f in freqs):
+        raise InvalidArgumentError(f"--freqs={args.freqs!r}: frequencies must be > 0 Hz")
+    w, rows = pattern_metrics(g, args.method, direction, freqs, args.loading)
+    if args.output:
+        from arraykit.plot.beam import plot_polar_pattern
+
+        fig = plot_polar_pattern(
+            w, g, freqs, direction=direction, title=f"{g.name or 'array'}: {args.method}"
+        )
+        fig.savefig(args.output, dpi=120, bbox_inches="tight")
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "geometry": g.name,
+                    "method": args.method,
+                    "direction": direction,
+                    "metrics": rows,
+                },
+                indent=2,
+            )
+        )
+        return 0
+    print(
+        f"{g.name or 'array'} ({g.n_mics} mics), {args.method} toward azimuth {direction[0]:g}, elevation {direction[1]:g}"
+    )
+    print("freq Hz   WNG dB   DI dB   -3 dB width   sidelobe dB   front/back dB")
+
+    def fmt(x, spec):
+        return "-".rjust(int(spec.split(".")[0])) if x is None else format(x, spec)
+
+    for r in rows:
+        print(
+            f"{r['freq_hz']:7.0f}  {r['wng_db']:7.2f}  {r['di_db']:6.2f}  "
+            f"{fmt(r['beamwidth_deg'], '10.1f'):>10}°  {fmt(r['sidelobe_db'], '12.2f')}  "
+            f"{fmt(r['front_to_back_db'], '14.2f')}"
+        )
+    if args.output:
+        print(f"wrote {args.output}")
+    return 0

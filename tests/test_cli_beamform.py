@@ -1,0 +1,159 @@
+"""``arraykit beamform`` and ``arraykit pattern`` end to end."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import arraykit as ak
+from arraykit.cli import main
+from arraykit.io import read_audio, write_audio
+from arraykit.metrics import si_sdr
+
+pytest.importorskip("pyroomacoustics", reason="room simulation needs the 'sim' extra")
+from arraykit import sim
+
+FS = 16000
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory):
+    """A talker at 60 degrees and an interferer at 150 degrees around a 6-mic ring."""
+    g = ak.load_geometry("respeaker-6mic")
+    target = np.concatenate([np.zeros(FS // 4), sim.speech_like(0.5, FS, seed=1)])
+    scene = sim.simulate(
+        g,
+        [
+            sim.Source(target, azimuth=60.0, distance=1.0),
+            sim.Source(sim.speech_like(0.75, FS, seed=2), azimuth=150.0, distance=1.0),
+        ],
+        FS,
+        room_dim=(4.0, 4.0, 3.0),
+        rt60=0.2,
+        snr_db=30.0,
+        seed=0,
+    )
+    path = tmp_path_factory.mktemp("bf") / "mix.wav"
+    write_audio(path, scene.signals, FS)
+    return path, scene
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_beamform_command_enhances_the_look_direction(recording, tmp_path, capsys):
+    path, scene = recording
+    ref = scene.images[0, 0]
+    scores = {}
+    for name, args in {
+        "toward": ["--direction", "60"],
+        "away": ["--direction", "150"],
+        "lcmv": ["--direction", "60,0", "--method", "lcmv", "--null", "150", "--noise", "0:0.2"],
+    }.items():
+        out_path = tmp_path / f"{name}.wav"
+        code, out, err = run(
+            capsys,
+            "beamform",
+            str(path),
+            "--geometry",
+            "respeaker-6mic",
+            *args,
+            "--ref-mic",
+            "0",
+            "-o",
+            str(out_path),
+        )
+        assert code == 0, err
+        assert "wrote" in out
+        y, fs = read_audio(out_path)
+        assert fs == FS
+        assert y.shape == (1, scene.signals.shape[1])
+        scores[name] = si_sdr(ref, y[0])
+    assert scores["toward"] > scores["away"] + 1.0  # a 9 cm ring: a broad beam
+    assert scores["lcmv"] > scores["toward"] + 2.0  # the null removes the interferer
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--direction", "60", "--method", "mvdr", "--noise", "5:6"],
+            r"noise=\(5.0, 6.0\): lies outside the signal",
+        ),
+        (["--direction", "60", "--method", "lcmv"], r"needs at least one --null"),
+        (["--direction", "60", "--point", "1,0,0"], r"exactly one of --direction and --point"),
+        (["--direction", "sixty"], r"--direction='sixty'"),
+        (["--direction", "60", "--geometry", "uma-16"], r"16"),
+    ],
+)
+def test_beamform_command_bad_input_is_one_line_exit_2(recording, tmp_path, capsys, args, message):
+    path, _ = recording
+    argv = [
+        "beamform",
+        str(path),
+        "--geometry",
+        "respeaker-6mic",
+        "-o",
+        str(tmp_path / "o.wav"),
+        *args,
+    ]
+    code, _out, err = run(capsys, *argv)
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1
+    assert err.startswith("arraykit: error:")
+    assert pytest.importorskip("re").search(message, err), err
+
+
+def test_pattern_command_prints_the_analytic_metrics(capsys):
+    f_half = 343.0 / 0.08  # half-wavelength for 40 mm spacing
+    code, out, err = run(
+        capsys,
+        "pattern",
+        "--geometry",
+        "linear-4-40mm",
+        "--direction",
+        "90",
+        "--freqs",
+        f"1000,{f_half}",
+        "--json",
+    )
+    assert code == 0, err
+    rows = json.loads(out)["metrics"]
+    assert rows[1]["wng_db"] == pytest.approx(10 * np.log10(4), abs=1e-9)
+    assert rows[1]["di_db"] == pytest.approx(10 * np.log10(4), abs=1e-9)
+    assert rows[1]["sidelobe_db"] == pytest.approx(-11.30, abs=0.005)
+    assert rows[1]["front_to_back_db"] == pytest.approx(0.0, abs=1e-6)
+    code, out, err = run(
+        capsys,
+        "pattern",
+        "--geometry",
+        "linear-4-40mm",
+        "--direction",
+        "90",
+        "--method",
+        "superdirective",
+        "--freqs",
+        "1000",
+    )
+    assert code == 0
+    assert "WNG dB" in out
+
+
+def test_pattern_command_draws_a_png(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    png = tmp_path / "p.png"
+    code, _out, _ = run(
+        capsys, "pattern", "--geometry", "respeaker-6mic", "--direction", "30", "-o", str(png)
+    )
+    assert code == 0
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    code, _, err = run(
+        capsys, "pattern", "--geometry", "respeaker-6mic", "--direction", "30", "--freqs", "0,100"
+    )
+    assert code == 2
+    assert "--freqs='0,100'" in err
