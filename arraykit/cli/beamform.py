@@ -217,6 +217,9 @@ def run_pattern(args: argparse.Namespace) -> int:
             w, g, freqs, direction=direction, title=f"{g.name or 'array'}: {args.method}"
         )
         fig.savefig(args.output, dpi=120, bbox_inches="tight")
+        from arraykit.plot._mpl import pyplot
+
+        pyplot().close(fig)
     if args.json:
         print(
             json.dumps(
