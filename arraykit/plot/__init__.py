@@ -17,6 +17,17 @@ _FUNCTIONS = {
         "arraykit.plot.beam",
     ),
     "plot_geometry": "arraykit.plot.geometry",
+    **dict.fromkeys(
+        [
+            "plot_steering_sweep",
+            "plot_tolerance",
+            "plot_steering_report",
+            "plot_predicted_vs_measured",
+            "plot_loading_tradeoff",
+            "plot_recording_report",
+        ],
+        "arraykit.plot.diagnostics",
+    ),
 }
 
 

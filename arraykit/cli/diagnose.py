@@ -1,0 +1,209 @@
+"""``arraykit diagnose``: how much of the talker a mis-steered beamformer loses.
+
+Without an input file: the predicted target gain over a range of steering errors and
+frequencies, and the error that costs 1, 3 and 6 dB. With a WAV file: the
+distortion the beamformer actually applied to the talker in that recording.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+
+from arraykit import _validate as v
+from arraykit.geometry import load_geometry
+
+METHODS = ("das", "mvdr", "mpdr", "superdirective", "lcmv")
+TABLE_FREQS = (500.0, 1000.0, 2000.0, 4000.0)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "diagnose",
+        help="predict (or measure in a recording) the talker loss caused by steering error",
+        description=(
+            "Without IN.wav: predicted target gain over steering error x frequency and the "
+            "error that costs 1/3/6 dB. With IN.wav: the distortion actually applied."
+        ),
+    )
+    p.add_argument("input", nargs="?", metavar="IN.wav", help="a multichannel recording")
+    p.add_argument("--geometry", required=True, metavar="NAME", help="named geometry or file")
+    p.add_argument("--method", choices=METHODS, default="mpdr", help="beamformer (default mpdr)")
+    p.add_argument(
+        "--direction",
+        required=True,
+        metavar="AZ[,EL]",
+        help="look direction (the talker's, for a prediction), degrees",
+    )
+    p.add_argument(
+        "--error",
+        default="0:10:0.5",
+        metavar="START:STOP:STEP",
+        help="steering errors in degrees (or A,B,C); default 0:10:0.5",
+    )
+    p.add_argument("--axis", choices=("azimuth", "elevation"), default="azimuth")
+    p.add_argument("--snr", type=float, metavar="DB", help="per-microphone SNR (needed by mpdr)")
+    p.add_argument("--loading", type=float, metavar="L", help="diagonal loading")
+    p.add_argument(
+        "--null", action="append", default=[], metavar="AZ[,EL]", help="lcmv null (repeatable)"
+    )
+    p.add_argument("--fmin", type=float, default=100.0, help="lowest frequency, Hz (100)")
+    p.add_argument("--fmax", type=float, default=8000.0, help="highest frequency, Hz (8000)")
+    p.add_argument("--n-freqs", type=int, default=160, help="frequencies in the prediction")
+    p.add_argument("-o", "--output", metavar="PNG", help="save the figure here")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.add_argument("--no-doa", action="store_true", help="recording: skip the DOA check")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    geometry = load_geometry(args.geometry)
+    direction = _direction("--direction", args.direction)
+    if args.input is not None:
+        return _recording(args, geometry, direction)
+    return _prediction(args, geometry, direction)
+
+
+def _prediction(args, geometry, direction) -> int:
+    from arraykit.diagnostics import parse_range, sweep, tolerance
+
+    errors = parse_range(args.error)
+    if args.method == "mpdr" and args.snr is None:
+        raise v.fail("--snr", None, "is needed by --method mpdr (the talker is in its covariance)")
+    if args.method == "lcmv" and not args.null:
+        raise v.fail("--null", None, "is needed by --method lcmv (give at least one)")
+    n = args.n_freqs
+    if n < 1:
+        raise v.fail("--n-freqs", n, "must be >= 1")
+    if not (np.isfinite(args.fmin) and np.isfinite(args.fmax)) or not 0 <= args.fmin < args.fmax:
+        raise v.fail("--fmin/--fmax", (args.fmin, args.fmax), "need 0 <= fmin < fmax")
+    freqs = np.linspace(args.fmin, args.fmax, n)
+    kw = dict(
+        method=args.method,
+        source=direction,
+        axis=args.axis,
+        snr_db=args.snr,
+        loading=0.0 if args.loading is None else args.loading,
+        nulls=[_direction("--null", s) for s in args.null],
+    )
+    s = sweep(geometry, freqs, errors=errors, **kw)
+    max_err = max(float(np.max(np.abs(errors))), 1e-3)
+    t = tolerance(geometry, freqs, max_error=max_err, step=min(0.05, max_err), **kw)
+    if args.output:
+        from arraykit.plot.diagnostics import plot_steering_report
+
+        fig = plot_steering_report(
+            s,
+            t,
+            title=f"{geometry.name or args.geometry}, {args.method}, talker at {direction[0]:g}°",
+        )
+        fig.savefig(args.output, dpi=110, bbox_inches="tight")
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "geometry": geometry.name or args.geometry,
+                    "method": args.method,
+                    "direction": list(direction),
+                    "axis": args.axis,
+                    "snr_db": args.snr,
+                    "loading": kw["loading"],
+                    "freqs": freqs.tolist(),
+                    "errors": errors.tolist(),
+                    "gain_db": np.round(s.gain_db, 4).tolist(),
+                    "tolerance": {
+                        f"{loss:g}": [None if np.isnan(x) else round(float(x), 4) for x in row]
+                        for loss, row in zip(t.losses_db, t.errors, strict=True)
+                    },
+                }
+            )
+        )
+        return 0
+    print(
+        f"{args.method} on {geometry.name or args.geometry} ({geometry.n_mics} mics), talker at "
+        f"azimuth {direction[0]:g}°, elevation {direction[1]:g}°"
+        + ("" if args.snr is None else f", SNR {args.snr:g} dB per mic")
+        + ("" if not args.loading else f", loading {args.loading:g}")
+    )
+    cols = [f for f in TABLE_FREQS if args.fmin <= f <= args.fmax]
+    idx = [int(np.argmin(np.abs(freqs - f))) for f in cols]
+    print("\ntarget gain (dB) by steering error")
+    print(f"{'error':>7}  {'band mean':>9}  {'worst':>7}" + "".join(f"{f:>8.0f}Hz" for f in cols))
+    for k, e in enumerate(errors):
+        row = s.gain_db[k]
+        print(
+            f"{e:>6.2f}°  {np.mean(row):>9.2f}  {np.min(row):>7.2f}"
+            + "".join(f"{row[i]:>10.2f}" for i in idx)
+        )
+    print("\nsteering error (°) that costs")
+    for loss, row in zip(t.losses_db, t.errors, strict=True):
+        cells = "".join(
+            f"{'>' + format(max_err, 'g'):>10}" if np.isnan(row[i]) else f"{row[i]:>10.2f}"
+            for i in idx
+        )
+        print(f"{loss:>5g} dB" + " " * 19 + cells)
+    if args.output:
+        print(f"\nwrote {args.output}")
+    return 0
+
+
+def _recording(args, geometry, direction) -> int:
+    from arraykit.diagnostics import diagnose_recording
+    from arraykit.io import read_audio
+
+    if args.method == "lcmv":
+        raise v.fail(
+            "--method", "lcmv", "recordings are diagnosed for das, mvdr, mpdr, superdirective"
+        )
+    signals, fs = read_audio(args.input, n_mics=geometry.n_mics)
+    rep = diagnose_recording(
+        signals,
+        fs,
+        geometry,
+        direction,
+        method=args.method,
+        loading=args.loading,
+        locate=not args.no_doa,
+    )
+    if args.output:
+        from arraykit.plot.diagnostics import plot_recording_report
+
+        plot_recording_report(rep).savefig(args.output, dpi=110, bbox_inches="tight")
+    if args.json:
+        finite = [None if not np.isfinite(x) else round(float(x), 4) for x in rep.gain_db]
+        print(
+            json.dumps(
+                {
+                    "input": args.input,
+                    "method": rep.method,
+                    "direction": list(rep.direction),
+                    "band": list(rep.band),
+                    "band_gain_db": round(rep.band_gain_db, 4),
+                    "band_excess_db": round(rep.band_excess_db, 4),
+                    "self_cancellation": rep.self_cancellation,
+                    "doa_direction": None if rep.doa_direction is None else list(rep.doa_direction),
+                    "direction_error": rep.direction_error,
+                    "freqs": rep.freqs.tolist(),
+                    "gain_db": finite,
+                    "suggestions": rep.suggestions,
+                }
+            )
+        )
+        return 0
+    print(rep.summary())
+    if args.output:
+        print(f"wrote {args.output}")
+    return 0
+
+
+def _direction(flag: str, text: str) -> tuple[float, float]:
+    try:
+        parts = [float(x) for x in str(text).split(",")]
+    except ValueError:
+        raise v.fail(flag, text, "must be AZ or AZ,EL in degrees") from None
+    if len(parts) not in (1, 2):
+        raise v.fail(flag, text, "must be AZ or AZ,EL in degrees")
+    d = v.directions(flag, [parts[0], parts[1] if len(parts) == 2 else 0.0])
+    return float(d[0, 0]), float(d[0, 1])

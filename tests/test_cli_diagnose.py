@@ -1,0 +1,115 @@
+"""`arraykit diagnose`: predictions and recordings through the real entry point."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import arraykit as ak
+from arraykit import sim
+from arraykit.cli import main
+from arraykit.diagnostics import steering_loss, sweep
+from arraykit.io import write_audio
+
+LINE4 = ak.load_geometry("linear-4-40mm")
+
+
+def test_prediction_json_matches_library_and_dirichlet(capsys: pytest.CaptureFixture[str]):
+    argv = ["diagnose", "--geometry", "linear-4-40mm", "--method", "das", "--direction", "90"]
+    assert main([*argv, "--error", "0:6:2", "--fmin", "500", "--fmax", "4000", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    freqs = np.array(doc["freqs"])
+    gain = np.array(doc["gain_db"])
+    assert doc["errors"] == [0.0, 2.0, 4.0, 6.0]
+    assert gain.shape == (4, 160)
+    s = sweep(LINE4, freqs, method="das", source=(90, 0), errors=[0, 2, 4, 6])
+    np.testing.assert_allclose(gain, s.gain_db, atol=1e-4)
+    psi = 2 * np.pi * freqs * 0.04 * np.sin(np.radians(6.0)) / 343.0  # broadside Dirichlet
+    np.testing.assert_allclose(
+        gain[3], 20 * np.log10(np.abs(np.sin(2 * psi) / (4 * np.sin(psi / 2)))), atol=1e-4
+    )
+    assert set(doc["tolerance"]) == {"1", "3", "6"}
+
+
+def test_prediction_text_and_figure(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    png = tmp_path / "report.png"
+    argv = ["diagnose", "--geometry", "linear-4-40mm", "--method", "mpdr", "--direction", "70"]
+    assert main([*argv, "--error", "0:2:1", "--snr", "10", "--loading", "0.5", "-o", str(png)]) == 0
+    out = capsys.readouterr().out
+    assert png.stat().st_size > 10_000
+    row = next(line for line in out.splitlines() if line.strip().startswith("2.00°"))
+    at4k = float(row.split()[-1])
+    expected = steering_loss(
+        LINE4,
+        [np.linspace(100, 8000, 160)[np.argmin(np.abs(np.linspace(100, 8000, 160) - 4000))]],
+        method="mpdr",
+        look=(72, 0),
+        source=(70, 0),
+        snr_db=10,
+        loading=0.5,
+    )[0]
+    assert at4k == pytest.approx(expected, abs=0.006)
+    assert "steering error (°) that costs" in out
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--error", "5:0:1", "--snr", "10"], "error='5:0:1': is empty or inverted"),
+        (["--error", "0:1:0.5"], "--snr=None: is needed by --method mpdr"),
+        (["--snr", "nan"], "snr_db=nan: contains NaN"),
+        (["--snr", "10", "--loading", "-1"], "loading=-1.0: must be a number >= 0"),
+        (["--snr", "10", "--direction", "north"], "--direction='north': must be AZ or AZ,EL"),
+        (["--snr", "10", "--method", "beam"], "argument --method: invalid choice"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(extra, message, capsys: pytest.CaptureFixture[str]):
+    argv = ["diagnose", "--geometry", "linear-4-40mm", "--method", "mpdr", "--direction", "70"]
+    assert main([*argv, *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
+
+
+def test_recording_flags_mpdr_self_cancellation(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    fs = 16000
+    g = ak.ArrayGeometry.linear(8, 0.04)
+    x = sim.speech_like(1.0, fs, seed=3)
+    scene = sim.simulate(
+        g, [sim.Source(x, 70.0, 0.0, 2.0)], fs, room_dim=(6, 5, 3), snr_db=20, seed=4
+    )
+    wav = write_audio(tmp_path / "in.wav", scene.signals / np.abs(scene.signals).max() * 0.5, fs)
+    geo = tmp_path / "line8.toml"
+    geo.write_text(
+        "positions = [" + ", ".join(f"[{p[0]:.4f}, 0.0, 0.0]" for p in g.positions) + "]\n"
+    )
+    base = ["diagnose", str(wav), "--geometry", str(geo), "--direction", "78", "--no-doa", "--json"]
+    assert main([*base, "--method", "mpdr"]) == 0
+    mpdr_doc = json.loads(capsys.readouterr().out)
+    assert main([*base, "--method", "das"]) == 0
+    das_doc = json.loads(capsys.readouterr().out)
+    assert mpdr_doc["self_cancellation"] is True
+    assert mpdr_doc["band_gain_db"] < das_doc["band_gain_db"] - 8.0
+    assert -2.0 < das_doc["band_gain_db"] < 0.0
+    assert any("noise-only covariance" in s for s in mpdr_doc["suggestions"])
+    png = tmp_path / "rec.png"
+    assert (
+        main(
+            [
+                "diagnose",
+                str(wav),
+                "--geometry",
+                str(geo),
+                "--direction",
+                "78",
+                "--no-doa",
+                "-o",
+                str(png),
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "SELF-CANCELLATION" in out and png.exists()
