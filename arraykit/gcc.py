@@ -42,7 +42,7 @@ import numpy.typing as npt
 from arraykit import _validate as v
 from arraykit.geometry import SPEED_OF_SOUND, ArrayGeometry
 
-__all__ = ["Weighting", "all_pairs", "gcc_phat", "gcc_phat_pairs"]
+__all__ = ["Weighting", "all_pairs", "gcc_phat", "gcc_phat_pairs", "peak_delays"]
 
 Weighting = Literal["phat", "scot", "none", "phat-beta"]
 WEIGHTINGS = ("phat", "scot", "none", "phat-beta")
@@ -216,6 +216,38 @@ def all_pairs(n_mics: int) -> np.ndarray:
     if isinstance(n_mics, bool) or not isinstance(n_mics, int | np.integer) or n_mics < 2:
         raise v.fail("n_mics", n_mics, "must be an integer >= 2")
     return np.array(list(combinations(range(int(n_mics)), 2)), dtype=int).reshape(-1, 2)
+
+
+def peak_delays(
+    cross: np.ndarray,
+    fs: float,
+    *,
+    interp: int = 16,
+    max_shift: np.ndarray | int | None = None,
+) -> np.ndarray:
+    """Delays (s) at the peaks of already weighted one-sided cross-spectra.
+
+    Parameters
+    ----------
+    cross : np.ndarray [shape=(P, F) or (P, F, T)]
+        Weighted cross-spectra ``S R*`` over all ``F = nfft // 2 + 1`` bins (zero
+        outside the band of interest), e.g. frame-averaged PHAT spectra.
+    fs : float
+    interp : int
+    max_shift : int or np.ndarray [shape=(P,)], optional
+        Largest lag searched per pair, in samples (default: half the FFT).
+
+    Returns
+    -------
+    np.ndarray [shape=(P,) or (P, T)]
+    """
+    G = cross if cross.ndim == 3 else cross[:, :, None]
+    nfft = 2 * (G.shape[1] - 1)
+    limit = nfft // 2 if max_shift is None else np.minimum(max_shift, nfft // 2)
+    limits = np.broadcast_to(np.asarray(limit, dtype=int), (G.shape[0],))
+    lag, _ = _peaks(G, nfft, _interp(interp), int(limits.max()), keep_cc=False, limits=limits)
+    lag = lag / v.positive("fs", fs)
+    return lag if cross.ndim == 3 else lag[:, 0]
 
 
 # --------------------------------------------------------------------- kernels

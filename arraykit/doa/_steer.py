@@ -1,0 +1,111 @@
+"""Steering for a search grid, computed once per (geometry, grid, band) and chunked.
+
+The DOA kernels never hold a frequencies × grid × microphones tensor larger than
+:data:`CHUNK_BYTES`: they walk the grid in chunks. Chunks of small searches are kept
+in a small cache, so repeated searches (blocks over time, refinement) pay once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from arraykit.geometry import ArrayGeometry
+from arraykit.steering import near_field_delays, steering_vector, steering_vector_near
+
+CHUNK_BYTES = 16 * 2**20
+"""Largest steering chunk ``(F, G_chunk, M)`` complex128 held at once, bytes."""
+
+CACHE_BYTES = 96 * 2**20
+"""Steering kept across calls, bytes (least recently used goes first)."""
+
+_CACHE: OrderedDict[bytes, list[np.ndarray]] = OrderedDict()
+_CACHE_SIZE = [0]
+
+
+@dataclass(frozen=True, eq=False)
+class Steering:
+    """What a kernel needs to steer: the geometry, band, grid or points, and c.
+
+    Exactly one of `directions` ``(G, 2)`` degrees or `points` ``(G, 3)`` metres.
+    """
+
+    geometry: ArrayGeometry
+    freqs: np.ndarray
+    directions: np.ndarray | None
+    points: np.ndarray | None
+    c: float
+
+    @property
+    def n_grid(self) -> int:
+        grid = self.directions if self.directions is not None else self.points
+        assert grid is not None
+        return int(grid.shape[0])
+
+    @property
+    def near(self) -> bool:
+        return self.points is not None
+
+    def delays(self) -> np.ndarray:
+        """Propagation delays ``(G, M)`` seconds (relative to the centroid for points)."""
+        if self.points is not None:
+            return near_field_delays(self.geometry, self.points, c=self.c)[0]
+        return self.geometry.delays(self.directions, c=self.c)
+
+    def chunk_size(self, per_point_bytes: int | None = None) -> int:
+        F, M = len(self.freqs), self.geometry.n_mics
+        per = per_point_bytes if per_point_bytes is not None else F * M * 16
+        return max(1, int(CHUNK_BYTES // max(per, 1)))
+
+    def chunks(self) -> Iterator[tuple[slice, np.ndarray]]:
+        """Yield ``(slice of the grid, steering (F, G_chunk, M))``."""
+        step = self.chunk_size()
+        n = self.n_grid
+        key = self._key(step)
+        cached = _CACHE.get(key)
+        if cached is not None:
+            _CACHE.move_to_end(key)
+            for k, A in enumerate(cached):
+                yield slice(k * step, min(n, (k + 1) * step)), A
+            return
+        total = len(self.freqs) * n * self.geometry.n_mics * 16
+        keep: list[np.ndarray] | None = [] if total <= CACHE_BYTES // 4 else None
+        for lo in range(0, n, step):
+            sl = slice(lo, min(n, lo + step))
+            A = self._compute(sl)
+            if keep is not None:
+                keep.append(A)
+            yield sl, A
+        if keep is not None:
+            _store(key, keep, total)
+
+    def _compute(self, sl: slice) -> np.ndarray:
+        if self.points is not None:
+            return steering_vector_near(self.geometry, self.freqs, self.points[sl], c=self.c)
+        assert self.directions is not None
+        return steering_vector(self.geometry, self.freqs, self.directions[sl], c=self.c)
+
+    def _key(self, step: int) -> bytes:
+        h = hashlib.blake2b(digest_size=20)
+        h.update(self.geometry.positions.tobytes())
+        h.update(np.asarray(self.freqs, dtype=float).tobytes())
+        grid = self.points if self.points is not None else self.directions
+        assert grid is not None
+        h.update(b"near" if self.points is not None else b"far")
+        h.update(np.ascontiguousarray(grid, dtype=float).tobytes())
+        h.update(np.array([self.c, step], dtype=float).tobytes())
+        return h.digest()
+
+
+def _store(key: bytes, arrays: list[np.ndarray], size: int) -> None:
+    for A in arrays:
+        A.setflags(write=False)
+    _CACHE[key] = arrays
+    _CACHE_SIZE[0] += size
+    while _CACHE_SIZE[0] > CACHE_BYTES and len(_CACHE) > 1:
+        _, old = _CACHE.popitem(last=False)
+        _CACHE_SIZE[0] -= sum(a.nbytes for a in old)

@@ -1,0 +1,773 @@
+"""``locate``: where the sound comes from, by any method, on any grid.
+
+Shapes: ``M`` microphones, ``N`` samples, ``F`` band frequencies, ``T`` frames,
+``G`` grid points, ``K`` sources, ``B`` blocks.
+
+One path for every method: the STFT (:func:`arraykit.stft.stft`), the bins inside
+`freq_range`, a spatial spectrum over a coarse grid (steering computed once per
+grid and chunked, see ``_steer``), the K strongest distinct peaks, and for named
+grids a finer local search around each peak (coarse-to-fine), so that 0.1 degree
+costs about what 1 degree costs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from arraykit import _validate as v
+from arraykit.doa import grids as _grids
+from arraykit.doa._steer import Steering
+from arraykit.doa.srp import SrpKernel, phat_cross_spectra, srp_phat_map
+from arraykit.doa.subspace import covariance, music_bins, subspaces, tops_map
+from arraykit.doa.tdoa import _solve
+from arraykit.geometry import SPEED_OF_SOUND, ArrayGeometry, directions_from_vectors
+
+__all__ = ["METHODS", "BlocksResult", "DOAResult", "locate", "locate_blocks", "locate_stft"]
+
+Method = Literal["srp-phat", "music", "normmusic", "tops", "tdoa-ls"]
+METHODS = ("srp-phat", "music", "normmusic", "tops", "tdoa-ls")
+Counting = Literal["peaks", "mdl"]
+
+DEFAULT_MIN_SEPARATION = 10.0
+"""Degrees between two reported sources (metres / 10 for point grids: 0.1 m)."""
+
+PEAK_RATIO = 0.5
+"""``num_sources="auto"`` by peaks: a peak counts when it rises at least this
+fraction of the strongest peak's height above the map's median."""
+
+MAX_AUTO_SOURCES = 6
+
+
+@dataclass(frozen=True)
+class DOAResult:
+    """What :func:`locate` found.
+
+    Attributes
+    ----------
+    azimuth, elevation : np.ndarray [shape=(K,)]
+        Degrees, strongest source first.
+    power : np.ndarray [shape=(K,)]
+        The spatial spectrum at each estimate (SRP-PHAT: mean pairwise GCC-PHAT;
+        MUSIC: mean pseudo-spectrum; tdoa-ls: SRP-PHAT at the solved direction).
+    spectrum : np.ndarray [shape=(G,)]
+        The method's map over the search grid (the coarse grid when refined).
+    grid : np.ndarray [shape=(G, 2)]
+        Directions of the grid, degrees (of each point seen from the centroid for a
+        near-field search).
+    method : str
+    num_sources : int
+    count_reason : str
+        How the number of sources was decided.
+    mirror : np.ndarray [shape=(K, 2)]
+        The direction the layout confuses with each estimate (``geometry.mirror``),
+        NaN where there is none (volumetric arrays).
+    positions : np.ndarray [shape=(K, 3)] or None
+        Estimated source positions, metres (near-field searches only).
+    points : np.ndarray [shape=(G, 3)] or None
+        The candidate points of a near-field search.
+    freq_range : tuple of float
+    """
+
+    azimuth: np.ndarray
+    elevation: np.ndarray
+    power: np.ndarray
+    spectrum: np.ndarray
+    grid: np.ndarray
+    method: str
+    num_sources: int
+    count_reason: str
+    mirror: np.ndarray
+    positions: np.ndarray | None = None
+    points: np.ndarray | None = None
+    freq_range: tuple[float, float] = (300.0, 3500.0)
+
+    @property
+    def directions(self) -> np.ndarray:
+        """``(K, 2)`` (azimuth, elevation) degrees."""
+        return np.stack([self.azimuth, self.elevation], axis=1)
+
+    @property
+    def ambiguous(self) -> np.ndarray:
+        """``(K,)`` bool: whether the layout confuses the estimate with another direction."""
+        ok = ~np.isnan(self.mirror[:, 0])
+        return ok & (_grids.angular_distance(self.mirror, self.directions) > 1e-6)
+
+
+@dataclass(frozen=True)
+class BlocksResult:
+    """Directions per block of frames (:func:`locate_blocks`).
+
+    Attributes
+    ----------
+    times : np.ndarray [shape=(B,)]
+        Centre of each block, seconds.
+    azimuth, elevation, power : np.ndarray [shape=(B, K)]
+        Per block; sources keep their column from block to block (nearest match).
+    spectra : np.ndarray [shape=(B, G)]
+    grid : np.ndarray [shape=(G, 2)]
+    method : str
+    """
+
+    times: np.ndarray
+    azimuth: np.ndarray
+    elevation: np.ndarray
+    power: np.ndarray
+    spectra: np.ndarray
+    grid: np.ndarray
+    method: str
+    blocks: list[DOAResult] = field(default_factory=list, repr=False)
+
+
+def locate(
+    signals: npt.ArrayLike,
+    fs: float,
+    geometry: ArrayGeometry,
+    *,
+    method: Method = "srp-phat",
+    num_sources: int | Literal["auto"] = 1,
+    freq_range: tuple[float, float] = (300.0, 3500.0),
+    nfft: int = 512,
+    grid: Literal["azimuth", "sphere"] | npt.ArrayLike | None = None,
+    points: npt.ArrayLike | None = None,
+    resolution: float = 1.0,
+    coarse: float | None = None,
+    min_separation: float | None = None,
+    counting: Counting = "peaks",
+    srp_kernel: SrpKernel = "auto",
+    c: float = SPEED_OF_SOUND,
+) -> DOAResult:
+    """Directions of arrival of `num_sources` sources.
+
+    Parameters
+    ----------
+    signals : array_like [shape=(M, N)]
+        One row per microphone of `geometry`.
+    fs : float
+        Sampling rate, Hz.
+    geometry : ArrayGeometry
+    method : {"srp-phat", "music", "normmusic", "tops", "tdoa-ls"}
+    num_sources : int or "auto"
+        K distinct peaks, strongest first; ``"auto"`` estimates K (see `counting`).
+        At most ``M - 1``; ``"tdoa-ls"`` finds one source.
+    freq_range : (float, float)
+        Band used, Hz, inside (0, fs/2].
+    nfft : int
+        STFT size (hop ``nfft // 2``, Hann window).
+    grid : {"azimuth", "sphere"} or array_like [shape=(G, 2)], optional
+        ``"azimuth"`` (default): a horizontal ring the layout can resolve (a half
+        ring for linear arrays). ``"sphere"``: a Fibonacci sphere (the upper
+        hemisphere for horizontal planar arrays). Or your own directions, degrees.
+    points : array_like [shape=(G, 3)], optional
+        Near field: candidate source positions in metres in the array frame,
+        searched with spherical-wave steering (instead of `grid`).
+    resolution : float
+        Final resolution of named grids, degrees. Below the coarse spacing a local
+        search around each peak refines to it.
+    coarse : float, optional
+        Spacing of the first, exhaustive pass over a named grid (default 1 degree
+        for rings, 3 for spheres, never finer than `resolution`).
+    min_separation : float, optional
+        Smallest angle (degrees; metres for `points`) between two reported sources,
+        default 10 degrees or 0.1 m.
+    counting : {"peaks", "mdl"}
+        For ``num_sources="auto"``: peaks of the SRP-PHAT map that rise at least half
+        as high above its median as the strongest, or the minimum description
+        length of the covariance eigenvalues (median over bins).
+    srp_kernel : {"auto", "steered", "lookup"}
+        How SRP-PHAT is computed (equal results; see :mod:`arraykit.doa.srp`).
+    c : float
+        Speed of sound, m/s.
+
+    Returns
+    -------
+    DOAResult
+
+    Examples
+    --------
+    >>> import arraykit as ak
+    >>> from arraykit.sim import Source, simulate, speech_like
+    >>> g = ak.load_geometry("respeaker-usb-4mic")
+    >>> scene = simulate(g, [Source(speech_like(0.5, 16000, seed=0), azimuth=123.4)], seed=0)
+    >>> res = ak.doa.locate(scene.signals, 16000, g, resolution=0.1)
+    >>> abs(float(res.azimuth[0]) - 123.4) < 1.0
+    True
+    """
+    from arraykit.stft import stft
+
+    x = v.signals("signals", signals, _geometry(geometry).n_mics)
+    fs = v.positive("fs", fs)
+    X = stft(x, fs, nfft=nfft)
+    return locate_stft(
+        X,
+        fs,
+        geometry,
+        method=method,
+        num_sources=num_sources,
+        freq_range=freq_range,
+        nfft=nfft,
+        grid=grid,
+        points=points,
+        resolution=resolution,
+        coarse=coarse,
+        min_separation=min_separation,
+        counting=counting,
+        srp_kernel=srp_kernel,
+        c=c,
+    )
+
+
+def locate_stft(
+    X: npt.ArrayLike,
+    fs: float,
+    geometry: ArrayGeometry,
+    *,
+    nfft: int = 512,
+    method: Method = "srp-phat",
+    num_sources: int | Literal["auto"] = 1,
+    freq_range: tuple[float, float] = (300.0, 3500.0),
+    grid: Literal["azimuth", "sphere"] | npt.ArrayLike | None = None,
+    points: npt.ArrayLike | None = None,
+    resolution: float = 1.0,
+    coarse: float | None = None,
+    min_separation: float | None = None,
+    counting: Counting = "peaks",
+    srp_kernel: SrpKernel = "auto",
+    c: float = SPEED_OF_SOUND,
+) -> DOAResult:
+    """:func:`locate` on an STFT ``(M, F, T)`` already computed with ``nfft`` (same options)."""
+    plan = _plan(
+        X, fs, geometry, nfft, method, num_sources, freq_range, grid, points, resolution,
+        coarse, min_separation, counting, srp_kernel, c,
+    )  # fmt: skip
+    return _search(plan, plan.X)
+
+
+def locate_blocks(
+    signals: npt.ArrayLike,
+    fs: float,
+    geometry: ArrayGeometry,
+    *,
+    block: float = 0.5,
+    hop: float | None = None,
+    method: Method = "srp-phat",
+    num_sources: int | Literal["auto"] = 1,
+    freq_range: tuple[float, float] = (300.0, 3500.0),
+    nfft: int = 512,
+    grid: Literal["azimuth", "sphere"] | npt.ArrayLike | None = None,
+    points: npt.ArrayLike | None = None,
+    resolution: float = 1.0,
+    coarse: float | None = None,
+    min_separation: float | None = None,
+    counting: Counting = "peaks",
+    srp_kernel: SrpKernel = "auto",
+    c: float = SPEED_OF_SOUND,
+) -> BlocksResult:
+    """Directions per block of `block` seconds, advancing by `hop` (default `block`).
+
+    For moving talkers: the STFT is computed once, the steering once, and each block
+    of frames is searched as :func:`locate` would. With several sources, each block's
+    estimates are ordered to follow the previous block's (nearest direction).
+    """
+    from arraykit.stft import frame_times, stft
+
+    x = v.signals("signals", signals, _geometry(geometry).n_mics)
+    fs = v.positive("fs", fs)
+    X = stft(x, fs, nfft=nfft)
+    plan = _plan(
+        X, fs, geometry, nfft, method, num_sources, freq_range, grid, points, resolution,
+        coarse, min_separation, counting, srp_kernel, c,
+    )  # fmt: skip
+    hop_s = block if hop is None else hop
+    block = v.positive("block", block)
+    hop_s = v.positive("hop", hop_s)
+    frames_per_block = max(2, round(block * fs / (nfft // 2)))
+    frames_hop = max(1, round(hop_s * fs / (nfft // 2)))
+    T = X.shape[2]
+    if frames_per_block > T:
+        raise v.fail(
+            "block", block, f"is longer than the signal ({T} frames of {nfft // 2} samples)"
+        )
+    starts = np.arange(0, T - frames_per_block + 1, frames_hop)
+    times_all = frame_times(fs, T, nfft=nfft)
+    results = []
+    prev: np.ndarray | None = None
+    for t0 in starts:  # a loop over blocks (few); every block is vectorized
+        res = _search(plan, plan.X[:, :, t0 : t0 + frames_per_block])
+        if prev is not None and res.num_sources > 1 and len(prev) == res.num_sources:
+            res = _follow(res, prev)
+        prev = res.directions
+        results.append(res)
+    K = max(r.num_sources for r in results)
+
+    def stack(attr: str) -> np.ndarray:
+        out = np.full((len(results), K), np.nan)
+        for b, r in enumerate(results):
+            vals = getattr(r, attr)
+            out[b, : len(vals)] = vals
+        return out
+
+    return BlocksResult(
+        times=np.array([times_all[t0 : t0 + frames_per_block].mean() for t0 in starts]),
+        azimuth=stack("azimuth"),
+        elevation=stack("elevation"),
+        power=stack("power"),
+        spectra=np.stack([r.spectrum for r in results]),
+        grid=results[0].grid,
+        method=plan.method,
+        blocks=results,
+    )
+
+
+# ------------------------------------------------------------------- planning
+@dataclass(frozen=True, eq=False)
+class _Plan:
+    X: np.ndarray  # (M, F_band, T)
+    fs: float
+    nfft: int
+    geometry: ArrayGeometry
+    method: str
+    num_sources: int | str
+    freqs: np.ndarray
+    freq_range: tuple[float, float]
+    directions: np.ndarray | None  # (G, 2) coarse grid, or None for points
+    points: np.ndarray | None
+    grid_kind: str  # "ring", "arc", "sphere", "user", "points"
+    resolution: float
+    coarse: float
+    min_separation: float
+    counting: str
+    srp_kernel: str
+    c: float
+
+    def steering(self, directions: np.ndarray | None = None) -> Steering:
+        if self.points is not None and directions is None:
+            return Steering(self.geometry, self.freqs, None, self.points, self.c)
+        d = self.directions if directions is None else directions
+        return Steering(self.geometry, self.freqs, d, None, self.c)
+
+
+def _plan(
+    X: Any,
+    fs: Any,
+    geometry: ArrayGeometry,
+    nfft: int,
+    method: Any,
+    num_sources: Any,
+    freq_range: Any,
+    grid: Any,
+    points: Any,
+    resolution: Any,
+    coarse: Any,
+    min_separation: Any,
+    counting: Any,
+    srp_kernel: Any,
+    c: Any,
+) -> _Plan:
+    geometry = _geometry(geometry)
+    fs = v.positive("fs", fs)
+    c = v.positive("c", c)
+    method = v.choice("method", method, METHODS)
+    counting = v.choice("counting", counting, ("peaks", "mdl"))
+    srp_kernel = v.choice("srp_kernel", srp_kernel, ("auto", "steered", "lookup"))
+    M = geometry.n_mics
+    if isinstance(nfft, bool) or not isinstance(nfft, int | np.integer) or nfft < 8:
+        raise v.fail("nfft", nfft, "must be an integer >= 8")
+    X = np.asarray(X)
+    if X.ndim != 3 or X.shape[0] != M or X.shape[1] != nfft // 2 + 1:
+        raise v.fail("X", X, f"must be an STFT of shape (M={M}, F={nfft // 2 + 1}, T)")
+    if num_sources != "auto":
+        if isinstance(num_sources, bool) or not isinstance(num_sources, int | np.integer):
+            raise v.fail("num_sources", num_sources, "must be a positive integer or 'auto'")
+        if not 1 <= num_sources <= M - 1:
+            raise v.fail(
+                "num_sources",
+                num_sources,
+                f"must lie in 1..{M - 1}: an array of {M} microphones resolves at most {M - 1} sources",
+            )
+        if method == "tdoa-ls" and num_sources != 1:
+            raise v.fail("num_sources", num_sources, "method 'tdoa-ls' finds one source")
+    # band
+    fr = v.finite_array("freq_range", freq_range, ndim=1)
+    if fr.shape != (2,) or not 0 < fr[0] < fr[1] <= fs / 2:
+        raise v.fail(
+            "freq_range",
+            freq_range,
+            f"must be (low, high) Hz with 0 < low < high <= fs/2 = {fs / 2:g}",
+        )
+    f_all = np.arange(nfft // 2 + 1) * fs / nfft
+    band = (f_all >= fr[0]) & (f_all <= fr[1])
+    need = 2 if method == "tops" else 1
+    if band.sum() < need:
+        raise v.fail(
+            "freq_range",
+            freq_range,
+            f"holds {int(band.sum())} STFT bins at nfft={nfft}; need {need}",
+        )
+    Xb = np.ascontiguousarray(X[:, band, :])
+    if Xb.shape[2] < 1:
+        raise v.fail("X", X, "has no frames")
+    res = v.positive("resolution", resolution)
+    # grid
+    pts = None
+    if points is not None:
+        if grid is not None:
+            raise v.fail(
+                "grid", grid, "give either grid (directions) or points (near field), not both"
+            )
+        if method == "tdoa-ls":
+            raise v.fail(
+                "points", points, "method 'tdoa-ls' is a far-field solver; use srp-phat or music"
+            )
+        pts = v.finite_array("points", points, ndim=2)
+        if pts.shape[1] != 3 or pts.shape[0] < 1:
+            raise v.fail("points", points, "must be candidate positions (G, 3) in metres")
+        rel = pts - geometry.centroid
+        if np.any(np.linalg.norm(rel, axis=1) < 1e-6):
+            raise v.fail("points", points, "a candidate point sits on the array centroid")
+        directions, kind, coarse_step = directions_from_vectors(rel), "points", res
+        sep_default = 0.1
+    else:
+        if grid is None or isinstance(grid, str):
+            name = "azimuth" if grid is None else v.choice("grid", grid, ("azimuth", "sphere"))
+            default_coarse = 1.0 if name == "azimuth" or geometry.layout == "linear" else 3.0
+            coarse_step = max(
+                res, default_coarse if coarse is None else v.positive("coarse", coarse)
+            )
+            directions = _grids.layout_grid(geometry, name, coarse_step)
+            if geometry.layout == "linear" or name == "azimuth":
+                full = geometry.layout != "linear"
+                kind = "ring" if full else "arc"
+                if geometry.layout == "linear" and geometry.azimuth_coverage == 0:
+                    kind = "arc-el"
+            else:
+                kind = "sphere"
+        else:
+            directions = v.directions("grid", grid)
+            directions = np.stack([np.mod(directions[:, 0], 360.0), directions[:, 1]], axis=1)
+            kind, coarse_step = "user", res
+        sep_default = DEFAULT_MIN_SEPARATION
+    sep = (
+        sep_default
+        if min_separation is None
+        else float(v.finite_array("min_separation", min_separation, ndim=0))
+    )
+    if sep < 0:
+        raise v.fail("min_separation", min_separation, "must be >= 0")
+    return _Plan(
+        X=Xb, fs=fs, nfft=int(nfft), geometry=geometry, method=method, num_sources=num_sources,
+        freqs=f_all[band], freq_range=(float(fr[0]), float(fr[1])),
+        directions=None if pts is not None else directions, points=pts, grid_kind=kind,
+        resolution=res, coarse=coarse_step, min_separation=sep, counting=counting,
+        srp_kernel=srp_kernel, c=c,
+    )  # fmt: skip
+
+
+# --------------------------------------------------------------------- search
+def _search(plan: _Plan, X: np.ndarray) -> DOAResult:
+    geometry = plan.geometry
+    M = geometry.n_mics
+    R_phat = None
+    reason = ""
+    K = plan.num_sources
+    steer = plan.steering()
+    if K == "auto":
+        if plan.method == "tdoa-ls":
+            K, reason = 1, "auto: tdoa-ls finds one source"
+        elif plan.counting == "mdl":
+            K, reason = _count_mdl(X, M)
+        else:
+            R_phat = phat_cross_spectra(X)
+            srp = srp_phat_map(R_phat, steer, fs=plan.fs, nfft=plan.nfft, kernel=plan.srp_kernel)
+            K, reason = _count_peaks(srp, plan, M)
+    else:
+        reason = f"given: num_sources={K}"
+    K = int(K)
+    evaluate = _evaluator(plan, X, K, R_phat)
+    spectrum = evaluate(steer)
+    grid_dirs = (
+        plan.directions
+        if plan.points is None
+        else directions_from_vectors(plan.points - geometry.centroid)
+    )
+    assert grid_dirs is not None
+    idx = _peaks(spectrum, plan, K)
+    positions = None
+    if plan.points is not None:
+        positions = plan.points[idx]
+        est = grid_dirs[idx]
+        power = spectrum[idx]
+    elif plan.method == "tdoa-ls":
+        est, power = _tdoa_ls(plan, X, R_phat)
+    else:
+        est, power = _refine(plan, evaluate, grid_dirs[idx], spectrum[idx])
+    mirror = np.full(est.shape, np.nan)
+    for k, d in enumerate(est):
+        m = geometry.mirror((float(d[0]), float(d[1])))
+        if m is not None:
+            mirror[k] = m
+    for arr in (est, power, spectrum, grid_dirs, mirror):
+        arr.setflags(write=False)
+    return DOAResult(
+        azimuth=est[:, 0],
+        elevation=est[:, 1],
+        power=power,
+        spectrum=spectrum,
+        grid=grid_dirs,
+        method=plan.method,
+        num_sources=K,
+        count_reason=reason,
+        mirror=mirror,
+        positions=positions,
+        points=plan.points,
+        freq_range=plan.freq_range,
+    )
+
+
+def _evaluator(
+    plan: _Plan, X: np.ndarray, K: int, R_phat: np.ndarray | None
+) -> Callable[[Steering], np.ndarray]:
+    """A function grid -> spectrum for the plan's method, with its statistics fixed."""
+    if plan.method in ("srp-phat", "tdoa-ls"):
+        R = phat_cross_spectra(X) if R_phat is None else R_phat
+
+        def srp(steer: Steering) -> np.ndarray:
+            kernel = plan.srp_kernel if steer.n_grid > 64 else "steered"
+            if plan.method == "tdoa-ls":
+                return _tdoa_map(plan, R, steer)
+            return srp_phat_map(R, steer, fs=plan.fs, nfft=plan.nfft, kernel=kernel)
+
+        return srp
+    if plan.method in ("music", "normmusic"):
+        _, _, En = subspaces(covariance(X), K)
+        norm: list[np.ndarray] = []
+
+        def music(steer: Steering) -> np.ndarray:
+            pf = music_bins(En, steer)  # (F, G)
+            if plan.method == "normmusic":
+                if not norm:  # per-bin maxima of the first (full, coarse) grid
+                    norm.append(pf.max(axis=1, keepdims=True))
+                pf = pf / norm[0]
+            return pf.mean(axis=0)
+
+        return music
+
+    def tops(steer: Steering) -> np.ndarray:
+        return tops_map(X, steer, K)
+
+    return tops
+
+
+def _refine(
+    plan: _Plan,
+    evaluate: Callable[[Steering], np.ndarray],
+    coarse_dirs: np.ndarray,
+    coarse_power: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    if plan.grid_kind in ("user", "points") or plan.resolution >= plan.coarse - 1e-12:
+        return coarse_dirs.copy(), coarse_power.copy()
+    est = np.empty_like(coarse_dirs)
+    power = np.empty(len(coarse_dirs))
+    for k, d in enumerate(coarse_dirs):  # a loop over the K sources
+        ring = plan.grid_kind in ("ring", "arc")
+        if plan.grid_kind == "arc-el":
+            loc = np.stack(
+                [np.zeros(2 * math.ceil(plan.coarse / plan.resolution) + 1),
+                 np.clip(d[1] + np.arange(-math.ceil(plan.coarse / plan.resolution),
+                                          math.ceil(plan.coarse / plan.resolution) + 1) * plan.resolution, -90, 90)],
+                axis=1,
+            )  # fmt: skip
+        else:
+            loc = _grids.local_grid(d, plan.coarse, plan.resolution, ring=ring)
+        if plan.grid_kind == "arc":
+            loc = _inside_arc(loc, plan.directions)
+        if plan.grid_kind == "sphere" and plan.geometry.layout == "planar":
+            loc = loc[loc[:, 1] >= -1e-9]
+        vals = evaluate(plan.steering(loc))
+        j = int(np.argmax(vals))
+        if vals[j] >= coarse_power[k]:
+            est[k], power[k] = loc[j], vals[j]
+        else:
+            est[k], power[k] = d, coarse_power[k]
+    return est, power
+
+
+def _inside_arc(loc: np.ndarray, arc: np.ndarray | None) -> np.ndarray:
+    assert arc is not None
+    start = arc[0, 0]
+    span = (arc[-1, 0] - start) % 360.0 or 360.0
+    rel = (loc[:, 0] - start) % 360.0
+    keep = rel <= span + 1e-9
+    return loc[keep] if keep.any() else loc[:1]
+
+
+# ---------------------------------------------------------------------- peaks
+def _peaks(spectrum: np.ndarray, plan: _Plan, K: int, *, fill: bool = True) -> np.ndarray:
+    """Indices of the K strongest peaks, at least `min_separation` apart.
+
+    On rings and arcs a peak is a local maximum with a topographic prominence of at
+    least 5 % of the map's range (ripples on a flank do not count); on spheres,
+    user grids and point grids it is the maximum within half the minimum
+    separation (at least 1.5 grid spacings).
+    """
+    G = spectrum.shape[0]
+    local = np.zeros(G, dtype=bool)
+    if plan.grid_kind in ("ring", "arc", "arc-el"):
+        from scipy.signal import find_peaks
+
+        span = float(spectrum.max() - spectrum.min())
+        if plan.grid_kind == "ring":
+            ext = np.concatenate([spectrum, spectrum, spectrum])
+            idx, _ = find_peaks(ext, prominence=0.05 * span + 1e-300)
+            idx = idx[(idx >= G) & (idx < 2 * G)] - G
+        else:
+            low = spectrum.min() - 1.0
+            idx, _ = find_peaks(np.r_[low, spectrum, low], prominence=0.05 * span + 1e-300)
+            idx = idx - 1
+        local[idx] = True
+    elif G > 1:
+        from scipy.spatial import cKDTree
+
+        coords = plan.points if plan.points is not None else _unit(plan.directions)
+        tree = cKDTree(coords)
+        nn, _ = tree.query(coords, k=2)
+        spacing = float(np.median(nn[:, 1]))
+        if plan.points is not None:
+            radius = max(plan.min_separation / 2, 1.5 * spacing)
+        else:
+            chord = 2 * math.sin(math.radians(plan.min_separation / 2) / 2)
+            radius = max(chord, 1.5 * spacing)
+        kmax = int(min(G, max(9, 3 * (radius / max(spacing, 1e-12)) ** 2 * 4)))
+        dist, nb = tree.query(coords, k=kmax, distance_upper_bound=radius)
+        vals = np.where(np.isinf(dist), -np.inf, spectrum[np.minimum(nb, G - 1)])
+        local = spectrum >= vals.max(axis=1)
+    else:
+        local[:] = True
+    order = np.argsort(-spectrum, kind="stable")
+    cand = [i for i in order if local[i]]
+    if fill:
+        cand += [i for i in order if not local[i]]
+    chosen: list[int] = []
+    for i in cand:
+        if len(chosen) == K:
+            break
+        if all(_separation(plan, i, j) >= plan.min_separation for j in chosen):
+            chosen.append(int(i))
+    for i in order:  # too close together everywhere: take the strongest left
+        if len(chosen) == K or not fill:
+            break
+        if i not in chosen:
+            chosen.append(int(i))
+    return np.array(chosen, dtype=int)
+
+
+def _separation(plan: _Plan, i: int, j: int) -> float:
+    if plan.points is not None:
+        return float(np.linalg.norm(plan.points[i] - plan.points[j]))
+    assert plan.directions is not None
+    return float(_grids.angular_distance(plan.directions[i], plan.directions[j]))
+
+
+def _unit(d: np.ndarray | None) -> np.ndarray:
+    from arraykit.geometry import unit_vectors
+
+    return unit_vectors(d)
+
+
+# ------------------------------------------------------------------- counting
+def _count_peaks(srp: np.ndarray, plan: _Plan, M: int) -> tuple[int, str]:
+    kmax = min(M - 1, MAX_AUTO_SOURCES)
+    idx = _peaks(srp, plan, kmax, fill=False)
+    floor = float(np.median(srp))
+    top = float(srp[idx[0]]) - floor
+    heights = (srp[idx] - floor) / max(top, 1e-12)
+    K = max(1, int(np.sum(heights >= PEAK_RATIO)))
+    shown = ", ".join(f"{h:.2f}" for h in heights[: K + 1])
+    return K, (
+        f"auto (peaks): {K} peak(s) of the SRP-PHAT map rise at least {PEAK_RATIO:.0%} "
+        f"as high above its median as the strongest (relative heights {shown})"
+    )
+
+
+def _count_mdl(X: np.ndarray, M: int) -> tuple[int, str]:
+    """Wax-Kailath MDL per bin on the covariance eigenvalues; the median over bins."""
+    T = X.shape[2]
+    lam = np.linalg.eigvalsh(covariance(X))[:, ::-1]  # (F, M) descending
+    lam = np.maximum(lam.real, 1e-30)
+    ks = np.arange(M)  # candidate counts 0..M-1
+    mdl = np.empty((lam.shape[0], M))
+    for k in ks:  # a loop over the M candidate counts
+        tail = lam[:, k:]
+        geo = np.exp(np.mean(np.log(tail), axis=1))
+        ari = np.mean(tail, axis=1)
+        mdl[:, k] = -T * (M - k) * np.log(geo / ari) + 0.5 * k * (2 * M - k) * np.log(T)
+    per_bin = np.argmin(mdl, axis=1)
+    K = int(np.clip(round(float(np.median(per_bin))), 1, M - 1))
+    return K, f"auto (mdl): median over {lam.shape[0]} bins of the MDL source count is {K}"
+
+
+# ---------------------------------------------------------------------- tdoa-ls
+def _tdoa_delays(plan: _Plan, R: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    from arraykit.gcc import all_pairs, peak_delays
+
+    pairs = all_pairs(plan.geometry.n_mics)
+    bins = np.rint(plan.freqs * plan.nfft / plan.fs).astype(int)
+    W = np.zeros((len(pairs), plan.nfft // 2 + 1), dtype=complex)
+    W[:, bins] = R[:, pairs[:, 0], pairs[:, 1]].T
+    p = plan.geometry.positions
+    d = np.linalg.norm(p[pairs[:, 0]] - p[pairs[:, 1]], axis=1)
+    shift = np.ceil(d / plan.c * plan.fs).astype(int) + 1
+    return peak_delays(W, plan.fs, max_shift=shift), pairs
+
+
+def _tdoa_map(plan: _Plan, R: np.ndarray, steer: Steering) -> np.ndarray:
+    """Minus the RMS misfit (in samples) of the measured pair delays to each grid point."""
+    taus, pairs = _tdoa_delays(plan, R)
+    tau = steer.delays()
+    model = tau[:, pairs[:, 0]] - tau[:, pairs[:, 1]]  # (G, P)
+    return -np.sqrt(np.mean((model - taus[None, :]) ** 2, axis=1)) * plan.fs
+
+
+def _tdoa_ls(plan: _Plan, X: np.ndarray, R: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    R = phat_cross_spectra(X) if R is None else R
+    taus, pairs = _tdoa_delays(plan, R)
+    u = _solve(taus[:, None], pairs, plan.geometry, plan.c)
+    d = directions_from_vectors(u)
+    if plan.grid_kind == "ring" and plan.directions is not None:
+        d[:, 1] = plan.directions[0, 1]  # a ring search reports its own elevation
+    steer = plan.steering(d)
+    power = srp_phat_map(R, steer, fs=plan.fs, nfft=plan.nfft, kernel="steered")
+    return d, power
+
+
+def _follow(res: DOAResult, prev: np.ndarray) -> DOAResult:
+    """Reorder `res`'s sources to follow `prev` (greedy nearest match)."""
+    d = res.directions
+    dist = _grids.angular_distance(d[:, None, :], prev[None, :, :])  # (K, K)
+    order = [-1] * len(prev)
+    used: set[int] = set()
+    for flat in np.argsort(dist, axis=None):
+        i, j = divmod(int(flat), len(prev))
+        if i in used or order[j] != -1:
+            continue
+        order[j] = i
+        used.add(i)
+    o = np.array(order)
+    return DOAResult(
+        azimuth=res.azimuth[o], elevation=res.elevation[o], power=res.power[o],
+        spectrum=res.spectrum, grid=res.grid, method=res.method, num_sources=res.num_sources,
+        count_reason=res.count_reason, mirror=res.mirror[o],
+        positions=None if res.positions is None else res.positions[o],
+        points=res.points, freq_range=res.freq_range,
+    )  # fmt: skip
+
+
+def _geometry(geometry: Any) -> ArrayGeometry:
+    if not isinstance(geometry, ArrayGeometry):
+        raise v.fail("geometry", geometry, "must be an ArrayGeometry (see arraykit.load_geometry)")
+    return geometry
