@@ -142,7 +142,7 @@ def plot_loading_tradeoff(
         ax.semilogx(
             lo, np.asarray(sinr_matched_db), "--", color="C1", label="output SINR, no error"
         )
-    ax.set_xlabel("diagonal loading (x noise power)")
+    ax.set_xlabel("diagonal loading (absolute, in the units of the noise covariance)")
     ax.set_ylabel("dB")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
