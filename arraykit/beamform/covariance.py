@@ -146,6 +146,14 @@ def check_covariance(
             "estimate it with arraykit.beamform.covariance or use (R + R^H) / 2",
         )
     M = R.shape[-1]
+    tr = np.trace(R, axis1=1, axis2=2).real  # >= the largest eigenvalue
+    delta = 0.0 if not loading else loading * (tr / M if loading_mode == "trace" else 1.0)
+    try:  # fast sufficient test: R + delta I - rcond trace I is positive definite
+        shift = np.broadcast_to(delta - rcond * (tr + M * np.asarray(delta)), tr.shape)
+        np.linalg.cholesky(R + shift[:, None, None] * np.eye(M))
+        return
+    except np.linalg.LinAlgError:
+        pass
     lam = np.linalg.eigvalsh(0.5 * (R + np.swapaxes(R.conj(), 1, 2)))  # (F, M) ascending
     if loading:
         delta = loading * (lam.sum(axis=1) / M if loading_mode == "trace" else 1.0)
@@ -219,7 +227,8 @@ class RecursiveCovariance:
         wt = (1 - a) * a ** np.arange(Tb - 1, -1, -1.0)  # newest frame weighs (1 - a)
         decay = a**Tb
         self._R *= decay
-        self._R += np.einsum("t,mft,Mft->fmM", wt, X, X.conj())
+        Xf = np.moveaxis(X, 0, 1)  # (F, M, T)
+        self._R += (Xf * wt) @ np.swapaxes(Xf.conj(), 1, 2)
         self._weight = decay * self._weight + wt.sum()
         return self._R / self._weight
 
