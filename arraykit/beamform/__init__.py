@@ -14,7 +14,7 @@ directions and the metrics that judge them).
 
 from __future__ import annotations
 
-from arraykit.beamform.apply import METHODS, apply_weights, beamform
+from arraykit.beamform.apply import METHODS, MethodScore, apply_weights, beamform, compare_methods
 from arraykit.beamform.covariance import (
     RecursiveCovariance,
     check_covariance,
@@ -48,11 +48,13 @@ from arraykit.steering import steering_vector, steering_vector_near
 __all__ = [
     "METHODS",
     "BeamMetrics",
+    "MethodScore",
     "RecursiveCovariance",
     "apply_weights",
     "beam_metrics",
     "beamform",
     "check_covariance",
+    "compare_methods",
     "covariance",
     "delay_and_sum",
     "diffuse_coherence",
