@@ -142,6 +142,20 @@ def test_position_errors_monte_carlo_matches_expectation():
     assert pr.trials_db.shape == (4000, 3)
 
 
+def test_source_distance_is_a_spherical_wave():
+    freqs = np.array([1000.0, 3000.0, 6000.0])
+    point = LINE8.centroid + 1.2 * ak.geometry.unit_vectors([(70, 10)])[0]
+    a0 = ak.steering.steering_vector_near(LINE8, freqs, point)[:, 0, :]
+    w = ak.beamform.delay_and_sum(LINE8, (74, 10), freqs)
+    expected = 20 * np.log10(np.abs(np.einsum("fm,fm->f", w.conj(), a0)))
+    got = predict(
+        LINE8, freqs, method="das", look=(74, 10), source=(70, 10), source_distance=1.2
+    ).gain_db
+    np.testing.assert_allclose(got, expected, atol=1e-9)
+    with pytest.raises(ValueError, match=r"source_distance=-1: must be a finite number > 0"):
+        predict(LINE8, freqs, method="das", look=LOOK, source_distance=-1)
+
+
 # ----------------------------------------------------------------- fast vs reference
 @pytest.mark.parametrize("method", ["das", "mvdr", "mpdr", "superdirective", "lcmv"])
 def test_fast_kernel_matches_reference(method):

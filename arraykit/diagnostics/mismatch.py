@@ -296,6 +296,7 @@ def predict(
     position_std: float = 0.0,
     n_trials: int = 200,
     seed: int | None = None,
+    source_distance: float | None = None,
     snr_db: float | npt.ArrayLike | None = None,
     noise_cov: npt.ArrayLike | None = None,
     loading: float | npt.ArrayLike = 0.0,
@@ -319,6 +320,9 @@ def predict(
     position_std : float
         Standard deviation (m, per coordinate) of random microphone position errors;
         > 0 runs ``n_trials`` Monte Carlo trials with ``seed``.
+    source_distance : float, optional
+        Metres from the array centroid: the talker is then a point source (spherical
+        wave, ``1/r`` amplitudes) while the beamformer still assumes a plane wave.
     snr_db : float or array_like [shape=(F,)], optional
         Per-microphone SNR of the target (required by ``"mpdr"``).
     noise_cov : array_like [shape=(F, M, M) or (M, M)], optional
@@ -342,13 +346,22 @@ def predict(
         if d.shape != (geometry.n_mics,):
             raise v.fail("delay_errors", delay_errors, f"must have shape ({geometry.n_mics},)")
         a = a * np.exp(-2j * np.pi * p.freqs[:, None] * d[None, :])[None]
+    true_pos = geometry.positions[None]
     if ps > 0:
         n = int(v.positive("n_trials", n_trials))
         rng = np.random.default_rng(seed)
-        true_pos = geometry.positions[None] + rng.normal(0.0, ps, (n, geometry.n_mics, 3))
+        true_pos = true_pos + rng.normal(0.0, ps, (n, geometry.n_mics, 3))
+    if source_distance is None:
         a0 = _steer1(true_pos, p.freqs, src_d, c)  # (E, F, M)
     else:
-        a0 = _steer1(geometry.positions, p.freqs, src_d, c)[None]
+        r = v.positive("source_distance", source_distance)
+        point = geometry.centroid + r * unit_vectors([src_d])[0]
+        dist = np.linalg.norm(true_pos - point, axis=-1)  # (E, M)
+        if np.any(dist < 1e-3):
+            raise v.fail("source_distance", source_distance, "puts the talker on a microphone")
+        a0 = (r / dist)[:, None, :] * np.exp(
+            -2j * np.pi * p.freqs[None, :, None] * ((dist - r) / c)[:, None, :]
+        )
     gain, sinr, wng = p.evaluate(a, a0, geometry, kernel=_weights_beamform)
     power = np.mean(np.abs(gain) ** 2, axis=0)
     sinr_out = None if sinr is None else _db(np.mean(sinr, axis=0))
