@@ -193,3 +193,18 @@ def test_diagnose_bad_input(loud):
         diagnose_recording(scene.signals, FS, LINE, SOURCE, method="mvdr", noise=(0.5, 9.0))
     with pytest.raises(ValueError, match=r"weights=.*must have shape \(257, 8\)"):
         diagnose_recording(scene.signals, FS, LINE, SOURCE, weights=np.ones((10, 8)))
+
+
+def test_diagnose_suggests_the_doa_direction(loud):
+    scene, _ = loud
+    rep = diagnose_recording(scene.signals, FS, LINE, (78.0, 0.0), method="mpdr")
+    assert rep.doa_direction is not None
+    assert rep.doa_direction[0] == pytest.approx(70.0, abs=2.0)
+    assert rep.direction_error == pytest.approx(8.0, abs=2.0)
+    assert rep.suggestions[0].startswith("steer at azimuth")
+    # the loss predicted for that error is of the size measured
+    sel = BAND & np.isfinite(rep.gain_db) & np.isfinite(rep.predicted_gain_db)
+    assert np.mean(rep.predicted_gain_db[sel]) < -8.0
+    well = diagnose_recording(scene.signals, FS, LINE, SOURCE, method="das")
+    assert well.direction_error < 2.0
+    assert not any(s.startswith("steer") for s in well.suggestions)
