@@ -156,6 +156,31 @@ def test_source_distance_is_a_spherical_wave():
         predict(LINE8, freqs, method="das", look=LOOK, source_distance=-1)
 
 
+def test_position_errors_mpdr_each_trial_follows_the_formula():
+    sigma, n, snr_db = 0.003, 50, 10.0
+    freqs = np.array([1000.0, 3000.0])
+    pr = predict(
+        LINE8,
+        freqs,
+        method="mpdr",
+        look=LOOK,
+        position_std=sigma,
+        n_trials=n,
+        seed=3,
+        snr_db=snr_db,
+    )
+    true_pos = LINE8.positions[None] + np.random.default_rng(3).normal(0.0, sigma, (n, 8, 3))
+    u = ak.geometry.unit_vectors([LOOK])[0]
+    a0 = np.exp(2j * np.pi * freqs[None, :, None] * (true_pos @ u)[:, None, :] / C)  # (E, F, M)
+    a = mismatch._steer1(LINE8.positions, freqs, LOOK, C)[None]
+    rho = np.abs(np.sum(a.conj() * a0, axis=-1)) / 8
+    formula = rho / (1 + 8 * 10 ** (snr_db / 10) * (1 - rho**2))  # |a0|^2 = M still holds
+    np.testing.assert_allclose(pr.trials_db, 20 * np.log10(formula), atol=1e-9)
+    np.testing.assert_allclose(pr.gain_db, 10 * np.log10(np.mean(formula**2, axis=0)), atol=1e-9)
+    with pytest.raises(ValueError, match=r"method='lcmv': must be one of 'mpdr', 'mvdr'"):
+        loading_for(LINE8, freqs, source=LOOK, error=2, snr_db=10, method="lcmv")
+
+
 # ----------------------------------------------------------------- fast vs reference
 @pytest.mark.parametrize("method", ["das", "mvdr", "mpdr", "superdirective", "lcmv"])
 def test_fast_kernel_matches_reference(method):

@@ -588,7 +588,7 @@ def loading_for(
     error: float,
     snr_db: float | npt.ArrayLike,
     max_loss_db: float = 1.0,
-    method: Literal["mpdr", "mvdr", "superdirective", "lcmv"] = "mpdr",
+    method: Literal["mpdr", "mvdr", "superdirective"] = "mpdr",
     axis: Axis = "azimuth",
     noise_cov: npt.ArrayLike | None = None,
     loadings: npt.ArrayLike | None = None,
@@ -605,6 +605,7 @@ def loading_for(
     LoadingAdvice
     """
     ml = v.positive("max_loss_db", max_loss_db)
+    v.choice("method", method, ("mpdr", "mvdr", "superdirective"))
     err = float(_errors("error", [error])[0])
     grid = (
         np.logspace(-3, 6, 91) if loadings is None else v.finite_array("loadings", loadings, ndim=1)
