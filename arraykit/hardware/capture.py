@@ -136,6 +136,7 @@ class InputDevice:
         self._finished = threading.Event()
         self._closing = False
         self._error: BaseException | None = None
+        self._dead = False
         if fw is not None and not fw.doa:
             log.warning("%s: %s firmware: %s", self.name, fw.name, fw.advice)
 
@@ -219,19 +220,29 @@ class InputDevice:
         return self
 
     def close(self) -> None:
-        """Stop and close the stream; the queue keeps what was captured."""
+        """Stop and close the stream; the queue keeps what was captured.
+
+        A stream whose device went away is released in a helper thread with a
+        time limit: PortAudio can block forever stopping a stream whose server or
+        device vanished, and closing must not hang the program.
+        """
         stream, self._stream = self._stream, None
         self._closing = True
-        if stream is not None:
-            try:
-                stream.stop()
-            except Exception as exc:  # a vanished device cannot always be stopped
-                log.debug("stopping %s: %s", self.name, exc)
-            finally:
-                try:
-                    stream.close()
-                except Exception as exc:
-                    log.debug("closing %s: %s", self.name, exc)
+        if stream is None:
+            return
+        if not self._dead:
+            _release(stream, self.name)
+            return
+        t = threading.Thread(target=_release, args=(stream, self.name), daemon=True)
+        t.start()
+        t.join(1.0)
+        if t.is_alive():
+            log.warning("%s: PortAudio did not release the vanished device's stream", self.name)
+            # Pa_Terminate would wait on that stream forever at interpreter exit
+            # (seen with a JACK server that went away): skip sounddevice's exit hook.
+            sd = import_sounddevice()
+            if getattr(sd, "_initialized", 0) > 0:
+                sd._initialized = 0
 
     def __enter__(self) -> InputDevice:
         return self.start()
@@ -257,7 +268,9 @@ class InputDevice:
         except queue.Full:
             self.overflows.append(Overflow(start / self.fs, start, frames, "queue"))
 
-    def _convert(self, raw: np.ndarray) -> np.ndarray:
+    def _convert(self, raw: np.ndarray, *, scaled: bool = True) -> np.ndarray:
+        if not scaled:
+            return np.ascontiguousarray(raw[:, self._map].T)
         out = raw[:, self._map].T.astype(np.float32)
         if self._scale != 1.0:
             out *= np.float32(self._scale)
@@ -265,14 +278,18 @@ class InputDevice:
 
     # -- reading -------------------------------------------------------------------------
 
-    def blocks_with_index(self) -> Iterator[tuple[int, np.ndarray]]:
-        """Like :meth:`blocks`, with the index of each block's first frame (gaps = losses)."""
+    def blocks_with_index(self, *, raw: bool = False) -> Iterator[tuple[int, np.ndarray]]:
+        """Like :meth:`blocks`, with the index of each block's first frame (gaps = losses).
+
+        ``raw=True`` gives the samples as captured (``profile.sample_format``, e.g.
+        int16) instead of float32 scaled to [-1, 1).
+        """
         if self._stream is None:
             self.start()
         waited = 0.0
         while True:
             try:
-                start, raw = self._queue.get(timeout=0.05)
+                start, data = self._queue.get(timeout=0.05)
             except queue.Empty:
                 if self._error is not None:
                     raise self._error from None
@@ -280,6 +297,7 @@ class InputDevice:
                 if self._closing:
                     return
                 if self._finished.is_set() or waited > self.stall_timeout:
+                    self._dead = True
                     why = (
                         "stream stopped"
                         if self._finished.is_set()
@@ -291,8 +309,8 @@ class InputDevice:
                     ) from None
                 continue
             waited = 0.0
-            self._frames_out = start + raw.shape[0]
-            yield start, self._convert(raw)
+            self._frames_out = start + data.shape[0]
+            yield start, self._convert(data, scaled=not raw)
 
     def blocks(self) -> Iterator[np.ndarray]:
         """Blocks ``(M, B)`` float32 in geometry order, as they arrive (starts the stream).
@@ -304,15 +322,15 @@ class InputDevice:
         for _, block in self.blocks_with_index():
             yield block
 
-    def drain(self) -> list[tuple[int, np.ndarray]]:
+    def drain(self, *, raw: bool = False) -> list[tuple[int, np.ndarray]]:
         """Blocks still queued (after :meth:`close`), with their first-frame index."""
         out = []
         while True:
             try:
-                start, raw = self._queue.get_nowait()
+                start, data = self._queue.get_nowait()
             except queue.Empty:
                 return out
-            out.append((start, self._convert(raw)))
+            out.append((start, self._convert(data, scaled=not raw)))
 
     def record(self, seconds: float, *, on_loss: OnLoss | None = None) -> np.ndarray:
         """Record `seconds` of audio: ``(M, N)`` float32 in geometry order.
@@ -353,6 +371,18 @@ class InputDevice:
         return out
 
 
+def _release(stream: Any, name: str) -> None:
+    try:
+        stream.stop()
+    except Exception as exc:  # a vanished device cannot always be stopped
+        log.debug("stopping %s: %s", name, exc)
+    finally:
+        try:
+            stream.close()
+        except Exception as exc:
+            log.debug("closing %s: %s", name, exc)
+
+
 def _firmware(profile: Profile, reported: int) -> Firmware | None:
     if profile.channels_override is not None or not profile.firmwares:
         return None
@@ -380,6 +410,7 @@ def open(
     queue_blocks: int = 64,
     on_loss: OnLoss = "raise",
     callback: Callable[[np.ndarray, int], None] | None = None,
+    stall_timeout: float | None = None,
     **simulation: Any,
 ) -> Any:
     """Open a microphone array for capture (a context manager).
@@ -408,6 +439,9 @@ def open(
     callback : callable(block, first_frame), optional
         Called in PortAudio's thread with each ``(M, B)`` float32 block instead of
         queueing it (keep it fast: a slow callback causes counted input overflows).
+    stall_timeout : float, optional
+        Seconds without audio after which the device counts as gone
+        (default: the longer of 2 s and 8 blocks).
 
     Returns
     -------
@@ -451,4 +485,5 @@ def open(
         queue_blocks=queue_blocks,
         on_loss=on_loss,
         callback=callback,
+        stall_timeout=stall_timeout,
     )

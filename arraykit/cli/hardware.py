@@ -1,0 +1,300 @@
+"""``arraykit devices | record | tune | led | live | check``: the hardware commands.
+
+``--device`` takes a profile name (``respeaker-usb-4mic``), a PortAudio device index,
+or a piece of a PortAudio device name (case-insensitive; spaces, underscores and
+hyphens alike); ``sim:<profile or geometry>`` is the simulated device.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from typing import Any
+
+import numpy as np
+
+from arraykit import hardware as hw
+from arraykit.hardware.discovery import match_profile
+
+# The pyusb back end `tune` and `led` use (None: libusb). Tests set a fake one here,
+# as pyusb's own tests pass backend= to find().
+usb_backend: Any = None
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "devices",
+        help="list microphone arrays: audio inputs and USB devices matched to profiles",
+        description="PortAudio inputs (matched by name) merged with USB devices (matched by "
+        "id): what matched, what did not, and why.",
+    )
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=run_devices)
+
+    p = sub.add_parser(
+        "record",
+        help="record the microphones to a WAV file (written as it records)",
+        description="Records the microphone channels in geometry order (or every captured "
+        "channel with --all-channels). The file is written block by block: Ctrl-C or a lost "
+        "device leaves a valid file holding every frame captured.",
+    )
+    _device_args(p)
+    p.add_argument("--seconds", type=float, help="duration (default: until Ctrl-C)")
+    p.add_argument("--all-channels", action="store_true", help="every captured channel")
+    p.add_argument("out", metavar="OUT.wav")
+    p.set_defaults(handler=run_record)
+
+    p = sub.add_parser(
+        "tune",
+        help="list, read or write the vendor tuning parameters of an XMOS array",
+        description="Without PARAM: every parameter with its value. With PARAM: its value. "
+        "With PARAM VALUE...: write it, then read it back.",
+    )
+    p.add_argument("--device", required=True, help="profile name, device name or vvvv:pppp")
+    p.add_argument("param", nargs="?", metavar="PARAM")
+    p.add_argument("value", nargs="*", metavar="VALUE")
+    p.set_defaults(handler=run_tune)
+
+    p = sub.add_parser(
+        "led",
+        help="drive the LED ring of a ReSpeaker",
+        description="XVF-3000: trace | off | color R G B | listen | wait | speak | spin | "
+        "brightness 0-31 | palette R G B R G B | center off|on|vad | volume 0-12 | point AZ. "
+        "XVF3800: off | color R G B | effect off|breath|rainbow|single|doa|ring | point AZ. "
+        "'point AZ' lights the LED nearest azimuth AZ (degrees, arraykit's frame).",
+    )
+    p.add_argument("--device", required=True, help="profile name, device name or vvvv:pppp")
+    p.add_argument("action")
+    p.add_argument("args", nargs="*")
+    p.set_defaults(handler=run_led)
+
+
+def _device_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", help="profile, PortAudio index or name piece, or sim:NAME")
+    p.add_argument("--profile", help="read the device with this profile (e.g. generic-uac)")
+    p.add_argument("--channels", type=int, help="channels to capture (generic profile)")
+    p.add_argument(
+        "--channel-map", type=_int_list, help="captured channel of each mic, e.g. 1,2,3,4"
+    )
+    p.add_argument("--geometry", help="geometry name or file (generic profile)")
+    p.add_argument("--samplerate", type=float, help="sampling rate, Hz")
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        return [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list") from None
+
+
+def open_device(args: argparse.Namespace, **kw: Any) -> Any:
+    """Open ``--device`` with the overrides given on the command line."""
+    return hw.open(
+        args.device,
+        profile=args.profile,
+        channels=args.channels,
+        channel_map=args.channel_map,
+        geometry=args.geometry,
+        samplerate=args.samplerate,
+        **kw,
+    )
+
+
+# -- devices ---------------------------------------------------------------------------------
+
+
+def run_devices(args: argparse.Namespace) -> int:
+    devices = hw.list_devices(backend=usb_backend)
+    if args.json:
+        print(
+            json.dumps(
+                {"devices": [d.as_dict() for d in devices], "notes": devices.notes}, indent=2
+            )
+        )
+        return 0
+    if not devices:
+        print("no audio inputs and no known USB arrays found")
+    for d in devices:
+        where = f"[{d.index}] " if d.index is not None else "[usb] "
+        ids = f"  usb {d.usb_id}" if d.usb_id else ""
+        print(f"{where}{d.name}  ({d.input_channels} ch){ids}")
+        print(f"      {d.status}: {d.reason}")
+    for n in devices.notes:
+        print(f"note: {n}")
+    return 0
+
+
+# -- record ----------------------------------------------------------------------------------
+
+
+def run_record(args: argparse.Namespace) -> int:
+    import soundfile as sf
+
+    dev = open_device(args, all_channels=args.all_channels, on_loss="ignore")
+    fmt = getattr(getattr(dev, "profile", None), "sample_format", "float32")
+    subtype = {"int16": "PCM_16", "int32": "PCM_32"}.get(fmt, "FLOAT")
+    target = None if args.seconds is None else round(hw_positive(args.seconds) * dev.fs)
+    written = 0
+    interrupted = False
+    failure: Exception | None = None
+    with sf.SoundFile(
+        args.out, "w", samplerate=int(dev.fs), channels=dev.n_outputs, subtype=subtype
+    ) as f:
+
+        def put(start: int, block: np.ndarray) -> bool:
+            nonlocal written
+            if start > written:  # frames lost: keep the timing with zeros
+                gap = start - written if target is None else min(start, target) - written
+                f.write(np.zeros((max(gap, 0), dev.n_outputs), dtype=block.dtype))
+                written += max(gap, 0)
+            take = block.shape[1] if target is None else min(block.shape[1], target - written)
+            if take > 0:
+                f.write(block[:, :take].T)
+                written += take
+            return target is not None and written >= target
+
+        try:
+            with dev:
+                for start, block in dev.blocks_with_index(raw=True):
+                    if put(start, block):
+                        break
+        except KeyboardInterrupt:
+            interrupted = True
+        except hw.DeviceDisconnectedError as exc:
+            failure = exc
+        finally:
+            dev.close()
+            for start, block in dev.drain(raw=True):
+                if target is not None and written >= target:
+                    break
+                put(start, block)
+    secs = written / dev.fs
+    print(
+        f"recorded {written} frames ({secs:.2f} s) of {dev.n_outputs} channels at "
+        f"{dev.fs} Hz to {args.out}; captured {dev.frames_captured} frames; "
+        f"{dev.loss_report()}",
+        file=sys.stderr,
+    )
+    if failure is not None:
+        print(f"arraykit: error: {failure} (the file keeps what was recorded)", file=sys.stderr)
+        return 2
+    if interrupted:
+        return 0 if target is None else 130
+    return 1 if dev.overflows else 0
+
+
+def hw_positive(x: float) -> float:
+    from arraykit import _validate as v
+
+    return v.positive("seconds", x)
+
+
+# -- tune and led ----------------------------------------------------------------------------
+
+
+def control(spec: str) -> Any:
+    """The XVF3000/XVF3800 object for ``--device`` (profile, device name or vvvv:pppp)."""
+    if re.fullmatch(r"[0-9a-fA-F]{4}:[0-9a-fA-F]{4}", spec):
+        pid = int(spec.split(":")[1], 16)
+        cls = hw.XVF3800 if pid == hw.XVF3800.PRODUCT_ID else hw.XVF3000
+        return cls(spec, backend=usb_backend)
+    if spec in hw.list_profiles():
+        profile = hw.load_profile(spec)
+    else:
+        profile = match_profile(spec)
+        if profile is None:
+            raise hw.DeviceNotFoundError(
+                f"--device {spec!r} matches no profile; arrays with USB control: "
+                "respeaker-usb-4mic (XVF-3000), respeaker-xvf3800 (XVF3800)"
+            )
+    return hw.control_for(profile, backend=usb_backend)
+
+
+def _value(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise hw_fail("value", text, "must be a number") from None
+
+
+def hw_fail(name: str, value: Any, why: str) -> Exception:
+    from arraykit import _validate as v
+
+    return v.fail(name, value, why)
+
+
+def run_tune(args: argparse.Namespace) -> int:
+    with control(args.device) as dev:
+        if args.param is None:
+            for name, p in sorted(dev.PARAMETERS.items()):
+                value = "(write-only)" if p.access == "wo" else dev.read(name)
+                print(f"{p.describe()}\n{'':<32} = {value}")
+            return 0
+        p = dev.parameter(args.param)
+        if args.value:
+            values = [_value(t) for t in args.value]
+            dev.write(p.name, values[0] if len(values) == 1 else values)
+            if p.access == "wo":
+                print(f"{p.name} <- {args.value}")
+                return 0
+        print(f"{p.name} = {dev.read(p.name)}")
+    return 0
+
+
+def run_led(args: argparse.Namespace) -> int:
+    a = [t for t in args.args]
+    with control(args.device) as dev:
+        act = args.action.lower()
+        is3000 = isinstance(dev, hw.XVF3000)
+        simple = {"trace", "listen", "wait", "speak", "spin"} if is3000 else set()
+        if act in simple:
+            _argc(act, a, 0)
+            getattr(dev, f"led_{act}")()
+        elif act == "off":
+            _argc(act, a, 0)
+            dev.led_off()
+        elif act == "color":
+            _argc(act, a, 3)
+            dev.led_color([_int(t) for t in a])
+        elif act == "point":
+            _argc(act, a, 1)
+            dev.led_point(_value(a[0]))
+        elif is3000 and act == "brightness":
+            _argc(act, a, 1)
+            dev.led_brightness(_int(a[0]))
+        elif is3000 and act == "volume":
+            _argc(act, a, 1)
+            dev.led_volume(_int(a[0]))
+        elif is3000 and act == "center":
+            _argc(act, a, 1)
+            dev.led_center(a[0])
+        elif is3000 and act == "palette":
+            _argc(act, a, 6)
+            c = [_int(t) for t in a]
+            dev.led_palette(c[:3], c[3:])
+        elif not is3000 and act == "effect":
+            _argc(act, a, 1)
+            dev.led_effect(int(a[0]) if a[0].isdigit() else a[0])
+        else:
+            acts = (
+                "trace off color listen wait speak spin brightness palette center volume point"
+                if is3000
+                else "off color effect point"
+            )
+            raise hw_fail("action", args.action, f"unknown LED action; valid: {acts}")
+    print(f"LED {act} {' '.join(a)}".rstrip())
+    return 0
+
+
+def _argc(act: str, a: list[str], n: int) -> None:
+    if len(a) != n:
+        raise hw_fail("args", a, f"'led {act}' takes {n} argument(s)")
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise hw_fail("value", text, "must be a whole number") from None
