@@ -76,7 +76,7 @@ def test_bad_input_is_one_line_and_exit_2(extra, message, capsys: pytest.Capture
 def test_recording_flags_mpdr_self_cancellation(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     fs = 16000
     g = ak.ArrayGeometry.linear(8, 0.04)
-    x = sim.speech_like(1.0, fs, seed=3)
+    x = np.concatenate([np.zeros(fs * 3 // 10), sim.speech_like(0.8, fs, seed=3)])  # 0.3 s pause
     scene = sim.simulate(
         g, [sim.Source(x, 70.0, 0.0, 2.0)], fs, room_dim=(6, 5, 3), snr_db=20, seed=4
     )
@@ -113,3 +113,7 @@ def test_recording_flags_mpdr_self_cancellation(tmp_path: Path, capsys: pytest.C
     )
     out = capsys.readouterr().out
     assert "SELF-CANCELLATION" in out and png.exists()
+    assert main([*base, "--method", "mvdr", "--noise", "0:0.3"]) == 0
+    assert json.loads(capsys.readouterr().out)["self_cancellation"] is False
+    assert main([*base, "--method", "mvdr", "--noise", "0:9"]) == 2
+    assert "noise=(0.0, 9.0): must be a time range" in capsys.readouterr().err

@@ -55,6 +55,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", metavar="PNG", help="save the figure here")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.add_argument("--no-doa", action="store_true", help="recording: skip the DOA check")
+    p.add_argument(
+        "--noise",
+        metavar="T0:T1",
+        help="recording: noise-only time range in seconds (default: the quietest frames)",
+    )
     p.set_defaults(handler=run)
 
 
@@ -157,6 +162,13 @@ def _recording(args, geometry, direction) -> int:
         raise v.fail(
             "--method", "lcmv", "recordings are diagnosed for das, mvdr, mpdr, superdirective"
         )
+    noise = None
+    if args.noise is not None:
+        try:
+            t0, t1 = (float(x) for x in args.noise.split(":"))
+        except ValueError:
+            raise v.fail("--noise", args.noise, "must be T0:T1 in seconds") from None
+        noise = (t0, t1)
     signals, fs = read_audio(args.input, n_mics=geometry.n_mics)
     rep = diagnose_recording(
         signals,
@@ -164,6 +176,7 @@ def _recording(args, geometry, direction) -> int:
         geometry,
         direction,
         method=args.method,
+        noise=noise,
         loading=args.loading,
         locate=not args.no_doa,
     )
