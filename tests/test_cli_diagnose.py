@@ -52,7 +52,7 @@ def test_prediction_text_and_figure(tmp_path: Path, capsys: pytest.CaptureFixtur
         loading=0.5,
     )[0]
     assert at4k == pytest.approx(expected, abs=0.006)
-    assert "steering error (°) that costs" in out
+    assert "steering error (°, to either side) that costs" in out
 
 
 @pytest.mark.parametrize(

@@ -142,7 +142,7 @@ def _prediction(args, geometry, direction) -> int:
             f"{e:>6.2f}°  {np.mean(row):>9.2f}  {np.min(row):>7.2f}"
             + "".join(f"{row[i]:>10.2f}" for i in idx)
         )
-    print("\nsteering error (°) that costs")
+    print("\nsteering error (°, to either side) that costs")
     for loss, row in zip(t.losses_db, t.errors, strict=True):
         cells = "".join(
             f"{'>' + format(max_err, 'g'):>10}" if np.isnan(row[i]) else f"{row[i]:>10.2f}"
