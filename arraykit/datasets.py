@@ -17,7 +17,12 @@ from the impulse responses themselves, and this module does so openly:
 * the odd channels arrive about one sample earlier than the even ones (a
   per-channel latency of the recording rig);
 * the true loudspeaker positions lie some centimetres nearer the array than
-  ``sources.csv`` says.
+  ``sources.csv`` says;
+* the responses carry a constant offset of -1/2 LSB on every channel (16-bit
+  quantization by truncation: the silent tail reads 0 or -1 LSB). It is identical on
+  all channels, so GCC-PHAT, which weights every frequency alike, locks onto it at
+  zero lag; :func:`load_office_ula32` subtracts each channel's offset, measured
+  over the last quarter of its file (the noise floor), before any truncation.
 
 :func:`direct_path_onsets` times the direct-path arrival of every impulse
 response to a fraction of a sample (peak of the Hilbert envelope of the
@@ -83,7 +88,7 @@ class OfficeULA32:
         The data folder.
     rirs : np.ndarray [shape=(S, 32, L)]
         Impulse responses, ``rirs[s, m]`` from loudspeaker ``source_ids[s]`` to
-        microphone ``m`` (read-only).
+        microphone ``m``, with the constant quantization offset removed (read-only).
     fs : int
         Sampling rate of the impulse responses (48000).
     source_ids : tuple of int
@@ -168,6 +173,8 @@ def load_office_ula32(
         if fs is not None and rate != fs:
             raise v.fail("root", str(root), f"rir_source_{sid}.wav is at {rate} Hz, not {fs} Hz")
         fs = rate
+        # The -1/2 LSB truncation offset, from the noise floor of the last quarter.
+        x = x - x[:, -max(1, x.shape[1] // 4) :].mean(axis=1, keepdims=True)
         rirs.append(x if keep is None else x[:, : max(1, round(keep * rate))])
     length = min(r.shape[1] for r in rirs)
     rir_array = np.stack([r[:, :length] for r in rirs])
@@ -451,7 +458,8 @@ class Mixture:
         ``target + interferer``.
     target, interferer : np.ndarray [shape=(M, N)]
         Each loudspeaker's image at the microphones (its clip convolved with its
-        measured responses); the interferer is scaled to the requested SIR.
+        measured responses); the interferer is scaled to the requested SIR. The
+        target is silent for the first `lead_seconds` (an interferer-only segment).
     fs : int
         Sampling rate of all three.
     target_source, interferer_source : int
@@ -459,7 +467,10 @@ class Mixture:
     reference : int
         Microphone at which the input SIR was set.
     sir_db : float
-        Target-to-interferer power ratio at the reference microphone, dB.
+        Target-to-interferer power ratio at the reference microphone, dB, while both
+        play.
+    lead_seconds : float
+        How long the interferer plays alone at the start.
     """
 
     signals: np.ndarray
@@ -470,6 +481,7 @@ class Mixture:
     interferer_source: int
     reference: int
     sir_db: float
+    lead_seconds: float = 0.0
 
 
 def render_source(
@@ -536,6 +548,7 @@ def render_mixture(
     start_seconds: float = 0.0,
     sir_db: float = 0.0,
     reference: int = 16,
+    lead_seconds: float = 0.0,
 ) -> Mixture:
     """Two loudspeakers playing at once, rendered through their measured responses.
 
@@ -549,12 +562,15 @@ def render_mixture(
     fs : {16000, 48000}
         Output sampling rate.
     seconds, start_seconds : float
-        The part of each clip to play.
+        The part of each clip to play (the interferer plays `lead_seconds` more).
     sir_db : float
-        Target-to-interferer power ratio at microphone `reference` (the interferer
-        is scaled to it).
+        Target-to-interferer power ratio at microphone `reference` while both play
+        (the interferer is scaled to it).
     reference : int
         The reference microphone.
+    lead_seconds : float
+        The interferer starts alone for this long before the target joins: a
+        noise-only segment for estimating an MVDR noise covariance.
 
     Returns
     -------
@@ -567,12 +583,27 @@ def render_mixture(
     if not 0 <= reference < data.geometry.n_mics:
         raise v.fail("reference", reference, f"must lie in 0..{data.geometry.n_mics - 1}")
     sir = float(v.finite_array("sir_db", sir_db, ndim=0))
-    kw = {"fs": fs, "seconds": seconds, "start_seconds": start_seconds}
-    s = render_source(data, target, target_clip, **kw)
-    i = render_source(data, interferer, interferer_clip, **kw)
-    n = min(s.shape[1], i.shape[1])
-    s, i = s[:, :n], i[:, :n]
-    scale = np.sqrt(np.mean(s[reference] ** 2) / np.mean(i[reference] ** 2) / 10 ** (sir / 10))
+    lead = float(v.finite_array("lead_seconds", lead_seconds, ndim=0))
+    if lead < 0:
+        raise v.fail("lead_seconds", lead_seconds, "must be >= 0")
+    n_lead = round(lead * fs)
+    s = render_source(
+        data, target, target_clip, fs=fs, seconds=seconds, start_seconds=start_seconds
+    )
+    i = render_source(
+        data,
+        interferer,
+        interferer_clip,
+        fs=fs,
+        seconds=None if seconds is None else seconds + lead,
+        start_seconds=start_seconds,
+    )
+    n = min(s.shape[1] + n_lead, i.shape[1])
+    s = np.concatenate([np.zeros((s.shape[0], n_lead)), s], axis=1)[:, :n]
+    i = i[:, :n]
+    both = slice(n_lead, n)
+    power_i = np.mean(i[reference, both] ** 2)
+    scale = np.sqrt(np.mean(s[reference, both] ** 2) / power_i / 10 ** (sir / 10))
     i = i * scale
     return Mixture(
         signals=s + i,
@@ -583,6 +614,7 @@ def render_mixture(
         interferer_source=int(interferer),
         reference=int(reference),
         sir_db=sir,
+        lead_seconds=n_lead / fs,
     )
 
 

@@ -36,10 +36,10 @@ from arraykit.datasets import (
     render_mixture,
     render_source,
 )
-from arraykit.stft import stft, stft_frequencies
 
 ROOT = Path(__file__).resolve().parents[2] / "shared" / "data" / "office-ula32"
-CLIP = "female_1"
+CLIP = "male_1"  # played from each loudspeaker for delays and directions
+START, SECONDS = 0.5, 2.0  # the part of the clip, s
 PAIRS = [(1, 9), (3, 7), (5, 1), (7, 3), (9, 5)]  # (target, interferer)
 
 
@@ -90,63 +90,179 @@ def calibration_table(data: OfficeULA32, cal: Calibration, full: Calibration) ->
     return table(head, rows) + "\n\n" + note
 
 
-# ---------------------------------------------------------------------- beamforming
-def beamforming_table(data: OfficeULA32, cal: Calibration, *, fs: int = 16000) -> str:
-    """SIR improvement (dB) over the reference microphone, for several target/interferer pairs."""
-    nfft = 1024
-    freqs = stft_frequencies(fs, nfft=nfft)
+# ------------------------------------------------------------------------- GCC-PHAT
+def _conditions(data: OfficeULA32, cal: Calibration, s: int, x: np.ndarray, fs: int):
+    """(label, signals, source position): the naive and the calibrated evaluation."""
+    return (
+        ("listed / raw", x, data.listed_positions[s]),
+        ("calibrated / aligned", cal.align(x, fs), cal.positions[s]),
+    )
+
+
+def predicted_delays(geometry: ak.ArrayGeometry, position: np.ndarray, pairs: np.ndarray):
+    """Near-field delay of microphone ``i`` relative to ``j`` for each pair ``(i, j)``, s."""
+    r = np.linalg.norm(geometry.positions - position, axis=1)
+    return (r[pairs[:, 0]] - r[pairs[:, 1]]) / ak.SPEED_OF_SOUND
+
+
+def gcc_table(data: OfficeULA32, cal: Calibration, *, fs: int = 16000) -> str:
+    """GCC-PHAT delay errors of neighbouring (3 cm) and 4-apart (12 cm) pairs, µs."""
+    from arraykit.gcc import gcc_phat_pairs
+
     g = data.geometry
+    pairs = {k: np.array([(m + k, m) for m in range(g.n_mics - k)]) for k in (1, 4)}
     rows = []
-    for tgt, intf in PAIRS:
-        mix = render_mixture(
-            data,
-            tgt,
-            intf,
-            target_clip=CLIP,
-            interferer_clip="male_1",
-            fs=fs,
-            seconds=3.0,
-            start_seconds=0.5,
-        )
-        # A noise-only segment: the interferer alone, later in its clip (MVDR is
-        # invariant to the scale of the noise covariance; the loading is relative).
-        noise_only = render_source(data, intf, "male_1", fs=fs, seconds=2.0, start_seconds=5.0)
-        cells = [str(tgt), str(intf)]
-        for aligned, pos in (
-            (False, data.listed_positions[data.index(tgt)]),
-            (True, cal.positions[data.index(tgt)]),
-        ):
-            prep = (lambda x: cal.align(x, fs)) if aligned else (lambda x: x)
-            XS = stft(prep(mix.target), fs, nfft=nfft)
-            XI = stft(prep(mix.interferer), fs, nfft=nfft)
-            XN = stft(prep(noise_only), fs, nfft=nfft)
-            sir_in = _sir(XS[mix.reference], XI[mix.reference])
-            Rn = ak.beamform.covariance(XN)
-            Rx = ak.beamform.covariance(XS + XI)
-            weights = {
-                "das": ak.beamform.delay_and_sum(g, None, freqs, point=pos),
-                "mvdr": ak.beamform.mvdr(
-                    g, None, freqs, Rn, point=pos, loading=1e-3, loading_mode="trace"
-                ),
-                "mpdr": ak.beamform.mpdr(
-                    g, None, freqs, Rx, point=pos, loading=1e-2, loading_mode="trace"
-                ),
-            }
-            for w in weights.values():
-                cells.append(f"{_sir(_apply(w, XS), _apply(w, XI)) - sir_in:+.1f}")
+    for s, sid in enumerate(data.source_ids):
+        x = render_source(data, sid, CLIP, fs=fs, seconds=SECONDS, start_seconds=START)
+        cells = [str(sid)]
+        for _label, sig, pos in _conditions(data, cal, s, x, fs):
+            for pr in pairs.values():
+                taus, _ = gcc_phat_pairs(sig, fs, pairs=pr, geometry=g)
+                err = np.abs(taus - predicted_delays(g, pos, pr)) * 1e6
+                cells.append(f"{np.median(err):.1f} / {np.max(err):.1f}")
         rows.append(cells)
-    head = ["target", "interferer"] + [
-        f"{m} {k}" for k in ("listed/raw", "calibrated/aligned") for m in ("DAS", "MVDR", "MPDR")
+    head = ["source"] + [
+        f"{label}, {k}"
+        for label in ("listed / raw", "calibrated / aligned")
+        for k in ("3 cm", "12 cm")
     ]
     return table(head, rows)
 
 
-def _apply(w: np.ndarray, X: np.ndarray) -> np.ndarray:
-    return np.einsum("fm,mft->ft", w.conj(), X)
+# ------------------------------------------------------------------- sub-array DOA
+DOA_METHODS = ("srp-phat", "music", "normmusic", "tops", "tdoa-ls")
+DOA_BAND = (300.0, 5500.0)
 
 
-def _sir(Ys: np.ndarray, Yi: np.ndarray) -> float:
-    return float(10 * np.log10(np.sum(np.abs(Ys) ** 2) / np.sum(np.abs(Yi) ** 2)))
+def subarray_doa_errors(data: OfficeULA32, cal: Calibration, *, fs: int = 16000) -> dict:
+    """Far-field DOA error (degrees) of every sub-array, method and condition.
+
+    Returns ``{(n_mics, method, condition): (S, n_subarrays) array}``. The truth is
+    the direction from each sub-array's centre to the loudspeaker; a line array
+    cannot tell its two sides apart, so the nearer of the estimate and its mirror
+    counts.
+    """
+    from arraykit.doa.grids import angular_distance
+
+    g = data.geometry
+    # the loudspeakers' side of the array (x > 0), every 0.25 degree
+    az = np.arange(-90.0, 90.0 + 1e-9, 0.25)
+    grid = np.stack([np.mod(az, 360.0), np.zeros_like(az)], axis=1)
+    out: dict = {}
+    for s, sid in enumerate(data.source_ids):
+        x = render_source(data, sid, CLIP, fs=fs, seconds=SECONDS, start_seconds=START)
+        for label, sig, pos in _conditions(data, cal, s, x, fs):
+            for n in (4, 8):
+                for k0 in range(0, g.n_mics, n):
+                    idx = list(range(k0, k0 + n))
+                    sub = g.subarray(idx)
+                    rel = pos - sub.centroid
+                    truth = [np.degrees(np.arctan2(rel[1], rel[0])), 0.0]
+                    for method in DOA_METHODS:
+                        res = ak.doa.locate(
+                            sig[idx], fs, sub, method=method, freq_range=DOA_BAND,
+                            grid=None if method == "tdoa-ls" else grid,
+                        )  # fmt: skip
+                        est = [res.azimuth[0], res.elevation[0]]
+                        err = float(angular_distance(est, truth))
+                        if np.all(np.isfinite(res.mirror[0])):
+                            err = min(err, float(angular_distance(res.mirror[0], truth)))
+                        out.setdefault((n, method, label), []).append((s, err))
+    return {
+        key: np.array([e for _, e in val]).reshape(data.n_sources, -1) for key, val in out.items()
+    }
+
+
+def doa_tables(data: OfficeULA32, errors: dict) -> str:
+    rows = []
+    for s, sid in enumerate(data.source_ids):
+        cells = [str(sid)]
+        for label in ("listed / raw", "calibrated / aligned"):
+            for n in (4, 8):
+                e = errors[(n, "srp-phat", label)][s]
+                cells.append(f"{np.median(e):.1f} / {np.max(e):.1f}")
+        rows.append(cells)
+    head = ["source"] + [
+        f"{label}, {n} mics" for label in ("listed / raw", "calibrated / aligned") for n in (4, 8)
+    ]
+    per_source = table(head, rows)
+    rows = []
+    for method in DOA_METHODS:
+        cells = [method]
+        for label in ("listed / raw", "calibrated / aligned"):
+            for n in (4, 8):
+                e = errors[(n, method, label)].ravel()
+                cells.append(f"{np.median(e):.1f} / {np.percentile(e, 90):.1f} / {np.max(e):.1f}")
+        rows.append(cells)
+    head = ["method"] + [
+        f"{label}, {n} mics" for label in ("listed / raw", "calibrated / aligned") for n in (4, 8)
+    ]
+    return per_source + "\n\n" + table(head, rows)
+
+
+# -------------------------------------------------------------------- near field
+def locate_near(signals: np.ndarray, fs: int, geometry: ak.ArrayGeometry) -> np.ndarray:
+    """SRP-PHAT over candidate positions: 2 cm over the room's half-plane, then 2.5 mm."""
+    from arraykit.doa.grids import plane_points
+
+    coarse = plane_points((0.05, 1.25), (-0.3, 1.2), 0.02)
+    p = ak.doa.locate(signals, fs, geometry, freq_range=DOA_BAND, points=coarse).positions[0]
+    fine = plane_points((p[0] - 0.03, p[0] + 0.03), (p[1] - 0.03, p[1] + 0.03), 0.0025)
+    return ak.doa.locate(signals, fs, geometry, freq_range=DOA_BAND, points=fine).positions[0]
+
+
+def nearfield_table(data: OfficeULA32, cal: Calibration, *, fs: int = 16000) -> str:
+    rows = []
+    for s, sid in enumerate(data.source_ids):
+        x = render_source(data, sid, CLIP, fs=fs, seconds=SECONDS, start_seconds=START)
+        cells = [str(sid)]
+        for label, sig, _ in _conditions(data, cal, s, x, fs):
+            p = locate_near(sig, fs, data.geometry)
+            if label.startswith("calibrated"):
+                cells.insert(1, f"({p[0]:.3f}, {p[1]:.3f})")
+            cells.append(f"{100 * np.linalg.norm(p - data.listed_positions[s]):.1f}")
+            cells.append(f"{100 * np.linalg.norm(p - cal.positions[s]):.1f}")
+        rows.append(cells)
+    head = [
+        "source",
+        "found (x, y) m, aligned",
+        "raw: cm from listed",
+        "raw: cm from calibrated",
+        "aligned: cm from listed",
+        "aligned: cm from calibrated",
+    ]
+    return table(head, rows)
+
+
+# ---------------------------------------------------------------------- beamforming
+BF_METHODS = ("das", "mvdr", "mpdr")
+LEAD = 1.0  # seconds of interferer alone: MVDR's noise-only segment
+
+
+def beamforming_table(data: OfficeULA32, cal: Calibration, *, fs: int = 16000) -> str:
+    """SNR (here SIR) and SI-SDR improvement over the reference microphone, dB."""
+    g = data.geometry
+    rows = []
+    for tgt, intf in PAIRS:
+        mix = render_mixture(
+            data, tgt, intf, target_clip="female_1", interferer_clip="male_1", fs=fs,
+            seconds=3.0, start_seconds=START, lead_seconds=LEAD,
+        )  # fmt: skip
+        cells = [str(tgt), str(intf)]
+        s = data.index(tgt)
+        for aligned, pos in ((False, data.listed_positions[s]), (True, cal.positions[s])):
+            prep = (lambda z: cal.align(z, fs)) if aligned else (lambda z: z)
+            scores = ak.beamform.compare_methods(
+                prep(mix.signals), fs, g, None, target_image=prep(mix.target),
+                methods=BF_METHODS, noise=(0.0, LEAD - 0.05), point=pos, ref=mix.reference,
+                nfft=1024,
+            )  # fmt: skip
+            cells += [f"{sc.snr_gain_db:+.1f} / {sc.si_sdr_gain_db:+.1f}" for sc in scores]
+        rows.append(cells)
+    head = ["target", "interferer"] + [
+        f"{m.upper()} {k}" for k in ("listed / raw", "calibrated / aligned") for m in BF_METHODS
+    ]
+    return table(head, rows)
 
 
 def main() -> None:
@@ -159,7 +275,13 @@ def main() -> None:
     full = calibrate(data, offsets="per-channel")
     print("### Calibration from the direct-path arrivals\n")
     print(calibration_table(data, cal, full))
-    print("\n### Beamforming toward one of two loudspeakers\n")
+    print("\n### GCC-PHAT delays against the prediction (median / max error, µs)\n")
+    print(gcc_table(data, cal))
+    print("\n### Far-field DOA on sub-arrays (error in degrees)\n")
+    print(doa_tables(data, subarray_doa_errors(data, cal)))
+    print("\n### Near-field localization with the full array (SRP-PHAT)\n")
+    print(nearfield_table(data, cal))
+    print("\n### Beamforming toward one of two loudspeakers (SNR / SI-SDR gain, dB)\n")
     print(beamforming_table(data, cal))
     print(f"\n(total {time.perf_counter() - t0:.1f} s)")
 
