@@ -612,8 +612,7 @@ def _peaks(spectrum: np.ndarray, plan: _Plan, K: int, *, fill: bool = True) -> n
 
     On rings and arcs a peak is a local maximum with a topographic prominence of at
     least 5 % of the map's range (ripples on a flank do not count); on spheres,
-    user grids and point grids it is the maximum within half the minimum
-    separation (at least 1.5 grid spacings).
+    user grids and point grids it is the maximum within 2.5 grid spacings.
     """
     G = spectrum.shape[0]
     local = np.zeros(G, dtype=bool)
@@ -637,12 +636,8 @@ def _peaks(spectrum: np.ndarray, plan: _Plan, K: int, *, fill: bool = True) -> n
         tree = cKDTree(coords)
         nn, _ = tree.query(coords, k=2)
         spacing = float(np.median(nn[:, 1]))
-        if plan.points is not None:
-            radius = max(plan.min_separation / 2, 1.5 * spacing)
-        else:
-            chord = 2 * math.sin(math.radians(plan.min_separation / 2) / 2)
-            radius = max(chord, 1.5 * spacing)
-        kmax = int(min(G, max(9, 3 * (radius / max(spacing, 1e-12)) ** 2 * 4)))
+        radius = 2.5 * spacing  # separation between sources is enforced below
+        kmax = int(min(G, 40))
         dist, nb = tree.query(coords, k=kmax, distance_upper_bound=radius)
         vals = np.where(np.isinf(dist), -np.inf, spectrum[np.minimum(nb, G - 1)])
         local = spectrum >= vals.max(axis=1)

@@ -50,13 +50,14 @@ def subspaces(C: np.ndarray, K: int) -> tuple[np.ndarray, np.ndarray, np.ndarray
     """
     lam, vec = np.linalg.eigh(C)
     M = C.shape[-1]
-    return lam, vec[:, :, M - K :], vec[:, :, : M - K]
+    # contiguous copies: matmul on strided slices falls off the BLAS path
+    return lam, np.ascontiguousarray(vec[:, :, M - K :]), np.ascontiguousarray(vec[:, :, : M - K])
 
 
 def music_bins(En: np.ndarray, steering: Steering) -> np.ndarray:
     """MUSIC pseudo-spectrum per bin ``(F, G)``: ``|a|^2 / |E_n^H a|^2``."""
     out = np.empty((len(steering.freqs), steering.n_grid))
-    En_c = np.conj(En)
+    En_c = np.ascontiguousarray(np.conj(En))
     for sl, A in steering.chunks():
         proj = A @ En_c  # (F, Gc, M-K) = (E_n^H a)^T
         num = np.einsum("fgm,fgm->fg", A, np.conj(A)).real
