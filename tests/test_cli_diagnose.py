@@ -53,6 +53,14 @@ def test_prediction_text_and_figure(tmp_path: Path, capsys: pytest.CaptureFixtur
     )[0]
     assert at4k == pytest.approx(expected, abs=0.006)
     assert "steering error (°, to either side) that costs" in out
+    assert main([*argv, "--error", "0:3:1", "--snr", "10", "--compare"]) == 0
+    out = capsys.readouterr().out
+    cmp = ak.diagnostics.compare(
+        LINE4, np.linspace(100, 8000, 160), source=(70, 0), error=3.0, snr_db=10
+    )
+    table = out.split("all beamformers at a 3° error")[1].splitlines()
+    mpdr_row = next(line for line in table if line.startswith("mpdr "))
+    assert f"{np.mean(cmp.gain_db[2]):.2f} dB" in mpdr_row
 
 
 @pytest.mark.parametrize(

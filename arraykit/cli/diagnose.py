@@ -52,6 +52,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fmin", type=float, default=100.0, help="lowest frequency, Hz (100)")
     p.add_argument("--fmax", type=float, default=8000.0, help="highest frequency, Hz (8000)")
     p.add_argument("--n-freqs", type=int, default=160, help="frequencies in the prediction")
+    p.add_argument(
+        "--compare",
+        action="store_true",
+        help="also print DAS/MVDR/MPDR/superdirective/LCMV at the largest error (needs --snr)",
+    )
     p.add_argument("-o", "--output", metavar="PNG", help="save the figure here")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.add_argument("--no-doa", action="store_true", help="recording: skip the DOA check")
@@ -149,6 +154,23 @@ def _prediction(args, geometry, direction) -> int:
             for i in idx
         )
         print(f"{loss:>5g} dB" + " " * 19 + cells)
+    if args.compare:
+        from arraykit.diagnostics import compare
+
+        if args.snr is None:
+            raise v.fail("--snr", None, "is needed by --compare (for the output SINR)")
+        worst = float(errors[np.argmax(np.abs(errors))])
+        cmp = compare(
+            geometry,
+            freqs,
+            source=direction,
+            error=worst,
+            snr_db=args.snr,
+            axis=args.axis,
+            loading=kw["loading"],
+        )
+        print(f"\nall beamformers at a {worst:g}° error, {args.fmin:g}-{args.fmax:g} Hz")
+        print(cmp.table())
     if args.output:
         print(f"\nwrote {args.output}")
     return 0
