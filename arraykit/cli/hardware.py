@@ -43,6 +43,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     _device_args(p)
     p.add_argument("--seconds", type=float, help="duration (default: until Ctrl-C)")
     p.add_argument("--all-channels", action="store_true", help="every captured channel")
+    p.add_argument(
+        "--buffer", type=float, default=10.0, help="seconds of audio the queue holds (10)"
+    )
     p.add_argument("out", metavar="OUT.wav")
     p.set_defaults(handler=run_record)
 
@@ -132,10 +135,19 @@ def run_devices(args: argparse.Namespace) -> int:
 def run_record(args: argparse.Namespace) -> int:
     import soundfile as sf
 
-    dev = open_device(args, all_channels=args.all_channels, on_loss="ignore")
+    probe = open_device(args, all_channels=args.all_channels)
+    blocksize = 1024
+    queue_blocks = max(4, round(hw_positive(args.buffer, "buffer") * probe.fs / blocksize))
+    dev = open_device(
+        args,
+        all_channels=args.all_channels,
+        on_loss="ignore",
+        blocksize=blocksize,
+        queue_blocks=queue_blocks,
+    )
     fmt = getattr(getattr(dev, "profile", None), "sample_format", "float32")
     subtype = {"int16": "PCM_16", "int32": "PCM_32"}.get(fmt, "FLOAT")
-    target = None if args.seconds is None else round(hw_positive(args.seconds) * dev.fs)
+    target = None if args.seconds is None else round(hw_positive(args.seconds, "seconds") * dev.fs)
     written = 0
     interrupted = False
     failure: Exception | None = None
@@ -171,10 +183,11 @@ def run_record(args: argparse.Namespace) -> int:
                     break
                 put(start, block)
     secs = written / dev.fs
+    lost = [o for o in dev.overflows if o.frame < written]  # inside the file
     print(
         f"recorded {written} frames ({secs:.2f} s) of {dev.n_outputs} channels at "
         f"{dev.fs} Hz to {args.out}; captured {dev.frames_captured} frames; "
-        f"{dev.loss_report()}",
+        f"{dev.loss_report(lost)}",
         file=sys.stderr,
     )
     if failure is not None:
@@ -182,13 +195,13 @@ def run_record(args: argparse.Namespace) -> int:
         return 2
     if interrupted:
         return 0 if target is None else 130
-    return 1 if dev.overflows else 0
+    return 1 if lost else 0
 
 
-def hw_positive(x: float) -> float:
+def hw_positive(x: float, name: str) -> float:
     from arraykit import _validate as v
 
-    return v.positive("seconds", x)
+    return v.positive(name, x)
 
 
 # -- tune and led ----------------------------------------------------------------------------

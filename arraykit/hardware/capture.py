@@ -178,17 +178,19 @@ class InputDevice:
         """Frames known to be lost (queue drops; PortAudio overflows have no count)."""
         return sum(o.frames for o in self.overflows)
 
-    def loss_report(self) -> str:
-        """One line: how many loss events, of which kind, and when."""
-        if not self.overflows:
+    def loss_report(self, events: list[Overflow] | None = None) -> str:
+        """One line: how many loss events (default: all so far), of which kind, and when."""
+        events = self.overflows if events is None else events
+        if not events:
             return "no frames lost"
-        q = [o for o in self.overflows if o.source == "queue"]
-        pa = [o for o in self.overflows if o.source == "portaudio"]
-        when = ", ".join(f"{o.time:.2f} s" for o in self.overflows[:5])
-        more = " ..." if len(self.overflows) > 5 else ""
+        q = [o for o in events if o.source == "queue"]
+        pa = [o for o in events if o.source == "portaudio"]
+        when = ", ".join(f"{o.time:.2f} s" for o in events[:5])
+        more = " ..." if len(events) > 5 else ""
         return (
-            f"{len(self.overflows)} frame-loss event(s): {len(pa)} PortAudio input overflow(s), "
-            f"{len(q)} queue overflow(s) dropping {self.lost_frames} frames; at {when}{more}"
+            f"{len(events)} frame-loss event(s): {len(pa)} PortAudio input overflow(s), "
+            f"{len(q)} queue overflow(s) dropping {sum(o.frames for o in q)} frames; "
+            f"at {when}{more}"
         )
 
     # -- stream life cycle ---------------------------------------------------------------
@@ -362,9 +364,13 @@ class InputDevice:
         except DeviceDisconnectedError as exc:
             exc.signals = out[:, :got]
             raise
-        lost = self.overflows[before:]
+        # Losses inside the recorded span (a full queue before record() was called
+        # leaves a gap after the stale blocks), and any during this call.
+        lo = first if first is not None else 0
+        during = set(self.overflows[before:])
+        lost = [o for o in self.overflows if lo <= o.frame < lo + n or o in during]
         if lost and policy != "ignore":
-            msg = f"{self.name}: frames lost while recording {seconds} s: {self.loss_report()}"
+            msg = f"{self.name}: frames lost while recording {seconds} s: {self.loss_report(lost)}"
             if policy == "raise":
                 raise FramesLostError(msg, lost, out)
             warnings.warn(msg, FrameLossWarning, stacklevel=2)

@@ -24,7 +24,7 @@ from arraykit.hardware._backend import (
 )
 from arraykit.hardware.profiles import Profile, list_profiles, load_profile, normalize_name
 
-__all__ = ["DeviceInfo", "DeviceList", "list_devices", "portaudio_inputs", "resolve"]
+__all__ = ["DeviceInfo", "DeviceList", "classify", "list_devices", "portaudio_inputs", "resolve"]
 
 log = logging.getLogger(__name__)
 
@@ -102,8 +102,8 @@ def portaudio_inputs() -> list[dict[str, Any]]:
     return out
 
 
-def _judge(profile: Profile, channels: int) -> tuple[str, str, str | None]:
-    """(status, reason, firmware name) for a matched PortAudio input."""
+def classify(profile: Profile, channels: int) -> tuple[str, str, str | None]:
+    """(status, reason, firmware name) of an input matched to `profile` with `channels` inputs."""
     fw = profile.firmware_for(channels)
     default = profile.firmware
     if fw is None and default is not None and channels > max(f.channels for f in profile.firmwares):
@@ -185,7 +185,7 @@ def list_devices(*, backend: Any = None, portaudio: bool = True, usb: bool = Tru
                         )
                     )
                 else:
-                    status, reason, fw = _judge(p, d["channels"])
+                    status, reason, fw = classify(p, d["channels"])
                     items.append(
                         DeviceInfo(
                             status=status, reason=reason, profile=p.name, firmware=fw, **common
