@@ -123,7 +123,7 @@ def jack_server(
             str(channels),
             "-P",
             "2",
-        ],  # fmt: skip
+        ],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,

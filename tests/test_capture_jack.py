@@ -1,0 +1,154 @@
+"""Real-time pacing through real PortAudio on a JACK ``dummy`` server (16 kHz, 6 channels).
+
+A deliberately slow consumer must produce counted, time-stamped overflows; an
+interrupted recording (SIGINT) and a server that vanishes mid-stream must leave a
+valid WAV holding every frame captured.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import soundfile as sf
+from alsa_support import REPO, jack_server, run_py
+
+SLOW = r"""
+import json, time, warnings, numpy as np, arraykit as ak
+hw = ak.hardware
+out = {}
+with hw.open("system", blocksize=256, queue_blocks=4) as d:
+    out["fs"], out["channels"], out["profile"] = d.fs, d.channels, d.profile.name
+    n = 0
+    for block in d.blocks():          # 50 ms of work per 16 ms block
+        time.sleep(0.05)
+        n += 1
+        if n == 12:
+            break
+    out["queue"] = [[o.time, o.frame, o.frames, o.source] for o in d.overflows]
+    out["captured"] = d.frames_captured
+    out["report"] = d.loss_report()
+
+with hw.open("system", blocksize=256, queue_blocks=4) as d:
+    d.start()
+    time.sleep(0.4)                   # nobody reads: the queue fills, blocks are dropped
+    try:
+        d.record(0.5)
+    except hw.FramesLostError as e:
+        out["raised"] = [str(e), len(e.overflows), list(e.signals.shape)]
+    time.sleep(0.4)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        d.record(0.5, on_loss="warn")
+        out["warned"] = [str(x.category.__name__) for x in w]
+
+calls = []
+def slow_callback(block, first):
+    calls.append(block.shape)
+    time.sleep(0.03)                  # slower than real time inside PortAudio's thread
+with hw.open("system", blocksize=256, callback=slow_callback) as d:
+    time.sleep(0.6)
+out["pa"] = [o.source for o in d.overflows]
+out["cb_shape"] = list(calls[0])
+print(json.dumps(out))
+"""
+
+
+def test_slow_consumer_overflows_are_counted_with_times(tmp_path):
+    with jack_server(tmp_path) as env:
+        r = run_py(SLOW, env, timeout=60)
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert (out["fs"], out["channels"], out["profile"]) == (16000, 6, "generic-uac")
+    q = out["queue"]
+    assert len(q) >= 10, out
+    assert all(src == "queue" and frames == 256 and frame % 256 == 0 for _, frame, frames, src in q)
+    times = [t for t, *_ in q]
+    assert times == sorted(times) and 0 < times[0] < times[-1] < 2.0
+    assert abs(times[0] - q[0][1] / 16000) < 1e-9
+    assert f"{len(q)} queue overflow(s) dropping {256 * len(q)} frames" in out["report"]
+    msg, n_events, shape = out["raised"]
+    assert "frames lost while recording 0.5 s" in msg and n_events >= 1 and shape == [6, 8000]
+    assert "FrameLossWarning" in out["warned"]
+    assert out["pa"] and set(out["pa"]) == {"portaudio"}
+    assert out["cb_shape"] == [6, 256]
+
+
+def _frames_reported(stderr: str) -> tuple[int, int]:
+    m = re.search(r"recorded (\d+) frames .* captured (\d+) frames", stderr)
+    assert m, stderr
+    return int(m.group(1)), int(m.group(2))
+
+
+def test_interrupted_recording_keeps_every_captured_frame(tmp_path):
+    wav = tmp_path / "interrupted.wav"
+    with jack_server(tmp_path) as env:
+        p = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "arraykit",
+                "record",
+                "--device",
+                "system",
+                "--seconds",
+                "30",
+                str(wav),
+            ],
+            env=env,
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 20
+        while not (wav.exists() and wav.stat().st_size > 44 + 6 * 2 * 4096):
+            assert time.monotonic() < deadline and p.poll() is None, p.communicate()
+            time.sleep(0.05)
+        time.sleep(0.3)
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=20)
+    assert p.returncode == 130, err
+    written, captured = _frames_reported(err)
+    info = sf.info(wav)
+    assert (info.samplerate, info.channels, info.subtype) == (16000, 6, "PCM_16")
+    assert info.frames == written == captured  # every frame captured is in the file
+    assert 4096 < written < 16000 * 20
+    assert "no frames lost" in err
+
+
+def test_server_vanishing_mid_stream_stops_cleanly_and_keeps_the_file(tmp_path):
+    wav = tmp_path / "unplugged.wav"
+    with jack_server(tmp_path) as env:
+        p = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "arraykit",
+                "record",
+                "--device",
+                "system",
+                "--seconds",
+                "30",
+                str(wav),
+            ],
+            env=env,
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 20
+        while not (wav.exists() and wav.stat().st_size > 44 + 6 * 2 * 4096):
+            assert time.monotonic() < deadline and p.poll() is None, p.communicate()
+            time.sleep(0.05)
+        os.kill(int(env["ARRAYKIT_JACKD_PID"]), signal.SIGKILL)  # the "device" is gone
+        _, err = p.communicate(timeout=30)
+    assert p.returncode == 2, err
+    assert "was the device unplugged?" in err and "the file keeps what was recorded" in err
+    written, captured = _frames_reported(err)
+    assert sf.info(wav).frames == written == captured > 4096
