@@ -19,10 +19,12 @@ from the impulse responses themselves, and this module does so openly:
 * the true loudspeaker positions lie some centimetres nearer the array than
   ``sources.csv`` says;
 * the responses carry a constant offset of -1/2 LSB on every channel (16-bit
-  quantization by truncation: the silent tail reads 0 or -1 LSB). It is identical on
-  all channels, so GCC-PHAT, which weights every frequency alike, locks onto it at
-  zero lag; :func:`load_office_ula32` subtracts each channel's offset, measured
-  over the last quarter of its file (the noise floor), before any truncation.
+  quantization by truncation: the silent tail reads 0 or -1 LSB), a step at 0 Hz
+  identical on all channels. :func:`load_office_ula32` subtracts each channel's
+  offset, measured over the last quarter of its file (the noise floor), before any
+  truncation. (It changes none of the validation numbers, since speech has no
+  content at 0 Hz, but a clip with a DC offset would otherwise carry it into
+  every channel at zero lag.)
 
 :func:`direct_path_onsets` times the direct-path arrival of every impulse
 response to a fraction of a sample (peak of the Hilbert envelope of the
