@@ -17,6 +17,7 @@ _FUNCTIONS = {
         "arraykit.plot.beam",
     ),
     "plot_geometry": "arraykit.plot.geometry",
+    **dict.fromkeys(["plot_doa", "plot_doa_spectra"], "arraykit.plot.doa"),
     **dict.fromkeys(
         [
             "plot_steering_sweep",

@@ -1,0 +1,120 @@
+"""``arraykit doa FILE.wav --geometry NAME``: where the sound in a recording comes from."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+
+from arraykit.doa.search import METHODS
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "doa",
+        help="directions of arrival in a multichannel WAV",
+        description=(
+            "Estimate where the sound in FILE comes from. The WAV must have one channel "
+            "per microphone of the geometry, in its order."
+        ),
+    )
+    p.add_argument("file", metavar="FILE.wav", help="multichannel recording")
+    p.add_argument(
+        "--geometry", required=True, metavar="NAME", help="named geometry or .toml/.xml path"
+    )
+    p.add_argument("--method", default="srp-phat", choices=METHODS, help="default: srp-phat")
+    p.add_argument(
+        "--sources", default="1", metavar="K|auto", help="number of sources, or 'auto' (default 1)"
+    )
+    p.add_argument(
+        "--grid",
+        default="azimuth",
+        choices=("azimuth", "sphere"),
+        help="search grid (default azimuth)",
+    )
+    p.add_argument("--resolution", type=float, default=1.0, help="degrees (default 1)")
+    p.add_argument("--nfft", type=int, default=512, help="STFT size (default 512)")
+    p.add_argument(
+        "--freq-range",
+        nargs=2,
+        type=float,
+        default=(300.0, 3500.0),
+        metavar=("LOW", "HIGH"),
+        help="band in Hz (default 300 3500)",
+    )
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.add_argument("--plot", metavar="PNG", help="write the spatial map with the estimates marked")
+    p.set_defaults(handler=run)
+
+
+def _sources(text: str) -> int | str:
+    if text == "auto":
+        return "auto"
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"--sources={text!r}: must be a positive integer or 'auto'") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    from arraykit.doa import locate
+    from arraykit.geometry import load_geometry
+    from arraykit.io import read_audio
+
+    g = load_geometry(args.geometry)
+    signals, fs = read_audio(args.file, n_mics=g.n_mics)
+    res = locate(
+        signals,
+        fs,
+        g,
+        method=args.method,
+        num_sources=_sources(args.sources),
+        freq_range=tuple(args.freq_range),
+        nfft=args.nfft,
+        grid=args.grid,
+        resolution=args.resolution,
+    )
+    if args.plot:
+        from arraykit.plot.doa import plot_doa
+
+        fig = plot_doa(res, title=f"{args.method}: {args.file}")
+        fig.savefig(args.plot, dpi=120, bbox_inches="tight")
+    if args.json:
+        out = {
+            "file": args.file,
+            "geometry": g.name or args.geometry,
+            "fs": fs,
+            "method": res.method,
+            "num_sources": res.num_sources,
+            "count_reason": res.count_reason,
+            "sources": [
+                {
+                    "azimuth": round(float(a), 3),
+                    "elevation": round(float(e), 3),
+                    "power": float(p),
+                    "mirror": None
+                    if np.isnan(m[0]) or not amb
+                    else [round(float(m[0]), 3), round(float(m[1]), 3)],
+                }
+                for a, e, p, m, amb in zip(
+                    res.azimuth, res.elevation, res.power, res.mirror, res.ambiguous, strict=True
+                )
+            ],
+        }
+        if args.plot:
+            out["plot"] = args.plot
+        print(json.dumps(out, indent=2))
+        return 0
+    print(
+        f"{args.file}: {signals.shape[0]} channels, {signals.shape[1] / fs:.2f} s at {fs} Hz; {res.method} on '{g.name or args.geometry}'"
+    )
+    print(f"sources: {res.num_sources} ({res.count_reason})")
+    for k, (a, e, p) in enumerate(zip(res.azimuth, res.elevation, res.power, strict=True)):
+        line = f"  {k + 1}: azimuth {a:6.1f}°  elevation {e:5.1f}°  power {p:.3g}"
+        if res.ambiguous[k]:
+            line += f"  (or its mirror at azimuth {res.mirror[k, 0]:.1f}°, elevation {res.mirror[k, 1]:.1f}°)"
+        print(line)
+    if args.plot:
+        print(f"map written to {args.plot}")
+    return 0

@@ -1,0 +1,210 @@
+"""ak.doa.locate: options, grids, refinement, near field, counting, blocks, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import arraykit as ak
+from arraykit.doa.grids import angular_distance, plane_points
+from arraykit.sim import Source, simulate, speech_like
+
+FS = 16000
+
+
+@pytest.fixture(scope="module")
+def ring_scene() -> ak.sim.Scene:
+    g = ak.ArrayGeometry.circular(8, 0.05)
+    return simulate(
+        g,
+        [Source(speech_like(0.6, FS, seed=1), azimuth=61.37, elevation=0.0, distance=2.0)],
+        FS,
+        snr_db=30,
+        seed=0,
+    )
+
+
+@pytest.fixture(scope="module")
+def two_talkers() -> ak.sim.Scene:
+    g = ak.load_geometry("respeaker-6mic")
+    srcs = [
+        Source(speech_like(0.8, FS, seed=3), azimuth=40.0),
+        Source(speech_like(0.8, FS, seed=4), azimuth=170.0),
+    ]
+    return simulate(g, srcs, FS, rt60=0.15, snr_db=25, seed=2)
+
+
+def test_result_contract(ring_scene) -> None:
+    res = ak.doa.locate(ring_scene.signals, FS, ring_scene.geometry)
+    assert res.azimuth.shape == res.elevation.shape == res.power.shape == (1,)
+    assert res.grid.shape == (360, 2) and res.spectrum.shape == (360,)
+    assert res.method == "srp-phat" and res.num_sources == 1
+    assert abs(res.azimuth[0] - 61.37) <= 1.0
+    # the map is the mean pairwise GCC-PHAT: near 1 at the source for a clean signal
+    assert 0.5 < res.power[0] <= 1.0
+    assert res.spectrum.argmax() == round(res.azimuth[0])
+    with pytest.raises(AttributeError):
+        res.azimuth = np.zeros(1)  # frozen
+
+
+@pytest.mark.parametrize("method", ak.doa.METHODS)
+def test_coarse_to_fine_reaches_a_tenth_of_a_degree(ring_scene, method: str) -> None:
+    res = ak.doa.locate(ring_scene.signals, FS, ring_scene.geometry, method=method, resolution=0.1)
+    assert abs(res.azimuth[0] - 61.37) < 0.3, res.azimuth
+    assert res.grid.shape == (360, 2)  # the map stays on the coarse grid
+
+
+def test_linear_array_searches_half_plane_and_reports_mirror() -> None:
+    g = ak.ArrayGeometry.linear(4, 0.05)
+    # a source on the -y side: the line hears it exactly as its mirror on the +y side
+    scene = simulate(g, [Source(speech_like(0.5, FS, seed=2), azimuth=300.0)], FS, seed=0)
+    res = ak.doa.locate(scene.signals, FS, g, resolution=0.5)
+    assert 0.0 <= res.grid[:, 0].min() and res.grid[:, 0].max() <= 180.0
+    assert abs(res.azimuth[0] - 60.0) < 1.0
+    assert res.ambiguous[0]
+    assert abs(res.mirror[0, 0] - (360.0 - res.azimuth[0])) < 1e-6
+
+
+def test_sphere_search_finds_elevation() -> None:
+    g = ak.ArrayGeometry.rectangular(3, 3, 0.04)
+    scene = simulate(
+        g, [Source(speech_like(0.5, FS, seed=5), azimuth=123.4, elevation=35.0)], FS, seed=0
+    )
+    res = ak.doa.locate(scene.signals, FS, g, grid="sphere", resolution=1.0)
+    assert res.grid[:, 1].min() >= 0  # planar: the upper hemisphere only
+    assert angular_distance(res.directions[0], (123.4, 35.0)) < 3.0
+    # a user grid is searched as given, no refinement
+    user = np.array([[123.0, 35.0], [300.0, 35.0], [123.0, 80.0]])
+    res_u = ak.doa.locate(scene.signals, FS, g, grid=user)
+    assert res_u.directions.tolist() == [[123.0, 35.0]]
+
+
+def test_near_field_points_find_the_position() -> None:
+    g = ak.ArrayGeometry.linear(8, 0.05)  # 35 cm aperture
+    src = np.array([0.15, 0.45, 0.0])
+    center = np.array([3.0, 2.5, 1.2])
+    scene = simulate(
+        g,
+        [Source(speech_like(0.5, FS, seed=6), azimuth=0.0, position=tuple(center + src))],
+        FS,
+        array_center=center,
+        seed=0,
+    )
+    pts = plane_points((-0.5, 0.5), (0.1, 1.0), 0.02)
+    for method in ("srp-phat", "music"):
+        res = ak.doa.locate(scene.signals, FS, g, method=method, points=pts, freq_range=(300, 6000))
+        assert res.positions is not None
+        assert np.linalg.norm(res.positions[0] - src) < 0.05, (method, res.positions)
+    # the far-field ring cannot give the distance; the near-field map prefers the true range
+    far = pts[np.argmin(np.abs(pts[:, 0] - 0.3) + np.abs(pts[:, 1] - 0.9))]
+    spec = res.spectrum
+    assert (
+        spec[np.argmin(np.linalg.norm(pts - src, axis=1))]
+        > spec[np.argmin(np.linalg.norm(pts - far, axis=1))]
+    )
+
+
+def test_two_sources_and_auto_count(two_talkers) -> None:
+    s = two_talkers
+    res = ak.doa.locate(s.signals, FS, s.geometry, num_sources=2)
+    assert sorted(np.round(res.azimuth)) == pytest.approx([40.0, 170.0], abs=3.0)
+    assert res.power[0] >= res.power[1]
+    auto = ak.doa.locate(s.signals, FS, s.geometry, num_sources="auto")
+    assert auto.num_sources == 2 and "peaks" in auto.count_reason
+    mdl = ak.doa.locate(s.signals, FS, s.geometry, num_sources="auto", counting="mdl")
+    assert mdl.num_sources >= 2 and "mdl" in mdl.count_reason
+    one = simulate(
+        s.geometry,
+        [Source(speech_like(0.8, FS, seed=3), azimuth=40.0)],
+        FS,
+        rt60=0.15,
+        snr_db=25,
+        seed=2,
+    )
+    assert ak.doa.locate(one.signals, FS, s.geometry, num_sources="auto").num_sources == 1
+
+
+def test_locate_blocks_follows_a_moving_talker() -> None:
+    g = ak.load_geometry("respeaker-6mic")
+    path = [30.0, 75.0, 120.0, 165.0]
+    parts = [
+        simulate(g, [Source(speech_like(0.5, FS, seed=10 + i), azimuth=a)], FS, seed=i).images[0][
+            :, : FS // 2
+        ]
+        for i, a in enumerate(path)
+    ]
+    x = np.concatenate(parts, axis=1)
+    blocks = ak.doa.locate_blocks(x, FS, g, block=0.5)
+    assert blocks.azimuth.shape == (4, 1)
+    np.testing.assert_allclose(blocks.azimuth[:, 0], path, atol=3.0)
+    assert np.all(np.diff(blocks.times) > 0.4)
+
+
+def test_srp_kernels_agree_end_to_end(two_talkers) -> None:
+    s = two_talkers
+    a = ak.doa.locate(s.signals, FS, s.geometry, srp_kernel="steered")
+    b = ak.doa.locate(s.signals, FS, s.geometry, srp_kernel="lookup")
+    np.testing.assert_allclose(a.spectrum, b.spectrum, atol=1e-3 * np.ptp(a.spectrum))
+
+
+def test_plots_return_figures(two_talkers, tmp_path) -> None:
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from arraykit.plot import plot_doa, plot_doa_spectra
+
+    s = two_talkers
+    res = {
+        m: ak.doa.locate(s.signals, FS, s.geometry, method=m, num_sources=2)
+        for m in ("srp-phat", "music")
+    }
+    fig = plot_doa_spectra(res, truth=s.directions)
+    assert len(fig.axes) == 2
+    fig2 = plot_doa(
+        ak.doa.locate(s.signals, FS, s.geometry, grid="sphere", coarse=6.0), truth=s.directions
+    )
+    fig2.savefig(tmp_path / "azel.png")
+    assert (tmp_path / "azel.png").stat().st_size > 1000
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"fs": 0}, r"fs=0: must be a finite number > 0"),
+        ({"method": "esprit"}, r"method='esprit': must be one of 'srp-phat', 'music'"),
+        ({"num_sources": 6}, r"num_sources=6: must lie in 1\.\.5"),
+        ({"num_sources": 0}, r"num_sources=0"),
+        ({"num_sources": "many"}, r"num_sources='many'"),
+        ({"method": "tdoa-ls", "num_sources": 2}, r"num_sources=2: method 'tdoa-ls' finds one"),
+        ({"freq_range": (300, 9000)}, r"freq_range=\(300, 9000\): must be .* fs/2 = 8000"),
+        ({"freq_range": (0, 3000)}, r"freq_range=\(0, 3000\)"),
+        ({"freq_range": (1000, 1010), "method": "tops"}, r"freq_range=.*holds 1 STFT bins at nfft=512; need 2"),
+        ({"grid": "cube"}, r"grid='cube': must be one of 'azimuth', 'sphere'"),
+        ({"grid": [[0, 100]]}, r"grid=.*elevation must lie in \[-90, 90\]"),
+        ({"resolution": -1}, r"resolution=-1"),
+        ({"points": [[1.0, 2.0]]}, r"points=.*\(G, 3\)"),
+        ({"nfft": 4096}, r"signals=.*fewer than nfft=4096"),
+    ],
+)
+def test_bad_input(two_talkers, kwargs: dict, match: str) -> None:
+    s = two_talkers
+    fs = kwargs.pop("fs", FS)
+    x = s.signals[:, :3000]
+    with pytest.raises(ValueError, match=match):
+        ak.doa.locate(x, fs, s.geometry, **kwargs)
+
+
+def test_bad_signals(two_talkers) -> None:
+    s = two_talkers
+    with pytest.raises(ValueError, match=r"signals=.*6 rows, got 5"):
+        ak.doa.locate(s.signals[:5], FS, s.geometry)
+    bad = np.array(s.signals)
+    bad[0, 10] = np.nan
+    with pytest.raises(ValueError, match=r"signals=.*NaN"):
+        ak.doa.locate(bad, FS, s.geometry)
+    with pytest.raises(ValueError, match=r"geometry=.*ArrayGeometry"):
+        ak.doa.locate(s.signals, FS, "respeaker-6mic")
