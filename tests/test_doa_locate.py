@@ -182,7 +182,10 @@ def test_plots_return_figures(two_talkers, tmp_path) -> None:
         ({"method": "tdoa-ls", "num_sources": 2}, r"num_sources=2: method 'tdoa-ls' finds one"),
         ({"freq_range": (300, 9000)}, r"freq_range=\(300, 9000\): must be .* fs/2 = 8000"),
         ({"freq_range": (0, 3000)}, r"freq_range=\(0, 3000\)"),
-        ({"freq_range": (1000, 1010), "method": "tops"}, r"freq_range=.*holds 1 STFT bins at nfft=512; need 2"),
+        (
+            {"freq_range": (1000, 1010), "method": "tops"},
+            r"freq_range=.*holds 1 STFT bins at nfft=512; need 2",
+        ),
         ({"grid": "cube"}, r"grid='cube': must be one of 'azimuth', 'sphere'"),
         ({"grid": [[0, 100]]}, r"grid=.*elevation must lie in \[-90, 90\]"),
         ({"resolution": -1}, r"resolution=-1"),
