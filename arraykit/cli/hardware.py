@@ -145,7 +145,7 @@ def run_record(args: argparse.Namespace) -> int:
         blocksize=blocksize,
         queue_blocks=queue_blocks,
     )
-    fmt = getattr(getattr(dev, "profile", None), "sample_format", "float32")
+    fmt = dev.sample_format
     subtype = {"int16": "PCM_16", "int32": "PCM_32"}.get(fmt, "FLOAT")
     target = None if args.seconds is None else round(hw_positive(args.seconds, "seconds") * dev.fs)
     written = 0

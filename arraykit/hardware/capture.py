@@ -126,6 +126,7 @@ class InputDevice:
             else max(2.0, 8 * self.blocksize / self.fs)
         )
         self._callback_fn = callback
+        self.sample_format: str = profile.sample_format  # of raw blocks
         self._scale = _SCALE[profile.sample_format]
         self._map = np.asarray(self.channel_map)
         self.overflows: list[Overflow] = []
@@ -458,7 +459,13 @@ def open(
     if isinstance(device, str) and device.startswith("sim:"):
         from arraykit.hardware.simulated import SimulatedDevice
 
-        return SimulatedDevice(device[4:], samplerate=samplerate, blocksize=blocksize, **simulation)
+        return SimulatedDevice(
+            device[4:],
+            samplerate=samplerate,
+            blocksize=blocksize,
+            all_channels=all_channels,
+            **simulation,
+        )
     if isinstance(device, str | Path) and Path(device).suffix.lower() in (".wav", ".flac"):
         from arraykit.hardware.simulated import FileDevice
 
@@ -466,7 +473,9 @@ def open(
             device,
             geometry=geometry,
             channel_map=channel_map,
+            profile=profile,
             blocksize=blocksize,
+            all_channels=all_channels,
             **simulation,
         )
     if simulation:

@@ -1,0 +1,189 @@
+"""Device profiles, discovery verdicts and the simulated / file-replay devices."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+import arraykit as ak
+from arraykit.cli import main
+from arraykit.hardware.discovery import classify
+
+hw = ak.hardware
+
+REQUIRED = {"respeaker-usb-4mic", "respeaker-xvf3800", "uma-8", "uma-16", "ps3-eye", "generic-uac"}
+
+
+def test_required_profiles_exist_and_are_consistent():
+    assert set(hw.list_profiles()) >= REQUIRED
+    for name in hw.list_profiles():
+        p = hw.load_profile(name)
+        assert p.name == name
+        assert p.control in ("xvf3000", "xvf3800", "none")
+        assert p.orientation_sense in (1, -1)
+        assert p.notes and (hw.udev_rule_path().parent / p.notes).is_file(), name
+        if name == "generic-uac":
+            assert p.geometry is None and p.channels is None
+            continue
+        assert p.geometry is not None and p.geometry.name == p.geometry_name
+        doa = [f for f in p.firmwares if f.doa]
+        assert all(len(f.channel_map) == p.geometry.n_mics for f in doa)
+        assert all(max(f.channel_map) < f.channels for f in p.firmwares)
+        assert all(f.advice for f in p.firmwares if not f.doa)
+
+
+def test_respeaker_firmware_variants():
+    p = hw.load_profile("respeaker-usb-4mic")
+    assert (p.vendor_id, p.product_id, p.samplerate, p.sample_format) == (
+        0x2886,
+        0x18,
+        16000,
+        "int16",
+    )
+    assert classify(p, 6)[0] == "ready"
+    status, reason, fw = classify(p, 1)
+    assert (status, fw) == ("unusable", "1-channel")
+    assert "cannot be used for direction finding" in reason and "6_channels_firmware.bin" in reason
+    status, reason, _ = classify(p, 3)
+    assert status == "unusable" and "6-channel (6 ch), 1-channel (1 ch)" in reason
+    assert hw.load_profile("respeaker-xvf3800").firmware_for(6).channel_map == (2, 3, 4, 5)
+
+
+def test_udev_rule_covers_every_usb_id():
+    rules = hw.udev_rule_path().read_text().lower()
+    for name in hw.list_profiles():
+        p = hw.load_profile(name)
+        if p.vendor_id is None:
+            continue
+        assert f'attrs{{idvendor}}=="{p.vendor_id:04x}"' in rules, name
+        vendor_wide = f'attrs{{idvendor}}=="{p.vendor_id:04x}", mode' in rules
+        if p.product_id is not None and not vendor_wide:
+            assert f'attrs{{idproduct}}=="{p.product_id:04x}"' in rules, name
+
+
+@pytest.mark.parametrize(
+    ("device_name", "profile"),
+    [
+        ("ReSpeaker 4 Mic Array (UAC1.0): USB Audio (hw:2,0)", "respeaker-usb-4mic"),
+        ("respeaker_4-mic_array_sim", "respeaker-usb-4mic"),
+        ("reSpeaker XVF3800 4-Mic Array: USB Audio (hw:3,0)", "respeaker-xvf3800"),
+        ("UMA16v2: USB Audio (hw:1,0)", "uma-16"),
+        ("miniDSP UMA-8: USB Audio", "uma-8"),
+        ("USB Camera-B4.09.24.1: Audio (hw:1,0)", "ps3-eye"),
+    ],
+)
+def test_name_patterns(device_name, profile):
+    matched = [n for n in hw.list_profiles() if hw.load_profile(n).matches_name(device_name)]
+    assert matched == [profile]
+
+
+def test_orientation_mapping_round_trips():
+    p = hw.load_profile("respeaker-xvf3800").with_options(orientation_offset=30.0)
+    assert p.onchip_to_azimuth(90) == 300.0  # 30 - 90, clockwise chip
+    assert p.azimuth_to_onchip(300.0) == 90.0
+
+
+def test_profile_errors():
+    with pytest.raises(ValueError, match=r"profile='nope': unknown device profile; known: .*uma-8"):
+        hw.load_profile("nope")
+    g = hw.load_profile("generic-uac")
+    with pytest.raises(ValueError, match=r"channel_map=\(0, 9\): refers to channel 9 but only 4"):
+        g.with_options(channels=4, channel_map=[0, 9])
+    with pytest.raises(ValueError, match="orientation_sense=2: must be 1 or -1"):
+        g.with_options(orientation_sense=2)
+    p = g.with_options(channels=8, channel_map=range(7), geometry="uma-8")
+    assert p.geometry.n_mics == 7 and p.channel_map == tuple(range(7))
+
+
+def test_broken_profile_file(tmp_path):
+    f = tmp_path / "bad.toml"
+    f.write_text('name = "bad"\n[audio]\nsample_format = "int24"\n')
+    with pytest.raises(ValueError, match="is malformed: sample_format must be one of"):
+        hw.load_profile(f)
+
+
+# -- simulated and file-replay devices ---------------------------------------------------
+
+
+def test_simulated_device_has_the_device_interface():
+    with hw.open("sim:respeaker-usb-4mic", azimuth=45.0, duration=1.0, seed=2) as dev:
+        assert dev.geometry == ak.load_geometry("respeaker-usb-4mic")
+        assert (dev.fs, dev.channels, dev.channel_map) == (16000, 6, (1, 2, 3, 4))
+        x = dev.record(0.5)
+        b = next(dev.blocks())
+        assert dev.overflows == [] and dev.loss_report() == "no frames lost"
+    assert x.shape == (4, 8000) and x.dtype == np.float32 and b.shape == (4, 1024)
+    assert 0.1 < np.abs(x).max() <= 0.5
+    np.testing.assert_allclose(dev.directions, [[45.0, 0.0]], atol=1e-9)
+    # The true delays are in the signal: mic 2 (+x) hears a source at 45 deg first.
+    tau, _ = ak.gcc_phat(x[2], x[0], 16000)
+    assert tau < 0
+
+
+def test_simulated_all_channels_follow_the_real_layout():
+    dev = hw.open("sim:respeaker-usb-4mic", all_channels=True, duration=0.5)
+    x = dev.record(0.25)
+    assert x.shape == (6, 4000)
+    assert not x[0].any() and not x[5].any() and x[1:5].any()
+    with pytest.raises(ak.DeviceError, match="all_channels=True"):
+        dev.geometry
+
+
+def test_simulated_scene_and_geometry_name():
+    g = ak.load_geometry("linear-4-40mm")
+    scene = ak.sim.simulate(g, [ak.sim.Source(ak.sim.speech_like(0.5, 16000, seed=1), 30.0)], 16000)
+    with hw.open("sim:linear-4-40mm", scene=scene, loop=False, blocksize=4096) as dev:
+        assert dev.geometry == g
+        blocks = list(dev.blocks())
+    got = np.concatenate(blocks, axis=1)
+    ref = np.asarray(scene.signals) * (0.5 / np.abs(scene.signals).max())
+    np.testing.assert_array_equal(got, ref.astype(np.float32))
+    with pytest.raises(ValueError, match="has 4 channels; respeaker-6mic has 6"):
+        hw.open("sim:respeaker-6mic", scene=scene)
+    with pytest.raises(ValueError, match=r"device='sim:nope': unknown array"):
+        hw.open("sim:nope")
+
+
+def test_simulated_moving_source_and_realtime_pacing():
+    dev = hw.open("sim:respeaker-usb-4mic", azimuth=[0.0, 180.0], duration=1.0, snr_db=None, rt60=0)
+    x = dev.record(1.0)
+    first, second = x[:, 2000:6000], x[:, 10000:14000]
+    t1, _ = ak.gcc_phat(first[2], first[0], 16000)  # source on +x: mic 2 leads
+    t2, _ = ak.gcc_phat(second[2], second[0], 16000)  # source on -x: mic 0 leads
+    assert t1 < -1e-4 and t2 > 1e-4
+    assert dev.directions is None
+    rt = hw.open("sim:respeaker-usb-4mic", duration=1.0, realtime=True, blocksize=800)
+    rt.start()
+    t = time.monotonic()
+    rt.record(0.4)
+    assert 0.35 < time.monotonic() - t < 1.5
+
+
+def test_file_device_replays_a_wav(tmp_path):
+    rng = np.random.default_rng(0)
+    frames = rng.integers(-20000, 20000, size=(8000, 6), dtype=np.int16)
+    wav = tmp_path / "six.wav"
+    sf.write(wav, frames, 16000, subtype="PCM_16")
+    with hw.open(wav, profile="respeaker-usb-4mic", blocksize=1000) as dev:
+        assert dev.geometry.name == "respeaker-usb-4mic" and dev.channel_map == (1, 2, 3, 4)
+        x = dev.record(0.25)
+        rest = list(dev.blocks())
+    np.testing.assert_array_equal(x, (frames[:4000, 1:5].T / 32768).astype(np.float32))
+    assert sum(b.shape[1] for b in rest) == 4000
+    dev = hw.FileDevice(wav, geometry="respeaker-usb-4mic", channel_map=[1, 2, 3, 4])
+    with pytest.raises(ValueError, match=r"seconds=1.0: only 0.500 s are left"):
+        dev.record(1.0)
+    with pytest.raises(ValueError, match="needs channel 7 of 6"):
+        hw.FileDevice(wav, channel_map=[7])
+
+
+def test_cli_record_from_the_simulated_device(tmp_path, capsys):
+    out = tmp_path / "sim.wav"
+    assert main(["record", "--device", "sim:respeaker-usb-4mic", "--seconds", "0.5", str(out)]) == 0
+    info = sf.info(out)
+    assert (info.frames, info.channels, info.samplerate, info.subtype) == (8000, 4, 16000, "FLOAT")
+    assert re.search(r"recorded 8000 frames .* no frames lost", capsys.readouterr().err)
