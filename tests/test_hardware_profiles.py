@@ -130,7 +130,7 @@ def test_simulated_all_channels_follow_the_real_layout():
     assert x.shape == (6, 4000)
     assert not x[0].any() and not x[5].any() and x[1:5].any()
     with pytest.raises(ak.DeviceError, match="all_channels=True"):
-        dev.geometry
+        _ = dev.geometry
 
 
 def test_simulated_scene_and_geometry_name():
