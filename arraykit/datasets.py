@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Literal
@@ -106,12 +106,12 @@ class OfficeULA32:
     """
 
     root: Path
-    rirs: np.ndarray
+    rirs: np.ndarray = field(repr=False)
     fs: int
     source_ids: tuple[int, ...]
-    listed_positions: np.ndarray
-    geometry: ArrayGeometry
-    dry: Mapping[str, np.ndarray]
+    listed_positions: np.ndarray = field(repr=False)
+    geometry: ArrayGeometry = field(repr=False)
+    dry: Mapping[str, np.ndarray] = field(repr=False)
     dry_fs: int
 
     @property
@@ -514,6 +514,11 @@ def render_source(
         Output sampling rate.
     seconds, start_seconds : float
         The part of the clip to play (default: all of it from `start_seconds`).
+
+    Returns
+    -------
+    np.ndarray [shape=(M, N)]
+        The loudspeaker's image at each microphone, at `fs`.
     """
     if not isinstance(data, OfficeULA32):
         raise v.fail("data", data, "must be an OfficeULA32 from load_office_ula32()")
