@@ -544,11 +544,11 @@ def _evaluator(
 
         return srp
     if plan.method in ("music", "normmusic"):
-        _, _, En = subspaces(covariance(X), K)
+        _, Es, En = subspaces(covariance(X), K)
         norm: list[np.ndarray] = []
 
         def music(steer: Steering) -> np.ndarray:
-            pf = music_bins(En, steer)  # (F, G)
+            pf = music_bins(Es, En, steer)  # (F, G)
             if plan.method == "normmusic":
                 if not norm:  # per-bin maxima of the first (full, coarse) grid
                     norm.append(pf.max(axis=1, keepdims=True))

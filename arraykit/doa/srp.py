@@ -97,24 +97,32 @@ def _srp_lookup(R: np.ndarray, steering: Steering, fs: float, nfft: int) -> np.n
     F, M, _ = R.shape
     pairs = all_pairs(M)
     P = len(pairs)
+    interp = _LOOKUP_INTERP
     bins = np.rint(steering.freqs * nfft / fs).astype(int)
-    n_up = _LOOKUP_INTERP * nfft
-    W = np.zeros((P, n_up // 2 + 1), dtype=complex)
-    W[:, bins] = R[:, pairs[:, 0], pairs[:, 1]].T
-    # cc[p, l] = sum_f Re(W_p(f) exp(2j pi f l / (interp fs))): the band-limited GCC-PHAT
-    cc = np.fft.irfft(W, n=n_up, axis=1) * (n_up / 2.0)
+    W = R[:, pairs[:, 0], pairs[:, 1]].T  # (P, F): frame-averaged PHAT cross-spectra
+    # every model lag lies within the aperture: tabulate the GCC only there
+    L = interp * (int(np.ceil(steering.geometry.aperture / steering.c * fs)) + 2)
+    lags = np.arange(-L, L + 1)
+    n_up = interp * nfft
+    if F * len(lags) < 2 * n_up * np.log2(n_up):
+        # direct sum over the band: cc[p, l] = sum_f Re(W_p(f) exp(2j pi f l / (interp fs)))
+        E = np.exp(2j * np.pi * np.outer(bins, lags) / n_up)  # (F, lags)
+        cc = (W @ E).real
+    else:  # the whole correlation by one upsampled inverse FFT, then the window
+        full = np.zeros((P, n_up // 2 + 1), dtype=complex)
+        full[:, bins] = W
+        cc = (np.fft.irfft(full, n=n_up, axis=1) * (n_up / 2.0))[:, lags % n_up]
     tau = steering.delays()  # (G, M)
     out = np.empty(steering.n_grid)
-    step = max(1, int(4 * 2**20 // max(P, 1)))
+    step = max(1, int(2**20 // max(P, 1)))  # (Gc, P) temporaries of 8 MiB
     rows = np.arange(P)[None, :]
     for lo in range(0, steering.n_grid, step):
         t = tau[lo : lo + step]
-        lag = (t[:, pairs[:, 0]] - t[:, pairs[:, 1]]) * (fs * _LOOKUP_INTERP)  # (Gc, P)
-        k0 = np.floor(lag)
+        lag = (t[:, pairs[:, 0]] - t[:, pairs[:, 1]]) * (fs * interp) + L  # (Gc, P) table index
+        k0 = np.clip(np.floor(lag), 0, 2 * L - 1)
         frac = lag - k0
-        i0 = k0.astype(int) % n_up
-        i1 = (i0 + 1) % n_up
-        val = (1.0 - frac) * cc[rows, i0] + frac * cc[rows, i1]
+        i0 = k0.astype(int)
+        val = (1.0 - frac) * cc[rows, i0] + frac * cc[rows, i0 + 1]
         out[lo : lo + step] = val.sum(axis=1)
     return out / (F * P)
 

@@ -54,14 +54,21 @@ def subspaces(C: np.ndarray, K: int) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return lam, np.ascontiguousarray(vec[:, :, M - K :]), np.ascontiguousarray(vec[:, :, : M - K])
 
 
-def music_bins(En: np.ndarray, steering: Steering) -> np.ndarray:
-    """MUSIC pseudo-spectrum per bin ``(F, G)``: ``|a|^2 / |E_n^H a|^2``."""
+def music_bins(Es: np.ndarray, En: np.ndarray, steering: Steering) -> np.ndarray:
+    """MUSIC pseudo-spectrum per bin ``(F, G)``: ``|a|^2 / |E_n^H a|^2``.
+
+    With few sources the projection on the noise subspace is computed as
+    ``|a|^2 - |E_s^H a|^2`` (the smaller product); both equal ``|E_n^H a|^2``.
+    """
     out = np.empty((len(steering.freqs), steering.n_grid))
-    En_c = np.ascontiguousarray(np.conj(En))
+    use_signal = Es.shape[2] < En.shape[2]
+    E_c = np.ascontiguousarray(np.conj(Es if use_signal else En))
+    M = Es.shape[1]
     for sl, A in steering.chunks():
-        proj = A @ En_c  # (F, Gc, M-K) = (E_n^H a)^T
-        num = np.einsum("fgm,fgm->fg", A, np.conj(A)).real
-        den = np.einsum("fgk,fgk->fg", proj, np.conj(proj)).real
+        proj = A @ E_c  # (F, Gc, K) or (F, Gc, M-K)
+        p2 = (proj.real**2 + proj.imag**2).sum(axis=2)
+        num = (A.real**2 + A.imag**2).sum(axis=2) if steering.near else np.full(p2.shape, float(M))
+        den = num - p2 if use_signal else p2
         out[:, sl] = num / np.maximum(den, 1e-12 * num)
     return out
 
