@@ -25,6 +25,7 @@ coherent source in the steered direction). Two kernels compute it:
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -106,8 +107,7 @@ def _srp_lookup(R: np.ndarray, steering: Steering, fs: float, nfft: int) -> np.n
     n_up = interp * nfft
     if F * len(lags) < 2 * n_up * np.log2(n_up):
         # direct sum over the band: cc[p, l] = sum_f Re(W_p(f) exp(2j pi f l / (interp fs)))
-        E = np.exp(2j * np.pi * np.outer(bins, lags) / n_up)  # (F, lags)
-        cc = (W @ E).real
+        cc = (W @ _lag_phasors(bins.tobytes(), L, n_up)).real
     else:  # the whole correlation by one upsampled inverse FFT, then the window
         full = np.zeros((P, n_up // 2 + 1), dtype=complex)
         full[:, bins] = W
@@ -125,6 +125,15 @@ def _srp_lookup(R: np.ndarray, steering: Steering, fs: float, nfft: int) -> np.n
         val = (1.0 - frac) * cc[rows, i0] + frac * cc[rows, i0 + 1]
         out[lo : lo + step] = val.sum(axis=1)
     return out / (F * P)
+
+
+@lru_cache(maxsize=16)
+def _lag_phasors(bins: bytes, L: int, n_up: int) -> np.ndarray:
+    """``exp(2j pi f l / n_up)`` for the band bins ``(F,)`` and lags ``-L..L``, ``(F, 2L+1)``."""
+    b = np.frombuffer(bins, dtype=int)
+    E = np.exp(2j * np.pi * np.outer(b, np.arange(-L, L + 1)) / n_up)
+    E.setflags(write=False)
+    return E
 
 
 def srp_phat_reference(X: np.ndarray, freqs: np.ndarray, delays: np.ndarray) -> np.ndarray:
