@@ -46,8 +46,11 @@ def test_calibration_recovers_a_known_rig():
     dist = np.linalg.norm(true[:, None, :] - g.positions[None], axis=-1)  # (S, M)
     arrival = emission[:, None] + dist * fs / c + odd[None, :]
     n = np.arange(2400)
-    # a two-lobed loudspeaker pulse, then a weaker reflection 3 ms later
-    pulse = lambda t: np.sinc(0.6 * (n - t)) - 0.9 * np.sinc(0.6 * (n - t - 1.6))  # noqa: E731
+
+    def pulse(t):  # a two-lobed, band-limited loudspeaker pulse arriving at t samples
+        return np.sinc(0.6 * (n - t)) - 0.9 * np.sinc(0.6 * (n - t - 1.6))
+
+    # the direct path, then a weaker reflection 3 ms later
     rirs = np.stack([[pulse(t) + 0.3 * pulse(t + 144) for t in row] for row in arrival])
     rirs /= dist[..., None]
     rig = OfficeULA32(
