@@ -73,6 +73,41 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("args", nargs="*")
     p.set_defaults(handler=run_led)
 
+    p = sub.add_parser(
+        "live",
+        help="live direction finding from a device (refreshing display)",
+        description="Streams blocks, searches a sliding window of the last --window seconds "
+        "per block and prints the direction(s); optionally points the ReSpeaker LED ring at "
+        "the estimate and shows the device's own DOA. Reports the real-time factor and any "
+        "lost frames on exit (Ctrl-C stops).",
+    )
+    _device_args(p)
+    p.add_argument("--method", default="srp-phat", help="DOA method (srp-phat, music, ...)")
+    p.add_argument("--sources", type=int, default=1, help="number of sources K")
+    p.add_argument("--seconds", type=float, help="stop after this much audio")
+    p.add_argument("--block", type=float, default=0.1, help="seconds per estimate (0.1)")
+    p.add_argument("--window", type=float, default=0.5, help="seconds searched (0.5)")
+    p.add_argument("--led", action="store_true", help="point the LED ring at the estimate")
+    p.add_argument(
+        "--compare-onchip", action="store_true", help="show the device's own DOA beside it"
+    )
+    p.add_argument("--realtime", action="store_true", help="pace a sim: device in real time")
+    p.set_defaults(handler=run_live)
+
+    p = sub.add_parser(
+        "check",
+        help="check channel order, delays, gains, dead/clipped channels of a device or WAV",
+        description="Records --seconds while one sound plays (or reads FILE), then checks that "
+        "pairwise delays are physically possible, per-channel gain and DC, dead or clipped "
+        "channels, and whether a permuted (or, with --azimuth, mirrored) channel order fits "
+        "better. Exit status 1 when a problem is found.",
+    )
+    _device_args(p)
+    p.add_argument("file", nargs="?", metavar="FILE.wav", help="check a recording instead")
+    p.add_argument("--seconds", type=float, default=3.0, help="seconds to record (3)")
+    p.add_argument("--azimuth", type=float, help="true azimuth of the sound, degrees")
+    p.set_defaults(handler=run_check)
+
 
 def _device_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", help="profile, PortAudio index or name piece, or sim:NAME")
@@ -299,6 +334,84 @@ def run_led(args: argparse.Namespace) -> int:
             raise hw_fail("action", args.action, f"unknown LED action; valid: {acts}")
     print(f"LED {act} {' '.join(a)}".rstrip())
     return 0
+
+
+# -- live and check --------------------------------------------------------------------------
+
+
+def run_live(args: argparse.Namespace) -> int:
+    from arraykit.live import LiveStats, track
+
+    extra = {"realtime": args.realtime} if str(args.device).startswith("sim:") else {}
+    dev = open_device(args, on_loss="ignore", **extra)
+    ctl = None
+    if args.led or args.compare_onchip:
+        ctl = hw.control_for(dev.profile, backend=usb_backend)
+    stats = LiveStats()
+    tty = sys.stdout.isatty()
+    onchip = ctl.onchip_azimuth if (ctl is not None and args.compare_onchip) else None
+    try:
+        with dev:
+            for est in track(
+                dev,
+                method=args.method,
+                num_sources=args.sources,
+                block=args.block,
+                window=args.window,
+                onchip=onchip,
+                stats=stats,
+            ):
+                dirs = "  ".join(
+                    f"az {a:5.1f}° el {e:4.1f}°"
+                    for a, e in zip(est.azimuth, est.elevation, strict=True)
+                )
+                chip = "" if est.onchip is None else f"  on-chip {est.onchip:5.1f}°"
+                lost = f"  lost {est.lost_frames}" if dev.overflows else ""
+                line = f"{est.time:7.2f} s  {dirs}{chip}{lost}"
+                if tty:
+                    print("\r" + line.ljust(78), end="", flush=True)
+                else:
+                    print(line, flush=True)
+                if ctl is not None and args.led:
+                    ctl.led_point(float(est.azimuth[0]))
+                if args.seconds is not None and est.time >= args.seconds:
+                    break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if ctl is not None:
+            ctl.close()
+    if tty:
+        print()
+    print(
+        f"{stats.blocks} blocks, {stats.audio_seconds:.2f} s of audio, real-time factor "
+        f"{stats.real_time_factor:.3f}; {dev.loss_report()}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from arraykit.hardware.check import check_signals
+
+    if args.file is not None:
+        if args.device is not None:
+            raise hw_fail("FILE", args.file, "give a file or --device, not both")
+        args.device = args.file
+    if args.device is None:
+        raise hw_fail("--device", None, "give --device NAME or a FILE.wav to check")
+    dev = open_device(args)
+    with dev:
+        if args.file is not None:
+            x = np.concatenate(list(dev.blocks()), axis=1)
+        else:
+            print(
+                f"recording {args.seconds:g} s from {dev.name}: play a sound now", file=sys.stderr
+            )
+            x = dev.record(args.seconds)
+    report = check_signals(x.astype(np.float64), dev.fs, dev.geometry, azimuth=args.azimuth)
+    print(report.summary())
+    return 0 if report.ok else 1
 
 
 def _argc(act: str, a: list[str], n: int) -> None:

@@ -1,0 +1,223 @@
+"""Self-checks of a recording: is the channel order right, are the channels alive?
+
+The most common reason real recordings give garbage directions is a channel order
+that does not match the coordinates, then unsynchronised clocks. :func:`check_signals`
+takes a short clip of one sound source and checks:
+
+- per channel: DC offset, level and gain relative to the others, dead and clipped
+  channels;
+- per pair: the GCC-PHAT delay must be physically possible (``|tau| <= spacing / c``);
+- the channel order: every permutation of the channels (pair swaps and reversals
+  beyond 7 microphones) is scored by how well one far-field direction explains the
+  measured pair delays; an order that fits much better than the given one is
+  reported. With the true `azimuth` of the source, a mirrored order (which fits the
+  delays as well as the right one, at the mirrored direction) is detected too.
+
+Shapes: ``M`` microphones, ``N`` samples, ``P`` pairs, ``G`` directions.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from arraykit import _validate as v
+from arraykit.gcc import gcc_phat_pairs
+from arraykit.geometry import SPEED_OF_SOUND, ArrayGeometry
+
+__all__ = ["ChannelStats", "CheckReport", "check_signals"]
+
+CLIP_LEVEL = 0.999
+"""Samples at or above this magnitude (full scale 1.0) count as clipped."""
+
+
+@dataclass(frozen=True)
+class ChannelStats:
+    """One channel: DC offset, RMS (dBFS), gain relative to the median (dB), clipping."""
+
+    channel: int
+    dc: float
+    rms_db: float
+    gain_db: float
+    clipped: float
+    dead: bool
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """What :func:`check_signals` found; ``problems`` is empty when all is well."""
+
+    channels: list[ChannelStats]
+    pairs: np.ndarray  # (P, 2)
+    delays: np.ndarray  # (P,) seconds, measured
+    max_delays: np.ndarray  # (P,) seconds, spacing / c
+    direction: tuple[float, float]  # best-fit (azimuth, elevation) with the given order
+    fit_error: float  # RMS delay misfit of the given order, seconds
+    best_order: tuple[int, ...]  # the order that fits best
+    best_error: float
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def summary(self) -> str:
+        lines = ["ch    DC       level    gain   clipped"]
+        for s in self.channels:
+            flag = "  DEAD" if s.dead else ""
+            lines.append(
+                f"{s.channel:>2}  {s.dc:+.4f}  {s.rms_db:6.1f} dB  {s.gain_db:+5.1f} dB  "
+                f"{100 * s.clipped:5.2f} %{flag}"
+            )
+        lines.append("pair   delay (us)  limit (us)")
+        for (i, j), t, m in zip(self.pairs, self.delays, self.max_delays, strict=True):
+            bad = "  IMPOSSIBLE" if abs(t) > m else ""
+            lines.append(f"{i}-{j}   {1e6 * t:+9.1f}  {1e6 * m:9.1f}{bad}")
+        lines.append(
+            f"best-fit direction {self.direction[0]:.0f} deg azimuth, {self.direction[1]:.0f} "
+            f"deg elevation; delay misfit {1e6 * self.fit_error:.1f} us"
+        )
+        if self.problems:
+            lines += [f"PROBLEM: {p}" for p in self.problems]
+        else:
+            lines.append("OK: channels alive, delays physical, channel order consistent")
+        return "\n".join(lines)
+
+
+def check_signals(
+    signals: npt.ArrayLike,
+    fs: float,
+    geometry: ArrayGeometry,
+    *,
+    azimuth: float | None = None,
+    elevation: float = 0.0,
+    c: float = SPEED_OF_SOUND,
+) -> CheckReport:
+    """Check a clip of one source recorded by `geometry` (rows in geometry order).
+
+    Parameters
+    ----------
+    signals : array_like [shape=(M, N)]
+        Full scale is 1.0 (what :func:`arraykit.hardware.open` delivers).
+    fs : float
+        Sampling rate, Hz.
+    geometry : ArrayGeometry
+    azimuth, elevation : float, optional
+        Where the source really was (degrees): then the order is judged at that
+        direction, which also reveals mirrored orders.
+    c : float
+        Speed of sound, m/s.
+
+    Returns
+    -------
+    CheckReport
+    """
+    x = v.signals("signals", signals, geometry.n_mics)
+    fs = v.positive("fs", fs)
+    M = geometry.n_mics
+    problems: list[str] = []
+
+    dc = x.mean(axis=1)
+    ac = x - dc[:, None]
+    rms = np.sqrt(np.mean(ac**2, axis=1))
+    ref = float(np.median(rms)) or 1e-12
+    rms_db = 20 * np.log10(np.maximum(rms, 1e-12))
+    gain_db = 20 * np.log10(np.maximum(rms, 1e-12) / ref)
+    clipped = np.mean(np.abs(x) >= CLIP_LEVEL, axis=1)
+    dead = (rms < 1e-6) | (gain_db < -30)
+    stats = [
+        ChannelStats(m, float(dc[m]), float(rms_db[m]), float(gain_db[m]), float(clipped[m]),
+                     bool(dead[m]))
+        for m in range(M)
+    ]  # fmt: skip
+    for s in stats:
+        if s.dead:
+            problems.append(f"channel {s.channel} is dead or nearly silent ({s.gain_db:+.1f} dB)")
+        elif abs(s.gain_db) > 6:
+            problems.append(f"channel {s.channel} gain differs by {s.gain_db:+.1f} dB")
+        if s.clipped > 1e-3:
+            problems.append(f"channel {s.channel} clips ({100 * s.clipped:.2f} % of samples)")
+        if abs(s.dc) > 0.01:
+            problems.append(f"channel {s.channel} has a DC offset of {s.dc:+.4f}")
+
+    live = ~dead
+    spacing = np.linalg.norm(geometry.positions[:, None] - geometry.positions[None], axis=-1)
+    search = 4 * geometry.max_spacing / c + 4 / fs  # look beyond the physical limit
+    taus, pairs = gcc_phat_pairs(ac, fs, max_tau=search)
+    limits = spacing[pairs[:, 0], pairs[:, 1]] / c
+    tol = 1.5 / fs
+    for (i, j), t, m in zip(pairs, taus, limits, strict=True):
+        if live[i] and live[j] and abs(t) > m + tol:
+            problems.append(
+                f"delay between channels {i} and {j} is {1e6 * t:+.0f} us, beyond the "
+                f"{1e6 * m:.0f} us their spacing allows: unsynchronised clocks, a wrong "
+                "geometry or a channel from another device"
+            )
+
+    use = live[pairs[:, 0]] & live[pairs[:, 1]]
+    grid = _directions(geometry, azimuth, elevation)
+    D = geometry.delays(grid, c=c)  # (G, M)
+    direction, fit_error = _fit(D, grid, pairs[use], taus[use], tuple(range(M)))
+    best_order, best_error = tuple(range(M)), fit_error
+    for order in _orders(M):
+        _, err = _fit(D, grid, pairs[use], taus[use], order)
+        if err < best_error - 1e-12:
+            best_order, best_error = order, err
+    if best_order != tuple(range(M)) and fit_error > 2 * best_error + 0.5 / fs:
+        what = "mirrored or permuted" if azimuth is not None else "permuted"
+        problems.append(
+            f"the channel order looks {what}: rows in the order {list(best_order)} fit one "
+            f"direction with {1e6 * best_error:.0f} us misfit, the given order "
+            f"{1e6 * fit_error:.0f} us (fix the channel map)"
+        )
+    return CheckReport(
+        channels=stats,
+        pairs=pairs,
+        delays=taus,
+        max_delays=limits,
+        direction=(float(direction[0]), float(direction[1])),
+        fit_error=float(fit_error),
+        best_order=best_order,
+        best_error=float(best_error),
+        problems=problems,
+    )
+
+
+def _directions(geometry: ArrayGeometry, azimuth: float | None, elevation: float) -> np.ndarray:
+    if azimuth is not None:
+        return v.directions("azimuth", (float(azimuth), float(elevation)))
+    az = np.arange(0.0, 360.0, 2.0)
+    els = [0.0] if geometry.layout == "linear" else [0.0, 20.0, 40.0, 60.0]
+    if geometry.layout == "volumetric":
+        els = [-60.0, -30.0, 0.0, 30.0, 60.0]
+    return np.array([(a, e) for e in els for a in az])
+
+
+def _fit(
+    D: np.ndarray, grid: np.ndarray, pairs: np.ndarray, taus: np.ndarray, order: tuple[int, ...]
+) -> tuple[np.ndarray, float]:
+    """Best direction and RMS misfit if row k of the recording is microphone order[k]."""
+    if len(pairs) == 0:
+        return grid[0], 0.0
+    o = np.asarray(order)
+    pred = D[:, o[pairs[:, 0]]] - D[:, o[pairs[:, 1]]]  # (G, P)
+    err = np.sqrt(np.mean((pred - taus[None, :]) ** 2, axis=1))
+    g = int(np.argmin(err))
+    return grid[g], float(err[g])
+
+
+def _orders(M: int) -> Any:
+    """Every permutation for M <= 7; otherwise every pair swap and the reversal."""
+    if M <= 7:
+        yield from itertools.permutations(range(M))
+        return
+    base = list(range(M))
+    yield tuple(reversed(base))
+    for i, j in itertools.combinations(range(M), 2):
+        o = base.copy()
+        o[i], o[j] = o[j], o[i]
+        yield tuple(o)

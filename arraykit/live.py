@@ -1,0 +1,139 @@
+"""Live direction finding: a device's blocks through :func:`arraykit.doa.locate_stft`.
+
+The top of the pipeline: it composes a device (:func:`arraykit.hardware.open`, or the
+simulated and file devices) with the DOA search. Each block of audio extends a
+sliding window of STFT frames (the last `window` seconds: the spatial covariance the
+search sees is updated block by block), the window is searched, and a
+:class:`LiveEstimate` is yielded. :class:`LiveStats` keeps the real-time factor and
+the frames the device lost.
+
+>>> import arraykit as ak
+>>> from arraykit.live import track
+>>> with ak.hardware.open("sim:respeaker-usb-4mic", azimuth=120.0, duration=1.0) as dev:
+...     est = [e for _, e in zip(range(5), track(dev, block=0.1))]
+>>> abs(est[-1].azimuth[0] - 120.0) < 5
+True
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from arraykit import _validate as v
+from arraykit import doa
+from arraykit.stft import stft
+
+__all__ = ["LiveEstimate", "LiveStats", "track"]
+
+
+@dataclass(frozen=True)
+class LiveEstimate:
+    """One block's estimate.
+
+    time : seconds of audio since the start (end of the block)
+    azimuth, elevation, power : ``(K,)`` degrees / spectrum value, strongest first
+    onchip : the device's own DOA in arraykit's frame (degrees), when asked for
+    lost_frames : frames the device lost so far
+    """
+
+    time: float
+    azimuth: np.ndarray
+    elevation: np.ndarray
+    power: np.ndarray
+    onchip: float | None = None
+    lost_frames: int = 0
+
+
+@dataclass
+class LiveStats:
+    """Running totals: blocks, audio seconds, compute seconds, frame-loss events."""
+
+    blocks: int = 0
+    audio_seconds: float = 0.0
+    compute_seconds: float = 0.0
+    overflows: list[Any] = field(default_factory=list)
+
+    @property
+    def real_time_factor(self) -> float:
+        """Compute time over audio time (below 1 keeps up with the device)."""
+        return self.compute_seconds / self.audio_seconds if self.audio_seconds else 0.0
+
+
+def track(
+    device: Any,
+    *,
+    method: str = "srp-phat",
+    num_sources: int = 1,
+    block: float = 0.1,
+    window: float = 0.5,
+    freq_range: tuple[float, float] = (300.0, 3500.0),
+    nfft: int = 512,
+    resolution: float = 2.0,
+    onchip: Callable[[], float] | None = None,
+    stats: LiveStats | None = None,
+) -> Iterator[LiveEstimate]:
+    """Estimate directions block by block from an open device (runs until stopped).
+
+    Parameters
+    ----------
+    device
+        What :func:`arraykit.hardware.open` returns (real, simulated or file).
+    method, num_sources, freq_range, nfft, resolution
+        As for :func:`arraykit.doa.locate`.
+    block : float
+        Seconds of audio per estimate.
+    window : float
+        Seconds of audio the search looks at (a sliding window, >= `block`).
+    onchip : callable, optional
+        Returns the device's own DOA in arraykit's frame (``XVF3000.onchip_azimuth``).
+    stats : LiveStats, optional
+        Updated in place (real-time factor, lost frames).
+    """
+    fs = device.fs
+    geometry = device.geometry
+    block_n = round(v.positive("block", block) * fs)
+    window_n = max(block_n, round(v.positive("window", window) * fs), nfft)
+    stats = stats if stats is not None else LiveStats()
+    buf = np.zeros((geometry.n_mics, 0), dtype=np.float32)
+    pending: list[np.ndarray] = []
+    have = 0
+    total = 0
+    for chunk in device.blocks():
+        pending.append(chunk)
+        have += chunk.shape[1]
+        if have < block_n:
+            continue
+        new = np.concatenate(pending, axis=1)
+        pending, have = [], 0
+        t0 = time.perf_counter()
+        buf = np.concatenate([buf, new], axis=1)[:, -window_n:]
+        total += new.shape[1]
+        X = stft(buf.astype(np.float64), fs, nfft=nfft)
+        res = doa.locate_stft(
+            X,
+            fs,
+            geometry,
+            nfft=nfft,
+            method=method,
+            num_sources=num_sources,
+            freq_range=freq_range,
+            resolution=resolution,
+        )
+        chip = onchip() if onchip is not None else None
+        stats.compute_seconds += time.perf_counter() - t0
+        stats.audio_seconds += new.shape[1] / fs
+        stats.blocks += 1
+        stats.overflows = list(device.overflows)
+        yield LiveEstimate(
+            time=total / fs,
+            azimuth=np.asarray(res.azimuth),
+            elevation=np.asarray(res.elevation),
+            power=np.asarray(res.power),
+            onchip=chip,
+            lost_frames=device.lost_frames,
+        )

@@ -1,0 +1,70 @@
+"""Self-checks: channel order, physical delays, gains, dead and clipped channels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+import arraykit as ak
+from arraykit.cli import main
+from arraykit.hardware.check import check_signals
+
+G = ak.load_geometry("respeaker-usb-4mic")
+
+
+@pytest.fixture(scope="module")
+def clip():
+    dev = ak.hardware.open("sim:respeaker-usb-4mic", azimuth=70.0, duration=1.0, seed=3)
+    return dev.record(1.0).astype(np.float64)
+
+
+def test_a_good_recording_passes(clip):
+    r = check_signals(clip, 16000, G)
+    assert r.ok, r.problems
+    assert r.best_order == (0, 1, 2, 3)
+    assert np.all(np.abs(r.delays) <= r.max_delays + 1 / 16000)
+    assert abs(r.direction[0] - 70) < 8
+    assert "OK: channels alive" in r.summary()
+
+
+def test_a_swapped_pair_is_found(clip):
+    r = check_signals(clip[[0, 2, 1, 3]], 16000, G)
+    assert r.best_order == (0, 2, 1, 3)
+    assert any("looks permuted: rows in the order [0, 2, 1, 3]" in p for p in r.problems)
+
+
+def test_a_mirrored_order_needs_the_true_direction(clip):
+    mirrored = clip[[0, 3, 2, 1]]  # y -> -y: fits as well at the mirrored azimuth
+    assert check_signals(mirrored, 16000, G).ok
+    r = check_signals(mirrored, 16000, G, azimuth=70.0)
+    assert any("looks mirrored or permuted" in p for p in r.problems)
+
+
+def test_dead_clipped_offset_and_impossible_delay(clip):
+    y = clip.copy()
+    y[0] += 0.05
+    y[1] = np.roll(y[1], 30)  # 1.9 ms: far beyond 64 mm / c
+    y[2] = 0.0
+    y[3] = np.clip(5 * y[3], -1, 1)
+    problems = " | ".join(check_signals(y, 16000, G).problems)
+    assert "channel 0 has a DC offset of +0.05" in problems
+    assert "channel 2 is dead" in problems
+    assert "channel 3 clips" in problems
+    assert "beyond the 187 us their spacing allows" in problems
+
+
+def test_check_bad_input():
+    with pytest.raises(ValueError, match="must have one row per microphone: 4 rows, got 3"):
+        check_signals(np.zeros((3, 100)), 16000, G)
+
+
+def test_cli_check_device_and_file(tmp_path, clip, capsys):
+    assert main(["check", "--device", "sim:respeaker-usb-4mic", "--seconds", "1"]) == 0
+    assert "OK: channels alive" in capsys.readouterr().out
+    wav = tmp_path / "swapped.wav"
+    sf.write(wav, clip[[1, 0, 2, 3]].T, 16000, subtype="FLOAT")
+    assert main(["check", str(wav), "--geometry", "respeaker-usb-4mic"]) == 1
+    assert "PROBLEM: the channel order looks permuted" in capsys.readouterr().out
+    assert main(["check", str(wav)]) == 2
+    assert "no geometry" in capsys.readouterr().err

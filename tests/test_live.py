@@ -1,0 +1,66 @@
+"""Live direction finding on the simulated device, with the LED ring and on-chip DOA on a fake USB back end."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+from fake_usb import FakeBackend, FakeXVF3000
+
+import arraykit as ak
+from arraykit.cli import hardware as cli_hw
+from arraykit.cli import main
+from arraykit.live import LiveStats, track
+
+
+def test_track_follows_a_moving_source():
+    stats = LiveStats()
+    with ak.hardware.open(
+        "sim:respeaker-usb-4mic",
+        azimuth=[30.0, 30.0, 210.0, 210.0],
+        duration=2.0,
+        rt60=0.0,
+        blocksize=400,
+    ) as dev:
+        est = [
+            e
+            for _, e in zip(range(18), track(dev, block=0.1, window=0.3, stats=stats), strict=False)
+        ]
+    az = np.array([e.azimuth[0] for e in est])
+    assert np.all(np.abs(az[3:8] - 30.0) < 6), az
+    assert np.all(np.abs(az[13:18] - 210.0) < 6), az
+    assert stats.blocks == 18 and abs(stats.audio_seconds - 18 * 0.1) < 0.07
+    assert 0 < stats.real_time_factor < 1
+    assert est[-1].lost_frames == 0 and est[-1].onchip is None
+
+
+def test_cli_live_with_led_and_onchip(monkeypatch, capsys):
+    chip = FakeXVF3000()
+    chip.set("DOAANGLE", 95)
+    be = FakeBackend(chip)
+    monkeypatch.setattr(cli_hw, "usb_backend", be)
+    code = main(
+        [
+            "live",
+            "--device",
+            "sim:respeaker-usb-4mic",
+            "--seconds",
+            "0.5",
+            "--led",
+            "--compare-onchip",
+        ]
+    )
+    assert code == 0
+    out, err = capsys.readouterr()
+    lines = out.strip().splitlines()
+    assert len(lines) == 4  # 0.1 s blocks of whole 1024-frame device blocks: 0.128 s each
+    assert all(
+        re.fullmatch(r"\s*[\d.]+ s  az  (5[5-9]|6[0-5])\.\d° el\s+[\d.]+°  on-chip  95\.0°", x)
+        for x in lines
+    ), lines
+    assert re.search(r"4 blocks, 0\.51 s of audio, real-time factor 0\.\d+; no frames lost", err)
+    leds = [data for cmd, data in chip.leds if cmd == 6]
+    assert len(leds) == 4
+    ring = np.frombuffer(leds[-1], dtype=np.uint8).reshape(12, 4)
+    assert np.flatnonzero(ring.any(axis=1)).tolist() == [2]  # 60 degrees -> LED 2
+    assert be.opened == be.closed
