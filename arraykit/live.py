@@ -11,7 +11,7 @@ the frames the device lost.
 >>> from arraykit.live import track
 >>> with ak.hardware.open("sim:respeaker-usb-4mic", azimuth=120.0, duration=1.0) as dev:
 ...     est = [e for _, e in zip(range(5), track(dev, block=0.1))]
->>> abs(est[-1].azimuth[0] - 120.0) < 5
+>>> bool(abs(est[-1].azimuth[0] - 120.0) < 5)
 True
 """
 
