@@ -203,6 +203,8 @@ class InputDevice:
         sd = import_sounddevice()
         self._finished.clear()
         self._closing = False
+        self._dead = False
+        self.drain()  # blocks left from an earlier start belong to that session
         try:
             self._stream = sd.InputStream(
                 device=self.index,
