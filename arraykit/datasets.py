@@ -11,8 +11,9 @@ anechoic clips (``dry/``, 16 kHz) to convolve with them. Its folder layout::
       rir_source_{id}.wav         32 channels, one impulse response per microphone
       dry/{name}.wav              mono clips
 
-The measurement has two known flaws that a careful evaluation calibrates away
-from the impulse responses themselves, and this module does so openly:
+The measurement has flaws that a careful evaluation handles, the first two
+(named by the data set's README) calibrated from the impulse responses themselves;
+this module does so openly:
 
 * the odd channels arrive about one sample earlier than the even ones (a
   per-channel latency of the recording rig);
@@ -30,8 +31,8 @@ from the impulse responses themselves, and this module does so openly:
 response to a fraction of a sample (peak of the Hilbert envelope of the
 band-limited, FFT-upsampled response); :func:`calibrate` fits, by least squares,
 one point source per loudspeaker (position in the array's plane plus an
-emission time) together with per-channel latency offsets, and reports the
-residual. :class:`Calibration` removes the fitted offsets from signals.
+emission time) together with the channel latencies (one odd/even offset by
+default, or one per channel), and reports the residual. :class:`Calibration` removes the fitted offsets from signals.
 :func:`render_mixture` convolves dry clips with the measured responses (resampled
 with :func:`scipy.signal.resample_poly`) into per-source microphone images.
 
