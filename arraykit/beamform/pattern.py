@@ -80,6 +80,25 @@ def pattern(
     w, f = _weights(weights, geometry, freqs)
     d = v.directions("directions", directions)
     tau = geometry.delays(d, c=c)  # (G, M)
+    if _uniform(f):
+        return _pattern_uniform(w, f, tau)
+    return _pattern_direct(w, f, tau)
+
+
+BLOCK = 16
+"""Bins per block in the uniform-grid pattern kernel."""
+
+
+def _uniform(f: np.ndarray) -> bool:
+    """Whether `f` is an evenly spaced grid long enough for the block recurrence to pay."""
+    if f.size < 2 * BLOCK:
+        return False
+    df = np.diff(f)
+    return bool(df[0] > 0 and np.allclose(df, df[0], rtol=1e-9, atol=0.0))
+
+
+def _pattern_direct(w: np.ndarray, f: np.ndarray, tau: np.ndarray) -> np.ndarray:
+    """``w^H a`` with the phases of every (bin, direction, mic) evaluated by cos/sin."""
     F, M = w.shape
     G = tau.shape[0]
     step = max(1, CHUNK_ELEMENTS // max(F * M, 1))
@@ -92,9 +111,35 @@ def pattern(
         cos, sin = np.cos(ph), np.sin(ph, out=ph)
         # conj(w) . exp(-j ph) = (wr C - wi S) - j (wr S + wi C): real products are
         # cheaper than building the complex steering array
-        out[:, g0 : g0 + step] = (wr @ cos - wi @ sin)[:, 0, :] - 1j * (wr @ sin + wi @ cos)[
-            :, 0, :
-        ]
+        re = (wr @ cos - wi @ sin)[:, 0, :]
+        im = (wr @ sin + wi @ cos)[:, 0, :]
+        out[:, g0 : g0 + step] = re - 1j * im
+    return out
+
+
+def _pattern_uniform(w: np.ndarray, f: np.ndarray, tau: np.ndarray) -> np.ndarray:
+    """``w^H a`` on an evenly spaced grid ``f_k = f_0 + k df`` (the STFT case).
+
+    ``a(f_{k0 + j}) = a(f_{k0}) * exp(-2j pi j df tau)``: the ``BLOCK`` step phasors
+    are computed once per chunk of directions and each block of bins costs one
+    complex exponential per (direction, mic) plus products, instead of one per bin.
+    """
+    F, M = w.shape
+    G = tau.shape[0]
+    K = BLOCK
+    df = (f[-1] - f[0]) / (F - 1)
+    step = max(1, CHUNK_ELEMENTS // (2 * K * M))
+    out = np.empty((F, G), dtype=complex)
+    wc = np.ascontiguousarray(w.conj()[:, :, None])  # (F, M, 1); contiguous for BLAS
+    j = np.arange(K)[:, None, None]
+    for g0 in range(0, G, step):  # chunks of directions
+        t = tau[g0 : g0 + step, :]  # (g, M)
+        E = np.exp((-2j * np.pi * df) * j * t[None])  # (K, g, M) step phasors
+        for k0 in range(0, F, K):  # blocks of K bins
+            kb = min(K, F - k0)
+            f0 = f[0] + k0 * df
+            A = np.exp((-2j * np.pi * f0) * t)[None] * E[:kb]  # (kb, g, M)
+            out[k0 : k0 + kb, g0 : g0 + step] = (A @ wc[k0 : k0 + kb])[:, :, 0]
     return out
 
 
