@@ -71,6 +71,15 @@ try:
     hw.open("respeaker-usb-4mic", channel_map=[1, 2, 3])
 except ValueError as e:
     out["bad_map"] = str(e)
+try:
+    hw.open("ReSpeaker", profile="generic-uac", channels=300).record(0.1)
+except ak.DeviceError as e:
+    out["open_error"] = str(e)
+import sys
+sys.path.insert(0, "tests")
+from fake_usb import FakeBackend, FakeXVF3000
+merged = hw.list_devices(backend=FakeBackend(FakeXVF3000(address=11)))
+out["merged"] = [(d.name, d.usb_id, d.usb_location) for d in merged if d.usb_id]
 print(json.dumps(out))
 """
 
