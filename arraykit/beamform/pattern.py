@@ -130,7 +130,8 @@ def _pattern_uniform(w: np.ndarray, f: np.ndarray, tau: np.ndarray) -> np.ndarra
     df = (f[-1] - f[0]) / (F - 1)
     step = max(1, CHUNK_ELEMENTS // (2 * K * M))
     out = np.empty((F, G), dtype=complex)
-    wc = np.ascontiguousarray(w.conj()[:, :, None])  # (F, M, 1); contiguous for BLAS
+    wc = np.empty((F, M, 1), dtype=complex)  # (F, M, 1) with true strides: BLAS matmul
+    wc[:, :, 0] = w.conj()
     j = np.arange(K)[:, None, None]
     for g0 in range(0, G, step):  # chunks of directions
         t = tau[g0 : g0 + step, :]  # (g, M)
