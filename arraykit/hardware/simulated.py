@@ -230,7 +230,11 @@ class SimulatedDevice(_Player):
         **ignored: Any,
     ) -> None:
         self.profile = _profile_for(name)
-        self.name = f"simulated {self.profile.title}"
+        self.name = (
+            f"simulated array {name!r}"
+            if self.profile.name == "generic-uac"
+            else f"simulated {self.profile.title}"
+        )
         g = self.profile.geometry
         if g is None:  # pragma: no cover - _profile_for always sets one
             raise DeviceError(f"sim:{name} has no geometry")
