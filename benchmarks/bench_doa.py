@@ -246,14 +246,15 @@ def sphere_table(repeat: int) -> str:
         ),
     ]
     rows = [
-        "| search | time (ms) | speed-up vs pyroomacoustics | peak traced memory (MiB) | error (°) |",
-        "|---|---:|---:|---:|---:|",
+        "| search | time (ms) | speed-up vs pyroomacoustics | peak traced memory (MiB) | estimate (az, el) | error (°) |",
+        "|---|---:|---:|---:|---|---:|",
     ]
     results = [(name, *measure(fn)) for name, fn in runs]
     t_pra = results[0][1]
     for name, t, mem, est in results:
         rows.append(
-            f"| {name} | {t * 1e3:.0f} | {t_pra / t:.1f}× | {mem:.1f} | {mirrored_error(est):.2f} |"
+            f"| {name} | {t * 1e3:.0f} | {t_pra / t:.1f}× | {mem:.1f} | "
+            f"({est[0, 0]:.1f}°, {est[0, 1]:.1f}°) | {mirrored_error(est):.2f} |"
         )
     head = (
         "16-mic rectangular 4×4 (42 mm), source at (61.4°, 33.3°), 2 s speech-like, RT60 0.3 s, "

@@ -637,7 +637,7 @@ def _peaks(spectrum: np.ndarray, plan: _Plan, K: int, *, fill: bool = True) -> n
         nn, _ = tree.query(coords, k=2)
         spacing = float(np.median(nn[:, 1]))
         radius = 2.5 * spacing  # separation between sources is enforced below
-        kmax = int(min(G, 40))
+        kmax = int(min(G, 24))  # a 2-D grid has ~20 points within 2.5 spacings
         dist, nb = tree.query(coords, k=kmax, distance_upper_bound=radius)
         vals = np.where(np.isinf(dist), -np.inf, spectrum[np.minimum(nb, G - 1)])
         local = spectrum >= vals.max(axis=1)

@@ -114,7 +114,7 @@ def _srp_lookup(R: np.ndarray, steering: Steering, fs: float, nfft: int) -> np.n
         cc = (np.fft.irfft(full, n=n_up, axis=1) * (n_up / 2.0))[:, lags % n_up]
     tau = steering.delays()  # (G, M)
     out = np.empty(steering.n_grid)
-    step = max(1, int(2**20 // max(P, 1)))  # (Gc, P) temporaries of 8 MiB
+    step = max(1, int(2**18 // max(P, 1)))  # (Gc, P) temporaries of 2 MiB
     rows = np.arange(P)[None, :]
     for lo in range(0, steering.n_grid, step):
         t = tau[lo : lo + step]
