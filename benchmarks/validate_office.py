@@ -208,9 +208,13 @@ def locate_near(signals: np.ndarray, fs: int, geometry: ak.ArrayGeometry) -> np.
     from arraykit.doa.grids import plane_points
 
     coarse = plane_points((0.05, 1.25), (-0.3, 1.2), 0.02)
-    p = ak.doa.locate(signals, fs, geometry, freq_range=DOA_BAND, points=coarse).positions[0]
+    p = ak.doa.locate(
+        signals, fs, geometry, freq_range=DOA_BAND, points=coarse, srp_kernel="lookup"
+    ).positions[0]
     fine = plane_points((p[0] - 0.03, p[0] + 0.03), (p[1] - 0.03, p[1] + 0.03), 0.0025)
-    return ak.doa.locate(signals, fs, geometry, freq_range=DOA_BAND, points=fine).positions[0]
+    return ak.doa.locate(
+        signals, fs, geometry, freq_range=DOA_BAND, points=fine, srp_kernel="lookup"
+    ).positions[0]
 
 
 def nearfield_table(data: OfficeULA32, cal: Calibration, *, fs: int = 16000) -> str:
