@@ -48,13 +48,28 @@ with hw.open("system", blocksize=256, queue_blocks=4) as d:
         out["warned"] = [str(x.category.__name__) for x in w]
 
 calls = []
-def slow_callback(block, first):
-    calls.append(block.shape)
-    time.sleep(0.03)                  # slower than real time inside PortAudio's thread
-with hw.open("system", blocksize=256, callback=slow_callback) as d:
+def slow_callback(block, first):  # streaming by callback, slower than real time
+    calls.append((first, block.shape))
+    time.sleep(0.03)
+with hw.open("system", blocksize=256, queue_blocks=4, callback=slow_callback) as d:
     time.sleep(0.6)
+out["cb"] = [[o.source, o.frames] for o in d.overflows]
+out["cb_calls"] = [[f, list(s)] for f, s in calls[:2]]
+out["cb_total"] = len(calls)
+out["cb_captured"] = d.frames_captured
+
+# Starve PortAudio's thread: the main thread keeps the GIL for up to 1 s at a time,
+# so the stream callback cannot run and JACK reports overruns (input overflow flags).
+import sys
+with hw.open("system", blocksize=256, queue_blocks=1000) as d:
+    time.sleep(0.2)
+    sys.setswitchinterval(0.5)
+    t = time.monotonic()
+    while time.monotonic() - t < 1.0:
+        pass
+    sys.setswitchinterval(0.005)
+    time.sleep(0.2)
 out["pa"] = [o.source for o in d.overflows]
-out["cb_shape"] = list(calls[0])
 print(json.dumps(out))
 """
 
@@ -74,8 +89,12 @@ def test_slow_consumer_overflows_are_counted_with_times(tmp_path):
     msg, n_events, shape = out["raised"]
     assert "frames lost while recording 0.5 s" in msg and n_events >= 1 and shape == [6, 8000]
     assert "FrameLossWarning" in out["warned"]
-    assert out["pa"] and set(out["pa"]) == {"portaudio"}
-    assert out["cb_shape"] == [6, 256]
+    assert out["cb"] and {src for src, _ in out["cb"]} == {"queue"}
+    assert all(frames == 256 for _, frames in out["cb"])
+    assert out["cb_calls"] == [[0, [6, 256]], [256, [6, 256]]]
+    # every block was either delivered to the callback or counted as dropped
+    assert 256 * (out["cb_total"] + len(out["cb"])) == out["cb_captured"]
+    assert "portaudio" in out["pa"], out["pa"]
 
 
 def _frames_reported(stderr: str) -> tuple[int, int]:

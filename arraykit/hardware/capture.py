@@ -138,6 +138,7 @@ class InputDevice:
         self._closing = False
         self._error: BaseException | None = None
         self._dead = False
+        self._worker: threading.Thread | None = None
         if fw is not None and not fw.doa:
             log.warning("%s: %s firmware: %s", self.name, fw.name, fw.advice)
 
@@ -216,6 +217,9 @@ class InputDevice:
                 finished_callback=self._finished.set,
             )
             self._stream.start()
+            if self._callback_fn is not None:
+                self._worker = threading.Thread(target=self._pump, daemon=True)
+                self._worker.start()
         except sd.PortAudioError as exc:
             self._stream = None
             raise DeviceError(
@@ -237,7 +241,26 @@ class InputDevice:
             return
         if not self._dead:
             _release(stream, self.name)
-            return
+        else:
+            self._release_vanished(stream)
+        worker, self._worker = self._worker, None
+        if worker is not None and worker is not threading.current_thread():
+            worker.join(5.0)  # delivers what is still queued
+        error, self._error = self._error, None
+        if error is not None:
+            raise error
+
+    def _pump(self) -> None:
+        """The callback worker: hands every queued block to the user's callback."""
+        assert self._callback_fn is not None
+        try:
+            for start, block in self.blocks_with_index():
+                self._callback_fn(block, start)
+        except BaseException as exc:  # re-raised by close()
+            self._error = exc
+            log.error("%s: callback stopped: %s", self.name, exc)
+
+    def _release_vanished(self, stream: Any) -> None:
         t = threading.Thread(target=_release, args=(stream, self.name), daemon=True)
         t.start()
         t.join(1.0)
@@ -261,13 +284,6 @@ class InputDevice:
         self._frames_in += frames
         if status.input_overflow:
             self.overflows.append(Overflow(start / self.fs, start, 0, "portaudio"))
-        if self._callback_fn is not None:
-            try:
-                self._callback_fn(self._convert(indata), start)
-            except BaseException as exc:  # surfaced by the next blocks()/record()
-                self._error = exc
-                raise
-            return
         try:
             self._queue.put_nowait((start, indata.copy()))
         except queue.Full:
@@ -446,8 +462,11 @@ def open(
     on_loss : {"raise", "warn", "ignore"}
         What :meth:`InputDevice.record` does when frames were lost.
     callback : callable(block, first_frame), optional
-        Called in PortAudio's thread with each ``(M, B)`` float32 block instead of
-        queueing it (keep it fast: a slow callback causes counted input overflows).
+        Streaming by callback: a worker thread takes each ``(M, B)`` float32 block
+        from the bounded queue and calls ``callback(block, first_frame)`` (a callback
+        slower than real time fills the queue: the dropped blocks are counted in
+        ``overflows``). An exception in it stops the delivery and is raised again
+        by ``close()``.
     stall_timeout : float, optional
         Seconds without audio after which the device counts as gone
         (default: the longer of 2 s and 8 blocks).
