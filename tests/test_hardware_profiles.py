@@ -87,6 +87,18 @@ def test_orientation_mapping_round_trips():
     assert p.azimuth_to_onchip(300.0) == 90.0
 
 
+def test_fit_orientation_recovers_offset_and_sense():
+    rng = np.random.default_rng(1)
+    chip = rng.uniform(0, 360, 20)
+    for offset, sense in [(30.0, 1), (200.0, -1)]:
+        az = (offset + sense * chip + rng.normal(0, 2, 20)) % 360
+        got_offset, got_sense, spread = hw.fit_orientation(chip, az)
+        assert got_sense == sense and abs((got_offset - offset + 180) % 360 - 180) < 2
+        assert spread < 4
+    with pytest.raises(ValueError, match="must pair with onchip"):
+        hw.fit_orientation([1, 2], [1])
+
+
 def test_profile_errors():
     with pytest.raises(ValueError, match=r"profile='nope': unknown device profile; known: .*uma-8"):
         hw.load_profile("nope")

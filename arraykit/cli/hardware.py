@@ -348,6 +348,7 @@ def run_live(args: argparse.Namespace) -> int:
     if args.led or args.compare_onchip:
         ctl = hw.control_for(dev.profile, backend=usb_backend)
     stats = LiveStats()
+    pairs: list[tuple[float, float]] = []  # (raw on-chip angle, arraykit azimuth)
     tty = sys.stdout.isatty()
     onchip = ctl.onchip_azimuth if (ctl is not None and args.compare_onchip) else None
     try:
@@ -366,6 +367,9 @@ def run_live(args: argparse.Namespace) -> int:
                     for a, e in zip(est.azimuth, est.elevation, strict=True)
                 )
                 chip = "" if est.onchip is None else f"  on-chip {est.onchip:5.1f}°"
+                if est.onchip is not None:
+                    raw = dev.profile.azimuth_to_onchip(est.onchip)
+                    pairs.append((raw, float(est.azimuth[0])))
                 lost = f"  lost {est.lost_frames}" if dev.overflows else ""
                 line = f"{est.time:7.2f} s  {dirs}{chip}{lost}"
                 if tty:
@@ -388,6 +392,15 @@ def run_live(args: argparse.Namespace) -> int:
         f"{stats.real_time_factor:.3f}; {dev.loss_report()}",
         file=sys.stderr,
     )
+    if len(pairs) >= 3:
+        raw, az = np.array(pairs).T
+        offset, sense, spread = hw.fit_orientation(raw, az)
+        print(
+            f"on-chip DOA against arraykit's: azimuth = {offset:.1f} + ({sense:+d}) x on-chip "
+            f"angle (spread {spread:.1f}°); if the spread is small, put offset_deg = "
+            f"{offset:.1f} and sense = {sense} in the profile's [orientation]",
+            file=sys.stderr,
+        )
     return 0
 
 

@@ -29,6 +29,7 @@ from arraykit.hardware.discovery import DeviceInfo, DeviceList, list_devices, re
 from arraykit.hardware.profiles import (
     Firmware,
     Profile,
+    fit_orientation,
     list_profiles,
     load_profile,
     normalize_name,
@@ -56,6 +57,7 @@ __all__ = [
     "Profile",
     "SimulatedDevice",
     "control_for",
+    "fit_orientation",
     "list_devices",
     "list_profiles",
     "load_profile",

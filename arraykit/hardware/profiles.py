@@ -34,6 +34,7 @@ from arraykit.geometry import ArrayGeometry, load_geometry
 __all__ = [
     "Firmware",
     "Profile",
+    "fit_orientation",
     "list_profiles",
     "load_profile",
     "normalize_name",
@@ -191,6 +192,46 @@ class Profile:
                 f"has {len(cmap)} channels but geometry {self.geometry_name!r} has "
                 f"{g.n_mics} microphones",
             )
+
+
+def fit_orientation(onchip: Any, azimuth: Any) -> tuple[float, int, float]:
+    """Fit ``azimuth = offset + sense * onchip`` to paired angles (degrees).
+
+    Parameters
+    ----------
+    onchip : array_like [shape=(K,)]
+        The device's own DOA angles.
+    azimuth : array_like [shape=(K,)]
+        The true (or arraykit's) azimuths of the same sounds.
+
+    Returns
+    -------
+    (offset_deg, sense, spread_deg)
+        The profile's ``[orientation]`` values and the circular spread of the
+        residuals (small when the fit is good).
+
+    Examples
+    --------
+    >>> fit_orientation([0, 90, 180], [45, 315, 225])
+    (45.0, -1, 0.0)
+    """
+    import numpy as np
+
+    a = np.radians(v.finite_array("onchip", onchip, ndim=1))
+    b = np.radians(v.finite_array("azimuth", azimuth, ndim=1))
+    if a.shape != b.shape or a.size == 0:
+        raise v.fail("azimuth", azimuth, f"must pair with onchip: {a.size} angles")
+    best = None
+    for sense in (1, -1):
+        z = np.exp(1j * (b - sense * a))
+        m = z.mean()
+        spread = float(np.degrees(np.sqrt(max(-2 * np.log(max(abs(m), 1e-12)), 0.0))))
+        offset = round(float(np.degrees(np.angle(m))) % 360.0, 6) % 360.0
+        cand = (offset + 0.0, sense, round(spread, 6) + 0.0)
+        if best is None or cand[2] < best[2]:
+            best = cand
+    assert best is not None
+    return best
 
 
 def normalize_name(name: str) -> str:
