@@ -21,7 +21,7 @@ demo: $(STAMP)
 	$(BIN)/arraykit demo
 
 test: $(STAMP)
-	MPLBACKEND=Agg $(BIN)/python -m pytest
+	MPLBACKEND=Agg OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check arraykit tests benchmarks

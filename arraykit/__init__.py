@@ -32,6 +32,7 @@ __all__ = [
     "InvalidArgumentError",
     "__version__",
     "beamform",
+    "datasets",
     "diagnostics",
     "doa",
     "gcc_phat",
@@ -47,9 +48,12 @@ __all__ = [
 
 _SUBMODULES = {
     "beamform",
+    "datasets",
     "diagnostics",
     "doa",
     "hardware",
+    "io",
+    "live",
     "metrics",
     "plot",
     "sim",
