@@ -128,7 +128,8 @@ def _pattern_uniform(w: np.ndarray, f: np.ndarray, tau: np.ndarray) -> np.ndarra
     G = tau.shape[0]
     K = BLOCK
     df = (f[-1] - f[0]) / (F - 1)
-    step = max(1, CHUNK_ELEMENTS // (2 * K * M))
+    # small chunks: the (K, g, M) phasor arrays stay in cache (0.5 MiB each)
+    step = max(1, min(CHUNK_ELEMENTS // 2, 2**15) // (K * M))
     out = np.empty((F, G), dtype=complex)
     wc = np.empty((F, M, 1), dtype=complex)  # (F, M, 1) with true strides: BLAS matmul
     wc[:, :, 0] = w.conj()
