@@ -70,10 +70,10 @@ def test_wheel_contains_the_data_folders(installed_wheel: Path) -> None:
     assert "arraykit/py.typed" in names
 
 
-def test_geometry_tests_pass_against_the_installed_wheel(
+def test_geometry_and_profile_tests_pass_against_the_installed_wheel(
     installed_wheel: Path, tmp_path: Path
 ) -> None:
-    for name in ("test_geometry.py", "test_geometry_files.py"):
+    for name in ("test_geometry.py", "test_geometry_files.py", "test_hardware_profiles.py"):
         shutil.copy(REPO / "tests" / name, tmp_path / name)
     env = {**os.environ, "PYTHONPATH": str(installed_wheel)}
     probe = subprocess.run(
