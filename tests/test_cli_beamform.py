@@ -157,3 +157,21 @@ def test_pattern_command_draws_a_png(tmp_path, capsys):
     )
     assert code == 2
     assert "--freqs='0,100'" in err
+
+
+def test_beamform_command_direction_auto_uses_the_doa_estimate(recording, tmp_path, capsys):
+    doa = pytest.importorskip("arraykit.doa")
+    if not hasattr(doa, "locate"):
+        pytest.skip("arraykit.doa.locate is not available")
+    path, scene = recording
+    out_path = tmp_path / "auto.wav"
+    code, out, err = run(
+        capsys, "beamform", str(path), "--geometry", "respeaker-6mic", "--direction", "auto",
+        "-o", str(out_path),
+    )  # fmt: skip
+    assert code == 0, err
+    az = float(out.split("azimuth ")[1].split(",")[0])
+    # the strongest source over the whole recording is the longer one, at 150 degrees
+    assert abs(az - 150.0) < 5.0
+    y, _ = read_audio(out_path)
+    assert y.shape == (1, scene.signals.shape[1])
