@@ -18,12 +18,15 @@ True
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-from scipy.signal import ShortTimeFFT, get_window
 
 from arraykit import _validate as v
+
+if TYPE_CHECKING:  # scipy.signal takes most of a second to import: load it on first use
+    from scipy.signal import ShortTimeFFT
 
 __all__ = ["frame_times", "istft", "stft", "stft_frequencies", "stft_transform"]
 
@@ -49,6 +52,8 @@ def stft_transform(
 
 @lru_cache(maxsize=32)
 def _transform(fs: float, nfft: int, hop: int, window: str) -> ShortTimeFFT:
+    from scipy.signal import ShortTimeFFT, get_window
+
     try:
         win = get_window(window, nfft, fftbins=True)
     except ValueError:
