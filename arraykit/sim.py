@@ -55,7 +55,7 @@ ARRAY_HEIGHT = 1.2
 """Default height (m) of the array centre above the floor."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Source:
     """A sound source for :func:`simulate`.
 
@@ -78,7 +78,7 @@ class Source:
     position: tuple[float, float, float] | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Scene:
     """A rendered room: microphone signals and the ground truth.
 

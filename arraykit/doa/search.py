@@ -44,7 +44,7 @@ fraction of the strongest peak's height above the map's median."""
 MAX_AUTO_SOURCES = 6
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class DOAResult:
     """What :func:`locate` found.
 
@@ -99,7 +99,7 @@ class DOAResult:
         return ok & (_grids.angular_distance(self.mirror, self.directions) > 1e-6)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class BlocksResult:
     """Directions per block of frames (:func:`locate_blocks`).
 
