@@ -109,3 +109,26 @@ def test_audio_round_trip_and_channel_check(tmp_path: Path) -> None:
     (tmp_path / "junk.wav").write_bytes(b"not audio")
     with pytest.raises(ValueError, match=r"cannot be read as audio"):
         read_audio(tmp_path / "junk.wav")
+
+
+@pytest.mark.parametrize(
+    ("nfft", "hop", "n", "window"),
+    [
+        (512, None, 32000, "hann"),
+        (256, 64, 7001, "hann"),
+        (400, 100, 5003, "hamming"),
+        (512, 512, 4096, "hann"),
+        (64, 48, 1000, "blackman"),
+    ],
+)
+def test_batched_stft_equals_scipy_shorttimefft(
+    nfft: int, hop: int | None, n: int, window: str
+) -> None:
+    """The one-FFT framing gives exactly scipy's frames, bins and phase reference."""
+    from arraykit.stft import stft_transform
+
+    x = np.random.default_rng(n).standard_normal((3, n))
+    reference = stft_transform(16000, nfft=nfft, hop=hop, window=window).stft(x, axis=-1)
+    fast = stft(x, 16000, nfft=nfft, hop=hop, window=window)
+    assert fast.shape == reference.shape
+    np.testing.assert_allclose(fast, reference, rtol=0, atol=1e-10)
