@@ -1,4 +1,4 @@
-"""`arraykit doa` and `arraykit demo` end to end."""
+"""`arraykit doa` end to end (the demo is in test_demo.py)."""
 
 from __future__ import annotations
 
@@ -107,23 +107,3 @@ def test_bad_options(wav, capsys: pytest.CaptureFixture[str], args: list[str], m
 def test_missing_file(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["doa", str(tmp_path / "none.wav"), "--geometry", "respeaker-6mic"]) == 2
     assert capsys.readouterr().err.count("\n") == 1
-
-
-def test_demo(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
-    pytest.importorskip("matplotlib")
-    png = tmp_path / "demo.png"
-    assert main(["demo", "--plot", str(png)]) == 0
-    out = capsys.readouterr().out
-    assert "true talkers: azimuth 62.5°, azimuth 208.3°" in out
-    rows = {
-        line.split()[0]: line
-        for line in out.splitlines()
-        if line.split()[:1]
-        and line.split()[0] in {"srp-phat", "music", "normmusic", "tops", "tdoa-ls"}
-    }
-    assert set(rows) == {"srp-phat", "music", "normmusic", "tops", "tdoa-ls"}
-    # the best methods find both talkers within a few degrees in this room
-    nums = [float(n) for n in re.findall(r"\d+\.\d+", rows["normmusic"])]
-    errs = nums[2:4]  # two estimates, two errors, the time
-    assert max(errs) < 5.0
-    assert str(png) in out and png.stat().st_size > 1000

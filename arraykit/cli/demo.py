@@ -1,9 +1,19 @@
 """``arraykit demo``: the main job `make demo` runs.
 
-A simulated room (6 × 5 × 3 m, RT60 0.3 s) with two talkers and sensor noise around
-a ReSpeaker-like 6-microphone ring; every DOA method estimates both directions; the
-command prints true against estimated directions with the error per method and
-writes a picture of the spatial spectra with the estimates and the truth marked.
+The whole pipeline on an embedded default that needs no files and no hardware:
+
+1. a simulated room (6 × 5 × 3 m, RT60 0.3 s) with two talkers and sensor noise is
+   captured through the hardware interface from a simulated ReSpeaker USB 4-mic array
+   (``ak.hardware.open("sim:respeaker-usb-4mic", scene=...)``: the 6-channel firmware
+   with the microphones on channels 1–4);
+2. every DOA method estimates both directions: true against estimated directions,
+   the error and the time per method, and a picture of the spatial spectra;
+3. every beamformer is steered at talker 1 (SRP-PHAT's estimate) and scored: SNR and
+   SI-SDR gain over the reference microphone. Talker 2 starts first, so the first
+   0.3 s hold only the interferer and the noise: MVDR takes its noise covariance
+   there, MPDR takes the whole mixture;
+4. MPDR toward the true direction against the estimated one, beside the loss
+   ``ak.diagnostics.steering_loss`` predicts for that steering error.
 """
 
 from __future__ import annotations
@@ -15,7 +25,15 @@ import time
 import numpy as np
 
 DEFAULT_PLOT = "arraykit-demo-doa.png"
-TALKERS = ((62.5, 0.0, 1.6), (208.3, 0.0, 1.3))  # azimuth, elevation (°), distance (m)
+DEVICE = "sim:respeaker-usb-4mic"
+FS = 16000
+RT60 = 0.3
+SNR_DB = 20.0
+# azimuth (°), distance (m), start (s), length (s): talker 2 (the interferer) starts first
+TALKERS = ((62.5, 1.3, 0.4, 2.0), (208.3, 1.6, 0.0, 2.4))
+NOISE_ONLY = (0.0, 0.3)  # s: only talker 2 and sensor noise
+BEAMFORMERS = ("das", "superdirective", "mpdr", "mvdr", "lcmv")
+LOSS_FREQS = (1000.0, 2000.0, 4000.0)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,8 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "demo",
         help="run the demonstration (what `make demo` does)",
         description=(
-            "Two talkers and noise in a simulated room around a ReSpeaker-like array: "
-            "true against estimated directions for every DOA method, and a picture of the maps."
+            "Two talkers and noise in a simulated room, captured from a simulated ReSpeaker "
+            "USB 4-mic array: true against estimated directions for every DOA method, a "
+            "picture of the maps, and the SNR / SI-SDR gain of every beamformer."
         ),
     )
     p.add_argument(
@@ -33,69 +52,191 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="PNG",
         help=f"where to write the picture (default ./{DEFAULT_PLOT})",
     )
-    p.add_argument(
-        "--geometry",
-        default="respeaker-6mic",
-        metavar="NAME",
-        help="array (default respeaker-6mic)",
-    )
-    p.add_argument("--rt60", type=float, default=0.3, help="reverberation time, s (default 0.3)")
-    p.add_argument("--snr", type=float, default=20.0, help="sensor SNR, dB (default 20)")
-    p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    p.add_argument("--no-plot", action="store_true", help="do not draw the picture")
+    p.add_argument("--seed", type=int, default=0, help="signal and noise seed (default 0)")
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from arraykit.doa import METHODS, locate
+    from arraykit import hardware
     from arraykit.doa.grids import angular_distance
-    from arraykit.geometry import load_geometry
-    from arraykit.sim import Source, simulate, speech_like
+    from arraykit.errors import DeviceError
 
-    fs = 16000
-    g = load_geometry(args.geometry)
-    sources = [
-        Source(speech_like(2.0, fs, seed=args.seed + 1 + k), azimuth=a, elevation=e, distance=d)
-        for k, (a, e, d) in enumerate(TALKERS)
-    ]
-    scene = simulate(g, sources, fs, rt60=args.rt60, snr_db=args.snr, seed=args.seed)
+    # ------------------------------------------------------------ 1. scene and capture
+    profile = hardware.load_profile(DEVICE[4:])
+    g = profile.geometry
+    scene = _scene(g, args.seed)
+    seconds = scene.signals.shape[1] / FS
+    with hardware.open(DEVICE, scene=scene, loop=False) as dev:
+        x = dev.record(seconds).astype(np.float64)
+        geometry = dev.geometry
+        lost = dev.lost_frames
+        channels = dev.channels
+        cmap = dev.channel_map
+        name = dev.name
+    # The device scales to full scale and delivers float32: find its gain, and check that
+    # its rows are the microphones in geometry order (channel map applied).
+    gain = float(np.vdot(scene.signals, x) / np.vdot(scene.signals, scene.signals))
+    if not np.allclose(x, gain * scene.signals, rtol=0, atol=1e-5 * np.max(np.abs(x))):
+        raise DeviceError(f"{DEVICE}: the captured rows are not the microphones in geometry order")
+    print(f"Captured through ak.hardware.open({DEVICE!r}): {name}")
+    print(
+        f"  {seconds:.2f} s at {dev.fs} Hz, {channels} channels, microphones on "
+        f"{_channels(cmap)} in geometry order, {lost} frames lost"
+    )
+    print(
+        f"Room 6 × 5 × 3 m, RT60 {RT60:g} s, sensor SNR {SNR_DB:g} dB; array "
+        f"'{geometry.name}', {geometry.n_mics} mics, aperture {geometry.aperture * 1000:.0f} mm"
+    )
     truth = scene.directions
     print(
-        f"Simulated room 6 × 5 × 3 m, RT60 {args.rt60:g} s, SNR {args.snr:g} dB, "
-        f"{g.n_mics}-mic '{g.name}' ({g.layout}, aperture {g.aperture * 1000:.0f} mm), "
-        f"{scene.signals.shape[1] / fs:.1f} s at {fs} Hz"
+        "true talkers: "
+        + ", ".join(
+            f"{k + 1}: azimuth {a:.1f}° at {d:.1f} m from {t0:.1f} s"
+            for k, ((a, _), d, (_, _, t0, _)) in enumerate(
+                zip(truth, scene.distances, TALKERS, strict=True)
+            )
+        )
+        + "\n"
     )
-    print("true talkers: " + ", ".join(f"azimuth {a:.1f}°" for a, _ in truth) + "\n")
-    header = f"{'method':10s} {'estimates (azimuth °)':>24s} {'errors (°)':>16s} {'time (ms)':>10s}"
+
+    # ------------------------------------------------------------ 2. localisation
+    results = _localize(x, geometry, truth, angular_distance)
+    srp = results["srp-phat"].directions
+    look = min(srp, key=lambda d: float(angular_distance(d, truth[0])))  # talker 1's estimate
+    other = max(srp, key=lambda d: float(angular_distance(d, truth[0])))
+    err = float(angular_distance(look, truth[0]))
+
+    # ------------------------------------------------------------ 3. beamforming
+    _beamform(x, scene, gain, geometry, look, other, truth, err)
+
+    # ------------------------------------------------------------ picture
+    if not args.no_plot:
+        try:
+            from arraykit.plot.doa import plot_doa_spectra
+
+            fig = plot_doa_spectra(
+                results,
+                truth=truth,
+                title=f"Two talkers, RT60 {RT60:g} s, {geometry.name}: spatial spectra "
+                "(× estimate, ○ truth)",
+            )
+        except ImportError as exc:  # matplotlib missing
+            print(f"\n(no picture: {exc})")
+            return 0
+        fig.savefig(args.plot, dpi=110, bbox_inches="tight")
+        print(f"\npicture of the maps written to {args.plot}")
+    return 0
+
+
+def _scene(g, seed: int):
+    """Two speech-like talkers (talker 2 first) around `g`, RT60 0.3 s, sensor noise."""
+    from arraykit.sim import Source, simulate, speech_like
+
+    sources = []
+    for k, (az, dist, start, length) in enumerate(TALKERS):
+        dry = speech_like(length, FS, seed=seed + 1 + k)
+        dry = np.concatenate([np.zeros(round(start * FS)), dry])
+        sources.append(Source(dry, azimuth=az, distance=dist))
+    return simulate(g, sources, FS, rt60=RT60, snr_db=SNR_DB, seed=seed)
+
+
+def _localize(x, g, truth, dist) -> dict:
+    from arraykit.doa import METHODS, locate
+
+    header = (
+        f"{'DOA method':10s} {'estimates (azimuth °)':>22s} {'errors (°)':>12s} {'time (ms)':>10s}"
+    )
     print(header)
     print("-" * len(header))
     results = {}
     for method in METHODS:
         k = 1 if method == "tdoa-ls" else len(truth)
         t0 = time.perf_counter()
-        res = locate(scene.signals, fs, g, method=method, num_sources=k, resolution=0.5)
+        res = locate(x, FS, g, method=method, num_sources=k, resolution=0.5)
         ms = (time.perf_counter() - t0) * 1e3
         results[method] = res
-        errs = _errors(res.directions, truth[:k] if k == 1 else truth, angular_distance)
         if k == 1:  # one estimate: score it against the nearer talker
-            errs = [min(float(angular_distance(res.directions[0], t)) for t in truth)]
+            errs = [min(float(dist(res.directions[0], t)) for t in truth)]
+        else:
+            errs = _errors(res.directions, truth, dist)
         est = ", ".join(f"{a:.1f}" for a in res.azimuth)
-        err = ", ".join(f"{e:.1f}" for e in errs)
-        print(f"{method:10s} {est:>24s} {err:>16s} {ms:10.1f}")
-    auto = locate(scene.signals, fs, g, num_sources="auto")
-    print(f"\nnum_sources='auto' finds {auto.num_sources}: {auto.count_reason}")
-    try:
-        from arraykit.plot.doa import plot_doa_spectra
-    except ImportError as exc:  # pragma: no cover - matplotlib missing
-        print(f"(no picture: {exc})")
-        return 0
-    fig = plot_doa_spectra(
-        results,
-        truth=truth,
-        title=f"Two talkers, RT60 {args.rt60:g} s: spatial spectra per method (× estimate, ○ truth)",
+        e = ", ".join(f"{v:.1f}" for v in errs)
+        print(f"{method:10s} {est:>22s} {e:>12s} {ms:10.1f}")
+    print("(errors against talker 1, talker 2; tdoa-ls assumes a single source: one estimate,")
+    print(" scored against the nearer talker; with two talkers at once its pair delays disagree)\n")
+    return results
+
+
+def _beamform(x, scene, gain, g, look, other, truth, err) -> None:
+    from arraykit.beamform import compare_methods
+    from arraykit.diagnostics import steering_loss
+    from arraykit.doa.grids import angular_distance
+    from arraykit.metrics import si_sdr, snr
+
+    target = gain * scene.images[0]
+    rest = x - target
+    snr_in = float(snr(target[0], rest[0]))
+    sdr_in = float(si_sdr(target[0], x[0]))
+    methods = BEAMFORMERS
+    nulls = [tuple(other)]
+    if float(angular_distance(other, look)) < 20.0:  # no second talker to null
+        methods = tuple(m for m in methods if m != "lcmv")
+        nulls = []
+    scores = compare_methods(
+        x, FS, g, tuple(look), target_image=target, methods=methods, noise=NOISE_ONLY, nulls=nulls
     )
-    fig.savefig(args.plot, dpi=110, bbox_inches="tight")
-    print(f"picture of the maps written to {args.plot}")
-    return 0
+    print(
+        f"Beamforming toward talker 1 at SRP-PHAT's estimate {look[0]:.1f}° (true "
+        f"{truth[0][0]:.1f}°); at the reference mic 0: SNR {snr_in:.1f} dB, "
+        f"SI-SDR {sdr_in:.1f} dB"
+    )
+    header = f"{'beamformer':14s} {'SNR gain (dB)':>14s} {'SI-SDR gain (dB)':>17s}  covariance from"
+    print(header)
+    print("-" * len(header))
+    source = {
+        "das": "-",
+        "superdirective": "diffuse-noise model",
+        "mpdr": "the whole mixture (talker 1 included)",
+        "mvdr": f"the noise-only {NOISE_ONLY[0]:g}-{NOISE_ONLY[1]:g} s (talker 2 + noise)",
+        "lcmv": f"the noise-only segment; null at {other[0]:.1f}°",
+    }
+    for s in scores:
+        print(f"{s.method:14s} {s.snr_gain_db:14.1f} {s.si_sdr_gain_db:17.1f}  {source[s.method]}")
+
+    # ------------------------------------------------------------ 4. steering error
+    true1 = tuple(truth[0])
+    on_truth = compare_methods(x, FS, g, true1, target_image=target, methods=("mpdr",))[0]
+    on_est = next(s for s in scores if s.method == "mpdr")
+    snr_lin = 10 ** (snr_in / 10)
+    loss = steering_loss(
+        g,
+        LOSS_FREQS,
+        method="mpdr",
+        look=tuple(look),
+        source=true1,
+        snr_db=snr_in,
+        loading=1e-2 * (1 + snr_lin),  # the default loading, 1 % of the average power
+    )
+    print(
+        f"\nMPDR toward the true {true1[0]:.1f}° / the estimate {look[0]:.1f}°: SNR gain "
+        f"{on_truth.snr_gain_db:.1f} / {on_est.snr_gain_db:.1f} dB, SI-SDR gain "
+        f"{on_truth.si_sdr_gain_db:.1f} / {on_est.si_sdr_gain_db:.1f} dB"
+    )
+    print(
+        f"steering error {err:.1f}°: ak.diagnostics.steering_loss predicts MPDR target loss "
+        + ", ".join(f"{v:.1f}" for v in loss)
+        + " dB at "
+        + " / ".join(f"{f / 1000:g}" for f in LOSS_FREQS)
+        + f" kHz (per-mic SNR {snr_in:.1f} dB, white noise)"
+    )
+
+
+def _channels(cmap) -> str:
+    c = list(cmap)
+    if c == list(range(c[0], c[-1] + 1)):
+        return f"channels {c[0]}–{c[-1]}"
+    return "channels " + ", ".join(str(i) for i in c)
 
 
 def _errors(est: np.ndarray, truth: np.ndarray, dist) -> list[float]:
