@@ -1,9 +1,11 @@
-"""Live direction finding: a device's blocks through :func:`arraykit.doa.locate_stft`.
+"""Live direction finding: a device's blocks through a recursive covariance and :func:`arraykit.doa.locate_cov`.
 
 The top of the pipeline: it composes a device (:func:`arraykit.hardware.open`, or the
-simulated and file devices) with the DOA search. Each block of audio extends a
-sliding window of STFT frames (the last `window` seconds: the spatial covariance the
-search sees is updated block by block), the window is searched, and a
+simulated and file devices) with the DOA search. Each block of audio is cut into new
+STFT frames (continuing the previous block's, no padding), the band's bins update an
+exponentially forgetting spatial covariance
+(:class:`arraykit.beamform.RecursiveCovariance`, time constant `memory` seconds), the
+covariance is searched (:func:`arraykit.doa.locate_cov`), and a
 :class:`LiveEstimate` is yielded. :class:`LiveStats` keeps the real-time factor and
 the frames the device lost.
 
@@ -20,13 +22,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from arraykit import _validate as v
 from arraykit import doa
-from arraykit.stft import stft
+from arraykit.beamform import RecursiveCovariance
+from arraykit.stft import StreamingSTFT
 
 __all__ = ["LiveEstimate", "LiveStats", "track"]
 
@@ -67,10 +70,10 @@ class LiveStats:
 def track(
     device: Any,
     *,
-    method: str = "srp-phat",
+    method: Literal["srp-phat", "music", "normmusic"] = "srp-phat",
     num_sources: int = 1,
     block: float = 0.1,
-    window: float = 0.5,
+    memory: float = 0.5,
     freq_range: tuple[float, float] = (300.0, 3500.0),
     nfft: int = 512,
     resolution: float = 2.0,
@@ -79,16 +82,26 @@ def track(
 ) -> Iterator[LiveEstimate]:
     """Estimate directions block by block from an open device (runs until stopped).
 
+    Every STFT frame (Hann, `nfft`, hop ``nfft // 2``) updates the band's covariance
+    ``R <- alpha R + (1 - alpha) x x^H`` with ``alpha = exp(-hop / (memory * fs))``:
+    audio `t` seconds old weighs ``exp(-t / memory)``. After a steady source jumps to
+    a new direction at the same level, the new direction outweighs the old after
+    about ``memory * ln 2`` seconds (plus up to a block); pauses in speech lengthen
+    it. A short memory follows faster, a long one gives steadier estimates.
+
     Parameters
     ----------
     device
         What :func:`arraykit.hardware.open` returns (real, simulated or file).
-    method, num_sources, freq_range, nfft, resolution
+    method : {"srp-phat", "music", "normmusic"}
+        As for :func:`arraykit.doa.locate_cov` (SRP-PHAT on the PHAT-normalised
+        covariance).
+    num_sources, freq_range, nfft, resolution
         As for :func:`arraykit.doa.locate`.
     block : float
-        Seconds of audio per estimate.
-    window : float
-        Seconds of audio the search looks at (a sliding window, >= `block`).
+        Seconds of audio per estimate (at least `nfft` samples).
+    memory : float
+        Time constant of the covariance's exponential forgetting, seconds (> 0).
     onchip : callable, optional
         Returns the device's own DOA in arraykit's frame (``XVF3000.onchip_azimuth``).
     stats : LiveStats, optional
@@ -96,10 +109,26 @@ def track(
     """
     fs = device.fs
     geometry = device.geometry
-    block_n = round(v.positive("block", block) * fs)
-    window_n = max(block_n, round(v.positive("window", window) * fs), nfft)
+    method = v.choice("method", method, doa.COV_METHODS)
+    memory = v.positive("memory", memory)
+    if isinstance(nfft, bool) or not isinstance(nfft, int | np.integer) or nfft < 8:
+        raise v.fail("nfft", nfft, "must be an integer >= 8")
+    fr = v.finite_array("freq_range", freq_range, ndim=1)
+    if fr.shape != (2,) or not 0 < fr[0] < fr[1] <= fs / 2:
+        raise v.fail(
+            "freq_range",
+            freq_range,
+            f"must be (low, high) Hz with 0 < low < high <= fs/2 = {fs / 2:g}",
+        )
+    sts = StreamingSTFT(fs, geometry.n_mics, nfft=nfft)
+    freqs = sts.freqs
+    band = np.flatnonzero((freqs >= fr[0]) & (freqs <= fr[1]))
+    if band.size == 0:
+        raise v.fail("freq_range", freq_range, f"holds no STFT bins at nfft={nfft}")
+    alpha = float(np.exp(-sts.transform.hop / (memory * fs)))
+    cov = RecursiveCovariance(band.size, geometry.n_mics, alpha=alpha)
+    block_n = max(round(v.positive("block", block) * fs), nfft)
     stats = stats if stats is not None else LiveStats()
-    buf = np.zeros((geometry.n_mics, 0), dtype=np.float32)
     pending: list[np.ndarray] = []
     have = 0
     total = 0
@@ -111,17 +140,15 @@ def track(
         new = np.concatenate(pending, axis=1)
         pending, have = [], 0
         t0 = time.perf_counter()
-        buf = np.concatenate([buf, new], axis=1)[:, -window_n:]
         total += new.shape[1]
-        X = stft(buf.astype(np.float64), fs, nfft=nfft)
-        res = doa.locate_stft(
-            X,
-            fs,
+        X = sts.push(new)[:, band, :]  # the frames this block completed (>= 1)
+        R = cov.update(X)  # (F, M, M)
+        res = doa.locate_cov(
+            R,
+            freqs[band],
             geometry,
-            nfft=nfft,
             method=method,
             num_sources=num_sources,
-            freq_range=freq_range,
             resolution=resolution,
         )
         chip = onchip() if onchip is not None else None

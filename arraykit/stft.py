@@ -29,7 +29,7 @@ from arraykit import _validate as v
 if TYPE_CHECKING:  # scipy.signal takes most of a second to import: load it on first use
     from scipy.signal import ShortTimeFFT
 
-__all__ = ["frame_times", "istft", "stft", "stft_frequencies", "stft_transform"]
+__all__ = ["StreamingSTFT", "frame_times", "istft", "stft", "stft_frequencies", "stft_transform"]
 
 
 def stft_transform(
@@ -115,15 +115,78 @@ def _stft_frames(x: np.ndarray, sft: ShortTimeFFT) -> np.ndarray:
     last = (p1 - 1) * hop - mid + m  # one past the last sample of the last frame
     left, right = max(0, -first), max(0, last - n)
     xp = np.pad(x, [(0, 0)] * (x.ndim - 1) + [(left, right)])
-    frames = sliding_window_view(xp, m, axis=-1)[..., first + left :: hop, :][..., : p1 - p0, :]
+    return _fft_frames(xp[..., first + left :], sft, p1 - p0)
+
+
+def _fft_frames(x: np.ndarray, sft: ShortTimeFFT, n_frames: int) -> np.ndarray:
+    """The first `n_frames` frames of `x` (frame ``k`` starts at sample ``k * hop``), ``(..., F, T)``.
+
+    Each frame's FFT is taken relative to its centre sample, as ShortTimeFFT does.
+    """
+    frames = sliding_window_view(x, sft.m_num, axis=-1)[..., :: sft.hop, :][..., :n_frames, :]
     X = np.fft.rfft(frames * sft.win, n=sft.mfft, axis=-1)
-    X *= _centre_phase(sft.mfft, mid)
+    X *= _centre_phase(sft.mfft, sft.m_num_mid)
     return np.swapaxes(X, -1, -2)
 
 
 @lru_cache(maxsize=32)
 def _centre_phase(mfft: int, mid: int) -> np.ndarray:
     return np.exp(2j * np.pi * np.arange(mfft // 2 + 1) * mid / mfft)
+
+
+class StreamingSTFT:
+    """The STFT of a signal that arrives in blocks: each whole frame once, as it completes.
+
+    :meth:`push` takes the next block ``(M, n)`` and returns the frames ``(M, F, T_new)``
+    that it completed (none when fewer than `nfft` samples are waiting); samples not
+    yet in a whole frame are kept for the next block. Frame ``k`` starts at sample
+    ``k * hop`` of the stream, so the frames equal those of :func:`stft` on the whole
+    signal that need no zero padding (frame ``k + 1`` of :func:`stft` at the default
+    50 % hop).
+
+    Examples
+    --------
+    >>> x = np.random.default_rng(1).standard_normal((2, 3000))
+    >>> s = StreamingSTFT(16000, 2, nfft=256)
+    >>> X = np.concatenate([s.push(b) for b in np.array_split(x, 7, axis=1)], axis=2)
+    >>> ref = stft(x, 16000, nfft=256)
+    >>> X.shape[2], bool(np.allclose(X, ref[:, :, 1 : 1 + X.shape[2]]))
+    (22, True)
+    """
+
+    def __init__(
+        self,
+        fs: float,
+        n_channels: int,
+        *,
+        nfft: int = 512,
+        hop: int | None = None,
+        window: str = "hann",
+    ) -> None:
+        self.transform = stft_transform(fs, nfft=nfft, hop=hop, window=window)
+        if isinstance(n_channels, bool) or not isinstance(n_channels, int | np.integer):
+            raise v.fail("n_channels", n_channels, "must be a positive integer")
+        if n_channels < 1:
+            raise v.fail("n_channels", n_channels, "must be a positive integer")
+        self.n_channels = int(n_channels)
+        self._buf = np.zeros((self.n_channels, 0))
+
+    @property
+    def freqs(self) -> np.ndarray:
+        """The ``F`` bin frequencies, Hz."""
+        return self.transform.f
+
+    def push(self, block: npt.ArrayLike) -> np.ndarray:
+        """Append a block ``(M, n)``; return the frames it completed, ``(M, F, T_new)``."""
+        b = v.finite_array("block", block, ndim=2)
+        if b.shape[0] != self.n_channels:
+            raise v.fail("block", block, f"must have {self.n_channels} rows (channels)")
+        buf = np.concatenate([self._buf, b], axis=1)
+        sft = self.transform
+        T = max(0, (buf.shape[1] - sft.m_num) // sft.hop + 1)
+        X = _fft_frames(buf, sft, T) if T else np.zeros((self.n_channels, sft.f_pts, 0), complex)
+        self._buf = buf[:, T * sft.hop :]
+        return X
 
 
 def istft(

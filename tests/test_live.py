@@ -24,7 +24,7 @@ def test_track_follows_a_moving_source():
     ) as dev:
         est = [
             e
-            for _, e in zip(range(18), track(dev, block=0.1, window=0.3, stats=stats), strict=False)
+            for _, e in zip(range(18), track(dev, block=0.1, memory=0.2, stats=stats), strict=False)
         ]
     az = np.array([e.azimuth[0] for e in est])
     assert np.all(np.abs(az[3:8] - 30.0) < 6), az
@@ -67,3 +67,37 @@ def test_cli_live_with_led_and_onchip(monkeypatch, capsys):
     # The chip says 95 while arraykit says about 60: the fitted orientation reports it.
     m = re.search(r"azimuth = ([\d.]+) \+ \(\+1\) x on-chip angle", err)
     assert m and abs(float(m.group(1)) - (60 - 95) % 360) < 6, err
+
+
+def _switch_lag(memory: float, method: str = "srp-phat") -> float:
+    """Seconds after the talker jumps from 30 to 210 degrees until the estimate follows."""
+    with ak.hardware.open(
+        "sim:respeaker-usb-4mic",
+        azimuth=[30.0, 30.0, 210.0, 210.0],  # the jump is at 1.0 s
+        duration=2.0,
+        rt60=0.0,
+        blocksize=400,
+        seed=3,
+    ) as dev:
+        est = [
+            e
+            for _, e in zip(
+                range(40), track(dev, block=0.05, memory=memory, method=method), strict=False
+            )
+        ]
+    t = np.array([e.time for e in est])
+    az = np.array([e.azimuth[0] for e in est])
+    near = np.abs((az - 210.0 + 180.0) % 360.0 - 180.0) < 8.0
+    assert not near[t < 1.0].any(), az
+    after = np.flatnonzero(t >= 1.0)
+    k = after[np.argmax(near[after])]
+    assert near[k:].all(), az  # once it follows, it stays
+    return float(t[k] - 1.0)
+
+
+def test_recursive_covariance_memory_sets_how_fast_the_estimate_follows():
+    """The covariance forgets with time constant `memory`: a short memory follows a jump
+    within a few blocks, a long one lags (the old talker keeps weight exp(-t / memory))."""
+    short, long = _switch_lag(0.1), _switch_lag(0.4)
+    assert short <= 0.2 and long > short, (short, long)
+    assert _switch_lag(0.1, "music") <= 0.2

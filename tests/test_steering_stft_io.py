@@ -132,3 +132,36 @@ def test_batched_stft_equals_scipy_shorttimefft(
     fast = stft(x, 16000, nfft=nfft, hop=hop, window=window)
     assert fast.shape == reference.shape
     np.testing.assert_allclose(fast, reference, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize(("nfft", "hop"), [(256, None), (512, 128), (64, 48)])
+def test_streaming_stft_gives_the_unpadded_frames_of_stft(nfft: int, hop: int | None) -> None:
+    """Blocks of any size (shorter than a frame too) give each whole frame exactly once."""
+    from arraykit.stft import StreamingSTFT, stft_transform
+
+    x = np.random.default_rng(nfft).standard_normal((3, 5000))
+    cuts = 10 + np.cumsum(np.r_[0, np.random.default_rng(1).integers(1, 700, 40)])
+    cuts = cuts[cuts < x.shape[1]]
+    s = StreamingSTFT(16000, 3, nfft=nfft, hop=hop)
+    out = [s.push(b) for b in np.split(x, cuts, axis=1)]
+    assert any(o.shape[2] == 0 for o in out)  # some blocks complete no frame
+    X = np.concatenate(out, axis=2)
+    sft = stft_transform(16000, nfft=nfft, hop=hop)
+    # stream frame k starts at k * hop; stft frame t starts at (p_min + t) * hop - m_num_mid
+    h = sft.hop
+    offset = sft.m_num_mid // h - sft.p_min
+    assert X.shape[2] == (x.shape[1] - nfft) // h + 1
+    if sft.m_num_mid % h == 0:
+        ref = stft(x, 16000, nfft=nfft, hop=hop)[:, :, offset : offset + X.shape[2]]
+        np.testing.assert_allclose(X, ref, rtol=0, atol=1e-10)
+    else:  # frame starts fall between stft's: compare one frame's FFT directly
+        k = 7
+        seg = x[:, k * h : k * h + nfft] * sft.win
+        direct = np.fft.rfft(seg, axis=1) * np.exp(
+            2j * np.pi * np.arange(nfft // 2 + 1) * sft.m_num_mid / nfft
+        )
+        np.testing.assert_allclose(X[:, :, k], direct, rtol=0, atol=1e-10)
+    with pytest.raises(ValueError, match=r"block.*3 rows"):
+        s.push(np.zeros((2, 10)))
+    with pytest.raises(ValueError, match="n_channels"):
+        StreamingSTFT(16000, 0)

@@ -76,17 +76,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "live",
         help="live direction finding from a device (refreshing display)",
-        description="Streams blocks, searches a sliding window of the last --window seconds "
-        "per block and prints the direction(s); optionally points the ReSpeaker LED ring at "
+        description="Streams blocks into an exponentially forgetting spatial covariance "
+        "(time constant --memory seconds), searches it after every block and prints the direction(s); optionally points the ReSpeaker LED ring at "
         "the estimate and shows the device's own DOA. Reports the real-time factor and any "
         "lost frames on exit (Ctrl-C stops).",
     )
     _device_args(p)
-    p.add_argument("--method", default="srp-phat", help="DOA method (srp-phat, music, ...)")
+    p.add_argument("--method", default="srp-phat", help="srp-phat, music or normmusic")
     p.add_argument("--sources", type=int, default=1, help="number of sources K")
     p.add_argument("--seconds", type=float, help="stop after this much audio")
     p.add_argument("--block", type=float, default=0.1, help="seconds per estimate (0.1)")
-    p.add_argument("--window", type=float, default=0.5, help="seconds searched (0.5)")
+    p.add_argument(
+        "--memory", type=float, default=0.5, help="covariance time constant, seconds (0.5)"
+    )
     p.add_argument("--led", action="store_true", help="point the LED ring at the estimate")
     p.add_argument(
         "--compare-onchip", action="store_true", help="show the device's own DOA beside it"
@@ -358,7 +360,7 @@ def run_live(args: argparse.Namespace) -> int:
                 method=args.method,
                 num_sources=args.sources,
                 block=args.block,
-                window=args.window,
+                memory=args.memory,
                 onchip=onchip,
                 stats=stats,
             ):

@@ -14,7 +14,10 @@ points in metres, near field) and returns a :class:`DOAResult`:
 - ``"tdoa-ls"``: GCC-PHAT delays of every pair solved for the direction by least
   squares (:func:`from_tdoa`).
 
-:func:`locate_blocks` tracks directions block by block; :mod:`arraykit.doa.grids`
+:func:`locate_stft` takes an STFT already computed, :func:`locate_cov` a spatial
+covariance ``(F, M, M)`` (SRP-PHAT, MUSIC, NormMUSIC; for streaming, with a
+recursively averaged covariance). :func:`locate_blocks` tracks directions block by
+block; :mod:`arraykit.doa.grids`
 builds rings, spheres, layout-restricted grids and near-field point grids.
 """
 
@@ -22,16 +25,19 @@ from __future__ import annotations
 
 from arraykit.doa import grids
 from arraykit.doa.search import (
+    COV_METHODS,
     METHODS,
     BlocksResult,
     DOAResult,
     locate,
     locate_blocks,
+    locate_cov,
     locate_stft,
 )
 from arraykit.doa.tdoa import from_tdoa
 
 __all__ = [
+    "COV_METHODS",
     "METHODS",
     "BlocksResult",
     "DOAResult",
@@ -39,5 +45,6 @@ __all__ = [
     "grids",
     "locate",
     "locate_blocks",
+    "locate_cov",
     "locate_stft",
 ]

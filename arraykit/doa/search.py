@@ -4,10 +4,15 @@ Shapes: ``M`` microphones, ``N`` samples, ``F`` band frequencies, ``T`` frames,
 ``G`` grid points, ``K`` sources, ``B`` blocks.
 
 One path for every method: the STFT (:func:`arraykit.stft.stft`), the bins inside
-`freq_range`, a spatial spectrum over a coarse grid (steering computed once per
+`freq_range`, their second-order statistics (``_Stats``: the spatial covariance, the
+PHAT-whitened cross-spectra), a spatial spectrum over a coarse grid (steering computed once per
 grid and chunked, see ``_steer``), the K strongest distinct peaks, and for named
 grids a finer local search around each peak (coarse-to-fine), so that 0.1 degree
 costs about what 1 degree costs.
+
+:func:`locate_cov` enters the same path with a spatial covariance instead of frames
+(a recursively averaged one in :mod:`arraykit.live`): the statistics then come from
+the covariance alone, so the methods that need frames (TOPS, tdoa-ls) are not offered.
 """
 
 from __future__ import annotations
@@ -23,15 +28,27 @@ import numpy.typing as npt
 from arraykit import _validate as v
 from arraykit.doa import grids as _grids
 from arraykit.doa._steer import Steering
-from arraykit.doa.srp import SrpKernel, phat_cross_spectra, srp_phat_map
+from arraykit.doa.srp import SrpKernel, phat_covariance, phat_cross_spectra, srp_phat_map
 from arraykit.doa.subspace import covariance, music_bins, subspaces, tops_map
 from arraykit.doa.tdoa import _solve
 from arraykit.geometry import SPEED_OF_SOUND, ArrayGeometry, directions_from_vectors
 
-__all__ = ["METHODS", "BlocksResult", "DOAResult", "locate", "locate_blocks", "locate_stft"]
+__all__ = [
+    "COV_METHODS",
+    "METHODS",
+    "BlocksResult",
+    "DOAResult",
+    "locate",
+    "locate_blocks",
+    "locate_cov",
+    "locate_stft",
+]
 
 Method = Literal["srp-phat", "music", "normmusic", "tops", "tdoa-ls"]
 METHODS = ("srp-phat", "music", "normmusic", "tops", "tdoa-ls")
+CovMethod = Literal["srp-phat", "music", "normmusic"]
+COV_METHODS = ("srp-phat", "music", "normmusic")
+"""The methods :func:`locate_cov` runs from a covariance alone (TOPS and tdoa-ls need frames)."""
 Counting = Literal["peaks", "mdl"]
 
 DEFAULT_MIN_SEPARATION = 10.0
@@ -241,11 +258,108 @@ def locate_stft(
     c: float = SPEED_OF_SOUND,
 ) -> DOAResult:
     """:func:`locate` on an STFT ``(M, F, T)`` already computed with ``nfft`` (same options)."""
-    plan = _plan(
+    plan, Xb = _plan_stft(
         X, fs, geometry, nfft, method, num_sources, freq_range, grid, points, resolution,
         coarse, min_separation, counting, srp_kernel, c,
     )  # fmt: skip
-    return _search(plan, plan.X)
+    return _search(plan, _Stats(X=Xb))
+
+
+def locate_cov(
+    cov: npt.ArrayLike,
+    freqs: npt.ArrayLike,
+    geometry: ArrayGeometry,
+    *,
+    method: CovMethod = "srp-phat",
+    num_sources: int | Literal["auto"] = 1,
+    grid: Literal["azimuth", "sphere"] | npt.ArrayLike | None = None,
+    points: npt.ArrayLike | None = None,
+    resolution: float = 1.0,
+    coarse: float | None = None,
+    min_separation: float | None = None,
+    counting: Counting = "peaks",
+    n_frames: int | None = None,
+    c: float = SPEED_OF_SOUND,
+) -> DOAResult:
+    """Directions of arrival from a spatial covariance (e.g. a recursively averaged one).
+
+    The same search as :func:`locate` (grids, coarse-to-fine, peaks, several
+    sources) on second-order statistics alone, for streaming
+    (:class:`arraykit.beamform.RecursiveCovariance`, :func:`arraykit.live.track`).
+
+    - ``"music"``, ``"normmusic"``: the subspaces of `cov`, exactly as
+      :func:`locate_stft` computes them from ``X X^H / T``: on
+      ``covariance(X)`` of the same band frames the results are equal.
+    - ``"srp-phat"``: the covariance is PHAT-normalised element by element,
+      ``R_ij / |R_ij|`` (diagonal 1), and steered: the mean over pairs and bins of
+      the GCC-PHAT of the *averaged* cross-spectra at each direction's model delays.
+      :func:`locate_stft` whitens every frame *before* averaging; the two are equal
+      for a single frame (``x_i x_j* / |x_i x_j*| = x~_i x~_j*``) and for any number
+      of frames whose cross-spectra share one phase per bin (one noise-free plane
+      wave), and otherwise differ: averaging first weights loud frames more.
+
+    Parameters
+    ----------
+    cov : array_like [shape=(F, M, M)]
+        Hermitian spatial covariance of the band's bins, ``M = geometry.n_mics``.
+    freqs : array_like [shape=(F,)]
+        The bins' frequencies, Hz (> 0): only the band you want searched.
+    geometry : ArrayGeometry
+    method : {"srp-phat", "music", "normmusic"}
+        TOPS and tdoa-ls need the frames: use :func:`locate_stft`.
+    num_sources, grid, points, resolution, coarse, min_separation, counting, c
+        As for :func:`locate`.
+    n_frames : int, optional
+        Frames (or effective frames, about ``1 / (1 - alpha)`` for a recursive
+        estimate) behind `cov`: needed only by ``counting="mdl"``.
+
+    Returns
+    -------
+    DOAResult
+        ``freq_range`` is ``(min(freqs), max(freqs))``.
+
+    Examples
+    --------
+    >>> import numpy as np, arraykit as ak
+    >>> g = ak.load_geometry("respeaker-usb-4mic")
+    >>> freqs = np.linspace(300.0, 3500.0, 60)
+    >>> a = np.exp(-2j * np.pi * freqs[:, None] * g.delays((75.0, 0.0)))  # (F, M)
+    >>> cov = a[:, :, None] * a[:, None, :].conj() + 0.1 * np.eye(4)  # one plane wave + noise
+    >>> res = ak.doa.locate_cov(cov, freqs, g, method="music", resolution=0.1)
+    >>> round(float(res.azimuth[0]), 1)
+    75.0
+    """
+    geometry = _geometry(geometry)
+    if method in METHODS and method not in COV_METHODS:
+        raise v.fail(
+            "method",
+            method,
+            f"needs the STFT frames; locate_cov runs {', '.join(map(repr, COV_METHODS))} "
+            "(use locate or locate_stft)",
+        )
+    method = v.choice("method", method, COV_METHODS)
+    M = geometry.n_mics
+    C = v.finite_array("cov", cov, ndim=3, dtype=complex)
+    if C.shape[1:] != (M, M) or C.shape[0] < 1:
+        raise v.fail("cov", cov, f"must be covariances of shape (F, M={M}, M={M})")
+    scale = float(np.max(np.abs(C))) if C.size else 0.0
+    if np.max(np.abs(C - np.conj(C.transpose(0, 2, 1)))) > 1e-8 * max(scale, 1e-300):
+        raise v.fail("cov", cov, "is not Hermitian in every bin (R[f] != R[f]^H)")
+    f = v.frequencies("freqs", freqs)
+    if f.shape != (C.shape[0],) or np.any(f <= 0):
+        raise v.fail("freqs", freqs, f"must be {C.shape[0]} frequencies > 0 Hz, one per bin of cov")
+    T = None
+    if n_frames is not None:
+        if isinstance(n_frames, bool) or not isinstance(n_frames, int | np.integer) or n_frames < 1:
+            raise v.fail("n_frames", n_frames, "must be an integer >= 1")
+        T = int(n_frames)
+    if num_sources == "auto" and counting == "mdl" and T is None:
+        raise v.fail("n_frames", n_frames, "counting='mdl' needs the number of frames behind cov")
+    plan = _plan(
+        geometry, method, num_sources, f, (float(f.min()), float(f.max())), grid, points,
+        resolution, coarse, min_separation, counting, "steered", c, fs=math.nan, nfft=0,
+    )  # fmt: skip
+    return _search(plan, _Stats(cov=0.5 * (C + np.conj(C.transpose(0, 2, 1))), n_frames=T))
 
 
 def locate_blocks(
@@ -279,7 +393,7 @@ def locate_blocks(
     x = v.signals("signals", signals, _geometry(geometry).n_mics)
     fs = v.positive("fs", fs)
     X = stft(x, fs, nfft=nfft)
-    plan = _plan(
+    plan, Xb = _plan_stft(
         X, fs, geometry, nfft, method, num_sources, freq_range, grid, points, resolution,
         coarse, min_separation, counting, srp_kernel, c,
     )  # fmt: skip
@@ -298,7 +412,7 @@ def locate_blocks(
     results = []
     prev: np.ndarray | None = None
     for t0 in starts:  # a loop over blocks (few); every block is vectorized
-        res = _search(plan, plan.X[:, :, t0 : t0 + frames_per_block])
+        res = _search(plan, _Stats(X=Xb[:, :, t0 : t0 + frames_per_block]))
         if prev is not None and res.num_sources > 1 and len(prev) == res.num_sources:
             res = _follow(res, prev)
         prev = res.directions
@@ -327,9 +441,8 @@ def locate_blocks(
 # ------------------------------------------------------------------- planning
 @dataclass(frozen=True, eq=False)
 class _Plan:
-    X: np.ndarray  # (M, F_band, T)
-    fs: float
-    nfft: int
+    fs: float  # the STFT's (NaN for a covariance plan: it uses the steered SRP kernel)
+    nfft: int  # the STFT's (0 for a covariance plan)
     geometry: ArrayGeometry
     method: str
     num_sources: int | str
@@ -352,7 +465,44 @@ class _Plan:
         return Steering(self.geometry, self.freqs, d, None, self.c)
 
 
-def _plan(
+@dataclass(eq=False)
+class _Stats:
+    """The band's statistics a search reads: frames, or a covariance alone.
+
+    From frames ``X`` ``(M, F, T)`` the covariance ``X X^H / T`` and the
+    frame-whitened cross-spectra (:func:`phat_cross_spectra`) are computed on first
+    use; from a covariance, the PHAT cross-spectra are its element-wise
+    normalisation (:func:`phat_covariance`).
+    """
+
+    X: np.ndarray | None = None  # (M, F, T) band STFT
+    cov: np.ndarray | None = None  # (F, M, M)
+    n_frames: int | None = None
+    _phat: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.X is not None and self.n_frames is None:
+            self.n_frames = self.X.shape[2]
+
+    def covariance(self) -> np.ndarray:
+        if self.cov is None:
+            assert self.X is not None
+            self.cov = covariance(self.X)
+        return self.cov
+
+    def phat(self) -> np.ndarray:
+        if self._phat is None:
+            self._phat = (
+                phat_cross_spectra(self.X) if self.X is not None else phat_covariance(self.cov)
+            )
+        return self._phat
+
+    def frames(self) -> np.ndarray:
+        assert self.X is not None, "TOPS and tdoa-ls need frames (locate_cov rejects them)"
+        return self.X
+
+
+def _plan_stft(
     X: Any,
     fs: Any,
     geometry: ArrayGeometry,
@@ -368,30 +518,18 @@ def _plan(
     counting: Any,
     srp_kernel: Any,
     c: Any,
-) -> _Plan:
+) -> tuple[_Plan, np.ndarray]:
+    """Validate an STFT search; the plan and the band's frames ``(M, F_band, T)``."""
     geometry = _geometry(geometry)
     fs = v.positive("fs", fs)
-    c = v.positive("c", c)
     method = v.choice("method", method, METHODS)
-    counting = v.choice("counting", counting, ("peaks", "mdl"))
-    srp_kernel = v.choice("srp_kernel", srp_kernel, ("auto", "steered", "lookup"))
     M = geometry.n_mics
     if isinstance(nfft, bool) or not isinstance(nfft, int | np.integer) or nfft < 8:
         raise v.fail("nfft", nfft, "must be an integer >= 8")
     X = np.asarray(X)
     if X.ndim != 3 or X.shape[0] != M or X.shape[1] != nfft // 2 + 1:
         raise v.fail("X", X, f"must be an STFT of shape (M={M}, F={nfft // 2 + 1}, T)")
-    if num_sources != "auto":
-        if isinstance(num_sources, bool) or not isinstance(num_sources, int | np.integer):
-            raise v.fail("num_sources", num_sources, "must be a positive integer or 'auto'")
-        if not 1 <= num_sources <= M - 1:
-            raise v.fail(
-                "num_sources",
-                num_sources,
-                f"must lie in 1..{M - 1}: an array of {M} microphones resolves at most {M - 1} sources",
-            )
-        if method == "tdoa-ls" and num_sources != 1:
-            raise v.fail("num_sources", num_sources, "method 'tdoa-ls' finds one source")
+    _check_count(num_sources, method, M)
     # band
     fr = v.finite_array("freq_range", freq_range, ndim=1)
     if fr.shape != (2,) or not 0 < fr[0] < fr[1] <= fs / 2:
@@ -412,6 +550,50 @@ def _plan(
     Xb = np.ascontiguousarray(X[:, band, :])
     if Xb.shape[2] < 1:
         raise v.fail("X", X, "has no frames")
+    plan = _plan(
+        geometry, method, num_sources, f_all[band], (float(fr[0]), float(fr[1])), grid, points,
+        resolution, coarse, min_separation, counting, srp_kernel, c, fs=fs, nfft=int(nfft),
+    )  # fmt: skip
+    return plan, Xb
+
+
+def _check_count(num_sources: Any, method: str, M: int) -> None:
+    if num_sources != "auto":
+        if isinstance(num_sources, bool) or not isinstance(num_sources, int | np.integer):
+            raise v.fail("num_sources", num_sources, "must be a positive integer or 'auto'")
+        if not 1 <= num_sources <= M - 1:
+            raise v.fail(
+                "num_sources",
+                num_sources,
+                f"must lie in 1..{M - 1}: an array of {M} microphones resolves at most {M - 1} sources",
+            )
+        if method == "tdoa-ls" and num_sources != 1:
+            raise v.fail("num_sources", num_sources, "method 'tdoa-ls' finds one source")
+
+
+def _plan(
+    geometry: ArrayGeometry,
+    method: str,
+    num_sources: Any,
+    freqs: np.ndarray,
+    freq_range: tuple[float, float],
+    grid: Any,
+    points: Any,
+    resolution: Any,
+    coarse: Any,
+    min_separation: Any,
+    counting: Any,
+    srp_kernel: Any,
+    c: Any,
+    *,
+    fs: float,
+    nfft: int,
+) -> _Plan:
+    """The search plan shared by every entry point: grid, options, the band's bins."""
+    c = v.positive("c", c)
+    counting = v.choice("counting", counting, ("peaks", "mdl"))
+    srp_kernel = v.choice("srp_kernel", srp_kernel, ("auto", "steered", "lookup"))
+    _check_count(num_sources, method, geometry.n_mics)
     res = v.positive("resolution", resolution)
     # grid
     pts = None
@@ -460,8 +642,8 @@ def _plan(
     if sep < 0:
         raise v.fail("min_separation", min_separation, "must be >= 0")
     return _Plan(
-        X=Xb, fs=fs, nfft=int(nfft), geometry=geometry, method=method, num_sources=num_sources,
-        freqs=f_all[band], freq_range=(float(fr[0]), float(fr[1])),
+        fs=fs, nfft=nfft, geometry=geometry, method=method, num_sources=num_sources,
+        freqs=freqs, freq_range=freq_range,
         directions=None if pts is not None else directions, points=pts, grid_kind=kind,
         resolution=res, coarse=coarse_step, min_separation=sep, counting=counting,
         srp_kernel=srp_kernel, c=c,
@@ -469,10 +651,9 @@ def _plan(
 
 
 # --------------------------------------------------------------------- search
-def _search(plan: _Plan, X: np.ndarray) -> DOAResult:
+def _search(plan: _Plan, stats: _Stats) -> DOAResult:
     geometry = plan.geometry
     M = geometry.n_mics
-    R_phat = None
     reason = ""
     K = plan.num_sources
     steer = plan.steering()
@@ -480,15 +661,17 @@ def _search(plan: _Plan, X: np.ndarray) -> DOAResult:
         if plan.method == "tdoa-ls":
             K, reason = 1, "auto: tdoa-ls finds one source"
         elif plan.counting == "mdl":
-            K, reason = _count_mdl(X, M)
+            assert stats.n_frames is not None
+            K, reason = _count_mdl(stats.covariance(), stats.n_frames, M)
         else:
-            R_phat = phat_cross_spectra(X)
-            srp = srp_phat_map(R_phat, steer, fs=plan.fs, nfft=plan.nfft, kernel=plan.srp_kernel)
+            srp = srp_phat_map(
+                stats.phat(), steer, fs=plan.fs, nfft=plan.nfft, kernel=plan.srp_kernel
+            )
             K, reason = _count_peaks(srp, plan, M)
     else:
         reason = f"given: num_sources={K}"
     K = int(K)
-    evaluate = _evaluator(plan, X, K, R_phat)
+    evaluate = _evaluator(plan, stats, K)
     spectrum = evaluate(steer)
     grid_dirs = (
         plan.directions
@@ -503,7 +686,7 @@ def _search(plan: _Plan, X: np.ndarray) -> DOAResult:
         est = grid_dirs[idx]
         power = spectrum[idx]
     elif plan.method == "tdoa-ls":
-        est, power = _tdoa_ls(plan, X, R_phat)
+        est, power = _tdoa_ls(plan, stats.phat())
     else:
         est, power = _refine(plan, evaluate, grid_dirs[idx], spectrum[idx])
     mirror = np.full(est.shape, np.nan)
@@ -529,12 +712,10 @@ def _search(plan: _Plan, X: np.ndarray) -> DOAResult:
     )
 
 
-def _evaluator(
-    plan: _Plan, X: np.ndarray, K: int, R_phat: np.ndarray | None
-) -> Callable[[Steering], np.ndarray]:
+def _evaluator(plan: _Plan, stats: _Stats, K: int) -> Callable[[Steering], np.ndarray]:
     """A function grid -> spectrum for the plan's method, with its statistics fixed."""
     if plan.method in ("srp-phat", "tdoa-ls"):
-        R = phat_cross_spectra(X) if R_phat is None else R_phat
+        R = stats.phat()
 
         def srp(steer: Steering) -> np.ndarray:
             kernel = plan.srp_kernel if steer.n_grid > 64 else "steered"
@@ -544,7 +725,7 @@ def _evaluator(
 
         return srp
     if plan.method in ("music", "normmusic"):
-        _, Es, En = subspaces(covariance(X), K)
+        _, Es, En = subspaces(stats.covariance(), K)
         norm: list[np.ndarray] = []
 
         def music(steer: Steering) -> np.ndarray:
@@ -556,6 +737,8 @@ def _evaluator(
             return pf.mean(axis=0)
 
         return music
+
+    X = stats.frames()
 
     def tops(steer: Steering) -> np.ndarray:
         return tops_map(X, steer, K)
@@ -689,10 +872,9 @@ def _count_peaks(srp: np.ndarray, plan: _Plan, M: int) -> tuple[int, str]:
     )
 
 
-def _count_mdl(X: np.ndarray, M: int) -> tuple[int, str]:
-    """Wax-Kailath MDL per bin on the covariance eigenvalues; the median over bins."""
-    T = X.shape[2]
-    lam = np.linalg.eigvalsh(covariance(X))[:, ::-1]  # (F, M) descending
+def _count_mdl(C: np.ndarray, T: int, M: int) -> tuple[int, str]:
+    """Wax-Kailath MDL per bin on the eigenvalues of `C` from `T` frames; the median over bins."""
+    lam = np.linalg.eigvalsh(C)[:, ::-1]  # (F, M) descending
     lam = np.maximum(lam.real, 1e-30)
     ks = np.arange(M)  # candidate counts 0..M-1
     mdl = np.empty((lam.shape[0], M))
@@ -728,8 +910,7 @@ def _tdoa_map(plan: _Plan, R: np.ndarray, steer: Steering) -> np.ndarray:
     return -np.sqrt(np.mean((model - taus[None, :]) ** 2, axis=1)) * plan.fs
 
 
-def _tdoa_ls(plan: _Plan, X: np.ndarray, R: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    R = phat_cross_spectra(X) if R is None else R
+def _tdoa_ls(plan: _Plan, R: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     taus, pairs = _tdoa_delays(plan, R)
     u = _solve(taus[:, None], pairs, plan.geometry, plan.c)
     d = directions_from_vectors(u)

@@ -33,7 +33,7 @@ import numpy as np
 from arraykit.doa._steer import Steering
 from arraykit.gcc import all_pairs
 
-__all__ = ["phat_cross_spectra", "srp_phat_map", "srp_phat_reference"]
+__all__ = ["phat_covariance", "phat_cross_spectra", "srp_phat_map", "srp_phat_reference"]
 
 SrpKernel = Literal["auto", "steered", "lookup"]
 
@@ -46,6 +46,22 @@ def phat_cross_spectra(X: np.ndarray) -> np.ndarray:
     Xw = X / np.maximum(mag, 1e-30 * (mag.max() + 1e-300))
     Xf = np.ascontiguousarray(Xw.transpose(1, 0, 2))  # (F, M, T)
     return (Xf @ np.conj(Xf.transpose(0, 2, 1))) / X.shape[2]
+
+
+def phat_covariance(C: np.ndarray) -> np.ndarray:
+    """PHAT cross-spectra ``(F, M, M)`` of a covariance: ``R_ij / |R_ij|``, diagonal 1.
+
+    The GCC-PHAT of averaged cross-spectra (averaged first, whitened after), for
+    covariances known without their frames (:func:`arraykit.doa.locate_cov`). For a
+    single frame it equals :func:`phat_cross_spectra`; in general the latter
+    (whitened per frame, then averaged) has ``|R_ij| <= 1``, this one ``|R_ij| = 1``
+    (0 where the cross-spectrum is 0).
+    """
+    mag = np.abs(C)
+    out = C / np.maximum(mag, 1e-30 * (mag.max() + 1e-300))
+    idx = np.arange(C.shape[-1])
+    out[:, idx, idx] = 1.0
+    return out
 
 
 def srp_phat_map(
@@ -61,7 +77,8 @@ def srp_phat_map(
     Parameters
     ----------
     R : np.ndarray [shape=(F, M, M)]
-        :func:`phat_cross_spectra` of the band's STFT bins.
+        :func:`phat_cross_spectra` of the band's STFT bins (or
+        :func:`phat_covariance` of their covariance).
     steering : Steering
         Geometry, band frequencies ``(F,)`` and grid.
     fs, nfft : float, int
