@@ -60,6 +60,29 @@ def finite_array(
     return arr
 
 
+def integer(
+    name: str, value: Any, minimum: int, maximum: int | None = None, *, upper: str = ""
+) -> int:
+    """An integer (not a bool) ``>= minimum`` and, if given, ``<= maximum``.
+
+    `upper` names the bound in the message (``"nfft=512"`` instead of ``512``).
+    """
+    ok = not isinstance(value, bool) and isinstance(value, int | np.integer)
+    if ok and value >= minimum and (maximum is None or value <= maximum):
+        return int(value)
+    if maximum is None:
+        raise fail(name, value, f"must be an integer >= {minimum}")
+    raise fail(name, value, f"must be an integer in {minimum}..{upper or maximum}")
+
+
+def band(name: str, value: Any, fs: float) -> tuple[float, float]:
+    """A frequency band ``(low, high)`` in Hz with ``0 < low < high <= fs / 2``."""
+    fr = finite_array(name, value, ndim=1)
+    if fr.shape != (2,) or not 0 < fr[0] < fr[1] <= fs / 2:
+        raise fail(name, value, f"must be (low, high) Hz with 0 < low < high <= fs/2 = {fs / 2:g}")
+    return float(fr[0]), float(fr[1])
+
+
 def signals(name: str, value: Any, n_mics: int | None = None) -> np.ndarray:
     """Time signals ``(M, N)``: finite floats, one row per microphone."""
     arr = finite_array(name, value, ndim=2)

@@ -252,8 +252,7 @@ def direct_path_onsets(
     if h.ndim < 1 or h.shape[-1] < 4:
         raise v.fail("rirs", rirs, "must have at least 4 samples on the last axis")
     rate = v.positive("fs", fs)
-    if isinstance(upsample, bool) or not isinstance(upsample, int | np.integer) or upsample < 1:
-        raise v.fail("upsample", upsample, "must be an integer >= 1")
+    v.integer("upsample", upsample, 1)
     if not 0.0 < float(threshold) <= 1.0:
         raise v.fail("threshold", threshold, "must lie in (0, 1]")
     n = min(h.shape[-1], max(4, round(v.positive("search_seconds", search_seconds) * rate)))

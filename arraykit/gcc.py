@@ -213,9 +213,8 @@ def all_pairs(n_mics: int) -> np.ndarray:
     >>> all_pairs(3).tolist()
     [[0, 1], [0, 2], [1, 2]]
     """
-    if isinstance(n_mics, bool) or not isinstance(n_mics, int | np.integer) or n_mics < 2:
-        raise v.fail("n_mics", n_mics, "must be an integer >= 2")
-    return np.array(list(combinations(range(int(n_mics)), 2)), dtype=int).reshape(-1, 2)
+    n = v.integer("n_mics", n_mics, 2)
+    return np.array(list(combinations(range(n), 2)), dtype=int).reshape(-1, 2)
 
 
 def peak_delays(
@@ -310,9 +309,7 @@ def _peaks(
 
 # ------------------------------------------------------------------ validation
 def _interp(interp: int) -> int:
-    if isinstance(interp, bool) or not isinstance(interp, int | np.integer) or interp < 1:
-        raise v.fail("interp", interp, "must be an integer >= 1")
-    return int(interp)
+    return v.integer("interp", interp, 1)
 
 
 def _beta(beta: float) -> float:

@@ -487,9 +487,7 @@ class ArrayGeometry:
 
 
 def _count(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise v.fail(name, value, f"must be an integer >= {minimum}")
-    return int(value)
+    return v.integer(name, value, minimum)
 
 
 def _direction(name: str, value: Any) -> tuple[float, float]:

@@ -111,15 +111,8 @@ def track(
     geometry = device.geometry
     method = v.choice("method", method, doa.COV_METHODS)
     memory = v.positive("memory", memory)
-    if isinstance(nfft, bool) or not isinstance(nfft, int | np.integer) or nfft < 8:
-        raise v.fail("nfft", nfft, "must be an integer >= 8")
-    fr = v.finite_array("freq_range", freq_range, ndim=1)
-    if fr.shape != (2,) or not 0 < fr[0] < fr[1] <= fs / 2:
-        raise v.fail(
-            "freq_range",
-            freq_range,
-            f"must be (low, high) Hz with 0 < low < high <= fs/2 = {fs / 2:g}",
-        )
+    nfft = v.integer("nfft", nfft, 8)
+    fr = v.band("freq_range", freq_range, fs)
     sts = StreamingSTFT(fs, geometry.n_mics, nfft=nfft)
     freqs = sts.freqs
     band = np.flatnonzero((freqs >= fr[0]) & (freqs <= fr[1]))

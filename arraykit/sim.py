@@ -378,10 +378,8 @@ def diffuse_noise(
 
     field = v.choice("field", field, ("3d", "2d"))
     fs_i = _sample_rate(fs)
-    if isinstance(n_samples, bool) or not isinstance(n_samples, int | np.integer) or n_samples < 1:
-        raise v.fail("n_samples", n_samples, "must be an integer >= 1")
+    n = v.integer("n_samples", n_samples, 1)
     c = v.positive("c", c)
-    n = int(n_samples)
     n_pad = max(n, nfft)
     rng = np.random.default_rng(seed)
     white = rng.standard_normal((geometry.n_mics, n_pad))
@@ -451,11 +449,7 @@ def _shoebox(room: np.ndarray, fs: int, rt60: float, max_order: int | None) -> A
                 "rt60", rt60, f"is too short for a room of {room.tolist()} m (absorption > 1)"
             ) from None
     if max_order is not None:
-        if isinstance(max_order, bool) or not isinstance(max_order, int | np.integer):
-            raise v.fail("max_order", max_order, "must be an integer >= 0")
-        if max_order < 0:
-            raise v.fail("max_order", max_order, "must be an integer >= 0")
-        order = int(max_order)
+        order = v.integer("max_order", max_order, 0)
     return pra.ShoeBox(
         room.tolist(), fs=fs, materials=pra.Material(float(absorption)), max_order=order
     )

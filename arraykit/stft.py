@@ -41,11 +41,8 @@ def stft_transform(
     knows (periodic, length `nfft`).
     """
     fs = v.positive("fs", fs)
-    if isinstance(nfft, bool) or not isinstance(nfft, int | np.integer) or nfft < 2:
-        raise v.fail("nfft", nfft, "must be an integer >= 2")
-    hop = int(nfft) // 2 if hop is None else hop
-    if isinstance(hop, bool) or not isinstance(hop, int | np.integer) or not 1 <= hop <= nfft:
-        raise v.fail("hop", hop, f"must be an integer in 1..nfft={nfft}")
+    nfft = v.integer("nfft", nfft, 2)
+    hop = nfft // 2 if hop is None else v.integer("hop", hop, 1, nfft, upper=f"nfft={nfft}")
     if not isinstance(window, str):
         raise v.fail("window", window, "must be a window name such as 'hann'")
     return _transform(fs, int(nfft), int(hop), window)
@@ -164,11 +161,7 @@ class StreamingSTFT:
         window: str = "hann",
     ) -> None:
         self.transform = stft_transform(fs, nfft=nfft, hop=hop, window=window)
-        if isinstance(n_channels, bool) or not isinstance(n_channels, int | np.integer):
-            raise v.fail("n_channels", n_channels, "must be a positive integer")
-        if n_channels < 1:
-            raise v.fail("n_channels", n_channels, "must be a positive integer")
-        self.n_channels = int(n_channels)
+        self.n_channels = v.integer("n_channels", n_channels, 1)
         self._buf = np.zeros((self.n_channels, 0))
 
     @property

@@ -350,9 +350,7 @@ def locate_cov(
         raise v.fail("freqs", freqs, f"must be {C.shape[0]} frequencies > 0 Hz, one per bin of cov")
     T = None
     if n_frames is not None:
-        if isinstance(n_frames, bool) or not isinstance(n_frames, int | np.integer) or n_frames < 1:
-            raise v.fail("n_frames", n_frames, "must be an integer >= 1")
-        T = int(n_frames)
+        T = v.integer("n_frames", n_frames, 1)
     if num_sources == "auto" and counting == "mdl" and T is None:
         raise v.fail("n_frames", n_frames, "counting='mdl' needs the number of frames behind cov")
     plan = _plan(
@@ -524,20 +522,13 @@ def _plan_stft(
     fs = v.positive("fs", fs)
     method = v.choice("method", method, METHODS)
     M = geometry.n_mics
-    if isinstance(nfft, bool) or not isinstance(nfft, int | np.integer) or nfft < 8:
-        raise v.fail("nfft", nfft, "must be an integer >= 8")
+    nfft = v.integer("nfft", nfft, 8)
     X = np.asarray(X)
     if X.ndim != 3 or X.shape[0] != M or X.shape[1] != nfft // 2 + 1:
         raise v.fail("X", X, f"must be an STFT of shape (M={M}, F={nfft // 2 + 1}, T)")
     _check_count(num_sources, method, M)
     # band
-    fr = v.finite_array("freq_range", freq_range, ndim=1)
-    if fr.shape != (2,) or not 0 < fr[0] < fr[1] <= fs / 2:
-        raise v.fail(
-            "freq_range",
-            freq_range,
-            f"must be (low, high) Hz with 0 < low < high <= fs/2 = {fs / 2:g}",
-        )
+    fr = v.band("freq_range", freq_range, fs)
     f_all = np.arange(nfft // 2 + 1) * fs / nfft
     band = (f_all >= fr[0]) & (f_all <= fr[1])
     need = 2 if method == "tops" else 1
@@ -551,7 +542,7 @@ def _plan_stft(
     if Xb.shape[2] < 1:
         raise v.fail("X", X, "has no frames")
     plan = _plan(
-        geometry, method, num_sources, f_all[band], (float(fr[0]), float(fr[1])), grid, points,
+        geometry, method, num_sources, f_all[band], fr, grid, points,
         resolution, coarse, min_separation, counting, srp_kernel, c, fs=fs, nfft=int(nfft),
     )  # fmt: skip
     return plan, Xb
