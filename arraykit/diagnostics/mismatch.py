@@ -493,9 +493,7 @@ def sweep(
     src = _direction("source", source)
     err = _errors("errors", errors)
     looks = _looks(src, err, _axis(axis))
-    a = _steer(geometry.positions, p.freqs, looks, c).transpose(1, 0, 2)  # (E, F, M)
-    a0 = _steer1(geometry.positions, p.freqs, src, c)[None]
-    gain, sinr, _ = p.evaluate(a, a0, geometry)
+    gain, sinr, _ = p.steered(geometry, looks, src)
     return Sweep(
         errors=err,
         freqs=p.freqs,
@@ -618,12 +616,10 @@ def loading_for(
     gains, sinrs, wngs = [], [], []
     for eps in np.concatenate([[0.0], grid]):  # one batched solve per loading
         p = _Problem.build(geometry, freqs, method, snr_db, noise_cov, eps, (), c)
-        a = _steer(geometry.positions, p.freqs, look, c).transpose(1, 0, 2)
-        a0 = _steer1(geometry.positions, p.freqs, src, c)[None]
-        g, s, w = p.evaluate(a, a0, geometry)
-        gains.append(_db(np.abs(g[0]) ** 2))
-        sinrs.append(_db(s[0]))
-        wngs.append(_db(w[0]))
+        g, s, w = p.steered_db(geometry, look, src)
+        gains.append(g)
+        sinrs.append(s)
+        wngs.append(w)
     gain = np.array(gains)  # (1 + L, F)
     ok = gain[1:] >= -ml
     found = ok.any(axis=0)
@@ -674,10 +670,7 @@ def compare(
     for m in methods:
         null = nulls if (m != "lcmv" or nulls) else [((src[0] + 40.0) % 360.0, src[1])]
         p = _Problem.build(geometry, freqs, m, snr_db, noise_cov, loading, null, c)
-        a = _steer(geometry.positions, p.freqs, look, c).transpose(1, 0, 2)
-        a0 = _steer1(geometry.positions, p.freqs, src, c)[None]
-        g, s, w = p.evaluate(a, a0, geometry)
-        rows.append((_db(np.abs(g[0]) ** 2), _db(s[0]), _db(w[0])))
+        rows.append(p.steered_db(geometry, look, src))
     return Comparison(
         methods=tuple(methods),
         freqs=p.freqs,
@@ -833,6 +826,20 @@ class _Problem:
                 noise = _quad(w, self.noise_cov, w).real
             sinr = self.sigma_s2 * np.abs(gain) ** 2 / np.maximum(noise, _TINY)
         return gain, sinr, wng
+
+    def steered(self, geometry: ArrayGeometry, looks: np.ndarray, source) -> tuple:
+        """:meth:`evaluate` with the beam steered at ``looks`` ``(E, 2)``, talker at ``source``.
+
+        Both are plane waves on the nominal ``geometry``.
+        """
+        a = _steer(geometry.positions, self.freqs, looks, self.c).transpose(1, 0, 2)  # (E, F, M)
+        a0 = _steer1(geometry.positions, self.freqs, source, self.c)[None]
+        return self.evaluate(a, a0, geometry)
+
+    def steered_db(self, geometry: ArrayGeometry, look: np.ndarray, source) -> tuple:
+        """Gain, output SINR and WNG ``(F,)`` in dB for one look ``(1, 2)`` (needs ``snr_db``)."""
+        g, s, w = self.steered(geometry, look, source)
+        return _db(np.abs(g[0]) ** 2), _db(s[0]), _db(w[0])
 
 
 # --------------------------------------------------------------------------- kernels
