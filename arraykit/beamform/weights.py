@@ -386,8 +386,9 @@ def mvdr(
     -------
     np.ndarray [shape=(F, M), complex128]
     """
-    a = target_steering(geometry, freqs, direction, point=point, c=c)
-    R = _checked_cov("noise_cov", noise_cov, a.shape, loading, loading_mode)
+    a, R = _steered_cov(
+        geometry, freqs, direction, point, c, "noise_cov", noise_cov, loading, loading_mode
+    )
     return mvdr_weights(a, R)
 
 
@@ -407,8 +408,7 @@ def mpdr(
     Identical to MVDR when the steering vector is exact; far more sensitive to
     steering errors (the target itself is in `cov`), which loading tempers.
     """
-    a = target_steering(geometry, freqs, direction, point=point, c=c)
-    R = _checked_cov("cov", cov, a.shape, loading, loading_mode)
+    a, R = _steered_cov(geometry, freqs, direction, point, c, "cov", cov, loading, loading_mode)
     return mvdr_weights(a, R)
 
 
@@ -507,8 +507,7 @@ def lcmv(
     -------
     np.ndarray [shape=(F, M), complex128]
     """
-    a = target_steering(geometry, freqs, direction, point=point, c=c)
-    R = _checked_cov("cov", cov, a.shape, loading, loading_mode)
+    a, R = _steered_cov(geometry, freqs, direction, point, c, "cov", cov, loading, loading_mode)
     nd = np.asarray(nulls, dtype=float)
     if nd.size == 0:
         raise v.fail("nulls", nulls, "is empty: give at least one interferer direction")
@@ -620,6 +619,26 @@ def _checked_cov(
 
     check_covariance(name, R, loading=loading, loading_mode=mode)
     return _loaded(name, R, loading, mode)
+
+
+def _steered_cov(
+    geometry: ArrayGeometry,
+    freqs: npt.ArrayLike,
+    direction: npt.ArrayLike | None,
+    point: npt.ArrayLike | None,
+    c: float,
+    name: str,
+    cov: npt.ArrayLike,
+    loading: float,
+    mode: str,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The target steering ``(F, M)`` and the checked, loaded covariance ``(F, M, M)``.
+
+    The common start of the covariance-based geometry-level beamformers (:func:`mvdr`,
+    :func:`mpdr`, :func:`lcmv`); `name` is the covariance argument's name in errors.
+    """
+    a = target_steering(geometry, freqs, direction, point=point, c=c)
+    return a, _checked_cov(name, cov, a.shape, loading, mode)
 
 
 def _index(name: str, value: int, M: int) -> int:
