@@ -103,31 +103,28 @@ def _frames_reported(stderr: str) -> tuple[int, int]:
     return int(m.group(1)), int(m.group(2))
 
 
+def _recording(wav, env) -> subprocess.Popen:
+    """``arraykit record`` of 30 s into `wav`, returned once the file holds 4096 frames."""
+    cmd = ["record", "--device", "system", "--seconds", "30", str(wav)]
+    p = subprocess.Popen(
+        [sys.executable, "-m", "arraykit", *cmd],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 20
+    while not (wav.exists() and wav.stat().st_size > 44 + 6 * 2 * 4096):
+        assert time.monotonic() < deadline and p.poll() is None, p.communicate()
+        time.sleep(0.05)
+    return p
+
+
 def test_interrupted_recording_keeps_every_captured_frame(tmp_path):
     wav = tmp_path / "interrupted.wav"
     with jack_server(tmp_path) as env:
-        p = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "arraykit",
-                "record",
-                "--device",
-                "system",
-                "--seconds",
-                "30",
-                str(wav),
-            ],
-            env=env,
-            cwd=REPO,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        deadline = time.monotonic() + 20
-        while not (wav.exists() and wav.stat().st_size > 44 + 6 * 2 * 4096):
-            assert time.monotonic() < deadline and p.poll() is None, p.communicate()
-            time.sleep(0.05)
+        p = _recording(wav, env)
         time.sleep(0.3)
         p.send_signal(signal.SIGINT)
         _, err = p.communicate(timeout=20)
@@ -143,28 +140,7 @@ def test_interrupted_recording_keeps_every_captured_frame(tmp_path):
 def test_server_vanishing_mid_stream_stops_cleanly_and_keeps_the_file(tmp_path):
     wav = tmp_path / "unplugged.wav"
     with jack_server(tmp_path) as env:
-        p = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "arraykit",
-                "record",
-                "--device",
-                "system",
-                "--seconds",
-                "30",
-                str(wav),
-            ],
-            env=env,
-            cwd=REPO,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        deadline = time.monotonic() + 20
-        while not (wav.exists() and wav.stat().st_size > 44 + 6 * 2 * 4096):
-            assert time.monotonic() < deadline and p.poll() is None, p.communicate()
-            time.sleep(0.05)
+        p = _recording(wav, env)
         os.kill(int(env["ARRAYKIT_JACKD_PID"]), signal.SIGKILL)  # the "device" is gone
         _, err = p.communicate(timeout=30)
     assert p.returncode == 2, err
