@@ -34,7 +34,7 @@ Weightings ``W(f)`` of the cross-spectrum ``G = S R*``:
 from __future__ import annotations
 
 from itertools import combinations
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -58,6 +58,7 @@ def gcc_phat(
     interp: int = 16,
     weighting: Weighting = "phat",
     beta: float = 0.7,
+    freq_range: tuple[float, float] | None = None,
 ) -> tuple[float, np.ndarray]:
     """Delay of `sig` relative to `ref` by GCC-PHAT, in seconds.
 
@@ -76,6 +77,12 @@ def gcc_phat(
         Weighting of the cross-spectrum (see the module text).
     beta : float
         Exponent of ``"phat-beta"`` in [0, 1].
+    freq_range : (float, float), optional
+        Only the bins in ``[low, high]`` Hz count (the weighted cross-spectrum is
+        zero outside). PHAT gives every bin the same weight, so bins where the
+        signal has no energy (sensor noise, a coherent hum) count as much as the
+        speech band; restricting the band to where the source is heard keeps
+        them out.
 
     Returns
     -------
@@ -97,6 +104,7 @@ def gcc_phat(
     beta = _beta(beta)
     n = s.size + r.size
     nfft = 1 << (n - 1).bit_length()
+    keep = _band_bins(freq_range, fs, nfft)
     max_shift = _max_shift(max_tau, fs, nfft // 2)
     S = np.fft.rfft(s, n=nfft)
     R = np.fft.rfft(r, n=nfft)
@@ -108,6 +116,8 @@ def gcc_phat(
         weighting,
         beta,
     )
+    if keep is not None:
+        G[:, ~keep, :] = 0
     lag, cc = _peaks(G, nfft, interp, max_shift, keep_cc=True)
     return float(lag[0, 0] / fs), cc[0, :, 0]
 
@@ -125,6 +135,7 @@ def gcc_phat_pairs(
     frame_length: int | None = None,
     hop: int | None = None,
     c: float = SPEED_OF_SOUND,
+    freq_range: tuple[float, float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """GCC-PHAT delays of many microphone pairs at once, whole signal or per frame.
 
@@ -139,7 +150,7 @@ def gcc_phat_pairs(
         (its spacing over `c`, plus one sample) and the row count is checked.
     max_tau : float, optional
         Largest delay searched (s), for every pair.
-    interp, weighting, beta
+    interp, weighting, beta, freq_range
         As in :func:`gcc_phat`.
     frame_length : int, optional
         None: one delay per pair from the whole signal, ``taus`` is ``(P,)``.
@@ -180,6 +191,7 @@ def gcc_phat_pairs(
             raise v.fail("frame_length", frame_length, f"must be in 8..N={N}")
         nfft = int(frame_length)
         X = stft(x, fs, nfft=nfft, hop=hop)  # (M, F, T), Hann frames
+    keep = _band_bins(freq_range, fs, nfft)
     if max_tau is None and geometry is not None:
         d = np.linalg.norm(geometry.positions[pr[:, 0]] - geometry.positions[pr[:, 1]], axis=1)
         shift = np.ceil(d / c * fs).astype(int) + 1
@@ -195,6 +207,8 @@ def gcc_phat_pairs(
     for lo in range(0, len(pr), step):
         i, j = pr[lo : lo + step, 0], pr[lo : lo + step, 1]
         G = _weight(X[i] * np.conj(X[j]), power[i], power[j], weighting, beta)
+        if keep is not None:
+            G[:, ~keep, :] = 0
         lag, _ = _peaks(
             G,
             nfft,
@@ -308,6 +322,18 @@ def _peaks(
 
 
 # ------------------------------------------------------------------ validation
+def _band_bins(freq_range: Any, fs: float, nfft: int) -> np.ndarray | None:
+    """Which of the ``nfft // 2 + 1`` bins lie in `freq_range` (None: all)."""
+    if freq_range is None:
+        return None
+    lo, hi = v.band("freq_range", freq_range, fs)
+    f = np.arange(nfft // 2 + 1) * fs / nfft
+    keep = (f >= lo) & (f <= hi)
+    if keep.sum() < 2:
+        raise v.fail("freq_range", freq_range, f"holds fewer than 2 bins at nfft={nfft}")
+    return keep
+
+
 def _interp(interp: int) -> int:
     return v.integer("interp", interp, 1)
 

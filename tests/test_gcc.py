@@ -61,6 +61,31 @@ def test_pairs_equal_the_pairwise_function(noise: np.ndarray) -> None:
     np.testing.assert_allclose(taus_r, -taus, atol=1e-12)
 
 
+def test_freq_range_keeps_an_out_of_band_coherent_hum_out() -> None:
+    """PHAT weighs every bin alike: a weak hum heard at zero lag by both microphones
+    (4-7.9 kHz) outvotes a talker band (0.3-3 kHz) of low coherence. Restricting the
+    band to the talker's recovers its delay."""
+    from scipy.signal import butter, sosfilt
+
+    rng = np.random.default_rng(0)
+    n, d = 8000, 7
+    talk = butter(6, [300, 3000], "bandpass", fs=FS, output="sos")
+    src = sosfilt(talk, rng.standard_normal(n + 100))
+    hum = 0.03 * sosfilt(
+        butter(6, [4000, 7900], "bandpass", fs=FS, output="sos"), rng.standard_normal(n)
+    )
+    sig = (
+        src[100 - d : 100 - d + n] + hum + 1.2 * sosfilt(talk, rng.standard_normal(n))
+    )  # lags by d
+    ref = src[100 : 100 + n] + hum + 1.2 * sosfilt(talk, rng.standard_normal(n))
+    tau_all, _ = gcc_phat(sig, ref, FS, max_tau=0.002)
+    tau_band, _ = gcc_phat(sig, ref, FS, max_tau=0.002, freq_range=(300, 3000))
+    assert abs(tau_all * FS) < 0.5  # the hum wins
+    assert abs(tau_band * FS - d) < 0.2
+    taus, _ = gcc_phat_pairs(np.stack([sig, ref]), FS, max_tau=0.002, freq_range=(300, 3000))
+    assert taus[0] == pytest.approx(tau_band, abs=1e-12)
+
+
 def test_framewise_delays(noise: np.ndarray) -> None:
     x = np.stack([noise, _delayed(noise, 2.5)])
     taus, _ = gcc_phat_pairs(x, FS, frame_length=512, max_tau=0.001)
@@ -115,6 +140,9 @@ def test_phat_sharper_than_plain_in_reverb() -> None:
             r"signals=.*3 rows, got 2",
         ),
         (lambda x: gcc_phat_pairs(np.stack([x, x]), FS, frame_length=4), r"frame_length=4"),
+        (lambda x: gcc_phat(x, x, FS, freq_range=(3000, 300)), r"freq_range=.*0 < low < high"),
+        (lambda x: gcc_phat(x, x, FS, freq_range=(300, 9000)), r"freq_range=.*fs/2 = 8000"),
+        (lambda x: gcc_phat(x, x, FS, freq_range=(300, 301)), r"freq_range=.*fewer than 2 bins"),
     ],
 )
 def test_bad_input(noise: np.ndarray, call, match: str) -> None:
