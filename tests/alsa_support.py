@@ -16,7 +16,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -97,47 +96,30 @@ def cli(args: list[str], env: dict[str, str], timeout: float = 60) -> subprocess
 def jack_server(
     tmp: Path, *, rate: int = 16000, period: int = 256, channels: int = 6
 ) -> Iterator[dict[str, str]]:
-    """A JACK ``dummy`` server (real-time paced, silent), under a unique server name.
+    """A JACK ``dummy`` server (real-time paced, silent), under a test server name.
 
     Yields the environment a client needs (HOME without ALSA devices, the server name).
     """
     require_jackd()
-    name = f"arraykit-{uuid.uuid4().hex[:8]}"
     home = tmp / "jack-home"
     home.mkdir(exist_ok=True)
-    env = env_for(home, JACK_DEFAULT_SERVER=name, JACK_NO_AUDIO_RESERVATION="1")
-    log = open(tmp / "jackd.log", "w")
-    proc = subprocess.Popen(
-        [
-            "jackd",
-            "-n",
-            name,
-            "--no-realtime",
-            "-d",
-            "dummy",
-            "-r",
-            str(rate),
-            "-p",
-            str(period),
-            "-C",
-            str(channels),
-            "-P",
-            "2",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    proc, env = None, {}
+    # A few fixed server names, not fresh ones: JACK keeps at most 8 servers in its
+    # shared-memory registry and reclaims an entry whose server died (the vanishing-
+    # server test kills one) only when a server of the same name starts again.
+    for slot in range(4):
+        name = f"arraykit-test-{slot}"
+        env = env_for(home, JACK_DEFAULT_SERVER=name, JACK_NO_AUDIO_RESERVATION="1")
+        proc = _start_jackd(tmp, name, env, rate, period, channels)
+        if proc is not None:
+            break
+    if proc is None:
+        pytest.fail(
+            "no JACK dummy server could start (names arraykit-test-0..3 in use, or the "
+            "registry full of dead servers: with no jackd running, rm /dev/shm/jack*): "
+            + (tmp / "jackd.log").read_text()
+        )
     try:
-        deadline = time.monotonic() + 10
-        shm = Path("/dev/shm")
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                pytest.fail(f"jackd exited: {(tmp / 'jackd.log').read_text()}")
-            text = (tmp / "jackd.log").read_text()
-            if "Jack: " in text or any(shm.glob(f"jack*{name}*")) or "dummy" in text.lower():
-                break
-            time.sleep(0.05)
         time.sleep(0.3)
         env["ARRAYKIT_JACKD_PID"] = str(proc.pid)
         yield env
@@ -149,4 +131,28 @@ def jack_server(
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-        log.close()
+
+
+def _start_jackd(
+    tmp: Path, name: str, env: dict[str, str], rate: int, period: int, channels: int
+) -> subprocess.Popen | None:
+    """jackd ``dummy`` under `name`, once it serves; None if it exits (name in use)."""
+    cmd = ["jackd", "-n", name, "--no-realtime", "-d", "dummy"]
+    cmd += ["-r", str(rate), "-p", str(period), "-C", str(channels), "-P", "2"]
+    started = time.time()
+    with open(tmp / "jackd.log", "w") as log:
+        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 10
+    socket = Path("/dev/shm") / f"jack_{name}_0_0"  # the server's socket, made anew
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return None
+        try:
+            if socket.stat().st_mtime >= started - 1e-3:  # not a dead server's
+                return proc
+        except FileNotFoundError:
+            pass
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    pytest.fail(f"jackd did not come up in 10 s: {(tmp / 'jackd.log').read_text()}")

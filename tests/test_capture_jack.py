@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import soundfile as sf
 from alsa_support import REPO, jack_server, run_py
 
@@ -121,13 +122,23 @@ def _recording(wav, env) -> subprocess.Popen:
     return p
 
 
+def _stderr_at_exit(p: subprocess.Popen, timeout: float) -> str:
+    """The recorder's stderr once it exits; kill it and fail if it hangs."""
+    try:
+        return p.communicate(timeout=timeout)[1]
+    except subprocess.TimeoutExpired:
+        p.kill()
+        _, err = p.communicate()
+        pytest.fail(f"arraykit record did not exit within {timeout} s; stderr:\n{err}")
+
+
 def test_interrupted_recording_keeps_every_captured_frame(tmp_path):
     wav = tmp_path / "interrupted.wav"
     with jack_server(tmp_path) as env:
         p = _recording(wav, env)
         time.sleep(0.3)
         p.send_signal(signal.SIGINT)
-        _, err = p.communicate(timeout=20)
+        err = _stderr_at_exit(p, 20)
     assert p.returncode == 130, err
     written, captured = _frames_reported(err)
     info = sf.info(wav)
@@ -142,7 +153,7 @@ def test_server_vanishing_mid_stream_stops_cleanly_and_keeps_the_file(tmp_path):
     with jack_server(tmp_path) as env:
         p = _recording(wav, env)
         os.kill(int(env["ARRAYKIT_JACKD_PID"]), signal.SIGKILL)  # the "device" is gone
-        _, err = p.communicate(timeout=30)
+        err = _stderr_at_exit(p, 30)
     assert p.returncode == 2, err
     assert "was the device unplugged?" in err and "the file keeps what was recorded" in err
     written, captured = _frames_reported(err)

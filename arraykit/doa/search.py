@@ -259,8 +259,9 @@ def locate_stft(
 ) -> DOAResult:
     """:func:`locate` on an STFT ``(M, F, T)`` already computed with ``nfft`` (same options)."""
     plan, Xb = _plan_stft(
-        X, fs, geometry, nfft, method, num_sources, freq_range, grid, points, resolution,
-        coarse, min_separation, counting, srp_kernel, c,
+        X, fs, geometry, nfft, method, freq_range, num_sources=num_sources, grid=grid,
+        points=points, resolution=resolution, coarse=coarse, min_separation=min_separation,
+        counting=counting, srp_kernel=srp_kernel, c=c,
     )  # fmt: skip
     return _search(plan, _Stats(X=Xb))
 
@@ -354,8 +355,9 @@ def locate_cov(
     if num_sources == "auto" and counting == "mdl" and T is None:
         raise v.fail("n_frames", n_frames, "counting='mdl' needs the number of frames behind cov")
     plan = _plan(
-        geometry, method, num_sources, f, (float(f.min()), float(f.max())), grid, points,
-        resolution, coarse, min_separation, counting, "steered", c, fs=math.nan, nfft=0,
+        geometry, method, f, (float(f.min()), float(f.max())), fs=math.nan, nfft=0,
+        num_sources=num_sources, grid=grid, points=points, resolution=resolution, coarse=coarse,
+        min_separation=min_separation, counting=counting, srp_kernel="steered", c=c,
     )  # fmt: skip
     return _search(plan, _Stats(cov=0.5 * (C + np.conj(C.transpose(0, 2, 1))), n_frames=T))
 
@@ -392,8 +394,9 @@ def locate_blocks(
     fs = v.positive("fs", fs)
     X = stft(x, fs, nfft=nfft)
     plan, Xb = _plan_stft(
-        X, fs, geometry, nfft, method, num_sources, freq_range, grid, points, resolution,
-        coarse, min_separation, counting, srp_kernel, c,
+        X, fs, geometry, nfft, method, freq_range, num_sources=num_sources, grid=grid,
+        points=points, resolution=resolution, coarse=coarse, min_separation=min_separation,
+        counting=counting, srp_kernel=srp_kernel, c=c,
     )  # fmt: skip
     hop_s = block if hop is None else hop
     block = v.positive("block", block)
@@ -506,18 +509,13 @@ def _plan_stft(
     geometry: ArrayGeometry,
     nfft: int,
     method: Any,
-    num_sources: Any,
     freq_range: Any,
-    grid: Any,
-    points: Any,
-    resolution: Any,
-    coarse: Any,
-    min_separation: Any,
-    counting: Any,
-    srp_kernel: Any,
-    c: Any,
+    **options: Any,
 ) -> tuple[_Plan, np.ndarray]:
-    """Validate an STFT search; the plan and the band's frames ``(M, F_band, T)``."""
+    """Validate an STFT search; the plan and the band's frames ``(M, F_band, T)``.
+
+    `options` are :func:`_plan`'s search options (``num_sources`` ... ``c``).
+    """
     geometry = _geometry(geometry)
     fs = v.positive("fs", fs)
     method = v.choice("method", method, METHODS)
@@ -526,7 +524,7 @@ def _plan_stft(
     X = np.asarray(X)
     if X.ndim != 3 or X.shape[0] != M or X.shape[1] != nfft // 2 + 1:
         raise v.fail("X", X, f"must be an STFT of shape (M={M}, F={nfft // 2 + 1}, T)")
-    _check_count(num_sources, method, M)
+    _check_count(options["num_sources"], method, M)
     # band
     fr = v.band("freq_range", freq_range, fs)
     f_all = np.arange(nfft // 2 + 1) * fs / nfft
@@ -541,11 +539,7 @@ def _plan_stft(
     Xb = np.ascontiguousarray(X[:, band, :])
     if Xb.shape[2] < 1:
         raise v.fail("X", X, "has no frames")
-    plan = _plan(
-        geometry, method, num_sources, f_all[band], fr, grid, points,
-        resolution, coarse, min_separation, counting, srp_kernel, c, fs=fs, nfft=int(nfft),
-    )  # fmt: skip
-    return plan, Xb
+    return _plan(geometry, method, f_all[band], fr, fs=fs, nfft=nfft, **options), Xb
 
 
 def _check_count(num_sources: Any, method: str, M: int) -> None:
@@ -565,9 +559,12 @@ def _check_count(num_sources: Any, method: str, M: int) -> None:
 def _plan(
     geometry: ArrayGeometry,
     method: str,
-    num_sources: Any,
     freqs: np.ndarray,
     freq_range: tuple[float, float],
+    *,
+    fs: float,
+    nfft: int,
+    num_sources: Any,
     grid: Any,
     points: Any,
     resolution: Any,
@@ -576,9 +573,6 @@ def _plan(
     counting: Any,
     srp_kernel: Any,
     c: Any,
-    *,
-    fs: float,
-    nfft: int,
 ) -> _Plan:
     """The search plan shared by every entry point: grid, options, the band's bins."""
     c = v.positive("c", c)

@@ -231,18 +231,17 @@ class InputDevice:
     def close(self) -> None:
         """Stop and close the stream; the queue keeps what was captured.
 
-        A stream whose device went away is released in a helper thread with a
-        time limit: PortAudio can block forever stopping a stream whose server or
-        device vanished, and closing must not hang the program.
+        The stream is released in a helper thread with a time limit: PortAudio can
+        block forever stopping a stream whose server or device vanished, or whose
+        JACK client the server dropped for being late (seen on a loaded machine),
+        and closing must not hang the program. What was captured is in the queue
+        either way.
         """
         stream, self._stream = self._stream, None
         self._closing = True
         if stream is None:
             return
-        if not self._dead:
-            _release(stream, self.name)
-        else:
-            self._release_vanished(stream)
+        self._release_in_thread(stream, 1.0 if self._dead else 3.0)
         worker, self._worker = self._worker, None
         if worker is not None and worker is not threading.current_thread():
             worker.join(5.0)  # delivers what is still queued
@@ -260,12 +259,12 @@ class InputDevice:
             self._error = exc
             log.error("%s: callback stopped: %s", self.name, exc)
 
-    def _release_vanished(self, stream: Any) -> None:
+    def _release_in_thread(self, stream: Any, timeout: float) -> None:
         t = threading.Thread(target=_release, args=(stream, self.name), daemon=True)
         t.start()
-        t.join(1.0)
+        t.join(timeout)
         if t.is_alive():
-            log.warning("%s: PortAudio did not release the vanished device's stream", self.name)
+            log.warning("%s: PortAudio did not release the stream in %.0f s", self.name, timeout)
             # Pa_Terminate would wait on that stream forever at interpreter exit
             # (seen with a JACK server that went away): skip sounddevice's exit hook.
             sd = import_sounddevice()
