@@ -114,6 +114,8 @@ def _recording(wav, env) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # a shell's background job ignores SIGINT, and a child would inherit that
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 20
     while not (wav.exists() and wav.stat().st_size > 44 + 6 * 2 * 4096):
@@ -132,12 +134,13 @@ def _stderr_at_exit(p: subprocess.Popen, timeout: float) -> str:
         pytest.fail(f"arraykit record did not exit within {timeout} s; stderr:\n{err}")
 
 
-def test_interrupted_recording_keeps_every_captured_frame(tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_interrupted_recording_keeps_every_captured_frame(tmp_path, sig):
     wav = tmp_path / "interrupted.wav"
     with jack_server(tmp_path) as env:
         p = _recording(wav, env)
         time.sleep(0.3)
-        p.send_signal(signal.SIGINT)
+        p.send_signal(sig)
         err = _stderr_at_exit(p, 20)
     assert p.returncode == 130, err
     written, captured = _frames_reported(err)

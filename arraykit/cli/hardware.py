@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import signal
 import sys
+import threading
 from typing import Any
 
 import numpy as np
@@ -205,7 +207,7 @@ def run_record(args: argparse.Namespace) -> int:
             return target is not None and written >= target
 
         try:
-            with dev:
+            with dev, _TerminateAsInterrupt():
                 for start, block in dev.blocks_with_index(raw=True):
                     if put(start, block):
                         break
@@ -233,6 +235,24 @@ def run_record(args: argparse.Namespace) -> int:
     if interrupted:
         return 0 if target is None else 130
     return 1 if lost else 0
+
+
+class _TerminateAsInterrupt:
+    """SIGTERM (kill, timeout, a service manager) stops a recording as Ctrl-C does,
+    so the file is closed with every frame captured instead of left truncated."""
+
+    def __enter__(self) -> None:
+        self.previous = None
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGTERM, self._raise)
+
+    @staticmethod
+    def _raise(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    def __exit__(self, *exc: object) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGTERM, self.previous)
 
 
 def hw_positive(x: float, name: str) -> float:
