@@ -210,16 +210,18 @@ def doa_tables(data: OfficeULA32, errors: dict) -> str:
 
 # -------------------------------------------------------------------- near field
 def locate_near(signals: np.ndarray, fs: int, geometry: ak.ArrayGeometry) -> np.ndarray:
-    """SRP-PHAT over candidate positions: 2 cm over the room's half-plane, then 2.5 mm."""
+    """SRP-PHAT over candidate positions: 2 cm over the room's half-plane, refined to 2.5 mm."""
     from arraykit.doa.grids import plane_points
 
     coarse = plane_points((0.05, 1.25), (-0.3, 1.2), 0.02)
-    p = ak.doa.locate(
-        signals, fs, geometry, freq_range=DOA_BAND, points=coarse, srp_kernel="lookup"
-    ).positions[0]
-    fine = plane_points((p[0] - 0.03, p[0] + 0.03), (p[1] - 0.03, p[1] + 0.03), 0.0025)
     return ak.doa.locate(
-        signals, fs, geometry, freq_range=DOA_BAND, points=fine, srp_kernel="lookup"
+        signals,
+        fs,
+        geometry,
+        freq_range=DOA_BAND,
+        points=coarse,
+        point_resolution=0.0025,
+        srp_kernel="lookup",
     ).positions[0]
 
 

@@ -95,6 +95,16 @@ def test_near_field_points_find_the_position() -> None:
         res = ak.doa.locate(scene.signals, FS, g, method=method, points=pts, freq_range=(300, 6000))
         assert res.positions is not None
         assert np.linalg.norm(res.positions[0] - src) < 0.05, (method, res.positions)
+    # coarse-to-fine in the near field: a 2 cm grid refined to 2.5 mm lands on the best
+    # point of an exhaustive 2.5 mm grid (here over +-8 cm around the source)
+    ref = ak.doa.locate(
+        scene.signals, FS, g, points=pts, freq_range=(300, 6000), point_resolution=0.0025
+    )
+    fine_pts = plane_points((0.07, 0.23), (0.37, 0.53), 0.0025)
+    fine = ak.doa.locate(scene.signals, FS, g, points=fine_pts, freq_range=(300, 6000))
+    np.testing.assert_allclose(ref.positions[0], fine.positions[0], atol=1e-9)
+    assert np.linalg.norm(ref.positions[0] - src) < 0.01
+    assert ref.spectrum.shape == (len(pts),)  # the map stays on the coarse points
     # the far-field ring cannot give the distance; the near-field map prefers the true range
     far = pts[np.argmin(np.abs(pts[:, 0] - 0.3) + np.abs(pts[:, 1] - 0.9))]
     spec = res.spectrum
@@ -190,6 +200,7 @@ def test_plots_return_figures(two_talkers, tmp_path) -> None:
         ({"grid": [[0, 100]]}, r"grid=.*elevation must lie in \[-90, 90\]"),
         ({"resolution": -1}, r"resolution=-1"),
         ({"points": [[1.0, 2.0]]}, r"points=.*\(G, 3\)"),
+        ({"point_resolution": 0.01}, r"point_resolution=0.01: .*give points"),
         ({"nfft": 4096}, r"signals=.*fewer than nfft=4096"),
     ],
 )

@@ -293,11 +293,13 @@ def test_near_field_srp_phat_finds_the_calibrated_position(data, cal, played):
     coarse = plane_points((0.05, 1.25), (-0.3, 1.2), 0.03)
     for s in range(data.n_sources):
         p = ak.doa.locate(
-            aligned[s], FS, g, freq_range=DOA_BAND, points=coarse, srp_kernel="lookup"
-        ).positions[0]
-        fine = plane_points((p[0] - 0.03, p[0] + 0.03), (p[1] - 0.03, p[1] + 0.03), 0.0025)
-        p = ak.doa.locate(
-            aligned[s], FS, g, freq_range=DOA_BAND, points=fine, srp_kernel="lookup"
+            aligned[s],
+            FS,
+            g,
+            freq_range=DOA_BAND,
+            points=coarse,
+            point_resolution=0.0025,
+            srp_kernel="lookup",
         ).positions[0]
         # measured 0.5-1.9 cm from the calibrated position, 3.1-11.0 cm from the listed one
         assert np.linalg.norm(p - cal.positions[s]) < 0.03

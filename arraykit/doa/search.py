@@ -153,6 +153,7 @@ def locate(
     grid: Literal["azimuth", "sphere"] | npt.ArrayLike | None = None,
     points: npt.ArrayLike | None = None,
     resolution: float = 1.0,
+    point_resolution: float | None = None,
     coarse: float | None = None,
     min_separation: float | None = None,
     counting: Counting = "peaks",
@@ -186,6 +187,12 @@ def locate(
     resolution : float
         Final resolution of named grids, degrees. Below the coarse spacing a local
         search around each peak refines to it.
+    point_resolution : float, optional
+        Near field: refine each peak of the `points` search on a local lattice of
+        this spacing (metres) reaching two candidate spacings on each side, in the
+        plane or volume the candidates span, re-centred while the best point lies on
+        its edge (near-field maps are long ridges in range). ``positions`` are then
+        the refined ones; ``spectrum`` stays on `points`.
     coarse : float, optional
         Spacing of the first, exhaustive pass over a named grid (default 1 degree
         for rings, 3 for spheres, never finer than `resolution`).
@@ -231,6 +238,7 @@ def locate(
         grid=grid,
         points=points,
         resolution=resolution,
+        point_resolution=point_resolution,
         coarse=coarse,
         min_separation=min_separation,
         counting=counting,
@@ -251,6 +259,7 @@ def locate_stft(
     grid: Literal["azimuth", "sphere"] | npt.ArrayLike | None = None,
     points: npt.ArrayLike | None = None,
     resolution: float = 1.0,
+    point_resolution: float | None = None,
     coarse: float | None = None,
     min_separation: float | None = None,
     counting: Counting = "peaks",
@@ -260,7 +269,8 @@ def locate_stft(
     """:func:`locate` on an STFT ``(M, F, T)`` already computed with ``nfft`` (same options)."""
     plan, Xb = _plan_stft(
         X, fs, geometry, nfft, method, freq_range, num_sources=num_sources, grid=grid,
-        points=points, resolution=resolution, coarse=coarse, min_separation=min_separation,
+        points=points, resolution=resolution, point_resolution=point_resolution, coarse=coarse,
+        min_separation=min_separation,
         counting=counting, srp_kernel=srp_kernel, c=c,
     )  # fmt: skip
     return _search(plan, _Stats(X=Xb))
@@ -276,6 +286,7 @@ def locate_cov(
     grid: Literal["azimuth", "sphere"] | npt.ArrayLike | None = None,
     points: npt.ArrayLike | None = None,
     resolution: float = 1.0,
+    point_resolution: float | None = None,
     coarse: float | None = None,
     min_separation: float | None = None,
     counting: Counting = "peaks",
@@ -356,7 +367,8 @@ def locate_cov(
         raise v.fail("n_frames", n_frames, "counting='mdl' needs the number of frames behind cov")
     plan = _plan(
         geometry, method, f, (float(f.min()), float(f.max())), fs=math.nan, nfft=0,
-        num_sources=num_sources, grid=grid, points=points, resolution=resolution, coarse=coarse,
+        num_sources=num_sources, grid=grid, points=points, resolution=resolution,
+        point_resolution=point_resolution, coarse=coarse,
         min_separation=min_separation, counting=counting, srp_kernel="steered", c=c,
     )  # fmt: skip
     return _search(plan, _Stats(cov=0.5 * (C + np.conj(C.transpose(0, 2, 1))), n_frames=T))
@@ -376,6 +388,7 @@ def locate_blocks(
     grid: Literal["azimuth", "sphere"] | npt.ArrayLike | None = None,
     points: npt.ArrayLike | None = None,
     resolution: float = 1.0,
+    point_resolution: float | None = None,
     coarse: float | None = None,
     min_separation: float | None = None,
     counting: Counting = "peaks",
@@ -395,7 +408,8 @@ def locate_blocks(
     X = stft(x, fs, nfft=nfft)
     plan, Xb = _plan_stft(
         X, fs, geometry, nfft, method, freq_range, num_sources=num_sources, grid=grid,
-        points=points, resolution=resolution, coarse=coarse, min_separation=min_separation,
+        points=points, resolution=resolution, point_resolution=point_resolution, coarse=coarse,
+        min_separation=min_separation,
         counting=counting, srp_kernel=srp_kernel, c=c,
     )  # fmt: skip
     hop_s = block if hop is None else hop
@@ -453,6 +467,7 @@ class _Plan:
     points: np.ndarray | None
     grid_kind: str  # "ring", "arc", "sphere", "user", "points"
     resolution: float
+    point_resolution: float | None  # metres, near-field refinement
     coarse: float
     min_separation: float
     counting: str
@@ -568,6 +583,7 @@ def _plan(
     grid: Any,
     points: Any,
     resolution: Any,
+    point_resolution: Any,
     coarse: Any,
     min_separation: Any,
     counting: Any,
@@ -580,6 +596,13 @@ def _plan(
     srp_kernel = v.choice("srp_kernel", srp_kernel, ("auto", "steered", "lookup"))
     _check_count(num_sources, method, geometry.n_mics)
     res = v.positive("resolution", resolution)
+    point_res = None
+    if point_resolution is not None:
+        point_res = v.positive("point_resolution", point_resolution)
+        if points is None:
+            raise v.fail(
+                "point_resolution", point_resolution, "refines near-field points: give points too"
+            )
     # grid
     pts = None
     if points is not None:
@@ -630,7 +653,8 @@ def _plan(
         fs=fs, nfft=nfft, geometry=geometry, method=method, num_sources=num_sources,
         freqs=freqs, freq_range=freq_range,
         directions=None if pts is not None else directions, points=pts, grid_kind=kind,
-        resolution=res, coarse=coarse_step, min_separation=sep, counting=counting,
+        resolution=res, point_resolution=point_res, coarse=coarse_step, min_separation=sep,
+        counting=counting,
         srp_kernel=srp_kernel, c=c,
     )  # fmt: skip
 
@@ -667,9 +691,8 @@ def _search(plan: _Plan, stats: _Stats) -> DOAResult:
     idx = _peaks(spectrum, plan, K)
     positions = None
     if plan.points is not None:
-        positions = plan.points[idx]
-        est = grid_dirs[idx]
-        power = spectrum[idx]
+        positions, power = _refine_points(plan, evaluate, plan.points[idx], spectrum[idx])
+        est = directions_from_vectors(positions - geometry.centroid)
     elif plan.method == "tdoa-ls":
         est, power = _tdoa_ls(plan, stats.phat())
     else:
@@ -763,6 +786,51 @@ def _refine(
         else:
             est[k], power[k] = d, coarse_power[k]
     return est, power
+
+
+def _refine_points(
+    plan: _Plan,
+    evaluate: Callable[[Steering], np.ndarray],
+    peaks: np.ndarray,
+    peak_power: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Near-field coarse-to-fine: a lattice of `point_resolution` around each peak.
+
+    The lattice spans the dimensions the candidate points span (a plane of points
+    is refined in that plane) and reaches twice the distance to the nearest other
+    candidate on each side.
+    """
+    positions, power = peaks.copy(), peak_power.copy()
+    step = plan.point_resolution
+    pts = plan.points
+    assert pts is not None
+    if step is None or len(pts) < 2:
+        return positions, power
+    _, sv, Vt = np.linalg.svd(pts - pts.mean(axis=0), full_matrices=False)
+    axes = Vt[sv > 1e-9 * sv[0]]  # (D, 3): the directions the candidates span
+    for k, p in enumerate(peaks):  # a loop over the K sources
+        gap = np.linalg.norm(pts - p, axis=1)
+        half = 2.0 * float(gap[gap > 1e-12].min())
+        n = math.floor(half / step + 1e-9)
+        if n < 1:
+            continue
+        offs = np.arange(-n, n + 1) * step
+        lattice = np.stack([m.ravel() for m in np.meshgrid(*[offs] * len(axes))], axis=1)
+        edge = np.abs(lattice).max(axis=1) > (n - 0.5) * step
+        centre = p
+        for _ in range(4):  # follow a ridge that leaves the lattice (near-field maps
+            # are long in range): re-centre while the best point is on its edge
+            loc = centre + lattice @ axes
+            keep = np.linalg.norm(loc - plan.geometry.centroid, axis=1) > 1e-6
+            vals = evaluate(Steering(plan.geometry, plan.freqs, None, loc[keep], plan.c))
+            j = int(np.argmax(vals))
+            if vals[j] < power[k]:
+                break
+            positions[k], power[k] = loc[keep][j], vals[j]
+            if not edge[keep][j]:
+                break
+            centre = positions[k]
+    return positions, power
 
 
 def _inside_arc(loc: np.ndarray, arc: np.ndarray | None) -> np.ndarray:
