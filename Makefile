@@ -28,7 +28,12 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check arraykit tests benchmarks
 
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python benchmarks/bench_doa.py
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python benchmarks/bench_beamform.py
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python benchmarks/bench_diagnostics.py
+	@if [ -d ../shared/data/office-ula32 ]; then \
+	  OPENBLAS_NUM_THREADS=1 $(BIN)/python benchmarks/validate_office.py; \
+	else echo "validate_office: ../shared/data/office-ula32 is absent, skipped"; fi
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache

@@ -46,12 +46,20 @@ def choice(name: str, value: Any, options: Sequence[str]) -> str:
 
 
 def finite_array(
-    name: str, value: Any, *, ndim: int | None = None, dtype: Any = float
+    name: str, value: Any, *, ndim: int | None = None, dtype: Any = float, allow_bool: bool = False
 ) -> np.ndarray:
-    """A finite NumPy array, optionally of a given number of dimensions."""
+    """A finite NumPy array, optionally of a given number of dimensions.
+
+    Booleans are refused (``True`` is not a coordinate) unless `allow_bool`.
+    """
     try:
-        arr = np.asarray(value, dtype=dtype)
-    except (TypeError, ValueError):
+        raw = np.asarray(value)
+        if raw.dtype == np.bool_ and not allow_bool:
+            raise fail(name, value, "must be numbers, not booleans")
+        arr = raw.astype(dtype, copy=False)
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, InvalidArgumentError):
+            raise
         raise fail(name, value, "must be numeric") from None
     if ndim is not None and arr.ndim != ndim:
         raise fail(name, value, f"must have {ndim} dimension(s), got shape {arr.shape}")

@@ -207,6 +207,7 @@ def test_unit_vectors_round_trip() -> None:
         ([0.0, 0.1, 0.2], r"positions=.*must have 2 dimension"),
         ([[0, 0, 0, 0], [1, 0, 0, 0]], r"positions=.*shape \(M, 3\) or \(M, 2\)"),
         ([["a", "b"], ["c", "d"]], r"positions=.*must be numeric"),
+        ([[True, False, False], [False, True, False]], r"positions=.*not booleans"),
     ],
 )
 def test_bad_positions(positions: object, match: str) -> None:

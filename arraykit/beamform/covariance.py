@@ -70,7 +70,7 @@ def covariance(
     if mask is None:
         R = np.einsum("mft,Mft->fmM", Xs, Xs.conj()) / Xs.shape[2]
     else:
-        mk = v.finite_array("mask", mask)
+        mk = v.finite_array("mask", mask, allow_bool=True)
         if mk.shape != (F, T):
             raise v.fail("mask", mask, f"must have shape (F, T) = {(F, T)}")
         if np.any(mk < 0):
