@@ -125,3 +125,13 @@ def test_recording_flags_mpdr_self_cancellation(tmp_path: Path, capsys: pytest.C
     assert json.loads(capsys.readouterr().out)["self_cancellation"] is False
     assert main([*base, "--method", "mvdr", "--noise", "0:9"]) == 2
     assert "noise=(0.0, 9.0): must be a time range" in capsys.readouterr().err
+
+
+def test_recording_without_a_talker_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    """Stationary noise alone has no talker-dominated bins: one clear line, exit 2, no NaN."""
+    noise = np.random.default_rng(0).standard_normal((4, 16000)) * 0.1
+    wav = write_audio(tmp_path / "noise.wav", noise, 16000)
+    argv = ["diagnose", str(wav), "--geometry", "respeaker-usb-4mic", "--direction", "70"]
+    assert main([*argv, "--method", "mvdr"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "holds no talker" in err and " nan " not in err

@@ -105,7 +105,7 @@ class Report:
             f"{self.direction[1]:.1f}°",
             f"talker gain over {self.band[0]:.0f}-{self.band[1]:.0f} Hz: "
             f"{self.band_gain_db:+.2f} dB (delay-and-sum the same way: "
-            f"{np.nanmean(self._in_band(self.das_gain_db)):+.2f} dB)",
+            f"{_nanmean(self._in_band(self.das_gain_db)):+.2f} dB)",
         ]
         lo, hi = self._halves(self.gain_db)
         lines.append(f"low half of the band {lo:+.2f} dB, high half {hi:+.2f} dB")
@@ -128,8 +128,7 @@ class Report:
     def _halves(self, x: np.ndarray) -> tuple[float, float]:
         xb = self._in_band(x)
         h = max(xb.size // 2, 1)
-        with np.errstate(all="ignore"):
-            return float(np.nanmean(xb[:h])), float(np.nanmean(xb[h:] if xb.size > 1 else xb))
+        return _nanmean(xb[:h]), _nanmean(xb[h:] if xb.size > 1 else xb)
 
 
 def measure_gain(
@@ -254,6 +253,14 @@ def diagnose_recording(
     das_gain = _masked_gain(apply_weights(w_das, X), power, mask, n_bins, min_bins)
     excess = das_gain - gain
     in_band = (freqs >= band[0]) & (freqs <= band[1])
+    if not np.isfinite(gain[in_band]).any():
+        raise v.fail(
+            "signals",
+            signals,
+            f"holds no talker: no frequency in {band[0]:.0f}-{band[1]:.0f} Hz has {min_bins} "
+            f"time-frequency bins {dom:g} dB above the noise floor (lower dominance_db, or "
+            "give noise= a noise-only time range)",
+        )
     with np.errstate(all="ignore"):
         snr = 10 * np.log10(np.maximum(np.mean(power, axis=1) / floor - 1.0, 1e-3))
     band_gain = _nanmean(gain[in_band])
