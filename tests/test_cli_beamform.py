@@ -144,6 +144,31 @@ def test_pattern_command_prints_the_analytic_metrics(capsys):
     assert "WNG dB" in out
 
 
+def test_pattern_command_lcmv_puts_its_nulls_where_asked(capsys):
+    code, out, err = run(
+        capsys, "pattern", "--geometry", "respeaker-6mic", "--direction", "30",
+        "--method", "lcmv", "--null", "150", "--null", "250", "--freqs", "1000,2000", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    rows = json.loads(out)["metrics"]
+    for r in rows:
+        assert len(r["null_db"]) == 2 and max(r["null_db"]) < -100  # exact nulls
+        assert r["wng_db"] < 10 * np.log10(6) + 1e-9  # no better than delay-and-sum
+    code, out, _ = run(
+        capsys, "pattern", "--geometry", "respeaker-6mic", "--direction", "30",
+        "--method", "lcmv", "--null", "150", "--freqs", "1000",
+    )  # fmt: skip
+    assert code == 0 and "at the nulls dB" in out
+    for extra, message in (
+        (["--method", "lcmv"], "--null=[]: method lcmv needs"),
+        (["--null", "150"], "only --method lcmv places nulls"),
+    ):
+        code, _, err = run(
+            capsys, "pattern", "--geometry", "respeaker-6mic", "--direction", "30", *extra
+        )
+        assert code == 2 and err.count("\n") == 1 and message in err, err
+
+
 def test_pattern_command_draws_a_png(tmp_path, capsys):
     pytest.importorskip("matplotlib")
     png = tmp_path / "p.png"

@@ -10,7 +10,7 @@ import numpy as np
 from arraykit.beamform.apply import METHODS
 from arraykit.errors import InvalidArgumentError
 
-PATTERN_METHODS = ("das", "superdirective", "mvdr")
+PATTERN_METHODS = ("das", "superdirective", "mvdr", "lcmv")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -60,7 +60,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--method",
         default="das",
         choices=PATTERN_METHODS,
-        help="das, superdirective, or mvdr (against white noise plus diffuse noise)",
+        help="das, superdirective, mvdr (against white plus diffuse noise), or lcmv (mvdr "
+        "with nulls toward --null)",
+    )
+    q.add_argument(
+        "--null",
+        action="append",
+        default=[],
+        metavar="AZ[,EL]",
+        help="interferer direction for lcmv (repeatable); its response is printed",
     )
     q.add_argument("--direction", required=True, metavar="AZ[,EL]", help="look direction, degrees")
     q.add_argument(
@@ -159,14 +167,16 @@ def _locate(x: np.ndarray, fs: int, g) -> tuple[float, float]:
     return (float(res.azimuth[0]), float(res.elevation[0]))
 
 
-def pattern_metrics(g, method: str, direction, freqs, loading: float = 1e-2):
+def pattern_metrics(g, method: str, direction, freqs, loading: float = 1e-2, nulls=()):
     """Weights and per-frequency metrics the ``pattern`` command prints."""
     from arraykit.beamform import (
         beam_metrics,
         delay_and_sum,
         diffuse_coherence,
         directivity,
+        lcmv,
         mvdr,
+        response,
         superdirective,
         white_noise_gain,
     )
@@ -176,9 +186,9 @@ def pattern_metrics(g, method: str, direction, freqs, loading: float = 1e-2):
         w = delay_and_sum(g, direction, f)
     elif method == "superdirective":
         w = superdirective(g, direction, f, loading=loading)
-    else:  # MVDR against diffuse plus white noise (equal power): a robust design
+    else:  # MVDR / LCMV against diffuse plus white noise (equal power): a robust design
         R = diffuse_coherence(g, f) + np.eye(g.n_mics)
-        w = mvdr(g, direction, f, R)
+        w = mvdr(g, direction, f, R) if method == "mvdr" else lcmv(g, direction, f, R, nulls=nulls)
     m = beam_metrics(w, g, f, direction)
     rows = []
     for i, fi in enumerate(f):
@@ -194,6 +204,9 @@ def pattern_metrics(g, method: str, direction, freqs, loading: float = 1e-2):
                 "front_to_back_db": _num(m.front_to_back_db[i]),
             }
         )
+        if nulls:
+            r = [abs(response(w[i : i + 1], g, [fi], n)[0]) for n in nulls]
+            rows[-1]["null_db"] = [_num(20 * np.log10(max(float(a), 1e-15))) for a in r]
     return w, rows
 
 
@@ -209,7 +222,12 @@ def run_pattern(args: argparse.Namespace) -> int:
     freqs = parse_numbers(args.freqs, "--freqs")
     if any(f <= 0 for f in freqs):
         raise InvalidArgumentError(f"--freqs={args.freqs!r}: frequencies must be > 0 Hz")
-    w, rows = pattern_metrics(g, args.method, direction, freqs, args.loading)
+    nulls = [parse_direction(n, "--null") for n in args.null]
+    if args.method == "lcmv" and not nulls:
+        raise InvalidArgumentError("--null=[]: method lcmv needs at least one --null AZ[,EL]")
+    if nulls and args.method != "lcmv":
+        raise InvalidArgumentError(f"--null={args.null!r}: only --method lcmv places nulls")
+    w, rows = pattern_metrics(g, args.method, direction, freqs, args.loading, nulls)
     if args.output:
         from arraykit.plot.beam import plot_polar_pattern
 
@@ -236,7 +254,10 @@ def run_pattern(args: argparse.Namespace) -> int:
     print(
         f"{g.name or 'array'} ({g.n_mics} mics), {args.method} toward azimuth {direction[0]:g}, elevation {direction[1]:g}"
     )
-    print("freq Hz   WNG dB   DI dB   -3 dB width   sidelobe dB   front/back dB")
+    print(
+        "freq Hz   WNG dB   DI dB   -3 dB width   sidelobe dB   front/back dB"
+        + ("   at the nulls dB" if nulls else "")
+    )
 
     def fmt(x, spec):
         return "-".rjust(int(spec.split(".")[0])) if x is None else format(x, spec)
@@ -246,6 +267,7 @@ def run_pattern(args: argparse.Namespace) -> int:
             f"{r['freq_hz']:7.0f}  {r['wng_db']:7.2f}  {r['di_db']:6.2f}  "
             f"{fmt(r['beamwidth_deg'], '10.1f'):>10}°  {fmt(r['sidelobe_db'], '12.2f')}  "
             f"{fmt(r['front_to_back_db'], '14.2f')}"
+            + ("   " + ", ".join(f"{x:.1f}" for x in r["null_db"]) if nulls else "")
         )
     if args.output:
         print(f"wrote {args.output}")
