@@ -74,11 +74,15 @@ def main() -> None:
             )
         )
         t_loop, ref = best(lambda m=method: loop(g, freqs, m, errors, source, 10.0), repeat=1)
-        diff = np.max(np.abs(s.gain_db - ref)) if method != "lcmv" else float("nan")
+        # LCMV at the 1 Hz bin: target and null steering are nearly parallel on a 1.3 m
+        # line, the constraint matrix is near-singular and both paths lose digits there
+        d = np.abs(s.gain_db - ref)
+        diff = np.max(d[:, 1:] if method == "lcmv" else d)
         print(
             f"| {method} | {t_fast * 1e3:.0f} ms | {t_loop * 1e3:.0f} ms | "
             f"{t_loop / t_fast:.1f}x | {diff:.1e} dB |"
         )
+    print("\n(lcmv's difference above the 1 Hz bin, where its two constraints are nearly parallel)")
     t_tol, _ = best(
         lambda: tolerance(g, freqs, method="mpdr", source=source, snr_db=10, max_error=5, step=0.05)
     )
