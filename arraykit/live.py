@@ -39,7 +39,8 @@ class LiveEstimate:
     """One block's estimate.
 
     time : seconds of audio since the start (end of the block)
-    azimuth, elevation, power : ``(K,)`` degrees / spectrum value, strongest first
+    azimuth, elevation, power : ``(K,)`` degrees / spectrum value, strongest first (NaN
+        directions and zero power while only digital silence has been heard)
     onchip : the device's own DOA in arraykit's frame (degrees), when asked for
     lost_frames : frames the device lost so far
     """
@@ -136,14 +137,19 @@ def track(
         total += new.shape[1]
         X = sts.push(new)[:, band, :]  # the frames this block completed (>= 1)
         R = cov.update(X)  # (F, M, M)
-        res = doa.locate_cov(
-            R,
-            freqs[band],
-            geometry,
-            method=method,
-            num_sources=num_sources,
-            resolution=resolution,
-        )
+        if np.any(R):
+            res = doa.locate_cov(
+                R,
+                freqs[band],
+                geometry,
+                method=method,
+                num_sources=num_sources,
+                resolution=resolution,
+            )
+            az, el, pw = np.asarray(res.azimuth), np.asarray(res.elevation), np.asarray(res.power)
+        else:  # digital silence so far (a stream's first blocks): no direction yet
+            az = el = np.full(num_sources, np.nan)
+            pw = np.zeros(num_sources)
         chip = onchip() if onchip is not None else None
         stats.compute_seconds += time.perf_counter() - t0
         stats.audio_seconds += new.shape[1] / fs
@@ -151,9 +157,9 @@ def track(
         stats.overflows = list(device.overflows)
         yield LiveEstimate(
             time=total / fs,
-            azimuth=np.asarray(res.azimuth),
-            elevation=np.asarray(res.elevation),
-            power=np.asarray(res.power),
+            azimuth=az,
+            elevation=el,
+            power=pw,
             onchip=chip,
             lost_frames=device.lost_frames,
         )

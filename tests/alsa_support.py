@@ -143,7 +143,7 @@ def _start_jackd(
     with open(tmp / "jackd.log", "w") as log:
         proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 10
-    socket = Path("/dev/shm") / f"jack_{name}_0_0"  # the server's socket, made anew
+    socket = Path("/dev/shm") / f"jack_{name}_{os.getuid()}_0"  # the server's, made anew
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             return None

@@ -114,6 +114,47 @@ def test_near_field_points_find_the_position() -> None:
     )
 
 
+def test_near_field_refinement_keeps_sources_apart_and_zooms_in_stages() -> None:
+    """Two talkers: the weaker refined position keeps min_separation from the stronger.
+    A 3-D box refined to 1 mm (a 5e5-point lattice at once) goes in stages."""
+    g = ak.ArrayGeometry.linear(8, 0.05)
+    center = np.array([3.0, 2.5, 1.2])
+    srcs = [np.array([0.10, 0.45, 0.0]), np.array([0.30, 0.45, 0.0])]
+    scene = simulate(
+        g,
+        [
+            Source(speech_like(0.5, FS, seed=6), azimuth=0.0, position=tuple(center + srcs[0])),
+            Source(
+                0.7 * speech_like(0.5, FS, seed=7), azimuth=0.0, position=tuple(center + srcs[1])
+            ),
+        ],
+        FS,
+        array_center=center,
+        seed=0,
+    )
+    pts = plane_points((-0.5, 0.5), (0.1, 1.0), 0.1)
+    res = ak.doa.locate(
+        scene.signals, FS, g, points=pts, num_sources=2, freq_range=(300, 6000),
+        point_resolution=0.005, min_separation=0.1,
+    )  # fmt: skip
+    assert np.linalg.norm(res.positions[0] - res.positions[1]) >= 0.1 - 1e-9
+    assert res.power[0] >= res.power[1]
+    ring = ak.ArrayGeometry.circular(8, 0.1)
+    src = np.array([0.3, 0.4, 0.2])
+    one = simulate(
+        ring,
+        [Source(speech_like(0.5, FS, seed=6), azimuth=0.0, position=tuple(center + src))],
+        FS,
+        array_center=center,
+        seed=0,
+    )
+    box = ak.doa.grids.box_points((-0.6, 0.6), (-0.6, 0.6), (0.05, 0.5), 0.05)
+    fine = ak.doa.locate(
+        one.signals, FS, ring, points=box, freq_range=(300, 6000), point_resolution=0.001
+    )
+    assert np.linalg.norm(fine.positions[0] - src) < 0.005  # measured 1.7 mm
+
+
 def test_two_sources_and_auto_count(two_talkers) -> None:
     s = two_talkers
     res = ak.doa.locate(s.signals, FS, s.geometry, num_sources=2)
@@ -212,6 +253,20 @@ def test_bad_input(two_talkers, kwargs: dict, match: str) -> None:
         ak.doa.locate(x, fs, s.geometry, **kwargs)
 
 
+def test_silence_is_refused_not_located() -> None:
+    g = ak.load_geometry("respeaker-6mic")
+    with pytest.raises(ValueError, match=r"signals=.*all zero \(silence\)"):
+        ak.doa.locate(np.zeros((6, 8000)), FS, g)
+    # a silent stretch inside locate_blocks is a block with no power, not a NaN
+    x = np.zeros((6, 16000))
+    x[:, 8000:] = simulate(g, [Source(speech_like(0.5, FS, seed=5), azimuth=80.0)], FS).signals[
+        :, :8000
+    ]
+    blocks = ak.doa.locate_blocks(x, FS, g, block=0.5)
+    assert blocks.power[0, 0] == 0 and np.all(np.isfinite(blocks.azimuth))
+    assert abs(blocks.azimuth[1, 0] - 80.0) < 4
+
+
 def test_bad_signals(two_talkers) -> None:
     s = two_talkers
     with pytest.raises(ValueError, match=r"signals=.*6 rows, got 5"):
@@ -280,6 +335,7 @@ def test_locate_cov_srp_phat_single_frame_and_recursive_average(ring_scene) -> N
         ({"num_sources": "auto", "counting": "mdl"}, "n_frames.*mdl"),
         ({"n_frames": 0}, "n_frames"),
         ({"num_sources": 6}, "num_sources.*1..5"),
+        ({"cov": np.zeros((5, 6, 6))}, "cov.*zero in every bin"),
     ],
 )
 def test_locate_cov_bad_input(kwargs: dict, match: str) -> None:

@@ -101,3 +101,21 @@ def test_recursive_covariance_memory_sets_how_fast_the_estimate_follows():
     short, long = _switch_lag(0.1), _switch_lag(0.4)
     assert short <= 0.2 and long > short, (short, long)
     assert _switch_lag(0.1, "music") <= 0.2
+
+
+def test_digital_silence_gives_no_direction_until_sound_arrives(tmp_path):
+    """A stream that starts with zeros: NaN directions (not a made-up 0°) until the talker."""
+    from arraykit.io import write_audio
+    from arraykit.sim import Source, simulate, speech_like
+
+    g = ak.load_geometry("respeaker-usb-4mic")
+    scene = simulate(g, [Source(speech_like(1.0, 16000, seed=2), azimuth=120.0)], 16000, seed=1)
+    x = np.concatenate([np.zeros((4, 8000)), scene.signals], axis=1)
+    wav = write_audio(tmp_path / "late.wav", x / np.abs(x).max() * 0.5, 16000)
+    with ak.hardware.open(wav, geometry=g, blocksize=800) as dev:
+        est = list(track(dev, block=0.1, memory=0.1))
+    az = np.array([e.azimuth[0] for e in est])
+    t = np.array([e.time for e in est])
+    assert np.isnan(az[t <= 0.5]).all() and all(e.power[0] == 0 for e in est if e.time <= 0.5)
+    late = az[t >= 0.9]
+    assert late.size >= 5 and np.all(np.abs(late - 120.0) < 6), az

@@ -190,9 +190,12 @@ def run_record(args: argparse.Namespace) -> int:
     written = 0
     interrupted = False
     failure: Exception | None = None
-    with sf.SoundFile(
-        args.out, "w", samplerate=int(dev.fs), channels=dev.n_outputs, subtype=subtype
-    ) as f:
+    with (
+        _StopOnSignal() as stop,
+        sf.SoundFile(
+            args.out, "w", samplerate=int(dev.fs), channels=dev.n_outputs, subtype=subtype
+        ) as f,
+    ):
 
         def put(start: int, block: np.ndarray) -> bool:
             nonlocal written
@@ -207,11 +210,14 @@ def run_record(args: argparse.Namespace) -> int:
             return target is not None and written >= target
 
         try:
-            with dev, _TerminateAsInterrupt():
+            with dev:
                 for start, block in dev.blocks_with_index(raw=True):
                     if put(start, block):
                         break
-        except KeyboardInterrupt:
+                    if stop.is_set():  # Ctrl-C or SIGTERM: this block is in the file
+                        interrupted = True
+                        break
+        except KeyboardInterrupt:  # a second signal while stopping
             interrupted = True
         except hw.DeviceDisconnectedError as exc:
             failure = exc
@@ -237,22 +243,32 @@ def run_record(args: argparse.Namespace) -> int:
     return 1 if lost else 0
 
 
-class _TerminateAsInterrupt:
-    """SIGTERM (kill, timeout, a service manager) stops a recording as Ctrl-C does,
-    so the file is closed with every frame captured instead of left truncated."""
+class _StopOnSignal:
+    """Ctrl-C (SIGINT) and SIGTERM (kill, timeout, a service manager) ask a recording
+    to stop between blocks, so that no block is half written and the file is closed
+    with every frame captured; a second signal interrupts at once. A signal the
+    shell set to be ignored (a background job's SIGINT) stays ignored."""
 
-    def __enter__(self) -> None:
-        self.previous = None
+    def __enter__(self) -> threading.Event:
+        self.event = threading.Event()
+        self.saved: dict[int, Any] = {}
         if threading.current_thread() is threading.main_thread():
-            self.previous = signal.signal(signal.SIGTERM, self._raise)
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                previous = signal.getsignal(sig)
+                if previous is signal.SIG_IGN:
+                    continue
+                self.saved[sig] = signal.SIG_DFL if previous is None else previous
+                signal.signal(sig, self._handle)
+        return self.event
 
-    @staticmethod
-    def _raise(_signum: int, _frame: object) -> None:
-        raise KeyboardInterrupt
+    def _handle(self, _signum: int, _frame: object) -> None:
+        if self.event.is_set():
+            raise KeyboardInterrupt
+        self.event.set()
 
     def __exit__(self, *exc: object) -> None:
-        if self.previous is not None:
-            signal.signal(signal.SIGTERM, self.previous)
+        for sig, previous in self.saved.items():
+            signal.signal(sig, previous)
 
 
 def hw_positive(x: float, name: str) -> float:
@@ -384,12 +400,17 @@ def run_live(args: argparse.Namespace) -> int:
                 onchip=onchip,
                 stats=stats,
             ):
-                dirs = "  ".join(
-                    f"az {a:5.1f}° el {e:4.1f}°"
-                    for a, e in zip(est.azimuth, est.elevation, strict=True)
+                heard = bool(np.isfinite(est.azimuth).all())
+                dirs = (
+                    "  ".join(
+                        f"az {a:5.1f}° el {e:4.1f}°"
+                        for a, e in zip(est.azimuth, est.elevation, strict=True)
+                    )
+                    if heard
+                    else "silence"
                 )
                 chip = "" if est.onchip is None else f"  on-chip {est.onchip:5.1f}°"
-                if est.onchip is not None:
+                if est.onchip is not None and heard:
                     raw = dev.profile.azimuth_to_onchip(est.onchip)
                     pairs.append((raw, float(est.azimuth[0])))
                 lost = f"  lost {est.lost_frames}" if dev.overflows else ""
@@ -398,7 +419,7 @@ def run_live(args: argparse.Namespace) -> int:
                     print("\r" + line.ljust(78), end="", flush=True)
                 else:
                     print(line, flush=True)
-                if ctl is not None and args.led:
+                if ctl is not None and args.led and heard:
                     ctl.led_point(float(est.azimuth[0]))
                 if args.seconds is not None and est.time >= args.seconds:
                     break

@@ -253,6 +253,8 @@ def diagnose_recording(
     das_gain = _masked_gain(apply_weights(w_das, X), power, mask, n_bins, min_bins)
     excess = das_gain - gain
     in_band = (freqs >= band[0]) & (freqs <= band[1])
+    if not in_band.any():
+        raise v.fail("freq_range", freq_range, f"holds no STFT bin at nfft={nfft}")
     if not np.isfinite(gain[in_band]).any():
         raise v.fail(
             "signals",

@@ -226,6 +226,8 @@ def locate(
 
     x = v.signals("signals", signals, _geometry(geometry).n_mics)
     fs = v.positive("fs", fs)
+    if not np.any(x):
+        raise v.fail("signals", signals, "are all zero (silence): nothing to locate")
     X = stft(x, fs, nfft=nfft)
     return locate_stft(
         X,
@@ -357,6 +359,8 @@ def locate_cov(
     scale = float(np.max(np.abs(C))) if C.size else 0.0
     if np.max(np.abs(C - np.conj(C.transpose(0, 2, 1)))) > 1e-8 * max(scale, 1e-300):
         raise v.fail("cov", cov, "is not Hermitian in every bin (R[f] != R[f]^H)")
+    if not np.any(C):
+        raise v.fail("cov", cov, "is zero in every bin: nothing was heard")
     f = v.frequencies("freqs", freqs)
     if f.shape != (C.shape[0],) or np.any(f <= 0):
         raise v.fail("freqs", freqs, f"must be {C.shape[0]} frequencies > 0 Hz, one per bin of cov")
@@ -788,6 +792,9 @@ def _refine(
     return est, power
 
 
+_MAX_LATTICE = 20_000  # points per refinement pass; finer lattices zoom in stages
+
+
 def _refine_points(
     plan: _Plan,
     evaluate: Callable[[Steering], np.ndarray],
@@ -798,7 +805,10 @@ def _refine_points(
 
     The lattice spans the dimensions the candidate points span (a plane of points
     is refined in that plane) and reaches twice the distance to the nearest other
-    candidate on each side.
+    candidate on each side; it is re-centred while the best point lies on its edge.
+    A lattice of more than ``_MAX_LATTICE`` points is reached in stages, each 4
+    times finer. Sources are refined strongest first, and a weaker one may not come
+    nearer than ``min_separation`` to a stronger one.
     """
     positions, power = peaks.copy(), peak_power.copy()
     step = plan.point_resolution
@@ -808,29 +818,55 @@ def _refine_points(
         return positions, power
     _, sv, Vt = np.linalg.svd(pts - pts.mean(axis=0), full_matrices=False)
     axes = Vt[sv > 1e-9 * sv[0]]  # (D, 3): the directions the candidates span
-    for k, p in enumerate(peaks):  # a loop over the K sources
-        gap = np.linalg.norm(pts - p, axis=1)
-        half = 2.0 * float(gap[gap > 1e-12].min())
-        n = math.floor(half / step + 1e-9)
-        if n < 1:
-            continue
-        offs = np.arange(-n, n + 1) * step
-        lattice = np.stack([m.ravel() for m in np.meshgrid(*[offs] * len(axes))], axis=1)
-        edge = np.abs(lattice).max(axis=1) > (n - 0.5) * step
-        centre = p
-        for _ in range(4):  # follow a ridge that leaves the lattice (near-field maps
-            # are long in range): re-centre while the best point is on its edge
-            loc = centre + lattice @ axes
-            keep = np.linalg.norm(loc - plan.geometry.centroid, axis=1) > 1e-6
-            vals = evaluate(Steering(plan.geometry, plan.freqs, None, loc[keep], plan.c))
-            j = int(np.argmax(vals))
-            if vals[j] < power[k]:
+    taken: list[np.ndarray] = []
+    for k in np.argsort(-peak_power, kind="stable"):  # a loop over the K sources
+        gap = np.linalg.norm(pts - peaks[k], axis=1)
+        span = 2.0 * float(gap[gap > 1e-12].min())
+        size = step
+        while (2 * math.floor(span / size + 1e-9) + 1) ** len(axes) > _MAX_LATTICE:
+            size *= 4.0
+        while True:
+            _climb(plan, evaluate, axes, positions, power, k, span, size, taken)
+            if size <= step * (1 + 1e-9):
                 break
-            positions[k], power[k] = loc[keep][j], vals[j]
-            if not edge[keep][j]:
-                break
-            centre = positions[k]
+            span, size = 2.0 * size, max(step, size / 4.0)
+        taken.append(positions[k])
     return positions, power
+
+
+def _climb(
+    plan: _Plan,
+    evaluate: Callable[[Steering], np.ndarray],
+    axes: np.ndarray,
+    positions: np.ndarray,
+    power: np.ndarray,
+    k: int,
+    span: float,
+    size: float,
+    taken: list[np.ndarray],
+) -> None:
+    """One refinement pass for source `k`: a lattice of spacing `size` reaching `span`."""
+    n = math.floor(span / size + 1e-9)
+    if n < 1:
+        return
+    offs = np.arange(-n, n + 1) * size
+    lattice = np.stack([m.ravel() for m in np.meshgrid(*[offs] * len(axes))], axis=1)
+    edge = np.abs(lattice).max(axis=1) > (n - 0.5) * size
+    for _ in range(4):  # follow a ridge that leaves the lattice (near-field maps are
+        # long in range): re-centre while the best point is on its edge
+        loc = positions[k] + lattice @ axes
+        keep = np.linalg.norm(loc - plan.geometry.centroid, axis=1) > 1e-6
+        for t in taken:
+            keep &= np.linalg.norm(loc - t, axis=1) >= plan.min_separation
+        if not keep.any():
+            return
+        vals = evaluate(Steering(plan.geometry, plan.freqs, None, loc[keep], plan.c))
+        j = int(np.argmax(vals))
+        if vals[j] < power[k]:
+            return
+        positions[k], power[k] = loc[keep][j], vals[j]
+        if not edge[keep][j]:
+            return
 
 
 def _inside_arc(loc: np.ndarray, arc: np.ndarray | None) -> np.ndarray:

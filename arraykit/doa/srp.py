@@ -41,9 +41,11 @@ _LOOKUP_INTERP = 16
 
 
 def phat_cross_spectra(X: np.ndarray) -> np.ndarray:
-    """Frame-averaged PHAT-whitened cross-spectra ``R`` ``(F, M, M)`` of an STFT ``(M, F, T)``."""
-    mag = np.abs(X)
-    Xw = X / np.maximum(mag, 1e-30 * (mag.max() + 1e-300))
+    """Frame-averaged PHAT-whitened cross-spectra ``R`` ``(F, M, M)`` of an STFT ``(M, F, T)``.
+
+    Bins with no energy (digital silence) are left at 0 rather than divided by 0.
+    """
+    Xw = _unit_phase(X)
     Xf = np.ascontiguousarray(Xw.transpose(1, 0, 2))  # (F, M, T)
     return (Xf @ np.conj(Xf.transpose(0, 2, 1))) / X.shape[2]
 
@@ -57,10 +59,19 @@ def phat_covariance(C: np.ndarray) -> np.ndarray:
     (whitened per frame, then averaged) has ``|R_ij| <= 1``, this one ``|R_ij| = 1``
     (0 where the cross-spectrum is 0).
     """
-    mag = np.abs(C)
-    out = C / np.maximum(mag, 1e-30 * (mag.max() + 1e-300))
+    out = _unit_phase(C)
     idx = np.arange(C.shape[-1])
     out[:, idx, idx] = 1.0
+    return out
+
+
+def _unit_phase(Z: np.ndarray) -> np.ndarray:
+    """``Z / |Z|`` element by element; 0 where ``|Z|`` is 0 (or 1e-30 of the largest)."""
+    mag = np.abs(Z)
+    top = float(mag.max()) if mag.size else 0.0
+    out = np.zeros(Z.shape, dtype=complex)
+    if top > 0:
+        np.divide(Z, mag, out=out, where=mag > 1e-30 * top)
     return out
 
 

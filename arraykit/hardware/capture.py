@@ -136,6 +136,7 @@ class InputDevice:
         self._stream: Any = None
         self._finished = threading.Event()
         self._closing = False
+        self._close_lock = threading.Lock()
         self._error: BaseException | None = None
         self._dead = False
         self._worker: threading.Thread | None = None
@@ -231,13 +232,14 @@ class InputDevice:
     def close(self) -> None:
         """Stop and close the stream; the queue keeps what was captured.
 
-        The stream is released in a helper thread with a time limit: PortAudio can
-        block forever stopping a stream whose server or device vanished, or whose
-        JACK client the server dropped for being late (seen on a loaded machine),
-        and closing must not hang the program. What was captured is in the queue
-        either way.
+        The stream is released in a helper thread with a time limit (1 s for a
+        device known to be gone, 3 s otherwise): PortAudio can block forever
+        stopping a stream whose server or device vanished, and closing must not hang
+        the program. What was captured is in the queue either way. Safe to call from
+        several threads (the first call releases the stream).
         """
-        stream, self._stream = self._stream, None
+        with self._close_lock:
+            stream, self._stream = self._stream, None
         self._closing = True
         if stream is None:
             return
