@@ -115,13 +115,14 @@ class ArrayGeometry:
         coordinates or a wrong shape.
     """
 
-    __slots__ = ("_basis", "_layout", "_name", "_positions", "_singular")
+    __slots__ = ("_basis", "_layout", "_name", "_pairs", "_positions", "_singular")
 
     _positions: np.ndarray
     _name: str
     _layout: Layout
     _basis: np.ndarray
     _singular: np.ndarray
+    _pairs: np.ndarray
 
     def __init__(self, positions: npt.ArrayLike, name: str = "") -> None:
         pos = v.finite_array("positions", positions, ndim=2)
@@ -167,17 +168,24 @@ class ArrayGeometry:
             basis[2] = -basis[2]
         basis.setflags(write=False)
         rms.setflags(write=False)
+        pairs = dist[np.triu_indices(pos.shape[0], k=1)]  # distances of pairs i < j
+        pairs.setflags(write=False)
         for attr, value in (
             ("_positions", pos),
             ("_name", name),
             ("_layout", layout),
             ("_basis", basis),
             ("_singular", rms),
+            ("_pairs", pairs),
         ):
             object.__setattr__(self, attr, value)
 
     def __setattr__(self, attr: str, value: Any) -> None:
         raise AttributeError(f"ArrayGeometry is immutable; cannot set {attr!r}")
+
+    def __reduce__(self) -> tuple[Any, tuple[np.ndarray, str]]:
+        # pickle / copy rebuild from the positions (multiprocessing, joblib, deepcopy)
+        return (type(self), (np.array(self._positions), self._name))
 
     # ------------------------------------------------------------------ basics
     @property
@@ -231,9 +239,7 @@ class ArrayGeometry:
 
     # ----------------------------------------------------------- spacing facts
     def _pair_distances(self) -> np.ndarray:
-        p = self._positions
-        iu = np.triu_indices(self.n_mics, k=1)
-        return np.linalg.norm(p[iu[0]] - p[iu[1]], axis=-1)
+        return self._pairs
 
     @property
     def aperture(self) -> float:

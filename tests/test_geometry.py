@@ -63,6 +63,17 @@ def test_geometry_is_frozen_and_read_only() -> None:
     assert g2.positions[0, 0] == 0.0
 
 
+def test_geometry_pickles_and_copies() -> None:
+    """Worker processes (multiprocessing, joblib) receive geometries by pickle."""
+    import copy
+    import pickle
+
+    g = ak.load_geometry("respeaker-6mic")
+    for h in (pickle.loads(pickle.dumps(g)), copy.deepcopy(g), copy.copy(g)):
+        assert h == g and h.name == g.name and h.layout == g.layout
+        assert h.aperture == g.aperture and not h.positions.flags.writeable
+
+
 # --------------------------------------------------------------------- layout
 def test_layout_tolerates_board_flatness_of_a_tenth_of_a_millimetre() -> None:
     rng = np.random.default_rng(1)
