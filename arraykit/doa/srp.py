@@ -66,13 +66,13 @@ def phat_covariance(C: np.ndarray) -> np.ndarray:
 
 
 def _unit_phase(Z: np.ndarray) -> np.ndarray:
-    """``Z / |Z|`` element by element; 0 where ``|Z|`` is 0 (or 1e-30 of the largest)."""
+    """``Z / |Z|`` element by element; 0 where ``Z`` is 0 (tiny below 1e-30 of the largest)."""
     mag = np.abs(Z)
     top = float(mag.max()) if mag.size else 0.0
-    out = np.zeros(Z.shape, dtype=complex)
-    if top > 0:
-        np.divide(Z, mag, out=out, where=mag > 1e-30 * top)
-    return out
+    # below the floor Z / floor is (nearly) 0; an all-zero Z is divided by 1
+    np.maximum(mag, 1e-30 * top if top > 0 else 1.0, out=mag)
+    np.reciprocal(mag, out=mag)
+    return Z * mag
 
 
 def srp_phat_map(
