@@ -41,6 +41,16 @@ def test_a_mirrored_order_needs_the_true_direction(clip):
     assert any("looks mirrored or permuted" in p for p in r.problems)
 
 
+def test_a_source_elsewhere_than_claimed_is_reported(clip):
+    """The clip's source is at 70°: claiming 70° passes, claiming 100° does not. (Claiming
+    160° reads as a rotated channel order: on a ring the two cannot be told apart.)"""
+    assert check_signals(clip, 16000, G, azimuth=70.0).ok
+    r = check_signals(clip, 16000, G, azimuth=100.0)
+    assert any("do not fit a source at azimuth 100°" in p for p in r.problems), r.problems
+    r = check_signals(clip, 16000, G, azimuth=160.0)
+    assert any("unless the sound did not come from 160°" in p for p in r.problems), r.problems
+
+
 def test_dead_clipped_offset_and_impossible_delay(clip):
     y = clip.copy()
     y[0] += 0.05
@@ -62,6 +72,11 @@ def test_check_bad_input():
 def test_cli_check_device_and_file(tmp_path, clip, capsys):
     assert main(["check", "--device", "sim:respeaker-usb-4mic", "--seconds", "1"]) == 0
     assert "OK: channels alive" in capsys.readouterr().out
+    # --azimuth places the simulated source there (the "clap"), and the check agrees
+    argv = ["check", "--device", "sim:respeaker-usb-4mic", "--seconds", "1", "--azimuth", "200"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "OK: channels alive" in out and "best-fit direction 200 deg" in out
     wav = tmp_path / "swapped.wav"
     sf.write(wav, clip[[1, 0, 2, 3]].T, 16000, subtype="FLOAT")
     assert main(["check", str(wav), "--geometry", "respeaker-usb-4mic"]) == 1

@@ -384,7 +384,14 @@ def run_live(args: argparse.Namespace) -> int:
     dev = open_device(args, on_loss="ignore", **extra)
     ctl = None
     if args.led or args.compare_onchip:
-        ctl = hw.control_for(dev.profile, backend=usb_backend)
+        try:
+            ctl = hw.control_for(dev.profile, backend=usb_backend)
+        except hw.DeviceNotFoundError as exc:
+            flag = "--led" if args.led else "--compare-onchip"
+            raise hw.DeviceNotFoundError(
+                f"{flag} talks to the array's USB control interface: {exc}"
+                + (" (a sim: device plays audio only)" if extra else "")
+            ) from None
     stats = LiveStats()
     pairs: list[tuple[float, float]] = []  # (raw on-chip angle, arraykit azimuth)
     tty = sys.stdout.isatty()
@@ -456,7 +463,8 @@ def run_check(args: argparse.Namespace) -> int:
         args.device = args.file
     if args.device is None:
         raise hw_fail("--device", None, "give --device NAME or a FILE.wav to check")
-    dev = open_device(args)
+    sim = str(args.device).startswith("sim:") and args.azimuth is not None
+    dev = open_device(args, **({"azimuth": args.azimuth} if sim else {}))  # the sim plays there
     with dev:
         if args.file is not None:
             x = np.concatenate(list(dev.blocks()), axis=1)

@@ -104,11 +104,11 @@ class Report:
             f"{self.method} steered at azimuth {self.direction[0]:.1f}°, elevation "
             f"{self.direction[1]:.1f}°",
             f"talker gain over {self.band[0]:.0f}-{self.band[1]:.0f} Hz: "
-            f"{self.band_gain_db:+.2f} dB (delay-and-sum the same way: "
-            f"{_nanmean(self._in_band(self.das_gain_db)):+.2f} dB)",
+            f"{_db(self.band_gain_db)} (delay-and-sum the same way: "
+            f"{_db(_nanmean(self._in_band(self.das_gain_db)))})",
         ]
         lo, hi = self._halves(self.gain_db)
-        lines.append(f"low half of the band {lo:+.2f} dB, high half {hi:+.2f} dB")
+        lines.append(f"low half of the band {_db(lo)}, high half {_db(hi)}")
         if self.self_cancellation:
             lines.append(
                 f"SELF-CANCELLATION: {self.band_excess_db:.1f} dB more loss than delay-and-sum"
@@ -364,6 +364,10 @@ def _masked_gain(Y, power, mask, n_bins, min_bins) -> np.ndarray:
     with np.errstate(all="ignore"):
         g = 10.0 * np.log10(out / ref)
     return np.where(n_bins >= min_bins, g, np.nan)
+
+
+def _db(x: float) -> str:
+    return f"{x:+.2f} dB" if np.isfinite(x) else "not measured (no talker-dominated bins)"
 
 
 def _nanmean(x: np.ndarray) -> float:

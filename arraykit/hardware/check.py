@@ -167,12 +167,21 @@ def check_signals(
         _, err = _fit(D, grid, pairs[use], taus[use], order)
         if err < best_error - 1e-12:
             best_order, best_error = order, err
-    if best_order != tuple(range(M)) and fit_error > 2 * best_error + 0.5 / fs:
+    permuted = best_order != tuple(range(M)) and fit_error > 2 * best_error + 0.5 / fs
+    if azimuth is not None and not permuted and fit_error > 0.5 / fs:
+        problems.append(
+            f"the delays do not fit a source at azimuth {float(azimuth):g}° "
+            f"({1e6 * fit_error:.0f} us RMS misfit, more than half a sample): was the sound "
+            "played from there, and does the array's 0° point where you think?"
+        )
+    if permuted:
         what = "mirrored or permuted" if azimuth is not None else "permuted"
         problems.append(
             f"the channel order looks {what}: rows in the order {list(best_order)} fit one "
             f"direction with {1e6 * best_error:.0f} us misfit, the given order "
-            f"{1e6 * fit_error:.0f} us (fix the channel map)"
+            f"{1e6 * fit_error:.0f} us (fix the channel map"
+            + ("" if azimuth is None else f", unless the sound did not come from {azimuth:g}°")
+            + ")"
         )
     return CheckReport(
         channels=stats,
