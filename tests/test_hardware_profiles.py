@@ -199,3 +199,25 @@ def test_cli_record_from_the_simulated_device(tmp_path, capsys):
     info = sf.info(out)
     assert (info.frames, info.channels, info.samplerate, info.subtype) == (8000, 4, 16000, "FLOAT")
     assert re.search(r"recorded 8000 frames .* no frames lost", capsys.readouterr().err)
+
+
+def test_simulated_generic_array_takes_the_user_overrides():
+    """sim:generic-uac is any USB Audio Class array: channels, map and geometry as given."""
+    with hw.open(
+        "sim:generic-uac",
+        channels=8,
+        channel_map=[2, 3, 4, 5, 6, 7],
+        geometry="respeaker-6mic",
+        all_channels=True,
+        duration=0.5,
+    ) as dev:
+        assert dev.profile.geometry.name == "respeaker-6mic" and dev.n_outputs == 8
+        x = dev.record(0.25)
+    assert x.shape == (8, 4000)
+    assert not x[:2].any() and np.all(np.std(x[2:], axis=1) > 0)  # non-mic channels silent
+    with hw.open(
+        "sim:generic-uac", channels=8, channel_map=[2, 3, 4, 5, 6, 7], geometry="respeaker-6mic"
+    ) as dev:
+        assert dev.geometry.name == "respeaker-6mic" and dev.record(0.1).shape == (6, 1600)
+    with pytest.raises(ak.errors.DeviceError, match="sim:generic-uac has no geometry: give one"):
+        hw.open("sim:generic-uac")

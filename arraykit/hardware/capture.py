@@ -486,6 +486,9 @@ def open(
             samplerate=samplerate,
             blocksize=blocksize,
             all_channels=all_channels,
+            channels=channels,
+            channel_map=channel_map,
+            geometry=geometry,
             **simulation,
         )
     if isinstance(device, str | Path) and Path(device).suffix.lower() in (".wav", ".flac"):

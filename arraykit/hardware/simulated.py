@@ -206,6 +206,8 @@ class SimulatedDevice(_Player):
         Start over at the end (a device never ends); False ends the stream there.
     all_channels : bool
         Deliver every channel the real device would (non-microphone ones are zeros).
+    channels, channel_map, geometry : optional
+        Overrides of the profile, as for a real device (what ``generic-uac`` needs).
     """
 
     def __init__(
@@ -227,17 +229,28 @@ class SimulatedDevice(_Player):
         loop: bool = True,
         all_channels: bool = False,
         on_loss: str = "raise",
+        channels: int | None = None,
+        channel_map: Sequence[int] | None = None,
+        geometry: Any = None,
         **ignored: Any,
     ) -> None:
         self.profile = _profile_for(name)
+        if channels is not None or channel_map is not None or geometry is not None:
+            # what a generic profile needs (sim:generic-uac --channels ... --geometry ...)
+            self.profile = self.profile.with_options(
+                channels=channels, channel_map=channel_map, geometry=geometry
+            )
         self.name = (
             f"simulated array {name!r}"
             if self.profile.name == "generic-uac"
             else f"simulated {self.profile.title}"
         )
         g = self.profile.geometry
-        if g is None:  # pragma: no cover - _profile_for always sets one
-            raise DeviceError(f"sim:{name} has no geometry")
+        if g is None:
+            raise DeviceError(
+                f"sim:{name} has no geometry: give one (geometry=..., --geometry NAME or a "
+                ".toml/.xml file), or name a geometry after sim:"
+            )
         if scene is not None:
             if scene.signals.shape[0] != g.n_mics:
                 raise v.fail(
