@@ -91,6 +91,23 @@ def band(name: str, value: Any, fs: float) -> tuple[float, float]:
     return float(fr[0]), float(fr[1])
 
 
+def band_bins(
+    name: str, value: Any, fs: float, nfft: int, *, need: int = 1
+) -> tuple[np.ndarray, tuple[float, float]]:
+    """The STFT bins (mask over ``nfft // 2 + 1``) of the band `value`, and the band.
+
+    At least `need` bins must fall inside (:func:`band` checks the band itself).
+    """
+    lo, hi = band(name, value, fs)
+    f = np.arange(nfft // 2 + 1) * fs / nfft
+    mask = (f >= lo) & (f <= hi)
+    n = int(mask.sum())
+    if n < need:
+        why = "" if need == 1 else f" (fewer than {need} bins leave nothing to compare)"
+        raise fail(name, value, f"holds {n} STFT bins at nfft={nfft}; need {need}{why}")
+    return mask, (lo, hi)
+
+
 def signals(name: str, value: Any, n_mics: int | None = None) -> np.ndarray:
     """Time signals ``(M, N)``: finite floats, one row per microphone."""
     arr = finite_array(name, value, ndim=2)

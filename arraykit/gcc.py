@@ -326,12 +326,7 @@ def _band_bins(freq_range: Any, fs: float, nfft: int) -> np.ndarray | None:
     """Which of the ``nfft // 2 + 1`` bins lie in `freq_range` (None: all)."""
     if freq_range is None:
         return None
-    lo, hi = v.band("freq_range", freq_range, fs)
-    f = np.arange(nfft // 2 + 1) * fs / nfft
-    keep = (f >= lo) & (f <= hi)
-    if keep.sum() < 2:
-        raise v.fail("freq_range", freq_range, f"holds fewer than 2 bins at nfft={nfft}")
-    return keep
+    return v.band_bins("freq_range", freq_range, fs, nfft, need=2)[0]
 
 
 def _interp(interp: int) -> int:

@@ -113,14 +113,11 @@ def track(
     method = v.choice("method", method, doa.COV_METHODS)
     memory = v.positive("memory", memory)
     nfft = v.integer("nfft", nfft, 8)
-    fr = v.band("freq_range", freq_range, fs)
+    band, _ = v.band_bins("freq_range", freq_range, fs, nfft)
     sts = StreamingSTFT(fs, geometry.n_mics, nfft=nfft)
     freqs = sts.freqs
-    band = np.flatnonzero((freqs >= fr[0]) & (freqs <= fr[1]))
-    if band.size == 0:
-        raise v.fail("freq_range", freq_range, f"holds no STFT bins at nfft={nfft}")
     alpha = float(np.exp(-sts.transform.hop / (memory * fs)))
-    cov = RecursiveCovariance(band.size, geometry.n_mics, alpha=alpha)
+    cov = RecursiveCovariance(int(band.sum()), geometry.n_mics, alpha=alpha)
     block_n = max(round(v.positive("block", block) * fs), nfft)
     stats = stats if stats is not None else LiveStats()
     pending: list[np.ndarray] = []

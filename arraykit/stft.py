@@ -45,7 +45,7 @@ def stft_transform(
     hop = nfft // 2 if hop is None else v.integer("hop", hop, 1, nfft, upper=f"nfft={nfft}")
     if not isinstance(window, str):
         raise v.fail("window", window, "must be a window name such as 'hann'")
-    return _transform(fs, int(nfft), int(hop), window)
+    return _transform(fs, nfft, hop, window)
 
 
 @lru_cache(maxsize=32)

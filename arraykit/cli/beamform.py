@@ -130,9 +130,7 @@ def run_beamform(args: argparse.Namespace) -> int:
     elif args.noise:
         t0, t1 = parse_numbers(args.noise, "--noise", 2, sep=":")
         noise = (t0, t1)
-    nulls = [parse_direction(n, "--null") for n in args.null]
-    if args.method == "lcmv" and not nulls:
-        raise InvalidArgumentError("--null=[]: method lcmv needs at least one --null AZ[,EL]")
+    nulls = parse_nulls(args)
     y = beamform(
         x,
         fs,
@@ -165,6 +163,14 @@ def _locate(x: np.ndarray, fs: int, g) -> tuple[float, float]:
         ) from None
     res = locate(x, fs, g)
     return (float(res.azimuth[0]), float(res.elevation[0]))
+
+
+def parse_nulls(args: argparse.Namespace) -> list[tuple[float, float]]:
+    """The ``--null`` directions; LCMV needs at least one."""
+    nulls = [parse_direction(n, "--null") for n in args.null]
+    if args.method == "lcmv" and not nulls:
+        raise InvalidArgumentError("--null=[]: method lcmv needs at least one --null AZ[,EL]")
+    return nulls
 
 
 def pattern_metrics(g, method: str, direction, freqs, loading: float = 1e-2, nulls=()):
@@ -222,9 +228,7 @@ def run_pattern(args: argparse.Namespace) -> int:
     freqs = parse_numbers(args.freqs, "--freqs")
     if any(f <= 0 for f in freqs):
         raise InvalidArgumentError(f"--freqs={args.freqs!r}: frequencies must be > 0 Hz")
-    nulls = [parse_direction(n, "--null") for n in args.null]
-    if args.method == "lcmv" and not nulls:
-        raise InvalidArgumentError("--null=[]: method lcmv needs at least one --null AZ[,EL]")
+    nulls = parse_nulls(args)
     if nulls and args.method != "lcmv":
         raise InvalidArgumentError(f"--null={args.null!r}: only --method lcmv places nulls")
     w, rows = pattern_metrics(g, args.method, direction, freqs, args.loading, nulls)

@@ -543,22 +543,12 @@ def _plan_stft(
     X = np.asarray(X)
     if X.ndim != 3 or X.shape[0] != M or X.shape[1] != nfft // 2 + 1:
         raise v.fail("X", X, f"must be an STFT of shape (M={M}, F={nfft // 2 + 1}, T)")
-    _check_count(options["num_sources"], method, M)
-    # band
-    fr = v.band("freq_range", freq_range, fs)
-    f_all = np.arange(nfft // 2 + 1) * fs / nfft
-    band = (f_all >= fr[0]) & (f_all <= fr[1])
-    need = 2 if method == "tops" else 1
-    if band.sum() < need:
-        raise v.fail(
-            "freq_range",
-            freq_range,
-            f"holds {int(band.sum())} STFT bins at nfft={nfft}; need {need}",
-        )
+    band, fr = v.band_bins("freq_range", freq_range, fs, nfft, need=2 if method == "tops" else 1)
     Xb = np.ascontiguousarray(X[:, band, :])
     if Xb.shape[2] < 1:
         raise v.fail("X", X, "has no frames")
-    return _plan(geometry, method, f_all[band], fr, fs=fs, nfft=nfft, **options), Xb
+    freqs = np.arange(nfft // 2 + 1)[band] * fs / nfft
+    return _plan(geometry, method, freqs, fr, fs=fs, nfft=nfft, **options), Xb
 
 
 def _check_count(num_sources: Any, method: str, M: int) -> None:
