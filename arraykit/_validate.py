@@ -63,7 +63,9 @@ def finite_array(
         raise fail(name, value, "must be numeric") from None
     if ndim is not None and arr.ndim != ndim:
         raise fail(name, value, f"must have {ndim} dimension(s), got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
+    # a finite sum proves every element finite (NaN or inf would propagate); a sum
+    # that overflowed gets the element-wise check
+    if not np.isfinite(arr.sum()) and not np.all(np.isfinite(arr)):
         raise fail(name, value, "contains NaN or infinite values")
     return arr
 

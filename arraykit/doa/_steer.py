@@ -65,7 +65,7 @@ class Steering:
         """Yield ``(slice of the grid, steering (F, G_chunk, M))``."""
         step = self.chunk_size()
         n = self.n_grid
-        key = self._key(step)
+        key = self.cache_key(step)
         cached = _CACHE.get(key)
         if cached is not None:
             _CACHE.move_to_end(key)
@@ -89,7 +89,8 @@ class Steering:
         assert self.directions is not None
         return steering_vector(self.geometry, self.freqs, self.directions[sl], c=self.c)
 
-    def _key(self, step: int) -> bytes:
+    def cache_key(self, *extra: float) -> bytes:
+        """A digest of the geometry, band, grid, c and `extra` numbers, for caches."""
         h = hashlib.blake2b(digest_size=20)
         h.update(self.geometry.positions.tobytes())
         h.update(np.asarray(self.freqs, dtype=float).tobytes())
@@ -97,7 +98,7 @@ class Steering:
         assert grid is not None
         h.update(b"near" if self.points is not None else b"far")
         h.update(np.ascontiguousarray(grid, dtype=float).tobytes())
-        h.update(np.array([self.c, step], dtype=float).tobytes())
+        h.update(np.array([self.c, *extra], dtype=float).tobytes())
         return h.digest()
 
 

@@ -28,7 +28,13 @@ import numpy.typing as npt
 from arraykit import _validate as v
 from arraykit.doa import grids as _grids
 from arraykit.doa._steer import Steering
-from arraykit.doa.srp import SrpKernel, phat_covariance, phat_cross_spectra, srp_phat_map
+from arraykit.doa.srp import (
+    SrpKernel,
+    phat_covariance,
+    phat_cross_spectra,
+    phat_cross_spectra_chunks,
+    srp_phat_map,
+)
 from arraykit.doa.subspace import covariance, music_bins, subspaces, tops_map
 from arraykit.doa.tdoa import _solve
 from arraykit.geometry import SPEED_OF_SOUND, ArrayGeometry, directions_from_vectors
@@ -222,31 +228,13 @@ def locate(
     >>> abs(float(res.azimuth[0]) - 123.4) < 1.0
     True
     """
-    from arraykit.stft import stft
-
-    x = v.signals("signals", signals, _geometry(geometry).n_mics)
-    fs = v.positive("fs", fs)
-    if not np.any(x):
-        raise v.fail("signals", signals, "are all zero (silence): nothing to locate")
-    X = stft(x, fs, nfft=nfft)
-    return locate_stft(
-        X,
-        fs,
-        geometry,
-        method=method,
-        num_sources=num_sources,
-        freq_range=freq_range,
-        nfft=nfft,
-        grid=grid,
-        points=points,
-        resolution=resolution,
-        point_resolution=point_resolution,
-        coarse=coarse,
+    plan, stats = _plan_signals(
+        signals, fs, geometry, nfft, method, freq_range, num_sources=num_sources, grid=grid,
+        points=points, resolution=resolution, point_resolution=point_resolution, coarse=coarse,
         min_separation=min_separation,
-        counting=counting,
-        srp_kernel=srp_kernel,
-        c=c,
-    )
+        counting=counting, srp_kernel=srp_kernel, c=c,
+    )  # fmt: skip
+    return _search(plan, stats)
 
 
 def locate_stft(
@@ -405,23 +393,22 @@ def locate_blocks(
     of frames is searched as :func:`locate` would. With several sources, each block's
     estimates are ordered to follow the previous block's (nearest direction).
     """
-    from arraykit.stft import frame_times, stft
+    from arraykit.stft import frame_times
 
-    x = v.signals("signals", signals, _geometry(geometry).n_mics)
-    fs = v.positive("fs", fs)
-    X = stft(x, fs, nfft=nfft)
-    plan, Xb = _plan_stft(
-        X, fs, geometry, nfft, method, freq_range, num_sources=num_sources, grid=grid,
-        points=points, resolution=resolution, point_resolution=point_resolution, coarse=coarse,
+    plan, stats = _plan_signals(
+        signals, fs, geometry, nfft, method, freq_range, frames=True, num_sources=num_sources,
+        grid=grid, points=points, resolution=resolution, point_resolution=point_resolution, coarse=coarse,
         min_separation=min_separation,
         counting=counting, srp_kernel=srp_kernel, c=c,
     )  # fmt: skip
+    Xb = stats.frames()
     hop_s = block if hop is None else hop
     block = v.positive("block", block)
     hop_s = v.positive("hop", hop_s)
+    fs, nfft = plan.fs, plan.nfft
     frames_per_block = max(2, round(block * fs / (nfft // 2)))
     frames_hop = max(1, round(hop_s * fs / (nfft // 2)))
-    T = X.shape[2]
+    T = Xb.shape[2]
     if frames_per_block > T:
         raise v.fail(
             "block", block, f"is longer than the signal ({T} frames of {nfft // 2} samples)"
@@ -535,20 +522,80 @@ def _plan_stft(
 
     `options` are :func:`_plan`'s search options (``num_sources`` ... ``c``).
     """
-    geometry = _geometry(geometry)
-    fs = v.positive("fs", fs)
-    method = v.choice("method", method, METHODS)
-    M = geometry.n_mics
-    nfft = v.integer("nfft", nfft, 8)
+    plan, band = _plan_band(fs, geometry, nfft, method, freq_range, **options)
+    M, nfft = plan.geometry.n_mics, plan.nfft
     X = np.asarray(X)
     if X.ndim != 3 or X.shape[0] != M or X.shape[1] != nfft // 2 + 1:
         raise v.fail("X", X, f"must be an STFT of shape (M={M}, F={nfft // 2 + 1}, T)")
-    band, fr = v.band_bins("freq_range", freq_range, fs, nfft, need=2 if method == "tops" else 1)
-    Xb = np.ascontiguousarray(X[:, band, :])
-    if Xb.shape[2] < 1:
+    if X.shape[2] < 1:
         raise v.fail("X", X, "has no frames")
-    freqs = np.arange(nfft // 2 + 1)[band] * fs / nfft
-    return _plan(geometry, method, freqs, fr, fs=fs, nfft=nfft, **options), Xb
+    # laid out (F_band, M, T) in memory, the order in which the searches multiply it
+    Xb = np.ascontiguousarray(X[:, band, :].transpose(1, 0, 2)).transpose(1, 0, 2)
+    return plan, Xb
+
+
+def _plan_signals(
+    signals: Any,
+    fs: Any,
+    geometry: ArrayGeometry,
+    nfft: int,
+    method: Any,
+    freq_range: Any,
+    *,
+    frames: bool = False,
+    **options: Any,
+) -> tuple[_Plan, _Stats]:
+    """Validate a search on time signals; the plan and the band's statistics.
+
+    Only the band's bins are transformed (:func:`arraykit.stft.stft_band_chunks`,
+    equal to :func:`arraykit.stft.stft`'s to rounding). A search that reads only the
+    PHAT cross-spectra (SRP-PHAT, tdoa-ls, counting by peaks) accumulates them chunk
+    by chunk in single precision: they are sums of unit-magnitude phase terms, for
+    which float32 (phase error ~1e-7 rad) is ample; the maps agree with the
+    double-precision ones to ~1e-6. Covariance methods (MUSIC, TOPS, MDL counting),
+    and `frames=True`, keep the band's frames in double precision.
+    """
+    from arraykit.stft import stft_band, stft_band_chunks, stft_transform
+
+    x = v.signals("signals", signals, _geometry(geometry).n_mics)
+    plan, band = _plan_band(fs, geometry, nfft, method, freq_range, **options)
+    if x.shape[1] < plan.nfft:
+        raise v.fail("signals", signals, f"has {x.shape[1]} samples, fewer than nfft={plan.nfft}")
+    sft = stft_transform(plan.fs, nfft=plan.nfft)
+    phat_only = plan.method in ("srp-phat", "tdoa-ls") and not (
+        plan.num_sources == "auto" and plan.counting == "mdl"
+    )
+    if phat_only and not frames:
+        chunks = (X for _, X in stft_band_chunks(x, sft, band, dtype=np.float32, scaled=False))
+        T = sft.p_max(x.shape[1]) - sft.p_min
+        stats = _Stats(n_frames=T, _phat=phat_cross_spectra_chunks(chunks, T))
+        silent = not stats.phat().any()
+    else:
+        stats = _Stats(X=stft_band(x, sft, band))
+        silent = not stats.frames().any()
+    if silent:  # (checked on the band's STFT: one pass fewer over the signals)
+        raise v.fail("signals", signals, "are all zero (silence): nothing to locate")
+    return plan, stats
+
+
+def _plan_band(
+    fs: Any,
+    geometry: ArrayGeometry,
+    nfft: int,
+    method: Any,
+    freq_range: Any,
+    **options: Any,
+) -> tuple[_Plan, slice]:
+    """The plan of a search and the STFT bins of its band, as a slice."""
+    geometry = _geometry(geometry)
+    fs = v.positive("fs", fs)
+    method = v.choice("method", method, METHODS)
+    nfft = v.integer("nfft", nfft, 8)
+    mask, fr = v.band_bins("freq_range", freq_range, fs, nfft, need=2 if method == "tops" else 1)
+    idx = np.flatnonzero(mask)  # the band is contiguous
+    band = slice(int(idx[0]), int(idx[-1]) + 1)
+    freqs = np.arange(band.start, band.stop) * fs / nfft
+    return _plan(geometry, method, freqs, fr, fs=fs, nfft=nfft, **options), band
 
 
 def _check_count(num_sources: Any, method: str, M: int) -> None:
@@ -660,6 +707,7 @@ def _search(plan: _Plan, stats: _Stats) -> DOAResult:
     reason = ""
     K = plan.num_sources
     steer = plan.steering()
+    srp = None
     if K == "auto":
         if plan.method == "tdoa-ls":
             K, reason = 1, "auto: tdoa-ls finds one source"
@@ -675,7 +723,7 @@ def _search(plan: _Plan, stats: _Stats) -> DOAResult:
         reason = f"given: num_sources={K}"
     K = int(K)
     evaluate = _evaluator(plan, stats, K)
-    spectrum = evaluate(steer)
+    spectrum = srp if srp is not None and plan.method == "srp-phat" else evaluate(steer)
     grid_dirs = (
         plan.directions
         if plan.points is None
@@ -877,6 +925,8 @@ def _peaks(spectrum: np.ndarray, plan: _Plan, K: int, *, fill: bool = True) -> n
     user grids and point grids it is the maximum within 2.5 grid spacings.
     """
     G = spectrum.shape[0]
+    if K == 1 and fill and plan.grid_kind in ("ring", "arc", "arc-el"):
+        return np.array([int(np.argmax(spectrum))])  # the highest point is the top peak
     local = np.zeros(G, dtype=bool)
     if plan.grid_kind in ("ring", "arc", "arc-el"):
         from scipy.signal import find_peaks
@@ -906,9 +956,10 @@ def _peaks(spectrum: np.ndarray, plan: _Plan, K: int, *, fill: bool = True) -> n
     else:
         local[:] = True
     order = np.argsort(-spectrum, kind="stable")
-    cand = [i for i in order if local[i]]
+    on_peak = local[order]
+    cand = order[on_peak]
     if fill:
-        cand += [i for i in order if not local[i]]
+        cand = np.concatenate([cand, order[~on_peak]])
     chosen: list[int] = []
     for i in cand:
         if len(chosen) == K:

@@ -25,15 +25,23 @@ coherent source in the steered direction). Two kernels compute it:
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Literal
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 
 from arraykit.doa._steer import Steering
 from arraykit.gcc import all_pairs
 
-__all__ = ["phat_covariance", "phat_cross_spectra", "srp_phat_map", "srp_phat_reference"]
+__all__ = [
+    "phat_covariance",
+    "phat_cross_spectra",
+    "phat_cross_spectra_chunks",
+    "srp_phat_map",
+    "srp_phat_reference",
+]
 
 SrpKernel = Literal["auto", "steered", "lookup"]
 
@@ -45,9 +53,27 @@ def phat_cross_spectra(X: np.ndarray) -> np.ndarray:
 
     Bins with no energy (digital silence) are left at 0 rather than divided by 0.
     """
-    Xw = _unit_phase(X)
-    Xf = np.ascontiguousarray(Xw.transpose(1, 0, 2))  # (F, M, T)
-    return (Xf @ np.conj(Xf.transpose(0, 2, 1))) / X.shape[2]
+    return phat_cross_spectra_chunks([X.transpose(1, 0, 2)], X.shape[2])
+
+
+def phat_cross_spectra_chunks(chunks: Iterable[np.ndarray], n_frames: int) -> np.ndarray:
+    """:func:`phat_cross_spectra` of an STFT given as chunks of frames ``(F, M, T_chunk)``.
+
+    Each chunk is whitened and multiplied while it is in cache
+    (:func:`arraykit.stft.stft_band_chunks` yields such chunks); the sum is taken in
+    the chunks' precision and returned as ``complex128``.
+    """
+    R: np.ndarray | None = None
+    for Xf in chunks:
+        Xw = np.ascontiguousarray(_unit_phase(Xf))  # (F, M, Tc)
+        part = Xw @ np.conj(Xw.transpose(0, 2, 1))
+        if R is None:
+            R = part
+        else:
+            R += part
+    if R is None:
+        raise ValueError("no frames")
+    return R.astype(complex, copy=False) / n_frames
 
 
 def phat_covariance(C: np.ndarray) -> np.ndarray:
@@ -66,11 +92,13 @@ def phat_covariance(C: np.ndarray) -> np.ndarray:
 
 
 def _unit_phase(Z: np.ndarray) -> np.ndarray:
-    """``Z / |Z|`` element by element; 0 where ``Z`` is 0 (tiny below 1e-30 of the largest)."""
+    """``Z / |Z|`` element by element; 0 where ``Z`` is 0.
+
+    Magnitudes are floored at the smallest normal number of their precision, so a
+    zero stays 0 and nothing overflows (below the floor ``|Z| / floor < 1``).
+    """
     mag = np.abs(Z)
-    top = float(mag.max()) if mag.size else 0.0
-    # below the floor Z / floor is (nearly) 0; an all-zero Z is divided by 1
-    np.maximum(mag, 1e-30 * top if top > 0 else 1.0, out=mag)
+    np.maximum(mag, np.finfo(mag.dtype).tiny, out=mag)
     np.reciprocal(mag, out=mag)
     return Z * mag
 
@@ -126,42 +154,92 @@ def _srp_lookup(R: np.ndarray, steering: Steering, fs: float, nfft: int) -> np.n
     F, M, _ = R.shape
     pairs = all_pairs(M)
     P = len(pairs)
-    interp = _LOOKUP_INTERP
-    bins = np.rint(steering.freqs * nfft / fs).astype(int)
+    table = _lookup_table(steering, fs, nfft)
     W = R[:, pairs[:, 0], pairs[:, 1]].T  # (P, F): frame-averaged PHAT cross-spectra
-    # every model lag lies within the aperture: tabulate the GCC only there
-    L = interp * (int(np.ceil(steering.geometry.aperture / steering.c * fs)) + 2)
-    lags = np.arange(-L, L + 1)
-    n_up = interp * nfft
-    if F * len(lags) < 2 * n_up * np.log2(n_up):
-        # direct sum over the band: cc[p, l] = sum_f Re(W_p(f) exp(2j pi f l / (interp fs)))
-        cc = (W @ _lag_phasors(bins.tobytes(), L, n_up)).real
+    if table.phasors is not None:
+        # direct sum over the band: cc[p, l] = sum_f Re(W_p(f) exp(2j pi f l / n_up)),
+        # as one real product: [Re W, -Im W] @ [cos; sin]
+        cc = np.concatenate([W.real, -W.imag], axis=1) @ table.phasors
     else:  # the whole correlation by one upsampled inverse FFT, then the window
+        n_up = _LOOKUP_INTERP * nfft
         full = np.zeros((P, n_up // 2 + 1), dtype=complex)
-        full[:, bins] = W
+        full[:, table.bins] = W
+        lags = np.arange(-table.half, table.half + 1)
         cc = (np.fft.irfft(full, n=n_up, axis=1) * (n_up / 2.0))[:, lags % n_up]
-    tau = steering.delays()  # (G, M)
-    out = np.empty(steering.n_grid)
-    step = max(1, int(2**18 // max(P, 1)))  # (Gc, P) temporaries of 2 MiB
-    rows = np.arange(P)[None, :]
-    for lo in range(0, steering.n_grid, step):
-        t = tau[lo : lo + step]
-        lag = (t[:, pairs[:, 0]] - t[:, pairs[:, 1]]) * (fs * interp) + L  # (Gc, P) table index
-        k0 = np.clip(np.floor(lag), 0, 2 * L - 1)
-        frac = lag - k0
-        i0 = k0.astype(int)
-        val = (1.0 - frac) * cc[rows, i0] + frac * cc[rows, i0 + 1]
-        out[lo : lo + step] = val.sum(axis=1)
+    flat = cc.ravel()
+    out = np.concatenate([S @ flat for S in table.interp()]) if table.n_grid else np.zeros(0)
     return out / (F * P)
 
 
-@lru_cache(maxsize=16)
-def _lag_phasors(bins: bytes, L: int, n_up: int) -> np.ndarray:
-    """``exp(2j pi f l / n_up)`` for the band bins ``(F,)`` and lags ``-L..L``, ``(F, 2L+1)``."""
-    b = np.frombuffer(bins, dtype=int)
-    E = np.exp(2j * np.pi * np.outer(b, np.arange(-L, L + 1)) / n_up)
-    E.setflags(write=False)
-    return E
+@dataclass(frozen=True, eq=False)
+class _LookupTable:
+    """What the lookup kernel needs besides the cross-spectra, for one steering.
+
+    The GCC of pair ``p`` is tabulated at lags ``-half..half`` (in steps of
+    ``1 / (interp fs)``); ``interp()`` yields, chunk by chunk of the grid, the sparse
+    matrices ``(G_chunk, P (2 half + 1))`` that linearly interpolate each pair's table
+    at the grid point's model delay and sum over pairs.
+    """
+
+    bins: np.ndarray
+    half: int
+    phasors: np.ndarray | None  # (2F, 2 half + 1) [cos; sin], or None: use an inverse FFT
+    n_grid: int
+    build: Callable[[], Iterator[Any]]
+    cached: list[Any] | None
+
+    def interp(self) -> Iterator[Any]:
+        return iter(self.cached) if self.cached is not None else self.build()
+
+
+_TABLES: OrderedDict[bytes, _LookupTable] = OrderedDict()
+_TABLE_NNZ = 2**21  # interpolation matrices kept across calls up to this many entries
+
+
+def _lookup_table(steering: Steering, fs: float, nfft: int) -> _LookupTable:
+    key = steering.cache_key(fs, nfft, _LOOKUP_INTERP)
+    table = _TABLES.get(key)
+    if table is not None:
+        _TABLES.move_to_end(key)
+        return table
+    interp = _LOOKUP_INTERP
+    M = steering.geometry.n_mics
+    pairs = all_pairs(M)
+    P = len(pairs)
+    bins = np.rint(steering.freqs * nfft / fs).astype(int)
+    # every model lag lies within the aperture: tabulate the GCC only there
+    half = interp * (int(np.ceil(steering.geometry.aperture / steering.c * fs)) + 2)
+    width = 2 * half + 1
+    n_up = interp * nfft
+    phasors = None
+    if len(bins) * width < 2 * n_up * np.log2(n_up):
+        arg = 2.0 * np.pi * np.outer(bins, np.arange(-half, half + 1)) / n_up
+        phasors = np.concatenate([np.cos(arg), np.sin(arg)])
+    tau = steering.delays()  # (G, M)
+    G = steering.n_grid
+    step = max(1, int(2**18 // max(P, 1)))  # (G_chunk, P) temporaries of 2 MiB
+
+    def build() -> Iterator[Any]:
+        from scipy.sparse import csr_matrix
+
+        cols = np.arange(P) * width
+        for lo in range(0, G, step):
+            t = tau[lo : lo + step]
+            lag = (t[:, pairs[:, 0]] - t[:, pairs[:, 1]]) * (fs * interp) + half  # table index
+            k0 = np.clip(np.floor(lag), 0, 2 * half - 1)
+            frac = lag - k0
+            i0 = k0.astype(int) + cols
+            n = len(t)
+            data = np.concatenate([1.0 - frac, frac], axis=1).ravel()
+            idx = np.concatenate([i0, i0 + 1], axis=1).ravel()
+            yield csr_matrix((data, idx, np.arange(n + 1) * 2 * P), shape=(n, P * width))
+
+    cached = list(build()) if G * P * 2 <= _TABLE_NNZ else None
+    table = _LookupTable(bins, half, phasors, G, build, cached)
+    _TABLES[key] = table
+    while len(_TABLES) > 16:
+        _TABLES.popitem(last=False)
+    return table
 
 
 def srp_phat_reference(X: np.ndarray, freqs: np.ndarray, delays: np.ndarray) -> np.ndarray:
