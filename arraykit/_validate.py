@@ -46,7 +46,13 @@ def choice(name: str, value: Any, options: Sequence[str]) -> str:
 
 
 def finite_array(
-    name: str, value: Any, *, ndim: int | None = None, dtype: Any = float, allow_bool: bool = False
+    name: str,
+    value: Any,
+    *,
+    ndim: int | None = None,
+    dtype: Any = float,
+    allow_bool: bool = False,
+    check_finite: bool = True,
 ) -> np.ndarray:
     """A finite NumPy array, optionally of a given number of dimensions.
 
@@ -65,7 +71,11 @@ def finite_array(
         raise fail(name, value, f"must have {ndim} dimension(s), got shape {arr.shape}")
     # a finite sum proves every element finite (NaN or inf would propagate); a sum
     # that overflowed gets the element-wise check
-    if not np.isfinite(arr.sum()) and not np.all(np.isfinite(arr)):
+    if not check_finite:
+        return arr
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = arr.sum()
+    if not np.isfinite(total) and not np.all(np.isfinite(arr)):
         raise fail(name, value, "contains NaN or infinite values")
     return arr
 
@@ -110,9 +120,15 @@ def band_bins(
     return mask, (lo, hi)
 
 
-def signals(name: str, value: Any, n_mics: int | None = None) -> np.ndarray:
-    """Time signals ``(M, N)``: finite floats, one row per microphone."""
-    arr = finite_array(name, value, ndim=2)
+def signals(
+    name: str, value: Any, n_mics: int | None = None, *, check_finite: bool = True
+) -> np.ndarray:
+    """Time signals ``(M, N)``: finite floats, one row per microphone.
+
+    ``check_finite=False`` leaves the finite check to the caller (one that sees
+    NaN or inf in its results anyway calls this again to say which).
+    """
+    arr = finite_array(name, value, ndim=2, check_finite=check_finite)
     if n_mics is not None and arr.shape[0] != n_mics:
         raise fail(
             name, value, f"must have one row per microphone: {n_mics} rows, got {arr.shape[0]}"

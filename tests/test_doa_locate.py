@@ -275,6 +275,23 @@ def test_bad_signals(two_talkers) -> None:
     bad[0, 10] = np.nan
     with pytest.raises(ValueError, match=r"signals=.*NaN"):
         ak.doa.locate(bad, FS, s.geometry)
+    bad[0, 10], bad[1, 20] = np.inf, -np.inf  # their sum is NaN; each alone is caught too
+    with pytest.raises(ValueError, match=r"signals=.*infinite"):
+        ak.doa.locate(bad, FS, s.geometry)
+    with pytest.raises(ValueError, match=r"signals=.*infinite"):
+        ak.doa.locate(bad, FS, s.geometry, method="music")
+
+
+@pytest.mark.parametrize("scale", [1e300, 1e-300])
+def test_signals_beyond_single_precision_are_located_alike(two_talkers, scale: float) -> None:
+    """SRP-PHAT accumulates in float32: samples that would overflow or vanish there
+    are rescaled, not lost."""
+    s = two_talkers
+    x = np.array(s.signals) / np.abs(s.signals).max() * scale
+    res = ak.doa.locate(x, FS, s.geometry, num_sources=2)
+    ref = ak.doa.locate(s.signals, FS, s.geometry, num_sources=2)
+    np.testing.assert_allclose(res.spectrum, ref.spectrum, atol=1e-6 * np.ptp(ref.spectrum))
+    np.testing.assert_allclose(np.sort(res.azimuth), np.sort(ref.azimuth), atol=1e-6)
     with pytest.raises(ValueError, match=r"geometry=.*ArrayGeometry"):
         ak.doa.locate(s.signals, FS, "respeaker-6mic")
 
@@ -355,3 +372,33 @@ def test_locate_cov_rejects_a_non_hermitian_covariance() -> None:
     C[1, 0, 2] = 1.0
     with pytest.raises(ValueError, match=r"cov.*not Hermitian"):
         ak.doa.locate_cov(C, [500.0, 1000.0, 1500.0], g)
+
+
+@pytest.mark.parametrize(
+    ("method", "num_sources", "tol"),
+    [("srp-phat", 2, 1e-6), ("srp-phat", "auto", 1e-6), ("tdoa-ls", 1, 1e-6), ("music", 2, 1e-9)],
+)
+def test_locate_from_signals_equals_locate_on_the_stft(
+    two_talkers, method: str, num_sources, tol: float
+) -> None:
+    """locate() transforms only the band, and accumulates PHAT statistics in single
+    precision: the map agrees with the full double-precision STFT path to ~1e-6 of its
+    range (covariance methods stay in double: to rounding), and the sources are the same."""
+    s = two_talkers
+    a = ak.doa.locate(s.signals, FS, s.geometry, method=method, num_sources=num_sources)
+    X = ak.stft.stft(s.signals, FS, nfft=512)
+    b = ak.doa.locate_stft(X, FS, s.geometry, method=method, num_sources=num_sources)
+    np.testing.assert_allclose(a.spectrum, b.spectrum, rtol=0, atol=tol * np.ptp(b.spectrum))
+    np.testing.assert_allclose(a.directions, b.directions, atol=1e-4)
+    assert a.num_sources == b.num_sources == 2 or method == "tdoa-ls"
+
+
+def test_finite_check_looks_past_an_overflowing_sum() -> None:
+    """The finite check sums first (one pass); a sum that overflows is not a verdict."""
+    from arraykit import _validate
+
+    big = np.full((2, 4), 1e308)
+    assert _validate.signals("signals", big) is not None
+    big[1, 2] = np.nan
+    with pytest.raises(ValueError, match=r"signals=.*NaN"):
+        _validate.signals("signals", big)

@@ -165,3 +165,39 @@ def test_streaming_stft_gives_the_unpadded_frames_of_stft(nfft: int, hop: int | 
         s.push(np.zeros((2, 10)))
     with pytest.raises(ValueError, match="n_channels"):
         StreamingSTFT(16000, 0)
+
+
+@pytest.mark.parametrize(
+    ("nfft", "hop", "n", "window", "band"),
+    [
+        (512, None, 32000, "hann", (10, 113)),  # many chunks; the DOA default band
+        (256, 64, 7001, "hann", (1, 128)),  # widest band the 3-tap filter allows
+        (500, None, 5003, "hann", (3, 4)),  # one bin, even nfft not a power of 2
+        (512, 200, 9000, "hann", (0, 40)),  # touches bin 0: windowed path
+        (400, 100, 5003, "hamming", (20, 90)),  # not Hann: windowed path
+    ],
+)
+def test_band_stft_equals_the_band_of_stft(
+    nfft: int, hop: int | None, n: int, window: str, band: tuple[int, int]
+) -> None:
+    """Only a band's bins, with Hann applied as a 3-tap filter in frequency, in chunks
+    of frames: the same numbers as the full STFT's band, in double and single
+    precision; unscaled, off by one factor per bin shared by every channel."""
+    from arraykit.stft import stft_band, stft_band_chunks, stft_transform
+
+    x = np.random.default_rng(n).standard_normal((4, n))
+    sft = stft_transform(16000, nfft=nfft, hop=hop, window=window)
+    bins = slice(*band)
+    ref = stft(x, 16000, nfft=nfft, hop=hop, window=window)[:, bins]
+    fast = stft_band(x, sft, bins)
+    assert fast.shape == ref.shape
+    np.testing.assert_allclose(fast, ref, rtol=0, atol=1e-12 * np.abs(ref).max())
+    chunks = list(stft_band_chunks(x, sft, bins, dtype=np.float32))
+    assert all(X.dtype == np.complex64 for _, X in chunks)
+    single = np.concatenate([X for _, X in chunks], axis=2).transpose(1, 0, 2)
+    np.testing.assert_allclose(single, ref, rtol=0, atol=1e-5 * np.abs(ref).max())
+    raw = np.concatenate([X for _, X in stft_band_chunks(x, sft, bins, scaled=False)], axis=2)
+    factor = raw.transpose(1, 0, 2) / ref  # (M, F, T): one number per bin
+    np.testing.assert_allclose(factor, factor[:1, :, :1] * np.ones_like(factor), rtol=1e-8)
+    if n == 32000:
+        assert len(chunks) >= 2  # the chunking is exercised

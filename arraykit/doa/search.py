@@ -555,9 +555,10 @@ def _plan_signals(
     double-precision ones to ~1e-6. Covariance methods (MUSIC, TOPS, MDL counting),
     and `frames=True`, keep the band's frames in double precision.
     """
-    from arraykit.stft import stft_band, stft_band_chunks, stft_transform
+    from arraykit.stft import stft_band, stft_transform
 
-    x = v.signals("signals", signals, _geometry(geometry).n_mics)
+    n_mics = _geometry(geometry).n_mics
+    x = v.signals("signals", signals, n_mics, check_finite=False)  # checked below
     plan, band = _plan_band(fs, geometry, nfft, method, freq_range, **options)
     if x.shape[1] < plan.nfft:
         raise v.fail("signals", signals, f"has {x.shape[1]} samples, fewer than nfft={plan.nfft}")
@@ -565,17 +566,30 @@ def _plan_signals(
     phat_only = plan.method in ("srp-phat", "tdoa-ls") and not (
         plan.num_sources == "auto" and plan.counting == "mdl"
     )
+    T = sft.p_max(x.shape[1]) - sft.p_min
     if phat_only and not frames:
-        chunks = (X for _, X in stft_band_chunks(x, sft, band, dtype=np.float32, scaled=False))
-        T = sft.p_max(x.shape[1]) - sft.p_min
-        stats = _Stats(n_frames=T, _phat=phat_cross_spectra_chunks(chunks, T))
-        silent = not stats.phat().any()
-    else:
-        stats = _Stats(X=stft_band(x, sft, band))
-        silent = not stats.frames().any()
-    if silent:  # (checked on the band's STFT: one pass fewer over the signals)
+        R = _phat_single(x, sft, band, T)
+        if not (R.any() and np.isfinite(R).all()):
+            # NaN or inf samples (every one reaches R), silence, or samples beyond the
+            # range of single precision (overflow or underflow): look at the signals
+            v.signals("signals", signals, n_mics)
+            if not np.any(x):
+                raise v.fail("signals", signals, "are all zero (silence): nothing to locate")
+            R = _phat_single(x / np.abs(x).max(), sft, band, T)  # PHAT ignores the scale
+        return plan, _Stats(n_frames=T, _phat=R)
+    x = v.signals("signals", signals, n_mics)
+    if not np.any(x):
         raise v.fail("signals", signals, "are all zero (silence): nothing to locate")
-    return plan, stats
+    return plan, _Stats(X=stft_band(x, sft, band))
+
+
+def _phat_single(x: np.ndarray, sft: Any, band: slice, n_frames: int) -> np.ndarray:
+    """PHAT cross-spectra of the band, accumulated in single precision chunk by chunk."""
+    from arraykit.stft import stft_band_chunks
+
+    chunks = stft_band_chunks(x, sft, band, dtype=np.float32, scaled=False)
+    with np.errstate(over="ignore", invalid="ignore"):  # the caller checks the result
+        return phat_cross_spectra_chunks((X for _, X in chunks), n_frames)
 
 
 def _plan_band(
