@@ -311,25 +311,39 @@ class ArrayGeometry:
         A direction on the axis (or in the plane) is its own mirror.
         """
         az, el = _direction("direction", direction)
+        out = self._mirrors(np.array([[az, el]]))[0]
+        return None if np.isnan(out[0]) else (float(out[0]), float(out[1]))
+
+    def mirrors(self, directions: npt.ArrayLike) -> np.ndarray:
+        """:meth:`mirror` of directions ``(K, 2)`` degrees at once, ``(K, 2)``.
+
+        Rows are NaN where there is no mirror (a volumetric array).
+
+        >>> ArrayGeometry.linear(4, 0.04).mirrors([(60, 0), (100, 10)]).tolist()
+        [[300.0, 0.0], [260.0, 10.0]]
+        """
+        return self._mirrors(v.directions("directions", directions))
+
+    def _mirrors(self, d: np.ndarray) -> np.ndarray:
         if self._layout == "volumetric":
-            return None
-        u = unit_vectors([(az, el)])[0]
+            return np.full(d.shape, np.nan)
+        u = unit_vectors(d)
         if self._layout == "planar":
             n = self._basis[2]
-            m = u - 2.0 * np.dot(u, n) * n
+            m = u - 2.0 * (u @ n)[:, None] * n
         else:
             a = self._basis[0]
             a_h = np.array([a[0], a[1], 0.0])
             if np.linalg.norm(a_h) < 1e-9:  # vertical line: every azimuth looks alike
-                return (float((az + 180.0) % 360.0), float(el))
+                return np.stack([(d[:, 0] + 180.0) % 360.0, d[:, 1]], axis=1)
             a_h /= np.linalg.norm(a_h)
-            u_h = np.array([u[0], u[1], 0.0])
-            m = 2.0 * np.dot(u_h, a_h) * a_h - u_h
-            m[2] = u[2]
-        out = directions_from_vectors(m[None, :])[0]
-        if abs(out[1]) > 90.0 - 1e-9:  # straight up or down: keep the given azimuth
-            out[0] = az % 360.0
-        return (float(np.round(out[0], 9) % 360.0), float(np.round(out[1], 9)))
+            u_h = u * np.array([1.0, 1.0, 0.0])
+            m = 2.0 * (u_h @ a_h)[:, None] * a_h - u_h
+            m[:, 2] = u[:, 2]
+        out = directions_from_vectors(m)
+        pole = np.abs(out[:, 1]) > 90.0 - 1e-9  # straight up or down: keep the azimuth
+        out[pole, 0] = d[pole, 0] % 360.0
+        return np.stack([np.round(out[:, 0], 9) % 360.0, np.round(out[:, 1], 9)], axis=1)
 
     @property
     def azimuth_coverage(self) -> int:

@@ -199,6 +199,7 @@ def _padded(x: np.ndarray, sft: ShortTimeFFT, dtype: type | None = None) -> tupl
     return xp[..., first + left :], p1 - p0
 
 
+@lru_cache(maxsize=32)
 def _is_hann(sft: ShortTimeFFT) -> bool:
     n = sft.m_num
     if sft.mfft != n:

@@ -22,6 +22,7 @@ Shapes: ``G`` grid directions ``(G, 2)`` as ``(azimuth, elevation)`` degrees, or
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -112,6 +113,17 @@ def layout_grid(
       volumetric arrays the full sphere.
     """
     kind = v.choice("kind", kind, ("azimuth", "sphere"))
+    return _layout_grid(geometry, kind, v.positive("resolution", resolution))
+
+
+@lru_cache(maxsize=64)
+def _layout_grid(geometry: ArrayGeometry, kind: str, resolution: float) -> np.ndarray:
+    grid = _make_layout_grid(geometry, kind, resolution)
+    grid.setflags(write=False)  # shared by every search with these settings
+    return grid
+
+
+def _make_layout_grid(geometry: ArrayGeometry, kind: str, resolution: float) -> np.ndarray:
     if geometry.layout == "linear":
         axis = geometry.axis
         assert axis is not None

@@ -753,11 +753,7 @@ def _search(plan: _Plan, stats: _Stats) -> DOAResult:
         est, power = _tdoa_ls(plan, stats.phat())
     else:
         est, power = _refine(plan, evaluate, grid_dirs[idx], spectrum[idx])
-    mirror = np.full(est.shape, np.nan)
-    for k, d in enumerate(est):
-        m = geometry.mirror((float(d[0]), float(d[1])))
-        if m is not None:
-            mirror[k] = m
+    mirror = geometry.mirrors(est)
     for arr in (est, power, spectrum, grid_dirs, mirror):
         arr.setflags(write=False)
     return DOAResult(

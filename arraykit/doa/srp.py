@@ -207,8 +207,9 @@ def _lookup_table(steering: Steering, fs: float, nfft: int) -> _LookupTable:
     pairs = all_pairs(M)
     P = len(pairs)
     bins = np.rint(steering.freqs * nfft / fs).astype(int)
-    # every model lag lies within the aperture: tabulate the GCC only there
-    half = interp * (int(np.ceil(steering.geometry.aperture / steering.c * fs)) + 2)
+    # every model lag lies within the aperture (|tau_i - tau_j| <= |p_i - p_j| / c, far
+    # or near field): tabulate the GCC only there, one step beyond for the interpolation
+    half = int(np.ceil(steering.geometry.aperture / steering.c * fs * interp)) + 1
     width = 2 * half + 1
     n_up = interp * nfft
     phasors = None
