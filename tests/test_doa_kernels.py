@@ -57,6 +57,25 @@ def test_srp_kernels_match_reference(band) -> None:
     assert np.ptp(ref) > 0.05  # a real map, not a constant
 
 
+def test_srp_lookup_large_grid_path_equals_the_cached_one(band, monkeypatch) -> None:
+    """Grids too large to keep their interpolation matrices recompute the indices per
+    chunk: the same map."""
+    from arraykit.doa import srp
+
+    g, X, f = band
+    R = phat_cross_spectra(X)
+    for grid in (grids.azimuth_grid(0.5), grids.sphere_grid(3.0)):
+        steer = Steering(g, f, grid, None, 343.0)
+        kept = srp_phat_map(R, steer, fs=FS, nfft=NFFT, kernel="lookup")
+        monkeypatch.setattr(srp, "_TABLE_NNZ", 0)
+        monkeypatch.setattr(srp, "_TABLES", type(srp._TABLES)())
+        chunked = srp_phat_map(R, steer, fs=FS, nfft=NFFT, kernel="lookup")
+        monkeypatch.undo()
+        np.testing.assert_allclose(chunked, kept, rtol=0, atol=1e-12)
+        steered = srp_phat_map(R, steer, fs=FS, nfft=NFFT, kernel="steered")
+        np.testing.assert_allclose(kept, steered, atol=1e-4 * np.ptp(steered))
+
+
 def test_srp_equals_sum_of_pairwise_gcc_phat() -> None:
     """SRP-PHAT at a direction == mean over pairs of each pair's GCC-PHAT at its model delay.
 
@@ -174,3 +193,21 @@ def test_from_tdoa_bad_input() -> None:
         from_tdoa([0.0, 0.0], all_pairs(3), g)
     with pytest.raises(ValueError, match=r"pairs=.*0\.\.2"):
         from_tdoa([0.0], [[0, 3]], g)
+
+
+def test_srp_lookup_by_inverse_fft_on_a_wide_aperture() -> None:
+    """A 1.5 m line at 16 kHz needs GCC lags past +-70 samples: the table comes from one
+    upsampled inverse FFT per pair instead of the direct sum, and still equals the
+    steered map."""
+    from arraykit.doa import srp
+
+    g = ak.ArrayGeometry.linear(16, 0.1)
+    x = np.random.default_rng(5).standard_normal((16, 8000))
+    X = ak.stft.stft(x, FS, nfft=NFFT)[:, 10:113]
+    f = ak.stft.stft_frequencies(FS, NFFT)[10:113]
+    steer = Steering(g, f, grids.azimuth_grid(2.0, stop=180.0), None, 343.0)
+    R = phat_cross_spectra(X)
+    assert srp._lookup_table(steer, FS, NFFT).phasors is None  # the inverse-FFT table
+    lookup = srp_phat_map(R, steer, fs=FS, nfft=NFFT, kernel="lookup")
+    steered = srp_phat_map(R, steer, fs=FS, nfft=NFFT, kernel="steered")
+    np.testing.assert_allclose(lookup, steered, atol=1e-3 * np.ptp(steered))

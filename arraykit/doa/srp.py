@@ -166,9 +166,7 @@ def _srp_lookup(R: np.ndarray, steering: Steering, fs: float, nfft: int) -> np.n
         full[:, table.bins] = W
         lags = np.arange(-table.half, table.half + 1)
         cc = (np.fft.irfft(full, n=n_up, axis=1) * (n_up / 2.0))[:, lags % n_up]
-    flat = cc.ravel()
-    out = np.concatenate([S @ flat for S in table.interp()]) if table.n_grid else np.zeros(0)
-    return out / (F * P)
+    return table.apply(cc.ravel()) / (F * P)
 
 
 @dataclass(frozen=True, eq=False)
@@ -176,20 +174,26 @@ class _LookupTable:
     """What the lookup kernel needs besides the cross-spectra, for one steering.
 
     The GCC of pair ``p`` is tabulated at lags ``-half..half`` (in steps of
-    ``1 / (interp fs)``); ``interp()`` yields, chunk by chunk of the grid, the sparse
-    matrices ``(G_chunk, P (2 half + 1))`` that linearly interpolate each pair's table
-    at the grid point's model delay and sum over pairs.
+    ``1 / (interp fs)``), flattened pair after pair. For a chunk of the grid,
+    ``index()`` gives each (point, pair)'s table position ``i0`` ``(G_chunk, P)`` and
+    weight ``frac``: the map is ``sum_p (1 - frac) cc[i0] + frac cc[i0 + 1]``, a linear
+    interpolation at the model delay. Small grids keep it as sparse matrices across
+    calls; large ones recompute the indices chunk by chunk.
     """
 
     bins: np.ndarray
     half: int
     phasors: np.ndarray | None  # (2F, 2 half + 1) [cos; sin], or None: use an inverse FFT
-    n_grid: int
-    build: Callable[[], Iterator[Any]]
-    cached: list[Any] | None
+    index: Callable[[], Iterator[tuple[np.ndarray, np.ndarray]]]
+    sparse: list[Any] | None  # (G_chunk, P (2 half + 1)) interpolation matrices
 
-    def interp(self) -> Iterator[Any]:
-        return iter(self.cached) if self.cached is not None else self.build()
+    def apply(self, cc: np.ndarray) -> np.ndarray:
+        """The map ``(G,)`` (summed over pairs) from the flattened tables `cc`."""
+        if self.sparse is not None:
+            parts = [S @ cc for S in self.sparse]
+        else:
+            parts = [((1.0 - w) * cc[i] + w * cc[i + 1]).sum(axis=1) for i, w in self.index()]
+        return np.concatenate(parts) if parts else np.zeros(0)
 
 
 _TABLES: OrderedDict[bytes, _LookupTable] = OrderedDict()
@@ -220,23 +224,26 @@ def _lookup_table(steering: Steering, fs: float, nfft: int) -> _LookupTable:
     G = steering.n_grid
     step = max(1, int(2**18 // max(P, 1)))  # (G_chunk, P) temporaries of 2 MiB
 
-    def build() -> Iterator[Any]:
-        from scipy.sparse import csr_matrix
-
+    def index() -> Iterator[tuple[np.ndarray, np.ndarray]]:
         cols = np.arange(P) * width
         for lo in range(0, G, step):
             t = tau[lo : lo + step]
             lag = (t[:, pairs[:, 0]] - t[:, pairs[:, 1]]) * (fs * interp) + half  # table index
             k0 = np.clip(np.floor(lag), 0, 2 * half - 1)
-            frac = lag - k0
-            i0 = k0.astype(int) + cols
-            n = len(t)
+            yield k0.astype(int) + cols, lag - k0
+
+    sparse = None
+    if G * P * 2 <= _TABLE_NNZ:
+        from scipy.sparse import csr_matrix
+
+        sparse = []
+        for i0, frac in index():
+            n = len(i0)
             data = np.concatenate([1.0 - frac, frac], axis=1).ravel()
             idx = np.concatenate([i0, i0 + 1], axis=1).ravel()
-            yield csr_matrix((data, idx, np.arange(n + 1) * 2 * P), shape=(n, P * width))
-
-    cached = list(build()) if G * P * 2 <= _TABLE_NNZ else None
-    table = _LookupTable(bins, half, phasors, G, build, cached)
+            indptr = np.arange(n + 1) * 2 * P
+            sparse.append(csr_matrix((data, idx, indptr), shape=(n, P * width)))
+    table = _LookupTable(bins, half, phasors, index, sparse)
     _TABLES[key] = table
     while len(_TABLES) > 16:
         _TABLES.popitem(last=False)
