@@ -327,6 +327,8 @@ class ArrayGeometry:
     def _mirrors(self, d: np.ndarray) -> np.ndarray:
         if self._layout == "volumetric":
             return np.full(d.shape, np.nan)
+        if self._layout == "planar" and abs(self._basis[2][2]) > 1.0 - 1e-12:
+            return np.stack([d[:, 0] % 360.0, -d[:, 1]], axis=1)  # horizontal: el -> -el
         u = unit_vectors(d)
         if self._layout == "planar":
             n = self._basis[2]

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided
 
 from arraykit import _validate as v
 
@@ -223,8 +223,17 @@ def _fft_frames(x: np.ndarray, n_frames: int, sft: ShortTimeFFT) -> np.ndarray:
 
 
 def _frame_view(x: np.ndarray, n_frames: int, sft: ShortTimeFFT) -> np.ndarray:
-    """Frames ``(..., n_frames, m_num)`` of `x` as a strided view (frame ``k`` at ``k * hop``)."""
-    return sliding_window_view(x, sft.m_num, axis=-1)[..., :: sft.hop, :][..., :n_frames, :]
+    """Frames ``(..., n_frames, m_num)`` of `x` as a read-only strided view (frame ``k``
+    at ``k * hop``; `x` must hold them all)."""
+    step = x.strides[-1]
+    if x.shape[-1] < (n_frames - 1) * sft.hop + sft.m_num:
+        raise ValueError(f"{x.shape[-1]} samples hold fewer than {n_frames} frames")
+    return as_strided(
+        x,
+        shape=(*x.shape[:-1], n_frames, sft.m_num),
+        strides=(*x.strides[:-1], sft.hop * step, step),
+        writeable=False,
+    )
 
 
 @lru_cache(maxsize=32)

@@ -376,7 +376,14 @@ def test_locate_cov_rejects_a_non_hermitian_covariance() -> None:
 
 @pytest.mark.parametrize(
     ("method", "num_sources", "tol"),
-    [("srp-phat", 2, 1e-6), ("srp-phat", "auto", 1e-6), ("tdoa-ls", 1, 1e-6), ("music", 2, 1e-9)],
+    [
+        ("srp-phat", 2, 1e-6),  # PHAT cross-spectra in single precision
+        ("srp-phat", "auto", 1e-6),
+        ("tdoa-ls", 1, 1e-6),
+        ("music", 2, 1e-9),  # the covariance accumulated in double
+        ("music", "auto", 1e-9),  # both statistics: the frames are kept
+        ("tops", 2, 1e-9),  # frames
+    ],
 )
 def test_locate_from_signals_equals_locate_on_the_stft(
     two_talkers, method: str, num_sources, tol: float

@@ -30,9 +30,9 @@ from arraykit.doa import grids as _grids
 from arraykit.doa._steer import Steering
 from arraykit.doa.srp import (
     SrpKernel,
+    cross_spectra_chunks,
     phat_covariance,
     phat_cross_spectra,
-    phat_cross_spectra_chunks,
     srp_phat_map,
 )
 from arraykit.doa.subspace import covariance, music_bins, subspaces, tops_map
@@ -548,12 +548,12 @@ def _plan_signals(
     """Validate a search on time signals; the plan and the band's statistics.
 
     Only the band's bins are transformed (:func:`arraykit.stft.stft_band_chunks`,
-    equal to :func:`arraykit.stft.stft`'s to rounding). A search that reads only the
-    PHAT cross-spectra (SRP-PHAT, tdoa-ls, counting by peaks) accumulates them chunk
-    by chunk in single precision: they are sums of unit-magnitude phase terms, for
-    which float32 (phase error ~1e-7 rad) is ample; the maps agree with the
-    double-precision ones to ~1e-6. Covariance methods (MUSIC, TOPS, MDL counting),
-    and `frames=True`, keep the band's frames in double precision.
+    equal to :func:`arraykit.stft.stft`'s to rounding), and a search that reads one
+    statistic accumulates it chunk by chunk without keeping the frames: the PHAT
+    cross-spectra (SRP-PHAT, tdoa-ls) in single precision -- sums of unit-magnitude
+    phase terms, for which float32 (phase error ~1e-7 rad) is ample; the maps agree
+    with the double-precision ones to ~1e-6 -- or the covariance (MUSIC, NormMUSIC)
+    in double. TOPS, searches needing both, and `frames=True` keep the band's frames.
     """
     from arraykit.stft import stft_band, stft_transform
 
@@ -563,33 +563,41 @@ def _plan_signals(
     if x.shape[1] < plan.nfft:
         raise v.fail("signals", signals, f"has {x.shape[1]} samples, fewer than nfft={plan.nfft}")
     sft = stft_transform(plan.fs, nfft=plan.nfft)
-    phat_only = plan.method in ("srp-phat", "tdoa-ls") and not (
-        plan.num_sources == "auto" and plan.counting == "mdl"
-    )
+    auto = plan.num_sources == "auto"
+    phat = plan.method in ("srp-phat", "tdoa-ls") or (auto and plan.counting == "peaks")
+    cov = plan.method in ("music", "normmusic") or (auto and plan.counting == "mdl")
     T = sft.p_max(x.shape[1]) - sft.p_min
-    if phat_only and not frames:
-        R = _phat_single(x, sft, band, T)
-        if not (R.any() and np.isfinite(R).all()):
-            # NaN or inf samples (every one reaches R), silence, or samples beyond the
-            # range of single precision (overflow or underflow): look at the signals
+    if not (frames or plan.method == "tops" or (phat and cov)):
+        stat = _band_statistic(x, sft, band, T, phat=phat)
+        if not (stat.any() and np.isfinite(stat).all()):
+            # NaN or inf samples (every one reaches the statistic), silence, or samples
+            # beyond the range of the precision (overflow or underflow): look closer
             v.signals("signals", signals, n_mics)
             if not np.any(x):
                 raise v.fail("signals", signals, "are all zero (silence): nothing to locate")
-            R = _phat_single(x / np.abs(x).max(), sft, band, T)  # PHAT ignores the scale
-        return plan, _Stats(n_frames=T, _phat=R)
+            # neither PHAT nor the subspace methods see an overall scale
+            stat = _band_statistic(x / np.abs(x).max(), sft, band, T, phat=phat)
+        if phat:
+            return plan, _Stats(n_frames=T, _phat=stat)
+        return plan, _Stats(n_frames=T, cov=stat)
     x = v.signals("signals", signals, n_mics)
     if not np.any(x):
         raise v.fail("signals", signals, "are all zero (silence): nothing to locate")
     return plan, _Stats(X=stft_band(x, sft, band))
 
 
-def _phat_single(x: np.ndarray, sft: Any, band: slice, n_frames: int) -> np.ndarray:
-    """PHAT cross-spectra of the band, accumulated in single precision chunk by chunk."""
+def _band_statistic(
+    x: np.ndarray, sft: Any, band: slice, n_frames: int, *, phat: bool
+) -> np.ndarray:
+    """The band's PHAT cross-spectra (single precision) or covariance (double),
+    accumulated chunk by chunk."""
     from arraykit.stft import stft_band_chunks
 
-    chunks = stft_band_chunks(x, sft, band, dtype=np.float32, scaled=False)
+    dtype = np.float32 if phat else np.float64
+    # PHAT does not see a factor common to the channels of a bin; a covariance keeps it
+    chunks = stft_band_chunks(x, sft, band, dtype=dtype, scaled=not phat)
     with np.errstate(over="ignore", invalid="ignore"):  # the caller checks the result
-        return phat_cross_spectra_chunks((X for _, X in chunks), n_frames)
+        return cross_spectra_chunks((X for _, X in chunks), n_frames, phat=phat)
 
 
 def _plan_band(
@@ -753,7 +761,7 @@ def _search(plan: _Plan, stats: _Stats) -> DOAResult:
         est, power = _tdoa_ls(plan, stats.phat())
     else:
         est, power = _refine(plan, evaluate, grid_dirs[idx], spectrum[idx])
-    mirror = geometry.mirrors(est)
+    mirror = geometry._mirrors(est)  # est is ours: no need to validate it
     for arr in (est, power, spectrum, grid_dirs, mirror):
         arr.setflags(write=False)
     return DOAResult(

@@ -26,19 +26,20 @@ coherent source in the steered direction). Two kernels compute it:
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 
+from arraykit.doa._cross import cross_spectra_chunks, unit_phase
 from arraykit.doa._steer import Steering
 from arraykit.gcc import all_pairs
 
 __all__ = [
+    "cross_spectra_chunks",
     "phat_covariance",
     "phat_cross_spectra",
-    "phat_cross_spectra_chunks",
     "srp_phat_map",
     "srp_phat_reference",
 ]
@@ -53,27 +54,7 @@ def phat_cross_spectra(X: np.ndarray) -> np.ndarray:
 
     Bins with no energy (digital silence) are left at 0 rather than divided by 0.
     """
-    return phat_cross_spectra_chunks([X.transpose(1, 0, 2)], X.shape[2])
-
-
-def phat_cross_spectra_chunks(chunks: Iterable[np.ndarray], n_frames: int) -> np.ndarray:
-    """:func:`phat_cross_spectra` of an STFT given as chunks of frames ``(F, M, T_chunk)``.
-
-    Each chunk is whitened and multiplied while it is in cache
-    (:func:`arraykit.stft.stft_band_chunks` yields such chunks); the sum is taken in
-    the chunks' precision and returned as ``complex128``.
-    """
-    R: np.ndarray | None = None
-    for Xf in chunks:
-        Xw = np.ascontiguousarray(_unit_phase(Xf))  # (F, M, Tc)
-        part = Xw @ np.conj(Xw.transpose(0, 2, 1))
-        if R is None:
-            R = part
-        else:
-            R += part
-    if R is None:
-        raise ValueError("no frames")
-    return R.astype(complex, copy=False) / n_frames
+    return cross_spectra_chunks([X.transpose(1, 0, 2)], X.shape[2], phat=True)
 
 
 def phat_covariance(C: np.ndarray) -> np.ndarray:
@@ -85,22 +66,10 @@ def phat_covariance(C: np.ndarray) -> np.ndarray:
     (whitened per frame, then averaged) has ``|R_ij| <= 1``, this one ``|R_ij| = 1``
     (0 where the cross-spectrum is 0).
     """
-    out = _unit_phase(C)
+    out = unit_phase(C)
     idx = np.arange(C.shape[-1])
     out[:, idx, idx] = 1.0
     return out
-
-
-def _unit_phase(Z: np.ndarray) -> np.ndarray:
-    """``Z / |Z|`` element by element; 0 where ``Z`` is 0.
-
-    Magnitudes are floored at the smallest normal number of their precision, so a
-    zero stays 0 and nothing overflows (below the floor ``|Z| / floor < 1``).
-    """
-    mag = np.abs(Z)
-    np.maximum(mag, np.finfo(mag.dtype).tiny, out=mag)
-    np.reciprocal(mag, out=mag)
-    return Z * mag
 
 
 def srp_phat_map(

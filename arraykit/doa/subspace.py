@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from arraykit.doa._cross import cross_spectra_chunks
 from arraykit.doa._steer import Steering
 
 __all__ = [
@@ -38,8 +39,7 @@ __all__ = [
 
 def covariance(X: np.ndarray) -> np.ndarray:
     """Spatial covariance per bin ``(F, M, M)`` of an STFT ``(M, F, T)``: ``X X^H / T``."""
-    Xf = np.ascontiguousarray(X.transpose(1, 0, 2))
-    return (Xf @ np.conj(Xf.transpose(0, 2, 1))) / X.shape[2]
+    return cross_spectra_chunks([X.transpose(1, 0, 2)], X.shape[2])
 
 
 def subspaces(C: np.ndarray, K: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
