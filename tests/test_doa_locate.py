@@ -409,3 +409,18 @@ def test_finite_check_looks_past_an_overflowing_sum() -> None:
     big[1, 2] = np.nan
     with pytest.raises(ValueError, match=r"signals=.*NaN"):
         _validate.signals("signals", big)
+
+
+def test_kept_plans_do_not_let_bad_arguments_through(ring_scene) -> None:
+    """Plans are reused for equal arguments; a value equal to a good one but of the
+    wrong type (True == 1, 16000.0 == 16000) is still checked, not served from memory."""
+    s = ring_scene
+    ak.doa.locate(s.signals, FS, s.geometry, num_sources=1)
+    with pytest.raises(ValueError, match=r"num_sources=True"):
+        ak.doa.locate(s.signals, FS, s.geometry, num_sources=True)
+    ak.doa.locate(s.signals, FS, s.geometry, freq_range=[300.0, 3500.0])  # a list is fine
+    with pytest.raises(ValueError, match=r"nfft=512.0"):
+        ak.doa.locate(s.signals, FS, s.geometry, nfft=512.0)
+    a = ak.doa.locate(s.signals, FS, s.geometry, resolution=0.1)
+    b = ak.doa.locate(s.signals, float(FS), s.geometry, resolution=0.1)
+    assert a.azimuth[0] == b.azimuth[0] and not a.grid.flags.writeable

@@ -91,6 +91,12 @@ class Steering:
 
     def cache_key(self, *extra: float) -> bytes:
         """A digest of the geometry, band, grid, c and `extra` numbers, for caches."""
+        memo = self.__dict__.setdefault("_keys", {})  # (frozen: not through __setattr__)
+        if extra not in memo:
+            memo[extra] = self._digest(extra)
+        return memo[extra]
+
+    def _digest(self, extra: tuple[float, ...]) -> bytes:
         h = hashlib.blake2b(digest_size=20)
         h.update(self.geometry.positions.tobytes())
         h.update(np.asarray(self.freqs, dtype=float).tobytes())

@@ -18,8 +18,10 @@ the covariance alone, so the methods that need frames (TOPS, tdoa-ls) are not of
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
@@ -466,10 +468,15 @@ class _Plan:
     c: float
 
     def steering(self, directions: np.ndarray | None = None) -> Steering:
-        if self.points is not None and directions is None:
+        if directions is None:
+            return self._grid_steering
+        return Steering(self.geometry, self.freqs, directions, None, self.c)
+
+    @cached_property
+    def _grid_steering(self) -> Steering:  # the plan's own grid or points (plans are reused)
+        if self.points is not None:
             return Steering(self.geometry, self.freqs, None, self.points, self.c)
-        d = self.directions if directions is None else directions
-        return Steering(self.geometry, self.freqs, d, None, self.c)
+        return Steering(self.geometry, self.freqs, self.directions, None, self.c)
 
 
 @dataclass(eq=False)
@@ -608,7 +615,42 @@ def _plan_band(
     freq_range: Any,
     **options: Any,
 ) -> tuple[_Plan, slice]:
-    """The plan of a search and the STFT bins of its band, as a slice."""
+    """The plan of a search and the STFT bins of its band, as a slice.
+
+    Plans are immutable; one made from hashable arguments is kept for the next call
+    with the same arguments (of the same types: ``True`` is not ``1`` here).
+    """
+    try:
+        key = tuple(
+            (name, type(value).__name__, tuple(value) if isinstance(value, list) else value)
+            for name, value in (
+                ("fs", fs), ("geometry", geometry), ("nfft", nfft), ("method", method),
+                ("freq_range", freq_range), *sorted(options.items()),
+            )
+        )  # fmt: skip
+        hash(key)
+    except TypeError:  # an array among the options (a user grid, points): plan afresh
+        return _make_plan(fs, geometry, nfft, method, freq_range, **options)
+    made = _PLANS.get(key)
+    if made is None:
+        made = _make_plan(fs, geometry, nfft, method, freq_range, **options)
+        _PLANS[key] = made
+        while len(_PLANS) > 64:
+            _PLANS.popitem(last=False)
+    return made
+
+
+_PLANS: OrderedDict[tuple, tuple[_Plan, slice]] = OrderedDict()
+
+
+def _make_plan(
+    fs: Any,
+    geometry: ArrayGeometry,
+    nfft: int,
+    method: Any,
+    freq_range: Any,
+    **options: Any,
+) -> tuple[_Plan, slice]:
     geometry = _geometry(geometry)
     fs = v.positive("fs", fs)
     method = v.choice("method", method, METHODS)
@@ -617,6 +659,7 @@ def _plan_band(
     idx = np.flatnonzero(mask)  # the band is contiguous
     band = slice(int(idx[0]), int(idx[-1]) + 1)
     freqs = np.arange(band.start, band.stop) * fs / nfft
+    freqs.setflags(write=False)
     return _plan(geometry, method, freqs, fr, fs=fs, nfft=nfft, **options), band
 
 
