@@ -21,8 +21,8 @@ import math
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
-from typing import Any, Literal
+from functools import cached_property, wraps
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -40,6 +40,8 @@ from arraykit.doa.srp import (
 from arraykit.doa.subspace import covariance, music_bins, subspaces, tops_map
 from arraykit.doa.tdoa import _solve
 from arraykit.geometry import SPEED_OF_SOUND, ArrayGeometry, directions_from_vectors
+
+_T = TypeVar("_T")
 
 __all__ = [
     "COV_METHODS",
@@ -607,6 +609,36 @@ def _band_statistic(
         return cross_spectra_chunks((X for _, X in chunks), n_frames, phat=phat)
 
 
+def _kept(make: Callable[..., _T]) -> Callable[..., _T]:
+    """Keep what `make` returns for hashable arguments (the last 64 sets).
+
+    Arguments are compared with their types (``True`` is not ``1`` here, so a value
+    that validation refuses is never served from memory); unhashable ones (arrays:
+    a user grid, points) make afresh. What `make` returns must be immutable.
+    """
+    kept: OrderedDict[tuple, _T] = OrderedDict()
+
+    @wraps(make)
+    def cached(*args: Any, **options: Any) -> _T:
+        items = [*enumerate(args), *sorted(options.items())]
+        try:
+            key = tuple(
+                (k, type(a).__name__, tuple(a) if isinstance(a, list) else a) for k, a in items
+            )
+            hash(key)
+        except TypeError:
+            return make(*args, **options)
+        if key not in kept:
+            kept[key] = make(*args, **options)
+            while len(kept) > 64:
+                kept.popitem(last=False)
+        kept.move_to_end(key)
+        return kept[key]
+
+    return cached
+
+
+@_kept
 def _plan_band(
     fs: Any,
     geometry: ArrayGeometry,
@@ -615,42 +647,8 @@ def _plan_band(
     freq_range: Any,
     **options: Any,
 ) -> tuple[_Plan, slice]:
-    """The plan of a search and the STFT bins of its band, as a slice.
-
-    Plans are immutable; one made from hashable arguments is kept for the next call
-    with the same arguments (of the same types: ``True`` is not ``1`` here).
-    """
-    try:
-        key = tuple(
-            (name, type(value).__name__, tuple(value) if isinstance(value, list) else value)
-            for name, value in (
-                ("fs", fs), ("geometry", geometry), ("nfft", nfft), ("method", method),
-                ("freq_range", freq_range), *sorted(options.items()),
-            )
-        )  # fmt: skip
-        hash(key)
-    except TypeError:  # an array among the options (a user grid, points): plan afresh
-        return _make_plan(fs, geometry, nfft, method, freq_range, **options)
-    made = _PLANS.get(key)
-    if made is None:
-        made = _make_plan(fs, geometry, nfft, method, freq_range, **options)
-        _PLANS[key] = made
-        while len(_PLANS) > 64:
-            _PLANS.popitem(last=False)
-    return made
-
-
-_PLANS: OrderedDict[tuple, tuple[_Plan, slice]] = OrderedDict()
-
-
-def _make_plan(
-    fs: Any,
-    geometry: ArrayGeometry,
-    nfft: int,
-    method: Any,
-    freq_range: Any,
-    **options: Any,
-) -> tuple[_Plan, slice]:
+    """The plan of a search and the STFT bins of its band, as a slice (plans are
+    immutable and kept for repeated calls: :func:`_kept`)."""
     geometry = _geometry(geometry)
     fs = v.positive("fs", fs)
     method = v.choice("method", method, METHODS)
