@@ -68,7 +68,7 @@ def test_srp_lookup_large_grid_path_equals_the_cached_one(band, monkeypatch) -> 
         steer = Steering(g, f, grid, None, 343.0)
         kept = srp_phat_map(R, steer, fs=FS, nfft=NFFT, kernel="lookup")
         monkeypatch.setattr(srp, "_TABLE_NNZ", 0)
-        monkeypatch.setattr(srp, "_TABLES", type(srp._TABLES)())
+        monkeypatch.setattr(srp, "_TABLES", srp.LRU(16))
         chunked = srp_phat_map(R, steer, fs=FS, nfft=NFFT, kernel="lookup")
         monkeypatch.undo()
         np.testing.assert_allclose(chunked, kept, rtol=0, atol=1e-12)
@@ -133,7 +133,7 @@ def test_chunked_steering_equals_one_chunk(band, monkeypatch: pytest.MonkeyPatch
     R = phat_cross_spectra(X)
     one = srp_phat_map(R, Steering(g, f, grid, None, 343.0), fs=FS, nfft=NFFT, kernel="steered")
     monkeypatch.setattr(_steer, "CHUNK_BYTES", 20 * 5 * 16 * 7)  # 7 grid points a chunk
-    monkeypatch.setattr(_steer, "_CACHE", type(_steer._CACHE)())
+    monkeypatch.setattr(_steer, "_CACHE", _steer.LRU(_steer.CACHE_BYTES))
     many = srp_phat_map(R, Steering(g, f, grid, None, 343.0), fs=FS, nfft=NFFT, kernel="steered")
     np.testing.assert_allclose(many, one, atol=1e-13)
 
@@ -211,3 +211,41 @@ def test_srp_lookup_by_inverse_fft_on_a_wide_aperture() -> None:
     lookup = srp_phat_map(R, steer, fs=FS, nfft=NFFT, kernel="lookup")
     steered = srp_phat_map(R, steer, fs=FS, nfft=NFFT, kernel="steered")
     np.testing.assert_allclose(lookup, steered, atol=1e-3 * np.ptp(steered))
+
+
+def test_search_caches_are_safe_under_threads() -> None:
+    """Plans, steering and lookup tables are shared between calls: searches from
+    several threads at once (live tracking beside a user's calls) neither fail nor mix
+    results, while the small caches keep evicting."""
+    import threading
+
+    from arraykit._lru import LRU
+
+    lru: LRU[int] = LRU(3)
+    for k in range(5):
+        lru.put(k, k)
+    assert len(lru) == 3 and lru.get(0) is None and lru.get(4) == 4
+
+    g = ak.ArrayGeometry.circular(6, 0.05)
+    x = np.random.default_rng(2).standard_normal((6, 4000))
+    steps = (1.0, 2.0, 3.0, 4.0, 5.0)  # with 4 bands: more lookup tables than are kept
+    want = {res: ak.doa.locate(x, FS, g, resolution=res).spectrum for res in steps}
+    errors: list[BaseException] = []
+
+    def work(seed: int) -> None:
+        rng = np.random.default_rng(seed)
+        try:
+            for _ in range(30):
+                res = float(rng.choice(steps))
+                got = ak.doa.locate(x, FS, g, resolution=res, freq_range=(300.0, 3500.0 + seed))
+                if seed == 0:
+                    np.testing.assert_allclose(got.spectrum, want[res], rtol=0, atol=1e-12)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(s,)) for s in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors[0]

@@ -8,12 +8,12 @@ in a small cache, so repeated searches (blocks over time, refinement) pay once.
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
+from arraykit._lru import LRU
 from arraykit.geometry import ArrayGeometry
 from arraykit.steering import near_field_delays, steering_vector, steering_vector_near
 
@@ -23,8 +23,7 @@ CHUNK_BYTES = 16 * 2**20
 CACHE_BYTES = 96 * 2**20
 """Steering kept across calls, bytes (least recently used goes first)."""
 
-_CACHE: OrderedDict[bytes, list[np.ndarray]] = OrderedDict()
-_CACHE_SIZE = [0]
+_CACHE: LRU[list[np.ndarray]] = LRU(CACHE_BYTES, lambda arrays: sum(a.nbytes for a in arrays))
 
 
 @dataclass(frozen=True, eq=False)
@@ -68,7 +67,6 @@ class Steering:
         key = self.cache_key(step)
         cached = _CACHE.get(key)
         if cached is not None:
-            _CACHE.move_to_end(key)
             for k, A in enumerate(cached):
                 yield slice(k * step, min(n, (k + 1) * step)), A
             return
@@ -81,7 +79,7 @@ class Steering:
                 keep.append(A)
             yield sl, A
         if keep is not None:
-            _store(key, keep, total)
+            _store(key, keep)
 
     def _compute(self, sl: slice) -> np.ndarray:
         if self.points is not None:
@@ -108,11 +106,7 @@ class Steering:
         return h.digest()
 
 
-def _store(key: bytes, arrays: list[np.ndarray], size: int) -> None:
+def _store(key: bytes, arrays: list[np.ndarray]) -> None:
     for A in arrays:
         A.setflags(write=False)
-    _CACHE[key] = arrays
-    _CACHE_SIZE[0] += size
-    while _CACHE_SIZE[0] > CACHE_BYTES and len(_CACHE) > 1:
-        _, old = _CACHE.popitem(last=False)
-        _CACHE_SIZE[0] -= sum(a.nbytes for a in old)
+    _CACHE.put(key, arrays)

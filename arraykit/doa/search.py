@@ -18,7 +18,6 @@ the covariance alone, so the methods that need frames (TOPS, tdoa-ls) are not of
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property, wraps
@@ -28,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from arraykit import _validate as v
+from arraykit._lru import LRU
 from arraykit.doa import grids as _grids
 from arraykit.doa._steer import Steering
 from arraykit.doa.srp import (
@@ -616,7 +616,7 @@ def _kept(make: Callable[..., _T]) -> Callable[..., _T]:
     that validation refuses is never served from memory); unhashable ones (arrays:
     a user grid, points) make afresh. What `make` returns must be immutable.
     """
-    kept: OrderedDict[tuple, _T] = OrderedDict()
+    kept: LRU[_T] = LRU(64)
 
     @wraps(make)
     def cached(*args: Any, **options: Any) -> _T:
@@ -628,12 +628,11 @@ def _kept(make: Callable[..., _T]) -> Callable[..., _T]:
             hash(key)
         except TypeError:
             return make(*args, **options)
-        if key not in kept:
-            kept[key] = make(*args, **options)
-            while len(kept) > 64:
-                kept.popitem(last=False)
-        kept.move_to_end(key)
-        return kept[key]
+        made = kept.get(key)
+        if made is None:
+            made = make(*args, **options)
+            kept.put(key, made)
+        return made
 
     return cached
 

@@ -25,13 +25,13 @@ coherent source in the steered direction). Two kernels compute it:
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 
+from arraykit._lru import LRU
 from arraykit.doa._cross import cross_spectra_chunks, unit_phase
 from arraykit.doa._steer import Steering
 from arraykit.gcc import all_pairs
@@ -165,7 +165,7 @@ class _LookupTable:
         return np.concatenate(parts) if parts else np.zeros(0)
 
 
-_TABLES: OrderedDict[bytes, _LookupTable] = OrderedDict()
+_TABLES: LRU[_LookupTable] = LRU(16)
 _TABLE_NNZ = 2**21  # interpolation matrices kept across calls up to this many entries
 
 
@@ -173,7 +173,6 @@ def _lookup_table(steering: Steering, fs: float, nfft: int) -> _LookupTable:
     key = steering.cache_key(fs, nfft, _LOOKUP_INTERP)
     table = _TABLES.get(key)
     if table is not None:
-        _TABLES.move_to_end(key)
         return table
     interp = _LOOKUP_INTERP
     M = steering.geometry.n_mics
@@ -213,9 +212,7 @@ def _lookup_table(steering: Steering, fs: float, nfft: int) -> _LookupTable:
             indptr = np.arange(n + 1) * 2 * P
             sparse.append(csr_matrix((data, idx, indptr), shape=(n, P * width)))
     table = _LookupTable(bins, half, phasors, index, sparse)
-    _TABLES[key] = table
-    while len(_TABLES) > 16:
-        _TABLES.popitem(last=False)
+    _TABLES.put(key, table)
     return table
 
 
