@@ -328,7 +328,10 @@ class ArrayGeometry:
         if self._layout == "volumetric":
             return np.full(d.shape, np.nan)
         if self._layout == "planar" and abs(self._basis[2][2]) > 1.0 - 1e-12:
-            return np.stack([d[:, 0] % 360.0, -d[:, 1]], axis=1)  # horizontal: el -> -el
+            # horizontal: el -> -el (0.0 - el: no -0.0), azimuth wrapped like the rest
+            return np.stack(
+                [np.round(d[:, 0] % 360.0, 9) % 360.0, 0.0 - np.round(d[:, 1], 9)], axis=1
+            )
         u = unit_vectors(d)
         if self._layout == "planar":
             n = self._basis[2]

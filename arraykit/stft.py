@@ -158,8 +158,10 @@ def stft_band_chunks(
     phase = _centre_phase(sft.mfft, sft.m_num_mid)[lo:hi] * (-0.25 if hann else 1.0)
     # the centre phase is (-1)^k when the centre is mid-frame: a real scaling
     real = 2 * sft.m_num_mid == sft.mfft
-    phase = (phase.real if real else phase).astype(np.result_type(dtype, phase.real.dtype))
-    phase = phase[:, None, None, None] if real else phase[:, None, None]
+    if real:
+        phase = phase.real.astype(dtype)[:, None, None, None]
+    else:
+        phase = phase.astype(np.result_type(dtype, np.complex64))[:, None, None]
     win = sft.win.astype(dtype)
     step = max(1, _CHUNK_BYTES // (x.shape[0] * sft.f_pts * 2 * np.dtype(dtype).itemsize))
     for t0 in range(0, n_frames, step):

@@ -282,10 +282,11 @@ def test_bad_signals(two_talkers) -> None:
         ak.doa.locate(bad, FS, s.geometry, method="music")
 
 
-@pytest.mark.parametrize("scale", [1e300, 1e-300])
+@pytest.mark.parametrize("scale", [1e300, 1e37, 1e-39, 1e-41, 1e-300])
 def test_signals_beyond_single_precision_are_located_alike(two_talkers, scale: float) -> None:
-    """SRP-PHAT accumulates in float32: samples that would overflow or vanish there
-    are rescaled, not lost."""
+    """SRP-PHAT accumulates in float32: samples that would overflow there, or become
+    subnormal (1e-39, 1e-41: not zero, so nothing looks silent) or vanish, are
+    rescaled, not lost."""
     s = two_talkers
     x = np.array(s.signals) / np.abs(s.signals).max() * scale
     res = ak.doa.locate(x, FS, s.geometry, num_sources=2)
@@ -424,3 +425,28 @@ def test_kept_plans_do_not_let_bad_arguments_through(ring_scene) -> None:
     a = ak.doa.locate(s.signals, FS, s.geometry, resolution=0.1)
     b = ak.doa.locate(s.signals, float(FS), s.geometry, resolution=0.1)
     assert a.azimuth[0] == b.azimuth[0] and not a.grid.flags.writeable
+    # types are compared element by element, inside lists too
+    ak.doa.locate(s.signals, FS, s.geometry, grid=[(1, 0), (0, 0)])
+    with pytest.raises(ValueError, match=r"grid=.*booleans"):
+        ak.doa.locate(s.signals, FS, s.geometry, grid=[(True, False), (False, False)])
+    # a kept plan's arrays reach results read-only: editing one cannot change the next
+    pts = [(np.cos(t), np.sin(t), 0.0) for t in np.radians(np.arange(0.0, 360.0, 5.0))]
+    res = ak.doa.locate(s.signals, FS, s.geometry, points=pts)
+    with pytest.raises(ValueError, match="read-only"):
+        res.points[:] = 0.0
+    assert ak.doa.locate(s.signals, FS, s.geometry, points=pts).azimuth[0] == res.azimuth[0]
+
+
+def test_auto_count_reuses_the_same_map_as_a_given_count(ring_scene) -> None:
+    """Counting by peaks computes the SRP-PHAT map once and searches it: the map, the
+    kernel choice (small grids take the steered one) and the power are those of K=1."""
+    s = ring_scene
+    grid = ak.doa.grids.azimuth_grid(10.0)  # 36 points
+    for kernel in ("auto", "lookup"):
+        a = ak.doa.locate(
+            s.signals, FS, s.geometry, grid=grid, num_sources="auto", srp_kernel=kernel
+        )
+        b = ak.doa.locate(s.signals, FS, s.geometry, grid=grid, num_sources=1, srp_kernel=kernel)
+        assert a.num_sources == 1
+        np.testing.assert_array_equal(a.spectrum, b.spectrum)
+        np.testing.assert_array_equal(a.power, b.power)

@@ -173,6 +173,7 @@ def test_streaming_stft_gives_the_unpadded_frames_of_stft(nfft: int, hop: int | 
         (512, None, 32000, "hann", (10, 113)),  # many chunks; the DOA default band
         (256, 64, 7001, "hann", (1, 128)),  # widest band the 3-tap filter allows
         (500, None, 5003, "hann", (3, 4)),  # one bin, even nfft not a power of 2
+        (511, None, 6000, "hann", (5, 200)),  # odd nfft: the centre phase is complex
         (512, 200, 9000, "hann", (0, 40)),  # touches bin 0: windowed path
         (400, 100, 5003, "hamming", (20, 90)),  # not Hann: windowed path
     ],

@@ -29,10 +29,10 @@ import numpy.typing as npt
 from arraykit import _validate as v
 from arraykit._lru import LRU
 from arraykit.doa import grids as _grids
+from arraykit.doa._cross import cross_spectra_chunks
 from arraykit.doa._steer import Steering
 from arraykit.doa.srp import (
     SrpKernel,
-    cross_spectra_chunks,
     phat_covariance,
     phat_cross_spectra,
     srp_phat_map,
@@ -494,7 +494,7 @@ class _Stats:
     X: np.ndarray | None = None  # (M, F, T) band STFT
     cov: np.ndarray | None = None  # (F, M, M)
     n_frames: int | None = None
-    _phat: np.ndarray | None = None
+    phat_spectra: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.X is not None and self.n_frames is None:
@@ -507,11 +507,11 @@ class _Stats:
         return self.cov
 
     def phat(self) -> np.ndarray:
-        if self._phat is None:
-            self._phat = (
+        if self.phat_spectra is None:
+            self.phat_spectra = (
                 phat_cross_spectra(self.X) if self.X is not None else phat_covariance(self.cov)
             )
-        return self._phat
+        return self.phat_spectra
 
     def frames(self) -> np.ndarray:
         assert self.X is not None, "TOPS and tdoa-ls need frames (locate_cov rejects them)"
@@ -576,23 +576,32 @@ def _plan_signals(
     phat = plan.method in ("srp-phat", "tdoa-ls") or (auto and plan.counting == "peaks")
     cov = plan.method in ("music", "normmusic") or (auto and plan.counting == "mdl")
     T = sft.p_max(x.shape[1]) - sft.p_min
-    if not (frames or plan.method == "tops" or (phat and cov)):
-        stat = _band_statistic(x, sft, band, T, phat=phat)
-        if not (stat.any() and np.isfinite(stat).all()):
-            # NaN or inf samples (every one reaches the statistic), silence, or samples
-            # beyond the range of the precision (overflow or underflow): look closer
-            v.signals("signals", signals, n_mics)
-            if not np.any(x):
-                raise v.fail("signals", signals, "are all zero (silence): nothing to locate")
-            # neither PHAT nor the subspace methods see an overall scale
-            stat = _band_statistic(x / np.abs(x).max(), sft, band, T, phat=phat)
-        if phat:
-            return plan, _Stats(n_frames=T, _phat=stat)
-        return plan, _Stats(n_frames=T, cov=stat)
+    if frames or plan.method == "tops" or (phat and cov):
+        x = _checked_signals(signals, n_mics)
+        return plan, _Stats(X=stft_band(x, sft, band))
+    if phat:  # float32 spans 1e-38..3e38: bring a signal far from 1 near it (PHAT sees no scale)
+        level = float(np.abs(x[:, :: max(1, x.shape[1] // 2048)]).max())
+        if not 2.0**-60 < level < 2.0**60:
+            peak = float(np.abs(x).max())
+            x = x / peak if 0 < peak < np.inf else x
+    stat = _band_statistic(x, sft, band, T, phat=phat)
+    if not (stat.any() and np.isfinite(stat).all()):
+        # NaN or inf samples (every one reaches the statistic), silence, or samples
+        # beyond the range of the precision (overflow): look closer
+        x = _checked_signals(signals, n_mics)
+        # neither PHAT nor the subspace methods see an overall scale
+        stat = _band_statistic(x / np.abs(x).max(), sft, band, T, phat=phat)
+    if phat:
+        return plan, _Stats(n_frames=T, phat_spectra=stat)
+    return plan, _Stats(n_frames=T, cov=stat)
+
+
+def _checked_signals(signals: Any, n_mics: int) -> np.ndarray:
+    """The signals, finite, not all zero (the checks of :func:`_plan_signals`)."""
     x = v.signals("signals", signals, n_mics)
     if not np.any(x):
         raise v.fail("signals", signals, "are all zero (silence): nothing to locate")
-    return plan, _Stats(X=stft_band(x, sft, band))
+    return x
 
 
 def _band_statistic(
@@ -622,9 +631,7 @@ def _kept(make: Callable[..., _T]) -> Callable[..., _T]:
     def cached(*args: Any, **options: Any) -> _T:
         items = [*enumerate(args), *sorted(options.items())]
         try:
-            key = tuple(
-                (k, type(a).__name__, tuple(a) if isinstance(a, list) else a) for k, a in items
-            )
+            key = tuple((k, _typed(a)) for k, a in items)
             hash(key)
         except TypeError:
             return make(*args, **options)
@@ -635,6 +642,13 @@ def _kept(make: Callable[..., _T]) -> Callable[..., _T]:
         return made
 
     return cached
+
+
+def _typed(value: Any) -> Any:
+    """`value` with the type of every element beside it (lists become tuples)."""
+    if isinstance(value, list | tuple):
+        return ("seq", tuple(_typed(a) for a in value))
+    return (type(value).__name__, value)
 
 
 @_kept
@@ -717,9 +731,10 @@ def _plan(
             raise v.fail(
                 "points", points, "method 'tdoa-ls' is a far-field solver; use srp-phat or music"
             )
-        pts = v.finite_array("points", points, ndim=2)
+        pts = v.finite_array("points", points, ndim=2).copy()
         if pts.shape[1] != 3 or pts.shape[0] < 1:
             raise v.fail("points", points, "must be candidate positions (G, 3) in metres")
+        pts.setflags(write=False)  # the plan's, and the result's: plans are kept
         rel = pts - geometry.centroid
         if np.any(np.linalg.norm(rel, axis=1) < 1e-6):
             raise v.fail("points", points, "a candidate point sits on the array centroid")
@@ -777,9 +792,7 @@ def _search(plan: _Plan, stats: _Stats) -> DOAResult:
             assert stats.n_frames is not None
             K, reason = _count_mdl(stats.covariance(), stats.n_frames, M)
         else:
-            srp = srp_phat_map(
-                stats.phat(), steer, fs=plan.fs, nfft=plan.nfft, kernel=plan.srp_kernel
-            )
+            srp = _srp_map(plan, stats.phat(), steer)
             K, reason = _count_peaks(srp, plan, M)
     else:
         reason = f"given: num_sources={K}"
@@ -820,16 +833,22 @@ def _search(plan: _Plan, stats: _Stats) -> DOAResult:
     )
 
 
+def _srp_map(plan: _Plan, R: np.ndarray, steer: Steering) -> np.ndarray:
+    """The SRP-PHAT map of a plan's search (small grids, such as refinement patches,
+    take the steered kernel)."""
+    kernel = plan.srp_kernel if steer.n_grid > 64 else "steered"
+    return srp_phat_map(R, steer, fs=plan.fs, nfft=plan.nfft, kernel=kernel)
+
+
 def _evaluator(plan: _Plan, stats: _Stats, K: int) -> Callable[[Steering], np.ndarray]:
     """A function grid -> spectrum for the plan's method, with its statistics fixed."""
     if plan.method in ("srp-phat", "tdoa-ls"):
         R = stats.phat()
 
         def srp(steer: Steering) -> np.ndarray:
-            kernel = plan.srp_kernel if steer.n_grid > 64 else "steered"
             if plan.method == "tdoa-ls":
                 return _tdoa_map(plan, R, steer)
-            return srp_phat_map(R, steer, fs=plan.fs, nfft=plan.nfft, kernel=kernel)
+            return _srp_map(plan, R, steer)
 
         return srp
     if plan.method in ("music", "normmusic"):

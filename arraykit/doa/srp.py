@@ -37,7 +37,6 @@ from arraykit.doa._steer import Steering
 from arraykit.gcc import all_pairs
 
 __all__ = [
-    "cross_spectra_chunks",
     "phat_covariance",
     "phat_cross_spectra",
     "srp_phat_map",
