@@ -69,10 +69,10 @@ def finite_array(
         raise fail(name, value, "must be numeric") from None
     if ndim is not None and arr.ndim != ndim:
         raise fail(name, value, f"must have {ndim} dimension(s), got shape {arr.shape}")
-    # a finite sum proves every element finite (NaN or inf would propagate); a sum
-    # that overflowed gets the element-wise check
     if not check_finite:
         return arr
+    # a finite sum proves every element finite (NaN or inf would propagate); a sum
+    # that overflowed gets the element-wise check
     with np.errstate(over="ignore", invalid="ignore"):
         total = arr.sum()
     if not np.isfinite(total) and not np.all(np.isfinite(arr)):

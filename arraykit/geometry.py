@@ -327,11 +327,6 @@ class ArrayGeometry:
     def _mirrors(self, d: np.ndarray) -> np.ndarray:
         if self._layout == "volumetric":
             return np.full(d.shape, np.nan)
-        if self._layout == "planar" and abs(self._basis[2][2]) > 1.0 - 1e-12:
-            # horizontal: el -> -el (0.0 - el: no -0.0), azimuth wrapped like the rest
-            return np.stack(
-                [np.round(d[:, 0] % 360.0, 9) % 360.0, 0.0 - np.round(d[:, 1], 9)], axis=1
-            )
         u = unit_vectors(d)
         if self._layout == "planar":
             n = self._basis[2]

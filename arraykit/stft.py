@@ -116,8 +116,7 @@ def stft_band(x: np.ndarray, sft: ShortTimeFFT, bins: slice) -> np.ndarray:
     in which the DOA searches multiply it). See :func:`stft_band_chunks`.
     """
     lo, hi, _ = bins.indices(sft.f_pts)
-    n_frames = sft.p_max(x.shape[-1]) - sft.p_min
-    out = np.empty((hi - lo, x.shape[0], n_frames), dtype=complex)
+    out = np.empty((hi - lo, x.shape[0], frame_count(sft, x.shape[-1])), dtype=complex)
     for t0, chunk in stft_band_chunks(x, sft, bins):
         out[:, :, t0 : t0 + chunk.shape[2]] = chunk
     return out.transpose(1, 0, 2)
@@ -162,7 +161,7 @@ def stft_band_chunks(
         phase = phase.real.astype(dtype)[:, None, None, None]
     else:
         phase = phase.astype(np.result_type(dtype, np.complex64))[:, None, None]
-    win = sft.win.astype(dtype)
+    win = None if hann else sft.win.astype(dtype)
     step = max(1, _CHUNK_BYTES // (x.shape[0] * sft.f_pts * 2 * np.dtype(dtype).itemsize))
     for t0 in range(0, n_frames, step):
         fr = frames[:, t0 : t0 + step]
@@ -190,15 +189,20 @@ def _padded(x: np.ndarray, sft: ShortTimeFFT, dtype: type | None = None) -> tupl
     ``k * hop``; the frame count."""
     n = x.shape[-1]
     hop, mid, m = sft.hop, sft.m_num_mid, sft.m_num
-    p0, p1 = sft.p_min, sft.p_max(n)
+    p0, count = sft.p_min, frame_count(sft, n)
     first = p0 * hop - mid  # first sample of the first frame (negative: zeros before)
-    last = (p1 - 1) * hop - mid + m  # one past the last sample of the last frame
+    last = (p0 + count - 1) * hop - mid + m  # one past the last sample of the last frame
     left, right = max(0, -first), max(0, last - n)
     xp = np.empty((*x.shape[:-1], left + n + right), dtype=dtype or x.dtype)
     xp[..., :left] = 0.0
     xp[..., left + n :] = 0.0
     xp[..., left : left + n] = x
-    return xp[..., first + left :], p1 - p0
+    return xp[..., first + left :], count
+
+
+def frame_count(sft: ShortTimeFFT, n_samples: int) -> int:
+    """How many frames :func:`stft` gives for `n_samples` samples with `sft`'s settings."""
+    return int(sft.p_max(n_samples) - sft.p_min)
 
 
 @lru_cache(maxsize=32)
@@ -206,12 +210,8 @@ def _is_hann(sft: ShortTimeFFT) -> bool:
     n = sft.m_num
     if sft.mfft != n:
         return False
-    return bool(np.allclose(sft.win, _hann(n), rtol=0.0, atol=1e-15))
-
-
-@lru_cache(maxsize=8)
-def _hann(n: int) -> np.ndarray:
-    return 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n) / n)
+    hann = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n) / n)  # periodic
+    return bool(np.allclose(sft.win, hann, rtol=0.0, atol=1e-15))
 
 
 def _fft_frames(x: np.ndarray, n_frames: int, sft: ShortTimeFFT) -> np.ndarray:

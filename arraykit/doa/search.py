@@ -401,8 +401,8 @@ def locate_blocks(
 
     plan, stats = _plan_signals(
         signals, fs, geometry, nfft, method, freq_range, frames=True, num_sources=num_sources,
-        grid=grid, points=points, resolution=resolution, point_resolution=point_resolution, coarse=coarse,
-        min_separation=min_separation,
+        grid=grid, points=points, resolution=resolution, point_resolution=point_resolution,
+        coarse=coarse, min_separation=min_separation,
         counting=counting, srp_kernel=srp_kernel, c=c,
     )  # fmt: skip
     Xb = stats.frames()
@@ -564,7 +564,7 @@ def _plan_signals(
     with the double-precision ones to ~1e-6 -- or the covariance (MUSIC, NormMUSIC)
     in double. TOPS, searches needing both, and `frames=True` keep the band's frames.
     """
-    from arraykit.stft import stft_band, stft_transform
+    from arraykit.stft import frame_count, stft_band, stft_transform
 
     n_mics = _geometry(geometry).n_mics
     x = v.signals("signals", signals, n_mics, check_finite=False)  # checked below
@@ -575,25 +575,30 @@ def _plan_signals(
     auto = plan.num_sources == "auto"
     phat = plan.method in ("srp-phat", "tdoa-ls") or (auto and plan.counting == "peaks")
     cov = plan.method in ("music", "normmusic") or (auto and plan.counting == "mdl")
-    T = sft.p_max(x.shape[1]) - sft.p_min
+    T = frame_count(sft, x.shape[1])
     if frames or plan.method == "tops" or (phat and cov):
         x = _checked_signals(signals, n_mics)
         return plan, _Stats(X=stft_band(x, sft, band))
     if phat:  # float32 spans 1e-38..3e38: bring a signal far from 1 near it (PHAT sees no scale)
         level = float(np.abs(x[:, :: max(1, x.shape[1] // 2048)]).max())
         if not 2.0**-60 < level < 2.0**60:
-            peak = float(np.abs(x).max())
-            x = x / peak if 0 < peak < np.inf else x
+            x = _unit_peak(x)
     stat = _band_statistic(x, sft, band, T, phat=phat)
     if not (stat.any() and np.isfinite(stat).all()):
         # NaN or inf samples (every one reaches the statistic), silence, or samples
         # beyond the range of the precision (overflow): look closer
         x = _checked_signals(signals, n_mics)
-        # neither PHAT nor the subspace methods see an overall scale
-        stat = _band_statistic(x / np.abs(x).max(), sft, band, T, phat=phat)
+        stat = _band_statistic(_unit_peak(x), sft, band, T, phat=phat)
     if phat:
         return plan, _Stats(n_frames=T, phat_spectra=stat)
     return plan, _Stats(n_frames=T, cov=stat)
+
+
+def _unit_peak(x: np.ndarray) -> np.ndarray:
+    """`x` scaled to a peak of 1 (neither PHAT nor the subspace methods see an overall
+    scale); as it is if its peak is 0 or not finite (the checks will say why)."""
+    peak = float(np.abs(x).max())
+    return x / peak if 0 < peak < np.inf else x
 
 
 def _checked_signals(signals: Any, n_mics: int) -> np.ndarray:
