@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.arraykit-installed
+DEMO   := $(VENV)/.arraykit-demo-installed
 
 .PHONY: demo test lint bench clean
 
@@ -13,19 +14,28 @@ $(BIN)/python:
 	  { echo "could not create $(VENV): on Debian/Ubuntu install python3-venv (apt-get install python3-venv)"; exit 1; }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# `make demo` installs what the demo needs (the default install); `make test` the rest
+$(DEMO): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $(DEMO)
+
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	@touch $(STAMP)
+	@touch $(STAMP) $(DEMO)
 
-demo: $(STAMP)
+demo: $(DEMO)
 	$(BIN)/arraykit demo
 
+# the whole suite: lint, format, types, then every test (the `slow` ones included)
 test: $(STAMP)
+	$(BIN)/ruff check arraykit tests benchmarks
+	$(BIN)/ruff format --check arraykit tests benchmarks
 	MPLBACKEND=Agg OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check arraykit tests benchmarks
 	$(BIN)/ruff format --check arraykit tests benchmarks
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 $(BIN)/python benchmarks/bench_doa.py

@@ -437,7 +437,7 @@ def _shoebox(room: np.ndarray, fs: int, rt60: float, max_order: int | None) -> A
         import pyroomacoustics as pra
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError(
-            "room simulation needs pyroomacoustics: pip install 'arraykit[sim]'"
+            "room simulation needs pyroomacoustics: pip install pyroomacoustics (part of arraykit's default install)"
         ) from exc
     if rt60 == 0.0:
         absorption, order = 1.0, 0

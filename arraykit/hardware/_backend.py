@@ -78,7 +78,7 @@ def import_sounddevice() -> Any:
         import sounddevice
     except ModuleNotFoundError:
         raise BackendMissingError(
-            "audio capture needs the sounddevice package: pip install 'arraykit[hardware]'"
+            "audio capture needs the sounddevice package (part of arraykit's default install): pip install sounddevice"
         ) from None
     except OSError as exc:  # sounddevice loads PortAudio at import
         raise BackendMissingError(
@@ -96,7 +96,7 @@ def import_usb() -> Any:
         import usb.util
     except ModuleNotFoundError:
         raise BackendMissingError(
-            "USB vendor control needs the pyusb package: pip install 'arraykit[hardware]'"
+            "USB vendor control needs the pyusb package (part of arraykit's default install): pip install pyusb"
         ) from None
     return usb
 
