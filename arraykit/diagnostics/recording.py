@@ -30,22 +30,29 @@ from arraykit.beamform import (
     apply_weights,
     covariance,
     delay_and_sum,
-    mpdr,
-    mvdr,
+    design_names,
     noise_covariance_auto,
-    superdirective,
+    weights_for,
 )
 from arraykit.diagnostics.mismatch import loading_for, steering_loss
 from arraykit.geometry import SPEED_OF_SOUND, ArrayGeometry, unit_vectors
 from arraykit.stft import stft, stft_frequencies
 
-__all__ = ["Report", "diagnose_recording", "measure_gain"]
+__all__ = ["Report", "diagnose_recording", "measure_gain", "recording_methods"]
 
-RecordingMethod = Literal["das", "mvdr", "mpdr", "superdirective"]
+RecordingMethod = str
+"""A design name of :mod:`arraykit.beamform.registry` that needs no nulls."""
 SELF_CANCELLATION_DB = 3.0
 """Band-mean loss in excess of delay-and-sum above which self-cancellation is flagged."""
 DIRECTION_SLACK_DEG = 3.0
 """A DOA estimate farther than this from the look direction is offered as a fix."""
+
+
+def recording_methods() -> tuple[str, ...]:
+    """The designs a recording can be diagnosed for: every registered one without nulls."""
+    from arraykit.beamform import get_design
+
+    return tuple(m for m in design_names() if "nulls" not in get_design(m).needs)
 
 
 @dataclass(frozen=True)
@@ -198,8 +205,9 @@ def diagnose_recording(
     geometry : ArrayGeometry
     direction : (float, float)
         The look direction the beamformer used, degrees.
-    method : {"das", "mvdr", "mpdr", "superdirective"}
-        Which beamformer (weights computed as :func:`arraykit.beamform.beamform`
+    method : str
+        A registered design that needs no nulls (das, mvdr, mpdr, superdirective, gev, ...):
+        which beamformer (weights computed as :func:`arraykit.beamform.beamform`
         computes them), unless ``weights`` are given.
     weights : array_like [shape=(F, M)], optional
         The weights actually used (overrides ``method``'s).
@@ -207,8 +215,8 @@ def diagnose_recording(
         Noise-only time range for ``"mvdr"`` (default ``"auto"``), also used for the
         noise floor.
     loading : float, optional
-        Loading as :func:`arraykit.beamform.beamform` takes it (``trace`` mode, default
-        1e-3; absolute 1e-2 for superdirective).
+        Loading as :func:`arraykit.beamform.beamform` takes it: ``trace`` mode, default
+        the one policy of every design (:data:`arraykit.beamform.DEFAULT_LOADING`).
     freq_range : (float, float)
         Band for the means and the DOA search, Hz.
     dominance_db : float
@@ -223,7 +231,7 @@ def diagnose_recording(
     """
     x = v.signals("signals", signals, geometry.n_mics)
     fs = v.positive("fs", fs)
-    v.choice("method", method, ("das", "mvdr", "mpdr", "superdirective"))
+    v.choice("method", method, recording_methods())
     look = v.directions("direction", direction)
     if look.shape[0] != 1:
         raise v.fail("direction", direction, "must be one (azimuth, elevation) pair")
@@ -242,7 +250,16 @@ def diagnose_recording(
         if w.shape != (freqs.size, n_mics):
             raise v.fail("weights", weights, f"must have shape ({freqs.size}, {n_mics})")
     else:
-        w = _weights(method, geometry, look_t, freqs, X, noise_cov, loading, c)
+        w = weights_for(
+            method,
+            geometry,
+            freqs,
+            direction=look_t,
+            noise_cov=noise_cov,
+            mixture_cov=lambda: covariance(X),
+            loading=loading,
+            c=c,
+        )
     w_das = delay_and_sum(geometry, look_t, freqs, c=c)
 
     power = np.mean(np.abs(X) ** 2, axis=0)  # (F, T) the steered reference
@@ -336,19 +353,6 @@ def diagnose_recording(
 
 
 # --------------------------------------------------------------------------- helpers
-def _weights(method, geometry, look, freqs, X, noise_cov, loading, c) -> np.ndarray:
-    if method == "das":
-        return delay_and_sum(geometry, look, freqs, c=c)
-    if method == "superdirective":
-        return superdirective(
-            geometry, look, freqs, loading=1e-2 if loading is None else loading, c=c
-        )
-    load = {"loading": 1e-3 if loading is None else loading, "loading_mode": "trace"}
-    if method == "mvdr":
-        return mvdr(geometry, look, freqs, noise_cov, c=c, **load)
-    return mpdr(geometry, look, freqs, covariance(X), c=c, **load)
-
-
 def _noise_covariance(X, fs, n_samples, nfft, noise) -> np.ndarray:
     if noise is None or (isinstance(noise, str) and v.choice("noise", noise, ("auto",))):
         return noise_covariance_auto(X)
