@@ -350,6 +350,7 @@ def predict(
     true_pos = geometry.positions[None]
     if ps > 0:
         n = int(v.positive("n_trials", n_trials))
+        _fits("n_trials", n_trials, _work_bytes(n, p.freqs.size, geometry.n_mics), f"{n} trials")
         rng = np.random.default_rng(seed)
         true_pos = true_pos + rng.normal(0.0, ps, (n, geometry.n_mics, 3))
     if source_distance is None:
@@ -491,6 +492,12 @@ def sweep(
     p = _Problem.build(geometry, freqs, method, snr_db, noise_cov, loading, nulls, c)
     src = _direction("source", source)
     err = _errors("errors", errors)
+    _fits(
+        "errors",
+        f"{err.size} errors",
+        _work_bytes(err.size, p.freqs.size, geometry.n_mics),
+        f"{err.size} errors x {p.freqs.size} frequencies x {geometry.n_mics} microphones",
+    )
     looks = _looks(src, err, _axis(axis))
     gain, sinr, _ = p.steered(geometry, looks, src)
     return Sweep(
@@ -700,7 +707,9 @@ def parse_range(text: str) -> np.ndarray:
                 raise v.fail("error", text, "contains NaN or infinite values")
             if step <= 0 or stop < start:
                 raise v.fail("error", text, "is empty or inverted: need START <= STOP and STEP > 0")
-            n = int(np.floor((stop - start) / step + 1e-9)) + 1
+            count = np.floor((stop - start) / step + 1e-9) + 1
+            _fits("error", text, count * 8.0, f"{count:.3g} steering errors")
+            n = int(count)
             return start + step * np.arange(n)
         vals = np.array([float(x) for x in text.split(",")])
     except v.InvalidArgumentError:
@@ -919,6 +928,41 @@ def _covariance(name: str, value, n_freqs: int, m: int) -> np.ndarray:
     if not np.allclose(cov, np.swapaxes(cov.conj(), -1, -2), atol=1e-9 * np.abs(cov).max()):
         raise v.fail(name, value, "must be Hermitian")
     return cov
+
+
+def _work_bytes(n_errors: int | float, n_freqs: int, n_mics: int) -> float:
+    """Bytes a batched prediction holds at once: steering, weights and a covariance per error."""
+    return float(n_errors) * n_freqs * (n_mics * n_mics + 6 * n_mics) * 16.0
+
+
+def _memory_bytes() -> float:
+    """Physical memory of this machine (8 GiB when the system does not say)."""
+    import os
+
+    try:
+        return float(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):
+        return 8.0 * 2**30
+
+
+def _fits(name: str, value: object, nbytes: float, what: str) -> None:
+    """Refuse, before allocating, work that needs more than half the machine's memory."""
+    limit = 0.5 * _memory_bytes()
+    if nbytes > limit:
+        raise v.fail(
+            name,
+            value,
+            f"would need about {_size(nbytes)} of memory for {what}, more than half of this "
+            f"machine's {_size(2 * limit)}; use a coarser STEP or a narrower range",
+        )
+
+
+def _size(nbytes: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB", "PB", "EB"):
+        if nbytes < 1000 or unit == "EB":
+            return f"{nbytes:.3g} {unit}"
+        nbytes /= 1000
+    return f"{nbytes:.3g} EB"
 
 
 def _first_crossing(loss: np.ndarray, grid: np.ndarray, target: float) -> np.ndarray:
