@@ -714,7 +714,7 @@ def _checked_cov(
         raise v.fail(name, cov, f"must have shape (F, M, M) = {(F, M, M)}")
     from arraykit.beamform.covariance import check_covariance
 
-    check_covariance(name, R, loading=loading, loading_mode=mode)
+    check_covariance(name, cov, loading=loading, loading_mode=mode)
     return _loaded(name, R, loading, mode)
 
 

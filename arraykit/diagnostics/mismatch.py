@@ -61,6 +61,7 @@ import numpy.typing as npt
 
 from arraykit import _validate as v
 from arraykit.beamform import DEFAULT_LOADING, DesignInputs, design_names, get_design
+from arraykit.beamform.covariance import hermitian_tolerance
 from arraykit.geometry import SPEED_OF_SOUND, ArrayGeometry, unit_vectors
 from arraykit.steering import plane_wave, spherical_wave
 
@@ -925,7 +926,8 @@ def _covariance(name: str, value, n_freqs: int, m: int) -> np.ndarray:
         cov = np.broadcast_to(cov, (n_freqs, *cov.shape))
     if cov.shape != (n_freqs, m, m):
         raise v.fail(name, value, f"must have shape ({n_freqs}, {m}, {m}) or ({m}, {m})")
-    if not np.allclose(cov, np.swapaxes(cov.conj(), -1, -2), atol=1e-9 * np.abs(cov).max()):
+    tol = hermitian_tolerance(value)
+    if not np.allclose(cov, np.swapaxes(cov.conj(), -1, -2), atol=tol * np.abs(cov).max()):
         raise v.fail(name, value, "must be Hermitian")
     return cov
 
