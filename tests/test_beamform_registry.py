@@ -98,7 +98,7 @@ def test_readme_register_design_example_runs():
     assert blocks, "README has no register_design example"
     ns: dict = {}
     try:
-        exec(compile(blocks[0], "README.md", "exec"), ns)  # noqa: S102 - our own README
+        exec(compile(blocks[0], "README.md", "exec"), ns)
         assert "y" in ns and np.all(np.isfinite(ns["y"]))
     finally:
         from arraykit.beamform import registry

@@ -180,7 +180,7 @@ def test_recording_advice_accounts_for_a_second_talker(
     97.0°"); the search now looks for two sources, finds the other inside the array's
     beamwidth, and says it is not sure instead of advising a wrong direction.
     """
-    g, x = _two_talkers(120.0, seed=1)
+    _g, x = _two_talkers(120.0, seed=1)
     wav = write_audio(tmp_path / "two.wav", x / np.abs(x).max() * 0.5, 16000)
     argv = ["diagnose", str(wav), "--geometry", "uma-8", "--direction", "70", "--method", "mvdr"]
     assert main([*argv, "--json"]) == 0

@@ -225,7 +225,7 @@ def test_registry_kernel_matches_reference(method):
     if method == "lcmv":
         nul = mismatch._steer(LINE8.positions, freqs, (130, 0), C)  # (F, M)
         c_mat = np.concatenate(
-            [a[..., None], np.broadcast_to(nul[None, :, :, None], a.shape + (1,))], -1
+            [a[..., None], np.broadcast_to(nul[None, :, :, None], (*a.shape, 1))], -1
         )
     got = p.weights(LINE8, a, a0)
     np.testing.assert_allclose(got, _weights_reference(method, a, r, c_mat), atol=1e-10)

@@ -705,7 +705,7 @@ def _solve(name: str, A: np.ndarray, B: np.ndarray) -> np.ndarray:
 
 
 def _checked_cov(
-    name: str, cov: npt.ArrayLike, a_shape: tuple[int, ...], loading: float, mode: str
+    name: str, cov: npt.ArrayLike, a_shape: tuple[int, ...], loading: float, mode: LoadingMode
 ) -> np.ndarray:
     """Validate a geometry-level covariance ``(F, M, M)``: shape, Hermitian, nonsingular."""
     R = v.finite_array(name, cov, dtype=complex)
@@ -727,7 +727,7 @@ def _steered_cov(
     name: str,
     cov: npt.ArrayLike,
     loading: float,
-    mode: str,
+    mode: LoadingMode,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The target steering ``(F, M)`` and the checked, loaded covariance ``(F, M, M)``.
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any, Literal
 
 import numpy as np
 
 from arraykit.beamform.registry import design_names, get_design
 from arraykit.errors import InvalidArgumentError
-
 
 SQUINT_DB = 0.05
 """A main-lobe peak this far above the look response is reported as a squint."""
@@ -143,7 +143,7 @@ def run_beamform(args: argparse.Namespace) -> int:
         )
     elif args.direction is not None:
         direction = parse_direction(args.direction)
-    noise = None
+    noise: tuple[float, float] | Literal["auto"] | None = None
     if args.noise == "auto":
         noise = "auto"
     elif args.noise:
@@ -229,7 +229,7 @@ def pattern_metrics(g, method: str, direction, freqs, loading: float | None = No
         method, g, f, direction=direction, noise_cov=model, nulls=nulls, loading=loading
     )
     m = beam_metrics(w, g, f, direction)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for i, fi in enumerate(f):
         rows.append(
             {

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import time
+from typing import Any, cast
 
 import numpy as np
 
@@ -152,7 +153,7 @@ def _localize(x, g, truth, dist) -> dict:
     for method in METHODS:
         k = 1 if method == "tdoa-ls" else len(truth)
         t0 = time.perf_counter()
-        res = locate(x, FS, g, method=method, num_sources=k, resolution=0.5)
+        res = locate(x, FS, g, method=cast(Any, method), num_sources=k, resolution=0.5)
         ms = (time.perf_counter() - t0) * 1e3
         results[method] = res
         if k == 1:  # one estimate: score it against the nearer talker

@@ -185,9 +185,8 @@ def _prediction(args, geometry, direction) -> int:
 
 def _recording(args, geometry, direction) -> int:
     from arraykit.diagnostics import diagnose_recording
-    from arraykit.io import read_audio
-
     from arraykit.diagnostics.recording import recording_methods
+    from arraykit.io import read_audio
 
     if args.method not in recording_methods():
         raise v.fail(

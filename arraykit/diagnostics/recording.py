@@ -494,7 +494,7 @@ def _locate(x, fs, geometry, band, nfft, look, c) -> _Doa | None:
     ):
         cands = [
             _near(geometry, look, (float(a), float(e)))
-            for a, e in zip(az_row, el_row)
+            for a, e in zip(az_row, el_row, strict=True)
             if np.isfinite(a) and np.isfinite(e)
         ]
         if cands:
