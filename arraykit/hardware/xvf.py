@@ -371,7 +371,7 @@ class XVF3000(_XmosControl):
     PROFILE = "respeaker-usb-4mic"
     PARAMETERS = _XVF3000_TABLE
     LED_RESID = 0x1C
-    LED_ACTIONS = {
+    LED_ACTIONS: ClassVar[Mapping[str, LedAction]] = {
         "trace": LedAction("led_trace"),
         "off": LedAction("led_off"),
         "color": LedAction("led_color", ("rgb",)),
@@ -513,7 +513,7 @@ class XVF3800(_XmosControl):
     PRODUCT_ID = 0x001A
     PROFILE = "respeaker-xvf3800"
     PARAMETERS = _XVF3800_TABLE
-    LED_ACTIONS = {
+    LED_ACTIONS: ClassVar[Mapping[str, LedAction]] = {
         "off": LedAction("led_off"),
         "color": LedAction("led_color", ("rgb",)),
         "effect": LedAction("led_effect", ("word",)),
