@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from arraykit.hardware._backend import (
+    AudioServerTimeoutError,
     BackendMissingError,
     ControlError,
     DeviceDisconnectedError,
@@ -45,6 +46,7 @@ from arraykit.hardware.xvf import XVF3000, XVF3800, Parameter
 __all__ = [
     "XVF3000",
     "XVF3800",
+    "AudioServerTimeoutError",
     "BackendMissingError",
     "Control",
     "ControlError",

@@ -21,6 +21,7 @@ from arraykit.hardware._backend import (
     import_usb,
     no_libusb_error,
     translate_usb_error,
+    within_time_limit,
 )
 from arraykit.hardware.profiles import Profile, list_profiles, load_profile, normalize_name
 
@@ -86,9 +87,11 @@ def match_profile(device_name: str) -> Profile | None:
 def portaudio_inputs() -> list[dict[str, Any]]:
     """PortAudio input devices: dicts with index, name, hostapi, channels, samplerate."""
     sd = import_sounddevice()
-    apis = sd.query_hostapis()
+    apis, devices = within_time_limit(
+        lambda: (sd.query_hostapis(), sd.query_devices()), "listing the audio devices"
+    )
     out = []
-    for i, d in enumerate(sd.query_devices()):
+    for i, d in enumerate(devices):
         if d["max_input_channels"] > 0:
             out.append(
                 {
