@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from arraykit.geometry import odas_channel_map
 from arraykit.hardware._backend import (
     AudioServerTimeoutError,
     BackendMissingError,
@@ -88,8 +89,4 @@ def __getattr__(name: str) -> Any:
         from arraykit.hardware.file import FileDevice
 
         return FileDevice
-    if name == "odas_channel_map":
-        from arraykit.geometry.files import odas_channel_map
-
-        return odas_channel_map
     raise AttributeError(f"module 'arraykit.hardware' has no attribute {name!r}")
