@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "devices",
         help="list microphone arrays: audio inputs and USB devices matched to profiles",
         description="PortAudio inputs (matched by name) merged with USB devices (matched by "
-        "id): what matched, what did not, and why.",
+        "id): what matched, what did not, and why; then the simulated sim: devices.",
     )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=run_devices)
@@ -146,7 +146,7 @@ def open_device(args: argparse.Namespace, **kw: Any) -> Any:
 
 
 def run_devices(args: argparse.Namespace) -> int:
-    devices = hw.list_devices(backend=usb_backend)
+    devices = hw.list_devices(backend=usb_backend, simulated=True)
     if args.json:
         print(
             json.dumps(
@@ -154,10 +154,14 @@ def run_devices(args: argparse.Namespace) -> int:
             )
         )
         return 0
-    if not devices:
-        print("no audio inputs and no known USB arrays found")
+    if not any(d.status != "simulated" for d in devices):
+        print("no audio inputs and no known USB arrays found (simulated ones below)")
     for d in devices:
-        where = f"[{d.index}] " if d.index is not None else "[usb] "
+        where = (
+            f"[{d.index}] "
+            if d.index is not None
+            else ("[sim] " if d.status == "simulated" else "[usb] ")
+        )
         ids = f"  usb {d.usb_id}" if d.usb_id else ""
         print(f"{where}{d.name}  ({d.input_channels} ch){ids}")
         print(f"      {d.status}: {d.reason}")

@@ -89,18 +89,22 @@ class AudioServerTimeoutError(DeviceError):
 
 
 def _audio_servers() -> str:
-    """The audio servers PortAudio talks to here, for the message when one hangs."""
-    found = []
+    """Which audio servers PortAudio talks to here, and what to do: for the message when
+    one hangs."""
+    names, hints = [], []
     jack = os.environ.get("JACK_DEFAULT_SERVER", "default")
-    shm = Path("/dev/shm")
-    if any(shm.glob(f"jack_{jack}_{os.getuid()}_*")) or "JACK_DEFAULT_SERVER" in os.environ:
-        found.append(f"the JACK server {jack!r} (is jackd stopped or hung? restart it)")
+    if "JACK_DEFAULT_SERVER" in os.environ or any(
+        Path("/dev/shm").glob(f"jack_{jack}_{os.getuid()}_*")
+    ):
+        names.append(f"the JACK server {jack!r}")
+        hints.append("is jackd stopped or hung? restart it")
     runtime = Path(os.environ.get("XDG_RUNTIME_DIR", f"/run/user/{os.getuid()}"))
     if (runtime / "pulse" / "native").exists() or (runtime / "pipewire-0").exists():
-        found.append(
-            "the PulseAudio/PipeWire server (systemctl --user restart pipewire pulseaudio)"
-        )
-    return " or ".join(found) if found else "the audio server behind PortAudio"
+        names.append("the PulseAudio/PipeWire server")
+        hints.append("systemctl --user restart pipewire pulseaudio")
+    if not names:
+        return "the audio server behind PortAudio did not answer"
+    return f"{' or '.join(names)} did not answer ({'; '.join(hints)})"
 
 
 _stuck: str | None = None  # set once PortAudio hung: later calls fail at once
