@@ -226,3 +226,92 @@ def test_frozen_jack_server_is_named_within_the_time_limit(tmp_path):
             assert not (tmp_path / "x.wav").exists()
         finally:
             os.kill(jackd, signal.SIGCONT)
+
+
+# -- bad output paths and options: one line each, nothing created (issue 12 items 10, 16) -----
+
+
+@pytest.fixture
+def out_dir(tmp_path: Path) -> Path:
+    (tmp_path / "adir").mkdir()
+    return tmp_path
+
+
+BAD_OUTPUTS = [
+    ("nodir/o.wav", r"folder '.*nodir' does not exist"),
+    ("adir", r"is a folder: give a file name"),
+    ("adir/", r"is a folder: give a file name"),
+    ("out.txt", r"unknown audio extension '\.txt'"),
+    ("out", r"has no extension"),
+]
+
+
+@pytest.mark.parametrize(("name", "match"), BAD_OUTPUTS)
+def test_write_audio_refuses_bad_paths_before_writing(out_dir: Path, name: str, match: str):
+    import arraykit as ak
+
+    with pytest.raises(ak.InvalidArgumentError, match=match):
+        ak.io.write_audio(
+            str(out_dir / name) + ("/" if name.endswith("/") else ""), np.zeros(8), FS
+        )
+    assert sorted(p.name for p in out_dir.iterdir()) == ["adir"]
+
+
+@pytest.mark.parametrize(("name", "match"), BAD_OUTPUTS)
+def test_record_refuses_bad_paths_in_one_line(out_dir: Path, name: str, match: str, capsys):
+    from arraykit.cli import main
+
+    target = str(out_dir / name) + ("/" if name.endswith("/") else "")
+    args = ["record", "--device", "sim:respeaker-usb-4mic", "--seconds", "0.1", target]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert re.search(match, err) and len(err.strip().splitlines()) == 1, err
+    assert sorted(p.name for p in out_dir.iterdir()) == ["adir"]
+
+
+def test_sample_rates_that_are_not_whole_hertz_are_refused(tmp_path: Path, capsys):
+    import arraykit as ak
+    from arraykit.cli import main
+
+    for rate in (0, 0.4, -16000, 44100.5):
+        with pytest.raises(ValueError, match=r"samplerate="):
+            ak.hardware.open("sim:respeaker-usb-4mic", samplerate=rate)
+    out = tmp_path / "o.wav"
+    args = ["record", "--device", "sim:respeaker-usb-4mic", "--samplerate", "0.4", str(out)]
+    assert main([*args[:-1], "--seconds", "0.1", args[-1]]) == 2
+    err = capsys.readouterr().err
+    assert "samplerate=0.4: must be a whole number of Hz >= 1" in err
+    assert len(err.strip().splitlines()) == 1 and not out.exists()
+    with pytest.raises(ValueError, match=r"fs=0\.4: must be at least 1 Hz"):
+        ak.io.write_audio(tmp_path / "w.wav", np.zeros(8), 0.4)
+
+
+def test_truncated_wav_is_read_with_a_warning(tmp_path: Path):
+    import arraykit as ak
+
+    p = tmp_path / "cut.wav"
+    sf.write(p, np.zeros((16000, 2)), FS, subtype="PCM_16")
+    size = p.stat().st_size
+    with p.open("r+b") as fh:  # cut off mid-data, as a crash would
+        fh.truncate(44 + (size - 44) // 2)
+    with pytest.warns(ak.io.TruncatedAudioWarning, match=r"truncated: .* read 8000 frames"):
+        x, _ = ak.io.read_audio(p)
+    assert x.shape == (2, 8000)
+    whole = tmp_path / "whole.wav"
+    sf.write(whole, np.zeros((100, 2)), FS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ak.io.read_audio(whole)
+
+
+def test_closed_pipe_ends_quietly(tmp_path: Path):
+    p = subprocess.Popen(
+        [sys.executable, "-m", "arraykit", "geometry", "--json"],
+        env=env_for(tmp_path),
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    p.stdout.close()  # the reader is gone before the first write (`| head -c 0`)
+    err = p.communicate(timeout=60)[1].decode()
+    assert err == "" and p.returncode == 0, err
