@@ -146,7 +146,8 @@ def within_time_limit(fn: Callable[[], T], what: str, timeout: float | None = No
         os.close(saved)
     if "error" in box:
         raise box["error"]
-    return box["value"]  # type: ignore[no-any-return]
+    value: T = box["value"]
+    return value
 
 
 def import_sounddevice() -> Any:

@@ -19,7 +19,7 @@ import queue
 import threading
 import warnings
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
@@ -180,7 +180,7 @@ class InputDevice:
 
     # -- stream life cycle ---------------------------------------------------------------
 
-    def start(self) -> InputDevice:
+    def start(self) -> Self:
         """Open and start the PortAudio stream (the context manager does this)."""
         if self._stream is not None:
             return self
@@ -256,7 +256,7 @@ class InputDevice:
             if getattr(sd, "_initialized", 0) > 0:
                 sd._initialized = 0
 
-    def __enter__(self) -> InputDevice:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -329,7 +329,7 @@ class InputDevice:
 
     def drain(self, *, raw: bool = False) -> list[tuple[int, np.ndarray]]:
         """Blocks still queued (after :meth:`close`), with their first-frame index."""
-        out = []
+        out: list[tuple[int, np.ndarray]] = []
         while True:
             try:
                 start, data = self._queue.get_nowait()

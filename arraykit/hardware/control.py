@@ -16,7 +16,7 @@ import importlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, ClassVar, Literal, Protocol, Self
 
 from arraykit import _validate as v
 from arraykit.hardware._backend import DeviceNotFoundError
@@ -124,8 +124,8 @@ class Control(Protocol):
     """A vendor control interface (a context manager releasing the USB device)."""
 
     profile: Profile
-    PARAMETERS: Mapping[str, Parameter]
-    LED_ACTIONS: Mapping[str, LedAction]
+    PARAMETERS: ClassVar[Mapping[str, Parameter]]
+    LED_ACTIONS: ClassVar[Mapping[str, LedAction]]
 
     def parameter(self, name: str) -> Parameter:
         """The parameter called `name` (case-insensitive)."""
@@ -153,7 +153,7 @@ class Control(Protocol):
 
     def close(self) -> None: ...
 
-    def __enter__(self) -> Control: ...
+    def __enter__(self) -> Self: ...
 
     def __exit__(self, *exc: object) -> None: ...
 

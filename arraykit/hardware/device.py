@@ -13,7 +13,7 @@ Shapes: ``M`` microphones (rows of a block), ``B`` frames per block, ``N`` frame
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Literal, NamedTuple, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, NamedTuple, Protocol, Self, runtime_checkable
 
 import numpy as np
 
@@ -100,7 +100,7 @@ class Device(Protocol):
         """One line on the frame-loss events (default: all so far)."""
         ...
 
-    def start(self) -> Device:
+    def start(self) -> Self:
         """Start delivering (the context manager does this)."""
         ...
 
@@ -108,7 +108,7 @@ class Device(Protocol):
         """Stop; what was captured stays readable with :meth:`drain`."""
         ...
 
-    def __enter__(self) -> Device: ...
+    def __enter__(self) -> Self: ...
 
     def __exit__(self, *exc: object) -> None: ...
 

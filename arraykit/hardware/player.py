@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
+from typing import Self
 
 import numpy as np
 
@@ -89,7 +90,7 @@ class Player:
             )
         return g
 
-    def start(self) -> Player:
+    def start(self) -> Self:
         self._frames()
         self._open = True
         self._t0 = None
@@ -98,7 +99,7 @@ class Player:
     def close(self) -> None:
         self._open = False
 
-    def __enter__(self) -> Player:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -24,7 +24,7 @@ import math
 import struct
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import numpy as np
 
@@ -50,7 +50,9 @@ N_LEDS = 12
 F32_MAX = float(np.finfo(np.float32).max)
 
 
-def _p3000(name, resid, offset, typ, access, lo, hi, doc):  # type: ignore[no-untyped-def]
+def _p3000(
+    name: str, resid: int, offset: int, typ: str, access: str, lo: float, hi: float, doc: str
+) -> tuple[str, Parameter]:
     return name, Parameter(name, resid, offset, typ, access, float(lo), float(hi), 1, doc)
 
 
@@ -106,7 +108,17 @@ _T3800 = {"u8": ("B", 0, 255), "u16": ("H", 0, 65535), "i32": ("i", -(2**31), 2*
           "u32": ("I", 0, 2**32 - 1), "f32": ("f", None, None), "rad": ("f", None, None)}  # fmt: skip
 
 
-def _p3800(name, resid, cmd, count, typ, access, lo=None, hi=None, doc=""):  # type: ignore[no-untyped-def]
+def _p3800(
+    name: str,
+    resid: int,
+    cmd: int,
+    count: int,
+    typ: str,
+    access: str,
+    lo: float | None = None,
+    hi: float | None = None,
+    doc: str = "",
+) -> tuple[str, Parameter]:
     _, tlo, thi = _T3800[typ]
     lo = tlo if lo is None else lo
     hi = thi if hi is None else hi
@@ -253,7 +265,7 @@ class _XmosControl:
         if self.device is not None:
             self._usb.util.dispose_resources(self.device)
 
-    def __enter__(self) -> _XmosControl:
+    def __enter__(self) -> Self:
         return self
 
     def led(self, action: str, words: Sequence[str]) -> None:
@@ -322,6 +334,9 @@ class _XmosControl:
         return {k: self.read(k) for k, p in sorted(self.PARAMETERS.items()) if p.access != "wo"}
 
     def read(self, name: str) -> Any:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def write(self, name: str, value: Any) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
 
     def onchip_azimuth(self) -> float:
