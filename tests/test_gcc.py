@@ -172,7 +172,7 @@ def test_unequal_lengths_search_every_valid_lag() -> None:
     assert tau * FS == pytest.approx(240, abs=0.1)
 
 
-@pytest.mark.parametrize("ns, nr", [(37, 893), (893, 37), (500, 500), (64, 1000)])
+@pytest.mark.parametrize(("ns", "nr"), [(37, 893), (893, 37), (500, 500), (64, 1000)])
 def test_plain_correlation_is_numpy_correlate_at_every_lag(ns: int, nr: int) -> None:
     rng = np.random.default_rng(ns + nr)
     x, y = rng.standard_normal(ns), rng.standard_normal(nr)

@@ -9,6 +9,7 @@ from typing import Any, Literal
 import numpy as np
 
 from arraykit.beamform.registry import design_names, get_design
+from arraykit.cli._inputs import add_channel_args, read_recording
 from arraykit.errors import InvalidArgumentError
 
 SQUINT_DB = 0.05
@@ -30,7 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("input", metavar="IN.wav", help="multichannel recording, one channel per mic")
-    p.add_argument("--geometry", required=True, help="named geometry or a .toml/.xml file")
+    p.add_argument("--geometry", help="named geometry or a .toml/.xml file (or --profile)")
+    add_channel_args(p)
     p.add_argument(
         "--direction",
         metavar="AZ[,EL]|auto",
@@ -123,12 +125,10 @@ def parse_numbers(text: str, name: str, count: int | None = None, sep: str = ","
 
 def run_beamform(args: argparse.Namespace) -> int:
     from arraykit.beamform import beamform
-    from arraykit.geometry import load_geometry
-    from arraykit.io import read_audio, write_audio
+    from arraykit.io import write_audio
 
     refuse_overwriting_input(args.input, args.output)
-    g = load_geometry(args.geometry)
-    x, fs = read_audio(args.input, n_mics=g.n_mics)
+    x, fs, g = read_recording(args.input, args, flag="IN.wav")
     point = parse_numbers(args.point, "--point", 3) if args.point else None
     steered = "steering" in get_design(args.method).needs
     if (args.direction is None) == (point is None) and (steered or point is not None):

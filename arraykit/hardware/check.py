@@ -95,10 +95,14 @@ class CheckReport:
                 continue
             bad = "  IMPOSSIBLE" if abs(t) > m + self.tolerance else ""
             lines.append(f"{i}-{j}   {1e6 * t:+9.1f}  {1e6 * m:9.1f}{bad}")
-        lines.append(
-            f"best-fit direction {self.direction[0]:.0f} deg azimuth, {self.direction[1]:.0f} "
-            f"deg elevation; delay misfit {1e6 * self.fit_error:.1f} us"
-        )
+        if np.isnan(self.fit_error):
+            lines.append("no best-fit direction: no pair of live channels")
+        else:
+            lines.append(
+                f"best-fit direction {self.direction[0]:.0f} deg azimuth, "
+                f"{self.direction[1]:.0f} deg elevation; delay misfit "
+                f"{1e6 * self.fit_error:.1f} us"
+            )
         lines += [f"note: {n}" for n in self.notes]
         if self.problems:
             lines += [f"PROBLEM: {p}" for p in self.problems]
@@ -191,18 +195,20 @@ def check_signals(
     D = geometry.delays(grid, c=c)  # (G, M)
     given = tuple(range(M))
     direction, fit_error = _fit(D, grid, pairs[use], taus[use], given)
-    orders = [given] + [o for o in _orders(M) if o != given]
+    orders = [given] + ([o for o in _orders(M) if o != given] if use.any() else [])
+    if not use.any():  # no pair of live channels: no direction, no order to judge
+        direction, fit_error = np.array([np.nan, np.nan]), np.nan
     errors = _order_errors(D, grid, pairs[use], taus[use], orders)
-    best_error = float(errors.min())
+    best_error = float(np.nanmin(errors)) if use.any() else np.nan
     if azimuth is None:
         free = best_error
     else:  # the noise of the measurement: the best fit over every direction
         free_grid = _directions(geometry, None, elevation)
         fD = geometry.delays(free_grid, c=c)
         free = float(_order_errors(fD, free_grid, pairs[use], taus[use], orders).min())
-    noise = max(free, RESOLUTION / fs)
-    ties = [orders[k] for k in np.flatnonzero(errors <= best_error + TIE * noise)]
-    alike = [orders[k] for k in np.flatnonzero(errors <= best_error + 2 * noise)]
+    noise = max(free, RESOLUTION / fs) if use.any() else np.inf
+    ties = [orders[k] for k in np.flatnonzero(~(errors > best_error + TIE * noise))]
+    alike = [orders[k] for k in np.flatnonzero(~(errors > best_error + 2 * noise))]
     # another order explains the delays (at the claimed azimuth, as well as any direction
     # does) and the given one does not
     permuted = use.sum() > 0 and given not in alike and best_error <= free + noise
