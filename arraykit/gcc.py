@@ -168,7 +168,7 @@ def gcc_phat(
         lo, hi = -min(nr - 1, shift), min(ns - 1, shift)
         nfft = frame
         keep = _band_bins(freq_range, fs, nfft)
-        G, power = _framewise(np.stack([s[:n], r[:n]]), np.array([[0, 1]]), frame)
+        G, power = _framewise([s[:n], r[:n]], np.array([[0, 1]]), frame)
         G = _weight(G[:, :, None], power[0][None, :, None], power[1][None, :, None], wt, beta)
     if keep is not None:
         G[:, ~keep, :] = 0
@@ -298,7 +298,7 @@ def silent_channels(signals: npt.ArrayLike) -> np.ndarray:
     [False, True]
     """
     x = v.signals("signals", signals)
-    level = np.sqrt(np.mean((x - x.mean(axis=1, keepdims=True)) ** 2, axis=1))
+    level = np.array([_ac_rms(row) for row in x])
     return np.asarray((level == 0) | (level <= SILENT * level.max()))
 
 
@@ -350,7 +350,11 @@ def peak_delays(
 
 # --------------------------------------------------------------------- kernels
 def _ac_rms(x: np.ndarray) -> float:
-    return float(np.sqrt(np.mean((x - x.mean()) ** 2)))
+    """RMS about the mean, a million samples at a time (no copy of a long input)."""
+    mean = float(np.mean(x))
+    step = 1 << 20
+    total = sum(float(np.sum((x[i : i + step] - mean) ** 2)) for i in range(0, x.size, step))
+    return float(np.sqrt(total / x.size))
 
 
 def _power(S: np.ndarray) -> np.ndarray:
@@ -377,23 +381,26 @@ def _frame_for(shift: int, n: int, interp: int, need: int) -> int:
     return frame
 
 
-def _framewise(x: np.ndarray, pairs: np.ndarray, frame: int) -> tuple[np.ndarray, np.ndarray]:
+def _framewise(
+    x: np.ndarray | list[np.ndarray], pairs: np.ndarray, frame: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Frame-averaged cross-spectra ``(P, F)`` and power spectra ``(M, F)``.
 
     Hann frames of `frame` samples, hop half a frame, ``CHUNK_FRAMES`` frames at a time
-    (memory bounded whatever the length of `x` ``(M, N)``).
+    (memory bounded whatever the length of the ``M`` rows of `x`, each ``(N,)``; the
+    rows are only viewed, never copied).
     """
     from numpy.lib.stride_tricks import sliding_window_view
     from scipy.signal import get_window
 
     hop = frame // 2
     win = get_window("hann", frame)
-    frames = sliding_window_view(x, frame, axis=1)[:, ::hop]  # (M, T, frame), a view
+    frames = [sliding_window_view(row, frame)[::hop] for row in x]  # M views (T, frame)
     F = frame // 2 + 1
     cross = np.zeros((len(pairs), F), dtype=complex)
-    power = np.zeros((x.shape[0], F))
-    for t0 in range(0, frames.shape[1], CHUNK_FRAMES):
-        X = sfft.rfft(frames[:, t0 : t0 + CHUNK_FRAMES] * win, axis=2)  # (M, Tc, F)
+    power = np.zeros((len(frames), F))
+    for t0 in range(0, frames[0].shape[0], CHUNK_FRAMES):
+        X = np.stack([sfft.rfft(f[t0 : t0 + CHUNK_FRAMES] * win, axis=1) for f in frames])
         power += np.sum(np.abs(X) ** 2, axis=1)
         cross += np.einsum("ptf,ptf->pf", X[pairs[:, 0]], np.conj(X[pairs[:, 1]]))
     return cross, power
