@@ -391,10 +391,9 @@ def _framewise(
     rows are only viewed, never copied).
     """
     from numpy.lib.stride_tricks import sliding_window_view
-    from scipy.signal import get_window
 
     hop = frame // 2
-    win = get_window("hann", frame)
+    win = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(frame) / frame)  # periodic Hann
     frames = [sliding_window_view(row, frame)[::hop] for row in x]  # M views (T, frame)
     F = frame // 2 + 1
     cross = np.zeros((len(pairs), F), dtype=complex)

@@ -30,18 +30,23 @@ def _one(which: str, minutes: float) -> dict:
     n = int(minutes * 60 * FS)
     ref = np.random.default_rng(0).standard_normal(n)
     sig = np.concatenate([np.zeros(DELAY), ref[:-DELAY]])
-    t0 = time.perf_counter()
     if which == "arraykit":
-        from arraykit.gcc import gcc_phat
-
-        tau, _ = gcc_phat(sig, ref, FS)
+        from arraykit.gcc import gcc_phat as run
     else:
-        from pyroomacoustics.experimental.localization import tdoa
-
-        tau = tdoa(sig, ref, fs=FS)
+        from pyroomacoustics.experimental.localization import tdoa as run
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    t0 = time.perf_counter()
+    tau = run(sig, ref, fs=FS)
+    tau = tau[0] if isinstance(tau, tuple) else tau
     seconds = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # MB (Linux: kB)
-    return {"which": which, "seconds": seconds, "peak_mb": peak, "delay": float(tau * FS)}
+    return {
+        "which": which,
+        "seconds": seconds,
+        "peak_mb": peak,
+        "before_mb": before,
+        "delay": float(tau * FS),
+    }
 
 
 def main() -> None:
@@ -63,13 +68,19 @@ def main() -> None:
         f"GCC-PHAT of a {minutes:g}-minute pair at {FS} Hz ({n} samples each), true delay "
         f"{DELAY} samples; one run each\n"
     )
-    print("| implementation | time (s) | peak memory (MB, inputs included) | delay found |")
-    print("|---|---:|---:|---:|")
+    print(
+        "| implementation | time (s) | peak memory (MB) | of which before the call "
+        "(imports, inputs) | delay found |"
+    )
+    print("|---|---:|---:|---:|---:|")
     for r in rows:
         if "error" in r:
-            print(f"| {r['which']} | - | - | failed: {r['error']} |")
+            print(f"| {r['which']} | - | - | - | failed: {r['error']} |")
         else:
-            print(f"| {r['which']} | {r['seconds']:.1f} | {r['peak_mb']:.0f} | {r['delay']:.2f} |")
+            print(
+                f"| {r['which']} | {r['seconds']:.1f} | {r['peak_mb']:.0f} | "
+                f"{r['before_mb']:.0f} | {r['delay']:.2f} |"
+            )
 
 
 if __name__ == "__main__":

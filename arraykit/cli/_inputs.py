@@ -102,8 +102,8 @@ def open_recording(
         raise v.fail(
             flag,
             str(path),
-            f"has {n} channel(s) and no geometry: give --geometry NAME (or --profile NAME "
-            "of the device that recorded it)",
+            f"has {n} channel(s) and no geometry known: give --geometry NAME or FILE (or "
+            "--profile NAME of the device that recorded it)",
         )
     return hw.open(str(p), profile=profile, channel_map=cmap, geometry=geometry, **kw)
 
