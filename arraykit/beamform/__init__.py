@@ -57,6 +57,7 @@ from arraykit.beamform.weights import (
     mvdr_weights,
     superdirective,
     target_steering,
+    whitened_principal,
 )
 from arraykit.steering import steering_vector, steering_vector_near
 
@@ -101,4 +102,5 @@ __all__ = [
     "target_steering",
     "weights_for",
     "white_noise_gain",
+    "whitened_principal",
 ]

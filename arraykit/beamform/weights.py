@@ -53,6 +53,7 @@ __all__ = [
     "null_directions",
     "superdirective",
     "target_steering",
+    "whitened_principal",
 ]
 
 LoadingMode = Literal["absolute", "trace"]
@@ -332,21 +333,37 @@ def estimate_rtf(
         if ref is None or not isinstance(ref, int | np.integer):
             return h
     else:
-        Rn = np.asarray(noise_cov, dtype=complex)
-        try:
-            L = np.linalg.cholesky(Rn)
-        except np.linalg.LinAlgError:
-            raise v.fail(
-                "noise_cov", noise_cov, "is not positive definite; add diagonal loading"
-            ) from None
-        Li_Rs = np.linalg.solve(L, Rs)  # L^-1 R_s
-        Rw = np.linalg.solve(L, np.swapaxes(Li_Rs.conj(), -1, -2))  # L^-1 R_s L^-H
-        vw = np.linalg.eigh(0.5 * (Rw + np.swapaxes(Rw.conj(), -1, -2)))[1][..., -1:]
+        L, vw = whitened_principal(Rs, noise_cov)
         h = (L @ vw)[..., 0]
     if ref is None:
         return h
     r = _index("ref", int(ref), M)  # type: ignore[arg-type]
     return h / h[..., r, None]
+
+
+def whitened_principal(
+    cov: npt.ArrayLike, noise_cov: npt.ArrayLike
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cholesky factor ``L`` of `noise_cov` and the principal eigenvector of ``L^-1 R L^-H``.
+
+    The generalised eigenproblem ``R x = lambda R_n x`` by covariance whitening: with
+    ``R_n = L L^H`` and ``u`` the principal eigenvector ``(..., M, 1)`` of the Hermitian
+    ``L^-1 R L^-H``, the principal generalised eigenvector is ``L^-H u`` (the GEV / max-SNR
+    weights) and ``L u`` the dominant source's transfer function (GEVD RTF).
+    """
+    R = np.asarray(cov, dtype=complex)
+    Rn = np.asarray(noise_cov, dtype=complex)
+    R, Rn = np.broadcast_arrays(R, Rn)
+    try:
+        L = np.linalg.cholesky(Rn)
+    except np.linalg.LinAlgError:
+        raise v.fail(
+            "noise_cov", noise_cov, "is not positive definite; add diagonal loading"
+        ) from None
+    A = np.linalg.solve(L, R)  # L^-1 R
+    W = np.linalg.solve(L, np.swapaxes(A.conj(), -1, -2))  # L^-1 R L^-H (Hermitian)
+    u = np.linalg.eigh(0.5 * (W + np.swapaxes(W.conj(), -1, -2)))[1][..., -1:]
+    return L, u
 
 
 # ------------------------------------------------------------------ geometry-level weights
