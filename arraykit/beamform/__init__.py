@@ -23,6 +23,13 @@ from arraykit.beamform.covariance import (
     covariance,
     noise_covariance_auto,
 )
+from arraykit.beamform.designs._base import (
+    DEFAULT_LOADING,
+    DEFAULT_LOADING_MODE,
+    BeamDesign,
+    Design,
+    DesignInputs,
+)
 from arraykit.beamform.designs.gev import gev_weights
 from arraykit.beamform.pattern import (
     BeamMetrics,
@@ -33,11 +40,6 @@ from arraykit.beamform.pattern import (
     white_noise_gain,
 )
 from arraykit.beamform.registry import (
-    DEFAULT_LOADING,
-    DEFAULT_LOADING_MODE,
-    BeamDesign,
-    Design,
-    DesignInputs,
     design_names,
     get_design,
     register_design,
