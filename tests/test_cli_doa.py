@@ -157,7 +157,7 @@ def test_doa_beamform_diagnose_read_a_device_raw_wav(uma8_raw, tmp_path, capsys)
     [
         (["--geometry", "uma-8", "--channel-map", "0,1,2,3,4,5,9"], "needs channel 9 but"),
         (["--geometry", "uma-8", "--channel-map", "0,1,2"], "--channel-map picks 3 channel(s)"),
-        (["--channel-map", "0,x"], "not a comma-separated list"),
+        (["--channel-map", "0,x"], "must be channels like 1,2,3,4 or an ODAS .cfg"),
         ([], "no geometry known: give --geometry NAME or FILE (or --profile NAME"),
         (["--profile", "nosuch"], "nosuch"),
         (["--profile", "uma-8", "--plot", "nodir/m.png"], "folder 'nodir' does not exist"),

@@ -20,8 +20,8 @@ from arraykit import _validate as v
 
 __all__ = [
     "add_channel_args",
+    "channel_map",
     "check_figure_output",
-    "int_list",
     "is_recording",
     "open_recording",
     "read_recording",
@@ -30,13 +30,19 @@ __all__ = [
 AUDIO_SUFFIXES = (".wav", ".flac", ".w64", ".rf64", ".aiff", ".aif", ".caf", ".ogg")
 
 
-def int_list(text: str) -> list[int]:
-    """``"1,2,3"`` -> ``[1, 2, 3]`` (an argparse type)."""
+def channel_map(text: str | None) -> list[int] | None:
+    """``--channel-map``: comma-separated channels, or an ODAS ``.cfg`` file's mapping."""
+    if text is None:
+        return None
+    if text.lower().endswith(".cfg"):
+        from arraykit.geometry import odas_channel_map
+
+        return list(odas_channel_map(text))
     try:
         return [int(t) for t in text.split(",") if t.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a comma-separated list of channel numbers"
+        raise v.fail(
+            "--channel-map", text, "must be channels like 1,2,3,4 or an ODAS .cfg file"
         ) from None
 
 
@@ -48,9 +54,9 @@ def add_channel_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--channel-map",
-        type=int_list,
-        metavar="C1,C2,...",
-        help="channel of each microphone in the input, in geometry order (from 0)",
+        metavar="LIST|ODAS.cfg",
+        help="channel of each microphone, in geometry order (from 0), e.g. 1,2,3,4, or an "
+        "ODAS .cfg (its mapping)",
     )
 
 
@@ -144,7 +150,7 @@ def read_recording(
         path,
         geometry=getattr(args, "geometry", None),
         profile=getattr(args, "profile", None),
-        channel_map=getattr(args, "channel_map", None),
+        channel_map=channel_map(getattr(args, "channel_map", None)),
         flag=flag,
         blocksize=1 << 16,
     )

@@ -18,7 +18,7 @@ import numpy as np
 
 from arraykit import _validate as v
 from arraykit import hardware as hw
-from arraykit.cli._inputs import add_channel_args, is_recording, open_recording
+from arraykit.cli._inputs import add_channel_args, channel_map, is_recording, open_recording
 from arraykit.doa import registry as doa_registry
 from arraykit.hardware.control import led_help, open_control
 
@@ -133,7 +133,7 @@ def open_device(args: argparse.Namespace, **kw: Any) -> Any:
             args.device,
             geometry=args.geometry,
             profile=args.profile,
-            channel_map=args.channel_map,
+            channel_map=channel_map(args.channel_map),
             flag="--device" if getattr(args, "file", None) is None else "FILE",
             **kw,
         )
@@ -141,7 +141,7 @@ def open_device(args: argparse.Namespace, **kw: Any) -> Any:
         args.device,
         profile=args.profile,
         channels=args.channels,
-        channel_map=args.channel_map,
+        channel_map=channel_map(args.channel_map),
         geometry=args.geometry,
         samplerate=args.samplerate,
         **kw,
