@@ -62,10 +62,12 @@ def locate(
     fs : float
         Sampling rate, Hz.
     geometry : ArrayGeometry
-    method : {"srp-phat", "music", "normmusic", "tops", "tdoa-ls"}
+    method : str
+        A name in ``arraykit.doa.METHODS``: "srp-phat", "music", "normmusic", "tops",
+        "tdoa-ls", or one added with :func:`arraykit.doa.register_method`.
     num_sources : int or "auto"
         K distinct peaks, strongest first; ``"auto"`` estimates K (see `counting`).
-        At most ``M - 1``; ``"tdoa-ls"`` finds one source.
+        At most ``M - 1`` (and the method's ``max_sources``: ``"tdoa-ls"`` finds one).
     freq_range : (float, float)
         Band used, Hz, inside (0, fs/2].
     nfft : int
@@ -192,8 +194,9 @@ def locate_cov(
     freqs : array_like [shape=(F,)]
         The bins' frequencies, Hz (> 0): only the band you want searched.
     geometry : ArrayGeometry
-    method : {"srp-phat", "music", "normmusic"}
-        TOPS and tdoa-ls need the frames: use :func:`locate_stft`.
+    method : str
+        A name in ``arraykit.doa.COV_METHODS`` (built in: "srp-phat", "music",
+        "normmusic"); TOPS and tdoa-ls need the frames: use :func:`locate_stft`.
     num_sources, grid, points, resolution, coarse, min_separation, counting, c
         As for :func:`locate`.
     n_frames : int, optional
@@ -217,13 +220,12 @@ def locate_cov(
     75.0
     """
     geometry = check_geometry(geometry)
-    cov_methods = registry.names(from_covariance=True)
-    if registry.get(method) and method not in cov_methods:
+    if not registry.get(method).from_covariance:
+        runs = ", ".join(map(repr, registry.names(from_covariance=True)))
         raise v.fail(
             "method",
             method,
-            f"needs the STFT frames; locate_cov runs {', '.join(map(repr, cov_methods))} "
-            "(use locate or locate_stft)",
+            f"needs the STFT frames; locate_cov runs {runs} (use locate or locate_stft)",
         )
     M = geometry.n_mics
     C = v.finite_array("cov", cov, ndim=3, dtype=complex)
