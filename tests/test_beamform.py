@@ -345,12 +345,11 @@ def test_bad_look_directions_and_nulls():
         mvdr(g, (0, 0), freqs, R, loading_mode="relative")
 
 
-@pytest.mark.parametrize("design", ["superdirective", "mvdr_weights"])
-def test_non_numeric_loading_is_one_clear_error(design) -> None:
+def test_non_numeric_loading_is_one_clear_error() -> None:
     g = ak.load_geometry("respeaker-usb-4mic")
     f = np.array([500.0, 1000.0])
-    with pytest.raises(ak.InvalidArgumentError, match=r"loading='abc': must be a number >= 0"):
-        if design == "superdirective":
-            ak.beamform.superdirective(g, (0.0, 0.0), f, loading="abc")
-        else:
-            ak.beamform.mvdr_weights(np.ones((2, 4)), np.tile(np.eye(4), (2, 1, 1)), loading="abc")
+    match = r"loading='abc': must be a number >= 0"
+    with pytest.raises(ak.InvalidArgumentError, match=match):
+        ak.beamform.superdirective(g, (0.0, 0.0), f, loading="abc")
+    with pytest.raises(ak.InvalidArgumentError, match=match):
+        ak.beamform.mvdr_weights(np.ones((2, 4)), np.tile(np.eye(4), (2, 1, 1)), loading="abc")
