@@ -136,7 +136,7 @@ def test_music_signal_form_equals_noise_form(M: int) -> None:
     Z = rng.standard_normal((7, M, 2 * M)) + 1j * rng.standard_normal((7, M, 2 * M))
     C = Z @ np.conj(Z.transpose(0, 2, 1))
     far = Steering(g, f, grids.azimuth_grid(5.0), None, 343.0)
-    near = Steering(g, f, None, rng.uniform(-1.0, 1.0, (40, 3)) + [0.0, 0.0, 2.0], 343.0)
+    near = Steering(g, f, None, rng.uniform(-1.0, 1.0, (40, 3)) + np.array([0.0, 0.0, 2.0]), 343.0)
     for k in sorted({1, 2, M // 2, M - 1}):
         _, Es, En = subspaces(C, k)
         for steer in (far, near):
