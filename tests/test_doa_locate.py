@@ -450,3 +450,29 @@ def test_auto_count_reuses_the_same_map_as_a_given_count(ring_scene) -> None:
         assert a.num_sources == 1
         np.testing.assert_array_equal(a.spectrum, b.spectrum)
         np.testing.assert_array_equal(a.power, b.power)
+
+
+@pytest.mark.parametrize("method", ["srp-phat", "music", "tops", "tdoa-ls"])
+@pytest.mark.parametrize(
+    ("spoil", "match"),
+    [
+        ("zero", r"X=.*zero in every bin of the band"),
+        ("nan", r"X=.*NaN or inf"),
+        ("inf", r"X=.*NaN or inf"),
+    ],
+)
+def test_locate_stft_refuses_silence_and_non_finite_values(
+    ring_scene, method: str, spoil: str, match: str
+) -> None:
+    """locate_stft checks its input as locate does: an all-zero STFT or NaN / inf
+    coefficients in the band are refused with the value named, never an arbitrary
+    direction (0 degrees, the grid's first point) or a raw LinAlgError."""
+    s = ring_scene
+    X = ak.stft.stft(s.signals, FS, nfft=512)
+    if spoil == "zero":
+        X = np.zeros_like(X)
+    else:
+        X[2, 40, 3] = np.nan if spoil == "nan" else np.inf
+    for num_sources in (1, "auto"):
+        with pytest.raises(ak.InvalidArgumentError, match=match):
+            ak.doa.locate_stft(X, FS, s.geometry, method=method, num_sources=num_sources)

@@ -19,7 +19,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "arraykit"
 LEVELS = {
     "errors": 0,
     "_validate": 0,
-    "_lru": 0,
+    "_cache": 0,
     "_data": 0,
     "geometry": 1,
     "stft": 1,

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from arraykit import hardware as hw
+from arraykit.doa import registry as doa_registry
 from arraykit.hardware.discovery import match_profile
 
 # The pyusb back end `tune` and `led` use (None: libusb). Tests set a fake one here,
@@ -84,7 +85,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "lost frames on exit (Ctrl-C stops).",
     )
     _device_args(p)
-    p.add_argument("--method", default="srp-phat", help="srp-phat, music or normmusic")
+    p.add_argument(
+        "--method",
+        default="srp-phat",
+        choices=doa_registry.names(from_covariance=True),
+        help=f"default: srp-phat. {doa_registry.describe(from_covariance=True)}",
+    )
     p.add_argument("--sources", type=int, default=1, help="number of sources K")
     p.add_argument("--seconds", type=float, help="stop after this much audio")
     p.add_argument("--block", type=float, default=0.1, help="seconds per estimate (0.1)")
