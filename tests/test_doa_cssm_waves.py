@@ -66,7 +66,7 @@ def test_cssm_and_waves_match_reference(band, K: int) -> None:
     g, C, f = band
     grid = grids.azimuth_grid(5.0)
     beta = np.array([[58.0, 0.0], [205.0, 0.0]])[:K]
-    f0 = reference_bin(C)
+    f0 = reference_bin(f, np.einsum("fmm->f", C).real, g.aliasing_frequency(343.0))
     D = focusing(_steer(g, f, beta), f0)
     steer0 = _steer(g, f[f0 : f0 + 1], grid)
     tau, tau_beta = g.delays(grid, c=343.0), g.delays(beta, c=343.0)

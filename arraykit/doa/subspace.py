@@ -75,7 +75,8 @@ def music_bins(
         use_signal = En is None or Es.shape[2] < En.shape[2]
     else:
         use_signal = subspace == "signal"
-    E_c = np.ascontiguousarray(np.conj(Es if use_signal else En))
+    E = Es if use_signal or En is None else En
+    E_c = np.ascontiguousarray(np.conj(E))
     M = Es.shape[1]
     for sl, A in steering.chunks():
         proj = np.matmul(A, E_c)  # (F, Gc, K) or (F, Gc, M-K)

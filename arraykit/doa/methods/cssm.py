@@ -3,8 +3,9 @@
 Shapes: ``M`` microphones, ``F`` band frequencies, ``G`` grid points, ``K`` sources.
 
 Wideband MUSIC done coherently: every bin's covariance ``C_f`` is carried to one
-reference bin ``f0`` (the strongest) by a focusing matrix ``T_f`` that maps the
-steering vectors of K focusing directions ``beta`` at ``f`` onto those at ``f0``,
+reference bin ``f0`` (:func:`reference_bin`: the band's power centroid) by a focusing
+matrix ``T_f`` that maps the steering vectors of K focusing directions ``beta`` at ``f``
+onto those at ``f0``,
 
     T_f = [A_0  B] [A_f  B]^-1,   A_f = a_f(beta) (M, K),   B = [0; I_(M-K)],
 
@@ -27,14 +28,23 @@ and grid points; the tests compare it with :func:`focused_covariance` and
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from arraykit.doa._steer import Steering
+from arraykit.doa.peaks import peaks
+from arraykit.doa.refine import refine, refine_points
+from arraykit.doa.registry import DOAMethod, SpatialMap
 from arraykit.doa.subspace import music_bins, subspaces
+
+if TYPE_CHECKING:
+    from arraykit.doa.plan import Plan
+    from arraykit.doa.statistics import BandStatistics
 
 __all__ = [
     "ITERATIONS",
+    "METHOD",
     "cssm_map",
     "cssm_reference",
     "focus",
@@ -42,6 +52,7 @@ __all__ = [
     "focused_map",
     "focusing",
     "reference_bin",
+    "search",
 ]
 
 ITERATIONS = 5
@@ -50,8 +61,36 @@ ITERATIONS = 5
 Pick = Callable[[np.ndarray], np.ndarray]
 """Peaks of a map on the first grid: ``(G,)`` values -> K indices."""
 
+Sharpen = Callable[[SpatialMap, np.ndarray, np.ndarray], np.ndarray]
+"""The search's refinement: ``(map, K peak indices, first grid's values)`` -> the K
+refined directions ``(K, 2)`` (points ``(K, 3)`` near field)."""
 
-def cssm_map(C: np.ndarray, K: int, pick: Pick) -> Callable[[Steering], np.ndarray]:
+
+def make_map(stats: BandStatistics, K: int, plan: Plan) -> SpatialMap:
+    return cssm_map(stats.covariance(), K, lambda values: peaks(values, plan, K), search(plan))
+
+
+def search(plan: Plan) -> Sharpen:
+    """The search's own refinement, as :func:`focus` sharpens focusing directions."""
+
+    def sharpen(evaluate: SpatialMap, idx: np.ndarray, values: np.ndarray) -> np.ndarray:
+        if plan.points is not None:
+            return refine_points(plan, evaluate, plan.points[idx], values[idx])[0]
+        return refine(plan, evaluate, plan.grid_directions[idx], values[idx])[0]
+
+    return sharpen
+
+
+METHOD = DOAMethod(
+    make_map=make_map,
+    needs="covariance",
+    description="coherent signal subspace: bins focused on the strongest, then MUSIC",
+)
+
+
+def cssm_map(
+    C: np.ndarray, K: int, pick: Pick, sharpen: Sharpen | None = None
+) -> Callable[[Steering], np.ndarray]:
     """CSSM maps from band covariances ``C`` ``(F, M, M)`` for K sources.
 
     The first grid evaluated (the search's coarse grid) sets the focusing
@@ -63,32 +102,46 @@ def cssm_map(C: np.ndarray, K: int, pick: Pick) -> Callable[[Steering], np.ndarr
         _, vec = np.linalg.eigh(focused_covariance(C, D))
         return np.ascontiguousarray(vec[:, -K:])
 
-    return focus(C, K, reference_bin(C), signal_subspace, pick)
+    return focus(C, K, signal_subspace, pick, sharpen=sharpen)
 
 
-def reference_bin(C: np.ndarray) -> int:
-    """The strongest bin (largest ``trace C_f``): where the covariances are focused."""
-    return int(np.argmax(np.einsum("fmm->f", C).real))
+def reference_bin(freqs: np.ndarray, power: np.ndarray, limit: float) -> int:
+    """The bin the covariances are focused on: the one nearest the band's power
+    centroid ``sum_f p_f f / sum_f p_f`` (``p_f = trace C_f``), at most `limit` Hz (the
+    array's spatial aliasing frequency).
+
+    Focusing is exact at the focusing directions only: a source off them is carried
+    to ``f0`` as if its offset were scaled by about ``f / f0``, so the focused map
+    leans towards the focusing directions by the power-weighted mean of ``1 - f / f0``.
+    At the centroid that mean is 0 and the iteration converges on the sources.
+    """
+    centroid = min(float(np.sum(power * freqs) / np.sum(power)), limit)
+    return int(np.argmin(np.abs(freqs - centroid)))
 
 
 def focus(
     C: np.ndarray,
     K: int,
-    f0: int,
     signal_subspace: Callable[[np.ndarray], np.ndarray],
     pick: Pick,
     subspaces_: tuple[np.ndarray, np.ndarray] | None = None,
+    sharpen: Sharpen | None = None,
 ) -> Callable[[Steering], np.ndarray]:
     """The focusing iteration shared by CSSM and WAVES.
 
     `signal_subspace(D)` returns the focused ``(M, K)`` signal subspace for the
     focusing terms ``D`` ``(F, M, K)`` (:func:`focusing`). The first focusing
     directions are the peaks of the NormMUSIC map of the per-bin subspaces
-    `subspaces_` ``(E_s, E_n)`` (computed from `C` if not given).
+    `subspaces_` ``(E_s, E_n)`` (computed from `C` if not given); then the peaks of
+    the focused map on the first grid, until they stop moving. A focused map leans
+    towards its focusing directions, so below the grid's spacing `sharpen(map,
+    indices, values)` (the search's refinement) moves them off the grid, twice at most.
     """
     kept: list[np.ndarray] = []
 
     def evaluate(steer: Steering) -> np.ndarray:
+        limit = steer.geometry.aliasing_frequency(steer.c)
+        f0 = reference_bin(steer.freqs, np.einsum("fmm->f", C).real, limit)
         steer0 = _at(steer, None, f0)
         if kept:
             return focused_map(kept[0], steer0)
@@ -103,6 +156,21 @@ def focus(
             if set(new.tolist()) == set(beta.tolist()):
                 break
             beta = new
+        grid = steer.points if steer.points is not None else steer.directions
+        assert grid is not None
+        at = grid[beta]
+        for _ in range(2 if sharpen is not None else 0):  # a loop over passes (few)
+            assert sharpen is not None
+
+            def current(s: Steering, E: np.ndarray = Ef) -> np.ndarray:
+                return focused_map(E, _at(s, None, f0))
+
+            fine = sharpen(current, beta, values)
+            if np.allclose(fine, at):
+                break
+            at = fine
+            Ef = signal_subspace(focusing(_located(steer, at), f0))
+            values = focused_map(Ef, steer0)
         kept.append(Ef)
         return values
 
@@ -133,6 +201,13 @@ def focused_covariance(C: np.ndarray, D: np.ndarray) -> np.ndarray:
 def focused_map(Es: np.ndarray, steer0: Steering) -> np.ndarray:
     """MUSIC at the reference bin of the focused signal subspace ``Es`` ``(M, K)``; ``(G,)``."""
     return music_bins(Es[None], None, steer0)[0]
+
+
+def _located(steer: Steering, at: np.ndarray) -> Steering:
+    """`steer`'s band at directions (or points, for a near-field search) `at`."""
+    if steer.points is not None:
+        return Steering(steer.geometry, steer.freqs, None, at, steer.c)
+    return Steering(steer.geometry, steer.freqs, at, None, steer.c)
 
 
 def _at(steer: Steering, idx: np.ndarray | None, f0: int | None = None) -> Steering:

@@ -22,22 +22,42 @@ loops; the tests compare it with :func:`waves_subspace` and the CSSM map.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from arraykit.doa._steer import Steering
-from arraykit.doa.methods.cssm import Pick, focus, reference_bin
+from arraykit.doa.methods.cssm import Pick, Sharpen, focus, search
+from arraykit.doa.peaks import peaks
+from arraykit.doa.registry import DOAMethod, SpatialMap
 from arraykit.doa.subspace import subspaces
 
-__all__ = ["waves_map", "waves_reference", "waves_subspace", "weights"]
+if TYPE_CHECKING:
+    from arraykit.doa.plan import Plan
+    from arraykit.doa.statistics import BandStatistics
+
+__all__ = ["METHOD", "waves_map", "waves_reference", "waves_subspace", "weights"]
 
 
-def waves_map(C: np.ndarray, K: int, pick: Pick) -> Callable[[Steering], np.ndarray]:
-    """WAVES maps from band covariances ``C`` ``(F, M, M)`` for K sources (`pick` as
-    for :func:`arraykit.doa.methods.cssm.cssm_map`)."""
+def make_map(stats: BandStatistics, K: int, plan: Plan) -> SpatialMap:
+    return waves_map(stats.covariance(), K, lambda values: peaks(values, plan, K), search(plan))
+
+
+METHOD = DOAMethod(
+    make_map=make_map,
+    needs="covariance",
+    description="weighted average of signal subspaces, focused as CSSM, then MUSIC",
+)
+
+
+def waves_map(
+    C: np.ndarray, K: int, pick: Pick, sharpen: Sharpen | None = None
+) -> Callable[[Steering], np.ndarray]:
+    """WAVES maps from band covariances ``C`` ``(F, M, M)`` for K sources (`pick`,
+    `sharpen` as for :func:`arraykit.doa.methods.cssm.cssm_map`)."""
     lam, Es, En = subspaces(C, K)
     P = weights(lam, K)
-    return focus(C, K, reference_bin(C), lambda D: waves_subspace(Es, P, D), pick, (Es, En))
+    return focus(C, K, lambda D: waves_subspace(Es, P, D), pick, (Es, En), sharpen)
 
 
 def weights(lam: np.ndarray, K: int) -> np.ndarray:
