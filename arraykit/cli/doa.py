@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Literal
 
 import numpy as np
 
@@ -53,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run)
 
 
-def _sources(text: str) -> int | str:
+def _sources(text: str) -> int | Literal["auto"]:
     if text == "auto":
         return "auto"
     try:
