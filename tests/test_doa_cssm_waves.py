@@ -18,7 +18,7 @@ from arraykit.doa.methods.cssm import (
     reference_bin,
 )
 from arraykit.doa.methods.waves import waves_map, waves_reference, waves_subspace, weights
-from arraykit.doa.subspace import covariance, subspaces
+from arraykit.doa.subspace import covariance, signal_subspace, subspaces
 from arraykit.sim import Source, simulate, speech_like
 
 FS = 16000
@@ -61,6 +61,21 @@ def test_focusing_carries_each_bin_onto_the_reference(K: int) -> None:
     np.testing.assert_allclose(T @ A, np.broadcast_to(A[7], A.shape), atol=1e-12)
 
 
+@pytest.mark.parametrize(("M", "K"), [(16, 1), (16, 3), (8, 2), (4, 1)])
+def test_signal_subspace_is_the_leading_eigenvectors(M: int, K: int) -> None:
+    """The subset decomposition (scipy, K << M) or the full one: the K largest
+    eigenvalues and a basis of their eigenvectors, as a full eigh gives them."""
+    rng = np.random.default_rng(M + K)
+    Z = rng.standard_normal((5, M, 3 * M)) + 1j * rng.standard_normal((5, M, 3 * M))
+    C = Z @ np.conj(Z.transpose(0, 2, 1))
+    lam, Es = signal_subspace(C, K)
+    full, vec = np.linalg.eigh(C)
+    np.testing.assert_allclose(lam, full[:, -K:], rtol=1e-10)
+    P = Es @ np.conj(Es.transpose(0, 2, 1))  # projectors: basis-independent
+    Q = vec[:, :, -K:] @ np.conj(vec[:, :, -K:].transpose(0, 2, 1))
+    np.testing.assert_allclose(P, Q, atol=1e-10)
+
+
 @pytest.mark.parametrize("K", [1, 2])
 def test_cssm_and_waves_match_reference(band, K: int) -> None:
     g, C, f = band
@@ -78,7 +93,8 @@ def test_cssm_and_waves_match_reference(band, K: int) -> None:
     assert ref.max() > 3 * np.median(ref)  # a map with a peak, not a constant
 
     lam, Es, _ = subspaces(C, K)
-    waves = focused_map(waves_subspace(Es, weights(lam, K), D), steer0)
+    P = weights(lam[:, -K:], np.einsum("fmm->f", C).real, C.shape[-1])
+    waves = focused_map(waves_subspace(Es, P, D), steer0)
     np.testing.assert_allclose(waves, waves_reference(C, f, tau, tau_beta, f0), rtol=1e-8)
 
 

@@ -33,6 +33,8 @@ __all__ = [
     "covariance",
     "music_bins",
     "music_reference",
+    "music_subspaces",
+    "signal_subspace",
     "subspaces",
     "tops_map",
     "tops_reference",
@@ -54,6 +56,33 @@ def subspaces(C: np.ndarray, K: int) -> tuple[np.ndarray, np.ndarray, np.ndarray
     M = C.shape[-1]
     # contiguous copies: matmul on strided slices falls off the BLAS path
     return lam, np.ascontiguousarray(vec[:, :, M - K :]), np.ascontiguousarray(vec[:, :, : M - K])
+
+
+def signal_subspace(C: np.ndarray, K: int) -> tuple[np.ndarray, np.ndarray]:
+    """The K largest eigenvalues ``(F, K)`` (ascending) and their eigenvectors
+    ``(F, M, K)`` of ``(F, M, M)`` covariances, without the others.
+
+    With few sources among many microphones LAPACK's subset driver skips the other
+    ``M - K`` eigenvectors (about half the time of a full decomposition at 64
+    microphones); otherwise the full decomposition, which is as cheap.
+    """
+    M = C.shape[-1]
+    if 4 * K >= M:
+        lam, Es, _ = subspaces(C, K)
+        return lam[:, M - K :], Es
+    from scipy.linalg import eigh
+
+    lam, vec = eigh(C, subset_by_index=[M - K, M - 1])
+    return lam, np.ascontiguousarray(vec)
+
+
+def music_subspaces(C: np.ndarray, K: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(E_s, E_n)`` as :func:`music_bins` reads them: with K < M - K the signal
+    subspace alone (``E_n`` None, not computed), else both."""
+    if K < C.shape[-1] - K:
+        return signal_subspace(C, K)[1], None
+    _, Es, En = subspaces(C, K)
+    return Es, En
 
 
 def music_bins(
@@ -101,12 +130,12 @@ def tops_map(X: np.ndarray, steering: Steering, K: int) -> np.ndarray:
     instead of ``M^2 K``.
     """
     C = covariance(X)
-    _, Es, En = subspaces(C, K)
+    Es, En = music_subspaces(C, K)
     F, M = C.shape[0], C.shape[1]
     f0 = int(np.argmax(np.abs(X).sum(axis=(0, 2))))
     others = np.array([i for i in range(F) if i != f0])
-    use_signal = K < M - K
-    E = (Es if use_signal else En)[others]  # (F', M, J)
+    use_signal = En is None
+    E = (Es if En is None else En)[others]  # (F', M, J)
     J = E.shape[2]
     # B[f, m, (j, k)] = conj(E[f, m, j]) Es0[m, k]: Q = phi @ B gives E^H (phi * Es0)
     B = np.einsum("fmj,mk->fmjk", np.conj(E), Es[f0]).reshape(len(others), M, J * K)

@@ -36,7 +36,7 @@ from arraykit.doa._steer import Steering
 from arraykit.doa.peaks import peaks
 from arraykit.doa.refine import refine, refine_points
 from arraykit.doa.registry import DOAMethod, SpatialMap
-from arraykit.doa.subspace import music_bins, subspaces
+from arraykit.doa.subspace import music_bins, music_subspaces
 
 if TYPE_CHECKING:
     from arraykit.doa.plan import Plan
@@ -124,7 +124,7 @@ def focus(
     K: int,
     signal_subspace: Callable[[np.ndarray], np.ndarray],
     pick: Pick,
-    subspaces_: tuple[np.ndarray, np.ndarray] | None = None,
+    subspaces_: tuple[np.ndarray, np.ndarray | None] | None = None,
     sharpen: Sharpen | None = None,
 ) -> Callable[[Steering], np.ndarray]:
     """The focusing iteration shared by CSSM and WAVES.
@@ -145,7 +145,7 @@ def focus(
         steer0 = _at(steer, None, f0)
         if kept:
             return focused_map(kept[0], steer0)
-        Es, En = subspaces(C, K)[1:] if subspaces_ is None else subspaces_
+        Es, En = music_subspaces(C, K) if subspaces_ is None else subspaces_
         pf = music_bins(Es, En, steer)  # (F, G)
         values = (pf / pf.max(axis=1, keepdims=True)).mean(axis=0)
         beta = pick(values)

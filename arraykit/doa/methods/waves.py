@@ -30,7 +30,7 @@ from arraykit.doa._steer import Steering
 from arraykit.doa.methods.cssm import Pick, Sharpen, focus, search
 from arraykit.doa.peaks import peaks
 from arraykit.doa.registry import DOAMethod, SpatialMap
-from arraykit.doa.subspace import subspaces
+from arraykit.doa.subspace import signal_subspace
 
 if TYPE_CHECKING:
     from arraykit.doa.plan import Plan
@@ -55,18 +55,18 @@ def waves_map(
 ) -> Callable[[Steering], np.ndarray]:
     """WAVES maps from band covariances ``C`` ``(F, M, M)`` for K sources (`pick`,
     `sharpen` as for :func:`arraykit.doa.methods.cssm.cssm_map`)."""
-    lam, Es, En = subspaces(C, K)
-    P = weights(lam, K)
-    return focus(C, K, lambda D: waves_subspace(Es, P, D), pick, (Es, En), sharpen)
+    lam, Es = signal_subspace(C, K)
+    P = weights(lam, np.einsum("fmm->f", C).real, C.shape[-1])
+    return focus(C, K, lambda D: waves_subspace(Es, P, D), pick, (Es, None), sharpen)
 
 
-def weights(lam: np.ndarray, K: int) -> np.ndarray:
-    """``(lambda_k - sigma^2) / sqrt(lambda_k)`` per bin ``(F, K)`` from ascending
-    eigenvalues ``(F, M)``; ``sigma^2`` the mean of the M - K smallest, 0 below it."""
+def weights(lam: np.ndarray, trace: np.ndarray, M: int) -> np.ndarray:
+    """``(lambda_k - sigma^2) / sqrt(lambda_k)`` per bin ``(F, K)`` from the K largest
+    eigenvalues ``(F, K)``; ``sigma^2`` the mean of the other M - K,
+    ``(trace C_f - sum_k lambda_k) / (M - K)``; 0 where it is not below ``lambda_k``."""
     lam = np.maximum(lam.real, 0.0)
-    noise = lam[:, :-K].mean(axis=1, keepdims=True)
-    signal = lam[:, -K:]
-    return np.maximum(signal - noise, 0.0) / np.sqrt(np.maximum(signal, 1e-300))
+    noise = np.maximum(trace - lam.sum(axis=1), 0.0)[:, None] / (M - lam.shape[1])
+    return np.maximum(lam - noise, 0.0) / np.sqrt(np.maximum(lam, 1e-300))
 
 
 def waves_subspace(Es: np.ndarray, P: np.ndarray, D: np.ndarray) -> np.ndarray:
