@@ -1,10 +1,11 @@
 """CSSM and WAVES: the vectorized kernels against their slow references, focusing in
-closed form, and a plane wave found (accuracy in rooms: tests/test_doa_accuracy.py)."""
+closed form, plane waves found (accuracy in rooms: tests/test_doa_accuracy.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_doa_kernels import band  # noqa: F401  (its small two-source room scene)
 
 import arraykit as ak
 from arraykit.doa import grids
@@ -19,29 +20,6 @@ from arraykit.doa.methods.cssm import (
 )
 from arraykit.doa.methods.waves import waves_map, waves_reference, waves_subspace, weights
 from arraykit.doa.subspace import covariance, signal_subspace, subspaces
-from arraykit.sim import Source, simulate, speech_like
-
-FS = 16000
-NFFT = 256
-
-
-@pytest.fixture(scope="module")
-def band() -> tuple[ak.ArrayGeometry, np.ndarray, np.ndarray]:
-    """Two sources in a reverberant room: geometry, band covariances (F, M, M), freqs."""
-    g = ak.ArrayGeometry.circular(6, 0.05)
-    scene = simulate(
-        g,
-        [
-            Source(speech_like(0.3, FS, seed=1), azimuth=61.4),
-            Source(speech_like(0.3, FS, seed=2), azimuth=200.3),
-        ],
-        FS,
-        rt60=0.2,
-        snr_db=20,
-        seed=0,
-    )
-    X = ak.stft.stft(scene.signals, FS, nfft=NFFT)[:, 8:40]
-    return g, covariance(X), ak.stft.stft_frequencies(FS, NFFT)[8:40]
 
 
 def _steer(g: ak.ArrayGeometry, f: np.ndarray, d: np.ndarray) -> Steering:
@@ -77,8 +55,9 @@ def test_signal_subspace_is_the_leading_eigenvectors(M: int, K: int) -> None:
 
 
 @pytest.mark.parametrize("K", [1, 2])
-def test_cssm_and_waves_match_reference(band, K: int) -> None:
-    g, C, f = band
+def test_cssm_and_waves_match_reference(band, K: int) -> None:  # noqa: F811
+    g, X, f = band
+    C = covariance(X)
     grid = grids.azimuth_grid(5.0)
     beta = np.array([[58.0, 0.0], [205.0, 0.0]])[:K]
     f0 = reference_bin(f, np.einsum("fmm->f", C).real, g.aliasing_frequency(343.0))

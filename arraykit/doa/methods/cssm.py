@@ -84,7 +84,7 @@ def search(plan: Plan) -> Sharpen:
 METHOD = DOAMethod(
     make_map=make_map,
     needs="covariance",
-    description="coherent signal subspace: bins focused on the strongest, then MUSIC",
+    description="coherent signal subspace: bins focused on one, then MUSIC there",
 )
 
 
