@@ -26,6 +26,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import argparse
 import itertools
+import sys
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -289,7 +290,7 @@ SCALING_MICS = (4, 16, 64)
 SPHERE_POINTS = 10_000
 
 
-def scaling_table(repeat: int, *, budget: float = 20.0) -> str:
+def scaling_table(repeat: int, *, budget: float = 20.0, progress: bool = False) -> str:
     """Time per search against the array size and the grid, both libraries.
 
     Circular arrays of 4, 16, 64 microphones, 5 cm between neighbours (radius
@@ -297,7 +298,8 @@ def scaling_table(repeat: int, *, budget: float = 20.0) -> str:
     signal, RT60 0.3 s, SNR 20 dB. Ring: 360 azimuths at 0°; sphere: pyroomacoustics'
     10,000-point Fibonacci sphere, given to arraykit as a user grid (the same points,
     no refinement). Each library from time signals (its own STFT). A pyroomacoustics
-    run longer than `budget` seconds is timed once.
+    run longer than `budget` seconds is timed once. `progress`: each row to stderr as
+    it is measured.
     """
     import pyroomacoustics as pra
 
@@ -338,6 +340,8 @@ def scaling_table(repeat: int, *, budget: float = 20.0) -> str:
                     t_ours = best_times({"ours": ours}, max(1, repeat // 3))["ours"]
                 cells.append(f"{t_ours * 1e3:.0f} / {t_pra * 1e3:.0f} ms ({t_pra / t_ours:.1f}×)")
             rows.append(f"| {M} | {grid_name} | " + " | ".join(cells) + " |")
+            if progress:
+                print(rows[-1], file=sys.stderr, flush=True)
     head = (
         "Circular arrays (5 cm between neighbours), 1 s speech-like at 16 kHz, RT60 0.3 s, "
         "SNR 20 dB, nfft 512, 300–3500 Hz, one source; each cell arraykit / "
@@ -451,7 +455,7 @@ def main() -> None:
         print(sphere_table(max(2, repeat // 2)))
     if "scaling" in run:
         print("\n## Scaling with the array: 4, 16, 64 microphones × ring and sphere\n")
-        print(scaling_table(repeat))
+        print(scaling_table(repeat, progress=True))
     for k, n_k in ((1, n), (2, max(2, n // 2))) if "accuracy" in run else ():
         cells, pooled = accuracy_table(n_k, k)
         print(f"\n## Accuracy, {k} source(s), pooled\n")
