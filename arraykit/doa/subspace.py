@@ -58,16 +58,21 @@ def subspaces(C: np.ndarray, K: int) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return lam, np.ascontiguousarray(vec[:, :, M - K :]), np.ascontiguousarray(vec[:, :, : M - K])
 
 
+SUBSET_MICS = 48
+"""Arrays from this size up take the subset eigen-decomposition in :func:`signal_subspace`."""
+
+
 def signal_subspace(C: np.ndarray, K: int) -> tuple[np.ndarray, np.ndarray]:
     """The K largest eigenvalues ``(F, K)`` (ascending) and their eigenvectors
     ``(F, M, K)`` of ``(F, M, M)`` covariances, without the others.
 
-    With few sources among many microphones LAPACK's subset driver skips the other
-    ``M - K`` eigenvectors (about half the time of a full decomposition at 64
-    microphones); otherwise the full decomposition, which is as cheap.
+    With few sources among many microphones (at least :data:`SUBSET_MICS`) LAPACK's
+    subset driver skips the other ``M - K`` eigenvectors (about half the time of a full
+    decomposition at 64 microphones); otherwise numpy's batched full decomposition,
+    which is cheaper there (scipy decomposes one bin at a time: ~50 us a call).
     """
     M = C.shape[-1]
-    if 4 * K >= M:
+    if M < SUBSET_MICS or 4 * K >= M:
         lam, Es, _ = subspaces(C, K)
         return lam[:, M - K :], Es
     from scipy.linalg import eigh
