@@ -290,7 +290,13 @@ SCALING_MICS = (4, 16, 64)
 SPHERE_POINTS = 10_000
 
 
-def scaling_table(repeat: int, *, budget: float = 20.0, progress: bool = False) -> str:
+def scaling_table(
+    repeat: int,
+    *,
+    budget: float = 20.0,
+    progress: bool = False,
+    mics: tuple[int, ...] = SCALING_MICS,
+) -> str:
     """Time per search against the array size and the grid, both libraries.
 
     Circular arrays of 4, 16, 64 microphones, 5 cm between neighbours (radius
@@ -312,7 +318,7 @@ def scaling_table(repeat: int, *, budget: float = 20.0, progress: bool = False) 
         "| mics | grid | " + " | ".join(methods) + " |",
         "|---|---|" + "---:|" * len(methods),
     ]
-    for M in SCALING_MICS:
+    for M in mics:
         g = ak.ArrayGeometry.circular(M, max(0.03, 0.05 * M / (2 * np.pi)), name=f"circ-{M}")
         scene = simulate(
             g,
@@ -443,6 +449,9 @@ def main() -> None:
     parser.add_argument(
         "--only", choices=("speed", "sphere", "scaling", "accuracy"), help="one table only"
     )
+    parser.add_argument(
+        "--mics", type=int, nargs="+", default=SCALING_MICS, help="scaling table: array sizes"
+    )
     args = parser.parse_args()
     repeat = 3 if args.quick else 7
     n = 3 if args.quick else 8
@@ -455,7 +464,7 @@ def main() -> None:
         print(sphere_table(max(2, repeat // 2)))
     if "scaling" in run:
         print("\n## Scaling with the array: 4, 16, 64 microphones × ring and sphere\n")
-        print(scaling_table(repeat, progress=True))
+        print(scaling_table(repeat, progress=True, mics=tuple(args.mics)))
     for k, n_k in ((1, n), (2, max(2, n // 2))) if "accuracy" in run else ():
         cells, pooled = accuracy_table(n_k, k)
         print(f"\n## Accuracy, {k} source(s), pooled\n")
