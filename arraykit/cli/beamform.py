@@ -9,7 +9,7 @@ from typing import Any, Literal
 import numpy as np
 
 from arraykit.beamform.registry import design_names, get_design
-from arraykit.cli._inputs import add_channel_args, read_recording
+from arraykit.cli._inputs import add_channel_args, check_figure_output, read_recording
 from arraykit.errors import InvalidArgumentError
 
 SQUINT_DB = 0.05
@@ -275,6 +275,7 @@ def _num(x: float) -> float | None:
 def run_pattern(args: argparse.Namespace) -> int:
     from arraykit.geometry import load_geometry
 
+    check_figure_output(args.output, "--output")
     g = load_geometry(args.geometry)
     direction = parse_direction(args.direction)
     freqs = parse_numbers(args.freqs, "--freqs")

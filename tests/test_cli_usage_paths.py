@@ -1,0 +1,41 @@
+"""CLI usage errors and figure paths: one line, exit status 2, before any work is done."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from arraykit.cli import main
+
+
+@pytest.mark.parametrize(
+    ("argv", "flag"),
+    [
+        (
+            ["pattern", "--geometry", "uma-8", "--direction", "0", "-o", "{d}/nodir/p.png"],
+            "--output",
+        ),
+        (["pattern", "--geometry", "uma-8", "--direction", "0", "-o", "{d}/p.txt"], "--output"),
+        (["geometry", "uma-8", "--plot", "{d}/nodir/g.png"], "--plot"),
+        (["geometry", "uma-8", "--plot", "{d}/g.txt"], "--plot"),
+        (["demo", "--plot", "{d}/nodir/demo.png"], "--plot"),
+    ],
+)
+def test_bad_figure_path_is_refused_before_any_work(
+    argv: list[str], flag: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [a.format(d=tmp_path) for a in argv]
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == ""  # refused before the table, the geometry or the demo's scene
+    assert err.count("\n") == 1 and err.startswith(f"arraykit: error: {flag}=")
+    assert ("does not exist" in err) or ("figure extension" in err)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_usage_error_names_the_program_once(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["doa", "x.wav", "--method", "nosuch"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("arraykit: error: doa: argument --method: invalid choice: 'nosuch'")
+    assert err.count("arraykit") == 1
