@@ -39,3 +39,14 @@ def test_usage_error_names_the_program_once(capsys: pytest.CaptureFixture[str]) 
     err = capsys.readouterr().err
     assert err.startswith("arraykit: error: doa: argument --method: invalid choice: 'nosuch'")
     assert err.count("arraykit") == 1
+
+
+@pytest.mark.parametrize("argv", [["tune"], ["led", "trace", "on"]])
+def test_tune_and_led_say_a_simulated_device_has_no_control_chip(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # before: "no XVF3000 (2886:0018) on USB; USB devices found: none" for a sim: device
+    assert main([argv[0], "--device", "sim:respeaker-usb-4mic", *argv[1:]]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is simulated: it has no control chip" in err
+    assert "--device respeaker-usb-4mic" in err
