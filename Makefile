@@ -30,6 +30,7 @@ demo: $(DEMO)
 test: $(STAMP)
 	$(BIN)/ruff check arraykit tests benchmarks
 	$(BIN)/ruff format --check arraykit tests benchmarks
+	$(BIN)/mypy
 	MPLBACKEND=Agg OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest
 
 lint: $(STAMP)
