@@ -50,3 +50,23 @@ def test_tune_and_led_say_a_simulated_device_has_no_control_chip(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "is simulated: it has no control chip" in err
     assert "--device respeaker-usb-4mic" in err
+
+
+@pytest.mark.parametrize("seconds", ["-1", "0", "nan"])
+def test_live_refuses_a_duration_that_is_not_positive(
+    seconds: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # before: --seconds -1 tracked one block and exited 0
+    argv = ["live", "--device", "sim:respeaker-usb-4mic", "--seconds", seconds]
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("arraykit: error: seconds=") and "> 0" in err
+
+
+def test_check_refuses_a_bad_duration_before_asking_for_a_sound(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # before: "recording 0 s from ...: play a sound now", then the error
+    assert main(["check", "--device", "sim:respeaker-usb-4mic", "--seconds", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("arraykit: error: seconds=0.0")

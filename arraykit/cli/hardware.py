@@ -328,6 +328,8 @@ def run_led(args: argparse.Namespace) -> int:
 def run_live(args: argparse.Namespace) -> int:
     from arraykit.live import LiveStats, track
 
+    if args.seconds is not None:  # before the device opens: a bad value costs nothing
+        args.seconds = v.positive("seconds", args.seconds)
     extra = {"realtime": args.realtime} if str(args.device).startswith("sim:") else {}
     dev = open_device(args, on_loss="ignore", **extra)
     ctl = None
@@ -411,6 +413,8 @@ def run_check(args: argparse.Namespace) -> int:
         args.device = args.file
     if args.device is None:
         raise v.fail("--device", None, "give --device NAME or a FILE.wav to check")
+    if args.file is None:  # recording: refuse a bad duration before asking for a sound
+        args.seconds = v.positive("seconds", args.seconds)
     sim = str(args.device).startswith("sim:") and args.azimuth is not None
     dev = open_device(args, **({"azimuth": args.azimuth} if sim else {}))  # the sim plays there
     with dev:
