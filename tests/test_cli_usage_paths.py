@@ -70,3 +70,26 @@ def test_check_refuses_a_bad_duration_before_asking_for_a_sound(
     assert main(["check", "--device", "sim:respeaker-usb-4mic", "--seconds", "0"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("arraykit: error: seconds=0.0")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["doa", "{f}", "--geometry", "respeaker-usb-4mic"],
+        ["beamform", "{f}", "--geometry", "respeaker-usb-4mic", "--direction", "0", "-o", "{o}"],
+        ["check", "{f}", "--geometry", "respeaker-usb-4mic"],
+    ],
+)
+def test_a_wav_without_frames_is_named_not_a_numpy_error(
+    argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import numpy as np
+    import soundfile as sf
+
+    f = tmp_path / "empty.wav"
+    sf.write(f, np.zeros((0, 4)), 16000)
+    # before: "arraykit: error: need at least one array to concatenate"
+    assert main([a.format(f=f, o=tmp_path / "o.wav") for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "empty.wav" in err and "no audio frames" in err
+    assert not (tmp_path / "o.wav").exists()
