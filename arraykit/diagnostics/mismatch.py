@@ -66,7 +66,6 @@ from arraykit.geometry import SPEED_OF_SOUND, ArrayGeometry, unit_vectors
 from arraykit.steering import plane_wave, spherical_wave
 
 __all__ = [
-    "METHODS",
     "ClosedForm",
     "Comparison",
     "LoadingAdvice",
@@ -86,8 +85,6 @@ __all__ = [
 Method = str
 """A design name of :mod:`arraykit.beamform.registry` (its weights come from there)."""
 Axis = Literal["azimuth", "elevation"]
-METHODS: tuple[str, ...] = design_names()
-"""The built-in designs; any registered design can be predicted."""
 
 _TINY = 1e-300
 
