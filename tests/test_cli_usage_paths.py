@@ -93,3 +93,13 @@ def test_a_wav_without_frames_is_named_not_a_numpy_error(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "empty.wav" in err and "no audio frames" in err
     assert not (tmp_path / "o.wav").exists()
+
+
+def test_diagnose_default_method_says_how_to_give_the_snr(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # the simplest call fails (the default mpdr needs --snr): the line must say what to give
+    assert main(["diagnose", "--geometry", "uma-8", "--direction", "70"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--snr DB" in err and "das" in err and "mvdr" in err
+    assert main(["diagnose", "--geometry", "uma-8", "--direction", "70", "--snr", "10"]) == 0
