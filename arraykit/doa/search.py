@@ -18,7 +18,7 @@ the covariance alone, so the methods that need frames (TOPS, tdoa-ls) are not of
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property, wraps
 from typing import Any, Literal, TypeVar
@@ -28,6 +28,7 @@ import numpy.typing as npt
 
 from arraykit import _validate as v
 from arraykit._lru import LRU
+from arraykit.doa import extract as _extract
 from arraykit.doa import grids as _grids
 from arraykit.doa._cross import cross_spectra_chunks
 from arraykit.doa._steer import Steering
@@ -61,8 +62,9 @@ COV_METHODS = ("srp-phat", "music", "normmusic")
 """The methods :func:`locate_cov` runs from a covariance alone (TOPS and tdoa-ls need frames)."""
 Counting = Literal["peaks", "mdl"]
 
-DEFAULT_MIN_SEPARATION = 10.0
-"""Degrees between two reported sources (metres / 10 for point grids: 0.1 m)."""
+DEFAULT_POINT_SEPARATION = 0.1
+"""Metres between two reported sources of a near-field point search. Direction searches
+default to half the array's beamwidth over the band (:func:`arraykit.doa.extract.default_separation`)."""
 
 PEAK_RATIO = 0.5
 """``num_sources="auto"`` by peaks: a peak counts when it rises at least this
@@ -99,6 +101,11 @@ class DOAResult:
     points : np.ndarray [shape=(G, 3)] or None
         The candidate points of a near-field search.
     freq_range : tuple of float
+    on_peak : np.ndarray [shape=(K,)]
+        bool: whether each estimate lies on a peak (a local maximum) of `spectrum`.
+        False marks a source taken from the highest point left when fewer peaks than
+        sources stand out (a talker on a stronger one's shoulder), reported at its
+        coarse grid point without refinement.
     """
 
     azimuth: np.ndarray
@@ -113,6 +120,7 @@ class DOAResult:
     positions: np.ndarray | None = None
     points: np.ndarray | None = None
     freq_range: tuple[float, float] = (300.0, 3500.0)
+    on_peak: np.ndarray = field(default_factory=lambda: np.ones(0, dtype=bool))
 
     @property
     def directions(self) -> np.ndarray:
@@ -207,8 +215,11 @@ def locate(
         Spacing of the first, exhaustive pass over a named grid (default 1 degree
         for rings, 3 for spheres, never finer than `resolution`).
     min_separation : float, optional
-        Smallest angle (degrees; metres for `points`) between two reported sources,
-        default 10 degrees or 0.1 m.
+        Smallest angle (degrees; metres for `points`) between two reported sources;
+        default half the half-power width of the array's own SRP-PHAT main lobe over
+        the band (:func:`arraykit.doa.extract.default_separation`: 21.5 degrees for
+        the ReSpeaker USB square, 16 for the 6-mic ReSpeaker circle, 12.5 for a 4×4
+        42 mm grid), or 0.1 m for `points`.
     counting : {"peaks", "mdl"}
         For ``num_sources="auto"``: peaks of the SRP-PHAT map that rise at least half
         as high above its median as the strongest, or the minimum description
@@ -744,7 +755,7 @@ def _plan(
         if np.any(np.linalg.norm(rel, axis=1) < 1e-6):
             raise v.fail("points", points, "a candidate point sits on the array centroid")
         directions, kind, coarse_step = directions_from_vectors(rel), "points", res
-        sep_default = 0.1
+        sep_default = DEFAULT_POINT_SEPARATION
     else:
         if grid is None or isinstance(grid, str):
             name = "azimuth" if grid is None else v.choice("grid", grid, ("azimuth", "sphere"))
@@ -764,7 +775,7 @@ def _plan(
             directions = v.directions("grid", grid)
             directions = np.stack([np.mod(directions[:, 0], 360.0), directions[:, 1]], axis=1)
             kind, coarse_step = "user", res
-        sep_default = DEFAULT_MIN_SEPARATION
+        sep_default = _extract.default_separation(geometry, freqs, c)  # multi-talker
     sep = (
         sep_default
         if min_separation is None
@@ -810,7 +821,7 @@ def _search(plan: _Plan, stats: _Stats) -> DOAResult:
         else directions_from_vectors(plan.points - geometry.centroid)
     )
     assert grid_dirs is not None
-    idx = _peaks(spectrum, plan, K)
+    idx, on_peak = _peaks(spectrum, plan, K)
     positions = None
     if plan.points is not None:
         positions, power = _refine_points(plan, evaluate, plan.points[idx], spectrum[idx])
@@ -819,8 +830,10 @@ def _search(plan: _Plan, stats: _Stats) -> DOAResult:
         est, power = _tdoa_ls(plan, stats.phat())
     else:
         est, power = _refine(plan, evaluate, grid_dirs[idx], spectrum[idx])
+        # multi-talker: a point that is no peak is reported where it was found
+        est[~on_peak], power[~on_peak] = grid_dirs[idx[~on_peak]], spectrum[idx[~on_peak]]
     mirror = geometry._mirrors(est)  # est is ours: no need to validate it
-    for arr in (est, power, spectrum, grid_dirs, mirror):
+    for arr in (est, power, spectrum, grid_dirs, mirror, on_peak):
         arr.setflags(write=False)
     return DOAResult(
         azimuth=est[:, 0],
@@ -835,6 +848,7 @@ def _search(plan: _Plan, stats: _Stats) -> DOAResult:
         positions=positions,
         points=plan.points,
         freq_range=plan.freq_range,
+        on_peak=on_peak,
     )
 
 
@@ -999,30 +1013,22 @@ def _inside_arc(loc: np.ndarray, arc: np.ndarray | None) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------- peaks
-def _peaks(spectrum: np.ndarray, plan: _Plan, K: int, *, fill: bool = True) -> np.ndarray:
-    """Indices of the K strongest peaks, at least `min_separation` apart.
+def _peaks(
+    spectrum: np.ndarray, plan: _Plan, K: int, *, fill: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the K strongest peaks, at least `min_separation` apart, and whether
+    each is a peak (``on_peak``; see :func:`arraykit.doa.extract.choose`).
 
     On rings and arcs a peak is a local maximum with a topographic prominence of at
-    least 5 % of the map's range (ripples on a flank do not count); on spheres,
+    least :data:`~arraykit.doa.extract.PROMINENCE` of the map's range; on spheres,
     user grids and point grids it is the maximum within 2.5 grid spacings.
     """
     G = spectrum.shape[0]
     if K == 1 and fill and plan.grid_kind in ("ring", "arc", "arc-el"):
-        return np.array([int(np.argmax(spectrum))])  # the highest point is the top peak
+        return np.array([int(np.argmax(spectrum))]), np.ones(1, dtype=bool)  # the top peak
     local = np.zeros(G, dtype=bool)
     if plan.grid_kind in ("ring", "arc", "arc-el"):
-        from scipy.signal import find_peaks
-
-        span = float(spectrum.max() - spectrum.min())
-        if plan.grid_kind == "ring":
-            ext = np.concatenate([spectrum, spectrum, spectrum])
-            idx, _ = find_peaks(ext, prominence=0.05 * span + 1e-300)
-            idx = idx[(idx >= G) & (idx < 2 * G)] - G
-        else:
-            low = spectrum.min() - 1.0
-            idx, _ = find_peaks(np.r_[low, spectrum, low], prominence=0.05 * span + 1e-300)
-            idx = idx - 1
-        local[idx] = True
+        local = _extract.ring_maxima(spectrum, closed=plan.grid_kind == "ring")
     elif G > 1:
         from scipy.spatial import cKDTree
 
@@ -1037,23 +1043,11 @@ def _peaks(spectrum: np.ndarray, plan: _Plan, K: int, *, fill: bool = True) -> n
         local = spectrum >= vals.max(axis=1)
     else:
         local[:] = True
-    order = np.argsort(-spectrum, kind="stable")
-    on_peak = local[order]
-    cand = order[on_peak]
-    if fill:
-        cand = np.concatenate([cand, order[~on_peak]])
-    chosen: list[int] = []
-    for i in cand:
-        if len(chosen) == K:
-            break
-        if all(_separation(plan, i, j) >= plan.min_separation for j in chosen):
-            chosen.append(int(i))
-    for i in order:  # too close together everywhere: take the strongest left
-        if len(chosen) == K or not fill:
-            break
-        if i not in chosen:
-            chosen.append(int(i))
-    return np.array(chosen, dtype=int)
+
+    def apart(i: int, chosen: Iterable[int]) -> bool:
+        return all(_separation(plan, i, j) >= plan.min_separation for j in chosen)
+
+    return _extract.choose(spectrum, local, K, apart, fill=fill)
 
 
 def _separation(plan: _Plan, i: int, j: int) -> float:
@@ -1072,7 +1066,7 @@ def _unit(d: np.ndarray | None) -> np.ndarray:
 # ------------------------------------------------------------------- counting
 def _count_peaks(srp: np.ndarray, plan: _Plan, M: int) -> tuple[int, str]:
     kmax = min(M - 1, MAX_AUTO_SOURCES)
-    idx = _peaks(srp, plan, kmax, fill=False)
+    idx, _ = _peaks(srp, plan, kmax, fill=False)
     floor = float(np.median(srp))
     top = float(srp[idx[0]]) - floor
     heights = (srp[idx] - floor) / max(top, 1e-12)
@@ -1151,7 +1145,7 @@ def _follow(res: DOAResult, prev: np.ndarray) -> DOAResult:
         spectrum=res.spectrum, grid=res.grid, method=res.method, num_sources=res.num_sources,
         count_reason=res.count_reason, mirror=res.mirror[o],
         positions=None if res.positions is None else res.positions[o],
-        points=res.points, freq_range=res.freq_range,
+        points=res.points, freq_range=res.freq_range, on_peak=res.on_peak[o],
     )  # fmt: skip
 
 
