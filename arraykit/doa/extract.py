@@ -162,3 +162,58 @@ def choose(
                 chosen.append(int(i))
                 on.append(bool(local[i]))
     return np.array(chosen, dtype=int), np.array(on, dtype=bool)
+
+
+CLEAN_RATIO = 0.5
+"""``counting="clean"``: a removal step counts a source while the residual map's peak
+rises at least this fraction as high above its median as the first one did."""
+
+
+def clean_count(
+    R: np.ndarray,
+    srp_map: Callable[[np.ndarray], np.ndarray],
+    steer_at: Callable[[int], np.ndarray],
+    peaks_of: Callable[[np.ndarray], np.ndarray],
+    apart: Callable[[int, Iterable[int]], bool],
+    kmax: int,
+    floor: float,
+) -> tuple[int, np.ndarray]:
+    """Count sources by removing them one by one from the PHAT cross-spectra (CLEAN).
+
+    Each step takes the highest peak of the SRP-PHAT map of the residual ``R``
+    ``(F, M, M)`` that is `apart` from those found, and removes a plane wave from that
+    direction with, per bin, the coherence the residual holds there
+    (``c_f = Re(a^H R_f a - tr R_f) / (M (M - 1))``, at least 0) from the off-diagonal
+    cross-spectra. It stops when the residual's peak rises less than `floor` above its
+    median or less than :data:`CLEAN_RATIO` of the first peak's height, after `kmax`
+    steps, or when no peak is left. Returns the count and every step's height.
+
+    `srp_map(R)` maps residual cross-spectra over the grid ``(G,)``; `steer_at(i)` is
+    grid point ``i``'s unit-modulus steering vectors ``(F, M)``; `peaks_of(map)` the
+    ``(G,)`` bool peak mask.
+    """
+    R = np.array(R, dtype=complex)
+    M = R.shape[1]
+    off = ~np.eye(M, dtype=bool)
+    found: list[int] = []
+    heights: list[float] = []
+    count = 0
+    for _ in range(kmax):  # a loop over the sources (few)
+        m = srp_map(R)
+        local = peaks_of(m)
+        order = np.argsort(-m, kind="stable")
+        cand = [int(i) for i in order[local[order]] if apart(int(i), found)]
+        if not cand:
+            break
+        j = cand[0]
+        h = float(m[j] - np.median(m))
+        heights.append(h)
+        if h < floor or h < CLEAN_RATIO * heights[0]:
+            break
+        count += 1
+        found.append(j)
+        a = steer_at(j)  # (F, M)
+        A = a[:, :, None] * np.conj(a[:, None, :])  # (F, M, M)
+        c = np.einsum("fp,fp->f", R[:, off], np.conj(A[:, off])).real / (M * (M - 1))
+        R = R - np.maximum(c, 0.0)[:, None, None] * A * off
+    return count, np.array(heights)

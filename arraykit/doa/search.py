@@ -28,6 +28,7 @@ import numpy.typing as npt
 
 from arraykit import _validate as v
 from arraykit._lru import LRU
+from arraykit.doa import confidence as _confidence
 from arraykit.doa import extract as _extract
 from arraykit.doa import grids as _grids
 from arraykit.doa._cross import cross_spectra_chunks
@@ -40,6 +41,7 @@ from arraykit.doa.srp import (
 )
 from arraykit.doa.subspace import covariance, music_bins, subspaces, tops_map
 from arraykit.doa.tdoa import _solve
+from arraykit.errors import NoSourceError
 from arraykit.geometry import SPEED_OF_SOUND, ArrayGeometry, directions_from_vectors
 
 _T = TypeVar("_T")
@@ -60,7 +62,7 @@ METHODS = ("srp-phat", "music", "normmusic", "tops", "tdoa-ls")
 CovMethod = Literal["srp-phat", "music", "normmusic"]
 COV_METHODS = ("srp-phat", "music", "normmusic")
 """The methods :func:`locate_cov` runs from a covariance alone (TOPS and tdoa-ls need frames)."""
-Counting = Literal["peaks", "mdl"]
+Counting = Literal["clean", "peaks", "mdl"]
 
 DEFAULT_POINT_SEPARATION = 0.1
 """Metres between two reported sources of a near-field point search. Direction searches
@@ -106,6 +108,11 @@ class DOAResult:
         False marks a source taken from the highest point left when fewer peaks than
         sources stand out (a talker on a stronger one's shoulder), reported at its
         coarse grid point without refinement.
+    confidence : np.ndarray [shape=(K,)]
+        Probability in [0, 1] that each estimate lies within the array's resolution of
+        a source, calibrated on simulated rooms (:func:`arraykit.doa.confidence.confidence`;
+        the reliability table is in the README). From a covariance alone
+        (:func:`locate_cov`) it is computed the same way but was not calibrated there.
     """
 
     azimuth: np.ndarray
@@ -121,6 +128,7 @@ class DOAResult:
     points: np.ndarray | None = None
     freq_range: tuple[float, float] = (300.0, 3500.0)
     on_peak: np.ndarray = field(default_factory=lambda: np.ones(0, dtype=bool))
+    confidence: np.ndarray = field(default_factory=lambda: np.ones(0))
 
     @property
     def directions(self) -> np.ndarray:
@@ -174,7 +182,7 @@ def locate(
     point_resolution: float | None = None,
     coarse: float | None = None,
     min_separation: float | None = None,
-    counting: Counting = "peaks",
+    counting: Counting = "clean",
     srp_kernel: SrpKernel = "auto",
     c: float = SPEED_OF_SOUND,
 ) -> DOAResult:
@@ -220,10 +228,23 @@ def locate(
         the band (:func:`arraykit.doa.extract.default_separation`: 21.5 degrees for
         the ReSpeaker USB square, 16 for the 6-mic ReSpeaker circle, 12.5 for a 4×4
         42 mm grid), or 0.1 m for `points`.
-    counting : {"peaks", "mdl"}
-        For ``num_sources="auto"``: peaks of the SRP-PHAT map that rise at least half
-        as high above its median as the strongest, or the minimum description
-        length of the covariance eigenvalues (median over bins).
+    counting : {"clean", "peaks", "mdl"}
+        For ``num_sources="auto"``: ``"clean"`` (default) removes the sources one by
+        one from the PHAT cross-spectra and counts while the residual map's peak rises
+        at least half as high above its median as the first and at least
+        :data:`~arraykit.doa.confidence.NO_SOURCE_FLOOR` (0 sources below that:
+        :func:`arraykit.doa.extract.clean_count`); ``"peaks"``: peaks of the SRP-PHAT
+        map that rise at least half as high above its median as the strongest;
+        ``"mdl"``: the minimum description length of the covariance eigenvalues
+        (median over bins).
+
+    Raises
+    ------
+    NoSourceError
+        With a fixed `num_sources`, when no directional source is heard (silence,
+        no energy in the band, or a map whose top peak barely rises above its median:
+        see :mod:`arraykit.doa.confidence`); ``num_sources="auto"`` returns 0 sources
+        and the reason in ``count_reason`` instead.
     srp_kernel : {"auto", "steered", "lookup"}
         How SRP-PHAT is computed (equal results; see :mod:`arraykit.doa.srp`).
     c : float
@@ -267,7 +288,7 @@ def locate_stft(
     point_resolution: float | None = None,
     coarse: float | None = None,
     min_separation: float | None = None,
-    counting: Counting = "peaks",
+    counting: Counting = "clean",
     srp_kernel: SrpKernel = "auto",
     c: float = SPEED_OF_SOUND,
 ) -> DOAResult:
@@ -278,7 +299,9 @@ def locate_stft(
         min_separation=min_separation,
         counting=counting, srp_kernel=srp_kernel, c=c,
     )  # fmt: skip
-    return _search(plan, _Stats(X=Xb))
+    power = np.abs(np.asarray(X)[0]) ** 2  # (F_all, T) first channel
+    why = _confidence.band_reason(power.sum(0), np.sum(np.abs(Xb[0]) ** 2, 0), plan.freq_range)
+    return _search(plan, _Stats(X=Xb, no_source=why))
 
 
 def locate_cov(
@@ -294,7 +317,7 @@ def locate_cov(
     point_resolution: float | None = None,
     coarse: float | None = None,
     min_separation: float | None = None,
-    counting: Counting = "peaks",
+    counting: Counting = "clean",
     n_frames: int | None = None,
     c: float = SPEED_OF_SOUND,
 ) -> DOAResult:
@@ -378,7 +401,8 @@ def locate_cov(
         point_resolution=point_resolution, coarse=coarse,
         min_separation=min_separation, counting=counting, srp_kernel="steered", c=c,
     )  # fmt: skip
-    return _search(plan, _Stats(cov=0.5 * (C + np.conj(C.transpose(0, 2, 1))), n_frames=T))
+    cov_h = 0.5 * (C + np.conj(C.transpose(0, 2, 1)))
+    return _search(plan, _Stats(cov=cov_h, n_frames=T, whitened=False))
 
 
 def locate_blocks(
@@ -398,7 +422,7 @@ def locate_blocks(
     point_resolution: float | None = None,
     coarse: float | None = None,
     min_separation: float | None = None,
-    counting: Counting = "peaks",
+    counting: Counting = "clean",
     srp_kernel: SrpKernel = "auto",
     c: float = SPEED_OF_SOUND,
 ) -> BlocksResult:
@@ -408,7 +432,7 @@ def locate_blocks(
     of frames is searched as :func:`locate` would. With several sources, each block's
     estimates are ordered to follow the previous block's (nearest direction).
     """
-    from arraykit.stft import frame_times
+    from arraykit.stft import frame_times, stft_band, stft_transform
 
     plan, stats = _plan_signals(
         signals, fs, geometry, nfft, method, freq_range, frames=True, num_sources=num_sources,
@@ -432,13 +456,23 @@ def locate_blocks(
     times_all = frame_times(fs, T, nfft=nfft)
     results = []
     prev: np.ndarray | None = None
+    # multi-talker: each block's share of the first channel's power inside the band
+    x0 = np.asarray(signals, dtype=float)[:1]
+    all_bins = slice(0, nfft // 2 + 1)
+    full = np.sum(np.abs(stft_band(x0, stft_transform(fs, nfft=nfft), all_bins)) ** 2, axis=(0, 1))
+    inband = np.sum(np.abs(Xb[0]) ** 2, axis=0)  # (T,)
     for t0 in starts:  # a loop over blocks (few); every block is vectorized
-        res = _search(plan, _Stats(X=Xb[:, :, t0 : t0 + frames_per_block]))
+        sl = slice(t0, t0 + frames_per_block)
+        why = _confidence.band_reason(full[sl], inband[sl], plan.freq_range)
+        try:
+            res = _search(plan, _Stats(X=Xb[:, :, sl], no_source=why))
+        except NoSourceError as e:  # a fixed count in a block with no source: NaN there
+            res = _no_source(plan, _grid_directions(plan), None, e.reason)
         if prev is not None and res.num_sources > 1 and len(prev) == res.num_sources:
             res = _follow(res, prev)
         prev = res.directions
         results.append(res)
-    K = max(r.num_sources for r in results)
+    K = max(1, max(r.num_sources for r in results))
 
     def stack(attr: str) -> np.ndarray:
         out = np.full((len(results), K), np.nan)
@@ -506,6 +540,8 @@ class _Stats:
     cov: np.ndarray | None = None  # (F, M, M)
     n_frames: int | None = None
     phat_spectra: np.ndarray | None = None
+    no_source: str | None = None  # why nothing can be located (silence, empty band)
+    whitened: bool = True  # PHAT of frames (False: of a covariance alone)
 
     def __post_init__(self) -> None:
         if self.X is not None and self.n_frames is None:
@@ -584,12 +620,21 @@ def _plan_signals(
         raise v.fail("signals", signals, f"has {x.shape[1]} samples, fewer than nfft={plan.nfft}")
     sft = stft_transform(plan.fs, nfft=plan.nfft)
     auto = plan.num_sources == "auto"
-    phat = plan.method in ("srp-phat", "tdoa-ls") or (auto and plan.counting == "peaks")
+    phat = True  # the no-source check and the confidence read the SRP-PHAT map
     cov = plan.method in ("music", "normmusic") or (auto and plan.counting == "mdl")
     T = frame_count(sft, x.shape[1])
+    if not np.any(x):  # multi-talker: silence is an outcome, not a direction
+        F = band.stop - band.start
+        silent = (
+            _Stats(X=np.zeros((n_mics, F, T), complex))
+            if frames
+            else _Stats(n_frames=T, phat_spectra=np.zeros((F, n_mics, n_mics), np.complex64))
+        )
+        silent.no_source = _confidence.band_reason(np.zeros(1), np.zeros(1), plan.freq_range)
+        return plan, silent
     if frames or plan.method == "tops" or (phat and cov):
         x = _checked_signals(signals, n_mics)
-        return plan, _Stats(X=stft_band(x, sft, band))
+        return plan, _Stats(X=stft_band(x, sft, band), no_source=_band_share(x, sft, band, plan))
     if phat:  # float32 spans 1e-38..3e38: bring a signal far from 1 near it (PHAT sees no scale)
         level = float(np.abs(x[:, :: max(1, x.shape[1] // 2048)]).max())
         if not 2.0**-60 < level < 2.0**60:
@@ -600,9 +645,20 @@ def _plan_signals(
         # beyond the range of the precision (overflow): look closer
         x = _checked_signals(signals, n_mics)
         stat = _band_statistic(_unit_peak(x), sft, band, T, phat=phat)
+    why = _band_share(x, sft, band, plan)
     if phat:
-        return plan, _Stats(n_frames=T, phat_spectra=stat)
-    return plan, _Stats(n_frames=T, cov=stat)
+        return plan, _Stats(n_frames=T, phat_spectra=stat, no_source=why)
+    return plan, _Stats(n_frames=T, cov=stat, no_source=why)
+
+
+def _band_share(x: np.ndarray, sft: Any, band: slice, plan: _Plan) -> str | None:
+    """Why the band holds nothing to locate, from the first channel's STFT (None: it
+    holds enough; see :func:`arraykit.doa.confidence.band_reason`)."""
+    from arraykit.stft import stft_band
+
+    X0 = stft_band(_unit_peak(x[:1]), sft, slice(0, plan.nfft // 2 + 1))
+    power = np.abs(X0[0]) ** 2  # (F_all, T)
+    return _confidence.band_reason(power.sum(0), power[band].sum(0), plan.freq_range)
 
 
 def _unit_peak(x: np.ndarray) -> np.ndarray:
@@ -725,7 +781,7 @@ def _plan(
 ) -> _Plan:
     """The search plan shared by every entry point: grid, options, the band's bins."""
     c = v.positive("c", c)
-    counting = v.choice("counting", counting, ("peaks", "mdl"))
+    counting = v.choice("counting", counting, ("clean", "peaks", "mdl"))
     srp_kernel = v.choice("srp_kernel", srp_kernel, ("auto", "steered", "lookup"))
     _check_count(num_sources, method, geometry.n_mics)
     res = v.positive("resolution", resolution)
@@ -800,27 +856,36 @@ def _search(plan: _Plan, stats: _Stats) -> DOAResult:
     reason = ""
     K = plan.num_sources
     steer = plan.steering()
-    srp = None
+    grid_dirs = _grid_directions(plan)
+    # multi-talker: is there a directional source at all? (arraykit.doa.confidence)
+    srp = _srp_map(plan, stats.phat(), steer) if stats.no_source is None else None
+    floor = float(np.median(srp)) if srp is not None else 0.0
+    top = float(srp.max()) - floor if srp is not None else 0.0
+    nothing = stats.no_source
+    if nothing is None and stats.whitened:
+        nothing = _confidence.weak_reason(top)
+    if nothing is not None:
+        if K != "auto":
+            raise NoSourceError(nothing)
+        return _no_source(plan, grid_dirs, srp, f"auto: 0 sources ({nothing})")
+    assert srp is not None
     if K == "auto":
         if plan.method == "tdoa-ls":
             K, reason = 1, "auto: tdoa-ls finds one source"
         elif plan.counting == "mdl":
             assert stats.n_frames is not None
             K, reason = _count_mdl(stats.covariance(), stats.n_frames, M)
-        else:
-            srp = _srp_map(plan, stats.phat(), steer)
+        elif plan.counting == "peaks":
             K, reason = _count_peaks(srp, plan, M)
+        else:
+            K, reason = _count_clean(plan, stats, steer)
+            if K == 0:
+                return _no_source(plan, grid_dirs, srp, reason)
     else:
         reason = f"given: num_sources={K}"
     K = int(K)
     evaluate = _evaluator(plan, stats, K)
-    spectrum = srp if srp is not None and plan.method == "srp-phat" else evaluate(steer)
-    grid_dirs = (
-        plan.directions
-        if plan.points is None
-        else directions_from_vectors(plan.points - geometry.centroid)
-    )
-    assert grid_dirs is not None
+    spectrum = srp if plan.method == "srp-phat" else evaluate(steer)
     idx, on_peak = _peaks(spectrum, plan, K)
     positions = None
     if plan.points is not None:
@@ -832,8 +897,16 @@ def _search(plan: _Plan, stats: _Stats) -> DOAResult:
         est, power = _refine(plan, evaluate, grid_dirs[idx], spectrum[idx])
         # multi-talker: a point that is no peak is reported where it was found
         est[~on_peak], power[~on_peak] = grid_dirs[idx[~on_peak]], spectrum[idx[~on_peak]]
+    # multi-talker: the SRP-PHAT height of each estimate gives its confidence
+    if plan.method in ("srp-phat", "tdoa-ls"):
+        at = power  # tdoa-ls: SRP-PHAT at the solved direction
+    elif positions is not None:
+        at = _srp_map(plan, stats.phat(), Steering(geometry, plan.freqs, None, positions, plan.c))
+    else:
+        at = _srp_map(plan, stats.phat(), plan.steering(est))
+    confidence = _confidence.confidence(at - floor, top, on_peak)
     mirror = geometry._mirrors(est)  # est is ours: no need to validate it
-    for arr in (est, power, spectrum, grid_dirs, mirror, on_peak):
+    for arr in (est, power, spectrum, grid_dirs, mirror, on_peak, confidence):
         arr.setflags(write=False)
     return DOAResult(
         azimuth=est[:, 0],
@@ -849,6 +922,67 @@ def _search(plan: _Plan, stats: _Stats) -> DOAResult:
         points=plan.points,
         freq_range=plan.freq_range,
         on_peak=on_peak,
+        confidence=confidence,
+    )
+
+
+def _grid_directions(plan: _Plan) -> np.ndarray:
+    """The grid's directions (of each point seen from the centroid for a near-field plan)."""
+    if plan.points is None:
+        assert plan.directions is not None
+        return plan.directions
+    return directions_from_vectors(plan.points - plan.geometry.centroid)
+
+
+def _no_source(
+    plan: _Plan, grid_dirs: np.ndarray, srp: np.ndarray | None, reason: str
+) -> DOAResult:
+    """A result with no source (``num_sources="auto"`` when nothing directional is heard)."""
+    spectrum = srp if srp is not None else np.zeros(len(grid_dirs))
+    empty = np.zeros(0)
+    for arr in (spectrum, grid_dirs, empty):
+        arr.setflags(write=False)
+    return DOAResult(
+        azimuth=empty, elevation=empty, power=empty, spectrum=spectrum, grid=grid_dirs,
+        method=plan.method, num_sources=0, count_reason=reason, mirror=np.zeros((0, 2)),
+        positions=None if plan.points is None else np.zeros((0, 3)), points=plan.points,
+        freq_range=plan.freq_range, on_peak=np.zeros(0, dtype=bool), confidence=empty,
+    )  # fmt: skip
+
+
+def _count_clean(plan: _Plan, stats: _Stats, steer: Steering) -> tuple[int, str]:
+    """``counting="clean"``: :func:`arraykit.doa.extract.clean_count` on the plan's grid."""
+    M = plan.geometry.n_mics
+    kmax = min(M - 1, MAX_AUTO_SOURCES)
+
+    def srp_map(R: np.ndarray) -> np.ndarray:
+        return _srp_map(plan, R, steer)
+
+    def steer_at(i: int) -> np.ndarray:
+        if plan.points is not None:
+            A = Steering(plan.geometry, plan.freqs, None, plan.points[i : i + 1], plan.c)
+        else:
+            assert plan.directions is not None
+            A = plan.steering(plan.directions[i : i + 1])
+        a = next(A.chunks())[1][:, 0, :]  # (F, M)
+        return a / np.abs(a)
+
+    def peaks_of(m: np.ndarray) -> np.ndarray:
+        return _peak_mask(m, plan)
+
+    def apart(i: int, chosen: Iterable[int]) -> bool:
+        return all(_separation(plan, i, j) >= plan.min_separation for j in chosen)
+
+    K, heights = _extract.clean_count(
+        stats.phat(), srp_map, steer_at, peaks_of, apart, kmax, _confidence.NO_SOURCE_FLOOR
+    )
+    shown = ", ".join(f"{h:.3f}" for h in heights)
+    if K == 0:
+        return 0, f"auto (clean): 0 sources ({_confidence.weak_reason(float(heights[0]))})"
+    return K, (
+        f"auto (clean): {K} source(s) removed one by one from the PHAT cross-spectra while the "
+        f"residual map's peak rose at least {_extract.CLEAN_RATIO:.0%} as high above its median "
+        f"as the first and at least {_confidence.NO_SOURCE_FLOOR} (heights {shown})"
     )
 
 
@@ -1023,9 +1157,19 @@ def _peaks(
     least :data:`~arraykit.doa.extract.PROMINENCE` of the map's range; on spheres,
     user grids and point grids it is the maximum within 2.5 grid spacings.
     """
-    G = spectrum.shape[0]
     if K == 1 and fill and plan.grid_kind in ("ring", "arc", "arc-el"):
         return np.array([int(np.argmax(spectrum))]), np.ones(1, dtype=bool)  # the top peak
+    local = _peak_mask(spectrum, plan)
+
+    def apart(i: int, chosen: Iterable[int]) -> bool:
+        return all(_separation(plan, i, j) >= plan.min_separation for j in chosen)
+
+    return _extract.choose(spectrum, local, K, apart, fill=fill)
+
+
+def _peak_mask(spectrum: np.ndarray, plan: _Plan) -> np.ndarray:
+    """``(G,)`` bool: the peaks of a map (see :func:`_peaks`)."""
+    G = spectrum.shape[0]
     local = np.zeros(G, dtype=bool)
     if plan.grid_kind in ("ring", "arc", "arc-el"):
         local = _extract.ring_maxima(spectrum, closed=plan.grid_kind == "ring")
@@ -1043,11 +1187,7 @@ def _peaks(
         local = spectrum >= vals.max(axis=1)
     else:
         local[:] = True
-
-    def apart(i: int, chosen: Iterable[int]) -> bool:
-        return all(_separation(plan, i, j) >= plan.min_separation for j in chosen)
-
-    return _extract.choose(spectrum, local, K, apart, fill=fill)
+    return local
 
 
 def _separation(plan: _Plan, i: int, j: int) -> float:
@@ -1146,6 +1286,7 @@ def _follow(res: DOAResult, prev: np.ndarray) -> DOAResult:
         count_reason=res.count_reason, mirror=res.mirror[o],
         positions=None if res.positions is None else res.positions[o],
         points=res.points, freq_range=res.freq_range, on_peak=res.on_peak[o],
+        confidence=res.confidence[o],
     )  # fmt: skip
 
 
