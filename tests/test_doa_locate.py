@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import arraykit as ak
-from arraykit.errors import NoSourceError
 from arraykit.doa.grids import angular_distance, plane_points
+from arraykit.errors import NoSourceError
 from arraykit.sim import Source, simulate, speech_like
 
 FS = 16000
