@@ -33,6 +33,7 @@ import numpy as np
 __all__ = [
     "BAND_FRACTION_FLOOR",
     "CONFIDENCE_WEIGHTS",
+    "MIN_GRID",
     "NO_SOURCE_FLOOR",
     "band_reason",
     "confidence",
@@ -41,6 +42,10 @@ __all__ = [
 
 NO_SOURCE_FLOOR = 0.025
 """A directional source needs a peak of the SRP-PHAT map this far above its median."""
+
+MIN_GRID = 16
+"""The map's median is its floor only on a grid of at least this many points (a user grid
+of a few directions is not checked for a directional source)."""
 
 BAND_FRACTION_FLOOR = 1e-5
 """Below this fraction of the signal's power inside the band (-50 dB) nothing is located

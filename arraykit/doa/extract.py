@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
-from arraykit._lru import LRU
+from arraykit._cache import Cache
 from arraykit.doa import grids as _grids
 from arraykit.geometry import ArrayGeometry
 
@@ -54,7 +54,7 @@ SEPARATION_FRACTION = 0.5
 """Default ``min_separation``: this fraction of :func:`beamwidth`."""
 
 _LOOKS = 8  # look directions whose point-spread widths are pooled (median)
-_kept: LRU[float] = LRU(64)
+_kept: Cache[float] = Cache("doa.beamwidth", 64)
 
 
 def beamwidth(geometry: ArrayGeometry, freqs: np.ndarray, c: float) -> float:

@@ -1,0 +1,68 @@
+"""Peak picking on a DOA map: the K strongest distinct peaks, at least
+``min_separation`` apart.
+
+Shapes: ``G`` grid points, ``K`` sources.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from arraykit.doa import extract as _extract
+from arraykit.doa import grids as _grids
+from arraykit.doa.plan import Plan
+from arraykit.geometry import unit_vectors
+
+__all__ = ["peak_mask", "peaks", "separation"]
+
+
+def peaks(
+    spectrum: np.ndarray, plan: Plan, K: int, *, fill: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the K strongest peaks, at least `min_separation` apart, and whether
+    each is a peak (``on_peak``; see :func:`arraykit.doa.extract.choose`).
+
+    On rings and arcs a peak is a local maximum with a topographic prominence of at
+    least :data:`~arraykit.doa.extract.PROMINENCE` of the map's range; on spheres,
+    user grids and point grids it is the maximum within 2.5 grid spacings.
+    """
+    if K == 1 and fill and plan.grid_kind in ("ring", "arc", "arc-el"):
+        return np.array([int(np.argmax(spectrum))]), np.ones(1, dtype=bool)  # the top peak
+    local = peak_mask(spectrum, plan)
+
+    def apart(i: int, chosen: Iterable[int]) -> bool:
+        return all(separation(plan, i, j) >= plan.min_separation for j in chosen)
+
+    return _extract.choose(spectrum, local, K, apart, fill=fill)
+
+
+def peak_mask(spectrum: np.ndarray, plan: Plan) -> np.ndarray:
+    """``(G,)`` bool: the peaks of a map (see :func:`peaks`)."""
+    G = spectrum.shape[0]
+    local = np.zeros(G, dtype=bool)
+    if plan.grid_kind in ("ring", "arc", "arc-el"):
+        local = _extract.ring_maxima(spectrum, closed=plan.grid_kind == "ring")
+    elif G > 1:
+        from scipy.spatial import cKDTree
+
+        coords = plan.points if plan.points is not None else unit_vectors(plan.grid_directions)
+        tree = cKDTree(coords)
+        nn, _ = tree.query(coords, k=2)
+        spacing = float(np.median(nn[:, 1]))
+        radius = 2.5 * spacing  # separation between sources is enforced below
+        kmax = int(min(G, 24))  # a 2-D grid has ~20 points within 2.5 spacings
+        dist, nb = tree.query(coords, k=kmax, distance_upper_bound=radius)
+        vals = np.where(np.isinf(dist), -np.inf, spectrum[np.minimum(nb, G - 1)])
+        local = spectrum >= vals.max(axis=1)
+    else:
+        local[:] = True
+    return local
+
+
+def separation(plan: Plan, i: int, j: int) -> float:
+    if plan.points is not None:
+        return float(np.linalg.norm(plan.points[i] - plan.points[j]))
+    assert plan.directions is not None
+    return float(_grids.angular_distance(plan.directions[i], plan.directions[j]))
