@@ -22,8 +22,15 @@ README's "Several talkers" section): on 96 simulated noise-only scenes (white, d
 diffuse + white; four small arrays) the highest peak rose at most 0.022 above the
 median, except a diffuse field seen by a 4-mic line (0.10-0.12: its map peaks at
 broadside like a talker there); on 1-3 talker rooms (RT60 0.2-0.6 s, SNR 10-30 dB)
-the strongest talker's peak rose 0.021-0.27. The confidence weights were fitted on the
-RT60 0.2-0.6 s set and checked on the separate RT60 0.3 s / 20 dB set.
+the strongest talker's peak rose 0.021-0.27. The confidence weights were fitted on SRP-PHAT's
+estimates in the RT60 0.2-0.6 s rooms and half the noise-only scenes (every estimate
+there wrong) and checked on the separate RT60 0.3 s / 20 dB rooms and the other half.
+
+The floor overlaps the weakest talkers (a 4-mic line at RT60 0.6 s, SNR 10 dB: 0.021
+to 0.024), so only ``num_sources="auto"`` reads it (0 sources below it); a fixed
+count raises :class:`~arraykit.errors.NoSourceError` only for silence and an empty
+band, and otherwise returns its estimates with their (then low) confidence and a
+warning in ``count_reason``.
 """
 
 from __future__ import annotations
@@ -51,7 +58,7 @@ BAND_FRACTION_FLOOR = 1e-5
 """Below this fraction of the signal's power inside the band (-50 dB) nothing is located
 (a 50 Hz hum alone puts 5.7e-7 of its power into 300-3500 Hz at nfft 512)."""
 
-CONFIDENCE_WEIGHTS = (2.684, 0.699, -0.087, 1.912)
+CONFIDENCE_WEIGHTS = (4.185, 1.22, -0.668, 1.504)
 """Logistic weights: 1, ``ln h``, ``ln(h / h_top)``, ``on_peak``."""
 
 

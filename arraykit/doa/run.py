@@ -45,13 +45,15 @@ def run(plan: Plan, stats: BandStatistics) -> DOAResult:
     srp = srp_map(plan, stats.phat(), steer) if stats.no_source is None else None
     floor = float(np.median(srp)) if srp is not None else 0.0
     top = float(srp.max()) - floor if srp is not None else 0.0
-    nothing = stats.no_source
-    if nothing is None and stats.whitened and len(grid_dirs) >= _confidence.MIN_GRID:
-        nothing = _confidence.weak_reason(top)
-    if nothing is not None:
+    weak = None
+    if stats.no_source is None and stats.whitened and len(grid_dirs) >= _confidence.MIN_GRID:
+        weak = _confidence.weak_reason(top)
+    if stats.no_source is not None:  # silence or an empty band: nothing at all
         if plan.options.num_sources != "auto":
-            raise NoSourceError(nothing)
-        return no_source(plan, srp, f"auto: 0 sources ({nothing})")
+            raise NoSourceError(stats.no_source)
+        return no_source(plan, srp, f"auto: 0 sources ({stats.no_source})")
+    if weak is not None and plan.options.num_sources == "auto":
+        return no_source(plan, srp, f"auto: 0 sources ({weak})")
     assert srp is not None
     counted = count(plan, stats, steer, srp)
     K = int(counted.K)
@@ -91,7 +93,7 @@ def run(plan: Plan, stats: BandStatistics) -> DOAResult:
         grid=grid_dirs,
         method=plan.method,
         num_sources=K,
-        count_reason=counted.reason,
+        count_reason=counted.reason if weak is None else f"{counted.reason}; warning: {weak}",
         mirror=mirror,
         positions=positions,
         points=plan.points,
