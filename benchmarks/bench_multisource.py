@@ -24,7 +24,9 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse
+import functools
 import itertools
+import operator
 import time
 from pathlib import Path
 
@@ -91,10 +93,10 @@ def accuracy(n: int, cache: Path | None) -> str:
                         ours, lm = res.directions, local_maxima(res.spectrum, grid, K, closed)
                     except NoSourceError:
                         ours = lm = np.zeros((0, 2))
-                    cells.setdefault(key + ("ours",), []).extend(errors(ours, truth, g))
-                    cells.setdefault(key + ("lm",), []).extend(errors(lm, truth, g))
+                    cells.setdefault((*key, "ours"), []).extend(errors(ours, truth, g))
+                    cells.setdefault((*key, "lm"), []).extend(errors(lm, truth, g))
                     theirs = pra_on(X, g, m, K, grid)
-                    cells.setdefault(key + ("pra",), []).extend(errors(theirs, truth, g))
+                    cells.setdefault((*key, "pra"), []).extend(errors(theirs, truth, g))
     rows, worse = [], 0
     for aname, K, m in itertools.product(ARRAYS, (2, 3), METHODS):
         o, lm, p = (cells[(aname, K, m, w)] for w in ("ours", "lm", "pra"))
@@ -109,7 +111,10 @@ def accuracy(n: int, cache: Path | None) -> str:
         rows.append([aname, str(K), m, mp(o) + flag, mp(lm), mp(p)])
     pooled = []
     for K, m in itertools.product((2, 3), METHODS):
-        o, lm, p = (sum((cells[(a, K, m, w)] for a in ARRAYS), []) for w in ("ours", "lm", "pra"))
+        o, lm, p = (
+            functools.reduce(operator.iadd, (cells[(a, K, m, w)] for a in ARRAYS), [])
+            for w in ("ours", "lm", "pra")
+        )
         pooled.append([str(K), m, mp(o), mp(lm), mp(p)])
     head = (
         f"{n} rooms per array, RT60 0.2-0.6 s and SNR 10-30 dB drawn per room, talkers at "

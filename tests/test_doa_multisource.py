@@ -154,3 +154,24 @@ def test_confidence_is_lower_for_a_source_that_is_not_there(rooms: dict) -> None
     assert angular_distance(res.directions[0], truth[0]) < 5
     assert res.confidence[0] > 0.9
     assert np.all(res.confidence[1:] < res.confidence[0] - 0.05)  # measured 0.97, 0.87, 0.87
+
+
+def test_blocks_list_both_talkers_of_a_turn_taking_conversation() -> None:
+    """A talks for 1 s, then B for 1 s: each 0.5 s block hears one, and from B's first
+    block on both are listed as talkers (A fades after about `memory` seconds)."""
+    a, b = speech_like(1.0, FS, seed=61), speech_like(1.0, FS, seed=62)
+    z = np.zeros(FS)
+    srcs = [
+        Source(np.r_[a, z], azimuth=40.0, distance=1.2),
+        Source(np.r_[z, b], azimuth=200.0, distance=1.2),
+    ]
+    sc = simulate(CIRCLE, srcs, FS, rt60=0.3, snr_db=20, seed=4)
+    res = ak.doa.locate_blocks(sc.signals[:, : 2 * FS], FS, CIRCLE, block=0.5, memory=3.0)
+    assert len(res.talkers) == 4
+    first, last = res.talkers[0], res.talkers[-1]
+    assert len(first) == 1 and angular_distance(first[0], [40.0, 0]) < 8
+    assert len(last) == 2
+    d = angular_distance(last[:, None, :], np.array([[40.0, 0], [200.0, 0]])[None]).min(axis=0)
+    assert np.all(d < 8), last
+    # each block alone hears one talker
+    assert np.all([r.num_sources == 1 for r in res.blocks])

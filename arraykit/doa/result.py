@@ -93,6 +93,15 @@ class BlocksResult:
     spectra : np.ndarray [shape=(B, G)]
     grid : np.ndarray [shape=(G, 2)]
     method : str
+    talkers : list of np.ndarray [shape=(K_b, 2)]
+        Per block, the directions heard within about `memory` seconds: the peaks of
+        the decayed evidence of the blocks' estimates weighted by their confidence
+        (:func:`arraykit.doa.extract.talker_evidence`) that reach
+        :data:`~arraykit.doa.extract.TALKER_FLOOR`, strongest first. Two people
+        talking in turns are both listed though each block hears one. Empty for
+        near-field point searches.
+    evidence : np.ndarray [shape=(B, G)]
+        That evidence over the grid.
     """
 
     times: np.ndarray
@@ -103,6 +112,8 @@ class BlocksResult:
     grid: np.ndarray
     method: str
     blocks: list[DOAResult] = field(default_factory=list, repr=False)
+    talkers: list[np.ndarray] = field(default_factory=list)
+    evidence: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)), repr=False)
 
 
 def follow(res: DOAResult, prev: np.ndarray) -> DOAResult:

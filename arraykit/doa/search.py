@@ -275,6 +275,7 @@ def locate_blocks(
     *,
     block: float = 0.5,
     hop: float | None = None,
+    memory: float = 3.0,
     method: str = "srp-phat",
     num_sources: int | Literal["auto"] = 1,
     freq_range: tuple[float, float] = (300.0, 3500.0),
@@ -294,6 +295,13 @@ def locate_blocks(
     For moving talkers: the STFT is computed once, the steering once, and each block
     of frames is searched as :func:`locate` would. With several sources, each block's
     estimates are ordered to follow the previous block's (nearest direction).
+
+    A block with no source (silence, no energy in the band; with ``"auto"`` also one
+    whose map holds no directional source) is NaN in ``azimuth`` and has its reason
+    in ``blocks[b].count_reason``. ``talkers`` lists, per block, every direction heard
+    within about `memory` seconds (each block's estimates weighted by their confidence,
+    fading with time constant `memory`): two people talking in turns are both listed
+    though each block hears one.
     """
     from arraykit.stft import frame_times, stft_band, stft_transform
 
@@ -345,7 +353,12 @@ def locate_blocks(
             out[b, : len(vals)] = vals
         return out
 
+    talkers, evidence = _talkers(
+        plan, results, v.positive("memory", memory) / (frames_hop * nfft // 2 / fs)
+    )
     return BlocksResult(
+        talkers=talkers,
+        evidence=evidence,
         times=np.array([times_all[t0 : t0 + frames_per_block].mean() for t0 in starts]),
         azimuth=stack("azimuth"),
         elevation=stack("elevation"),
@@ -385,3 +398,27 @@ def _reads(plan: Plan) -> tuple[bool, bool, bool]:
     del auto
     cov = needs == "covariance" or (plan.options.num_sources == "auto" and counting == "mdl")
     return phat, cov, needs == "frames"
+
+
+def _talkers(
+    plan: Plan, results: list[DOAResult], memory_blocks: float
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """The talkers heard within the memory, per block (see :class:`BlocksResult`)."""
+    if plan.points is not None:
+        return [np.zeros((0, 2)) for _ in results], np.zeros((len(results), 0))
+    from arraykit.doa import extract
+    from arraykit.doa.peaks import peaks
+
+    grid = plan.grid_directions
+    H = extract.talker_evidence(
+        grid,
+        [(r.directions, r.confidence) for r in results],
+        width=max(plan.min_separation, 1.0) / 2,
+        decay=float(np.exp(-1.0 / memory_blocks)),
+    )
+    out = []
+    for h in H:  # a loop over blocks
+        idx, on = peaks(h, plan, min(plan.geometry.n_mics - 1, 6), fill=False)
+        keep = idx[on & (h[idx] >= extract.TALKER_FLOOR)]
+        out.append(grid[keep])
+    return out, H
