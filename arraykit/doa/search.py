@@ -394,8 +394,10 @@ def _reads(plan: Plan) -> tuple[bool, bool, bool]:
     needs = plan.options.part.needs
     auto = plan.options.num_sources == "auto"
     counting = plan.options.counting
-    phat = True  # the no-source check and the confidence read the SRP-PHAT map
-    del auto
+    # the no-source check and the confidence read the SRP-PHAT map of frame-whitened
+    # cross-spectra: a covariance method computes it when counting (a fixed count takes
+    # the covariance's own PHAT normalisation: a confidence, but no weak-map check)
+    phat = needs == "phat" or auto
     cov = needs == "covariance" or (plan.options.num_sources == "auto" and counting == "mdl")
     return phat, cov, needs == "frames"
 

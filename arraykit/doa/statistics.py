@@ -174,17 +174,22 @@ def from_signals(
     why = band_share(x, sft, band, freq_range)
     if phat:
         return BandStatistics(n_frames=T, phat_spectra=stat, no_source=why)
-    return BandStatistics(n_frames=T, cov=stat, no_source=why)
+    return BandStatistics(n_frames=T, cov=stat, no_source=why, whitened=False)
 
 
 def band_share(x: np.ndarray, sft: Any, band: slice, freq_range: tuple[float, float]) -> str | None:
-    """Why the band holds nothing to locate, from the first channel's STFT (None: it
-    holds enough; :func:`arraykit.doa.confidence.band_reason`)."""
-    from arraykit.stft import stft_band
-
-    X0 = stft_band(_unit_peak(x[:1]), sft, slice(0, sft.f_pts))
-    power = np.abs(X0[0]) ** 2  # (F_all, T)
-    return _confidence.band_reason(power.sum(0), power[band].sum(0), freq_range)
+    """Why the band holds nothing to locate (None: it holds enough;
+    :func:`arraykit.doa.confidence.band_reason`), from the first channel's spectra in
+    Hann-windowed frames of ``nfft`` that do not overlap (a quick look: half the
+    frames of the search's STFT)."""
+    nfft = 2 * (sft.f_pts - 1)
+    x0 = _unit_peak(x[0])
+    T = x0.shape[0] // nfft
+    if T < 1:
+        return None
+    frames = x0[: T * nfft].reshape(T, nfft) * np.hanning(nfft + 1)[:-1]
+    power = np.abs(np.fft.rfft(frames, axis=1)) ** 2  # (T, F_all)
+    return _confidence.band_reason(power.sum(1), power[:, band].sum(1), freq_range)
 
 
 def _unit_peak(x: np.ndarray) -> np.ndarray:
