@@ -207,7 +207,8 @@ def counting(n: int, cache: Path | None) -> str:
     reliability = (
         "Confidence reliability (every method, K = 1-3 talkers given, each estimate; "
         "'right' = within the array's resolution, the default min_separation, of a talker; "
-        "weights fitted on 24 of the RT60 0.2-0.6 s rooms, SRP-PHAT only):\n\n"
+        "weights fitted on SRP-PHAT's estimates in 24 of the RT60 0.2-0.6 s rooms per array "
+        "and noise-only scenes):\n\n"
         + table(["set", "confidence", "estimates", "mean confidence", "right"], rel_rows)
     )
     return "\n\n".join([*out, "Every rule, share counted right:\n\n" + acc, nosrc, reliability])
