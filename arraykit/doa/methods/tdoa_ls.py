@@ -48,6 +48,8 @@ def make_map(stats: BandStatistics, K: int, plan: Plan) -> SpatialMap:
     def misfit(steer: Steering) -> np.ndarray:
         """Minus the RMS misfit (in samples) of the measured pair delays to each grid point."""
         taus, pairs = pair_delays(plan, R)
+        ok = np.isfinite(taus)  # a pair with a silent side has no delay: left out
+        taus, pairs = taus[ok], pairs[ok]
         tau = steer.delays()
         model = tau[:, pairs[:, 0]] - tau[:, pairs[:, 1]]  # (G, P)
         return -np.sqrt(np.mean((model - taus[None, :]) ** 2, axis=1)) * plan.fs
