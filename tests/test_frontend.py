@@ -240,3 +240,36 @@ def test_bad_options_raise_one_error_naming_the_value() -> None:
         FrontendOptions(peak_ratio=0.0)
     with pytest.raises(ak.InvalidArgumentError, match="chunk"):
         Pipeline(ak.load_geometry("respeaker-6mic"), FS).process(np.zeros((4, 100)))
+
+
+ODAS_CFG = """# like ODAS's respeaker_usb_4_mic_array.cfg
+raw: { fS = 16000; nChannels = 6; }
+mapping: { map: (2, 3, 4, 5); }
+general:
+{
+    mics = (
+        { mu = ( -0.032, +0.000, +0.000 ); direction = ( +0.000, +0.000, +1.000 ); },
+        { mu = ( +0.000, -0.032, +0.000 ); direction = ( +0.000, +0.000, +1.000 ); },
+        { mu = ( +0.032, +0.000, +0.000 ); direction = ( +0.000, +0.000, +1.000 ); },
+        { mu = ( +0.000, +0.032, +0.000 ); direction = ( +0.000, +0.000, +1.000 ); }
+    );
+};
+"""
+
+
+def test_odas_cfg_gives_geometry_and_channel_map(tmp_path: Path) -> None:
+    cfg = tmp_path / "respeaker.cfg"
+    cfg.write_text(ODAS_CFG)
+    g = ak.load_geometry(cfg)
+    sc = ak.sim.simulate(g, [ak.sim.Source(ak.sim.speech_like(2.0, FS, seed=6), 150.0)],
+                         rt60=0.2, snr_db=25, seed=3, max_order=6)  # fmt: skip
+    raw = np.zeros((6, sc.signals.shape[1]))
+    raw[1:5] = sc.signals / np.abs(sc.signals).max() * 0.5  # ODAS channels 2..5
+    raw[0] = 0.3 * np.random.default_rng(0).standard_normal(raw.shape[1])  # not a mic
+    ak.io.write_audio(tmp_path / "raw.wav", raw, FS, subtype="FLOAT")
+    out = tmp_path / "o"
+    cmd = ["track", str(tmp_path / "raw.wav"), "--geometry", str(cfg), "--channel-map", str(cfg)]
+    assert main([*cmd, "-o", str(out)]) == 0
+    last = json.loads((out / "tracks.jsonl").read_text().splitlines()[-1])
+    assert [t["id"] for t in last["tracks"]] == [1]
+    assert abs((last["tracks"][0]["azimuth"] - 150.0 + 180) % 360 - 180) < 6

@@ -66,6 +66,7 @@ class Localiser:
         peak_ratio: float,
         resolution: float,
         min_height: float = 0.15,
+        coarse: float | None = 6.0,
     ) -> None:
         self.geometry = geometry
         self.freqs = np.asarray(freqs, dtype=float)
@@ -75,9 +76,12 @@ class Localiser:
         self.peak_ratio = float(peak_ratio)
         self.resolution = float(resolution)
         self.min_height = float(min_height)
+        self.coarse = coarse
 
     def _search(self, R: np.ndarray) -> tuple[float, float, float, np.ndarray, np.ndarray]:
-        res = doa.locate_cov(R, self.freqs, self.geometry, resolution=self.resolution)
+        res = doa.locate_cov(
+            R, self.freqs, self.geometry, resolution=self.resolution, coarse=self.coarse
+        )
         spec = np.asarray(res.spectrum, dtype=float)
         height = float(res.power[0]) - float(np.median(spec))
         return float(res.azimuth[0]), float(res.elevation[0]), height, spec, res.grid

@@ -80,10 +80,19 @@ class Separator:
         self.gain_floor = float(gain_floor)
         self.beams: dict[int, TrackBeam] = {}
         self.last_weights: dict[int, np.ndarray] = {}
+        self._steer: dict[tuple[float, float], np.ndarray] = {}
 
     def steering(self, az: float, el: float) -> np.ndarray:
-        """``(F, M)`` unit-modulus steering vectors toward one direction."""
-        return steering_vector(self.geometry, self.freqs, np.array([[az, el]]))[:, 0, :]
+        """``(F, M)`` unit-modulus steering vectors toward one direction (on a 0.5 degree
+        grid, cached: a track moves a little every block)."""
+        key = (round(az * 2) / 2 % 360.0, round(el * 2) / 2)
+        a = self._steer.get(key)
+        if a is None:
+            a = steering_vector(self.geometry, self.freqs, np.array([key]))[:, 0, :]
+            if len(self._steer) > 4096:
+                self._steer.clear()
+            self._steer[key] = a
+        return a
 
     def process(
         self, X: np.ndarray, frame0: int, tracks: dict[int, tuple[float, float]]
@@ -122,7 +131,7 @@ class Separator:
             # interference bins: another track dominates, or the track does not
             w_ft = ((best != k) | (C[k] < self.coherence_floor)) * wt_time + 1e-3 * wt_time
             beam.R *= decay
-            beam.R += np.einsum("ft,fmt,fnt->fmn", w_ft, Xf, Xf.conj())
+            beam.R += (Xf * w_ft[:, None, :]) @ np.swapaxes(Xf.conj(), 1, 2)
             beam.W = decay * beam.W + w_ft.sum(axis=1)
             R = beam.R / np.maximum(beam.W, 1e-30)[:, None, None]
             w = self._weights(a, R, A, k)
