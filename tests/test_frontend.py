@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -273,3 +274,20 @@ def test_odas_cfg_gives_geometry_and_channel_map(tmp_path: Path) -> None:
     last = json.loads((out / "tracks.jsonl").read_text().splitlines()[-1])
     assert [t["id"] for t in last["tracks"]] == [1]
     assert abs((last["tracks"][0]["azimuth"] - 150.0 + 180) % 360 - 180) < 6
+
+
+def test_play_sends_the_strongest_voice_to_a_portaudio_output(tmp_path: Path) -> None:
+    """Through real PortAudio to a JACK dummy server's playback ports (paced in real time)."""
+    from alsa_support import cli, jack_server
+
+    with jack_server(tmp_path) as env:
+        t0 = time.monotonic()
+        r = cli(["track", "--device", "sim:respeaker-6mic", "--seconds", "1.5", "-o",
+                 str(tmp_path / "p"), "--play", "system"], env)  # fmt: skip
+        wall = time.monotonic() - t0
+    assert r.returncode == 0, r.stderr
+    played = int(re.search(r"played (\d+) samples", r.stderr).group(1))  # type: ignore[union-attr]
+    assert 0.95 * 1.5 * FS <= played <= 1.5 * FS + 2048  # every block, a voice or silence
+    assert wall >= 1.2  # the output device paced it (the sim device alone runs far faster)
+    voice, fs = sf.read(str(tmp_path / "p" / "track-1.wav"))
+    assert fs == FS and np.any(voice != 0)

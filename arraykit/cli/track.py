@@ -138,6 +138,11 @@ def run_track(args: argparse.Namespace) -> int:
         if view is not None and args.view_png:
             view.save(args.view_png)
     wall = time.perf_counter() - t_wall
+    if player is not None:
+        print(
+            f"played {player.played} samples to {args.play} ({player.underflows} underflows)",
+            file=sys.stderr,
+        )
     secs = pipe.samples_in / dev.fs
     ids = sorted(files.files)
     print(

@@ -158,11 +158,15 @@ class Player:
             samplerate=fs, channels=1, dtype="float32", device=dev, latency=latency
         )
         self.stream.start()
+        self.played = 0
+        self.underflows = 0
 
     def play(self, samples: np.ndarray) -> None:
+        """Queue samples ``(n,)`` (blocks until the device has room, like a speaker)."""
         x = np.clip(np.asarray(samples, dtype=np.float32), -1.0, 1.0)
         if x.size:
-            self.stream.write(x[:, None])
+            self.underflows += bool(self.stream.write(x[:, None]))
+            self.played += x.size
 
     def close(self) -> None:
         self.stream.stop()
