@@ -131,12 +131,14 @@ def office() -> list[list[str]]:
                 truth.append(np.degrees(np.arctan2(rel[1], rel[0])) % 360)
             pipe = Pipeline(sub, FS, FrontendOptions(activity="webrtc"))
             reps = pipe.process(x[idx]) + pipe.finish()
-            final = {t.id: t.azimuth for r in reps[-40:] for t in r.tracks}
+            final = {t.id: t.azimuth for r in reps[-60:] for t in r.tracks}
             cells = [f"{tgt}+{intf}", f"{k0}-{k0 + 7}",
                      " / ".join(f"{a:.0f}" for a in truth)]  # fmt: skip
             found, gains = [], []
             for k, az in enumerate(truth):
-                d = {tid: abs((a - az + 180) % 360 - 180) for tid, a in final.items()}
+                # the line (along y) cannot tell its sides apart: the mirror 180 - az counts
+                d = {tid: min(abs((a - az + 180) % 360 - 180), abs((a + az) % 360 - 180))
+                     for tid, a in final.items()}  # fmt: skip
                 tid = min(d, key=d.get) if d else None
                 if tid is None or d[tid] > 10:
                     found.append("—")
@@ -175,6 +177,7 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=16)
     ap.add_argument("--png", type=Path, help="save a live-view frame of one meeting here")
     ap.add_argument("--skip", default="", help="comma list of parts to skip")
+    ap.add_argument("--arrays", default="respeaker-6mic,respeaker-usb-4mic")
     args = ap.parse_args()
     skip = set(args.skip.split(","))
     t0 = time.perf_counter()
@@ -183,7 +186,7 @@ def main() -> None:
         print(table(["array", "mics", "fs", "nfft", "tracks", "RTF", "latency ms"], speed()))
     if "meetings" not in skip:
         rows_t, rows_s = [], []
-        for name in ("respeaker-6mic", "respeaker-usb-4mic"):
+        for name in args.arrays.split(","):
             r = meetings(name, args.seeds, {})
             err = np.asarray(r["err"])
             delays = np.asarray(r["delay"])
@@ -206,7 +209,7 @@ def main() -> None:
                      "DAS SIR gain median dB", "DAS SI-SDR median dB"], rows_s))  # fmt: skip
     if "noise" not in skip:
         rows = []
-        for name in ("respeaker-6mic", "respeaker-usb-4mic"):
+        for name in args.arrays.split(","):
             res = noise_only(name)
             rows.append([name] + [f"{res[a][0]:.1f} ({100 * res[a][1]:.0f} %)"
                                   for a in ("webrtc", "energy")])  # fmt: skip

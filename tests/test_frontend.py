@@ -203,7 +203,7 @@ def test_json_to_udp_and_stdout(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert main([*cmd, str(tmp_path / "u"), "--json", f"udp://127.0.0.1:{port}"]) == 0
     got = [json.loads(rx.recv(65536)) for _ in range(5)]
     rx.close()
-    assert [g["t"] for g in got] == pytest.approx([0.032 * k for k in range(1, 6)])
+    assert [g["t"] for g in got] == pytest.approx([0.048 * k for k in range(1, 6)])
     assert main([*cmd, str(tmp_path / "s"), "--json", "-"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines == (tmp_path / "s" / "tracks.jsonl").read_text().splitlines()

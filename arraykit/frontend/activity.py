@@ -5,7 +5,11 @@ Two detectors behind one :class:`Activity` protocol, chosen by
 
 - ``"webrtc"``: the WebRTC VAD (``webrtcvad-wheels``, the ``track`` extra) on the
   array's mean channel, 10 ms frames, 16-bit; the block's activity is the share of
-  its frames the VAD calls speech. Rates other than 8, 16, 32 and 48 kHz are
+  its frames the VAD calls speech. The VAD keys on level as well as spectrum (speech
+  at -50 dBFS, as a quiet microphone or a measured impulse response gives it, is
+  never speech to it), so the channel is first brought to a fixed level: divided by
+  the loudest recent block's RMS (held, decaying 6 dB per 10 s) and multiplied by
+  0.1 (-20 dBFS), the gain at most 60 dB. Rates other than 8, 16, 32 and 48 kHz are
   decimated to the nearest one below it that divides the rate, else rejected.
 - ``"energy"``: the block's level against a tracked noise floor (the floor follows
   quiet blocks at once and loud ones slowly, like minimum statistics); activity
@@ -80,6 +84,8 @@ class WebrtcActivity:
         self.frame = rate // 100  # 10 ms
         self.vad = webrtcvad.Vad(int(v.integer("aggressiveness", aggressiveness, 0, 3)))
         self._buf = np.zeros(0, dtype=np.int16)
+        self.fs = float(fs_i)
+        self._peak = 0.0  # loudest recent block RMS (held with a slow decay)
 
     def __call__(self, block: np.ndarray) -> float:
         x = np.asarray(block, dtype=float)
@@ -87,7 +93,11 @@ class WebrtcActivity:
         if self.step > 1:  # block-mean decimation (a crude anti-alias filter is enough here)
             n = mono.size - mono.size % self.step
             mono = mono[:n].reshape(-1, self.step).mean(axis=1)
-        pcm = np.clip(np.round(mono * 32767.0), -32768, 32767).astype(np.int16)
+        rms = float(np.sqrt(np.mean(mono * mono))) if mono.size else 0.0
+        decay = 10 ** (-6 / 20 * (x.shape[-1] / self.fs) / 10.0)
+        self._peak = max(rms, self._peak * decay)
+        gain = min(0.1 / self._peak, 1000.0) if self._peak > 0 else 1.0
+        pcm = np.clip(np.round(mono * gain * 32767.0), -32768, 32767).astype(np.int16)
         buf = np.concatenate([self._buf, pcm])
         n_fr = buf.size // self.frame
         votes = [

@@ -10,7 +10,7 @@
 [(1, 70)]
 
 :class:`Pipeline` takes chunks of any length (``(M, n)``, float) and runs the
-pipeline on fixed blocks of ``block_hops`` STFT hops (32 ms by default), so that
+pipeline on fixed blocks of ``block_hops`` STFT hops (48 ms at 16 kHz by default), so that
 the results do not depend on how the input was chunked: a file read at once and a
 device delivering 1024-frame blocks give identical reports. Each block yields a
 :class:`BlockReport`:
@@ -25,7 +25,7 @@ device delivering 1024-frame blocks give identical reports. Each block yields a
 
 Algorithmic latency: a sample reaches the track outputs once its block is complete
 and the frames overlapping it are in, ``block + nfft - hop`` samples after it was
-captured (48 ms at 16 kHz with the defaults; :attr:`Pipeline.latency`).
+captured (64 ms at 16 kHz, 43 ms at 48 kHz with the defaults; :attr:`Pipeline.latency`).
 """
 
 from __future__ import annotations
@@ -56,7 +56,8 @@ SeparationKind = Literal["mvdr", "lcmv", "das"]
 class FrontendOptions:
     """Settings of :class:`Pipeline` (validated once, at construction).
 
-    nfft : STFT size (None: the power of two nearest 32 ms at the rate)
+    nfft : STFT size (None: the largest power of two up to 32 ms at the rate: 512 at
+        16 kHz, 1024 at 44.1 and 48 kHz)
     block_hops : STFT hops per block (the block is ``block_hops * nfft / 2`` samples)
     freq_range : band searched for directions, Hz
     memory : time constant of the localisation covariance, s
@@ -76,7 +77,7 @@ class FrontendOptions:
     """
 
     nfft: int | None = None
-    block_hops: int = 2
+    block_hops: int = 3
     freq_range: tuple[float, float] = (300.0, 3500.0)
     memory: float = 0.15
     max_sources: int = 2
@@ -189,7 +190,7 @@ class Pipeline:
         self.options = opts = options if options is not None else FrontendOptions()
         if not isinstance(opts, FrontendOptions):
             raise v.fail("options", options, "must be a FrontendOptions")
-        nfft = opts.nfft or int(2 ** round(math.log2(0.032 * self.fs)))
+        nfft = opts.nfft or int(2 ** math.floor(math.log2(0.032 * self.fs)))
         self.nfft, self.hop = nfft, nfft // 2
         self.block_n = opts.block_hops * self.hop
         self.latency = (self.block_n + nfft - self.hop) / self.fs

@@ -123,7 +123,7 @@ class Tracker:
         hold: float = 2.5,
         merge_deg: float = 20.0,
         merge_seconds: float = 0.5,
-        rate_decay: float = 0.2,
+        rate_decay: float = 0.5,
         max_gate: float = 40.0,
     ) -> None:
         self.dt = float(dt)

@@ -73,7 +73,7 @@ class LiveView:
         if self.times:
             t1 = self.times[-1]
             img = np.stack(list(self.columns), axis=1)
-            dt = (t1 - self.times[0]) / (len(self.times) - 1) if len(self.times) > 1 else 0.032
+            dt = (t1 - self.times[0]) / (len(self.times) - 1) if len(self.times) > 1 else 0.048
             t_first = self.times[0] - dt  # each column covers the block ending at its time
             ax.imshow(
                 img,
