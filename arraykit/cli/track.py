@@ -17,7 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from arraykit.cli.hardware import _device_args, _int_list, _StopOnSignal, open_device
+from arraykit.cli.hardware import (
+    _device_args,
+    _int_list,
+    _StopOnSignal,
+    file_or_device,
+    open_device,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -66,12 +72,7 @@ def run_track(args: argparse.Namespace) -> int:
     from arraykit.frontend import FrontendOptions, Pipeline
     from arraykit.frontend.outputs import JsonLines, Player, TrackFiles
 
-    if args.input is not None:
-        if args.device is not None:
-            raise v.fail("IN.wav", args.input, "give a file or --device, not both")
-        args.device = args.input
-    if args.device is None:
-        raise v.fail("--device", None, "give IN.wav or --device NAME")
+    file_or_device(args, args.input, "IN.wav")
     extra = {"realtime": args.realtime} if str(args.device).startswith("sim:") else {}
     if args.input is None and not str(args.device).startswith("sim:"):
         extra["on_loss"] = "ignore"
