@@ -18,6 +18,9 @@ current direction (:func:`arraykit.beamform.steering_vector`):
   tell the directions apart).
 - ``"das"``: delay-and-sum toward the track (ODAS's simplest separation), the baseline.
 
+Bins above `max_freq` (8 kHz: little speech, most of the bins at 48 kHz) are
+delay-and-sum, which keeps the per-block solves to the speech band.
+
 An optional single-channel post-filter multiplies each output bin by a Wiener gain
 ``max(1 - w^H R w / |y|^2, g_min)`` with ``R`` the track's interference covariance.
 
@@ -65,6 +68,7 @@ class Separator:
         coherence_floor: float = 0.3,
         postfilter: bool = False,
         gain_floor: float = 0.1,
+        max_freq: float = 8000.0,
     ) -> None:
         from arraykit.stft import stft_frequencies
 
@@ -79,6 +83,7 @@ class Separator:
         self.postfilter = bool(postfilter)
         self.gain_floor = float(gain_floor)
         self.beams: dict[int, TrackBeam] = {}
+        self.adaptive = self.freqs <= float(max_freq)  # (F,) bins beamformed adaptively
         self.last_weights: dict[int, np.ndarray] = {}
         self._steer: dict[tuple[float, float], np.ndarray] = {}
 
@@ -105,22 +110,24 @@ class Separator:
         used, ``(F, M)`` per track, are left in :attr:`last_weights`.
         """
         self.last_weights = {}
-        M, F, Tb = X.shape
+        M, _, Tb = X.shape
         for gone in set(self.beams) - set(tracks):
             del self.beams[gone]
         for tid in tracks:
             if tid not in self.beams:
-                self.beams[tid] = TrackBeam(F, M, self.fs, self.nfft, frame0)
+                self.beams[tid] = TrackBeam(int(self.adaptive.sum()), M, self.fs, self.nfft, frame0)
         if not tracks:
             return {}
         ids = list(tracks)
         A = np.stack([self.steering(*tracks[k]) for k in ids])  # (K, F, M)
         Xf = np.moveaxis(X, 0, 1)  # (F, M, T)
-        energy = np.einsum("fmt,fmt->ft", Xf.real, Xf.real) + np.einsum(
-            "fmt,fmt->ft", Xf.imag, Xf.imag
+        ad = self.adaptive
+        Xa = Xf[ad]  # (F_a, M, T): the bins beamformed adaptively
+        energy = np.einsum("fmt,fmt->ft", Xa.real, Xa.real) + np.einsum(
+            "fmt,fmt->ft", Xa.imag, Xa.imag
         )
-        P = np.einsum("kfm,fmt->kft", A.conj(), Xf)
-        C = (P.real**2 + P.imag**2) / (M * np.maximum(energy, 1e-30))  # (K, F, T) in [0, 1]
+        P = np.einsum("kfm,fmt->kft", A[:, ad].conj(), Xa)
+        C = (P.real**2 + P.imag**2) / (M * np.maximum(energy, 1e-30))  # (K, F_a, T)
         best = np.argmax(C, axis=0)
         wt_time = (1 - self.alpha) * self.alpha ** np.arange(Tb - 1, -1, -1.0)
         decay = self.alpha**Tb
@@ -131,16 +138,18 @@ class Separator:
             # interference bins: another track dominates, or the track does not
             w_ft = ((best != k) | (C[k] < self.coherence_floor)) * wt_time + 1e-3 * wt_time
             beam.R *= decay
-            beam.R += (Xf * w_ft[:, None, :]) @ np.swapaxes(Xf.conj(), 1, 2)
+            beam.R += (Xa * w_ft[:, None, :]) @ np.swapaxes(Xa.conj(), 1, 2)
             beam.W = decay * beam.W + w_ft.sum(axis=1)
             R = beam.R / np.maximum(beam.W, 1e-30)[:, None, None]
-            w = self._weights(a, R, A, k)
+            w = a / M  # delay-and-sum above max_freq
+            w[ad] = self._weights(a[ad], R, A[:, ad], k)
             self.last_weights[tid] = w
             Y = np.einsum("fm,fmt->ft", w.conj(), Xf)
             if self.postfilter:
-                noise = np.einsum("fm,fmn,fn->f", w.conj(), R, w).real
-                g = 1.0 - noise[:, None] / np.maximum(Y.real**2 + Y.imag**2, 1e-30)
-                Y = Y * np.maximum(g, self.gain_floor)
+                Ya = Y[ad]
+                noise = np.einsum("fm,fmn,fn->f", w[ad].conj(), R, w[ad]).real
+                g = 1.0 - noise[:, None] / np.maximum(Ya.real**2 + Ya.imag**2, 1e-30)
+                Y[ad] = Ya * np.maximum(g, self.gain_floor)
             out[tid] = beam.synth.push(Y)
         return out
 
