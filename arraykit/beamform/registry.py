@@ -49,31 +49,16 @@ from arraykit.beamform.designs._base import (
     DEFAULT_LOADING,
     DEFAULT_LOADING_MODE,
     NEEDS,
-    BeamDesign,
     CovSource,
     Design,
     DesignInputs,
     LoadingMode,
-    load,
 )
 from arraykit.beamform.weights import null_directions, target_steering
 from arraykit.geometry import SPEED_OF_SOUND, ArrayGeometry
 from arraykit.steering import steering_vector
 
-__all__ = [
-    "DEFAULT_LOADING",
-    "DEFAULT_LOADING_MODE",
-    "NEEDS",
-    "BeamDesign",
-    "Design",
-    "DesignInputs",
-    "design_names",
-    "designs",
-    "get_design",
-    "load",
-    "register_design",
-    "weights_for",
-]
+__all__ = ["design_names", "designs", "get_design", "register_design", "weights_for"]
 
 _LOCK = threading.Lock()
 _REGISTRY: dict[str, Design] = dict(BUILTINS)

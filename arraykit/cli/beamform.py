@@ -200,10 +200,12 @@ def _locate(x: np.ndarray, fs: int, g) -> tuple[float, float]:
 
 
 def parse_nulls(args: argparse.Namespace) -> list[tuple[float, float]]:
-    """The ``--null`` directions; LCMV needs at least one."""
+    """The ``--null`` directions; a design that needs nulls (LCMV) needs at least one."""
     nulls = [parse_direction(n, "--null") for n in args.null]
-    if args.method == "lcmv" and not nulls:
-        raise InvalidArgumentError("--null=[]: method lcmv needs at least one --null AZ[,EL]")
+    if "nulls" in get_design(args.method).needs and not nulls:
+        raise InvalidArgumentError(
+            f"--null=[]: method {args.method} needs at least one --null AZ[,EL]"
+        )
     return nulls
 
 

@@ -122,17 +122,26 @@ def _device_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", help="read the device with this profile (e.g. generic-uac)")
     p.add_argument("--channels", type=int, help="channels to capture (generic profile)")
     p.add_argument(
-        "--channel-map", type=_int_list, help="captured channel of each mic, e.g. 1,2,3,4"
+        "--channel-map",
+        metavar="LIST|ODAS.cfg",
+        help="captured channel of each mic, e.g. 1,2,3,4, or an ODAS .cfg (its mapping)",
     )
     p.add_argument("--geometry", help="geometry name or file (generic profile)")
     p.add_argument("--samplerate", type=float, help="sampling rate, Hz")
 
 
-def _int_list(text: str) -> list[int]:
+def channel_map(text: str | None) -> list[int] | None:
+    """``--channel-map``: comma-separated channels, or an ODAS ``.cfg`` file's mapping."""
+    if text is None:
+        return None
+    if text.lower().endswith(".cfg"):
+        return list(hw.odas_channel_map(text))
     try:
         return [int(t) for t in text.split(",") if t.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list") from None
+        raise v.fail(
+            "--channel-map", text, "must be channels like 1,2,3,4 or an ODAS .cfg file"
+        ) from None
 
 
 def file_or_device(args: argparse.Namespace, file: str | None, name: str) -> None:
@@ -152,7 +161,7 @@ def open_device(args: argparse.Namespace, **kw: Any) -> Any:
         args.device,
         profile=args.profile,
         channels=args.channels,
-        channel_map=args.channel_map,
+        channel_map=channel_map(args.channel_map),
         geometry=args.geometry,
         samplerate=args.samplerate,
         **kw,
