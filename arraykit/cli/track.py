@@ -19,7 +19,6 @@ import numpy as np
 
 from arraykit.cli.hardware import (
     _device_args,
-    _int_list,
     _StopOnSignal,
     file_or_device,
     open_device,
@@ -38,10 +37,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("input", nargs="?", metavar="IN.wav", help="a recording (else --device)")
     _device_args(p)
-    for action in p._actions:  # --channel-map also takes an ODAS .cfg (its mapping.map)
-        if action.dest == "channel_map":
-            action.type = _channel_map
-            action.help = "captured channel of each mic (0-based, e.g. 0,1,2,3), or an ODAS .cfg"
     p.add_argument("-o", "--out", required=True, metavar="DIR", help="output folder")
     p.add_argument(
         "--json",
@@ -153,14 +148,6 @@ def run_track(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
-
-
-def _channel_map(text: str) -> list[int]:
-    if text.lower().endswith(".cfg"):
-        from arraykit.geometry import odas_channel_map
-
-        return list(odas_channel_map(text))
-    return _int_list(text)
 
 
 def _strongest(report: Any, n: int) -> np.ndarray:
