@@ -50,14 +50,14 @@ def _owner(reports: list, truth, tid: int) -> int:
     return int(np.bincount(votes).argmax()) if votes else -1
 
 
-def meetings(name: str, seeds: int, cache: dict) -> dict:
+def meetings(name: str, seeds: int, cache: dict, args_activity: str = "auto") -> dict:
     g = ak.load_geometry(name)
     out: dict = {"err": [], "swaps": 0, "delay": [], "false": 0, "ospa": [], "sep": []}
     for seed in range(seeds):
         m = scoring.meeting(g, seed, rir_cache=cache)
         runs = {}
         for sep in ("mvdr", "das"):
-            pipe = Pipeline(g, FS, FrontendOptions(activity="webrtc", separation=sep))
+            pipe = Pipeline(g, FS, FrontendOptions(activity=args_activity, separation=sep))
             runs[sep] = (pipe, pipe.process(m.scene.signals) + pipe.finish())
         pipe, reps = runs["mvdr"]
         sc = scoring.track_errors(reps, m.truth, m.active, onsets=m.onsets, lag=0.05)
@@ -102,7 +102,7 @@ def noise_only(name: str, seconds: float = 60.0) -> dict:
     fan = ak.sim.Source(fan_noise(seconds, FS, 7), azimuth=230.0, distance=1.5)
     sc = ak.sim.simulate(g, [fan], FS, rt60=0.3, snr_db=20, seed=3)
     res = {}
-    for act in ("webrtc", "energy"):
+    for act in ("webrtc", "energy", "both"):
         pipe = Pipeline(g, FS, FrontendOptions(activity=act))
         reps = pipe.process(sc.signals) + pipe.finish()
         ids = {t.id for r in reps for t in r.tracks}
@@ -129,7 +129,7 @@ def office() -> list[list[str]]:
             for s in (tgt, intf):
                 rel = cal.positions[data.index(s)] - sub.centroid
                 truth.append(np.degrees(np.arctan2(rel[1], rel[0])) % 360)
-            pipe = Pipeline(sub, FS, FrontendOptions(activity="webrtc"))
+            pipe = Pipeline(sub, FS)
             reps = pipe.process(x[idx]) + pipe.finish()
             final = {t.id: t.azimuth for r in reps[-60:] for t in r.tracks}
             cells = [f"{tgt}+{intf}", f"{k0}-{k0 + 7}",
@@ -162,7 +162,7 @@ def speed() -> list[list[str]]:
         sc = ak.sim.simulate(g, srcs, fs, rt60=0.3, snr_db=20, seed=1, max_order=10)
         best = np.inf
         for _ in range(3):
-            pipe = Pipeline(g, fs, FrontendOptions(activity="webrtc"))
+            pipe = Pipeline(g, fs)
             c0 = time.thread_time()
             reps = pipe.process(sc.signals)
             best = min(best, (time.thread_time() - c0) / (sc.signals.shape[1] / fs))
@@ -178,6 +178,7 @@ def main() -> None:
     ap.add_argument("--png", type=Path, help="save a live-view frame of one meeting here")
     ap.add_argument("--skip", default="", help="comma list of parts to skip")
     ap.add_argument("--arrays", default="respeaker-6mic,respeaker-usb-4mic")
+    ap.add_argument("--activity", default="auto", help="activity detector of the meetings")
     args = ap.parse_args()
     skip = set(args.skip.split(","))
     t0 = time.perf_counter()
@@ -187,7 +188,7 @@ def main() -> None:
     if "meetings" not in skip:
         rows_t, rows_s = [], []
         for name in args.arrays.split(","):
-            r = meetings(name, args.seeds, {})
+            r = meetings(name, args.seeds, {}, args.activity)
             err = np.asarray(r["err"])
             delays = np.asarray(r["delay"])
             sep = np.asarray(r["sep"])
@@ -212,9 +213,9 @@ def main() -> None:
         for name in args.arrays.split(","):
             res = noise_only(name)
             rows.append([name] + [f"{res[a][0]:.1f} ({100 * res[a][1]:.0f} %)"
-                                  for a in ("webrtc", "energy")])  # fmt: skip
+                                  for a in ("webrtc", "energy", "both")])  # fmt: skip
         print("\n### 60 s of fan noise: false tracks per minute (share of blocks active)\n")
-        print(table(["array", "WebRTC VAD", "energy"], rows))
+        print(table(["array", "WebRTC VAD", "energy", "both (default)"], rows))
     if "office" not in skip and OFFICE.is_dir():
         print("\n### office-ula32: two loudspeakers at once, 8-mic sub-arrays\n")
         print(table(["sources", "mics", "true az °", "tracked az °", "SIR gain dB"], office()))

@@ -53,9 +53,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--postfilter", action="store_true", help="Wiener post-filter per track")
     p.add_argument(
         "--activity",
-        choices=("auto", "webrtc", "energy", "none"),
+        choices=("auto", "webrtc", "energy", "both", "none"),
         default="auto",
-        help="speech activity detector (auto: WebRTC VAD when installed)",
+        help="speech activity (auto: WebRTC VAD and energy both, energy without the VAD)",
     )
     p.add_argument("--max-sources", type=int, default=2, help="directions per block (2)")
     p.add_argument("--realtime", action="store_true", help="pace a sim: device in real time")

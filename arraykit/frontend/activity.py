@@ -14,6 +14,9 @@ Two detectors behind one :class:`Activity` protocol, chosen by
 - ``"energy"``: the block's level against a tracked noise floor (the floor follows
   quiet blocks at once and loud ones slowly, like minimum statistics); activity
   rises from 0 at `snr_lo` dB above the floor to 1 at `snr_hi` dB. No dependency.
+- ``"both"``: the lesser of the two: speech-like to the VAD *and* louder than the
+  floor (a fan, steady and loud, is speech to the level-normalised VAD in nearly
+  every block, and never above its own floor).
 - ``"none"``: always 1 (every block localised).
 """
 
@@ -25,7 +28,14 @@ import numpy as np
 
 from arraykit import _validate as v
 
-__all__ = ["Activity", "AlwaysActive", "EnergyActivity", "WebrtcActivity", "make_activity"]
+__all__ = [
+    "Activity",
+    "AlwaysActive",
+    "BothActivity",
+    "EnergyActivity",
+    "WebrtcActivity",
+    "make_activity",
+]
 
 WEBRTC_RATES = (8000, 16000, 32000, 48000)
 
@@ -108,9 +118,22 @@ class WebrtcActivity:
         return float(np.mean(votes)) if votes else 0.0
 
 
+class BothActivity:
+    """The lesser of the WebRTC VAD's and the energy detector's activity."""
+
+    def __init__(self, fs: float) -> None:
+        self.vad = WebrtcActivity(fs)
+        self.energy = EnergyActivity(fs)
+
+    def __call__(self, block: np.ndarray) -> float:
+        return min(self.vad(block), self.energy(block))
+
+
 def make_activity(kind: str, fs: float) -> Activity:
-    """The detector named `kind` (``"webrtc"``, ``"energy"`` or ``"none"``) at rate `fs`."""
-    kind = v.choice("activity", kind, ("webrtc", "energy", "none"))
+    """The detector named `kind` (``"webrtc"``, ``"energy"``, ``"both"``, ``"none"``) at `fs`."""
+    kind = v.choice("activity", kind, ("webrtc", "energy", "both", "none"))
+    if kind == "both":
+        return BothActivity(fs)
     if kind == "webrtc":
         return WebrtcActivity(fs)
     if kind == "energy":

@@ -48,7 +48,7 @@ from arraykit.stft import StreamingSTFT
 
 __all__ = ["BlockReport", "FrontendOptions", "Pipeline", "TrackReport"]
 
-ActivityKind = Literal["auto", "webrtc", "energy", "none"]
+ActivityKind = Literal["auto", "webrtc", "energy", "both", "none"]
 SeparationKind = Literal["mvdr", "lcmv", "das"]
 
 
@@ -66,8 +66,8 @@ class FrontendOptions:
     resolution : direction grid step, degrees
     min_height : least height of a peak above its map's median (the map is a mean
         GCC-PHAT, at most 1)
-    activity : ``"auto"`` (WebRTC VAD when installed, else energy), ``"webrtc"``,
-        ``"energy"`` or ``"none"``
+    activity : ``"auto"`` (``"both"`` when the WebRTC VAD is installed, else
+        ``"energy"``), ``"webrtc"``, ``"energy"``, ``"both"`` or ``"none"``
     activity_threshold : blocks below it are not localised
     gate, meas_sd, accel_sd, birth_hits, birth_window, hold : the tracker's
         (:class:`~arraykit.frontend.tracking.Tracker`)
@@ -112,7 +112,7 @@ class FrontendOptions:
             raise v.fail("peak_ratio", self.peak_ratio, "must lie in (0, 1]")
         if not 0 <= float(self.activity_threshold) <= 1:
             raise v.fail("activity_threshold", self.activity_threshold, "must lie in [0, 1]")
-        v.choice("activity", self.activity, ("auto", "webrtc", "energy", "none"))
+        v.choice("activity", self.activity, ("auto", "webrtc", "energy", "both", "none"))
         v.choice("separation", self.separation, SEPARATIONS)
 
 
@@ -214,7 +214,7 @@ class Pipeline:
             try:
                 import webrtcvad  # noqa: F401
 
-                kind = "webrtc"
+                kind = "both"
             except ImportError:  # pragma: no cover - depends on the install
                 kind = "energy"
         self.activity_kind = kind
