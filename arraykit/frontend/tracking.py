@@ -142,8 +142,13 @@ class Tracker:
         self.block = 0
 
     def _new_filter(self, az: float, el: float) -> Any:
-        from filterpy.common import Q_discrete_white_noise
-        from filterpy.kalman import KalmanFilter
+        try:
+            from filterpy.common import Q_discrete_white_noise
+            from filterpy.kalman import KalmanFilter
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise ImportError(
+                "the front end's tracker needs filterpy: pip install 'arraykit[track]'"
+            ) from exc
 
         dt = self.dt
         kf = KalmanFilter(dim_x=4, dim_z=2)
