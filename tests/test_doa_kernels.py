@@ -121,9 +121,29 @@ def test_music_and_tops_match_reference(band) -> None:
         _, Es, En = subspaces(covariance(X), k)
         ref = music_reference(X, f, g.delays(grid), k)
         np.testing.assert_allclose(music_bins(Es, En, steer), ref, rtol=1e-6)
-    np.testing.assert_allclose(
-        tops_map(X, steer, 2), tops_reference(X, f, g.delays(grid), 2), rtol=1e-9
-    )
+    for k in (1, 2, 4):  # TOPS from the signal subspace (k < M - k) and from the noise one
+        np.testing.assert_allclose(
+            tops_map(X, steer, k), tops_reference(X, f, g.delays(grid), k), rtol=1e-9
+        )
+
+
+@pytest.mark.parametrize("M", [4, 9, 16])
+def test_music_signal_form_equals_noise_form(M: int) -> None:
+    """``|a|^2 - |E_s^H a|^2 == |E_n^H a|^2``: the two forms of the MUSIC projection agree
+    to 1e-10 on random Hermitian covariances, far field and near field."""
+    rng = np.random.default_rng(M)
+    g = ak.ArrayGeometry.circular(M, 0.05)
+    f = np.linspace(300.0, 3500.0, 7)
+    Z = rng.standard_normal((7, M, 2 * M)) + 1j * rng.standard_normal((7, M, 2 * M))
+    C = Z @ np.conj(Z.transpose(0, 2, 1))
+    far = Steering(g, f, grids.azimuth_grid(5.0), None, 343.0)
+    near = Steering(g, f, None, rng.uniform(-1.0, 1.0, (40, 3)) + np.array([0.0, 0.0, 2.0]), 343.0)
+    for k in sorted({1, 2, M // 2, M - 1}):
+        _, Es, En = subspaces(C, k)
+        for steer in (far, near):
+            noise = music_bins(Es, En, steer, subspace="noise")
+            signal = music_bins(Es, En, steer, subspace="signal")
+            np.testing.assert_allclose(1.0 / signal, 1.0 / noise, rtol=0, atol=1e-10)
 
 
 def test_chunked_steering_equals_one_chunk(band, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -267,3 +287,22 @@ def test_clear_caches_empties_every_cache_and_searches_stay_equal() -> None:
     after = ak.doa.locate(x, FS, g, resolution=0.1, grid="sphere")
     np.testing.assert_array_equal(after.spectrum, before.spectrum)
     np.testing.assert_array_equal(after.directions, before.directions)
+
+
+def test_tdoa_ls_map_and_solver_match_the_slow_reference() -> None:
+    """tdoa-ls: its misfit map equals the slow loop (pair delays from a GCC summed bin by
+    bin on a 1/64-sample grid) to a fraction of a sample, and its least-squares direction
+    lies at the reference map's best point on a 0.1 degree ring."""
+    from arraykit.doa.methods.tdoa_ls import tdoa_ls_reference
+
+    g = ak.load_geometry("respeaker-6mic")
+    scene = simulate(g, [Source(speech_like(0.5, FS, seed=5), azimuth=143.3)], FS, seed=2)
+    X = ak.stft.stft(scene.signals, FS, nfft=NFFT)
+    f = ak.stft.stft_frequencies(FS, nfft=NFFT)
+    band = (f >= 300) & (f <= 3500)
+    ring = grids.azimuth_grid(0.1)
+    res = ak.doa.locate_stft(X, FS, g, nfft=NFFT, method="tdoa-ls", grid=ring)
+    ref = tdoa_ls_reference(X[:, band], f[band], FS, g.delays(ring), all_pairs(6))
+    np.testing.assert_allclose(res.spectrum, ref, atol=0.01)  # samples; measured 0.002 of 4.7
+    assert abs(res.azimuth[0] - ring[np.argmax(ref), 0]) < 0.5, (res.azimuth, ring[np.argmax(ref)])
+    assert abs(res.azimuth[0] - 143.3) < 1.0

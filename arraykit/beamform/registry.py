@@ -202,13 +202,7 @@ def _cov(name: str, source: CovSource, F: int, M: int, method: str) -> np.ndarra
 
 
 def _loading(value: object) -> float:
-    try:
-        x = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise v.fail("loading", value, "must be a number >= 0") from None
-    if not np.isfinite(x) or x < 0:
-        raise v.fail("loading", value, "must be a finite number >= 0")
-    return x
+    return v.nonnegative("loading", value)
 
 
 def _ref(ref: int | None, M: int) -> int | None:

@@ -516,8 +516,7 @@ def superdirective(
     np.ndarray [shape=(F, M), complex128]
     """
     a = target_steering(geometry, freqs, direction, point=point, c=c)
-    if not np.isfinite(loading) or loading < 0:
-        raise v.fail("loading", loading, "must be a finite number >= 0")
+    loading = v.nonnegative("loading", loading)
     gamma = diffuse_coherence(geometry, freqs, field=field, c=c)
     M = geometry.n_mics
     if wng_min_db is None:
@@ -697,8 +696,7 @@ def _loaded(name: str, cov: npt.ArrayLike, loading: float, mode: str) -> np.ndar
     if R.ndim < 2 or R.shape[-1] != R.shape[-2]:
         raise v.fail(name, cov, f"must be square matrices (..., M, M), got shape {R.shape}")
     v.choice("loading_mode", mode, ("absolute", "trace"))
-    if not np.isfinite(loading) or loading < 0:
-        raise v.fail("loading", loading, "must be a finite number >= 0")
+    loading = v.nonnegative("loading", loading)
     if loading == 0:
         return R
     M = R.shape[-1]
