@@ -41,6 +41,7 @@ bench: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 $(BIN)/python benchmarks/bench_doa.py
 	OPENBLAS_NUM_THREADS=1 $(BIN)/python benchmarks/bench_beamform.py
 	OPENBLAS_NUM_THREADS=1 $(BIN)/python benchmarks/bench_diagnostics.py
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python benchmarks/bench_frontend.py
 	@if [ -d ../shared/data/office-ula32 ]; then \
 	  OPENBLAS_NUM_THREADS=1 $(BIN)/python benchmarks/validate_office.py; \
 	else echo "validate_office: ../shared/data/office-ula32 is absent, skipped"; fi
