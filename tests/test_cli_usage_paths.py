@@ -103,3 +103,38 @@ def test_diagnose_default_method_says_how_to_give_the_snr(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--snr DB" in err and "das" in err and "mvdr" in err
     assert main(["diagnose", "--geometry", "uma-8", "--direction", "70", "--snr", "10"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "flag"),
+    [
+        (["record", "--device", "sim:respeaker-usb-4mic", "--seconds", "1", "{o}"], "OUT.wav"),
+        (
+            [
+                "beamform",
+                "{i}",
+                "--geometry",
+                "respeaker-usb-4mic",
+                "--direction",
+                "0",
+                "-o",
+                "{o}",
+            ],
+            "--output",
+        ),
+    ],
+)
+@pytest.mark.parametrize("out", ["nodir/o.wav", "o.txt", "o"])
+def test_a_bad_audio_output_is_named_by_its_flag(
+    argv: list[str], flag: str, out: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import numpy as np
+    import soundfile as sf
+
+    i = tmp_path / "in.wav"
+    sf.write(i, np.random.default_rng(0).standard_normal((4000, 4)) * 0.1, 16000)
+    # before: "path='nodir/o.wav': ..." (the API's parameter, not the command's flag)
+    assert main([a.format(i=i, o=tmp_path / out) for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"arraykit: error: {flag}=")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"]

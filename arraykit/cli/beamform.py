@@ -125,9 +125,10 @@ def parse_numbers(text: str, name: str, count: int | None = None, sep: str = ","
 
 def run_beamform(args: argparse.Namespace) -> int:
     from arraykit.beamform import beamform
-    from arraykit.io import write_audio
+    from arraykit.io import check_output, write_audio
 
     refuse_overwriting_input(args.input, args.output)
+    check_output(args.output, name="--output")  # before the input is read and beamformed
     x, fs, g = read_recording(args.input, args, flag="IN.wav")
     point = parse_numbers(args.point, "--point", 3) if args.point else None
     steered = "steering" in get_design(args.method).needs

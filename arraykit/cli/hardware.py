@@ -193,7 +193,7 @@ def run_devices(args: argparse.Namespace) -> int:
 def run_record(args: argparse.Namespace) -> int:
     from arraykit.io import AudioWriter, OutputError, check_output
 
-    check_output(args.out)  # a bad path is refused before the device is touched
+    check_output(args.out, name="OUT.wav")  # a bad path is refused before the device is touched
     target_s = None if args.seconds is None else v.positive("seconds", args.seconds)
     probe = open_device(args, all_channels=args.all_channels)
     blocksize = 1024
