@@ -266,7 +266,9 @@ def steering_loss(
     geometry : ArrayGeometry
     freqs : array_like [shape=(F,)]
         Hz.
-    method : {"das", "mvdr", "mpdr", "superdirective", "lcmv"}
+    method : str
+        A registered design (``ak.beamform.design_names()``: "das", "mvdr", "mpdr",
+        "superdirective", "lcmv", "gev", and any registered later).
     look, source : (float, float)
         ``(azimuth, elevation)`` degrees the beam is steered at / the talker is at.
     snr_db : float or array_like [shape=(F,)], optional
@@ -309,7 +311,9 @@ def predict(
     geometry : ArrayGeometry
         The nominal geometry the beamformer is designed with.
     freqs : array_like [shape=(F,)]
-    method : {"das", "mvdr", "mpdr", "superdirective", "lcmv"}
+    method : str
+        A registered design (``ak.beamform.design_names()``: "das", "mvdr", "mpdr",
+        "superdirective", "lcmv", "gev", and any registered later).
     look : (float, float)
         Direction the beam is steered at, degrees.
     source : (float, float), optional
