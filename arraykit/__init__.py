@@ -32,6 +32,7 @@ __all__ = [
     "InvalidArgumentError",
     "__version__",
     "beamform",
+    "campaign",
     "datasets",
     "diagnostics",
     "doa",
@@ -48,6 +49,7 @@ __all__ = [
 
 _SUBMODULES = {
     "beamform",
+    "campaign",
     "datasets",
     "diagnostics",
     "doa",

@@ -25,6 +25,7 @@ COMMANDS = [
     "arraykit.cli.diagnose",
     "arraykit.cli.hardware",
     "arraykit.cli.demo",
+    "arraykit.cli.campaign",
 ]
 
 
