@@ -8,8 +8,9 @@ Where the scenes run:
 - ``scheduler="tcp://HOST:8786"`` (or ``client=``): an existing Dask cluster.
 
 Each scene is one task (``client.submit``); results come back in completion order
-(``as_completed``) and each scene's rows are written to the table as one part file
-before the next result is taken. Only the rows missing from the table are computed,
+(``as_completed``); the rows of every scene finished by then are written to the
+table as one part file before the next results are taken (one scene per file while
+they trickle in, larger batches when they arrive faster than a file is written). Only the rows missing from the table are computed,
 so a rerun of a finished campaign does nothing, an interrupted one resumes, and a
 spec with a method added computes only that method's rows. Scenes are
 deterministic (see :mod:`arraykit.campaign.scene`), so a serial run and a Dask run
@@ -305,22 +306,22 @@ def run(
     bar = tqdm(total=len(todo), unit="scene", disable=not progress, smoothing=0.05)
     state = {"computed": 0, "failed": 0, "lost": 0}
 
-    def take(rows: list[dict[str, Any]]) -> None:
+    def take(scenes: int, rows: list[dict[str, Any]]) -> None:
         table.append(rows)
-        state["computed"] += 1
+        state["computed"] += scenes
         state["failed"] += sum(r["status"] != "ok" for r in rows)
-        bar.update(1)
+        bar.update(scenes)
 
     try:
         if not todo:
             pass
         elif workers == 0 and client is None and scheduler is None:
             for ci, i, jobs in todo:
-                take(scene_rows(spec, ci, i, jobs))
+                take(1, scene_rows(spec, ci, i, jobs))
         else:
             with _client(client, scheduler, workers) as cl:
-                for rows in _stream(cl, spec, todo, state):
-                    take(rows)
+                for scenes, rows in _stream(cl, spec, todo, state):
+                    take(scenes, rows)
     finally:
         bar.close()
     if compact and state["lost"] == 0:
@@ -337,7 +338,7 @@ def run(
 
 def _stream(
     client: Any, spec: Spec, todo: list[tuple[int, int, tuple[Job, ...]]], state: dict[str, int]
-) -> Iterator[list[dict[str, Any]]]:
+) -> Iterator[tuple[int, list[dict[str, Any]]]]:
     distributed = need("distributed")
     futures = [
         client.submit(
@@ -346,16 +347,22 @@ def _stream(
         for ci, i, jobs in todo
     ]
     try:
-        for fut in distributed.as_completed(futures):
-            try:
-                rows = fut.result()
-            except Exception as exc:  # the task itself died (e.g. KilledWorker): retry next run
-                logger.warning("scene task %s lost: %s", fut.key, _message(exc))
-                state["lost"] += 1
-                continue
-            finally:
-                fut.release()
-            yield rows
+        # every result ready at the same moment is written as one part file: one
+        # file per scene while scenes trickle in, fewer and larger ones at scale
+        for batch in distributed.as_completed(futures).batches():
+            rows: list[dict[str, Any]] = []
+            done = 0
+            for fut in batch:
+                try:
+                    rows += fut.result()
+                    done += 1
+                except Exception as exc:  # the task itself died (e.g. KilledWorker): retry next run
+                    logger.warning("scene task %s lost: %s", fut.key, _message(exc))
+                    state["lost"] += 1
+                finally:
+                    fut.release()
+            if done:
+                yield done, rows
     finally:
         client.cancel(futures)
 

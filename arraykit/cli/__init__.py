@@ -13,6 +13,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from arraykit import __version__
 from arraykit.errors import ArraykitError
@@ -34,7 +35,7 @@ class UsageError(ArraykitError, ValueError):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit status 2
+    def error(self, message: str) -> NoReturn:  # one line, exit status 2
         raise UsageError(f"{self.prog}: {message}")
 
 

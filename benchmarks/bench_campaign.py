@@ -1,0 +1,117 @@
+"""Campaign throughput: scenes per second serially and on an embedded Dask cluster.
+
+Run: ``.venv/bin/python benchmarks/bench_campaign.py [--scenes 24] [--workers 2]``.
+
+The same small campaign (a 6-mic circle, RT60 0.3 s / 20 dB, one talker, 1 s of
+speech-like signal; arraykit's SRP-PHAT, NormMUSIC, TOPS and delay-and-sum) runs
+serially (``workers=0``) and on a ``LocalCluster`` of `--workers` single-threaded
+processes (cluster start-up timed apart, then the campaign); both into fresh tables.
+Prints scenes per second, the speed-up, the per-scene cost split (room render against
+methods, CPU seconds from the rows' timings of the serial run), the time to write one
+scene's part file, and the machine's load average before and after (the machine may be
+shared: say under what load a number was taken).
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import arraykit as ak
+from arraykit.campaign import ResultTable, load_spec
+
+SPEC = """
+[campaign]
+name = "bench"
+seeds = {seeds}
+geometries = [{{ name = "circular-6", circular = [6, 0.0463] }}]
+doa = ["srp-phat", "normmusic", "tops"]
+beamformers = ["das"]
+duration = 1.0
+salt = {salt}
+[rooms]
+rt60 = 0.3
+snr_db = 20
+sources = [1]
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenes", type=int, default=24, help="scenes per run (default 24)")
+    parser.add_argument("--workers", type=int, default=2, help="Dask workers (default 2)")
+    args = parser.parse_args()
+    import distributed
+
+    load0 = os.getloadavg()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-campaign-"))
+    # different salts: the two runs draw different (equally costly) scenes, so neither
+    # profits from the other's caches
+    serial_spec = load_spec(SPEC.format(seeds=args.scenes, salt=1))
+    dask_spec = load_spec(SPEC.format(seeds=args.scenes, salt=2))
+    # warm-up: imports and steering caches, outside the timings
+    ak.campaign.run(load_spec(SPEC.format(seeds=1, salt=3)), tmp / "warm", workers=0)
+
+    s_serial = ak.campaign.run(serial_spec, tmp / "serial", workers=0)
+    t0 = time.perf_counter()
+    cluster = distributed.LocalCluster(
+        n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=":0"
+    )
+    client = distributed.Client(cluster)
+    client.run(lambda: __import__("arraykit.campaign.run"))  # imports, outside the timing
+    ak.campaign.run(load_spec(SPEC.format(seeds=1, salt=4)), tmp / "warm2", client=client)
+    t_start = time.perf_counter() - t0
+    s_dask = ak.campaign.run(dask_spec, tmp / "dask", client=client)
+    client.close()
+    cluster.close()
+    load1 = os.getloadavg()
+
+    rate_s = s_serial.computed / s_serial.seconds
+    rate_d = s_dask.computed / s_dask.seconds
+    rows = ResultTable(tmp / "serial").read().to_pylist()
+    render = {(r["scene"]): r["render_s"] for r in rows}
+    methods: dict[str, list[float]] = {}
+    for r in rows:
+        methods.setdefault(r["method"], []).append(r["method_s"])
+    per_scene_methods = sum(statistics.median(v) for v in methods.values())
+    t_render = statistics.median(render.values())
+
+    table = ResultTable(tmp / "writes")
+    scene = [r for r in rows if r["scene"] == 0]
+    t1 = time.perf_counter()
+    for _ in range(50):
+        table.append(scene)
+    t_write = (time.perf_counter() - t1) / 50
+
+    print("| run | scenes | seconds | scenes/s |\n|---|---:|---:|---:|")
+    print(
+        f"| serial (`--workers 0`) | {s_serial.computed} | {s_serial.seconds:.1f} | {rate_s:.2f} |"
+    )
+    print(
+        f"| LocalCluster, {args.workers} workers | {s_dask.computed} | {s_dask.seconds:.1f} | "
+        f"{rate_d:.2f} |"
+    )
+    print(f"\nspeed-up {rate_d / rate_s:.2f}× (cluster start-up {t_start:.1f} s, not counted)")
+    print(
+        f"per scene (serial, medians): render {t_render:.3f} s, methods {per_scene_methods:.3f} s "
+        + "("
+        + ", ".join(f"{m} {statistics.median(v):.3f}" for m, v in methods.items())
+        + ")"
+    )
+    print(f"writing one scene's part file ({len(scene)} rows): {t_write * 1e3:.1f} ms")
+    print(
+        f"load average before {load0[0]:.1f} / {load0[1]:.1f}, after {load1[0]:.1f} / "
+        f"{load1[1]:.1f} (1 / 5 min) on {os.cpu_count()} cores"
+    )
+
+
+if __name__ == "__main__":
+    main()
