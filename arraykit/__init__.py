@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from arraykit._cache import clear as clear_caches
 from arraykit.errors import ArraykitError, DeviceError, GeometryFileError, InvalidArgumentError
 from arraykit.geometry import SPEED_OF_SOUND, ArrayGeometry, list_geometries, load_geometry
 
@@ -33,6 +34,7 @@ __all__ = [
     "__version__",
     "beamform",
     "campaign",
+    "clear_caches",
     "datasets",
     "diagnostics",
     "doa",

@@ -51,7 +51,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -170,7 +170,8 @@ def load_office_ula32(
     if rir_seconds is not None:
         keep = v.positive("rir_seconds", rir_seconds)
 
-    rirs, fs = [], None
+    rirs: list[np.ndarray] = []
+    fs: int | None = None
     for sid in ids:
         x, rate = read_audio(folder / f"rir_source_{sid}.wav", n_mics=N_MICS)
         if fs is not None and rate != fs:
@@ -179,6 +180,7 @@ def load_office_ula32(
         # The -1/2 LSB truncation offset, from the noise floor of the last quarter.
         x = x - x[:, -max(1, x.shape[1] // 4) :].mean(axis=1, keepdims=True)
         rirs.append(x if keep is None else x[:, : max(1, round(keep * rate))])
+    assert fs is not None  # ids is never empty (checked above)
     length = min(r.shape[1] for r in rirs)
     rir_array = np.stack([r[:, :length] for r in rirs])
     rir_array.setflags(write=False)
@@ -390,8 +392,8 @@ def calibrate(
     """
     if not isinstance(data, OfficeULA32):
         raise v.fail("data", data, "must be an OfficeULA32 from load_office_ula32()")
-    model = v.choice("offsets", offsets, _OFFSET_MODELS)
-    lat = v.choice("latency", latency, _LATENCY_MODELS)
+    model = cast(OffsetModel, v.choice("offsets", offsets, _OFFSET_MODELS))
+    lat = cast(LatencyModel, v.choice("latency", latency, _LATENCY_MODELS))
     n_emit = data.n_sources if lat == "per-source" else 1
     speed = v.positive("c", c)
     n_src = data.n_sources

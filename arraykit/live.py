@@ -22,7 +22,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
@@ -71,7 +71,7 @@ class LiveStats:
 def track(
     device: Any,
     *,
-    method: Literal["srp-phat", "music", "normmusic"] = "srp-phat",
+    method: str = "srp-phat",
     num_sources: int = 1,
     block: float = 0.1,
     memory: float = 0.5,
@@ -94,9 +94,10 @@ def track(
     ----------
     device
         What :func:`arraykit.hardware.open` returns (real, simulated or file).
-    method : {"srp-phat", "music", "normmusic"}
-        As for :func:`arraykit.doa.locate_cov` (SRP-PHAT on the PHAT-normalised
-        covariance).
+    method : str
+        One of ``arraykit.doa.COV_METHODS`` (the registered methods that run from a
+        covariance: "srp-phat", "music", "normmusic", ...), as for
+        :func:`arraykit.doa.locate_cov` (SRP-PHAT on the PHAT-normalised covariance).
     num_sources, freq_range, nfft, resolution
         As for :func:`arraykit.doa.locate`.
     block : float

@@ -16,9 +16,86 @@ import numpy as np
 import numpy.typing as npt
 
 from arraykit import _validate as v
-from arraykit.geometry import SPEED_OF_SOUND, ArrayGeometry
+from arraykit.geometry import SPEED_OF_SOUND, ArrayGeometry, unit_vectors
 
-__all__ = ["near_field_delays", "steering_vector", "steering_vector_near"]
+__all__ = [
+    "near_field_delays",
+    "plane_wave",
+    "spherical_wave",
+    "steering_vector",
+    "steering_vector_near",
+]
+
+CENTRE_TOL = 1e-6
+"""Metres: a near-field point this close to the array centroid (or a microphone) is refused."""
+
+
+def plane_wave(
+    positions: npt.ArrayLike,
+    freqs: npt.ArrayLike,
+    units: npt.ArrayLike,
+    *,
+    c: float = SPEED_OF_SOUND,
+) -> np.ndarray:
+    """Far-field steering from raw positions, batched: ``(..., F, G, M)``.
+
+    The kernel behind :func:`steering_vector`, for callers that perturb the array
+    (Monte Carlo position errors, :mod:`arraykit.diagnostics`) or sweep directions
+    past the poles: `positions` ``(..., M, 3)`` metres, `units` ``(G, 3)`` unit vectors
+    toward the sources, ``a = exp(2j pi f (p_m . u) / c)``.
+    """
+    p = np.asarray(positions, dtype=float)
+    u = np.atleast_2d(np.asarray(units, dtype=float))
+    f = np.asarray(freqs, dtype=float)
+    tau = -np.einsum("...mk,gk->...gm", p, u) / v.positive("c", c)  # (..., G, M)
+    return np.exp(-2j * np.pi * f[:, None, None] * tau[..., None, :, :])
+
+
+def spherical_wave(
+    positions: npt.ArrayLike,
+    freqs: npt.ArrayLike,
+    points: npt.ArrayLike,
+    *,
+    centre: npt.ArrayLike,
+    c: float = SPEED_OF_SOUND,
+) -> np.ndarray:
+    """Near-field steering from raw positions, batched: ``(..., F, G, M)``.
+
+    ``a = (r_0 / r_m) exp(-2j pi f (r_m - r_0) / c)`` with ``r_m`` the distance from
+    each point ``(G, 3)`` to microphone ``m`` of `positions` ``(..., M, 3)`` and
+    ``r_0`` the distance to `centre` (the nominal array centroid). A point within
+    :data:`CENTRE_TOL` of a microphone or of `centre` is refused: there the wave has
+    no defined amplitude or direction.
+    """
+    pts = _points("points", points)
+    p = np.asarray(positions, dtype=float)
+    r = np.linalg.norm(pts[:, None, :] - p[..., None, :, :], axis=-1)  # (..., G, M)
+    _refuse_centre(pts, points, np.asarray(centre, dtype=float), r)
+    r0 = np.linalg.norm(pts - np.asarray(centre, dtype=float), axis=-1)[:, None]  # (G, 1)
+    tau = (r - r0) / v.positive("c", c)
+    f = np.asarray(freqs, dtype=float)
+    gain = r0 / r
+    return gain[..., None, :, :] * np.exp(-2j * np.pi * f[:, None, None] * tau[..., None, :, :])
+
+
+def _refuse_centre(
+    pts: np.ndarray, points: npt.ArrayLike, centre: np.ndarray, r: np.ndarray
+) -> None:
+    """Refuse points on a microphone (``r`` ``(..., G, M)``) or at the array centre."""
+    if np.any(r < CENTRE_TOL):
+        g, m = np.argwhere(r.reshape(-1, *r.shape[-2:]).min(axis=0) < CENTRE_TOL)[0]
+        raise v.fail("points", points, f"point {g} sits on microphone {m}")
+    r0 = np.linalg.norm(pts - centre, axis=-1)
+    if np.any(r0 < CENTRE_TOL):
+        g = int(np.argmax(r0 < CENTRE_TOL))
+        raise v.fail(
+            "points",
+            points,
+            f"point {g} sits at the array centre {tuple(np.round(centre, 6).tolist())}: "
+            "near-field steering is relative to the distance from the centre, which is zero "
+            "there, and no direction is defined; give a point away from the centre (or a "
+            "far-field direction)",
+        )
 
 
 def steering_vector(
@@ -48,8 +125,8 @@ def steering_vector(
     ((2, 1, 4), True)
     """
     f = v.frequencies("freqs", freqs)
-    tau = geometry.delays(directions, c=c)  # (G, M)
-    return np.exp(-2j * np.pi * f[:, None, None] * tau[None, :, :])
+    u = unit_vectors(v.directions("directions", directions))
+    return plane_wave(geometry.positions, f, u, c=c)
 
 
 def near_field_delays(
@@ -66,11 +143,9 @@ def near_field_delays(
     """
     pts = _points("points", points)
     r = np.linalg.norm(pts[:, None, :] - geometry.positions[None, :, :], axis=-1)  # (G, M)
-    if np.any(r < 1e-6):
-        g, m = np.argwhere(r < 1e-6)[0]
-        raise v.fail("points", points, f"point {g} sits on microphone {m}")
+    _refuse_centre(pts, points, geometry.centroid, r)
     r0 = np.linalg.norm(pts - geometry.centroid, axis=-1)[:, None]
-    return (r - r0) / v.positive("c", c), r0 / np.maximum(r, 1e-12)
+    return (r - r0) / v.positive("c", c), r0 / r
 
 
 def steering_vector_near(
@@ -84,11 +159,11 @@ def steering_vector_near(
 
     ``a[f, g, m] = (r_0 / r_m) exp(-2j pi f (r_m - r_0) / c)`` with ``r_m`` the
     distance from point ``g`` to microphone ``m`` and ``r_0`` the distance to the
-    array centroid. Far from the array this tends to :func:`steering_vector`.
+    array centroid. Far from the array this tends to :func:`steering_vector`. A point
+    on a microphone or at the array centre is refused (no amplitude or direction there).
     """
     f = v.frequencies("freqs", freqs)
-    tau, gain = near_field_delays(geometry, points, c=c)
-    return gain[None, :, :] * np.exp(-2j * np.pi * f[:, None, None] * tau[None, :, :])
+    return spherical_wave(geometry.positions, f, points, centre=geometry.centroid, c=c)
 
 
 def _points(name: str, value: npt.ArrayLike) -> np.ndarray:

@@ -18,13 +18,13 @@ True
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 from numpy.lib.stride_tricks import as_strided
 
+from arraykit import _cache
 from arraykit import _validate as v
 
 if TYPE_CHECKING:  # scipy.signal takes most of a second to import: load it on first use
@@ -49,7 +49,7 @@ def stft_transform(
     return _transform(fs, nfft, hop, window)
 
 
-@lru_cache(maxsize=32)
+@_cache.memoize("stft.transforms", 32)
 def _transform(fs: float, nfft: int, hop: int, window: str) -> ShortTimeFFT:
     from scipy.signal import ShortTimeFFT, get_window
 
@@ -205,7 +205,7 @@ def frame_count(sft: ShortTimeFFT, n_samples: int) -> int:
     return int(sft.p_max(n_samples) - sft.p_min)
 
 
-@lru_cache(maxsize=32)
+@_cache.memoize("stft.is_hann", 32)
 def _is_hann(sft: ShortTimeFFT) -> bool:
     n = sft.m_num
     if sft.mfft != n:
@@ -238,7 +238,7 @@ def _frame_view(x: np.ndarray, n_frames: int, sft: ShortTimeFFT) -> np.ndarray:
     )
 
 
-@lru_cache(maxsize=32)
+@_cache.memoize("stft.centre_phase", 32)
 def _centre_phase(mfft: int, mid: int) -> np.ndarray:
     phase = np.exp(2j * np.pi * np.arange(mfft // 2 + 1) * mid / mfft)
     phase.setflags(write=False)

@@ -42,6 +42,7 @@ with hw.open("respeaker-usb-4mic", blocksize=256, queue_blocks=4000) as d:
     out["name"], out["fs"], out["channel_map"] = d.name, d.fs, list(d.channel_map)
     out["geometry"] = d.geometry.name
     out["lost"] = len(d.overflows)
+    out["is_device"] = isinstance(d, hw.Device)
 out["dtype"], out["shape"] = str(x.dtype), list(x.shape)
 ref = (frames[:16000, 1:5].T / 32768.0).astype(np.float32)
 out["bit_exact"] = bool(np.array_equal(x, ref))
@@ -99,7 +100,7 @@ def test_discovery_channel_maps_and_bit_exact_capture(alsa):
         "respeaker-usb-4mic",
     )
     assert (out["dtype"], out["shape"], out["lost"]) == ("float32", [4, 16000], 0)
-    assert out["bit_exact"]
+    assert out["bit_exact"] and out["is_device"]
     assert all(v[1] == "respeaker-usb-4mic" for v in out["resolved"].values())
     assert len({v[0] for v in out["resolved"].values()}) == 1
     assert out["all_exact"]
@@ -149,6 +150,10 @@ def test_cli_devices_json_and_errors(alsa):
     devices = json.loads(r.stdout)["devices"]
     sim = next(d for d in devices if d["name"] == "ReSpeaker_4_Mic_Array_sim")
     assert sim["profile"] == "respeaker-usb-4mic" and sim["usable"] is True
+    simulated = next(d for d in devices if d["name"] == "sim:respeaker-usb-4mic")
+    assert simulated["status"] == "simulated" and simulated["usable"] is False
+    r = cli(["devices"], env)
+    assert "[sim] sim:uma-8  (8 ch)\n      simulated: simulated miniDSP UMA-8" in r.stdout
     r = cli(["record", "--device", "no-such-array", "--seconds", "1", str(tmp / "x.wav")], env)
     assert r.returncode == 2
     assert r.stderr.startswith("arraykit: error: no audio input matches an input whose name")

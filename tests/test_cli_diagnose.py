@@ -151,3 +151,51 @@ def test_report_says_where_it_could_not_measure():
     text = report.summary()
     assert "nan" not in text.lower().replace("dominance", "")
     assert "high half not measured (no talker-dominated bins)" in text
+
+
+def _two_talkers(interferer_az: float, seed: int) -> tuple[ak.ArrayGeometry, np.ndarray]:
+    """A talker at 70° and a second one, 1.5 m from a UMA-8 in a 0.3 s room."""
+    fs = 16000
+    g = ak.load_geometry("uma-8")
+    t = np.concatenate([np.zeros(fs * 3 // 10), sim.speech_like(1.5, fs, seed=seed)])
+    i = sim.speech_like(1.8, fs, seed=seed + 10)
+    scene = sim.simulate(
+        g,
+        [sim.Source(t, 70.0, 0.0, 1.5), sim.Source(i, interferer_az, 0.0, 1.5)],
+        fs,
+        room_dim=(6, 5, 3),
+        rt60=0.3,
+        snr_db=25,
+        seed=seed,
+    )
+    return g, scene.signals
+
+
+def test_recording_advice_accounts_for_a_second_talker(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    """Issue 12 item 12: a talker at 70° (steered right) and one at 120° on a UMA-8.
+
+    The single-source estimate is pulled toward the interferer (main advised "steer at
+    97.0°"); the search now looks for two sources, finds the other inside the array's
+    beamwidth, and says it is not sure instead of advising a wrong direction.
+    """
+    _g, x = _two_talkers(120.0, seed=1)
+    wav = write_audio(tmp_path / "two.wav", x / np.abs(x).max() * 0.5, 16000)
+    argv = ["diagnose", str(wav), "--geometry", "uma-8", "--direction", "70", "--method", "mvdr"]
+    assert main([*argv, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert not any(s.startswith("steer at") for s in doc["suggestions"]), doc["suggestions"]
+    assert any(s.startswith("not sure of the look direction") for s in doc["suggestions"])
+    assert len(doc["doa_others"]) == 1 and doc["doa_spread"] is not None
+
+
+def test_recording_advice_is_given_when_the_sources_are_apart():
+    """The same talker, the other one at 250°: a 10° steering error is found and advised."""
+    g, x = _two_talkers(250.0, seed=6)
+    rep = ak.diagnostics.diagnose_recording(x, 16000, g, (80, 0), method="mvdr")
+    steer = [s for s in rep.suggestions if s.startswith("steer at")]
+    assert len(steer) == 1
+    assert rep.doa_direction is not None and abs(rep.doa_direction[0] - 70.0) <= 3.0
+    assert rep.doa_spread is not None and rep.doa_spread <= 5.0
+    assert abs(rep.doa_others[0][0] - 250.0) <= 10.0

@@ -9,7 +9,7 @@ import pytest
 from arraykit.cli import main
 
 DOA_METHODS = ("srp-phat", "music", "normmusic", "tops")  # two estimates each
-BEAMFORMERS = ("das", "superdirective", "mpdr", "mvdr", "lcmv")
+BEAMFORMERS = ("das", "superdirective", "mpdr", "mvdr", "lcmv", "gev")
 NUM = r"-?\d+\.\d+"
 
 
@@ -52,6 +52,7 @@ def test_demo(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
     si_sdr_gain = {m: r[1] for m, r in bf.items()}
     assert snr_gain["mvdr"] > snr_gain["das"] + 2.5  # measured 4.2 against 0.4 dB
     assert si_sdr_gain["mvdr"] > si_sdr_gain["das"] + 0.8  # measured 1.7 against 0.1 dB
+    assert snr_gain["gev"] > snr_gain["das"] + 2.0  # blind GEV: measured 3.5 dB
 
     # the steering error is SRP-PHAT's talker-1 error; the predicted MPDR loss is a loss
     loss = re.search(
@@ -70,3 +71,39 @@ def test_demo_no_plot(tmp_path, monkeypatch: pytest.MonkeyPatch, capsys) -> None
     out = capsys.readouterr().out
     assert "picture" not in out and not list(tmp_path.iterdir())
     assert "0 frames lost" in out
+
+
+def test_demo_doa_figure_draws_every_estimate_where_it_can_be_read() -> None:
+    """Issue 12 item 25: MUSIC's second estimate was drawn at the centre of its panel.
+
+    Its pseudo-spectrum at the second peak is ~9 % of the first, so the marker drawn at
+    the spectrum's height sat near r = 0.09. Every estimate now sits on the rim at its
+    azimuth, beside the true directions.
+    """
+    pytest.importorskip("matplotlib")
+    pytest.importorskip("pyroomacoustics")
+    import numpy as np
+
+    import arraykit as ak
+    from arraykit.cli import demo
+    from arraykit.plot.doa import plot_doa_spectra
+
+    g = ak.hardware.load_profile("respeaker-usb-4mic").geometry
+    scene = demo._scene(g, 0)
+    res = {
+        m: ak.doa.locate(scene.signals, demo.FS, g, method=m, num_sources=2, resolution=0.5)
+        for m in ("srp-phat", "music")
+    }
+    fig = plot_doa_spectra(res, truth=scene.directions)
+    marks = {
+        ax.get_title(): line
+        for ax in fig.axes
+        for line in ax.lines
+        if line.get_label() == "estimate"
+    }
+    assert set(marks) == {"srp-phat", "music"}
+    for name, line in marks.items():
+        np.testing.assert_allclose(line.get_ydata(), 1.0)
+        np.testing.assert_allclose(
+            np.sort(np.degrees(line.get_xdata()) % 360), np.sort(res[name].azimuth % 360)
+        )

@@ -89,8 +89,8 @@ def test_cox_mpdr_sinr_by_hand():
     pr = predict(
         LINE8, freqs, method="mpdr", look=(70, 0), source=(67, 0), snr_db=10.0, noise_cov=rn
     )
-    a = mismatch._steer1(LINE8.positions, freqs, (70, 0), C)
-    a0 = mismatch._steer1(LINE8.positions, freqs, (67, 0), C)
+    a = mismatch._steer(LINE8.positions, freqs, (70, 0), C)
+    a0 = mismatch._steer(LINE8.positions, freqs, (67, 0), C)
     level = np.real(np.trace(rn, axis1=1, axis2=2)) / 8
     for f in range(2):
         ri = np.linalg.inv(rn[f])
@@ -172,7 +172,7 @@ def test_position_errors_mpdr_each_trial_follows_the_formula():
     true_pos = LINE8.positions[None] + np.random.default_rng(3).normal(0.0, sigma, (n, 8, 3))
     u = ak.geometry.unit_vectors([LOOK])[0]
     a0 = np.exp(2j * np.pi * freqs[None, :, None] * (true_pos @ u)[:, None, :] / C)  # (E, F, M)
-    a = mismatch._steer1(LINE8.positions, freqs, LOOK, C)[None]
+    a = mismatch._steer(LINE8.positions, freqs, LOOK, C)[None]
     rho = np.abs(np.sum(a.conj() * a0, axis=-1)) / 8
     formula = rho / (1 + 8 * 10 ** (snr_db / 10) * (1 - rho**2))  # |a0|^2 = M still holds
     np.testing.assert_allclose(pr.trials_db, 20 * np.log10(formula), atol=1e-9)
@@ -181,24 +181,54 @@ def test_position_errors_mpdr_each_trial_follows_the_formula():
         loading_for(LINE8, freqs, source=LOOK, error=2, snr_db=10, method="lcmv")
 
 
-# ----------------------------------------------------------------- fast vs reference
+# ----------------------------------------------------------------- registry vs reference
+def _weights_reference(method, a, r, c_mat=None):
+    """The slow, obvious weights: one error and one bin at a time, explicit inverses."""
+    e_count, f_count, m = a.shape
+    w = np.empty_like(a)
+    for e in range(e_count):
+        for f in range(f_count):
+            if method == "das":
+                w[e, f] = a[e, f] / m
+                continue
+            ri = np.linalg.inv(r[min(e, r.shape[0] - 1), f])
+            if c_mat is None:
+                x = ri @ a[e, f]
+                w[e, f] = x / (a[e, f].conj() @ x)
+            else:
+                cc = c_mat[e, f]
+                g = np.zeros(cc.shape[1])
+                g[0] = 1.0
+                w[e, f] = ri @ cc @ np.linalg.inv(cc.conj().T @ ri @ cc) @ g
+    return w
+
+
 @pytest.mark.parametrize("method", ["das", "mvdr", "mpdr", "superdirective", "lcmv"])
-def test_fast_kernel_matches_reference(method):
-    freqs = np.linspace(300, 3000, 6)
+def test_registry_kernel_matches_reference(method):
+    """The predictions' weights (the registry's design kernels) against per-bin inverses."""
+    freqs = np.linspace(1500, 3000, 6)  # the null at 130 deg is resolvable in every bin
     looks = np.array([[70.0 + e, 0.0] for e in (-3, 0, 2, 5)])
-    p = mismatch._Problem.build(
-        LINE8, freqs, method, 10.0, _coloured_noise(6, 8), 0.1, [(130, 0)], C
-    )
-    a = mismatch._steer(LINE8.positions, freqs, looks, C).transpose(1, 0, 2)
-    a0 = mismatch._steer1(LINE8.positions, freqs, (70, 0), C)[None]
-    r = p.design(LINE8, a0)
+    rn = _coloured_noise(6, 8)
+    p = mismatch._Problem.build(LINE8, freqs, method, 10.0, rn, 0.1, [(130, 0)], C)
+    u = ak.geometry.unit_vectors(looks)
+    a = ak.steering.plane_wave(LINE8.positions, freqs, u, c=C).transpose(1, 0, 2)
+    a0 = mismatch._steer(LINE8.positions, freqs, (70, 0), C)[None]
+    eye = 0.1 * np.eye(8)
+    r = {
+        "mvdr": (rn + eye)[None],
+        "lcmv": (rn + eye)[None],
+        "superdirective": (ak.beamform.diffuse_coherence(LINE8, freqs) + eye)[None],
+        "mpdr": (rn + eye)[None]
+        + p.sigma_s2[None, :, None, None] * a0[..., :, None] * a0[..., None, :].conj(),
+    }.get(method)
     c_mat = None
     if method == "lcmv":
-        nul = mismatch._steer(LINE8.positions, freqs, [(130, 0)], C).transpose(0, 2, 1)
-        c_mat = np.concatenate([a[..., None], np.broadcast_to(nul[None], (*a.shape, 1))], -1)
-    fast = mismatch._weights_fast(method, a, r, c_mat)
-    np.testing.assert_allclose(fast, mismatch._weights_reference(method, a, r, c_mat), atol=1e-10)
-    np.testing.assert_allclose(fast, mismatch._weights_beamform(method, a, r, c_mat), atol=1e-10)
+        nul = mismatch._steer(LINE8.positions, freqs, (130, 0), C)  # (F, M)
+        c_mat = np.concatenate(
+            [a[..., None], np.broadcast_to(nul[None, :, :, None], (*a.shape, 1))], -1
+        )
+    got = p.weights(LINE8, a, a0)
+    np.testing.assert_allclose(got, _weights_reference(method, a, r, c_mat), atol=1e-10)
 
 
 def test_predictions_match_geometry_level_beamformers():
@@ -289,7 +319,8 @@ def test_loading_for_matches_white_noise_closed_form():
 def test_compare_table_orders_methods():
     freqs = np.linspace(1000, 4000, 12)
     cmp = compare(LINE8, freqs, source=(70, 0), error=2.0, snr_db=10.0)
-    assert cmp.methods == ("das", "mvdr", "mpdr", "superdirective", "lcmv")
+    assert cmp.methods == ("das", "mvdr", "mpdr", "superdirective", "lcmv", "gev")
+    assert np.all(np.abs(cmp.gain_db[5]) < 0.05)  # GEV is blind: no steering, no steering loss
     das, mpdr = cmp.gain_db[0], cmp.gain_db[2]
     assert np.all(mpdr < das - 1.0)  # self-cancellation is worse than the mis-aimed lobe
     text = cmp.table()

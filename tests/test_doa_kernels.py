@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import arraykit as ak
+from arraykit import _cache
 from arraykit.doa import from_tdoa, grids
 from arraykit.doa._steer import Steering
 from arraykit.doa.srp import phat_cross_spectra, srp_phat_map, srp_phat_reference
@@ -68,7 +69,7 @@ def test_srp_lookup_large_grid_path_equals_the_cached_one(band, monkeypatch) -> 
         steer = Steering(g, f, grid, None, 343.0)
         kept = srp_phat_map(R, steer, fs=FS, nfft=NFFT, kernel="lookup")
         monkeypatch.setattr(srp, "_TABLE_NNZ", 0)
-        monkeypatch.setattr(srp, "_TABLES", srp.LRU(16))
+        monkeypatch.setattr(srp, "_TABLES", _cache.Cache("test.lookup", 16))
         chunked = srp_phat_map(R, steer, fs=FS, nfft=NFFT, kernel="lookup")
         monkeypatch.undo()
         np.testing.assert_allclose(chunked, kept, rtol=0, atol=1e-12)
@@ -133,7 +134,7 @@ def test_chunked_steering_equals_one_chunk(band, monkeypatch: pytest.MonkeyPatch
     R = phat_cross_spectra(X)
     one = srp_phat_map(R, Steering(g, f, grid, None, 343.0), fs=FS, nfft=NFFT, kernel="steered")
     monkeypatch.setattr(_steer, "CHUNK_BYTES", 20 * 5 * 16 * 7)  # 7 grid points a chunk
-    monkeypatch.setattr(_steer, "_CACHE", _steer.LRU(_steer.CACHE_BYTES))
+    monkeypatch.setattr(_steer, "_CACHE", _cache.Cache("test.steering", _steer.CACHE_BYTES))
     many = srp_phat_map(R, Steering(g, f, grid, None, 343.0), fs=FS, nfft=NFFT, kernel="steered")
     np.testing.assert_allclose(many, one, atol=1e-13)
 
@@ -219,9 +220,9 @@ def test_search_caches_are_safe_under_threads() -> None:
     results, while the small caches keep evicting."""
     import threading
 
-    from arraykit._lru import LRU
+    from arraykit._cache import Cache
 
-    lru: LRU[int] = LRU(3)
+    lru: Cache[int] = Cache("test.lru", 3)
     for k in range(5):
         lru.put(k, k)
     assert len(lru) == 3 and lru.get(0) is None and lru.get(4) == 4
@@ -249,3 +250,20 @@ def test_search_caches_are_safe_under_threads() -> None:
     for t in threads:
         t.join()
     assert not errors, errors[0]
+
+
+def test_clear_caches_empties_every_cache_and_searches_stay_equal() -> None:
+    """One cache module holds every kept plan, steering chunk, lookup table, layout grid
+    and STFT transform; ``ak.clear_caches()`` empties them all and the next search
+    recomputes exactly the same map."""
+    g = ak.ArrayGeometry.circular(6, 0.05)
+    x = np.random.default_rng(3).standard_normal((6, 4000))
+    before = ak.doa.locate(x, FS, g, resolution=0.1, grid="sphere")
+    held = _cache.sizes()
+    for name in ("doa.plans", "doa.steering", "doa.lookup", "doa.grids", "stft.transforms"):
+        assert held.get(name, 0) > 0, (name, held)
+    ak.clear_caches()
+    assert not any(_cache.sizes().values()), _cache.sizes()
+    after = ak.doa.locate(x, FS, g, resolution=0.1, grid="sphere")
+    np.testing.assert_array_equal(after.spectrum, before.spectrum)
+    np.testing.assert_array_equal(after.directions, before.directions)

@@ -128,3 +128,214 @@ def test_unknown_name_lists_the_known_ones() -> None:
         ak.load_geometry("missing.toml")
     with pytest.raises(ValueError, match=r"name_or_path=3"):
         ak.load_geometry(3)  # type: ignore[arg-type]
+
+
+# -- issue 12 item 19: units, unknown keys, implausible sizes, encodings ----------------------
+
+
+def test_toml_units_scale_the_positions(tmp_path: Path) -> None:
+    rows = "[[-32.0, 0.0, 0.0], [0.0, -32.0, 0.0], [32.0, 0.0, 0.0], [0.0, 32.0, 0.0]]"
+    mm = tmp_path / "mm.toml"
+    mm.write_text(f'units = "mm"\npositions = {rows}\n')
+    cm = tmp_path / "cm.toml"
+    cm.write_text(f'units = "cm"\npositions = {rows.replace("32.0", "3.2")}\n')
+    ref = ak.load_geometry("respeaker-usb-4mic").positions
+    np.testing.assert_allclose(ak.load_geometry(mm).positions, ref, atol=1e-15)
+    np.testing.assert_allclose(ak.load_geometry(cm).positions, ref, atol=1e-15)
+    assert ak.load_geometry(mm).aliasing_frequency() == pytest.approx(343 / (2 * 0.032 * 2**0.5))
+    bad = tmp_path / "inch.toml"
+    bad.write_text(f'units = "in"\npositions = {rows}\n')
+    with pytest.raises(ak.GeometryFileError, match=r"'units'='in' must be one of m, cm, mm"):
+        ak.load_geometry(bad)
+
+
+def test_toml_unknown_keys_are_refused(tmp_path: Path) -> None:
+    p = tmp_path / "typo.toml"
+    p.write_text('unit = "mm"\npositions = [[0, 0, 0], [40, 0, 0]]\n')
+    with pytest.raises(ak.GeometryFileError, match=r"typo\.toml.*unknown key\(s\) unit; .*units"):
+        ak.load_geometry(p)
+
+
+def test_implausibly_large_array_warns(tmp_path: Path) -> None:
+    p = tmp_path / "millimetres.toml"
+    p.write_text("positions = [[0, 0, 0], [40, 0, 0], [80, 0, 0]]\n")  # mm read as metres
+    with pytest.warns(ak.geometry.GeometryWarning, match=r"80 m across.*units = \"mm\""):
+        ak.load_geometry(p)
+    ok = tmp_path / "wall.toml"
+    ok.write_text("positions = [[0, 0, 0], [2.5, 0, 0]]\n")  # a 2.5 m line array: fine
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ak.load_geometry(ok)
+
+
+def test_non_utf8_file_names_the_file(tmp_path: Path) -> None:
+    p = tmp_path / "latin1.toml"
+    p.write_bytes('title = "Mikrofon\xe4"\npositions = [[0, 0], [0.1, 0]]\n'.encode("latin-1"))
+    with pytest.raises(ak.GeometryFileError, match=r"latin1\.toml.*not UTF-8"):
+        ak.load_geometry(p)
+
+
+# -- acoular XML written, and read in acoular's own shape -------------------------------------
+
+# The layout of acoular's shipped files (acoular/xml/minidsp_uma-16.xml): an XML 1.1
+# declaration on the root's line, comments, "Point k" names. Positions: HARDWARE.md.
+ACOULAR_UMA16 = """<?xml version="1.1" encoding="utf-8"?><MicArray name="minidsp_uma16">
+   <!-- the UMA-16 MEMS microphone array -->
+{rows}
+</MicArray>"""
+
+
+def test_reads_acoulars_own_file_layout(tmp_path: Path) -> None:
+    g16 = ak.load_geometry("uma-16")
+    rows = "\n".join(
+        f'  <pos Name="Point {k + 1}" x="{x!r}" y="{y!r}" z="{z!r}"/>'
+        for k, (x, y, z) in enumerate(g16.positions.tolist())
+    )
+    p = tmp_path / "minidsp_uma-16.xml"
+    p.write_text(ACOULAR_UMA16.format(rows=rows))
+    g = ak.load_geometry(p)
+    assert g.name == "minidsp_uma16"
+    np.testing.assert_array_equal(g.positions, g16.positions)
+
+
+def test_acoular_xml_round_trip_is_exact(tmp_path: Path) -> None:
+    rng = np.random.default_rng(7)
+    g = ak.ArrayGeometry(rng.uniform(-0.5, 0.5, size=(64, 3)), name="vogel-ish")
+    p = ak.geometry.write_geometry(g, tmp_path / "out.xml")
+    back = ak.load_geometry(p)
+    assert back.name == "vogel-ish"
+    np.testing.assert_allclose(back.positions, g.positions, rtol=0, atol=1e-12)
+    # acoular reads it the way acoular does (minidom, <pos> elements' x, y, z)
+    from xml.dom import minidom
+
+    doc = minidom.parse(str(p))
+    assert doc.documentElement.tagName == "MicArray"
+    xyz = [[float(el.getAttribute(a)) for a in "xyz"] for el in doc.getElementsByTagName("pos")]
+    np.testing.assert_allclose(xyz, g.positions, rtol=0, atol=1e-12)
+    names = [el.getAttribute("Name") for el in doc.getElementsByTagName("pos")]
+    assert names[:2] == ["Point 1", "Point 2"]
+    t = ak.geometry.write_geometry(g, tmp_path / "out.toml")  # arraykit's own, also exact
+    np.testing.assert_allclose(ak.load_geometry(t).positions, g.positions, rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match=r"must end in \.xml \(acoular\) or \.toml"):
+        ak.geometry.write_geometry(g, tmp_path / "out.csv")
+
+
+# -- ODAS .cfg ---------------------------------------------------------------------------------
+
+# Shaped like ODAS's config/odaslive/respeaker_usb_4_mic_array.cfg (libconfig): comments,
+# groups with ':' and '=', lists of groups, explicit '+' signs, other sections around.
+ODAS_CFG = """# Configuration file for ReSpeaker USB 4 Mic Array
+
+version = "2.1";
+
+raw:
+{
+    fS = 16000;
+    hopSize = 128;
+    nBits = 16;
+    nChannels = 6;
+    interface: { type = "soundcard"; card = 1; device = 0; }
+}
+
+# Mapping
+
+mapping:
+{
+    map: (2, 3, 4, 5);
+}
+
+general:
+{
+    epsilon = 1E-20;
+    size: { hopSize = 128; frameSize = 256; };
+    samplerate: { mu = 16000; sigma2 = 0.01; };
+    speedofsound: { mu = 343.0; sigma2 = 25.0; };
+
+    mics = (
+        # Microphone 1
+        {
+            mu = ( -0.032, +0.000, +0.000 );
+            sigma2 = ( +0.000, +0.000, +0.000, +0.000, +0.000, +0.000, +0.000, +0.000, +0.000 );
+            direction = ( +0.000, +0.000, +1.000 );
+            angle = ( 80.0, 90.0 );
+        },
+        # Microphone 2
+        {
+            mu = ( +0.000, -0.032, +0.000 );
+            sigma2 = ( +0.000, +0.000, +0.000, +0.000, +0.000, +0.000, +0.000, +0.000, +0.000 );
+            direction = ( +0.000, +0.000, +1.000 );
+            angle = ( 80.0, 90.0 );
+        },
+        # Microphone 3
+        {
+            mu = ( +0.032, +0.000, +0.000 );
+            sigma2 = ( +0.000, +0.000, +0.000, +0.000, +0.000, +0.000, +0.000, +0.000, +0.000 );
+            direction = ( +0.000, +0.000, +1.000 );
+            angle = ( 80.0, 90.0 );
+        },
+        # Microphone 4
+        {
+            mu = ( +0.000, +0.032, +0.000 );
+            sigma2 = ( +0.000, +0.000, +0.000, +0.000, +0.000, +0.000, +0.000, +0.000, +0.000 );
+            direction = ( +0.000, +0.000, +1.000 );
+            angle = ( 80.0, 90.0 );
+        }
+    );
+
+    spatialfilters = ( { direction = ( +0.000, +0.000, +1.000 ); angle = (80.0, 90.0); } );
+    nThetas = 181;
+    gainMin = 0.25;
+};
+
+ssl:
+{
+    nPots = 4;
+    scans = ( { level = 2; delta = -1; }, { level = 4; delta = -1; } );
+    potential: { format = "json"; interface: { type = "socket"; ip = "127.0.0.1"; port = 9001; }; };
+};
+"""
+
+
+def test_odas_cfg_positions_and_channel_map(tmp_path: Path) -> None:
+    p = tmp_path / "respeaker_usb_4_mic_array.cfg"
+    p.write_text(ODAS_CFG)
+    g = ak.load_geometry(p)
+    np.testing.assert_array_equal(g.positions, ak.load_geometry("respeaker-usb-4mic").positions)
+    cmap = ak.hardware.odas_channel_map(p)
+    assert cmap == (1, 2, 3, 4) == ak.hardware.load_profile("respeaker-usb-4mic").channel_map
+    # the pair drives a device: the profile's own map and geometry, from the file
+    prof = ak.hardware.load_profile("generic-uac").with_options(
+        channels=6, channel_map=cmap, geometry=str(p)
+    )
+    assert prof.geometry is not None and prof.geometry.n_mics == 4
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("general: { mics = (); };", r"no microphones"),
+        ("general: { mics = ( { mu = (0.0, 0.1); } ); };", r"general\.mics\[0\]\.mu' must be 3"),
+        ("general: { mics = ( { mu = (0.0, 0.1, 0.0) } ", r"ends in the middle"),
+        ("general: { mics = ( { mu = (0.0, 0.1, 0.0) @ } ); };", r"libconfig syntax at line 1"),
+    ],
+)
+def test_malformed_odas_cfg_says_what(tmp_path: Path, text: str, match: str) -> None:
+    p = tmp_path / "bad.cfg"
+    p.write_text(text)
+    with pytest.raises(ak.GeometryFileError, match=match):
+        ak.load_geometry(p)
+
+
+def test_odas_channel_map_errors(tmp_path: Path) -> None:
+    p = tmp_path / "nomap.cfg"
+    p.write_text("general: { mics = ( { mu = (0.0, 0.0, 0.0); }, { mu = (0.1, 0.0, 0.0); } ); };")
+    with pytest.raises(ak.GeometryFileError, match=r"no channel map"):
+        ak.hardware.odas_channel_map(p)
+    p.write_text(p.read_text() + "mapping: { map: (0, 1); };")
+    with pytest.raises(ak.GeometryFileError, match=r"channel numbers from 1"):
+        ak.hardware.odas_channel_map(p)
+    p.write_text(p.read_text().replace("(0, 1)", "(1, 2, 3)"))
+    with pytest.raises(ak.GeometryFileError, match=r"3 channels but general\.mics 2 mics"):
+        ak.hardware.odas_channel_map(p)

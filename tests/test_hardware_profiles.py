@@ -221,3 +221,40 @@ def test_simulated_generic_array_takes_the_user_overrides():
         assert dev.geometry.name == "respeaker-6mic" and dev.record(0.1).shape == (6, 1600)
     with pytest.raises(ak.errors.DeviceError, match="sim:generic-uac has no geometry: give one"):
         hw.open("sim:generic-uac")
+
+
+def test_every_device_kind_is_a_device(tmp_path):
+    """Issue 11 item 5: one protocol; the kind registry picks the implementation."""
+    from arraykit.hardware.kinds import KINDS, kind_of
+
+    wav = tmp_path / "take.wav"
+    ak.io.write_audio(wav, np.zeros((4, 1600)), 16000)
+    assert list(KINDS) == ["simulated", "file", "portaudio"]
+    assert [kind_of(d) for d in ("sim:uma-8", wav, "ReSpeaker", 3)] == [
+        "simulated",
+        "file",
+        "portaudio",
+        "portaudio",
+    ]
+    for dev in (
+        hw.open("sim:respeaker-usb-4mic", duration=0.2),
+        hw.open(wav, geometry="respeaker-usb-4mic"),
+    ):
+        assert isinstance(dev, hw.Device)
+    # the PortAudio device (checked on a real stream in test_capture_alsa): every method
+    # and property the protocol names
+    members = [m for m in dir(hw.Device) if not m.startswith("_")]
+    assert {"record", "blocks", "geometry", "loss_report"} <= set(members)
+    assert all(hasattr(hw.InputDevice, m) for m in members)
+
+
+def test_devices_lists_the_simulated_ones():
+    """Issue 12 item 21."""
+    sims = hw.list_devices(portaudio=False, usb=False, simulated=True)
+    names = [d.name for d in sims]
+    assert "sim:respeaker-usb-4mic" in names and "sim:uma-16" in names
+    assert all(d.status == "simulated" and not d.usable for d in sims)
+    assert "sim:generic-uac" not in names  # no geometry to simulate
+    d = next(d for d in sims if d.name == "sim:respeaker-usb-4mic")
+    assert (d.input_channels, d.default_samplerate) == (6, 16000.0)
+    assert hw.list_devices(portaudio=False, usb=False) == []

@@ -19,7 +19,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "arraykit"
 LEVELS = {
     "errors": 0,
     "_validate": 0,
-    "_lru": 0,
+    "_cache": 0,
     "_data": 0,
     "geometry": 1,
     "stft": 1,
@@ -91,3 +91,101 @@ def test_no_module_imports_one_above_it(path: Path) -> None:
             assert not {me, other} <= group, (
                 f"{me} must not import {other}: they are separate layers"
             )
+
+
+# -- no import circle between modules --------------------------------------------------
+
+
+def _module_name(path: Path) -> str:
+    rel = path.relative_to(PACKAGE.parent).with_suffix("")
+    parts = list(rel.parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+MODULES = {_module_name(p): p for p in PACKAGE.rglob("*.py") if p.name != "__main__.py"}
+
+
+def _resolve(me: str, is_package: bool, node: ast.ImportFrom) -> str:
+    if node.level == 0:
+        return node.module or ""
+    base = me.split(".") if is_package else me.split(".")[:-1]
+    base = base[: len(base) - (node.level - 1)]
+    return ".".join(base + ([node.module] if node.module else []))
+
+
+def _imports_of(name: str, path: Path) -> set[str]:
+    """arraykit modules `name` imports (lazy ones too; ``TYPE_CHECKING`` blocks not)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    skip: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            skip.update(id(n) for b in node.body for n in ast.walk(b))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
+        targets: list[str] = []
+        if isinstance(node, ast.Import):
+            targets = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = _resolve(name, path.name == "__init__.py", node)
+            for a in node.names:
+                sub = f"{base}.{a.name}"
+                targets.append(sub if sub in MODULES else base)
+        for t in targets:
+            while t and t not in MODULES:  # a name inside a module
+                t = t.rpartition(".")[0]
+            if t and t != name:
+                found.add(t)
+    return found
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on: set[str] = set()
+    out: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(sorted(comp))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def _is_parent_edge(a: str, b: str) -> bool:
+    """A package's ``__init__`` importing its own submodules is how a package is built;
+    a submodule importing its package's ``__init__`` back still closes a circle."""
+    return b.startswith(a + ".")
+
+
+def test_no_import_circle_between_modules() -> None:
+    graph = {
+        name: {t for t in _imports_of(name, path) if not _is_parent_edge(name, t)}
+        for name, path in MODULES.items()
+    }
+    assert _cycles(graph) == [], "modules importing each other (directly or round a loop)"

@@ -119,3 +119,13 @@ def test_digital_silence_gives_no_direction_until_sound_arrives(tmp_path):
     assert np.isnan(az[t <= 0.5]).all() and all(e.power[0] == 0 for e in est if e.time <= 0.5)
     late = az[t >= 0.9]
     assert late.size >= 5 and np.all(np.abs(late - 120.0) < 6), az
+
+
+def test_live_on_a_file_without_geometry_names_the_flag(tmp_path, capsys):
+    """Issue 12 item 20: the CLI user is told about --geometry, not only geometry=."""
+    wav = tmp_path / "rec6.wav"
+    ak.io.write_audio(wav, np.zeros((6, 3200)), 16000)
+    assert main(["live", "--device", str(wav), "--seconds", "0.1"]) == 2
+    err = capsys.readouterr().err
+    assert "no geometry known" in err and "--geometry NAME or FILE" in err
+    assert len(err.strip().splitlines()) == 1

@@ -305,3 +305,38 @@ def test_cli_led(x3000, monkeypatch, capsys):
     assert "unknown LED action" in capsys.readouterr().err
     assert main(["led", "--device", "uma-8", "off"]) == 2
     assert "has no USB vendor control" in capsys.readouterr().err
+
+
+def test_writes_that_cannot_be_encoded_are_refused_before_sending(x3000, x3800):
+    """Issue 12 items 10 and 20: text is not two bytes, 1e39 is not a 32-bit float."""
+    for dev, be, cls, flt in (
+        (*x3000, hw.XVF3000, "AGCMAXGAIN"),
+        (*x3800, hw.XVF3800, "PP_AGCMAXGAIN"),
+    ):
+        x = cls(backend=be)
+        n = len(dev.writes())
+        with pytest.raises(ValueError, match=r"32-bit float: its magnitude must be <= 3\.403e\+38"):
+            x.write(flt, 1e39)
+        with pytest.raises(ValueError, match=r"not text"):
+            x.write(flt, "16")
+        assert len(dev.writes()) == n  # nothing sent
+    x = hw.XVF3800(backend=x3800[1])
+    with pytest.raises(ValueError, match=r"USB_BIT_DEPTH takes 2 number\(s\), not text"):
+        x.write("USB_BIT_DEPTH", "16")
+
+
+def test_controls_come_from_the_profile_registry(x3800, monkeypatch, capsys):
+    """No product-id branch: the USB id finds the profile, the profile names the chip."""
+    from arraykit.hardware.control import CONTROLS, open_control
+
+    dev, be = x3800
+    ctl = open_control("2886:001a", backend=be)
+    assert type(ctl) is hw.XVF3800 and ctl.profile.name == "respeaker-xvf3800"
+    assert set(CONTROLS) == {"xvf3000", "xvf3800"}
+    with pytest.raises(hw.DeviceNotFoundError, match=r"2886:9999: no profile .* respeaker-xvf3800"):
+        open_control("2886:9999", backend=be)
+    monkeypatch.setattr(cli_hw, "usb_backend", be)
+    assert main(["led", "--device", "respeaker-xvf3800", "effect", "rainbow"]) == 0
+    assert dev.writes()[-1][1:3] == (12, 20) and dev.writes()[-1][3] == b"\x02"
+    assert main(["led", "--device", "respeaker-xvf3800", "spin"]) == 2  # an XVF-3000 action
+    assert "valid: off color effect point" in capsys.readouterr().err

@@ -4,8 +4,10 @@ Shapes: ``M`` microphones, ``F`` frequencies, ``T`` frames, ``G`` directions.
 Weights are ``(F, M)``; the output is ``Y[f, t] = sum_m conj(w[f, m]) X[m, f, t]``;
 covariances are ``(F, M, M)``; steering vectors ``(F, G, M)``.
 
-The module reads like the pipeline: :mod:`~arraykit.beamform.weights` (delay-and-sum,
-MVDR, MPDR, superdirective, LCMV, reference-channel MVDR),
+The module reads like the pipeline: :mod:`~arraykit.beamform.registry` (the designs
+by name, one module each under ``designs/``, :func:`register_design` and the one
+default loading), :mod:`~arraykit.beamform.weights` (delay-and-sum,
+MVDR, MPDR, superdirective, LCMV, reference-channel MVDR, RTF estimation),
 :mod:`~arraykit.beamform.covariance` (from an STFT, a time range, a mask, the quietest
 frames, or recursively), :mod:`~arraykit.beamform.apply` (weights x STFT -> signal,
 and the one-call :func:`beamform`), :mod:`~arraykit.beamform.pattern` (responses over
@@ -21,6 +23,7 @@ from arraykit.beamform.covariance import (
     covariance,
     noise_covariance_auto,
 )
+from arraykit.beamform.designs.gev import gev_weights
 from arraykit.beamform.pattern import (
     BeamMetrics,
     beam_metrics,
@@ -29,11 +32,23 @@ from arraykit.beamform.pattern import (
     response,
     white_noise_gain,
 )
+from arraykit.beamform.registry import (
+    DEFAULT_LOADING,
+    DEFAULT_LOADING_MODE,
+    BeamDesign,
+    Design,
+    DesignInputs,
+    design_names,
+    get_design,
+    register_design,
+    weights_for,
+)
 from arraykit.beamform.weights import (
     delay_and_sum,
     diffuse_coherence,
     estimate_rtf,
     lcmv,
+    lcmv_separated,
     lcmv_weights,
     mpdr,
     mvdr,
@@ -46,8 +61,13 @@ from arraykit.beamform.weights import (
 from arraykit.steering import steering_vector, steering_vector_near
 
 __all__ = [
+    "DEFAULT_LOADING",
+    "DEFAULT_LOADING_MODE",
     "METHODS",
+    "BeamDesign",
     "BeamMetrics",
+    "Design",
+    "DesignInputs",
     "MethodScore",
     "RecursiveCovariance",
     "apply_weights",
@@ -57,10 +77,14 @@ __all__ = [
     "compare_methods",
     "covariance",
     "delay_and_sum",
+    "design_names",
     "diffuse_coherence",
     "directivity",
     "estimate_rtf",
+    "get_design",
+    "gev_weights",
     "lcmv",
+    "lcmv_separated",
     "lcmv_weights",
     "mpdr",
     "mvdr",
@@ -69,10 +93,12 @@ __all__ = [
     "mvdr_weights",
     "noise_covariance_auto",
     "pattern",
+    "register_design",
     "response",
     "steering_vector",
     "steering_vector_near",
     "superdirective",
     "target_steering",
+    "weights_for",
     "white_noise_gain",
 ]

@@ -25,15 +25,8 @@ import numpy.typing as npt
 
 from arraykit import _validate as v
 from arraykit.beamform.covariance import covariance, noise_covariance_auto
-from arraykit.beamform.weights import (
-    LoadingMode,
-    delay_and_sum,
-    lcmv,
-    mpdr,
-    mvdr,
-    superdirective,
-    target_steering,
-)
+from arraykit.beamform.registry import design_names, get_design, weights_for
+from arraykit.beamform.weights import LoadingMode
 from arraykit.geometry import SPEED_OF_SOUND, ArrayGeometry
 from arraykit.stft import istft, stft, stft_frequencies
 
@@ -41,8 +34,8 @@ __all__ = ["METHODS", "MethodScore", "apply_weights", "beamform", "compare_metho
 
 logger = logging.getLogger(__name__)
 
-Method = Literal["das", "mvdr", "mpdr", "superdirective", "lcmv"]
-METHODS: tuple[str, ...] = ("das", "mvdr", "mpdr", "superdirective", "lcmv")
+METHODS: tuple[str, ...] = design_names()
+"""The built-in designs (``registry.design_names()`` also lists ones registered later)."""
 
 
 def apply_weights(weights: npt.ArrayLike, X: npt.ArrayLike) -> np.ndarray:
@@ -79,7 +72,7 @@ def beamform(
     geometry: ArrayGeometry,
     direction: npt.ArrayLike | None,
     *,
-    method: Method = "das",
+    method: str = "das",
     noise: tuple[float, float] | Literal["auto"] | None = None,
     nulls: npt.ArrayLike = (),
     loading: float | None = None,
@@ -101,21 +94,29 @@ def beamform(
     geometry : ArrayGeometry
     direction : array_like [shape=(2,)] or None
         Look direction ``(azimuth, elevation)`` in degrees (None with `point`).
-    method : {"das", "mvdr", "mpdr", "superdirective", "lcmv"}
+    method : str
+        A design of :mod:`arraykit.beamform.registry` (:func:`register_design` adds
+        more); the built-ins:
+
         - ``das``: delay-and-sum;
         - ``mvdr``: against the noise covariance of `noise`;
         - ``mpdr``: against the covariance of the whole recording;
-        - ``superdirective``: against diffuse noise (3-D), `loading` absolute;
+        - ``superdirective``: against diffuse noise (3-D);
         - ``lcmv``: distortionless toward the target with nulls toward `nulls`,
-          minimising the noise covariance if `noise` is given, else the mixture's.
+          minimising the noise covariance if `noise` is given, else the mixture's;
+        - ``gev``: max-SNR (generalised eigenvector of the mixture against the noise
+          covariance) with blind analytic normalisation; needs no direction.
     noise : (float, float) or "auto", optional
         A noise-only time range ``(t0, t1)`` in seconds, or ``"auto"`` (the quietest
-        20 % of frames). ``mvdr`` uses ``"auto"`` when this is None.
+        20 % of frames). Designs that need a noise covariance (``mvdr``, ``gev``) use
+        ``"auto"`` when this is None.
     nulls : array_like
         Interferer directions for ``lcmv``.
     loading : float, optional
-        Diagonal loading (default ``1e-2`` of the average power, ``trace`` mode, for
-        the covariance-based methods, and ``1e-2`` absolute for superdirective).
+        Diagonal loading; None is the one default policy of every design
+        (:data:`~arraykit.beamform.registry.DEFAULT_LOADING`: 1e-2 of the average
+        power, ``trace`` mode; for superdirective's unit-diagonal coherence that is
+        an absolute 1e-2).
     loading_mode : {"trace", "absolute"}
     point : array_like [shape=(3,)], optional
         Near-field target in metres (array frame) instead of `direction`.
@@ -136,7 +137,7 @@ def beamform(
     """
     x = v.signals("signals", signals, geometry.n_mics)
     fs = v.positive("fs", fs)
-    v.choice("method", method, METHODS)
+    v.choice("method", method, design_names())
     N = x.shape[1]
     X = stft(x, fs, nfft=nfft, hop=hop)
     w = _design(
@@ -173,7 +174,7 @@ def compare_methods(
     direction: npt.ArrayLike | None,
     *,
     target_image: npt.ArrayLike,
-    methods: tuple[str, ...] = METHODS,
+    methods: tuple[str, ...] | None = None,
     noise: tuple[float, float] | Literal["auto"] | None = None,
     nulls: npt.ArrayLike = (),
     loading: float | None = None,
@@ -189,8 +190,10 @@ def compare_methods(
     For simulations and demos: `target_image` ``(M, N)`` is the target's part of
     `signals` (e.g. ``Scene.images[k]``); everything else counts as noise. The
     weights are designed from the mixture exactly as :func:`beamform` does (same
-    options), aligned to microphone `ref`. ``lcmv`` is skipped when `nulls` is empty.
+    options), aligned to microphone `ref`. `methods` defaults to every registered
+    design; a design that needs nulls (``lcmv``) is skipped when `nulls` is empty.
     """
+
     from arraykit.metrics import improvement, snr
 
     x = v.signals("signals", signals, geometry.n_mics)
@@ -198,14 +201,16 @@ def compare_methods(
     if s.shape != x.shape:
         raise v.fail("target_image", target_image, f"must have the shape of signals {x.shape}")
     fs = v.positive("fs", fs)
+    names = design_names()
+    methods = names if methods is None else tuple(methods)
     for m in methods:
-        v.choice("methods", m, METHODS)
+        v.choice("methods", m, names)
     N = x.shape[1]
     X, Xs, Xn = (stft(z, fs, nfft=nfft, hop=hop) for z in (x, s, x - s))
     snr_in = snr(s[ref], x[ref] - s[ref])
     out = []
     for m in methods:
-        if m == "lcmv" and np.asarray(nulls).size == 0:
+        if "nulls" in get_design(m).needs and np.asarray(nulls).size == 0:
             continue
         w = _design(
             X, fs, N, geometry, direction, m, noise, nulls, loading, loading_mode, point, ref,
@@ -242,31 +247,21 @@ def _design(
     c: float,
 ) -> np.ndarray:
     """The weights ``(F, M)`` :func:`beamform` uses for this STFT and these options."""
-    freqs = stft_frequencies(fs, nfft)
-    target = {"point": point, "c": c}
-    if method == "das":
-        w = delay_and_sum(geometry, direction, freqs, **target)
-    elif method == "superdirective":
-        w = superdirective(
-            geometry, direction, freqs, loading=1e-2 if loading is None else loading, **target
-        )
-    else:
-        load = {"loading": 1e-2 if loading is None else loading, "loading_mode": loading_mode}
-        if method == "mpdr":
-            w = mpdr(geometry, direction, freqs, covariance(X), **load, **target)
-        elif method == "mvdr":
-            Rn = _noise_cov(X, fs, N, nfft, hop, "auto" if noise is None else noise)
-            w = mvdr(geometry, direction, freqs, Rn, **load, **target)
-        else:
-            R = covariance(X) if noise is None else _noise_cov(X, fs, N, nfft, hop, noise)
-            w = lcmv(geometry, direction, freqs, R, nulls=nulls, **load, **target)
-    if ref is not None:
-        M = X.shape[0]
-        if isinstance(ref, bool) or not isinstance(ref, int | np.integer) or not 0 <= ref < M:
-            raise v.fail("ref", ref, f"must be a microphone index in 0..{M - 1}")
-        a = target_steering(geometry, freqs, direction, point=point, c=c)
-        w = w * a[:, ref, None].conj()
-    return w
+    return weights_for(
+        method,
+        geometry,
+        stft_frequencies(fs, nfft),
+        direction=direction,
+        point=point,
+        noise_cov=None if noise is None else (lambda: _noise_cov(X, fs, N, nfft, hop, noise)),
+        mixture_cov=lambda: covariance(X),
+        noise_cov_auto=lambda: _noise_cov(X, fs, N, nfft, hop, "auto"),
+        nulls=nulls,
+        loading=loading,
+        loading_mode=loading_mode,
+        ref=ref,
+        c=c,
+    )
 
 
 def _noise_cov(

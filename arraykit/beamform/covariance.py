@@ -118,6 +118,24 @@ def noise_covariance_auto(
     return covariance(Xv, frames=quiet)  # type: ignore[arg-type]
 
 
+HERMITIAN_ULPS = 100.0
+"""A covariance may differ from its conjugate transpose by this many machine epsilons of its
+precision (times its peak): rounding, not asymmetry."""
+
+
+def hermitian_tolerance(cov: npt.ArrayLike) -> float:
+    """Relative tolerance of the Hermitian check for `cov`'s precision.
+
+    ``max(1e-8, HERMITIAN_ULPS * eps)`` of the input's floating type: 1e-8 for float64,
+    about 1.2e-5 for float32 (a float32 cross-spectral matrix, such as acoular's AIAA
+    benchmark, is Hermitian only to ~1e-8 of its peak and would otherwise be refused).
+    Non-float inputs are judged as float64.
+    """
+    dtype = np.asarray(cov).dtype
+    eps = np.finfo(dtype).eps if np.issubdtype(dtype, np.inexact) else np.finfo(float).eps
+    return max(1e-8, HERMITIAN_ULPS * float(eps))
+
+
 def check_covariance(
     name: str,
     cov: npt.ArrayLike,
@@ -128,6 +146,9 @@ def check_covariance(
 ) -> None:
     """Raise a helpful error unless `cov` ``(F, M, M)`` is Hermitian and, once loaded, nonsingular.
 
+    Hermitian to :func:`hermitian_tolerance` of its peak: the tolerance scales with the
+    input's precision (float32 / complex64 matrices are accepted at their rounding).
+
     Singular means the smallest eigenvalue is at most `rcond` times the largest (or
     negative beyond rounding) in some bin; the message names the bin and suggests
     diagonal loading.
@@ -137,7 +158,7 @@ def check_covariance(
         raise v.fail(name, cov, f"must be (F, M, M) covariances, got shape {R.shape}")
     scale = np.max(np.abs(R))
     asym = np.max(np.abs(R - np.swapaxes(R.conj(), 1, 2)))
-    if asym > 1e-8 * max(scale, 1e-300):
+    if asym > hermitian_tolerance(cov) * max(scale, 1e-300):
         f = int(np.argmax(np.max(np.abs(R - np.swapaxes(R.conj(), 1, 2)), axis=(1, 2))))
         raise v.fail(
             name,

@@ -28,6 +28,7 @@ import numpy.typing as npt
 
 from arraykit import _validate as v
 from arraykit.geometry import SPEED_OF_SOUND, ArrayGeometry, unit_vectors
+from arraykit.steering import steering_vector
 
 __all__ = [
     "BeamMetrics",
@@ -208,6 +209,12 @@ def directivity(
     return np.abs(r) ** 2 / np.einsum("fm,fmM,fM->f", w.conj(), gamma, w).real
 
 
+GRATING_CORRELATION = 0.9
+"""``|a^H a_look| / M`` at or above which a peak is a grating lobe (spatial alias)."""
+RISE_DB = 1.0
+"""A non-alias peak within this many dB of the look response is a rise, not a sidelobe."""
+
+
 @dataclass(frozen=True)
 class BeamMetrics:
     """Shape of the main beam per frequency, in the azimuth cut through the look direction.
@@ -228,6 +235,29 @@ class BeamMetrics:
         Look response over the response at azimuth + 180 degrees, dB.
     gain_db : np.ndarray [shape=(F,)]
         ``20 log10 |w^H a|`` toward the look direction.
+    sidelobe_azimuth : np.ndarray [shape=(F,)]
+        Azimuth (degrees) of that highest peak (NaN where none).
+    sidelobe_kind : tuple of str [F]
+        What the highest peak is, since an adaptive design (MVDR, LCMV) is only
+        distortionless at the look direction and may respond as loudly elsewhere:
+
+        - ``"sidelobe"``: an ordinary sidelobe, below the look response by more than
+          :data:`RISE_DB`;
+        - ``"grating"``: a grating lobe: the array cannot tell that direction from the
+          look direction at this frequency (spatial aliasing; the steering vectors'
+          normalised correlation ``|a^H a_look| / M`` is at least
+          :data:`GRATING_CORRELATION`), so every beamformer passes it;
+        - ``"rise"``: not an alias, yet within :data:`RISE_DB` of the look response or
+          above it: the response rises away from the look direction (an adaptive
+          design spending its degrees of freedom on the noise model, not on this
+          direction);
+        - ``"none"``: no peak outside the main lobe.
+    main_peak_db, main_peak_azimuth : np.ndarray [shape=(F,)]
+        The main lobe's own peak relative to the look response (dB, >= 0) and its
+        azimuth: above 0 dB where the beam squints (an adaptive design's main lobe
+        need not peak at the look direction; LCMV with a null nearby leans away
+        from it). The main lobe is the lobe holding the look direction, out to the
+        first trough on each side, so its peak is never reported as a sidelobe.
     """
 
     freqs: np.ndarray
@@ -235,6 +265,10 @@ class BeamMetrics:
     sidelobe_db: np.ndarray
     front_to_back_db: np.ndarray
     gain_db: np.ndarray
+    sidelobe_azimuth: np.ndarray | None = None
+    sidelobe_kind: tuple[str, ...] = ()
+    main_peak_db: np.ndarray | None = None
+    main_peak_azimuth: np.ndarray | None = None
 
 
 def beam_metrics(
@@ -287,6 +321,9 @@ def beam_metrics(
 
     # sidelobes: outside the main lobe and outside the mirror lobe
     excl = _lobe(rel, n_half)
+    main = np.where(excl, rel, -np.inf)
+    kmain = np.argmax(main, axis=1)
+    main_peak = 20 * np.log10(np.maximum(main[np.arange(w.shape[0]), kmain], eps))
     mir = geometry.mirror((az0 % 360.0, el0))
     if mir is not None and abs(mir[1] - el0) < 1e-9:
         mo = (mir[0] - az0 + 180.0) % 360.0 - 180.0  # mirror offset in [-180, 180)
@@ -301,13 +338,44 @@ def beam_metrics(
 
     back = np.abs(response(w, geometry, f, ((az0 + 180.0) % 360.0, el0), c=c))
     fb = 20 * np.log10(np.maximum(b0, eps) / np.maximum(back, eps))
+    side_az = np.where(has, (az0 + offs[kmax]) % 360.0, np.nan)
     return BeamMetrics(
         freqs=f,
         beamwidth=bw,
         sidelobe_db=sll,
         front_to_back_db=fb,
         gain_db=20 * np.log10(np.maximum(b0, eps)),
+        sidelobe_azimuth=side_az,
+        main_peak_db=main_peak,
+        main_peak_azimuth=(az0 + offs[kmain]) % 360.0,
+        sidelobe_kind=_sidelobe_kinds(geometry, f, (az0, el0), side_az, sll, c),
     )
+
+
+def _sidelobe_kinds(
+    geometry: ArrayGeometry,
+    f: np.ndarray,
+    look: tuple[float, float],
+    side_az: np.ndarray,
+    sll: np.ndarray,
+    c: float,
+) -> tuple[str, ...]:
+    """Classify each frequency's highest peak (see :class:`BeamMetrics`)."""
+    kinds = []
+    a0 = steering_vector(geometry, f, look, c=c)[:, 0, :]  # (F, M)
+    for i, az in enumerate(side_az):
+        if not np.isfinite(az):
+            kinds.append("none")
+            continue
+        a = steering_vector(geometry, f[i : i + 1], (az, look[1]), c=c)[0, 0]
+        rho = abs(np.vdot(a0[i], a)) / geometry.n_mics
+        if rho >= GRATING_CORRELATION:
+            kinds.append("grating")
+        elif sll[i] >= -RISE_DB:
+            kinds.append("rise")
+        else:
+            kinds.append("sidelobe")
+    return tuple(kinds)
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -344,10 +412,17 @@ def _lobe(rel: np.ndarray, kc: int) -> np.ndarray:
 
 
 def _first_rise(rel: np.ndarray) -> np.ndarray:
-    """Index (per row) of the first local minimum walking outward; the row length if none."""
-    rising = np.diff(rel, axis=1) > 1e-12
-    idx = np.argmax(rising, axis=1)
-    return np.where(rising.any(axis=1), idx, rel.shape[1] - 1)
+    """Index (per row) of the first trough walking outward; the row length if none.
+
+    A trough is where the response rises again after having fallen: walking from a
+    look direction that is not the lobe's peak (an adaptive beam squints), the climb
+    to the peak is still the main lobe.
+    """
+    d = np.diff(rel, axis=1)
+    fallen = np.maximum.accumulate(d < -1e-12, axis=1)
+    trough = (d > 1e-12) & fallen
+    idx = np.argmax(trough, axis=1)
+    return np.where(trough.any(axis=1), idx, rel.shape[1] - 1)
 
 
 def _crossing(side: np.ndarray, lev: float, res: float) -> np.ndarray:

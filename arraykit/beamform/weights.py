@@ -43,12 +43,14 @@ __all__ = [
     "diffuse_coherence",
     "estimate_rtf",
     "lcmv",
+    "lcmv_separated",
     "lcmv_weights",
     "mpdr",
     "mvdr",
     "mvdr_rtf",
     "mvdr_souden",
     "mvdr_weights",
+    "null_directions",
     "superdirective",
     "target_steering",
 ]
@@ -80,7 +82,10 @@ def mvdr_weights(
         MVDR, the mixture for MPDR, a diffuse coherence for superdirective).
     loading : float
         Diagonal loading ``delta >= 0``: ``R + delta I`` (``loading_mode="absolute"``)
-        or ``R + delta * trace(R) / M * I`` (``"trace"``, as torchaudio scales it).
+        or ``R + delta * trace(R) / M * I`` (``"trace"``: a fraction of the average
+        power per microphone). torchaudio's ``diag_eps`` scales differently: it adds
+        ``diag_eps * trace(R) + 1e-8`` (no division by M), so its ``diag_eps=e``
+        equals ``loading=M * e`` here up to that ``1e-8``.
     loading_mode : {"absolute", "trace"}
 
     Returns
@@ -224,22 +229,25 @@ def mvdr_rtf(
     rtf: npt.ArrayLike,
     noise_cov: npt.ArrayLike,
     *,
-    ref: int | None = 0,
+    ref: int | npt.ArrayLike | None = 0,
     loading: float = 0.0,
     loading_mode: LoadingMode = "absolute",
 ) -> np.ndarray:
-    """MVDR toward a relative transfer function: ``w = R_n^-1 h / (h^H R_n^-1 h) * conj(h_ref)``.
+    """MVDR toward a relative transfer function: ``w = R_n^-1 h / (h^H R_n^-1 h) * conj(u^H h)``.
 
     With ``ref`` the output reproduces the target as the reference microphone
     hears it (``w^H h = h_ref``; when `rtf` is normalised so ``h_ref = 1`` this is
-    plain MVDR toward `rtf`). ``ref=None`` leaves the response ``w^H h = 1``.
+    plain MVDR toward `rtf`). A weighting vector ``u`` ``(M,)`` instead of an index
+    gives the response ``u^H h``, a mix of microphones (torchaudio's
+    ``mvdr_weights_rtf`` takes the same). ``ref=None`` leaves ``w^H h = 1``.
 
     Parameters
     ----------
     rtf : array_like [shape=(..., M)]
         Relative transfer function, e.g. from :func:`estimate_rtf`.
     noise_cov : array_like [shape=(..., M, M)]
-    ref : int or None
+    ref : int, array_like [shape=(M,)] or None
+        Reference microphone index, or a weighting of the microphones.
     loading, loading_mode
         As in :func:`mvdr_weights`.
 
@@ -251,36 +259,79 @@ def mvdr_rtf(
     w = mvdr_weights(h, noise_cov, loading=loading, loading_mode=loading_mode)
     if ref is None:
         return w
-    r = _index("ref", ref, h.shape[-1])
-    return w * h[..., r, None].conj()
+    u = _reference("ref", ref, h.shape[-1])
+    return w * np.einsum("...m,m->...", h.conj(), u)[..., None]
 
 
 def estimate_rtf(
     speech_cov: npt.ArrayLike,
     noise_cov: npt.ArrayLike | None = None,
     *,
-    ref: int | None = 0,
-    method: Literal["evd", "gevd"] = "evd",
+    ref: int | npt.ArrayLike | None = 0,
+    method: Literal["evd", "gevd", "power"] = "evd",
+    iterations: int = 3,
+    loading: float = 0.0,
 ) -> np.ndarray:
     """Relative transfer function of the dominant source, ``(..., M)``.
 
     - ``"evd"``: the principal eigenvector of `speech_cov` (a rank-one speech model);
     - ``"gevd"``: covariance whitening: with ``R_n = L L^H``, the principal
       eigenvector ``v`` of ``L^-1 R_s L^-H`` gives ``h = L v`` (robust to coloured
-      noise; needs `noise_cov`).
+      noise; needs `noise_cov`);
+    - ``"power"``: torchaudio's ``rtf_power``: ``iterations`` steps of the power
+      method on ``Phi = R_n^-1 R_s`` started from the reference column ``Phi u``,
+      the last step multiplying by ``R_s`` instead of ``Phi``:
+      ``h = R_s Phi^(iterations-2) Phi u`` (``h = R_n Phi u = R_s u`` for one
+      iteration). No eigendecomposition: a few matrix products per bin. Needs
+      `noise_cov`; `loading` adds ``loading * trace(R_n) / M`` to its diagonal
+      (torchaudio's ``diag_eps`` is ``loading / M``, plus 1e-8).
 
-    With ``ref`` the result is normalised so ``h[..., ref] = 1``; ``ref=None``
-    returns the unit-norm eigenvector (``evd``) as it comes.
+    Parameters
+    ----------
+    speech_cov, noise_cov : array_like [shape=(..., M, M)]
+    ref : int, array_like [shape=(M,)] or None
+        Reference microphone (or, for ``"power"``, a weighting ``u`` of the
+        microphones as torchaudio accepts). With an index the result is normalised so
+        ``h[..., ref] = 1``; a weighting vector (``"power"`` only) and ``None`` return
+        the vector as the method gives it (``"power"`` with ``None`` starts from
+        microphone 0): exactly torchaudio's output.
+    method : {"evd", "gevd", "power"}
+    iterations : int
+        Power iterations (``"power"``), >= 1; torchaudio's default is 3.
+    loading : float
+        Diagonal loading of `noise_cov` for ``"power"``, trace mode.
     """
-    v.choice("method", method, ("evd", "gevd"))
+    v.choice("method", method, ("evd", "gevd", "power"))
     Rs = np.asarray(speech_cov, dtype=complex)
     if Rs.ndim < 2 or Rs.shape[-1] != Rs.shape[-2]:
         raise v.fail("speech_cov", speech_cov, "must be (..., M, M)")
+    M = Rs.shape[-1]
+    if method != "power" and ref is not None and not isinstance(ref, int | np.integer):
+        raise v.fail("ref", ref, f"method={method!r} takes a microphone index (or None)")
     if method == "evd":
         h = np.linalg.eigh(Rs)[1][..., -1]
+    elif noise_cov is None:
+        raise v.fail("noise_cov", noise_cov, f"method={method!r} needs the noise covariance")
+    elif method == "power":
+        if isinstance(iterations, bool) or not isinstance(iterations, int | np.integer):
+            raise v.fail("iterations", iterations, "must be a whole number >= 1")
+        if iterations < 1:
+            raise v.fail("iterations", iterations, "must be >= 1")
+        Rn = _loaded("noise_cov", noise_cov, loading, "trace")
+        if Rn.shape != Rs.shape:
+            raise v.fail("noise_cov", noise_cov, f"must have the shape of speech_cov {Rs.shape}")
+        u = _reference("ref", 0 if ref is None else ref, M).astype(complex)
+        phi = _solve("noise_cov", Rn, Rs)  # R_n^-1 R_s
+        x = phi @ u  # (..., M): the first iteration
+        if iterations == 1:
+            h = np.einsum("...mn,...n->...m", Rn, x)
+        else:
+            for _ in range(iterations - 2):
+                x = np.einsum("...mn,...n->...m", phi, x)
+            h = np.einsum("...mn,...n->...m", Rs, x)
+        if ref is None or not isinstance(ref, int | np.integer):
+            return h
     else:
-        if noise_cov is None:
-            raise v.fail("noise_cov", noise_cov, "method='gevd' needs the noise covariance")
         Rn = np.asarray(noise_cov, dtype=complex)
         try:
             L = np.linalg.cholesky(Rn)
@@ -294,7 +345,7 @@ def estimate_rtf(
         h = (L @ vw)[..., 0]
     if ref is None:
         return h
-    r = _index("ref", ref, h.shape[-1])
+    r = _index("ref", int(ref), M)  # type: ignore[arg-type]
     return h / h[..., r, None]
 
 
@@ -508,6 +559,19 @@ def lcmv(
     np.ndarray [shape=(F, M), complex128]
     """
     a, R = _steered_cov(geometry, freqs, direction, point, c, "cov", cov, loading, loading_mode)
+    nd = null_directions(geometry, nulls, direction, c=c)
+    An = steering_vector(geometry, freqs, nd, c=c)  # (F, K, M)
+    return lcmv_separated(a, np.swapaxes(An, 1, 2), R, gains)
+
+
+def null_directions(
+    geometry: ArrayGeometry,
+    nulls: npt.ArrayLike,
+    direction: npt.ArrayLike | None,
+    *,
+    c: float = SPEED_OF_SOUND,
+) -> np.ndarray:
+    """Validated null directions ``(K, 2)``: 1 <= K < M, each resolvable from `direction`."""
     nd = np.asarray(nulls, dtype=float)
     if nd.size == 0:
         raise v.fail("nulls", nulls, "is empty: give at least one interferer direction")
@@ -528,18 +592,51 @@ def lcmv(
                     f"null {k} at {tuple(nul.tolist())} collides with the look direction "
                     f"{tuple(look.tolist())}: the array cannot tell them apart",
                 )
-    An = steering_vector(geometry, freqs, nd, c=c)  # (F, K, M)
-    C = np.concatenate([a[:, :, None], np.swapaxes(An, 1, 2)], axis=2)  # (F, M, 1+K)
-    g = np.zeros(nd.shape[0], dtype=complex) if gains is None else np.asarray(gains, complex)
-    if g.shape != (nd.shape[0],):
-        raise v.fail("gains", gains, f"must have one response per null ({nd.shape[0]})")
+    return nd
+
+
+def lcmv_separated(
+    a: npt.ArrayLike,
+    null_steering: npt.ArrayLike,
+    cov: npt.ArrayLike,
+    gains: npt.ArrayLike | None = None,
+) -> np.ndarray:
+    """LCMV toward `a` with nulls, MVDR in bins where the nulls cannot be told from the target.
+
+    Parameters
+    ----------
+    a : array_like [shape=(..., M)]
+        Target steering (unit response).
+    null_steering : array_like [shape=(..., M, K)]
+        Steering vectors toward the K interferers, one per column.
+    cov : array_like [shape=(..., M, M)]
+        The (loaded) covariance to minimise; broadcast against `a`.
+    gains : array_like [shape=(K,)], optional
+        Responses toward the nulls (default 0).
+
+    Where the smallest singular value of the column-normalised constraint matrix is
+    below :data:`LCMV_MIN_SEPARATION` (DC and low frequencies for a small array) the
+    null constraints are dropped: forcing them there would blow up the weights' norm.
+
+    Returns
+    -------
+    np.ndarray [shape=(..., M), complex128]
+    """
+    av = np.asarray(a, dtype=complex)
+    N = np.asarray(null_steering, dtype=complex)
+    K = N.shape[-1]
+    C = np.concatenate([av[..., :, None], np.broadcast_to(N, (*av.shape, K))], axis=-1)
+    g = np.zeros(K, dtype=complex) if gains is None else np.asarray(gains, complex)
+    if g.shape != (K,):
+        raise v.fail("gains", gains, f"must have one response per null ({K})")
     g = np.concatenate([[1.0 + 0j], g])
-    # Where the array cannot separate the nulls from the target (low frequencies:
-    # the constraint vectors are nearly collinear), keep only the target constraint.
-    Cn = C / np.linalg.norm(C, axis=1, keepdims=True)
-    s_min = np.sqrt(np.maximum(np.linalg.eigvalsh(np.swapaxes(Cn.conj(), 1, 2) @ Cn)[:, 0], 0))
+    Cn = C / np.linalg.norm(C, axis=-2, keepdims=True)
+    gram = np.swapaxes(Cn.conj(), -1, -2) @ Cn
+    s_min = np.sqrt(np.maximum(np.linalg.eigvalsh(gram)[..., 0], 0))
     sep = s_min >= LCMV_MIN_SEPARATION
-    w = mvdr_weights(a, R)
+    M = av.shape[-1]
+    R = np.broadcast_to(np.asarray(cov, dtype=complex), (*av.shape[:-1], M, M))
+    w = mvdr_weights(av, R)
     if np.any(sep):
         w[sep] = lcmv_weights(C[sep], R[sep], g)
     return w
@@ -608,7 +705,7 @@ def _solve(name: str, A: np.ndarray, B: np.ndarray) -> np.ndarray:
 
 
 def _checked_cov(
-    name: str, cov: npt.ArrayLike, a_shape: tuple[int, ...], loading: float, mode: str
+    name: str, cov: npt.ArrayLike, a_shape: tuple[int, ...], loading: float, mode: LoadingMode
 ) -> np.ndarray:
     """Validate a geometry-level covariance ``(F, M, M)``: shape, Hermitian, nonsingular."""
     R = v.finite_array(name, cov, dtype=complex)
@@ -617,7 +714,7 @@ def _checked_cov(
         raise v.fail(name, cov, f"must have shape (F, M, M) = {(F, M, M)}")
     from arraykit.beamform.covariance import check_covariance
 
-    check_covariance(name, R, loading=loading, loading_mode=mode)
+    check_covariance(name, cov, loading=loading, loading_mode=mode)
     return _loaded(name, R, loading, mode)
 
 
@@ -630,7 +727,7 @@ def _steered_cov(
     name: str,
     cov: npt.ArrayLike,
     loading: float,
-    mode: str,
+    mode: LoadingMode,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The target steering ``(F, M)`` and the checked, loaded covariance ``(F, M, M)``.
 
@@ -650,11 +747,11 @@ def _index(name: str, value: int, M: int) -> int:
 def _reference(name: str, value: int | npt.ArrayLike, M: int) -> np.ndarray:
     if isinstance(value, int | np.integer) and not isinstance(value, bool):
         u = np.zeros(M)
-        u[_index(name, value, M)] = 1.0
+        u[_index(name, int(value), M)] = 1.0
         return u
     u = np.asarray(value)
-    if u.shape != (M,):
-        raise v.fail(name, value, f"must be an index or a weighting of shape ({M},)")
+    if u.shape != (M,) or not np.issubdtype(u.dtype, np.number) or not np.all(np.isfinite(u)):
+        raise v.fail(name, value, f"must be an index or a finite weighting of shape ({M},)")
     return u
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -64,14 +65,42 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not getattr(args, "handler", None):
             parser.print_help()
             return 2
-        return int(args.handler(args) or 0)
+        status = int(args.handler(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return status
     except KeyboardInterrupt:
         print("arraykit: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `arraykit ... | head` stopped reading: not an error
+        _quiet_stdout()
+        return 0
     except (ArraykitError, ValueError, OSError) as exc:
-        msg = " ".join(str(exc).split())
-        print(f"arraykit: error: {msg}", file=sys.stderr)
-        return 2
+        return _error(exc)
+    except Exception as exc:
+        if type(exc).__module__.split(".")[0] in _LIBRARY_ERRORS:
+            return _error(exc)
+        raise
+
+
+# Errors of the libraries arraykit drives that carry a readable message (a file
+# libsndfile cannot write, ...): one line like arraykit's own, not a traceback.
+_LIBRARY_ERRORS = ("soundfile",)
+
+
+def _error(exc: BaseException) -> int:
+    msg = " ".join(str(exc).split())
+    print(f"arraykit: error: {msg}", file=sys.stderr)
+    return 2
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's last flush stays quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any, Literal
 
 import numpy as np
 
-from arraykit.beamform.apply import METHODS
+from arraykit.beamform.registry import design_names, get_design
 from arraykit.errors import InvalidArgumentError
 
-PATTERN_METHODS = ("das", "superdirective", "mvdr", "lcmv")
+SQUINT_DB = 0.05
+"""A main-lobe peak this far above the look response is reported as a squint."""
+
+
+def pattern_methods() -> tuple[str, ...]:
+    """Designs a pattern can be drawn for without data: those needing no mixture covariance."""
+    return tuple(m for m in design_names() if "mixture_cov" not in get_design(m).needs)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,7 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="look direction in degrees, or 'auto' for the strongest DOA estimate",
     )
     p.add_argument("--point", metavar="X,Y,Z", help="near-field target in metres (array frame)")
-    p.add_argument("--method", default="das", choices=METHODS, help="beamformer (default das)")
+    p.add_argument(
+        "--method", default="das", choices=design_names(), help="beamformer (default das)"
+    )
     p.add_argument(
         "--noise",
         metavar="START:END|auto",
@@ -43,7 +52,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="AZ[,EL]",
         help="interferer direction for lcmv (repeatable)",
     )
-    p.add_argument("--loading", type=float, help="diagonal loading (trace-relative; default 1e-2)")
+    p.add_argument(
+        "--loading",
+        type=float,
+        help="diagonal loading, a fraction of the average power (trace mode; default 1e-2)",
+    )
     p.add_argument("--ref-mic", type=int, help="align the output with this microphone")
     p.add_argument("--nfft", type=int, default=512, help="STFT frame length (default 512)")
     p.add_argument("-o", "--output", required=True, metavar="OUT.wav", help="output WAV")
@@ -59,9 +72,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument(
         "--method",
         default="das",
-        choices=PATTERN_METHODS,
-        help="das, superdirective, mvdr (against white plus diffuse noise), or lcmv (mvdr "
-        "with nulls toward --null)",
+        choices=pattern_methods(),
+        help="das, superdirective, mvdr (against white plus diffuse noise), lcmv (mvdr "
+        "with nulls toward --null), or any registered design needing no recording",
     )
     q.add_argument(
         "--null",
@@ -74,7 +87,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument(
         "--freqs", default="500,1000,2000,4000", metavar="F1,F2,...", help="frequencies in Hz"
     )
-    q.add_argument("--loading", type=float, default=1e-2, help="superdirective loading")
+    q.add_argument(
+        "--loading",
+        type=float,
+        help="diagonal loading, a fraction of the average power (trace mode; default 1e-2)",
+    )
     q.add_argument("-o", "--output", metavar="PNG", help="draw the polar pattern here")
     q.add_argument("--json", action="store_true", help="print the metrics as JSON")
     q.set_defaults(handler=run_pattern)
@@ -109,10 +126,12 @@ def run_beamform(args: argparse.Namespace) -> int:
     from arraykit.geometry import load_geometry
     from arraykit.io import read_audio, write_audio
 
+    refuse_overwriting_input(args.input, args.output)
     g = load_geometry(args.geometry)
     x, fs = read_audio(args.input, n_mics=g.n_mics)
     point = parse_numbers(args.point, "--point", 3) if args.point else None
-    if (args.direction is None) == (point is None):
+    steered = "steering" in get_design(args.method).needs
+    if (args.direction is None) == (point is None) and (steered or point is not None):
         raise InvalidArgumentError(
             f"--direction={args.direction!r}: give exactly one of --direction and --point"
         )
@@ -124,7 +143,7 @@ def run_beamform(args: argparse.Namespace) -> int:
         )
     elif args.direction is not None:
         direction = parse_direction(args.direction)
-    noise = None
+    noise: tuple[float, float] | Literal["auto"] | None = None
     if args.noise == "auto":
         noise = "auto"
     elif args.noise:
@@ -145,13 +164,28 @@ def run_beamform(args: argparse.Namespace) -> int:
         nfft=args.nfft,
     )
     write_audio(args.output, y, fs)
-    target = (
-        f"point {tuple(point)} m"
-        if point
-        else f"azimuth {direction[0]:g}, elevation {direction[1]:g}"
-    )
+    if point:
+        target = f"point {tuple(point)} m"
+    elif direction is not None:
+        target = f"azimuth {direction[0]:g}, elevation {direction[1]:g}"
+    else:
+        target = "the dominant source (blind: no direction)"
     print(f"{args.method} toward {target}: wrote {args.output} ({y.size / fs:.2f} s at {fs} Hz)")
     return 0
+
+
+def refuse_overwriting_input(input_path: str, output_path: str) -> None:
+    """Refuse an output path that names the input file (the recording would be lost)."""
+    import os
+
+    same = os.path.realpath(input_path) == os.path.realpath(output_path)
+    if not same and os.path.exists(output_path) and os.path.exists(input_path):
+        same = os.path.samefile(input_path, output_path)
+    if same:
+        raise InvalidArgumentError(
+            f"--output={output_path!r}: is the input recording {input_path!r}; writing there "
+            "would destroy it. Give another output file"
+        )
 
 
 def _locate(x: np.ndarray, fs: int, g) -> tuple[float, float]:
@@ -173,30 +207,29 @@ def parse_nulls(args: argparse.Namespace) -> list[tuple[float, float]]:
     return nulls
 
 
-def pattern_metrics(g, method: str, direction, freqs, loading: float = 1e-2, nulls=()):
-    """Weights and per-frequency metrics the ``pattern`` command prints."""
+def pattern_metrics(g, method: str, direction, freqs, loading: float | None = None, nulls=()):
+    """Weights and per-frequency metrics the ``pattern`` command prints.
+
+    Designs are taken from the registry; one that needs a noise covariance gets white
+    plus diffuse noise of equal power (a robust, data-free design), one with ``cov``
+    the same, and the loading is the one default policy unless given.
+    """
     from arraykit.beamform import (
         beam_metrics,
-        delay_and_sum,
         diffuse_coherence,
         directivity,
-        lcmv,
-        mvdr,
         response,
-        superdirective,
+        weights_for,
         white_noise_gain,
     )
 
     f = np.asarray(freqs, dtype=float)
-    if method == "das":
-        w = delay_and_sum(g, direction, f)
-    elif method == "superdirective":
-        w = superdirective(g, direction, f, loading=loading)
-    else:  # MVDR / LCMV against diffuse plus white noise (equal power): a robust design
-        R = diffuse_coherence(g, f) + np.eye(g.n_mics)
-        w = mvdr(g, direction, f, R) if method == "mvdr" else lcmv(g, direction, f, R, nulls=nulls)
+    model = diffuse_coherence(g, f) + np.eye(g.n_mics)  # diffuse plus white noise, equal power
+    w = weights_for(
+        method, g, f, direction=direction, noise_cov=model, nulls=nulls, loading=loading
+    )
     m = beam_metrics(w, g, f, direction)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for i, fi in enumerate(f):
         rows.append(
             {
@@ -207,7 +240,15 @@ def pattern_metrics(g, method: str, direction, freqs, loading: float = 1e-2, nul
                 "di_db": float(10 * np.log10(directivity(w[i : i + 1], g, [fi], direction)[0])),
                 "beamwidth_deg": _num(m.beamwidth[i]),
                 "sidelobe_db": _num(m.sidelobe_db[i]),
+                "sidelobe_kind": m.sidelobe_kind[i],
+                "sidelobe_azimuth_deg": _num(
+                    np.nan if m.sidelobe_azimuth is None else m.sidelobe_azimuth[i]
+                ),
                 "front_to_back_db": _num(m.front_to_back_db[i]),
+                "main_peak_db": _num(np.nan if m.main_peak_db is None else m.main_peak_db[i]),
+                "main_peak_azimuth_deg": _num(
+                    np.nan if m.main_peak_azimuth is None else m.main_peak_azimuth[i]
+                ),
             }
         )
         if nulls:
@@ -266,13 +307,38 @@ def run_pattern(args: argparse.Namespace) -> int:
     def fmt(x, spec):
         return "-".rjust(int(spec.split(".")[0])) if x is None else format(x, spec)
 
+    tags = {"grating": "G", "rise": "R"}
     for r in rows:
+        tag = tags.get(r["sidelobe_kind"], " ")
         print(
             f"{r['freq_hz']:7.0f}  {r['wng_db']:7.2f}  {r['di_db']:6.2f}  "
-            f"{fmt(r['beamwidth_deg'], '10.1f'):>10}°  {fmt(r['sidelobe_db'], '12.2f')}  "
+            f"{fmt(r['beamwidth_deg'], '10.1f'):>10}°  {fmt(r['sidelobe_db'], '11.2f')}{tag}  "
             f"{fmt(r['front_to_back_db'], '14.2f')}"
             + ("   " + ", ".join(f"{x:.1f}" for x in r["null_db"]) if nulls else "")
         )
+    for r in rows:
+        if (r["main_peak_db"] or 0.0) >= SQUINT_DB:
+            print(
+                f"at {r['freq_hz']:g} Hz the main lobe peaks at azimuth "
+                f"{r['main_peak_azimuth_deg']:g}°, {r['main_peak_db']:+.2f} dB above the look "
+                f"direction: {args.method} is distortionless only at the look direction, and "
+                "its beam leans away from it (not a sidelobe)"
+            )
+    for r in rows:
+        kind, az = r["sidelobe_kind"], r["sidelobe_azimuth_deg"]
+        if kind == "grating":
+            print(
+                f"G at {r['freq_hz']:g} Hz: the highest lobe, at azimuth {az:g}°, is a grating "
+                "lobe: the array cannot tell it from the look direction at this frequency "
+                "(spatial aliasing), so no beamformer suppresses it"
+            )
+        elif kind == "rise":
+            print(
+                f"R at {r['freq_hz']:g} Hz: no sidelobe below the look response: at azimuth "
+                f"{az:g}° the response rises to {r['sidelobe_db']:+.2f} dB of the look direction "
+                f"({args.method} is distortionless only at the look direction and spends its "
+                "degrees of freedom on the noise model and the nulls, not on that direction)"
+            )
     if args.output:
         print(f"wrote {args.output}")
     return 0

@@ -8,10 +8,10 @@ The whole pipeline on an embedded default that needs no files and no hardware:
    with the microphones on channels 1–4);
 2. every DOA method estimates both directions: true against estimated directions,
    the error and the time per method, and a picture of the spatial spectra;
-3. every beamformer is steered at talker 1 (SRP-PHAT's estimate) and scored: SNR and
-   SI-SDR gain over the reference microphone. Talker 2 starts first, so the first
-   0.3 s hold only the interferer and the noise: MVDR takes its noise covariance
-   there, MPDR takes the whole mixture;
+3. every registered beamformer (``ak.beamform.design_names()``) is steered at talker 1
+   (SRP-PHAT's estimate) and scored: SNR and SI-SDR gain over the reference
+   microphone. Talker 2 starts first, so the first 0.3 s hold only the interferer and
+   the noise: MVDR (and GEV) take the noise covariance there, MPDR the whole mixture;
 4. MPDR toward the true direction against the estimated one, beside the loss
    ``ak.diagnostics.steering_loss`` predicts for that steering error.
 """
@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import time
+from typing import Any, cast
 
 import numpy as np
 
@@ -32,7 +33,6 @@ SNR_DB = 20.0
 # azimuth (°), distance (m), start (s), length (s): talker 2 (the interferer) starts first
 TALKERS = ((62.5, 1.3, 0.4, 2.0), (208.3, 1.6, 0.0, 2.4))
 NOISE_ONLY = (0.0, 0.3)  # s: only talker 2 and sensor noise
-BEAMFORMERS = ("das", "superdirective", "mpdr", "mvdr", "lcmv")
 LOSS_FREQS = (1000.0, 2000.0, 4000.0)
 
 
@@ -153,7 +153,7 @@ def _localize(x, g, truth, dist) -> dict:
     for method in METHODS:
         k = 1 if method == "tdoa-ls" else len(truth)
         t0 = time.perf_counter()
-        res = locate(x, FS, g, method=method, num_sources=k, resolution=0.5)
+        res = locate(x, FS, g, method=cast(Any, method), num_sources=k, resolution=0.5)
         ms = (time.perf_counter() - t0) * 1e3
         results[method] = res
         if k == 1:  # one estimate: score it against the nearer talker
@@ -169,7 +169,7 @@ def _localize(x, g, truth, dist) -> dict:
 
 
 def _beamform(x, scene, gain, g, look, other, truth, err) -> None:
-    from arraykit.beamform import compare_methods
+    from arraykit.beamform import DEFAULT_LOADING, compare_methods, design_names, get_design
     from arraykit.diagnostics import steering_loss
     from arraykit.doa.grids import angular_distance
     from arraykit.metrics import si_sdr, snr
@@ -178,10 +178,10 @@ def _beamform(x, scene, gain, g, look, other, truth, err) -> None:
     rest = x - target
     snr_in = float(snr(target[0], rest[0]))
     sdr_in = float(si_sdr(target[0], x[0]))
-    methods = BEAMFORMERS
+    methods = design_names()
     nulls = [tuple(other)]
     if float(angular_distance(other, look)) < 20.0:  # no second talker to null
-        methods = tuple(m for m in methods if m != "lcmv")
+        methods = tuple(m for m in methods if "nulls" not in get_design(m).needs)
         nulls = []
     scores = compare_methods(
         x, FS, g, tuple(look), target_image=target, methods=methods, noise=NOISE_ONLY, nulls=nulls
@@ -194,15 +194,22 @@ def _beamform(x, scene, gain, g, look, other, truth, err) -> None:
     header = f"{'beamformer':14s} {'SNR gain (dB)':>14s} {'SI-SDR gain (dB)':>17s}  covariance from"
     print(header)
     print("-" * len(header))
-    source = {
-        "das": "-",
-        "superdirective": "diffuse-noise model",
-        "mpdr": "the whole mixture (talker 1 included)",
-        "mvdr": f"the noise-only {NOISE_ONLY[0]:g}-{NOISE_ONLY[1]:g} s (talker 2 + noise)",
-        "lcmv": f"the noise-only segment; null at {other[0]:.1f}°",
-    }
+    noise = f"the noise-only {NOISE_ONLY[0]:g}-{NOISE_ONLY[1]:g} s (talker 2 + noise)"
+
+    def source(method: str) -> str:
+        """What the design's covariance comes from, read off its declared needs."""
+        design = get_design(method)
+        needs = design.needs
+        if {"noise_cov", "mixture_cov"} <= needs:
+            return f"the mixture against {noise} (blind: no direction)"
+        if "mixture_cov" in needs:
+            return "the whole mixture (talker 1 included)"
+        if "noise_cov" in needs or "cov" in needs:
+            return noise + (f"; null at {other[0]:.1f}°" if "nulls" in needs else "")
+        return getattr(design, "summary", "") or "-"
+
     for s in scores:
-        print(f"{s.method:14s} {s.snr_gain_db:14.1f} {s.si_sdr_gain_db:17.1f}  {source[s.method]}")
+        print(f"{s.method:14s} {s.snr_gain_db:14.1f} {s.si_sdr_gain_db:17.1f}  {source(s.method)}")
 
     # ------------------------------------------------------------ 4. steering error
     true1 = tuple(truth[0])
@@ -216,7 +223,7 @@ def _beamform(x, scene, gain, g, look, other, truth, err) -> None:
         look=tuple(look),
         source=true1,
         snr_db=snr_in,
-        loading=1e-2 * (1 + snr_lin),  # the default loading, 1 % of the average power
+        loading=DEFAULT_LOADING * (1 + snr_lin),  # the default policy: 1 % of the average power
     )
     print(
         f"\nMPDR toward the true {true1[0]:.1f}° / the estimate {look[0]:.1f}°: SNR gain "

@@ -13,9 +13,9 @@ import json
 import numpy as np
 
 from arraykit import _validate as v
+from arraykit.beamform import design_names
 from arraykit.geometry import load_geometry
 
-METHODS = ("das", "mvdr", "mpdr", "superdirective", "lcmv")
 TABLE_FREQS = (500.0, 1000.0, 2000.0, 4000.0)
 
 
@@ -30,7 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("input", nargs="?", metavar="IN.wav", help="a multichannel recording")
     p.add_argument("--geometry", required=True, metavar="NAME", help="named geometry or file")
-    p.add_argument("--method", choices=METHODS, default="mpdr", help="beamformer (default mpdr)")
+    p.add_argument(
+        "--method", choices=design_names(), default="mpdr", help="beamformer (default mpdr)"
+    )
     p.add_argument(
         "--direction",
         required=True,
@@ -55,7 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--compare",
         action="store_true",
-        help="also print DAS/MVDR/MPDR/superdirective/LCMV at the largest error (needs --snr)",
+        help="also print every registered beamformer at the largest error (needs --snr)",
     )
     p.add_argument("-o", "--output", metavar="PNG", help="save the figure here")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
@@ -80,10 +82,15 @@ def _prediction(args, geometry, direction) -> int:
     from arraykit.diagnostics import parse_range, sweep, tolerance
 
     errors = parse_range(args.error)
-    if args.method == "mpdr" and args.snr is None:
-        raise v.fail("--snr", None, "is needed by --method mpdr (the talker is in its covariance)")
-    if args.method == "lcmv" and not args.null:
-        raise v.fail("--null", None, "is needed by --method lcmv (give at least one)")
+    from arraykit.beamform import get_design
+
+    needs = get_design(args.method).needs
+    if "mixture_cov" in needs and args.snr is None:
+        raise v.fail(
+            "--snr", None, f"is needed by --method {args.method} (the talker is in its covariance)"
+        )
+    if "nulls" in needs and not args.null:
+        raise v.fail("--null", None, f"is needed by --method {args.method} (give at least one)")
     n = args.n_freqs
     if n < 1:
         raise v.fail("--n-freqs", n, "must be >= 1")
@@ -178,11 +185,14 @@ def _prediction(args, geometry, direction) -> int:
 
 def _recording(args, geometry, direction) -> int:
     from arraykit.diagnostics import diagnose_recording
+    from arraykit.diagnostics.recording import recording_methods
     from arraykit.io import read_audio
 
-    if args.method == "lcmv":
+    if args.method not in recording_methods():
         raise v.fail(
-            "--method", "lcmv", "recordings are diagnosed for das, mvdr, mpdr, superdirective"
+            "--method",
+            args.method,
+            "recordings are diagnosed for " + ", ".join(recording_methods()),
         )
     noise = None
     if args.noise is not None:
@@ -220,6 +230,8 @@ def _recording(args, geometry, direction) -> int:
                     "self_cancellation": rep.self_cancellation,
                     "doa_direction": None if rep.doa_direction is None else list(rep.doa_direction),
                     "direction_error": rep.direction_error,
+                    "doa_spread": rep.doa_spread,
+                    "doa_others": [list(d) for d in rep.doa_others],
                     "freqs": rep.freqs.tolist(),
                     "gain_db": finite,
                     "suggestions": rep.suggestions,

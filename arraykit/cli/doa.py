@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 
-from arraykit.doa.search import METHODS
+from arraykit.doa import registry
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,7 +23,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--geometry", required=True, metavar="NAME", help="named geometry or .toml/.xml path"
     )
-    p.add_argument("--method", default="srp-phat", choices=METHODS, help="default: srp-phat")
+    p.add_argument(
+        "--method",
+        default="srp-phat",
+        choices=registry.names(),
+        help=f"default: srp-phat. {registry.describe()}",
+    )
     p.add_argument(
         "--sources", default="1", metavar="K|auto", help="number of sources, or 'auto' (default 1)"
     )

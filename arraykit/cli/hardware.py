@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import signal
 import sys
 import threading
@@ -17,8 +16,10 @@ from typing import Any
 
 import numpy as np
 
+from arraykit import _validate as v
 from arraykit import hardware as hw
-from arraykit.hardware.discovery import match_profile
+from arraykit.doa import registry as doa_registry
+from arraykit.hardware.control import led_help, open_control
 
 # The pyusb back end `tune` and `led` use (None: libusb). Tests set a fake one here,
 # as pyusb's own tests pass backend= to find().
@@ -30,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "devices",
         help="list microphone arrays: audio inputs and USB devices matched to profiles",
         description="PortAudio inputs (matched by name) merged with USB devices (matched by "
-        "id): what matched, what did not, and why.",
+        "id): what matched, what did not, and why; then the simulated sim: devices.",
     )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=run_devices)
@@ -65,10 +66,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "led",
         help="drive the LED ring of a ReSpeaker",
-        description="XVF-3000: trace | off | color R G B | listen | wait | speak | spin | "
-        "brightness 0-31 | palette R G B R G B | center off|on|vad | volume 0-12 | point AZ. "
-        "XVF3800: off | color R G B | effect off|breath|rainbow|single|doa|ring | point AZ. "
-        "'point AZ' lights the LED nearest azimuth AZ (degrees, arraykit's frame).",
+        description=led_help() + " 'point X' lights the LED nearest azimuth X (degrees, "
+        "arraykit's frame).",
     )
     p.add_argument("--device", required=True, help="profile name, device name or vvvv:pppp")
     p.add_argument("action")
@@ -84,7 +83,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "lost frames on exit (Ctrl-C stops).",
     )
     _device_args(p)
-    p.add_argument("--method", default="srp-phat", help="srp-phat, music or normmusic")
+    p.add_argument(
+        "--method",
+        default="srp-phat",
+        choices=doa_registry.names(from_covariance=True),
+        help=f"default: srp-phat. {doa_registry.describe(from_covariance=True)}",
+    )
     p.add_argument("--sources", type=int, default=1, help="number of sources K")
     p.add_argument("--seconds", type=float, help="stop after this much audio")
     p.add_argument("--block", type=float, default=0.1, help="seconds per estimate (0.1)")
@@ -148,7 +152,7 @@ def open_device(args: argparse.Namespace, **kw: Any) -> Any:
 
 
 def run_devices(args: argparse.Namespace) -> int:
-    devices = hw.list_devices(backend=usb_backend)
+    devices = hw.list_devices(backend=usb_backend, simulated=True)
     if args.json:
         print(
             json.dumps(
@@ -156,10 +160,14 @@ def run_devices(args: argparse.Namespace) -> int:
             )
         )
         return 0
-    if not devices:
-        print("no audio inputs and no known USB arrays found")
+    if not any(d.status != "simulated" for d in devices):
+        print("no audio inputs and no known USB arrays found (simulated ones below)")
     for d in devices:
-        where = f"[{d.index}] " if d.index is not None else "[usb] "
+        where = (
+            f"[{d.index}] "
+            if d.index is not None
+            else ("[sim] " if d.status == "simulated" else "[usb] ")
+        )
         ids = f"  usb {d.usb_id}" if d.usb_id else ""
         print(f"{where}{d.name}  ({d.input_channels} ch){ids}")
         print(f"      {d.status}: {d.reason}")
@@ -172,11 +180,13 @@ def run_devices(args: argparse.Namespace) -> int:
 
 
 def run_record(args: argparse.Namespace) -> int:
-    import soundfile as sf
+    from arraykit.io import AudioWriter, OutputError, check_output
 
+    check_output(args.out)  # a bad path is refused before the device is touched
+    target_s = None if args.seconds is None else v.positive("seconds", args.seconds)
     probe = open_device(args, all_channels=args.all_channels)
     blocksize = 1024
-    queue_blocks = max(4, round(hw_positive(args.buffer, "buffer") * probe.fs / blocksize))
+    queue_blocks = max(4, round(v.positive("buffer", args.buffer) * probe.fs / blocksize))
     dev = open_device(
         args,
         all_channels=args.all_channels,
@@ -184,31 +194,28 @@ def run_record(args: argparse.Namespace) -> int:
         blocksize=blocksize,
         queue_blocks=queue_blocks,
     )
-    fmt = dev.sample_format
-    subtype = {"int16": "PCM_16", "int32": "PCM_32"}.get(fmt, "FLOAT")
-    target = None if args.seconds is None else round(hw_positive(args.seconds, "seconds") * dev.fs)
-    written = 0
+    subtype = {"int16": "PCM_16", "int32": "PCM_32"}.get(dev.sample_format, "FLOAT")
+    target = None if target_s is None else round(target_s * dev.fs)
+    writer: AudioWriter | None = None  # created with the first block: a failed start
+    written = 0  # leaves an existing file as it was
     interrupted = False
     failure: Exception | None = None
-    with (
-        _StopOnSignal() as stop,
-        sf.SoundFile(
-            args.out, "w", samplerate=int(dev.fs), channels=dev.n_outputs, subtype=subtype
-        ) as f,
-    ):
 
-        def put(start: int, block: np.ndarray) -> bool:
-            nonlocal written
-            if start > written:  # frames lost: keep the timing with zeros
-                gap = start - written if target is None else min(start, target) - written
-                f.write(np.zeros((max(gap, 0), dev.n_outputs), dtype=block.dtype))
-                written += max(gap, 0)
-            take = block.shape[1] if target is None else min(block.shape[1], target - written)
-            if take > 0:
-                f.write(block[:, :take].T)
-                written += take
-            return target is not None and written >= target
+    def put(start: int, block: np.ndarray) -> bool:
+        nonlocal written, writer
+        if writer is None:
+            writer = AudioWriter(args.out, dev.fs, dev.n_outputs, subtype=subtype)
+        if start > written:  # frames lost: keep the timing with zeros
+            gap = start - written if target is None else min(start, target) - written
+            writer.write(np.zeros((max(gap, 0), dev.n_outputs), dtype=block.dtype))
+            written += max(gap, 0)
+        take = block.shape[1] if target is None else min(block.shape[1], target - written)
+        if take > 0:
+            writer.write(block[:, :take].T)
+            written += take
+        return target is not None and written >= target
 
+    with _StopOnSignal() as stop:
         try:
             with dev:
                 for start, block in dev.blocks_with_index(raw=True):
@@ -219,24 +226,33 @@ def run_record(args: argparse.Namespace) -> int:
                         break
         except KeyboardInterrupt:  # a second signal while stopping
             interrupted = True
-        except hw.DeviceDisconnectedError as exc:
+        except (hw.DeviceDisconnectedError, OutputError) as exc:
             failure = exc
         finally:
             dev.close()
-            for start, block in dev.drain(raw=True):
-                if target is not None and written >= target:
-                    break
-                put(start, block)
-    secs = written / dev.fs
+            if failure is None:
+                try:
+                    for start, block in dev.drain(raw=True):
+                        if target is not None and written >= target:
+                            break
+                        put(start, block)
+                except OutputError as exc:
+                    failure = exc
+            if writer is not None:
+                writer.close()
+    if isinstance(failure, OutputError):
+        written = failure.frames
+    where = f"to {args.out}" if writer is not None else f"({args.out} not touched)"
     lost = [o for o in dev.overflows if o.frame < written]  # inside the file
     print(
-        f"recorded {written} frames ({secs:.2f} s) of {dev.n_outputs} channels at "
-        f"{dev.fs} Hz to {args.out}; captured {dev.frames_captured} frames; "
+        f"recorded {written} frames ({written / dev.fs:.2f} s) of {dev.n_outputs} channels at "
+        f"{dev.fs} Hz {where}; captured {dev.frames_captured} frames; "
         f"{dev.loss_report(lost)}",
         file=sys.stderr,
     )
     if failure is not None:
-        print(f"arraykit: error: {failure} (the file keeps what was recorded)", file=sys.stderr)
+        keeps = "" if isinstance(failure, OutputError) else " (the file keeps what was recorded)"
+        print(f"arraykit: error: {failure}{keeps}", file=sys.stderr)
         return 2
     if interrupted:
         return 0 if target is None else 130
@@ -271,48 +287,18 @@ class _StopOnSignal:
             signal.signal(sig, previous)
 
 
-def hw_positive(x: float, name: str) -> float:
-    from arraykit import _validate as v
-
-    return v.positive(name, x)
-
-
 # -- tune and led ----------------------------------------------------------------------------
-
-
-def control(spec: str) -> Any:
-    """The XVF3000/XVF3800 object for ``--device`` (profile, device name or vvvv:pppp)."""
-    if re.fullmatch(r"[0-9a-fA-F]{4}:[0-9a-fA-F]{4}", spec):
-        pid = int(spec.split(":")[1], 16)
-        cls = hw.XVF3800 if pid == hw.XVF3800.PRODUCT_ID else hw.XVF3000
-        return cls(spec, backend=usb_backend)
-    if spec in hw.list_profiles():
-        profile = hw.load_profile(spec)
-    else:
-        profile = match_profile(spec)
-        if profile is None:
-            raise hw.DeviceNotFoundError(
-                f"--device {spec!r} matches no profile; arrays with USB control: "
-                "respeaker-usb-4mic (XVF-3000), respeaker-xvf3800 (XVF3800)"
-            )
-    return hw.control_for(profile, backend=usb_backend)
 
 
 def _value(text: str) -> float:
     try:
         return float(text)
     except ValueError:
-        raise hw_fail("value", text, "must be a number") from None
-
-
-def hw_fail(name: str, value: Any, why: str) -> Exception:
-    from arraykit import _validate as v
-
-    return v.fail(name, value, why)
+        raise v.fail("value", text, "must be a number") from None
 
 
 def run_tune(args: argparse.Namespace) -> int:
-    with control(args.device) as dev:
+    with open_control(args.device, backend=usb_backend) as dev:
         if args.param is None:
             for name, p in sorted(dev.PARAMETERS.items()):
                 value = "(write-only)" if p.access == "wo" else dev.read(name)
@@ -330,47 +316,9 @@ def run_tune(args: argparse.Namespace) -> int:
 
 
 def run_led(args: argparse.Namespace) -> int:
-    a = [t for t in args.args]
-    with control(args.device) as dev:
-        act = args.action.lower()
-        is3000 = isinstance(dev, hw.XVF3000)
-        simple = {"trace", "listen", "wait", "speak", "spin"} if is3000 else set()
-        if act in simple:
-            _argc(act, a, 0)
-            getattr(dev, f"led_{act}")()
-        elif act == "off":
-            _argc(act, a, 0)
-            dev.led_off()
-        elif act == "color":
-            _argc(act, a, 3)
-            dev.led_color([_int(t) for t in a])
-        elif act == "point":
-            _argc(act, a, 1)
-            dev.led_point(_value(a[0]))
-        elif is3000 and act == "brightness":
-            _argc(act, a, 1)
-            dev.led_brightness(_int(a[0]))
-        elif is3000 and act == "volume":
-            _argc(act, a, 1)
-            dev.led_volume(_int(a[0]))
-        elif is3000 and act == "center":
-            _argc(act, a, 1)
-            dev.led_center(a[0])
-        elif is3000 and act == "palette":
-            _argc(act, a, 6)
-            c = [_int(t) for t in a]
-            dev.led_palette(c[:3], c[3:])
-        elif not is3000 and act == "effect":
-            _argc(act, a, 1)
-            dev.led_effect(int(a[0]) if a[0].isdigit() else a[0])
-        else:
-            acts = (
-                "trace off color listen wait speak spin brightness palette center volume point"
-                if is3000
-                else "off color effect point"
-            )
-            raise hw_fail("action", args.action, f"unknown LED action; valid: {acts}")
-    print(f"LED {act} {' '.join(a)}".rstrip())
+    with open_control(args.device, backend=usb_backend) as dev:
+        dev.led(args.action, args.args)
+    print(f"LED {args.action.lower()} {' '.join(args.args)}".rstrip())
     return 0
 
 
@@ -459,10 +407,10 @@ def run_check(args: argparse.Namespace) -> int:
 
     if args.file is not None:
         if args.device is not None:
-            raise hw_fail("FILE", args.file, "give a file or --device, not both")
+            raise v.fail("FILE", args.file, "give a file or --device, not both")
         args.device = args.file
     if args.device is None:
-        raise hw_fail("--device", None, "give --device NAME or a FILE.wav to check")
+        raise v.fail("--device", None, "give --device NAME or a FILE.wav to check")
     sim = str(args.device).startswith("sim:") and args.azimuth is not None
     dev = open_device(args, **({"azimuth": args.azimuth} if sim else {}))  # the sim plays there
     with dev:
@@ -476,15 +424,3 @@ def run_check(args: argparse.Namespace) -> int:
     report = check_signals(x.astype(np.float64), dev.fs, dev.geometry, azimuth=args.azimuth)
     print(report.summary())
     return 0 if report.ok else 1
-
-
-def _argc(act: str, a: list[str], n: int) -> None:
-    if len(a) != n:
-        raise hw_fail("args", a, f"'led {act}' takes {n} argument(s)")
-
-
-def _int(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise hw_fail("value", text, "must be a whole number") from None

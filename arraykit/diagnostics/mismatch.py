@@ -60,8 +60,10 @@ import numpy as np
 import numpy.typing as npt
 
 from arraykit import _validate as v
-from arraykit.beamform import diffuse_coherence, lcmv_weights, mvdr_weights
+from arraykit.beamform import DEFAULT_LOADING, DesignInputs, design_names, get_design
+from arraykit.beamform.covariance import hermitian_tolerance
 from arraykit.geometry import SPEED_OF_SOUND, ArrayGeometry, unit_vectors
+from arraykit.steering import plane_wave, spherical_wave
 
 __all__ = [
     "METHODS",
@@ -81,11 +83,11 @@ __all__ = [
     "tolerance",
 ]
 
-Method = Literal["das", "mvdr", "mpdr", "superdirective", "lcmv"]
+Method = str
+"""A design name of :mod:`arraykit.beamform.registry` (its weights come from there)."""
 Axis = Literal["azimuth", "elevation"]
-METHODS: tuple[str, ...] = ("das", "mvdr", "mpdr", "superdirective", "lcmv")
-SUPERDIRECTIVE_LOADING = 1e-2
-"""Loading added to the diffuse coherence when ``superdirective`` gets ``loading=0``."""
+METHODS: tuple[str, ...] = design_names()
+"""The built-in designs; any registered design can be predicted."""
 
 _TINY = 1e-300
 
@@ -340,7 +342,7 @@ def predict(
     look_d = _direction("look", look)
     src_d = look_d if source is None else _direction("source", source)
     ps = _nonneg("position_std", position_std)
-    a = _steer1(geometry.positions, p.freqs, look_d, c)[None]  # (1, F, M)
+    a = _steer(geometry.positions, p.freqs, look_d, c)[None]  # (1, F, M)
     if delay_errors is not None:
         d = v.finite_array("delay_errors", delay_errors)
         if d.shape != (geometry.n_mics,):
@@ -349,20 +351,19 @@ def predict(
     true_pos = geometry.positions[None]
     if ps > 0:
         n = int(v.positive("n_trials", n_trials))
+        _fits("n_trials", n_trials, _work_bytes(n, p.freqs.size, geometry.n_mics), f"{n} trials")
         rng = np.random.default_rng(seed)
         true_pos = true_pos + rng.normal(0.0, ps, (n, geometry.n_mics, 3))
     if source_distance is None:
-        a0 = _steer1(true_pos, p.freqs, src_d, c)  # (E, F, M)
+        a0 = _steer(true_pos, p.freqs, src_d, c)  # (E, F, M)
     else:
         r = v.positive("source_distance", source_distance)
         point = geometry.centroid + r * unit_vectors([src_d])[0]
         dist = np.linalg.norm(true_pos - point, axis=-1)  # (E, M)
         if np.any(dist < 1e-3):
             raise v.fail("source_distance", source_distance, "puts the talker on a microphone")
-        a0 = (r / dist)[:, None, :] * np.exp(
-            -2j * np.pi * p.freqs[None, :, None] * ((dist - r) / c)[:, None, :]
-        )
-    gain, sinr, wng = p.evaluate(a, a0, geometry, kernel=_weights_beamform)
+        a0 = spherical_wave(true_pos, p.freqs, point, centre=geometry.centroid, c=c)[..., 0, :]
+    gain, sinr, wng = p.evaluate(a, a0, geometry)
     power = np.mean(np.abs(gain) ** 2, axis=0)
     sinr_out = None if sinr is None else _db(np.mean(sinr, axis=0))
     sinr_opt = None
@@ -405,12 +406,12 @@ def closed_form(
     """
     if method not in ("das", "mvdr", "mpdr"):
         why = "has no closed form: only the distortionless 'das', 'mvdr', 'mpdr' do"
-        if method in METHODS:
+        if method in design_names():
             raise v.fail("method", method, why + " (use predict for the numbers)")
         raise v.fail("method", method, "must be one of 'das', 'mvdr', 'mpdr'")
     p = _Problem.build(geometry, freqs, method, snr_db, noise_cov, loading, (), c)
-    a = _steer1(geometry.positions, p.freqs, _direction("look", look), c)
-    a0 = _steer1(geometry.positions, p.freqs, _direction("source", source), c)
+    a = _steer(geometry.positions, p.freqs, _direction("look", look), c)
+    a0 = _steer(geometry.positions, p.freqs, _direction("source", source), c)
     m = geometry.n_mics
     rho = np.sum(a.conj() * a0, axis=-1) / m
     design_inv = p.design_inv  # (F, M, M) inverse of R_n + loading I
@@ -492,6 +493,12 @@ def sweep(
     p = _Problem.build(geometry, freqs, method, snr_db, noise_cov, loading, nulls, c)
     src = _direction("source", source)
     err = _errors("errors", errors)
+    _fits(
+        "errors",
+        f"{err.size} errors",
+        _work_bytes(err.size, p.freqs.size, geometry.n_mics),
+        f"{err.size} errors x {p.freqs.size} frequencies x {geometry.n_mics} microphones",
+    )
     looks = _looks(src, err, _axis(axis))
     gain, sinr, _ = p.steered(geometry, looks, src)
     return Sweep(
@@ -645,7 +652,7 @@ def compare(
     source: Sequence[float],
     error: float,
     snr_db: float | npt.ArrayLike,
-    methods: Sequence[str] = METHODS,
+    methods: Sequence[str] | None = None,
     axis: Axis = "azimuth",
     noise_cov: npt.ArrayLike | None = None,
     loading: float | npt.ArrayLike = 0.0,
@@ -654,13 +661,16 @@ def compare(
 ) -> Comparison:
     """Target gain, output SINR and white-noise gain of several beamformers, one error.
 
-    ``"lcmv"`` without ``nulls`` gets one null 40° from the source.
+    `methods` defaults to every registered design. ``"lcmv"`` without ``nulls`` gets
+    one null 40° from the source. ``"gev"`` is blind (no steering): it follows the
+    talker wherever it is, so the steering error costs it nothing.
 
     Returns
     -------
     Comparison
         ``print(result.table())`` for the table.
     """
+    methods = design_names() if methods is None else tuple(methods)
     if len(methods) == 0:
         raise v.fail("methods", methods, "must name at least one method")
     src = _direction("source", source)
@@ -668,7 +678,8 @@ def compare(
     look = _looks(src, np.array([err]), _axis(axis))
     rows = []
     for m in methods:
-        null = nulls if (m != "lcmv" or nulls) else [((src[0] + 40.0) % 360.0, src[1])]
+        wants = "nulls" in get_design(m).needs
+        null = nulls if (not wants or nulls) else [((src[0] + 40.0) % 360.0, src[1])]
         p = _Problem.build(geometry, freqs, m, snr_db, noise_cov, loading, null, c)
         rows.append(p.steered_db(geometry, look, src))
     return Comparison(
@@ -697,7 +708,9 @@ def parse_range(text: str) -> np.ndarray:
                 raise v.fail("error", text, "contains NaN or infinite values")
             if step <= 0 or stop < start:
                 raise v.fail("error", text, "is empty or inverted: need START <= STOP and STEP > 0")
-            n = int(np.floor((stop - start) / step + 1e-9)) + 1
+            count = np.floor((stop - start) / step + 1e-9) + 1
+            _fits("error", text, count * 8.0, f"{count:.3g} steering errors")
+            n = int(count)
             return start + step * np.arange(n)
         vals = np.array([float(x) for x in text.split(",")])
     except v.InvalidArgumentError:
@@ -724,7 +737,7 @@ class _Problem:
 
     @classmethod
     def build(cls, geometry, freqs, method, snr_db, noise_cov, loading, nulls, c) -> _Problem:
-        method = v.choice("method", method, METHODS)
+        method = v.choice("method", method, design_names())
         f = v.frequencies("freqs", freqs)
         c = v.positive("c", c)
         eps = np.atleast_1d(v.finite_array("loading", loading))
@@ -749,13 +762,15 @@ class _Problem:
                 )
             level = np.real(np.trace(rn, axis1=-2, axis2=-1)) / m
             sigma = np.broadcast_to(10.0 ** (snr / 10.0), f.shape) * level
-        elif method == "mpdr":
+        elif "mixture_cov" in get_design(method).needs:
             raise v.fail(
-                "snr_db", snr_db, "is needed by method='mpdr' (the target is in its covariance)"
+                "snr_db",
+                snr_db,
+                f"is needed by method={method!r} (the target is in its covariance)",
             )
         null_d = tuple(_direction("nulls", d) for d in nulls)
-        if method == "lcmv" and not null_d:
-            raise v.fail("nulls", nulls, "method='lcmv' needs at least one null direction")
+        if "nulls" in get_design(method).needs and not null_d:
+            raise v.fail("nulls", nulls, f"method={method!r} needs at least one null direction")
         return cls(
             method=method,
             freqs=f,
@@ -783,37 +798,49 @@ class _Problem:
             return self.noise_cov / (1.0 + self.loading[:, None, None])
         return np.linalg.inv(self.noise_cov + self.loading[:, None, None] * np.eye(m))
 
-    def design(self, geometry: ArrayGeometry, a0: np.ndarray) -> np.ndarray | None:
-        """The covariance ``(E', F, M, M)`` the adaptive methods invert (None for DAS)."""
-        m = geometry.n_mics
-        eye = np.eye(m)
-        if self.method == "das":
-            return None
-        if self.method == "superdirective":
-            eps = self.loading if not self.loading_is_zero else SUPERDIRECTIVE_LOADING
-            eps = np.broadcast_to(eps, self.freqs.shape)[:, None, None]
-            return (diffuse_coherence(geometry, self.freqs, field="3d") + eps * eye)[None]
-        base = self.noise_cov + self.loading[:, None, None] * eye
-        if self.method == "mpdr":
-            s = self.sigma_s2[None, :, None, None]
-            return base[None] + s * a0[..., :, None] * a0[..., None, :].conj()
-        return np.asarray(base)[None]
+    def weights(self, geometry: ArrayGeometry, a: np.ndarray, a0: np.ndarray) -> np.ndarray:
+        """The design's weights ``(E, F, M)`` for looks ``a`` ``(E, F, M)``, talker ``a0``.
 
-    def evaluate(self, a, a0, geometry, *, kernel=None):
-        """Gains ``(E, F)``, output SINR ``(E, F)`` or None, WNG ``(E, F)``.
-
-        ``kernel`` computes the weights: :func:`_weights_fast` (default) or
-        :func:`_weights_beamform` (arraykit.beamform's kernels).
+        From the registry's kernel for this method (:mod:`arraykit.beamform.registry`):
+        the noise covariance is ``noise_cov``, the mixture's holds the talker
+        (``sigma_s^2 a0 a0^H + R_n``), the loading is absolute (noise power 1). A design
+        on the diffuse coherence (superdirective) asked about ``loading=0`` gets the
+        default policy's 1e-2 (its coherence has a unit diagonal): unloaded it is
+        singular at low frequencies.
         """
-        r = self.design(geometry, a0)
-        c_mat = None
-        if self.method == "lcmv":
-            nul = _steer(
-                geometry.positions, self.freqs, np.array(self.nulls), self.c
-            )  # (F, L-1, M)
-            nul = np.broadcast_to(nul.transpose(0, 2, 1)[None], (*a.shape, nul.shape[1]))
-            c_mat = np.concatenate([a[..., None], nul], axis=-1)  # (E, F, M, L)
-        w = (kernel or _weights_fast)(self.method, a, r, c_mat)
+        design = get_design(self.method)
+        needs = design.needs
+        eps = self.loading
+        if self.method == "superdirective" and self.loading_is_zero:
+            eps = np.full(self.freqs.shape, DEFAULT_LOADING)
+        mixture = None
+        if "mixture_cov" in needs:
+            if self.sigma_s2 is None:
+                raise v.fail("snr_db", None, f"is needed by method={self.method!r}")
+            s = self.sigma_s2[None, :, None, None]
+            mixture = self.noise_cov[None] + s * a0[..., :, None] * a0[..., None, :].conj()
+        nulls = None
+        if "nulls" in needs:
+            u = unit_vectors(np.array(self.nulls))
+            nulls = np.swapaxes(plane_wave(geometry.positions, self.freqs, u, c=self.c), 1, 2)
+        inputs = DesignInputs(
+            geometry=geometry,
+            freqs=self.freqs,
+            steering=a,
+            noise_cov=np.asarray(self.noise_cov),
+            mixture_cov=mixture,
+            cov=np.asarray(self.noise_cov),
+            null_steering=nulls,
+            loading=eps,
+            loading_mode="absolute",
+            c=self.c,
+        )
+        w = np.asarray(design.weights(inputs))
+        return np.broadcast_to(w, np.broadcast_shapes(w.shape, a.shape))
+
+    def evaluate(self, a, a0, geometry):
+        """Gains ``(E, F)``, output SINR ``(E, F)`` or None, WNG ``(E, F)``."""
+        w = self.weights(geometry, a, a0)
         gain = np.sum(w.conj() * a0, axis=-1)
         wng = np.abs(np.sum(w.conj() * a, axis=-1)) ** 2 / np.maximum(
             np.sum(np.abs(w) ** 2, axis=-1), _TINY
@@ -832,8 +859,9 @@ class _Problem:
 
         Both are plane waves on the nominal ``geometry``.
         """
-        a = _steer(geometry.positions, self.freqs, looks, self.c).transpose(1, 0, 2)  # (E, F, M)
-        a0 = _steer1(geometry.positions, self.freqs, source, self.c)[None]
+        u = unit_vectors(looks)
+        a = plane_wave(geometry.positions, self.freqs, u, c=self.c).transpose(1, 0, 2)  # (E, F, M)
+        a0 = _steer(geometry.positions, self.freqs, source, self.c)[None]
         return self.evaluate(a, a0, geometry)
 
     def steered_db(self, geometry: ArrayGeometry, look: np.ndarray, source) -> tuple:
@@ -842,82 +870,10 @@ class _Problem:
         return _db(np.abs(g[0]) ** 2), _db(s[0]), _db(w[0])
 
 
-# --------------------------------------------------------------------------- kernels
-def _weights_fast(method: str, a: np.ndarray, r: np.ndarray | None, c_mat=None) -> np.ndarray:
-    """Weights ``(E, F, M)`` for looks ``a`` ``(E, F, M)``, batched solves, no loop.
-
-    A covariance shared by all errors (``r.shape[0] == 1``) is factorised once per
-    frequency and solved for all E looks as right-hand sides.
-    """
-    m = a.shape[-1]
-    if method == "das":
-        return a / m
-    if c_mat is None:
-        ria = _solve(r, a[..., None])[..., 0]  # (E, F, M)
-        den = np.sum(a.conj() * ria, axis=-1)
-        return ria / den[..., None]
-    ric = _solve(r, c_mat)  # (E, F, M, L)
-    q = np.swapaxes(c_mat.conj(), -1, -2) @ ric  # (E, F, L, L)
-    g = np.zeros(q.shape[:-1], dtype=complex)
-    g[..., 0] = 1.0
-    return (ric @ np.linalg.solve(q, g[..., None]))[..., 0]
-
-
-def _weights_beamform(method: str, a: np.ndarray, r: np.ndarray | None, c_mat=None) -> np.ndarray:
-    """The same weights through :mod:`arraykit.beamform`'s kernels (what :func:`predict` uses)."""
-    if method == "das":
-        return a / a.shape[-1]
-    if c_mat is None:
-        return mvdr_weights(a, r)
-    gains = np.zeros(c_mat.shape[-1])
-    gains[0] = 1.0
-    return lcmv_weights(c_mat, r, gains)
-
-
-def _solve(r: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``r^-1 b`` for ``r`` ``(E' , F, M, M)`` and ``b`` ``(E, F, M, K)``."""
-    if r.shape[0] == 1 and b.shape[0] > 1:
-        e, f, m, k = b.shape
-        rhs = b.transpose(1, 2, 0, 3).reshape(f, m, e * k)
-        out = np.linalg.solve(r[0], rhs)  # one factorisation per frequency
-        return out.reshape(f, m, e, k).transpose(2, 0, 1, 3)
-    return np.linalg.solve(r, b)
-
-
-def _weights_reference(method: str, a: np.ndarray, r: np.ndarray | None, c_mat=None) -> np.ndarray:
-    """The slow, obvious twin of :func:`_weights_fast`: one error and one bin at a time."""
-    e_count, f_count, m = a.shape
-    w = np.empty_like(a)
-    for e in range(e_count):
-        for f in range(f_count):
-            if method == "das":
-                w[e, f] = a[e, f] / m
-                continue
-            rr = r[min(e, r.shape[0] - 1), f]
-            if c_mat is None:
-                x = np.linalg.inv(rr) @ a[e, f]
-                w[e, f] = x / (a[e, f].conj() @ x)
-            else:
-                cc = c_mat[e, f]
-                ri = np.linalg.inv(rr)
-                g = np.zeros(cc.shape[1])
-                g[0] = 1.0
-                w[e, f] = ri @ cc @ np.linalg.inv(cc.conj().T @ ri @ cc) @ g
-    return w
-
-
 # --------------------------------------------------------------------------- helpers
-def _steer(positions: np.ndarray, freqs: np.ndarray, directions, c: float) -> np.ndarray:
-    """Far-field steering ``(..., F, G, M)`` from positions ``(..., M, 3)`` toward
-    directions ``(G, 2)`` (elevation may leave [-90, 90]: sweeps over the pole)."""
-    u = unit_vectors(np.atleast_2d(np.asarray(directions, dtype=float)))  # (G, 3)
-    tau = -np.einsum("...mk,gk->...gm", positions, u) / c  # (..., G, M)
-    return np.exp(-2j * np.pi * freqs[:, None, None] * tau[..., None, :, :])
-
-
-def _steer1(positions: np.ndarray, freqs: np.ndarray, direction, c: float) -> np.ndarray:
-    """Steering ``(..., F, M)`` toward one direction."""
-    return _steer(positions, freqs, [direction], c)[..., 0, :]
+def _steer(positions: np.ndarray, freqs: np.ndarray, direction, c: float) -> np.ndarray:
+    """:func:`arraykit.steering.plane_wave` toward one direction: ``(..., F, M)``."""
+    return plane_wave(positions, freqs, unit_vectors([direction]), c=c)[..., 0, :]
 
 
 def _quad(x: np.ndarray, r: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -970,9 +926,45 @@ def _covariance(name: str, value, n_freqs: int, m: int) -> np.ndarray:
         cov = np.broadcast_to(cov, (n_freqs, *cov.shape))
     if cov.shape != (n_freqs, m, m):
         raise v.fail(name, value, f"must have shape ({n_freqs}, {m}, {m}) or ({m}, {m})")
-    if not np.allclose(cov, np.swapaxes(cov.conj(), -1, -2), atol=1e-9 * np.abs(cov).max()):
+    tol = hermitian_tolerance(value)
+    if not np.allclose(cov, np.swapaxes(cov.conj(), -1, -2), atol=tol * np.abs(cov).max()):
         raise v.fail(name, value, "must be Hermitian")
     return cov
+
+
+def _work_bytes(n_errors: int | float, n_freqs: int, n_mics: int) -> float:
+    """Bytes a batched prediction holds at once: steering, weights and a covariance per error."""
+    return float(n_errors) * n_freqs * (n_mics * n_mics + 6 * n_mics) * 16.0
+
+
+def _memory_bytes() -> float:
+    """Physical memory of this machine (8 GiB when the system does not say)."""
+    import os
+
+    try:
+        return float(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):
+        return 8.0 * 2**30
+
+
+def _fits(name: str, value: object, nbytes: float, what: str) -> None:
+    """Refuse, before allocating, work that needs more than half the machine's memory."""
+    limit = 0.5 * _memory_bytes()
+    if nbytes > limit:
+        raise v.fail(
+            name,
+            value,
+            f"would need about {_size(nbytes)} of memory for {what}, more than half of this "
+            f"machine's {_size(2 * limit)}; use a coarser STEP or a narrower range",
+        )
+
+
+def _size(nbytes: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB", "PB", "EB"):
+        if nbytes < 1000 or unit == "EB":
+            return f"{nbytes:.3g} {unit}"
+        nbytes /= 1000
+    return f"{nbytes:.3g} EB"
 
 
 def _first_crossing(loss: np.ndarray, grid: np.ndarray, target: float) -> np.ndarray:

@@ -30,22 +30,29 @@ from arraykit.beamform import (
     apply_weights,
     covariance,
     delay_and_sum,
-    mpdr,
-    mvdr,
+    design_names,
     noise_covariance_auto,
-    superdirective,
+    weights_for,
 )
 from arraykit.diagnostics.mismatch import loading_for, steering_loss
 from arraykit.geometry import SPEED_OF_SOUND, ArrayGeometry, unit_vectors
 from arraykit.stft import stft, stft_frequencies
 
-__all__ = ["Report", "diagnose_recording", "measure_gain"]
+__all__ = ["Report", "diagnose_recording", "measure_gain", "recording_methods"]
 
-RecordingMethod = Literal["das", "mvdr", "mpdr", "superdirective"]
+RecordingMethod = str
+"""A design name of :mod:`arraykit.beamform.registry` that needs no nulls."""
 SELF_CANCELLATION_DB = 3.0
 """Band-mean loss in excess of delay-and-sum above which self-cancellation is flagged."""
 DIRECTION_SLACK_DEG = 3.0
 """A DOA estimate farther than this from the look direction is offered as a fix."""
+
+
+def recording_methods() -> tuple[str, ...]:
+    """The designs a recording can be diagnosed for: every registered one without nulls."""
+    from arraykit.beamform import get_design
+
+    return tuple(m for m in design_names() if "nulls" not in get_design(m).needs)
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,12 @@ class Report:
         Where :mod:`arraykit.doa` hears the talker (None if not run or unavailable).
     direction_error : float or None
         Angle between ``direction`` and ``doa_direction``, degrees.
+    doa_spread : float or None
+        How sure that estimate is: the median absolute deviation (degrees) of the
+        estimates nearest the look direction over blocks of the recording.
+    doa_others : tuple of (float, float)
+        The other sources the DOA search found (it looks for several, so a second
+        talker is named rather than averaged into the estimate).
     predicted_gain_db : np.ndarray [shape=(F,)] or None
         The loss predicted for that error at the measured SNR.
     suggestions : list of str
@@ -97,6 +110,8 @@ class Report:
     predicted_gain_db: np.ndarray | None
     snr_db: np.ndarray
     suggestions: list[str] = field(default_factory=list)
+    doa_spread: float | None = None
+    doa_others: tuple[tuple[float, float], ...] = ()
 
     def summary(self) -> str:
         """A few lines for people."""
@@ -198,8 +213,9 @@ def diagnose_recording(
     geometry : ArrayGeometry
     direction : (float, float)
         The look direction the beamformer used, degrees.
-    method : {"das", "mvdr", "mpdr", "superdirective"}
-        Which beamformer (weights computed as :func:`arraykit.beamform.beamform`
+    method : str
+        A registered design that needs no nulls (das, mvdr, mpdr, superdirective, gev, ...):
+        which beamformer (weights computed as :func:`arraykit.beamform.beamform`
         computes them), unless ``weights`` are given.
     weights : array_like [shape=(F, M)], optional
         The weights actually used (overrides ``method``'s).
@@ -207,8 +223,8 @@ def diagnose_recording(
         Noise-only time range for ``"mvdr"`` (default ``"auto"``), also used for the
         noise floor.
     loading : float, optional
-        Loading as :func:`arraykit.beamform.beamform` takes it (``trace`` mode, default
-        1e-3; absolute 1e-2 for superdirective).
+        Loading as :func:`arraykit.beamform.beamform` takes it: ``trace`` mode, default
+        the one policy of every design (:data:`arraykit.beamform.DEFAULT_LOADING`).
     freq_range : (float, float)
         Band for the means and the DOA search, Hz.
     dominance_db : float
@@ -223,7 +239,7 @@ def diagnose_recording(
     """
     x = v.signals("signals", signals, geometry.n_mics)
     fs = v.positive("fs", fs)
-    v.choice("method", method, ("das", "mvdr", "mpdr", "superdirective"))
+    v.choice("method", method, recording_methods())
     look = v.directions("direction", direction)
     if look.shape[0] != 1:
         raise v.fail("direction", direction, "must be one (azimuth, elevation) pair")
@@ -242,7 +258,16 @@ def diagnose_recording(
         if w.shape != (freqs.size, n_mics):
             raise v.fail("weights", weights, f"must have shape ({freqs.size}, {n_mics})")
     else:
-        w = _weights(method, geometry, look_t, freqs, X, noise_cov, loading, c)
+        w = weights_for(
+            method,
+            geometry,
+            freqs,
+            direction=look_t,
+            noise_cov=noise_cov,
+            mixture_cov=lambda: covariance(X),
+            loading=loading,
+            c=c,
+        )
     w_das = delay_and_sum(geometry, look_t, freqs, c=c)
 
     power = np.mean(np.abs(X) ** 2, axis=0)  # (F, T) the steered reference
@@ -271,12 +296,11 @@ def diagnose_recording(
 
     doa_dir, err, predicted = None, None, None
     suggestions: list[str] = []
+    doa: _Doa | None = None
     if locate:
-        doa_dir = _locate(x, fs, geometry, band, nfft)
-    if doa_dir is not None:
-        mirror = geometry.mirror(doa_dir)  # a line cannot tell its two sides apart
-        if mirror is not None and _angle(look_t, mirror) < _angle(look_t, doa_dir):
-            doa_dir = (float(mirror[0]), float(mirror[1]))
+        doa = _locate(x, fs, geometry, band, nfft, look_t, c)
+    if doa is not None:
+        doa_dir = doa.direction
         err = _angle(look_t, doa_dir)
         sel = in_band & (freqs > 0)
         predicted = np.full(freqs.shape, np.nan)
@@ -288,11 +312,27 @@ def diagnose_recording(
             source=doa_dir,
             snr_db=snr[sel] if method == "mpdr" else None,
         )
-        if err > DIRECTION_SLACK_DEG:
+        if err > DIRECTION_SLACK_DEG and doa.pulled_by is not None:
+            suggestions.append(
+                f"not sure of the look direction: ak.doa hears the talker {err:.1f}° away (at "
+                f"azimuth {doa_dir[0]:.1f}°), but another source at azimuth "
+                f"{doa.pulled_by[0]:.1f}° lies within the array's beamwidth "
+                f"({doa.beamwidth:.0f}° at {doa.beamwidth_freq:.0f} Hz) of it and can pull the "
+                "estimate that far; no steering change advised (check the direction on a "
+                "stretch where the talker speaks alone)"
+            )
+        elif err > DIRECTION_SLACK_DEG and err <= 2.0 * doa.spread:
+            suggestions.append(
+                f"not sure of the look direction: ak.doa hears the talker {err:.1f}° away, "
+                f"but its estimates over {doa.n_blocks} blocks spread ±{doa.spread:.1f}°; "
+                "no steering change advised"
+            )
+        elif err > DIRECTION_SLACK_DEG:
             suggestions.append(
                 f"steer at azimuth {doa_dir[0]:.1f}°, elevation {doa_dir[1]:.1f}° "
-                f"(ak.doa hears the talker {err:.1f}° away; predicted loss there "
-                f"{-_nanmean(predicted[sel]):.1f} dB on average)"
+                f"(ak.doa hears the talker {err:.1f}° away, ±{doa.spread:.1f}° over "
+                f"{doa.n_blocks} blocks, no other source within the {doa.beamwidth:.0f}° "
+                f"beamwidth; predicted loss there {-_nanmean(predicted[sel]):.1f} dB on average)"
             )
     if method == "mpdr" and (self_cancel or band_gain < -1.0):
         e = err if err is not None and err > 0.5 else 2.0
@@ -329,6 +369,8 @@ def diagnose_recording(
         direction=look_t,
         doa_direction=doa_dir,
         direction_error=err,
+        doa_spread=None if doa is None else doa.spread,
+        doa_others=() if doa is None else doa.others,
         predicted_gain_db=predicted,
         snr_db=snr,
         suggestions=suggestions,
@@ -336,19 +378,6 @@ def diagnose_recording(
 
 
 # --------------------------------------------------------------------------- helpers
-def _weights(method, geometry, look, freqs, X, noise_cov, loading, c) -> np.ndarray:
-    if method == "das":
-        return delay_and_sum(geometry, look, freqs, c=c)
-    if method == "superdirective":
-        return superdirective(
-            geometry, look, freqs, loading=1e-2 if loading is None else loading, c=c
-        )
-    load = {"loading": 1e-3 if loading is None else loading, "loading_mode": "trace"}
-    if method == "mvdr":
-        return mvdr(geometry, look, freqs, noise_cov, c=c, **load)
-    return mpdr(geometry, look, freqs, covariance(X), c=c, **load)
-
-
 def _noise_covariance(X, fs, n_samples, nfft, noise) -> np.ndarray:
     if noise is None or (isinstance(noise, str) and v.choice("noise", noise, ("auto",))):
         return noise_covariance_auto(X)
@@ -391,10 +420,92 @@ def _angle(a: tuple[float, float], b: tuple[float, float]) -> float:
     return float(np.degrees(np.arccos(np.clip(u[0] @ u[1], -1.0, 1.0))))
 
 
-def _locate(x, fs, geometry, band, nfft) -> tuple[float, float] | None:
+DOA_SOURCES = 2
+"""Sources the DOA check looks for: the talker and the strongest other one."""
+PULL_RATIO = 0.9
+"""Another map peak at least this high (relative to the talker's) within the beamwidth is a
+second source merged with the talker's (one broad peak); lower ones are its flanks."""
+DOA_BLOCK_S = 0.25
+"""Block length (s) of the per-block estimates whose spread says how sure the DOA is."""
+
+
+@dataclass(frozen=True)
+class _Doa:
+    direction: tuple[float, float]
+    others: tuple[tuple[float, float], ...]
+    pulled_by: tuple[float, float] | None
+    spread: float
+    n_blocks: int
+    beamwidth: float
+    beamwidth_freq: float
+
+
+def _locate(x, fs, geometry, band, nfft, look, c) -> _Doa | None:
+    """Where the talker is, searched near the look direction with several sources in view.
+
+    ``locate`` looks for :data:`DOA_SOURCES` sources; the estimate nearest the look
+    direction (or its mirror, for a line) is the talker's, the rest are other
+    sources. One of those within the array's delay-and-sum -3 dB beamwidth (at the
+    band's centre) of the talker, with a map peak at least :data:`PULL_RATIO` of the
+    talker's, is a second source the array hears merged with the talker: it pulls
+    the estimate, and ``pulled_by`` names it. (Two sources much closer than the
+    beamwidth look like one and cannot be told from a single talker.) The
+    spread is the median absolute deviation of the per-block estimates nearest the
+    talker's.
+    """
     try:
-        from arraykit.doa import locate
+        from arraykit.doa import locate, locate_blocks
     except ImportError:  # no DOA search in this build
         return None
-    res = locate(x, fs, geometry, num_sources=1, freq_range=band, nfft=nfft)
-    return float(np.asarray(res.azimuth)[0]), float(np.asarray(res.elevation)[0])
+    from arraykit.beamform import beam_metrics
+
+    k = max(1, min(DOA_SOURCES, geometry.n_mics - 1))
+    res = locate(x, fs, geometry, num_sources=k, freq_range=band, nfft=nfft, c=c)
+    found = [
+        (_near(geometry, look, (float(a), float(e))), float(p))
+        for a, e, p in zip(res.azimuth, res.elevation, res.power, strict=True)
+    ]
+    if not found:
+        return None
+    found.sort(key=lambda dp: _angle(look, dp[0]))
+    (talker, p_talker), rest = found[0], found[1:]
+    others = tuple(d for d, _ in rest)
+    fc = 0.5 * (band[0] + band[1])
+    bw = float(
+        beam_metrics(delay_and_sum(geometry, talker, [fc], c=c), geometry, [fc], talker).beamwidth[
+            0
+        ]
+    )
+    bw = 360.0 if not np.isfinite(bw) else bw
+    pulled = next(
+        (
+            d
+            for d, p in rest
+            if p >= PULL_RATIO * p_talker and (_angle(talker, d) < bw or _angle(look, d) < bw)
+        ),
+        None,
+    )
+    blocks = locate_blocks(
+        x, fs, geometry, block=DOA_BLOCK_S, num_sources=k, freq_range=band, nfft=nfft, c=c
+    )
+    near = []
+    for az_row, el_row in zip(
+        np.atleast_2d(blocks.azimuth), np.atleast_2d(blocks.elevation), strict=True
+    ):
+        cands = [
+            _near(geometry, look, (float(a), float(e)))
+            for a, e in zip(az_row, el_row, strict=True)
+            if np.isfinite(a) and np.isfinite(e)
+        ]
+        if cands:
+            near.append(min(_angle(talker, d) for d in cands))
+    spread = float(np.median(near)) if near else float("nan")
+    return _Doa(talker, others, pulled, spread, len(near), bw, fc)
+
+
+def _near(geometry, look, d) -> tuple[float, float]:
+    """`d`, or its mirror when the layout cannot tell them apart and that is nearer `look`."""
+    mirror = geometry.mirror(d)
+    if mirror is not None and _angle(look, mirror) < _angle(look, d):
+        return float(mirror[0]), float(mirror[1])
+    return d

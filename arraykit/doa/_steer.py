@@ -2,7 +2,7 @@
 
 The DOA kernels never hold a frequencies × grid × microphones tensor larger than
 :data:`CHUNK_BYTES`: they walk the grid in chunks. Chunks of small searches are kept
-in a small cache, so repeated searches (blocks over time, refinement) pay once.
+in a small cache (``arraykit._cache``, ``"doa.steering"``), so repeated searches (blocks over time, refinement) pay once.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from arraykit._lru import LRU
+from arraykit import _cache
 from arraykit.geometry import ArrayGeometry
 from arraykit.steering import near_field_delays, steering_vector, steering_vector_near
 
@@ -23,7 +23,9 @@ CHUNK_BYTES = 16 * 2**20
 CACHE_BYTES = 96 * 2**20
 """Steering kept across calls, bytes (least recently used goes first)."""
 
-_CACHE: LRU[list[np.ndarray]] = LRU(CACHE_BYTES, lambda arrays: sum(a.nbytes for a in arrays))
+_CACHE: _cache.Cache[list[np.ndarray]] = _cache.named(
+    "doa.steering", CACHE_BYTES, lambda arrays: sum(a.nbytes for a in arrays)
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,6 +55,7 @@ class Steering:
         """Propagation delays ``(G, M)`` seconds (relative to the centroid for points)."""
         if self.points is not None:
             return near_field_delays(self.geometry, self.points, c=self.c)[0]
+        assert self.directions is not None
         return self.geometry.delays(self.directions, c=self.c)
 
     def chunk_size(self, per_point_bytes: int | None = None) -> int:

@@ -22,12 +22,12 @@ Shapes: ``G`` grid directions ``(G, 2)`` as ``(azimuth, elevation)`` degrees, or
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
+from arraykit import _cache
 from arraykit import _validate as v
 from arraykit.geometry import ArrayGeometry, directions_from_vectors
 
@@ -112,11 +112,11 @@ def layout_grid(
       array the half-plane ring (it has no elevation resolution of its own);
       volumetric arrays the full sphere.
     """
-    kind = v.choice("kind", kind, ("azimuth", "sphere"))
-    return _layout_grid(geometry, kind, v.positive("resolution", resolution))
+    name = v.choice("kind", kind, ("azimuth", "sphere"))
+    return _layout_grid(geometry, name, v.positive("resolution", resolution))
 
 
-@lru_cache(maxsize=64)
+@_cache.memoize("doa.grids", 64)
 def _layout_grid(geometry: ArrayGeometry, kind: str, resolution: float) -> np.ndarray:
     grid = _make_layout_grid(geometry, kind, resolution)
     grid.setflags(write=False)  # shared by every search with these settings
@@ -192,9 +192,9 @@ def angular_distance(a: npt.ArrayLike, b: npt.ArrayLike) -> np.ndarray:
     >>> round(float(angular_distance([10.0, 0.0], [350.0, 0.0])), 9)
     20.0
     """
-    a = np.radians(np.asarray(a, dtype=float))
-    b = np.radians(np.asarray(b, dtype=float))
-    cos = np.sin(a[..., 1]) * np.sin(b[..., 1]) + np.cos(a[..., 1]) * np.cos(b[..., 1]) * np.cos(
-        a[..., 0] - b[..., 0]
-    )
+    ra = np.radians(np.asarray(a, dtype=float))
+    rb = np.radians(np.asarray(b, dtype=float))
+    cos = np.sin(ra[..., 1]) * np.sin(rb[..., 1]) + np.cos(ra[..., 1]) * np.cos(
+        rb[..., 1]
+    ) * np.cos(ra[..., 0] - rb[..., 0])
     return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))

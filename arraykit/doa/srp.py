@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from arraykit._lru import LRU
+from arraykit import _cache
 from arraykit.doa._cross import cross_spectra_chunks, unit_phase
 from arraykit.doa._steer import Steering
 from arraykit.gcc import all_pairs
@@ -164,7 +164,7 @@ class _LookupTable:
         return np.concatenate(parts) if parts else np.zeros(0)
 
 
-_TABLES: LRU[_LookupTable] = LRU(16)
+_TABLES: _cache.Cache[_LookupTable] = _cache.named("doa.lookup", 16)
 _TABLE_NNZ = 2**21  # interpolation matrices kept across calls up to this many entries
 
 

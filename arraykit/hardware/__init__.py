@@ -5,8 +5,10 @@ order; it knows nothing of DOA or beamforming (``arraykit.live`` composes the tw
 
 - :func:`load_profile` / :func:`list_profiles`: the TOML device profiles.
 - :func:`list_devices`: PortAudio inputs and USB arrays, matched to profiles.
-- :func:`open`: capture (a context manager; ``record``, ``blocks``, counted overflows).
-- :class:`XVF3000`, :class:`XVF3800`: XMOS vendor control over pyusb (tuning, DOA, LEDs).
+- :func:`open`: capture (a context manager; ``record``, ``blocks``, counted overflows);
+  it returns a :class:`Device`, whichever kind (``hardware.kinds``) the spec names.
+- :class:`XVF3000`, :class:`XVF3800`: XMOS vendor control over pyusb (tuning, DOA, LEDs),
+  behind the :class:`Control` protocol; :func:`control_for` picks one by profile.
 - :class:`SimulatedDevice`, :class:`FileDevice`: the same interface without hardware.
 
 sounddevice and pyusb are imported only when a device is actually used.
@@ -16,7 +18,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from arraykit.geometry import odas_channel_map
 from arraykit.hardware._backend import (
+    AudioServerTimeoutError,
     BackendMissingError,
     ControlError,
     DeviceDisconnectedError,
@@ -24,8 +28,11 @@ from arraykit.hardware._backend import (
     FramesLostError,
     PermissionDeniedError,
 )
-from arraykit.hardware.capture import FrameLossWarning, InputDevice, Overflow, open
+from arraykit.hardware.capture import InputDevice
+from arraykit.hardware.control import Control, control_for
+from arraykit.hardware.device import Device, FrameLossWarning, Overflow
 from arraykit.hardware.discovery import DeviceInfo, DeviceList, list_devices, resolve
+from arraykit.hardware.kinds import open
 from arraykit.hardware.profiles import (
     Firmware,
     Profile,
@@ -35,13 +42,16 @@ from arraykit.hardware.profiles import (
     normalize_name,
     udev_rule_path,
 )
-from arraykit.hardware.xvf import XVF3000, XVF3800, Parameter, control_for
+from arraykit.hardware.xvf import XVF3000, XVF3800, Parameter
 
 __all__ = [
     "XVF3000",
     "XVF3800",
+    "AudioServerTimeoutError",
     "BackendMissingError",
+    "Control",
     "ControlError",
+    "Device",
     "DeviceDisconnectedError",
     "DeviceInfo",
     "DeviceList",
@@ -62,6 +72,7 @@ __all__ = [
     "list_profiles",
     "load_profile",
     "normalize_name",
+    "odas_channel_map",
     "open",
     "resolve",
     "udev_rule_path",
@@ -69,8 +80,13 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("SimulatedDevice", "FileDevice"):
-        from arraykit.hardware import simulated
+    # imported when first used: the simulated device pulls in the room simulation
+    if name == "SimulatedDevice":
+        from arraykit.hardware.simulated import SimulatedDevice
 
-        return getattr(simulated, name)
+        return SimulatedDevice
+    if name == "FileDevice":
+        from arraykit.hardware.file import FileDevice
+
+        return FileDevice
     raise AttributeError(f"module 'arraykit.hardware' has no attribute {name!r}")

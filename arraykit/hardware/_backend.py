@@ -7,11 +7,16 @@ errors are translated here into the small :class:`arraykit.DeviceError` tree.
 from __future__ import annotations
 
 import errno as _errno
-from typing import Any
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
 
 from arraykit.errors import DeviceError
 
 __all__ = [
+    "AudioServerTimeoutError",
     "BackendMissingError",
     "ControlError",
     "DeviceDisconnectedError",
@@ -21,7 +26,14 @@ __all__ = [
     "import_sounddevice",
     "import_usb",
     "translate_usb_error",
+    "within_time_limit",
 ]
+
+T = TypeVar("T")
+
+PORTAUDIO_TIMEOUT = 5.0
+"""Seconds PortAudio may take to initialise or answer a device query (an audio server
+that is frozen makes it wait forever); ``ARRAYKIT_PORTAUDIO_TIMEOUT`` overrides it."""
 
 UDEV_RULE = "hardware/99-arraykit-mic-arrays.rules"
 UDEV_HINT = (
@@ -72,8 +84,83 @@ class ControlError(DeviceError):
     """A vendor control transfer failed (bad status byte, too many retries)."""
 
 
+class AudioServerTimeoutError(DeviceError):
+    """PortAudio did not answer in time: an audio server (JACK, PulseAudio) is frozen."""
+
+
+def _audio_servers() -> str:
+    """Which audio servers PortAudio talks to here, and what to do: for the message when
+    one hangs."""
+    names, hints = [], []
+    jack = os.environ.get("JACK_DEFAULT_SERVER", "default")
+    if "JACK_DEFAULT_SERVER" in os.environ or any(
+        Path("/dev/shm").glob(f"jack_{jack}_{os.getuid()}_*")
+    ):
+        names.append(f"the JACK server {jack!r}")
+        hints.append("is jackd stopped or hung? restart it")
+    runtime = Path(os.environ.get("XDG_RUNTIME_DIR", f"/run/user/{os.getuid()}"))
+    if (runtime / "pulse" / "native").exists() or (runtime / "pipewire-0").exists():
+        names.append("the PulseAudio/PipeWire server")
+        hints.append("systemctl --user restart pipewire pulseaudio")
+    if not names:
+        return "the audio server behind PortAudio did not answer"
+    return f"{' or '.join(names)} did not answer ({'; '.join(hints)})"
+
+
+_stuck: str | None = None  # set once PortAudio hung: later calls fail at once
+
+
+def within_time_limit(fn: Callable[[], T], what: str, timeout: float | None = None) -> T:
+    """Run a PortAudio call in a helper thread; raise if it does not return in time.
+
+    PortAudio blocks forever (Ctrl-C ignored) when an audio server it connects to
+    is frozen; the program must say so instead of hanging. The stuck thread is a
+    daemon: it does not keep the program alive.
+    """
+    global _stuck
+    if _stuck is not None:
+        raise AudioServerTimeoutError(_stuck)
+    limit = float(
+        os.environ.get("ARRAYKIT_PORTAUDIO_TIMEOUT", PORTAUDIO_TIMEOUT) or PORTAUDIO_TIMEOUT
+    )
+    if timeout is not None:
+        limit = timeout
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # re-raised in the caller's thread
+            box["error"] = exc
+
+    saved = os.dup(2)  # sounddevice sends stderr to /dev/null while PortAudio starts
+    try:
+        t = threading.Thread(target=run, name="arraykit-portaudio", daemon=True)
+        t.start()
+        t.join(limit)
+        if t.is_alive():
+            os.dup2(saved, 2)
+            _stuck = f"PortAudio did not finish {what} within {limit:g} s: {_audio_servers()}"
+            raise AudioServerTimeoutError(_stuck)
+    finally:
+        os.close(saved)
+    if "error" in box:
+        raise box["error"]
+    value: T = box["value"]
+    return value
+
+
 def import_sounddevice() -> Any:
-    """Import sounddevice, or say what to install."""
+    """Import sounddevice (PortAudio initialises then, within a time limit), or say what
+    to install."""
+    import sys
+
+    if "sounddevice" in sys.modules and _stuck is None:
+        return sys.modules["sounddevice"]
+    return within_time_limit(_import_sounddevice, "initialising")
+
+
+def _import_sounddevice() -> Any:
     try:
         import sounddevice
     except ModuleNotFoundError:

@@ -19,8 +19,7 @@ import queue
 import threading
 import warnings
 from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, Self
 
 import numpy as np
 
@@ -33,34 +32,15 @@ from arraykit.hardware._backend import (
     FramesLostError,
     import_sounddevice,
 )
+from arraykit.hardware.device import Device, FrameLossWarning, OnLoss, Overflow
 from arraykit.hardware.discovery import GENERIC, list_devices, resolve
 from arraykit.hardware.profiles import Firmware, Profile
 
-__all__ = ["FrameLossWarning", "InputDevice", "Overflow", "open"]
+__all__ = ["InputDevice", "accepts", "open_device"]
 
 log = logging.getLogger(__name__)
 
-OnLoss = Literal["raise", "warn", "ignore"]
 _SCALE = {"int16": 2.0**-15, "int32": 2.0**-31, "float32": 1.0}
-
-
-class FrameLossWarning(UserWarning):
-    """Frames were lost and ``on_loss="warn"`` asked for a warning instead of an error."""
-
-
-class Overflow(NamedTuple):
-    """One frame-loss event.
-
-    time : seconds since the stream started (by the frame count, at the device rate)
-    frame : index of the first frame affected
-    frames : frames lost (0 when PortAudio only flags an overflow without a count)
-    source : ``"portaudio"`` (input overflow flag) or ``"queue"`` (consumer too slow)
-    """
-
-    time: float
-    frame: int
-    frames: int
-    source: str
 
 
 class InputDevice:
@@ -113,7 +93,9 @@ class InputDevice:
         self.channel_map: tuple[int, ...] = (
             tuple(range(self.channels)) if self.all_channels else tuple(cmap)
         )
-        if profile.name == GENERIC and profile.channels_override is None:
+        if profile.samplerate_override is not None:
+            self.fs = profile.samplerate_override  # what the user asked for, or an error
+        elif profile.name == GENERIC and profile.channels_override is None:
             self.fs = round(info["samplerate"])
         else:
             self.fs = int(profile.samplerate)
@@ -198,7 +180,7 @@ class InputDevice:
 
     # -- stream life cycle ---------------------------------------------------------------
 
-    def start(self) -> InputDevice:
+    def start(self) -> Self:
         """Open and start the PortAudio stream (the context manager does this)."""
         if self._stream is not None:
             return self
@@ -225,7 +207,8 @@ class InputDevice:
             self._stream = None
             raise DeviceError(
                 f"cannot open {self.name!r} with {self.channels} channels at {self.fs} Hz "
-                f"({self.profile.sample_format}): {exc}"
+                f"({self.profile.sample_format}): {exc} (the device's default rate is "
+                f"{self.info['samplerate']:g} Hz; a JACK server runs at its own rate only)"
             ) from None
         return self
 
@@ -273,7 +256,7 @@ class InputDevice:
             if getattr(sd, "_initialized", 0) > 0:
                 sd._initialized = 0
 
-    def __enter__(self) -> InputDevice:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -346,7 +329,7 @@ class InputDevice:
 
     def drain(self, *, raw: bool = False) -> list[tuple[int, np.ndarray]]:
         """Blocks still queued (after :meth:`close`), with their first-frame index."""
-        out = []
+        out: list[tuple[int, np.ndarray]] = []
         while True:
             try:
                 start, data = self._queue.get_nowait()
@@ -423,7 +406,12 @@ def _firmware(profile: Profile, reported: int) -> Firmware | None:
     return fw
 
 
-def open(
+def accepts(device: object) -> bool:
+    """The PortAudio kind takes whatever the other kinds did not (see ``hardware.kinds``)."""
+    return True
+
+
+def open_device(
     device: Any = None,
     *,
     profile: str | Profile | None = None,
@@ -438,71 +426,8 @@ def open(
     callback: Callable[[np.ndarray, int], None] | None = None,
     stall_timeout: float | None = None,
     **simulation: Any,
-) -> Any:
-    """Open a microphone array for capture (a context manager).
-
-    Parameters
-    ----------
-    device : str, int, Profile or None
-        A profile name (``"respeaker-usb-4mic"``), a PortAudio device index, a piece
-        of a PortAudio device name (case-insensitive; spaces, underscores and hyphens
-        alike), ``"sim:<profile or geometry>"`` for a :class:`SimulatedDevice`
-        (keyword arguments such as ``scene=`` go to it), or a path to an audio file
-        for a :class:`FileDevice`. None takes the first ready array.
-    profile : str or Profile, optional
-        Read the device with this profile instead of the one matched by name
-        (``"generic-uac"`` for any USB Audio Class array).
-    channels, channel_map, geometry, samplerate
-        Overrides of the profile (what the generic profile needs).
-    all_channels : bool
-        Deliver every captured channel (then there is no geometry).
-    blocksize : int
-        Frames per block.
-    queue_blocks : int
-        Capacity of the bounded queue between PortAudio and the consumer.
-    on_loss : {"raise", "warn", "ignore"}
-        What :meth:`InputDevice.record` does when frames were lost.
-    callback : callable(block, first_frame), optional
-        Streaming by callback: a worker thread takes each ``(M, B)`` float32 block
-        from the bounded queue and calls ``callback(block, first_frame)`` (a callback
-        slower than real time fills the queue: the dropped blocks are counted in
-        ``overflows``). An exception in it stops the delivery and is raised again
-        by ``close()``.
-    stall_timeout : float, optional
-        Seconds without audio after which the device counts as gone
-        (default: the longer of 2 s and 8 blocks).
-
-    Returns
-    -------
-    InputDevice, SimulatedDevice or FileDevice
-        All three have ``geometry``, ``fs``, ``blocks()``, ``record(seconds)``,
-        ``overflows`` and work as context managers.
-    """
-    if isinstance(device, str) and device.startswith("sim:"):
-        from arraykit.hardware.simulated import SimulatedDevice
-
-        return SimulatedDevice(
-            device[4:],
-            samplerate=samplerate,
-            blocksize=blocksize,
-            all_channels=all_channels,
-            channels=channels,
-            channel_map=channel_map,
-            geometry=geometry,
-            **simulation,
-        )
-    if isinstance(device, str | Path) and Path(device).suffix.lower() in (".wav", ".flac"):
-        from arraykit.hardware.simulated import FileDevice
-
-        return FileDevice(
-            device,
-            geometry=geometry,
-            channel_map=channel_map,
-            profile=profile,
-            blocksize=blocksize,
-            all_channels=all_channels,
-            **simulation,
-        )
+) -> Device:
+    """Open a PortAudio input (see :func:`arraykit.hardware.open` for the options)."""
     if simulation:
         raise v.fail("options", sorted(simulation), "are only for simulated devices ('sim:...')")
     if device is None:

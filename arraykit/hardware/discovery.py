@@ -21,6 +21,7 @@ from arraykit.hardware._backend import (
     import_usb,
     no_libusb_error,
     translate_usb_error,
+    within_time_limit,
 )
 from arraykit.hardware.profiles import Profile, list_profiles, load_profile, normalize_name
 
@@ -38,7 +39,8 @@ class DeviceInfo:
     `status` is ``"ready"`` (a profile matched, usable for direction finding),
     ``"unusable"`` (matched, but its firmware or channel count rules out direction
     finding: `reason` says what to do), ``"usb-only"`` (seen on USB but not as an
-    audio input), or ``"unknown"`` (an input no profile matches).
+    audio input), ``"unknown"`` (an input no profile matches) or ``"simulated"``
+    (a ``sim:`` device: a room simulation with that profile's array, no hardware).
     """
 
     name: str
@@ -86,9 +88,11 @@ def match_profile(device_name: str) -> Profile | None:
 def portaudio_inputs() -> list[dict[str, Any]]:
     """PortAudio input devices: dicts with index, name, hostapi, channels, samplerate."""
     sd = import_sounddevice()
-    apis = sd.query_hostapis()
+    apis, devices = within_time_limit(
+        lambda: (sd.query_hostapis(), sd.query_devices()), "listing the audio devices"
+    )
     out = []
-    for i, d in enumerate(sd.query_devices()):
+    for i, d in enumerate(devices):
         if d["max_input_channels"] > 0:
             out.append(
                 {
@@ -146,7 +150,9 @@ def _usb_scan(backend: Any) -> list[tuple[int, int, str, Profile]]:
     return found
 
 
-def list_devices(*, backend: Any = None, portaudio: bool = True, usb: bool = True) -> DeviceList:
+def list_devices(
+    *, backend: Any = None, portaudio: bool = True, usb: bool = True, simulated: bool = False
+) -> DeviceList:
     """List the audio inputs and USB arrays present, each matched to a profile or not.
 
     Parameters
@@ -155,6 +161,8 @@ def list_devices(*, backend: Any = None, portaudio: bool = True, usb: bool = Tru
         pyusb back end for the USB scan (pyusb picks libusb when None).
     portaudio, usb : bool
         Scan PortAudio inputs and/or the USB bus.
+    simulated : bool
+        Also list the ``sim:`` devices (one per profile; status ``"simulated"``).
 
     Returns
     -------
@@ -217,9 +225,28 @@ def list_devices(*, backend: Any = None, portaudio: bool = True, usb: bool = Tru
                     )
         except BackendMissingError as exc:
             notes.append(f"USB not scanned: {exc}")
+    if simulated:
+        items += _simulated()
     for n in notes:
         log.info(n)
     return DeviceList(items, notes)
+
+
+def _simulated() -> list[DeviceInfo]:
+    return [
+        DeviceInfo(
+            name=f"sim:{p.name}",
+            status="simulated",
+            reason=f"simulated {p.title} in a room (pyroomacoustics), no hardware; "
+            "sim:<geometry name or file> simulates any other array",
+            input_channels=p.channels or 0,
+            default_samplerate=float(p.samplerate),
+            profile=p.name,
+            firmware=p.firmware.name if p.firmware else None,
+        )
+        for p in _profiles()
+        if p.geometry_name is not None
+    ]
 
 
 def _with(item: DeviceInfo, **changes: Any) -> DeviceInfo:

@@ -25,7 +25,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from arraykit import _validate as v
 from arraykit._data import data_dir
@@ -38,10 +38,12 @@ __all__ = [
     "list_profiles",
     "load_profile",
     "normalize_name",
+    "sample_rate",
     "udev_rule_path",
 ]
 
-Control = Literal["xvf3000", "xvf3800", "none"]
+ControlName = str
+"""A key of ``arraykit.hardware.control.CONTROLS``, or ``"none"``."""
 SAMPLE_FORMATS = ("int16", "int32", "float32")
 
 
@@ -64,7 +66,7 @@ class Profile:
     name: str
     title: str
     geometry_name: str | None
-    control: Control
+    control: ControlName
     vendor_id: int | None
     product_id: int | None
     name_patterns: tuple[str, ...]
@@ -77,6 +79,7 @@ class Profile:
     channels_override: int | None = None
     channel_map_override: tuple[int, ...] | None = None
     geometry_override: ArrayGeometry | None = None
+    samplerate_override: int | None = None
 
     @property
     def firmware(self) -> Firmware | None:
@@ -164,7 +167,7 @@ class Profile:
             changes["geometry_override"] = g
             changes["geometry_name"] = g.name or "custom"
         if samplerate is not None:
-            changes["samplerate"] = round(v.positive("samplerate", samplerate))
+            changes["samplerate"] = changes["samplerate_override"] = sample_rate(samplerate)
         if orientation_offset is not None:
             changes["orientation_offset"] = float(orientation_offset)
         if orientation_sense is not None:
@@ -234,6 +237,14 @@ def fit_orientation(onchip: Any, azimuth: Any) -> tuple[float, int, float]:
     return best
 
 
+def sample_rate(value: Any) -> int:
+    """A sampling rate: a whole number of Hz >= 1 (0, 0.4 or 44100.5 are refused)."""
+    x = v.positive("samplerate", value)
+    if x != round(x) or x < 1:
+        raise v.fail("samplerate", value, "must be a whole number of Hz >= 1")
+    return round(x)
+
+
 def normalize_name(name: str) -> str:
     """Lower case, with runs of spaces, underscores and hyphens turned into one space."""
     return re.sub(r"[\s_\-]+", " ", name.lower()).strip()
@@ -300,7 +311,7 @@ def _from_dict(d: dict[str, Any], where: str) -> Profile:
             name=str(d["name"]),
             title=str(d.get("title", d["name"])),
             geometry_name=d.get("geometry"),
-            control=str(d.get("control", "none")),  # type: ignore[arg-type]
+            control=str(d.get("control", "none")),
             vendor_id=usb.get("vendor_id"),
             product_id=usb.get("product_id"),
             name_patterns=tuple(str(p) for p in audio.get("name_patterns", [])),

@@ -19,8 +19,7 @@ file.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,137 +28,50 @@ import numpy as np
 from arraykit import _validate as v
 from arraykit.errors import DeviceError
 from arraykit.geometry import ArrayGeometry, list_geometries, load_geometry
-from arraykit.hardware.capture import Overflow
-from arraykit.hardware.profiles import Profile, list_profiles, load_profile
+from arraykit.hardware.device import Device
+from arraykit.hardware.player import Player
+from arraykit.hardware.profiles import Profile, list_profiles, load_profile, sample_rate
 
-__all__ = ["FileDevice", "SimulatedDevice", "render_path"]
+__all__ = ["SimulatedDevice", "accepts", "open_device", "render_path"]
 
 
-class _Player:
-    """Shared: deliver rows of a ``(C, N)`` float32 array as device blocks."""
+PREFIX = "sim:"
 
-    profile: Profile
-    name: str
-    fs: int
 
-    def _setup(
-        self,
-        *,
-        blocksize: int,
-        realtime: bool,
-        loop: bool,
-        all_channels: bool,
-        channel_map: Sequence[int],
-        channels: int,
-    ) -> None:
-        self.blocksize = int(v.positive("blocksize", blocksize))
-        self.sample_format = "float32"
-        self.realtime = bool(realtime)
-        self.loop = bool(loop)
-        self.channels = int(channels)
-        self.all_channels = bool(all_channels)
-        self.channel_map = tuple(range(channels)) if all_channels else tuple(channel_map)
-        self.overflows: list[Overflow] = []
-        self.index = None
-        self._pos = 0
-        self._t0: float | None = None
-        self._open = False
+def accepts(device: object) -> bool:
+    """``"sim:<profile or geometry>"``."""
+    return isinstance(device, str) and device.startswith(PREFIX)
 
-    # what a real device has
-    @property
-    def n_outputs(self) -> int:
-        return len(self.channel_map)
 
-    @property
-    def frames_captured(self) -> int:
-        return self._pos
-
-    @property
-    def lost_frames(self) -> int:
-        return 0
-
-    def loss_report(self, events: list[Overflow] | None = None) -> str:
-        return "no frames lost"
-
-    def _frames(self) -> np.ndarray:  # (C, N) float32, overridden
-        raise NotImplementedError
-
-    @property
-    def geometry(self) -> ArrayGeometry:
-        if self.all_channels:
-            raise DeviceError(
-                "all_channels=True delivers non-microphone channels too: there is no geometry "
-                "for them; use the default channel map for localisation"
-            )
-        g = self.profile.geometry
-        if g is None:
-            raise DeviceError(f"{self.name}: no geometry; pass geometry=")
-        return g
-
-    def start(self) -> Any:
-        self._frames()
-        self._open = True
-        self._t0 = None
-        return self
-
-    def close(self) -> None:
-        self._open = False
-
-    def __enter__(self) -> Any:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def blocks_with_index(self, *, raw: bool = False) -> Iterator[tuple[int, np.ndarray]]:
-        """Blocks ``(M, B)`` float32 with the index of their first frame."""
-        if not self._open:
-            self.start()
-        data = self._frames()
-        total = data.shape[1]
-        rows = np.asarray(self.channel_map)
-        while self._open:
-            start = self._pos
-            if not self.loop and start >= total:
-                return
-            idx = np.arange(start, start + self.blocksize)
-            if self.loop:
-                idx %= total
-            else:
-                idx = idx[idx < total]
-            block = data[rows][:, idx]
-            if self.realtime:
-                if self._t0 is None:
-                    self._t0 = time.monotonic() - start / self.fs
-                due = self._t0 + (start + len(idx)) / self.fs
-                delay = due - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
-            self._pos = start + len(idx)
-            yield start, block
-
-    def blocks(self) -> Iterator[np.ndarray]:
-        """Blocks ``(M, B)`` float32 in geometry order."""
-        for _, b in self.blocks_with_index():
-            yield b
-
-    def drain(self, *, raw: bool = False) -> list[tuple[int, np.ndarray]]:
-        return []
-
-    def record(self, seconds: float, *, on_loss: str | None = None) -> np.ndarray:
-        """Record `seconds`: ``(M, N)`` float32 in geometry order."""
-        n = round(v.positive("seconds", seconds) * self.fs)
-        if not self.loop:
-            left = self._frames().shape[1] - self._pos
-            if n > left:
-                raise v.fail("seconds", seconds, f"only {left / self.fs:.3f} s are left to replay")
-        parts, got = [], 0
-        for _, block in self.blocks_with_index():
-            parts.append(block[:, : n - got])
-            got += parts[-1].shape[1]
-            if got >= n:
-                break
-        return np.concatenate(parts, axis=1)
+def open_device(
+    device: str,
+    *,
+    samplerate: float | None = None,
+    blocksize: int = 1024,
+    all_channels: bool = False,
+    channels: int | None = None,
+    channel_map: Sequence[int] | None = None,
+    geometry: Any = None,
+    profile: str | Profile | None = None,
+    queue_blocks: int = 64,
+    on_loss: str = "raise",
+    callback: Any = None,
+    stall_timeout: float | None = None,
+    **simulation: Any,
+) -> Device:
+    """A :class:`SimulatedDevice`; `simulation` options (``scene=``, ``azimuth=``...) go to it."""
+    if callback is not None:
+        raise v.fail("callback", callback, "is not supported by simulated devices")
+    return SimulatedDevice(
+        device[len(PREFIX) :],
+        samplerate=samplerate,
+        blocksize=blocksize,
+        all_channels=all_channels,
+        channels=channels,
+        channel_map=channel_map,
+        geometry=geometry,
+        **simulation,
+    )
 
 
 def _profile_for(name: str) -> Profile:
@@ -178,7 +90,7 @@ def _profile_for(name: str) -> Profile:
     )
 
 
-class SimulatedDevice(_Player):
+class SimulatedDevice(Player):
     """A simulated microphone array with the interface of a real one.
 
     Parameters
@@ -260,19 +172,18 @@ class SimulatedDevice(_Player):
                 )
             self.fs = int(scene.fs)
         else:
-            self.fs = round(v.positive("samplerate", samplerate or self.profile.samplerate))
+            self.fs = sample_rate(self.profile.samplerate if samplerate is None else samplerate)
         self.scene = scene
-        self._options = {
-            "sources": sources,
-            "azimuth": azimuth,
-            "distance": distance,
-            "duration": duration,
-            "rt60": rt60,
-            "snr_db": snr_db,
-            "room_dim": room_dim,
-            "seed": seed,
-        }
+        self._array: ArrayGeometry = g
+        self._sources = sources
+        self._azimuth = azimuth
+        self._distance = float(distance)
+        self._duration = float(duration)
+        self._room = {"rt60": rt60, "room_dim": room_dim, "snr_db": snr_db, "seed": seed}
+        self._seed = seed
         self._data: np.ndarray | None = None
+        self._moving = False
+        self._directions = np.zeros((0, 2))
         channels = self.profile.channels or g.n_mics
         self._setup(
             blocksize=blocksize,
@@ -294,33 +205,27 @@ class SimulatedDevice(_Player):
             return self._data
         from arraykit import sim  # room simulation is a layer below, imported when used
 
-        g = self.profile.geometry
-        o = self._options
+        g = self._array
+        kw: dict[str, Any] = self._room
         self._moving = False
         if self.scene is not None:
             mics = np.asarray(self.scene.signals)
             self._directions = np.asarray(self.scene.directions)
         else:
-            az = np.atleast_1d(np.asarray(o["azimuth"], dtype=float))
-            kw = {
-                "rt60": o["rt60"],
-                "room_dim": o["room_dim"],
-                "snr_db": o["snr_db"],
-                "seed": o["seed"],
-            }
-            if o["sources"] is not None:
-                scene = sim.simulate(g, list(o["sources"]), self.fs, **kw)
+            az = np.atleast_1d(np.asarray(self._azimuth, dtype=float))
+            if self._sources is not None:
+                scene = sim.simulate(g, list(self._sources), self.fs, **kw)
                 mics, self._directions = scene.signals, scene.directions
             else:
-                dry = sim.speech_like(o["duration"], self.fs, seed=o["seed"])
+                dry = sim.speech_like(self._duration, self.fs, seed=self._seed)
                 if az.size == 1:
                     scene = sim.simulate(
-                        g, [sim.Source(dry, float(az[0]), 0.0, o["distance"])], self.fs, **kw
+                        g, [sim.Source(dry, float(az[0]), 0.0, self._distance)], self.fs, **kw
                     )
                     mics, self._directions = scene.signals, scene.directions
                 else:
                     self._moving = True
-                    mics = render_path(g, dry, self.fs, az, distance=o["distance"], **kw)
+                    mics = render_path(g, dry, self.fs, az.tolist(), distance=self._distance, **kw)
                     self._directions = np.stack([az, np.zeros_like(az)], axis=1)
         peak = float(np.max(np.abs(mics))) or 1.0
         mics = mics * (0.5 / peak)  # a device delivers full-scale-bounded samples
@@ -372,75 +277,3 @@ def render_path(
         noise = np.random.default_rng(seed).standard_normal(out.shape)
         out += noise * np.sqrt(np.mean(out**2) / (np.mean(noise**2) * 10 ** (snr_db / 10)))
     return out
-
-
-class FileDevice(_Player):
-    """Replay an audio file as if it were a device.
-
-    Parameters
-    ----------
-    path : str or Path
-        A WAV (or FLAC, ...) file.
-    geometry : str, Path or ArrayGeometry, optional
-        The array that recorded it (needed for ``geometry``).
-    channel_map : sequence of int, optional
-        File channel of each microphone, in geometry order (default: every channel).
-    profile : str, optional
-        Take geometry and channel map from a device profile instead.
-    blocksize, realtime, loop, all_channels
-        As for :class:`SimulatedDevice` (`loop` defaults to False: the stream ends
-        with the file).
-    """
-
-    def __init__(
-        self,
-        path: str | Path,
-        *,
-        geometry: Any = None,
-        channel_map: Sequence[int] | None = None,
-        profile: str | Profile | None = None,
-        blocksize: int = 1024,
-        realtime: bool = False,
-        loop: bool = False,
-        all_channels: bool = False,
-        **ignored: Any,
-    ) -> None:
-        import soundfile as sf
-
-        from arraykit.io import read_audio
-
-        p = Path(path)
-        data, fs = read_audio(p)
-        self.path = p
-        self.fs = int(fs)
-        self.name = f"file {p.name}"
-        info = sf.info(str(p))
-        self._subtype = info.subtype
-        base = load_profile(profile) if profile is not None else load_profile("generic-uac")
-        channels = data.shape[0]
-        cmap = (
-            channel_map
-            if channel_map is not None
-            else (base.channel_map if profile is not None and base.channel_map else range(channels))
-        )
-        self.profile = base.with_options(channel_map=cmap, geometry=geometry, samplerate=fs)
-        cm = self.profile.channel_map or tuple(range(channels))
-        if max(cm) >= channels:
-            raise v.fail("channel_map", channel_map, f"needs channel {max(cm)} of {channels}")
-        g = self.profile.geometry
-        if g is not None and len(cm) != g.n_mics and not all_channels:
-            raise v.fail(
-                "channel_map", cm, f"has {len(cm)} channels but the geometry has {g.n_mics} mics"
-            )
-        self._data = data.astype(np.float32)
-        self._setup(
-            blocksize=blocksize,
-            realtime=realtime,
-            loop=loop,
-            all_channels=all_channels,
-            channel_map=cm,
-            channels=channels,
-        )
-
-    def _frames(self) -> np.ndarray:
-        return self._data

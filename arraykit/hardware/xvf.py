@@ -23,9 +23,8 @@ import logging
 import math
 import struct
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, Self
 
 import numpy as np
 
@@ -38,47 +37,22 @@ from arraykit.hardware._backend import (
     no_libusb_error,
     translate_usb_error,
 )
+from arraykit.hardware.control import LedAction, Parameter, _num, run_led
 from arraykit.hardware.profiles import Profile, load_profile
 
-__all__ = ["XVF3000", "XVF3800", "Parameter", "control_for"]
+__all__ = ["XVF3000", "XVF3800"]
 
 log = logging.getLogger(__name__)
 
 CTRL_OUT_VENDOR = 0x40  # host to device | vendor | device recipient
 CTRL_IN_VENDOR = 0xC0  # device to host | vendor | device recipient
 N_LEDS = 12
+F32_MAX = float(np.finfo(np.float32).max)
 
 
-@dataclass(frozen=True)
-class Parameter:
-    """One control parameter: where it lives and what it accepts.
-
-    ``resid`` is the resource id (wIndex); ``cmd`` the offset (XVF-3000) or
-    command id (XVF3800); ``type`` its encoding; ``access`` ``"ro"``, ``"rw"`` or
-    ``"wo"``; ``count`` the number of values; ``min``/``max`` the accepted range.
-    """
-
-    name: str
-    resid: int
-    cmd: int
-    type: str
-    access: str
-    min: float | None = None
-    max: float | None = None
-    count: int = 1
-    doc: str = ""
-
-    def describe(self) -> str:
-        rng = "" if self.min is None else f" [{_num(self.min)}..{_num(self.max)}]"
-        n = "" if self.count == 1 else f"{self.count}x"
-        return f"{self.name:<32} {n}{self.type:<6} {self.access}{rng}  {self.doc}"
-
-
-def _num(x: float | None) -> str:
-    return "" if x is None else (str(int(x)) if float(x).is_integer() else repr(x))
-
-
-def _p3000(name, resid, offset, typ, access, lo, hi, doc):  # type: ignore[no-untyped-def]
+def _p3000(
+    name: str, resid: int, offset: int, typ: str, access: str, lo: float, hi: float, doc: str
+) -> tuple[str, Parameter]:
     return name, Parameter(name, resid, offset, typ, access, float(lo), float(hi), 1, doc)
 
 
@@ -134,7 +108,17 @@ _T3800 = {"u8": ("B", 0, 255), "u16": ("H", 0, 65535), "i32": ("i", -(2**31), 2*
           "u32": ("I", 0, 2**32 - 1), "f32": ("f", None, None), "rad": ("f", None, None)}  # fmt: skip
 
 
-def _p3800(name, resid, cmd, count, typ, access, lo=None, hi=None, doc=""):  # type: ignore[no-untyped-def]
+def _p3800(
+    name: str,
+    resid: int,
+    cmd: int,
+    count: int,
+    typ: str,
+    access: str,
+    lo: float | None = None,
+    hi: float | None = None,
+    doc: str = "",
+) -> tuple[str, Parameter]:
     _, tlo, thi = _T3800[typ]
     lo = tlo if lo is None else lo
     hi = thi if hi is None else hi
@@ -209,7 +193,8 @@ class _XmosControl:
     VENDOR_ID: ClassVar[int]
     PRODUCT_ID: ClassVar[int]
     PROFILE: ClassVar[str]
-    PARAMETERS: ClassVar[dict[str, Parameter]]
+    PARAMETERS: ClassVar[Mapping[str, Parameter]]
+    LED_ACTIONS: ClassVar[Mapping[str, LedAction]]
 
     def __init__(
         self,
@@ -280,8 +265,17 @@ class _XmosControl:
         if self.device is not None:
             self._usb.util.dispose_resources(self.device)
 
-    def __enter__(self) -> _XmosControl:
+    def __enter__(self) -> Self:
         return self
+
+    def led(self, action: str, words: Sequence[str]) -> None:
+        """Run LED action `action` (see ``LED_ACTIONS``) with the words a user typed."""
+        run_led(self, action, words)
+
+    def led_point(
+        self, azimuth: float, *, color: Sequence[int] = (0, 0, 255), width: int = 1
+    ) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
 
     def __exit__(self, *exc: object) -> None:
         self.close()
@@ -304,6 +298,10 @@ class _XmosControl:
             raise v.fail(
                 "name", p.name, f"is read-only; writable parameters: {', '.join(writable)}"
             )
+        if isinstance(value, str | bytes):
+            raise v.fail(
+                "value", value, f"{p.name} takes {p.count} number(s), not text: convert it first"
+            )
         values = list(value) if isinstance(value, Sequence | np.ndarray) else [value]
         if len(values) != p.count:
             raise v.fail("value", value, f"{p.name} takes {p.count} value(s)")
@@ -313,9 +311,15 @@ class _XmosControl:
                 f = float(x)
             except (TypeError, ValueError):
                 raise v.fail("value", value, f"{p.name} takes numbers") from None
-            if not math.isfinite(f):
+            if isinstance(x, str | bytes) or not math.isfinite(f):
                 raise v.fail("value", value, f"{p.name} takes finite numbers")
             integral = p.type not in ("float", "f32", "rad")
+            if not integral and abs(f) > F32_MAX:
+                raise v.fail(
+                    "value",
+                    value,
+                    f"{p.name} is a 32-bit float: its magnitude must be <= {F32_MAX:.4g}",
+                )
             if integral and not f.is_integer():
                 raise v.fail("value", value, f"{p.name} takes whole numbers")
             if (p.min is not None and f < p.min) or (p.max is not None and f > p.max):
@@ -330,6 +334,9 @@ class _XmosControl:
         return {k: self.read(k) for k, p in sorted(self.PARAMETERS.items()) if p.access != "wo"}
 
     def read(self, name: str) -> Any:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def write(self, name: str, value: Any) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
 
     def onchip_azimuth(self) -> float:
@@ -379,6 +386,20 @@ class XVF3000(_XmosControl):
     PROFILE = "respeaker-usb-4mic"
     PARAMETERS = _XVF3000_TABLE
     LED_RESID = 0x1C
+    LED_ACTIONS: ClassVar[Mapping[str, LedAction]] = {
+        "trace": LedAction("led_trace"),
+        "off": LedAction("led_off"),
+        "color": LedAction("led_color", ("rgb",)),
+        "listen": LedAction("led_listen"),
+        "wait": LedAction("led_wait"),
+        "speak": LedAction("led_speak"),
+        "spin": LedAction("led_spin"),
+        "brightness": LedAction("led_brightness", ("int",)),
+        "palette": LedAction("led_palette", ("rgb", "rgb")),
+        "center": LedAction("led_center", ("word",)),
+        "volume": LedAction("led_volume", ("int",)),
+        "point": LedAction("led_point", ("float",)),
+    }
 
     def read(self, name: str) -> int | float:
         """Read parameter `name`: an int, or a float decoded as ``value * 2**exponent``."""
@@ -507,6 +528,12 @@ class XVF3800(_XmosControl):
     PRODUCT_ID = 0x001A
     PROFILE = "respeaker-xvf3800"
     PARAMETERS = _XVF3800_TABLE
+    LED_ACTIONS: ClassVar[Mapping[str, LedAction]] = {
+        "off": LedAction("led_off"),
+        "color": LedAction("led_color", ("rgb",)),
+        "effect": LedAction("led_effect", ("word",)),
+        "point": LedAction("led_point", ("float",)),
+    }
     STATUS_OK = 0
     STATUS_RETRY = 64
 
@@ -608,17 +635,3 @@ class XVF3800(_XmosControl):
     ) -> None:
         """Light the LED(s) nearest `azimuth` (arraykit's frame, via the profile orientation)."""
         self.led_ring(self._ring_for(azimuth, color, width))
-
-
-def control_for(
-    profile: str | Profile, device: Any = None, *, backend: Any = None
-) -> XVF3000 | XVF3800:
-    """The vendor-control object for a profile's protocol (ValueError if it has none)."""
-    p = load_profile(profile)
-    classes = {"xvf3000": XVF3000, "xvf3800": XVF3800}
-    if p.control not in classes:
-        known = [n for n in ("respeaker-usb-4mic", "respeaker-xvf3800")]
-        raise v.fail(
-            "device", p.name, f"has no USB vendor control; devices with one: {', '.join(known)}"
-        )
-    return classes[p.control](device, backend=backend, profile=p)

@@ -9,5 +9,7 @@ def pyplot() -> Any:
     try:
         import matplotlib.pyplot as plt
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("plotting needs matplotlib (part of arraykit's default install): pip install matplotlib") from exc
+        raise ImportError(
+            "plotting needs matplotlib (part of arraykit's default install): pip install matplotlib"
+        ) from exc
     return plt

@@ -1,6 +1,7 @@
 """Pictures of DOA results: polar maps, azimuth × elevation maps, near-field maps.
 
-Each marks the estimates (×) and, when given, the true directions (○). A linear
+Each marks the estimates (×) and, when given, the true directions (○); on a ring both
+sit on the rim, whatever the spectrum's height there. A linear
 array's searched half-plane is drawn with its mirror half greyed: the array cannot
 tell the two apart.
 """
@@ -13,10 +14,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from arraykit.doa.search import DOAResult
+from arraykit.doa import DOAResult
 from arraykit.plot._mpl import pyplot
 
 __all__ = ["plot_doa", "plot_doa_spectra"]
+
+ESTIMATE_RADIUS = 1.0
+"""Ring plots draw every estimate on the rim (the spectrum is normalised to 0..1)."""
 
 
 def plot_doa(
@@ -112,8 +116,15 @@ def _ring(ax: Any, result: DOAResult, spec: np.ndarray, truth: np.ndarray | None
             np.linspace(az[-1], az[0] + 2 * np.pi, 60), 0, 1, color="0.85", alpha=0.6, lw=0
         )
         ax.plot([], [], "s", color="0.85", label="mirror half (same delays)")
-    r = np.interp(np.radians(result.azimuth), az, spec, period=2 * np.pi)
-    ax.plot(np.radians(result.azimuth), r, "x", color="tab:red", ms=10, mew=2, label="estimate")
+    # Estimates sit on the rim, beside the true directions: a subspace method's second
+    # peak can be a small fraction of its first (MUSIC's pseudo-spectrum), and drawn at
+    # its spectrum value it would land near the centre of the panel, where no
+    # direction can be read. A thin spoke joins it to its peak on the curve.
+    est = np.radians(np.asarray(result.azimuth, dtype=float))
+    r = np.interp(est, az, spec, period=2 * np.pi)
+    for e, ri in zip(est, r, strict=True):
+        ax.plot([e, e], [ri, ESTIMATE_RADIUS], color="tab:red", lw=0.8, alpha=0.6)
+    ax.plot(est, np.full(est.shape, ESTIMATE_RADIUS), "x", color="tab:red", ms=10, mew=2, label="estimate")  # fmt: skip
     if truth is not None:
         ax.plot(np.radians(truth[:, 0]), np.ones(len(truth)), "o", mfc="none", mec="k", ms=9, mew=1.5, label="true")  # fmt: skip
     ax.set_ylim(0, 1.05)

@@ -1,100 +1,25 @@
-"""Microphone-array geometry: positions, layout, and which directions a layout confuses.
+"""The array itself: :class:`ArrayGeometry`, microphone positions with their facts.
 
 Shapes: ``M`` microphones, ``G`` directions. Positions are ``(M, 3)`` metres in the
-array frame; directions are ``(azimuth, elevation)`` in degrees, azimuth
-counter-clockwise from +x toward +y, elevation up from the xy-plane.
-
-The ambiguity a layout cannot escape follows from the far-field delays
-``tau_m(u) = -(p_m . u) / c``: two directions whose delays differ by the same amount
-at every microphone sound identical to the array.
-
-- A **linear** array only measures the angle to its axis: every direction on a cone
-  around the axis gives the same delays, so it confuses the two sides of its line
-  (front with back when it faces forward, left with right when turned sideways).
-- A **planar** array resolves the full 360 degrees of azimuth in its plane but cannot
-  tell a source above its plane from its mirror image below.
-- A **volumetric** array has no such mirror.
-
-Examples
---------
->>> import arraykit as ak
->>> line = ak.ArrayGeometry.linear(4, 0.04)
->>> line.layout, line.resolves((60, 0), (300, 0)), line.mirror((60, 0))
-('linear', False, (300.0, 0.0))
->>> ring = ak.ArrayGeometry.circular(6, 0.0463)
->>> ring.layout, ring.resolves((60, 0), (300, 0)), ring.mirror((60, 30))
-('planar', True, (60.0, -30.0))
+array frame; directions are ``(azimuth, elevation)`` in degrees. What a layout can
+and cannot tell apart is computed in :mod:`arraykit.geometry.ambiguity`.
 """
 
 from __future__ import annotations
 
 import math
-import tomllib
-import xml.etree.ElementTree as ET
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from arraykit import _validate as v
-from arraykit._data import data_dir
-from arraykit.errors import GeometryFileError
+from arraykit.geometry import ambiguity
+from arraykit.geometry.ambiguity import DELAY_TOL, Layout
+from arraykit.geometry.directions import SPEED_OF_SOUND, unit_vectors
 
-__all__ = [
-    "SPEED_OF_SOUND",
-    "ArrayGeometry",
-    "directions_from_vectors",
-    "list_geometries",
-    "load_geometry",
-    "unit_vectors",
-]
-
-SPEED_OF_SOUND = 343.0
-"""Speed of sound in air at about 20 degrees C, m/s (the default ``c`` everywhere)."""
-
-FLATNESS_TOL = 0.5e-3
-"""RMS deviation (m) from a line or plane below which the microphones count as on it.
-
-Real boards are flat and straight to a fraction of a millimetre; 0.5 mm RMS is far
-below any acoustic wavelength of interest (6.9 mm at 50 kHz) yet well above board
-tolerances, so a board that is flat to 0.1 mm is planar.
-"""
-
-DELAY_TOL = 1e-6
-"""Delay tolerance (s) of :meth:`ArrayGeometry.resolves`: 1/20 of a sample at 48 kHz."""
-
-Layout = Literal["linear", "planar", "volumetric"]
-
-
-def unit_vectors(directions: npt.ArrayLike) -> np.ndarray:
-    """Unit vectors ``(G, 3)`` pointing toward ``(azimuth, elevation)`` degrees ``(G, 2)``.
-
-    >>> unit_vectors([(90, 0)]).round(12).tolist()
-    [[0.0, 1.0, 0.0]]
-    """
-    d = np.radians(np.atleast_2d(np.asarray(directions, dtype=float)))
-    az, el = d[:, 0], d[:, 1]
-    return np.stack([np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)], axis=-1)
-
-
-def directions_from_vectors(vectors: npt.ArrayLike) -> np.ndarray:
-    """``(azimuth, elevation)`` degrees ``(G, 2)`` of vectors ``(G, 3)`` (any length > 0).
-
-    Azimuth is wrapped to [0, 360); straight up or down reports azimuth 0.
-
-    >>> directions_from_vectors([[0.0, -2.0, 0.0]]).tolist()
-    [[270.0, 0.0]]
-    """
-    u = np.atleast_2d(np.asarray(vectors, dtype=float))
-    horiz = np.hypot(u[:, 0], u[:, 1])
-    az = np.degrees(np.arctan2(u[:, 1], u[:, 0]))
-    az = np.where(horiz < 1e-12 * np.linalg.norm(u, axis=1), 0.0, az)
-    el = np.degrees(np.arctan2(u[:, 2], horiz))
-    az = np.mod(az, 360.0)
-    az = np.where(az >= 360.0 - 1e-9, 0.0, az)
-    return np.stack([az, el], axis=-1)
+__all__ = ["ArrayGeometry"]
 
 
 class ArrayGeometry:
@@ -149,23 +74,7 @@ class ArrayGeometry:
             raise v.fail("name", name, "must be a string")
         pos = pos.copy()
         pos.setflags(write=False)
-        centred = pos - pos.mean(axis=0)
-        _, s, vt = np.linalg.svd(centred, full_matrices=True)
-        rms = s / math.sqrt(pos.shape[0])
-        if rms[1] < FLATNESS_TOL:
-            layout: Layout = "linear"
-        elif rms[2] < FLATNESS_TOL:
-            layout = "planar"
-        else:
-            layout = "volumetric"
-        basis = vt.copy()
-        # Make principal directions deterministic: the largest coordinate positive,
-        # and for planes the normal pointing up (+z) where it can.
-        for k in range(3):
-            if basis[k, np.argmax(np.abs(basis[k]))] < 0:
-                basis[k] = -basis[k]
-        if basis[2, 2] < -1e-12:
-            basis[2] = -basis[2]
+        layout, basis, rms = ambiguity.classify(pos)
         basis.setflags(write=False)
         rms.setflags(write=False)
         pairs = dist[np.triu_indices(pos.shape[0], k=1)]  # distances of pairs i < j
@@ -325,34 +234,12 @@ class ArrayGeometry:
         return self._mirrors(v.directions("directions", directions))
 
     def _mirrors(self, d: np.ndarray) -> np.ndarray:
-        if self._layout == "volumetric":
-            return np.full(d.shape, np.nan)
-        u = unit_vectors(d)
-        if self._layout == "planar":
-            n = self._basis[2]
-            m = u - 2.0 * (u @ n)[:, None] * n
-        else:
-            a = self._basis[0]
-            a_h = np.array([a[0], a[1], 0.0])
-            if np.linalg.norm(a_h) < 1e-9:  # vertical line: every azimuth looks alike
-                return np.stack([(d[:, 0] + 180.0) % 360.0, d[:, 1]], axis=1)
-            a_h /= np.linalg.norm(a_h)
-            u_h = u * np.array([1.0, 1.0, 0.0])
-            m = 2.0 * (u_h @ a_h)[:, None] * a_h - u_h
-            m[:, 2] = u[:, 2]
-        out = directions_from_vectors(m)
-        pole = np.abs(out[:, 1]) > 90.0 - 1e-9  # straight up or down: keep the azimuth
-        out[pole, 0] = d[pole, 0] % 360.0
-        return np.stack([np.round(out[:, 0], 9) % 360.0, np.round(out[:, 1], 9)], axis=1)
+        return ambiguity.mirrors(self._layout, self._basis, d)
 
     @property
     def azimuth_coverage(self) -> int:
         """Degrees of azimuth the layout tells apart: 360, 180 or 0 (a vertical line)."""
-        if self._layout == "volumetric":
-            return 360
-        if self._layout == "planar":
-            return 360 if abs(self._basis[2][2]) > math.cos(math.radians(1.0)) else 180
-        return 0 if abs(self._basis[0][2]) > math.cos(math.radians(1.0)) else 180
+        return ambiguity.azimuth_coverage(self._layout, self._basis)
 
     @property
     def elevation_coverage(self) -> tuple[float, float]:
@@ -362,38 +249,16 @@ class ArrayGeometry:
         ``(-90, 90)`` for volumetric arrays and vertical planes, and ``(0, 0)`` for a
         horizontal line, which measures only the angle to its axis.
         """
-        if self._layout == "volumetric":
-            return (-90.0, 90.0)
-        if self._layout == "planar":
-            return (0.0, 90.0) if self.azimuth_coverage == 360 else (-90.0, 90.0)
-        return (-90.0, 90.0) if self.azimuth_coverage == 0 else (0.0, 0.0)
+        return ambiguity.elevation_coverage(self._layout, self._basis)
 
     def describe(self) -> str:
         """One plain sentence on what this layout can and cannot tell apart."""
         label = f"'{self._name}' " if self._name else ""
-        head = f"{self._layout.capitalize()} array {label}of {self.n_mics} microphones (aperture {self.aperture * 1000:.0f} mm)"
-        if self._layout == "volumetric":
-            return f"{head}: no mirror ambiguity, it covers 360° of azimuth and elevations from -90° to 90°."
-        if self._layout == "planar":
-            if self.azimuth_coverage == 360:
-                return (
-                    f"{head}: it resolves the full 360° of azimuth but cannot tell above from below its plane "
-                    "(a source at +30° elevation sounds like one at -30°), so elevation is covered only from 0° to 90°."
-                )
-            return (
-                f"{head} standing upright: it cannot tell the two sides of its plane apart "
-                "(front and back of the board), so it covers 180° of azimuth and elevations from -90° to 90°."
-            )
-        if self.azimuth_coverage == 0:
-            return f"{head}, vertical: it measures only elevation; every azimuth sounds the same."
-        ax = directions_from_vectors(self._basis[0][None, :])[0][0]
-        mirror = self.mirror((ax + 60.0, 0.0))
-        assert mirror is not None
-        return (
-            f"{head} along azimuth {ax:.0f}°: it cannot tell the two sides of its line apart "
-            f"(a source at {(ax + 60) % 360:.0f}° sounds like one at {mirror[0]:.0f}°, above like below), "
-            "so it covers 180° of azimuth and no elevation."
+        head = (
+            f"{self._layout.capitalize()} array {label}of {self.n_mics} microphones "
+            f"(aperture {self.aperture * 1000:.0f} mm)"
         )
+        return ambiguity.describe(self._layout, self._basis, head)
 
     # -------------------------------------------------------------- transforms
     def rotated(self, yaw_deg: float) -> ArrayGeometry:
@@ -515,125 +380,3 @@ def _direction(name: str, value: Any) -> tuple[float, float]:
     if d.shape[0] != 1:
         raise v.fail(name, value, "must be one (azimuth, elevation) pair")
     return float(d[0, 0]), float(d[0, 1])
-
-
-# ------------------------------------------------------------------ named arrays
-def list_geometries() -> list[str]:
-    """Names of the geometries shipped with arraykit, sorted."""
-    return sorted(p.stem for p in data_dir("geometries").glob("*.toml"))
-
-
-def load_geometry(name_or_path: str | Path | ArrayGeometry) -> ArrayGeometry:
-    """A named geometry, a TOML geometry file, or an acoular XML microphone file.
-
-    Parameters
-    ----------
-    name_or_path : str or Path or ArrayGeometry
-        A name from :func:`list_geometries`, or the path of a ``.toml`` file
-        (``positions = [[x, y, z], ...]`` in metres) or of an acoular ``.xml`` file
-        (``<MicArray><pos Name=".." x=".." y=".." z=".."/>...</MicArray>``).
-        An ArrayGeometry is returned as it is.
-
-    >>> load_geometry("respeaker-usb-4mic").n_mics
-    4
-    """
-    if isinstance(name_or_path, ArrayGeometry):
-        return name_or_path
-    if not isinstance(name_or_path, str | Path):
-        raise v.fail("name_or_path", name_or_path, "must be a geometry name or a file path")
-    path = Path(name_or_path)
-    if path.suffix.lower() in (".toml", ".xml") or path.is_file():
-        if not path.is_file():
-            raise v.fail("name_or_path", str(name_or_path), "no such file")
-        if path.suffix.lower() == ".xml":
-            return _read_acoular_xml(path)
-        return _read_toml(path)
-    named = data_dir("geometries") / f"{name_or_path}.toml"
-    if not named.is_file():
-        raise v.fail(
-            "name_or_path",
-            str(name_or_path),
-            f"unknown geometry; known names: {', '.join(list_geometries())} (or give a .toml / .xml path)",
-        )
-    return _read_toml(named)
-
-
-def read_geometry_info(name_or_path: str | Path) -> dict[str, Any]:
-    """The metadata of a named or TOML geometry (title, source, channel notes) as a dict."""
-    path = Path(name_or_path)
-    if not path.is_file():
-        load_geometry(name_or_path)  # raises the helpful error for unknown names
-        path = data_dir("geometries") / f"{name_or_path}.toml"
-    if path.suffix.lower() == ".xml":
-        return {"name": path.stem, "source": str(path)}
-    with path.open("rb") as fh:
-        doc = tomllib.load(fh)
-    return {k: doc[k] for k in ("name", "title", "source", "channels") if k in doc}
-
-
-def _read_toml(path: Path) -> ArrayGeometry:
-    try:
-        with path.open("rb") as fh:
-            doc = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise GeometryFileError(f"geometry file {str(path)!r} is not valid TOML: {exc}") from None
-    pos = doc.get("positions")
-    if pos is None:
-        raise GeometryFileError(f"geometry file {str(path)!r}: field 'positions' is missing")
-    if not isinstance(pos, list) or not all(isinstance(row, list) for row in pos):
-        raise GeometryFileError(
-            f"geometry file {str(path)!r}: field 'positions' must be a list of [x, y, z] rows in metres, got {v.show(pos)}"
-        )
-    for k, row in enumerate(pos):
-        if len(row) not in (2, 3) or not all(
-            isinstance(x, int | float) and not isinstance(x, bool) for x in row
-        ):
-            raise GeometryFileError(
-                f"geometry file {str(path)!r}: field 'positions[{k}]' must be 2 or 3 numbers (metres), got {row!r}"
-            )
-    if len({len(row) for row in pos}) > 1:
-        raise GeometryFileError(
-            f"geometry file {str(path)!r}: field 'positions' mixes rows of 2 and 3 numbers"
-        )
-    name = doc.get("name", path.stem)
-    if not isinstance(name, str):
-        raise GeometryFileError(
-            f"geometry file {str(path)!r}: field 'name' must be a string, got {name!r}"
-        )
-    try:
-        return ArrayGeometry(pos, name=name)
-    except ValueError as exc:
-        raise GeometryFileError(f"geometry file {str(path)!r}: field {exc}") from None
-
-
-def _read_acoular_xml(path: Path) -> ArrayGeometry:
-    try:
-        root = ET.parse(path).getroot()
-    except ET.ParseError as exc:
-        raise GeometryFileError(f"geometry file {str(path)!r} is not valid XML: {exc}") from None
-    if root.tag != "MicArray":
-        raise GeometryFileError(
-            f"geometry file {str(path)!r}: root element must be <MicArray>, got <{root.tag}>"
-        )
-    rows = []
-    for k, pos in enumerate(root.iter("pos")):
-        row = []
-        for axis in ("x", "y", "z"):
-            text = pos.get(axis)
-            if text is None:
-                raise GeometryFileError(
-                    f"geometry file {str(path)!r}: field 'pos[{k}].{axis}' is missing"
-                )
-            try:
-                row.append(float(text))
-            except ValueError:
-                raise GeometryFileError(
-                    f"geometry file {str(path)!r}: field 'pos[{k}].{axis}'={text!r} is not a number"
-                ) from None
-        rows.append(row)
-    if not rows:
-        raise GeometryFileError(f"geometry file {str(path)!r}: no <pos> elements in <MicArray>")
-    try:
-        return ArrayGeometry(rows, name=root.get("name") or path.stem)
-    except ValueError as exc:
-        raise GeometryFileError(f"geometry file {str(path)!r}: field {exc}") from None

@@ -1,0 +1,85 @@
+"""How many sources: given, or counted (``num_sources="auto"``).
+
+- ``counting="peaks"``: the peaks of the SRP-PHAT map that rise at least
+  :data:`PEAK_RATIO` as high above the map's median as the strongest;
+- ``counting="mdl"``: the Wax-Kailath minimum description length of each bin's
+  covariance eigenvalues, the median over bins.
+
+A method that finds at most one source (``max_sources(M) == 1``: tdoa-ls) is not
+counted; otherwise the count is capped at the method's ``max_sources(M)``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from arraykit.doa._steer import Steering
+from arraykit.doa.methods.srp_phat import srp_map
+from arraykit.doa.peaks import peaks
+from arraykit.doa.plan import Plan
+from arraykit.doa.statistics import BandStatistics
+
+__all__ = ["MAX_AUTO_SOURCES", "PEAK_RATIO", "Count", "count"]
+
+PEAK_RATIO = 0.5
+"""``num_sources="auto"`` by peaks: a peak counts when it rises at least this
+fraction of the strongest peak's height above the map's median."""
+
+MAX_AUTO_SOURCES = 6
+
+
+class Count(NamedTuple):
+    """The number of sources, why, and the SRP-PHAT map counting computed (or None)."""
+
+    K: int
+    reason: str
+    srp: np.ndarray | None = None
+
+
+def count(plan: Plan, stats: BandStatistics, steer: Steering) -> Count:
+    """The search's number of sources (`steer`: the plan's grid, for counting by peaks)."""
+    K = plan.options.num_sources
+    if K != "auto":
+        return Count(K, f"given: num_sources={K}")
+    M = plan.geometry.n_mics
+    most = plan.options.part.max_sources(M)
+    if most == 1:
+        return Count(1, f"auto: {plan.method} finds one source")
+    if plan.options.counting == "mdl":
+        assert stats.n_frames is not None
+        K, reason = count_mdl(stats.covariance(), stats.n_frames, M)
+        return Count(min(K, most), reason)  # MDL counts up to M - 1
+    srp = srp_map(plan, stats.phat(), steer)
+    K, reason = count_peaks(srp, plan, min(M - 1, most, MAX_AUTO_SOURCES))
+    return Count(K, reason, srp)
+
+
+def count_peaks(srp: np.ndarray, plan: Plan, kmax: int) -> tuple[int, str]:
+    idx = peaks(srp, plan, kmax, fill=False)
+    floor = float(np.median(srp))
+    top = float(srp[idx[0]]) - floor
+    heights = (srp[idx] - floor) / max(top, 1e-12)
+    K = max(1, int(np.sum(heights >= PEAK_RATIO)))
+    shown = ", ".join(f"{h:.2f}" for h in heights[: K + 1])
+    return K, (
+        f"auto (peaks): {K} peak(s) of the SRP-PHAT map rise at least {PEAK_RATIO:.0%} "
+        f"as high above its median as the strongest (relative heights {shown})"
+    )
+
+
+def count_mdl(C: np.ndarray, T: int, M: int) -> tuple[int, str]:
+    """Wax-Kailath MDL per bin on the eigenvalues of `C` from `T` frames; the median over bins."""
+    lam = np.linalg.eigvalsh(C)[:, ::-1]  # (F, M) descending
+    lam = np.maximum(lam.real, 1e-30)
+    ks = np.arange(M)  # candidate counts 0..M-1
+    mdl = np.empty((lam.shape[0], M))
+    for k in ks:  # a loop over the M candidate counts
+        tail = lam[:, k:]
+        geo = np.exp(np.mean(np.log(tail), axis=1))
+        ari = np.mean(tail, axis=1)
+        mdl[:, k] = -T * (M - k) * np.log(geo / ari) + 0.5 * k * (2 * M - k) * np.log(T)
+    per_bin = np.argmin(mdl, axis=1)
+    K = int(np.clip(round(float(np.median(per_bin))), 1, M - 1))
+    return K, f"auto (mdl): median over {lam.shape[0]} bins of the MDL source count is {K}"

@@ -1,0 +1,115 @@
+"""What a DOA search returns: :class:`DOAResult` (one search), :class:`BlocksResult`
+(block by block), and :func:`follow`, which keeps sources in their columns over blocks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from arraykit.doa import grids as _grids
+
+__all__ = ["BlocksResult", "DOAResult", "follow"]
+
+
+@dataclass(frozen=True, eq=False)
+class DOAResult:
+    """What :func:`locate` found.
+
+    Attributes
+    ----------
+    azimuth, elevation : np.ndarray [shape=(K,)]
+        Degrees, strongest source first.
+    power : np.ndarray [shape=(K,)]
+        The spatial spectrum at each estimate (SRP-PHAT: mean pairwise GCC-PHAT;
+        MUSIC: mean pseudo-spectrum; tdoa-ls: SRP-PHAT at the solved direction).
+    spectrum : np.ndarray [shape=(G,)]
+        The method's map over the search grid (the coarse grid when refined).
+    grid : np.ndarray [shape=(G, 2)]
+        Directions of the grid, degrees (of each point seen from the centroid for a
+        near-field search).
+    method : str
+    num_sources : int
+    count_reason : str
+        How the number of sources was decided.
+    mirror : np.ndarray [shape=(K, 2)]
+        The direction the layout confuses with each estimate (``geometry.mirror``),
+        NaN where there is none (volumetric arrays).
+    positions : np.ndarray [shape=(K, 3)] or None
+        Estimated source positions, metres (near-field searches only).
+    points : np.ndarray [shape=(G, 3)] or None
+        The candidate points of a near-field search.
+    freq_range : tuple of float
+    """
+
+    azimuth: np.ndarray
+    elevation: np.ndarray
+    power: np.ndarray
+    spectrum: np.ndarray
+    grid: np.ndarray
+    method: str
+    num_sources: int
+    count_reason: str
+    mirror: np.ndarray
+    positions: np.ndarray | None = None
+    points: np.ndarray | None = None
+    freq_range: tuple[float, float] = (300.0, 3500.0)
+
+    @property
+    def directions(self) -> np.ndarray:
+        """``(K, 2)`` (azimuth, elevation) degrees."""
+        return np.stack([self.azimuth, self.elevation], axis=1)
+
+    @property
+    def ambiguous(self) -> np.ndarray:
+        """``(K,)`` bool: whether the layout confuses the estimate with another direction."""
+        ok = ~np.isnan(self.mirror[:, 0])
+        return ok & (_grids.angular_distance(self.mirror, self.directions) > 1e-6)
+
+
+@dataclass(frozen=True, eq=False)
+class BlocksResult:
+    """Directions per block of frames (:func:`locate_blocks`).
+
+    Attributes
+    ----------
+    times : np.ndarray [shape=(B,)]
+        Centre of each block, seconds.
+    azimuth, elevation, power : np.ndarray [shape=(B, K)]
+        Per block; sources keep their column from block to block (nearest match).
+    spectra : np.ndarray [shape=(B, G)]
+    grid : np.ndarray [shape=(G, 2)]
+    method : str
+    """
+
+    times: np.ndarray
+    azimuth: np.ndarray
+    elevation: np.ndarray
+    power: np.ndarray
+    spectra: np.ndarray
+    grid: np.ndarray
+    method: str
+    blocks: list[DOAResult] = field(default_factory=list, repr=False)
+
+
+def follow(res: DOAResult, prev: np.ndarray) -> DOAResult:
+    """Reorder `res`'s sources to follow `prev` (greedy nearest match)."""
+    d = res.directions
+    dist = _grids.angular_distance(d[:, None, :], prev[None, :, :])  # (K, K)
+    order = [-1] * len(prev)
+    used: set[int] = set()
+    for flat in np.argsort(dist, axis=None):
+        i, j = divmod(int(flat), len(prev))
+        if i in used or order[j] != -1:
+            continue
+        order[j] = i
+        used.add(i)
+    o = np.array(order)
+    return DOAResult(
+        azimuth=res.azimuth[o], elevation=res.elevation[o], power=res.power[o],
+        spectrum=res.spectrum, grid=res.grid, method=res.method, num_sources=res.num_sources,
+        count_reason=res.count_reason, mirror=res.mirror[o],
+        positions=None if res.positions is None else res.positions[o],
+        points=res.points, freq_range=res.freq_range,
+    )  # fmt: skip

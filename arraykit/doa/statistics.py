@@ -1,0 +1,183 @@
+"""Band statistics: what a DOA map reads, computed once per search and never changed.
+
+Shapes: ``M`` microphones, ``F`` band frequencies, ``T`` frames.
+
+A search reads one of three statistics of the band's STFT bins (a method declares
+which: :attr:`arraykit.doa.registry.DOAMethod.needs`):
+
+- ``"phat"``: the frame-averaged PHAT-whitened cross-spectra ``(F, M, M)``
+  (:func:`arraykit.doa.srp.phat_cross_spectra`; from a covariance alone its
+  element-wise normalisation, :func:`arraykit.doa.srp.phat_covariance`);
+- ``"covariance"``: the spatial covariance ``X X^H / T`` ``(F, M, M)``;
+- ``"frames"``: the band's STFT ``(M, F, T)`` itself.
+
+:func:`from_signals` transforms only the band's bins and, when one statistic is
+read, accumulates it chunk by chunk without keeping the frames: the PHAT cross-spectra
+in single precision (sums of unit-magnitude phase terms, for which float32's phase
+error ~1e-7 rad is ample; the maps agree with the double-precision ones to ~1e-6), the
+covariance in double.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from arraykit import _validate as v
+from arraykit.doa._cross import cross_spectra_chunks
+from arraykit.doa.srp import phat_covariance, phat_cross_spectra
+from arraykit.doa.subspace import covariance
+
+__all__ = ["BandStatistics", "from_signals", "from_stft"]
+
+
+@dataclass(frozen=True, eq=False)
+class BandStatistics:
+    """The band's statistics a search reads: frames, or a covariance alone.
+
+    From frames ``X`` ``(M, F, T)`` the covariance ``X X^H / T`` and the
+    frame-whitened cross-spectra are computed on first use (and kept: the object
+    stays immutable in what it answers); from a covariance, the PHAT cross-spectra
+    are its element-wise normalisation.
+    """
+
+    X: np.ndarray | None = None  # (M, F, T) band STFT
+    cov: np.ndarray | None = None  # (F, M, M)
+    n_frames: int | None = None  # frames behind the statistics (MDL counting)
+    phat_spectra: np.ndarray | None = None  # (F, M, M)
+
+    def __post_init__(self) -> None:
+        if self.X is not None and self.n_frames is None:
+            object.__setattr__(self, "n_frames", self.X.shape[2])
+
+    def covariance(self) -> np.ndarray:
+        """``(F, M, M)`` spatial covariance."""
+        return self._covariance
+
+    def phat(self) -> np.ndarray:
+        """``(F, M, M)`` PHAT cross-spectra."""
+        return self._phat
+
+    def frames(self) -> np.ndarray:
+        """``(M, F, T)`` band STFT (methods that need it are not offered without it)."""
+        assert self.X is not None, "this method needs frames (locate_cov refuses it)"
+        return self.X
+
+    @cached_property
+    def _covariance(self) -> np.ndarray:
+        if self.cov is not None:
+            return self.cov
+        assert self.X is not None
+        return covariance(self.X)
+
+    @cached_property
+    def _phat(self) -> np.ndarray:
+        if self.phat_spectra is not None:
+            return self.phat_spectra
+        if self.X is not None:
+            return phat_cross_spectra(self.X)
+        assert self.cov is not None
+        return phat_covariance(self.cov)
+
+
+def from_stft(
+    given: Any, X: np.ndarray, band: slice, *, phat: bool, cov: bool, frames: bool
+) -> BandStatistics:
+    """The statistics of an STFT ``(M, F_all, T)``'s `band` bins (frames kept; `given`
+    as the caller passed it, for the messages).
+
+    The statistics the search will read (`phat`, `cov`) are computed here, once, and
+    checked: NaN or inf coefficients, or a band that is all zero, are refused
+    (a method's map of them would be an arbitrary answer). A search that reads only
+    the frames checks them with one sum (looking closer only if it is not finite or 0).
+    """
+    # laid out (F_band, M, T) in memory, the order in which the searches multiply it
+    Xb = np.ascontiguousarray(X[:, band, :].transpose(1, 0, 2)).transpose(1, 0, 2)
+    stats = BandStatistics(X=Xb)
+    with np.errstate(over="ignore", invalid="ignore"):  # checked below
+        read = [stats.phat()] if phat else []
+        if cov:
+            read.append(stats.covariance())
+        if frames or not read:
+            read.append(np.atleast_1d(Xb.sum()))
+    for stat in read:
+        if not (np.isfinite(stat).all() and stat.any()):
+            if not np.isfinite(Xb).all():
+                raise v.fail("X", given, "holds NaN or inf coefficients in the band")
+            if not Xb.any():
+                raise v.fail("X", given, "is zero in every bin of the band: nothing to locate")
+    return stats
+
+
+def from_signals(
+    signals: Any,
+    x: np.ndarray,
+    fs: float,
+    nfft: int,
+    band: slice,
+    *,
+    phat: bool,
+    cov: bool,
+    frames: bool,
+) -> BandStatistics:
+    """The band's statistics of time signals ``x`` ``(M, N)`` (`signals` as given,
+    for the messages): the frames when `frames` or both statistics are read, else the
+    one statistic accumulated chunk by chunk.
+
+    `x` has not been checked for finite values: every sample reaches the statistic,
+    so a NaN, inf, silence or an overflow shows there, and only then are the signals
+    looked at closely.
+    """
+    from arraykit.stft import frame_count, stft_band, stft_transform
+
+    n_mics = x.shape[0]
+    sft = stft_transform(fs, nfft=nfft)
+    if frames or (phat and cov):
+        x = _checked_signals(signals, n_mics)
+        return BandStatistics(X=stft_band(x, sft, band))
+    T = frame_count(sft, x.shape[1])
+    if phat:  # float32 spans 1e-38..3e38: bring a signal far from 1 near it (PHAT sees no scale)
+        level = float(np.abs(x[:, :: max(1, x.shape[1] // 2048)]).max())
+        if not 2.0**-60 < level < 2.0**60:
+            x = _unit_peak(x)
+    stat = _band_statistic(x, sft, band, T, phat=phat)
+    if not (stat.any() and np.isfinite(stat).all()):
+        # NaN or inf samples (every one reaches the statistic), silence, or samples
+        # beyond the range of the precision (overflow): look closer
+        x = _checked_signals(signals, n_mics)
+        stat = _band_statistic(_unit_peak(x), sft, band, T, phat=phat)
+    if phat:
+        return BandStatistics(n_frames=T, phat_spectra=stat)
+    return BandStatistics(n_frames=T, cov=stat)
+
+
+def _unit_peak(x: np.ndarray) -> np.ndarray:
+    """`x` scaled to a peak of 1 (neither PHAT nor the subspace methods see an overall
+    scale); as it is if its peak is 0 or not finite (the checks will say why)."""
+    peak = float(np.abs(x).max())
+    return x / peak if 0 < peak < np.inf else x
+
+
+def _checked_signals(signals: Any, n_mics: int) -> np.ndarray:
+    """The signals, finite, not all zero."""
+    x = v.signals("signals", signals, n_mics)
+    if not np.any(x):
+        raise v.fail("signals", signals, "are all zero (silence): nothing to locate")
+    return x
+
+
+def _band_statistic(
+    x: np.ndarray, sft: Any, band: slice, n_frames: int, *, phat: bool
+) -> np.ndarray:
+    """The band's PHAT cross-spectra (single precision) or covariance (double),
+    accumulated chunk by chunk."""
+    from arraykit.stft import stft_band_chunks
+
+    dtype = np.float32 if phat else np.float64
+    # PHAT does not see a factor common to the channels of a bin; a covariance keeps it
+    chunks = stft_band_chunks(x, sft, band, dtype=dtype, scaled=not phat)
+    with np.errstate(over="ignore", invalid="ignore"):  # the caller checks the result
+        return cross_spectra_chunks((X for _, X in chunks), n_frames, phat=phat)

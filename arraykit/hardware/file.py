@@ -1,0 +1,123 @@
+"""A recorded audio file replayed as a device (a :class:`~arraykit.hardware.device.Device`).
+
+>>> import arraykit as ak  # doctest: +SKIP
+>>> with ak.hardware.open("take.wav", geometry="respeaker-usb-4mic") as dev:  # doctest: +SKIP
+...     x = dev.record(1.0)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from arraykit import _validate as v
+from arraykit.hardware.device import Device
+from arraykit.hardware.player import Player
+from arraykit.hardware.profiles import Profile, load_profile
+
+__all__ = ["FileDevice", "accepts", "open_device"]
+
+SUFFIXES = (".wav", ".flac")
+
+
+def accepts(device: object) -> bool:
+    """A path ending in .wav or .flac."""
+    return isinstance(device, str | Path) and Path(device).suffix.lower() in SUFFIXES
+
+
+def open_device(
+    device: str | Path,
+    *,
+    geometry: Any = None,
+    channel_map: Sequence[int] | None = None,
+    profile: str | Profile | None = None,
+    blocksize: int = 1024,
+    all_channels: bool = False,
+    **options: Any,
+) -> Device:
+    """A :class:`FileDevice` (capture-only options such as ``queue_blocks`` do not apply)."""
+    return FileDevice(
+        device,
+        geometry=geometry,
+        channel_map=channel_map,
+        profile=profile,
+        blocksize=blocksize,
+        all_channels=all_channels,
+        realtime=bool(options.get("realtime", False)),
+        loop=bool(options.get("loop", False)),
+    )
+
+
+class FileDevice(Player):
+    """Replay an audio file as if it were a device.
+
+    Parameters
+    ----------
+    path : str or Path
+        A WAV (or FLAC, ...) file.
+    geometry : str, Path or ArrayGeometry, optional
+        The array that recorded it (needed for ``geometry``).
+    channel_map : sequence of int, optional
+        File channel of each microphone, in geometry order (default: every channel).
+    profile : str, optional
+        Take geometry and channel map from a device profile instead.
+    blocksize, realtime, loop, all_channels
+        As for :class:`SimulatedDevice` (`loop` defaults to False: the stream ends
+        with the file).
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        geometry: Any = None,
+        channel_map: Sequence[int] | None = None,
+        profile: str | Profile | None = None,
+        blocksize: int = 1024,
+        realtime: bool = False,
+        loop: bool = False,
+        all_channels: bool = False,
+        **ignored: Any,
+    ) -> None:
+        import soundfile as sf
+
+        from arraykit.io import read_audio
+
+        p = Path(path)
+        data, fs = read_audio(p)
+        self.path = p
+        self.fs = int(fs)
+        self.name = f"file {p.name}"
+        info = sf.info(str(p))
+        self._subtype = info.subtype
+        base = load_profile(profile) if profile is not None else load_profile("generic-uac")
+        channels = data.shape[0]
+        cmap = (
+            channel_map
+            if channel_map is not None
+            else (base.channel_map if profile is not None and base.channel_map else range(channels))
+        )
+        self.profile = base.with_options(channel_map=cmap, geometry=geometry, samplerate=fs)
+        cm = self.profile.channel_map or tuple(range(channels))
+        if max(cm) >= channels:
+            raise v.fail("channel_map", channel_map, f"needs channel {max(cm)} of {channels}")
+        g = self.profile.geometry
+        if g is not None and len(cm) != g.n_mics and not all_channels:
+            raise v.fail(
+                "channel_map", cm, f"has {len(cm)} channels but the geometry has {g.n_mics} mics"
+            )
+        self._data = data.astype(np.float32)
+        self._setup(
+            blocksize=blocksize,
+            realtime=realtime,
+            loop=loop,
+            all_channels=all_channels,
+            channel_map=cm,
+            channels=channels,
+        )
+
+    def _frames(self) -> np.ndarray:
+        return self._data
