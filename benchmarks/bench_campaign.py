@@ -7,7 +7,7 @@ speech-like signal; arraykit's SRP-PHAT, NormMUSIC, TOPS and delay-and-sum) runs
 serially (``workers=0``) and on a ``LocalCluster`` of `--workers` single-threaded
 processes (cluster start-up timed apart, then the campaign); both into fresh tables.
 Prints scenes per second, the speed-up, the per-scene cost split (room render against
-methods, CPU seconds from the rows' timings of the serial run), the time to write one
+methods, in CPU seconds, which a busy machine does not inflate), the time to write one
 scene's part file, and the machine's load average before and after (the machine may be
 shared: say under what load a number was taken).
 """
@@ -44,6 +44,32 @@ sources = [1]
 """
 
 
+def cpu_split(spec: ak.campaign.Spec, n: int) -> tuple[float, dict[str, float]]:
+    """Median CPU seconds of the render and of each method over `n` scenes (load-proof)."""
+    import numpy as np
+
+    from arraykit.campaign.run import _beamformer, _doa
+    from arraykit.campaign.scene import draw, render
+
+    cell = spec.cells[0]
+    g = cell.geometry.build()
+    renders: list[float] = []
+    per: dict[str, list[float]] = {}
+    for i in range(n):
+        t = time.process_time()
+        scene = render(spec, cell, draw(spec, cell, i, g), g)
+        renders.append(time.process_time() - t)
+        x = np.asarray(scene.signals)
+        for kind, lib, m in ak.campaign.expected_methods(spec):
+            t = time.process_time()
+            if kind == "doa":
+                _doa(x, g, spec, lib, m, cell.sources)
+            else:
+                _beamformer(x, scene, g, spec, m)
+            per.setdefault(m, []).append(time.process_time() - t)
+    return statistics.median(renders), {m: statistics.median(v) for m, v in per.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenes", type=int, default=24, help="scenes per run (default 24)")
@@ -77,13 +103,8 @@ def main() -> None:
     rate_s = s_serial.computed / s_serial.seconds
     rate_d = s_dask.computed / s_dask.seconds
     rows = ResultTable(tmp / "serial").read().to_pylist()
-    render = {(r["scene"]): r["render_s"] for r in rows}
-    methods: dict[str, list[float]] = {}
-    for r in rows:
-        methods.setdefault(r["method"], []).append(r["method_s"])
-    per_scene_methods = sum(statistics.median(v) for v in methods.values())
-    t_render = statistics.median(render.values())
-
+    t_render, methods = cpu_split(serial_spec, min(args.scenes, 6))
+    per_scene_methods = sum(methods.values())
     table = ResultTable(tmp / "writes")
     scene = [r for r in rows if r["scene"] == 0]
     t1 = time.perf_counter()
@@ -101,10 +122,10 @@ def main() -> None:
     )
     print(f"\nspeed-up {rate_d / rate_s:.2f}× (cluster start-up {t_start:.1f} s, not counted)")
     print(
-        f"per scene (serial, medians): render {t_render:.3f} s, methods {per_scene_methods:.3f} s "
-        + "("
-        + ", ".join(f"{m} {statistics.median(v):.3f}" for m, v in methods.items())
-        + ")"
+        f"per scene, CPU seconds (medians of {min(args.scenes, 6)} scenes): render "
+        f"{t_render:.3f} s, methods {per_scene_methods:.3f} s ("
+        + ", ".join(f"{m} {t:.3f}" for m, t in methods.items())
+        + f"); one core: {1 / (t_render + per_scene_methods):.2f} scenes/s"
     )
     print(f"writing one scene's part file ({len(scene)} rows): {t_write * 1e3:.1f} ms")
     print(
