@@ -223,7 +223,7 @@ def test_worker_killed_mid_campaign(reference: Path, tmp_path: Path, client) -> 
 
 def test_interrupted_cli_keeps_every_finished_scene(reference: Path, tmp_path: Path) -> None:
     spec_file = tmp_path / "tiny.toml"
-    spec_file.write_text(spec_text(4).replace("duration = 0.3", "duration = 1.0"))
+    spec_file.write_text(spec_text(4).replace("duration = 0.3", "duration = 0.6"))
     out = tmp_path / "i.parquet"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OPENBLAS_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "arraykit", "campaign", str(spec_file), "-o", str(out)]

@@ -313,12 +313,21 @@ def report(results: Any, *, confidence: float = 0.95, n_boot: int = 2000, seed: 
             by_pool[("pooled", r["condition"], r["sources"], r["method"])].append(r)
     comparisons = compare(by_cell, lambda key: key[0])
     pooled_cmp = compare(by_pool, lambda key: "pooled") if pooled else []
+    # conditions from the quietest to the most reverberant, then names
+    rt: dict[str, list[float]] = defaultdict(list)
+    for r in rows:
+        rt[r["condition"]].append(r["rt60"] if r["rt60"] is not None else 0.0)
+    order = {c: (float(np.mean(v)), c) for c, v in rt.items()}
+
+    def key(x: Any) -> tuple[Any, ...]:
+        return (x.sources, x.geometry, order[x.condition], x.method, getattr(x, "library", ""))
+
     return Report(
-        doa=tuple(doa),
-        pooled=tuple(pooled),
-        beamformers=tuple(beams),
-        comparisons=tuple(comparisons),
-        pooled_comparisons=tuple(pooled_cmp),
+        doa=tuple(sorted(doa, key=key)),
+        pooled=tuple(sorted(pooled, key=key)),
+        beamformers=tuple(sorted(beams, key=key)),
+        comparisons=tuple(sorted(comparisons, key=key)),
+        pooled_comparisons=tuple(sorted(pooled_cmp, key=key)),
         failures=tuple(failures),
         confidence=confidence,
     )
