@@ -9,7 +9,10 @@ processes (cluster start-up timed apart, then the campaign); both into fresh tab
 Prints scenes per second, the speed-up, the per-scene cost split (room render against
 methods, in CPU seconds, which a busy machine does not inflate), the time to write one
 scene's part file, and the machine's load average before and after (the machine may be
-shared: say under what load a number was taken).
+shared: say under what load a number was taken). On a busy machine the wall-clock
+speed-up measures the share of the cores each run got; the CPU seconds per scene of the
+serial process and of the Dask workers (``time.process_time`` in each) do not depend on
+the load, and their ratio gives what the Dask run reaches on idle cores.
 """
 
 from __future__ import annotations
@@ -86,7 +89,9 @@ def main() -> None:
     # warm-up: imports and steering caches, outside the timings
     ak.campaign.run(load_spec(SPEC.format(seeds=1, salt=3)), tmp / "warm", workers=0)
 
+    c0 = time.process_time()
     s_serial = ak.campaign.run(serial_spec, tmp / "serial", workers=0)
+    cpu_serial = time.process_time() - c0
     t0 = time.perf_counter()
     cluster = distributed.LocalCluster(
         n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=":0"
@@ -95,7 +100,11 @@ def main() -> None:
     client.run(lambda: __import__("arraykit.campaign.run"))  # imports, outside the timing
     ak.campaign.run(load_spec(SPEC.format(seeds=1, salt=4)), tmp / "warm2", client=client)
     t_start = time.perf_counter() - t0
+    w0 = sum(client.run(time.process_time).values())
+    c0 = time.process_time()
     s_dask = ak.campaign.run(dask_spec, tmp / "dask", client=client)
+    cpu_client = time.process_time() - c0
+    cpu_workers = sum(client.run(time.process_time).values()) - w0
     client.close()
     cluster.close()
     load1 = os.getloadavg()
@@ -126,6 +135,22 @@ def main() -> None:
         f"{t_render:.3f} s, methods {per_scene_methods:.3f} s ("
         + ", ".join(f"{m} {t:.3f}" for m, t in methods.items())
         + f"); one core: {1 / (t_render + per_scene_methods):.2f} scenes/s"
+    )
+    cpu_s, cpu_d = cpu_serial / s_serial.computed, cpu_workers / s_dask.computed
+    print(
+        f"CPU seconds per scene: serial {cpu_s:.3f}; Dask workers {cpu_d:.3f} "
+        f"+ client (scheduling, receiving, writing) {cpu_client / s_dask.computed:.3f}; "
+        f"on {args.workers} idle cores the Dask run would reach "
+        f"{args.workers * cpu_s / cpu_d:.2f}× serial (CPU-bound estimate)"
+    )
+    big = rows * max(1, 2000 // len(rows))  # ~2000 rows: a batch of scenes in one part
+    t1 = time.perf_counter()
+    for _ in range(5):
+        table.append(big)
+    t_big = (time.perf_counter() - t1) / 5 / len(big)
+    print(
+        f"writing a batch as one part file: {t_big * 1e6:.0f} µs per row "
+        f"({1 / (t_big * len(scene)):.0f} scenes/s of {len(scene)} rows from one client)"
     )
     print(f"writing one scene's part file ({len(scene)} rows): {t_write * 1e3:.1f} ms")
     print(

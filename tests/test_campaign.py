@@ -193,7 +193,8 @@ def test_resume_computes_only_the_missing_rows(reference: Path, tmp_path: Path) 
 
 def test_dask_equals_serial_row_for_row(reference: Path, tmp_path: Path, client) -> None:
     out = tmp_path / "d.parquet"
-    s = run_campaign(load_spec(spec_text(4)), out, client=client)
+    # through the scheduler's address, as `--scheduler tcp://HOST:8786` does
+    s = run_campaign(load_spec(spec_text(4)), out, scheduler=client.scheduler.address)
     assert (s.computed, s.lost) == (12, 0)
     assert rows(out) == rows(reference)
 
