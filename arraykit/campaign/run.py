@@ -44,7 +44,7 @@ from arraykit.campaign.spec import Spec, load_spec
 from arraykit.campaign.table import ResultTable
 from arraykit.geometry import SPEED_OF_SOUND, ArrayGeometry
 
-__all__ = ["PEER_NAMES", "RunSummary", "expected_methods", "run", "scene_rows"]
+__all__ = ["PEER_NAMES", "RunSummary", "expected_methods", "local_cluster", "run", "scene_rows"]
 
 logger = logging.getLogger(__name__)
 
@@ -153,7 +153,7 @@ def _doa(
         return _peer_locate(x, g, spec, method, k)
     from arraykit.doa import locate
 
-    res = locate(x, spec.fs, g, method=method, num_sources=k, freq_range=spec.band, nfft=spec.nfft)  # type: ignore[arg-type]
+    res = locate(x, spec.fs, g, method=method, num_sources=k, freq_range=spec.band, nfft=spec.nfft)
     return np.asarray(res.directions)
 
 
@@ -367,6 +367,24 @@ def _stream(
         client.cancel(futures)
 
 
+def local_cluster(n_workers: int) -> Any:
+    """The embedded cluster: `n_workers` processes, one thread each, BLAS on one thread.
+
+    Dask's statistical profiler (a stack sample every 10 ms in every worker) is turned
+    off: a campaign's tasks are long numeric calls, and it only costs CPU.
+    """
+    dask = need("dask")
+    distributed = need("distributed")
+    with dask.config.set({"distributed.worker.profile.enabled": False}):
+        return distributed.LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+            env={"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
+        )
+
+
 class _client:
     """A context giving a client: the one passed, one to a scheduler, or an embedded cluster."""
 
@@ -382,14 +400,7 @@ class _client:
             cl = distributed.Client(self.scheduler)
             self.own.append(cl)
             return cl
-        n = self.workers or os.cpu_count() or 1
-        cluster = distributed.LocalCluster(
-            n_workers=n,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=":0",
-            env={"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
-        )
+        cluster = local_cluster(self.workers or os.cpu_count() or 1)
         cl = distributed.Client(cluster)
         self.own += [cl, cluster]
         return cl
