@@ -8,10 +8,11 @@ used store whose look-ups and insertions hold a lock: live tracking and a user's
 may search at once); :func:`clear` empties all of them (public as
 ``arraykit.clear_caches()``).
 
-Keys are explicit. :func:`typed_key` turns arguments into a key that compares each value
-with its type (``True`` is not ``1``, ``512.0`` is not ``512``, lists become tuples),
-so that a value validation would refuse is never served from a good one's entry;
-:func:`memoize` keeps a function's results under such keys. What is kept must be
+Keys are explicit. :func:`typed_key` turns arguments into a key that compares each
+value with its type, inside lists and tuples too (``True`` is not ``1``, ``512.0`` is
+not ``512``, lists become tuples), so that a value validation would refuse is never
+served from a good one's entry; :func:`memoize` keeps a small function's results under
+its flat arguments compared with their types. What is kept must be
 immutable (read-only arrays, frozen objects).
 """
 
@@ -20,8 +21,8 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from functools import wraps
-from typing import Any, Generic, ParamSpec, TypeVar
+from functools import lru_cache
+from typing import Any, Generic, ParamSpec, TypeVar, cast
 
 V = TypeVar("V")
 R = TypeVar("R")
@@ -74,7 +75,7 @@ class Cache(Generic[V]):
         return len(self._items)
 
 
-_ALL: dict[str, Cache[Any]] = {}
+_ALL: dict[str, Cache[Any] | _Memo] = {}
 _ALL_LOCK = threading.Lock()
 
 
@@ -85,6 +86,7 @@ def named(name: str, budget: int, size: Callable[[V], int] | None = None) -> Cac
         if cache is None:
             cache = Cache(name, budget, size)
             _ALL[name] = cache
+        assert isinstance(cache, Cache), f"{name!r} is a memoized function's cache"
         return cache
 
 
@@ -122,23 +124,31 @@ def _typed(value: Any) -> Any:
 
 
 def memoize(name: str, budget: int) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    """Keep `fn`'s results in the cache `name` under :func:`typed_key` of its arguments
-    (unhashable arguments compute afresh). `fn` must return something immutable."""
+    """Keep `fn`'s results (at most `budget`) under its arguments compared with their
+    types (:func:`functools.lru_cache` with ``typed=True``: ``f(1)``, ``f(1.0)`` and
+    ``f(True)`` are kept apart), registered as the cache `name` so that :func:`clear`
+    empties it. For small hot helpers with flat arguments (a few microseconds a call
+    matter there); `fn` must return something immutable."""
 
     def wrap(fn: Callable[P, R]) -> Callable[P, R]:
-        cache: Cache[R] = named(name, budget)
-
-        @wraps(fn)
-        def kept(*args: P.args, **kwargs: P.kwargs) -> R:
-            key = typed_key((args, kwargs))
-            if key is None:
-                return fn(*args, **kwargs)
-            made = cache.get(key)
-            if made is None:
-                made = fn(*args, **kwargs)
-                cache.put(key, made)
-            return made
-
-        return kept
+        kept = lru_cache(maxsize=budget, typed=True)(fn)
+        with _ALL_LOCK:
+            if name in _ALL:
+                raise ValueError(f"cache {name!r} exists already")
+            _ALL[name] = _Memo(kept)
+        return cast("Callable[P, R]", kept)
 
     return wrap
+
+
+class _Memo:
+    """A memoized function seen as a cache (``clear``, ``len``)."""
+
+    def __init__(self, fn: Any) -> None:
+        self._fn = fn
+
+    def clear(self) -> None:
+        self._fn.cache_clear()
+
+    def __len__(self) -> int:
+        return int(self._fn.cache_info().currsize)

@@ -38,6 +38,17 @@ def positive(name: str, value: Any) -> float:
     return x
 
 
+def nonnegative(name: str, value: Any) -> float:
+    """A finite number >= 0 (diagonal loadings, tolerances)."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise fail(name, value, "must be a number >= 0") from None
+    if not np.isfinite(x) or x < 0:
+        raise fail(name, value, "must be a finite number >= 0")
+    return x
+
+
 def choice(name: str, value: Any, options: Sequence[str]) -> str:
     """One of `options`; the message lists them."""
     if value not in options:

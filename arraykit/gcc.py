@@ -38,15 +38,33 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
+import scipy.fft as sfft
 
 from arraykit import _validate as v
 from arraykit.geometry import SPEED_OF_SOUND, ArrayGeometry
 
-__all__ = ["Weighting", "all_pairs", "gcc_phat", "gcc_phat_pairs", "peak_delays"]
+__all__ = [
+    "Weighting",
+    "all_pairs",
+    "gcc_phat",
+    "gcc_phat_pairs",
+    "peak_delays",
+    "silent_channels",
+]
 
 Weighting = Literal["phat", "scot", "none", "phat-beta"]
 WEIGHTINGS = ("phat", "scot", "none", "phat-beta")
-_MEMORY = 32 * 2**20  # bytes of upsampled correlations held at once (chunking)
+MEMORY = 32 * 2**20
+"""Bytes of upsampled correlations held at once (chunking over pairs)."""
+WHOLE_POINTS = 1 << 23
+"""Largest upsampled correlation (``interp`` times the FFT size) of a whole-signal GCC;
+longer inputs are frame-averaged (bounded memory)."""
+LONG_WINDOW = 1 << 13
+"""Lags (samples, either side) searched by default in frame-averaged GCC of long inputs."""
+CHUNK_FRAMES = 16
+"""Frames transformed at once by frame-averaged GCC."""
+SILENT = 1e-9
+"""A signal whose AC level is this far (-180 dB) below the other's, or zero, is silent."""
 
 
 def gcc_phat(
@@ -69,8 +87,9 @@ def gcc_phat(
     fs : float
         Sampling rate, Hz.
     max_tau : float, optional
-        Largest delay (s) to search, both signs; default: every lag the
-        signal lengths allow.
+        Largest delay (s) to search, both signs; default: every lag the signal
+        lengths allow, ``-(len(ref) - 1) .. len(sig) - 1`` samples (for long inputs
+        see Notes).
     interp : int
         Frequency-domain upsampling factor of the cross-correlation (>= 1).
     weighting : {"phat", "scot", "none", "phat-beta"}
@@ -88,9 +107,28 @@ def gcc_phat(
     -------
     tau : float
         Seconds; positive when `sig` lags `ref`.
-    cc : np.ndarray [shape=(2 * L + 1,)]
-        The weighted cross-correlation at lags ``(-L..L) / (interp * fs)`` seconds,
-        ``L = interp * max_shift`` samples.
+    cc : np.ndarray [shape=(interp * (hi - lo) + 1,)]
+        The weighted cross-correlation at lags ``(interp * lo .. interp * hi) /
+        (interp * fs)`` seconds, where ``lo = -min(len(ref) - 1, S)`` and ``hi =
+        min(len(sig) - 1, S)`` samples and ``S`` is `max_tau` in samples (rounded
+        up). With ``weighting="none"`` and ``interp=1`` it is
+        ``np.correlate(sig, ref, "full")`` (over the window).
+
+    Raises
+    ------
+    InvalidArgumentError
+        When `sig` or `ref` is silent (no energy beyond a constant offset): a
+        pair with a silent side has no delay.
+
+    Notes
+    -----
+    One correlation of the whole signals is computed while ``interp`` times its
+    FFT size stays within ``2**23`` points (about 64 MB; with ``interp=16``,
+    inputs up to about 260 000 samples each). Longer inputs are cut into Hann
+    frames of ``4 * (S + 1)`` samples (at least 4096) and the cross-spectra
+    averaged over frames (memory bounded, whatever the length); then `max_tau`
+    defaults to ``LONG_WINDOW`` samples (0.5 s at 16 kHz: far beyond any array)
+    instead of every lag.
     """
     s = v.finite_array("sig", sig, ndim=1)
     r = v.finite_array("ref", ref, ndim=1)
@@ -100,25 +138,41 @@ def gcc_phat(
             "sig" if s.size < 2 else "ref", sig if s.size < 2 else ref, "needs >= 2 samples"
         )
     interp = _interp(interp)
-    weighting = v.choice("weighting", weighting, WEIGHTINGS)
+    wt = v.choice("weighting", weighting, WEIGHTINGS)
     beta = _beta(beta)
-    n = s.size + r.size
-    nfft = 1 << (n - 1).bit_length()
-    keep = _band_bins(freq_range, fs, nfft)
-    max_shift = _max_shift(max_tau, fs, nfft // 2)
-    S = np.fft.rfft(s, n=nfft)
-    R = np.fft.rfft(r, n=nfft)
-    G = S * np.conj(R)
-    G = _weight(
-        G[None, :, None],
-        np.abs(S)[None, :, None] ** 2,
-        np.abs(R)[None, :, None] ** 2,
-        weighting,
-        beta,
-    )
+    level = [_ac_rms(s), _ac_rms(r)]
+    for name, value, own in (("sig", sig, level[0]), ("ref", ref, level[1])):
+        if own <= SILENT * max(level) or own == 0:
+            raise v.fail(
+                name,
+                value,
+                "is silent (no signal beyond a constant offset): a pair with a silent side "
+                "has no delay; check that microphone",
+            )
+    ns, nr = s.size, r.size
+    nfft = _whole_nfft(ns + nr - 1)
+    if interp * nfft <= WHOLE_POINTS:
+        shift = None if max_tau is None else _max_shift(max_tau, fs, max(ns, nr))
+        lo, hi = -(nr - 1), ns - 1
+        if shift is not None:
+            lo, hi = max(lo, -shift), min(hi, shift)
+        keep = _band_bins(freq_range, fs, nfft)
+        S = sfft.rfft(s, n=nfft)
+        R = sfft.rfft(r, n=nfft)
+        G = _weight((S * np.conj(R))[None, :, None], _power(S), _power(R), wt, beta)
+        del S, R
+    else:
+        shift = LONG_WINDOW if max_tau is None else _max_shift(max_tau, fs, max(ns, nr))
+        n = min(ns, nr)
+        frame = _frame_for(shift, n, interp, interp * nfft)
+        lo, hi = -min(nr - 1, shift), min(ns - 1, shift)
+        nfft = frame
+        keep = _band_bins(freq_range, fs, nfft)
+        G, power = _framewise([s[:n], r[:n]], np.array([[0, 1]]), frame)
+        G = _weight(G[:, :, None], power[0][None, :, None], power[1][None, :, None], wt, beta)
     if keep is not None:
         G[:, ~keep, :] = 0
-    lag, cc = _peaks(G, nfft, interp, max_shift, keep_cc=True)
+    lag, cc = _peaks(G, nfft, interp, lo, hi, keep_cc=True)
     return float(lag[0, 0] / fs), cc[0, :, 0]
 
 
@@ -166,7 +220,9 @@ def gcc_phat_pairs(
     -------
     taus : np.ndarray [shape=(P,) or (P, T)]
         ``taus[p]`` is the delay of microphone ``pairs[p, 0]`` relative to
-        ``pairs[p, 1]`` in seconds: exactly ``gcc_phat(x[i], x[j], fs)``.
+        ``pairs[p, 1]`` in seconds: exactly ``gcc_phat(x[i], x[j], fs)``. NaN
+        where a side of the pair is silent (see :func:`silent_channels`; per
+        frame: that frame of a side is silent): such a pair has no delay.
     pairs : np.ndarray [shape=(P, 2), int]
     """
     x = v.signals("signals", signals, None if geometry is None else geometry.n_mics)
@@ -175,13 +231,28 @@ def gcc_phat_pairs(
     M, N = x.shape
     pr = all_pairs(M) if pairs is None else _pairs("pairs", pairs, M)
     interp = _interp(interp)
-    weighting = v.choice("weighting", weighting, WEIGHTINGS)
+    wt = v.choice("weighting", weighting, WEIGHTINGS)
     beta = _beta(beta)
+    if geometry is not None and max_tau is None:
+        d = np.linalg.norm(geometry.positions[pr[:, 0]] - geometry.positions[pr[:, 1]], axis=1)
+        shift = np.ceil(d / c * fs).astype(int) + 1
+    else:
+        default = None if max_tau is None else _max_shift(max_tau, fs, N)
+        shift = np.full(len(pr), N - 1 if default is None else default)
+    dead = silent_channels(x)
     if frame_length is None:
         if hop is not None:
             raise v.fail("hop", hop, "needs frame_length")
-        nfft = 1 << (2 * N - 1).bit_length()
-        X = np.fft.rfft(x, n=nfft, axis=1)[:, :, None]  # (M, F, 1)
+        nfft = _whole_nfft(2 * N - 1)
+        if interp * nfft <= WHOLE_POINTS:
+            X = sfft.rfft(x, n=nfft, axis=1)[:, :, None]  # (M, F, 1)
+            power = np.abs(X) ** 2
+        else:  # long: frame-averaged cross-spectra, bounded memory
+            if geometry is None and max_tau is None:
+                shift = np.full(len(pr), LONG_WINDOW)
+            nfft = _frame_for(int(shift.max()), N, interp, interp * nfft)
+            cross, pw = _framewise(x, pr, nfft)
+            X, power = None, pw[:, :, None]
     else:
         from arraykit.stft import stft
 
@@ -191,34 +262,44 @@ def gcc_phat_pairs(
             raise v.fail("frame_length", frame_length, f"must be in 8..N={N}")
         nfft = int(frame_length)
         X = stft(x, fs, nfft=nfft, hop=hop)  # (M, F, T), Hann frames
+        power = np.abs(X) ** 2
     keep = _band_bins(freq_range, fs, nfft)
-    if max_tau is None and geometry is not None:
-        d = np.linalg.norm(geometry.positions[pr[:, 0]] - geometry.positions[pr[:, 1]], axis=1)
-        shift = np.ceil(d / c * fs).astype(int) + 1
-    else:
-        shift = np.full(len(pr), _max_shift(max_tau, fs, nfft // 2))
-    shift = np.minimum(shift, nfft // 2)
+    shift = np.minimum(shift, min(N - 1, nfft // 2))
 
-    taus = np.empty((len(pr), X.shape[2]))
-    power = np.abs(X) ** 2
-    # chunk over pairs so the upsampled correlations stay within _MEMORY bytes
-    per_pair = interp * nfft * X.shape[2] * 8
-    step = max(1, int(_MEMORY // max(per_pair, 1)))
+    T = 1 if X is None else X.shape[2]
+    taus = np.empty((len(pr), T))
+    # chunk over pairs so the upsampled correlations stay within MEMORY bytes
+    per_pair = interp * nfft * T * 8
+    step = max(1, int(MEMORY // max(per_pair, 1)))
     for lo in range(0, len(pr), step):
         i, j = pr[lo : lo + step, 0], pr[lo : lo + step, 1]
-        G = _weight(X[i] * np.conj(X[j]), power[i], power[j], weighting, beta)
+        G = (X[i] * np.conj(X[j])) if X is not None else cross[lo : lo + step, :, None]
+        G = _weight(G, power[i], power[j], wt, beta)
         if keep is not None:
             G[:, ~keep, :] = 0
-        lag, _ = _peaks(
-            G,
-            nfft,
-            interp,
-            int(shift[lo : lo + step].max()),
-            keep_cc=False,
-            limits=shift[lo : lo + step],
-        )
+        s = shift[lo : lo + step]
+        lag, _ = _peaks(G, nfft, interp, -int(s.max()), int(s.max()), keep_cc=False, limits=s)
         taus[lo : lo + step] = lag / fs
+    taus[dead[pr[:, 0]] | dead[pr[:, 1]]] = np.nan
+    if frame_length is not None:  # a silent frame of either side has no delay either
+        e = power.sum(axis=1)  # (M, T)
+        quiet = e <= (SILENT**2) * e.max(initial=0.0)
+        taus[quiet[pr[:, 0]] | quiet[pr[:, 1]]] = np.nan
     return (taus[:, 0] if frame_length is None else taus), pr
+
+
+def silent_channels(signals: npt.ArrayLike) -> np.ndarray:
+    """Which rows of `signals` ``(M, N)`` are silent: ``(M,)`` bool.
+
+    Silent: no energy beyond a constant offset, or an AC level ``SILENT`` (1e-9,
+    -180 dB) or more below the loudest row. A pair with a silent side has no delay.
+
+    >>> silent_channels(np.array([[0.0, 1.0, 0.0], [0.5, 0.5, 0.5]])).tolist()
+    [False, True]
+    """
+    x = v.signals("signals", signals)
+    level = np.array([_ac_rms(row) for row in x])
+    return np.asarray((level == 0) | (level <= SILENT * level.max()))
 
 
 def all_pairs(n_mics: int) -> np.ndarray:
@@ -253,17 +334,77 @@ def peak_delays(
     Returns
     -------
     np.ndarray [shape=(P,) or (P, T)]
+        NaN where a cross-spectrum is zero (a pair with a silent side has no delay).
     """
     G = cross if cross.ndim == 3 else cross[:, :, None]
     nfft = 2 * (G.shape[1] - 1)
     limit = nfft // 2 if max_shift is None else np.minimum(max_shift, nfft // 2)
     limits = np.broadcast_to(np.asarray(limit, dtype=int), (G.shape[0],))
-    lag, _ = _peaks(G, nfft, _interp(interp), int(limits.max()), keep_cc=False, limits=limits)
+    L = int(limits.max())
+    lag, _ = _peaks(G, nfft, _interp(interp), -L, L, keep_cc=False, limits=limits)
+    mag = np.max(np.abs(G), axis=1)  # (P, T)
+    lag[(mag == 0) | (mag <= SILENT * mag.max(initial=0.0))] = np.nan
     lag = lag / v.positive("fs", fs)
     return lag if cross.ndim == 3 else lag[:, 0]
 
 
 # --------------------------------------------------------------------- kernels
+def _ac_rms(x: np.ndarray) -> float:
+    """RMS about the mean, a million samples at a time (no copy of a long input)."""
+    mean = float(np.mean(x))
+    step = 1 << 20
+    total = sum(float(np.sum((x[i : i + step] - mean) ** 2)) for i in range(0, x.size, step))
+    return float(np.sqrt(total / x.size))
+
+
+def _power(S: np.ndarray) -> np.ndarray:
+    return (np.abs(S) ** 2)[None, :, None]
+
+
+def _whole_nfft(n: int) -> int:
+    """FFT size of one linear (not circular) correlation of `n` lags."""
+    return int(sfft.next_fast_len(n, real=True))
+
+
+def _frame_for(shift: int, n: int, interp: int, need: int) -> int:
+    """Frame length for frame-averaged GCC searching ``±shift`` samples of `n`-sample
+    signals; `need` is the upsampled size a whole-signal correlation would take."""
+    frame = max(4096, 1 << (4 * (shift + 1) - 1).bit_length())
+    if frame > n // 2 or interp * frame > WHOLE_POINTS:
+        raise v.fail(
+            "max_tau",
+            shift,
+            f"(samples) cannot be searched in frames of {n}-sample signals, and one "
+            f"correlation of the whole signals at interp={interp} needs {need * 8 / 2**20:.0f} "
+            "MB; give a smaller max_tau, a smaller interp, or shorter signals",
+        )
+    return frame
+
+
+def _framewise(
+    x: np.ndarray | list[np.ndarray], pairs: np.ndarray, frame: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Frame-averaged cross-spectra ``(P, F)`` and power spectra ``(M, F)``.
+
+    Hann frames of `frame` samples, hop half a frame, ``CHUNK_FRAMES`` frames at a time
+    (memory bounded whatever the length of the ``M`` rows of `x`, each ``(N,)``; the
+    rows are only viewed, never copied).
+    """
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    hop = frame // 2
+    win = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(frame) / frame)  # periodic Hann
+    frames = [sliding_window_view(row, frame)[::hop] for row in x]  # M views (T, frame)
+    F = frame // 2 + 1
+    cross = np.zeros((len(pairs), F), dtype=complex)
+    power = np.zeros((len(frames), F))
+    for t0 in range(0, frames[0].shape[0], CHUNK_FRAMES):
+        X = np.stack([sfft.rfft(f[t0 : t0 + CHUNK_FRAMES] * win, axis=1) for f in frames])
+        power += np.sum(np.abs(X) ** 2, axis=1)
+        cross += np.einsum("ptf,ptf->pf", X[pairs[:, 0]], np.conj(X[pairs[:, 1]]))
+    return cross, power
+
+
 def _weight(
     G: np.ndarray, p_sig: np.ndarray, p_ref: np.ndarray, weighting: str, beta: float
 ) -> np.ndarray:
@@ -285,39 +426,45 @@ def _peaks(
     G: np.ndarray,
     nfft: int,
     interp: int,
-    max_shift: int,
+    lo: int,
+    hi: int,
     *,
     keep_cc: bool,
     limits: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Peak lags (samples) ``(P, T)`` of weighted cross-spectra ``G`` ``(P, F, T)``.
 
-    The correlation is ``irfft(G, interp * nfft)`` (frequency-domain upsampling),
-    searched over lags ``-max_shift..max_shift`` samples (per pair up to
-    ``limits[p]``), and refined by a parabola through the peak and its neighbours.
+    The correlation is ``irfft(G, interp * nfft)`` (frequency-domain upsampling, the
+    Nyquist bin of an even `nfft` halved so that whole-sample lags keep their values),
+    searched over lags ``lo..hi`` samples (``lo <= 0 <= hi``; per pair within
+    ``±limits[p]``), and refined by a parabola through the peak and its neighbours.
     """
     n_up = interp * nfft
-    L = interp * max_shift
-    cc_full = np.fft.irfft(G, n=n_up, axis=1) * interp  # (P, n_up, T)
-    cc = np.concatenate([cc_full[:, n_up - L :], cc_full[:, : L + 1]], axis=1)  # lags -L..L
+    a, b = interp * lo, interp * hi
+    if interp > 1 and nfft % 2 == 0:
+        G = G.copy()
+        G[:, -1] *= 0.5
+    cc_full = sfft.irfft(G, n=n_up, axis=1) * interp  # (P, n_up, T)
+    cc = np.concatenate([cc_full[:, n_up + a :], cc_full[:, : b + 1]], axis=1)  # lags a..b
     del cc_full
     search = cc
     if limits is not None:
-        lag_idx = np.arange(-L, L + 1)
+        lag_idx = np.arange(a, b + 1)
         outside = np.abs(lag_idx)[None, :] > interp * np.asarray(limits)[:, None]
         search = np.where(outside[:, :, None], -np.inf, cc)
     k = np.argmax(search, axis=1)  # (P, T)
-    k = np.clip(k, 1, 2 * L - 1) if L >= 1 else k
+    width = b - a
+    k = np.clip(k, 1, width - 1) if width >= 2 else k
     P, _, T = cc.shape
     pi, ti = np.meshgrid(np.arange(P), np.arange(T), indexing="ij")
-    if L >= 1:
+    if width >= 2:
         y0, y1, y2 = cc[pi, k - 1, ti], cc[pi, k, ti], cc[pi, k + 1, ti]
         den = y0 - 2 * y1 + y2
         delta = np.where(np.abs(den) > 1e-300, 0.5 * (y0 - y2) / np.where(den == 0, 1, den), 0.0)
         delta = np.clip(delta, -0.5, 0.5)
     else:
         delta = np.zeros(k.shape)
-    lags = (k - L + delta) / interp
+    lags = (k + a + delta) / interp
     return lags, (cc if keep_cc else np.empty(0))
 
 

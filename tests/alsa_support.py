@@ -16,7 +16,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -80,8 +80,13 @@ def run_py(code: str, env: dict[str, str], timeout: float = 60) -> subprocess.Co
     return r
 
 
-def cli(args: list[str], env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess:
-    """Run ``python -m arraykit ARGS`` in a subprocess."""
+def cli(
+    args: list[str],
+    env: dict[str, str],
+    timeout: float = 60,
+    preexec_fn: Callable[[], None] | None = None,
+) -> subprocess.CompletedProcess:
+    """Run ``python -m arraykit ARGS`` in a subprocess (`preexec_fn` runs in it first)."""
     return subprocess.run(
         [sys.executable, "-m", "arraykit", *args],
         env=env,
@@ -89,6 +94,7 @@ def cli(args: list[str], env: dict[str, str], timeout: float = 60) -> subprocess
         capture_output=True,
         text=True,
         timeout=timeout,
+        preexec_fn=preexec_fn,
     )
 
 

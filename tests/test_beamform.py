@@ -343,3 +343,13 @@ def test_bad_look_directions_and_nulls():
         superdirective(g, (0, 0), freqs, wng_min_db=10)
     with pytest.raises(ValueError, match=r"loading_mode='relative'"):
         mvdr(g, (0, 0), freqs, R, loading_mode="relative")
+
+
+def test_non_numeric_loading_is_one_clear_error() -> None:
+    g = ak.load_geometry("respeaker-usb-4mic")
+    f = np.array([500.0, 1000.0])
+    match = r"loading='abc': must be a number >= 0"
+    with pytest.raises(ak.InvalidArgumentError, match=match):
+        ak.beamform.superdirective(g, (0.0, 0.0), f, loading="abc")
+    with pytest.raises(ak.InvalidArgumentError, match=match):
+        ak.beamform.mvdr_weights(np.ones((2, 4)), np.tile(np.eye(4), (2, 1, 1)), loading="abc")

@@ -82,7 +82,9 @@ def evaluate(scene):
     weights = {k: w * a0.conj()[:, None] for k, w in weights.items()}
     weights["souden"] = mvdr_souden(covariance(Xs), Rn, ref=0, **load)  # oracle speech cov
     # GEV from the mixture and the same noise covariance, output referred to mic 0
-    weights["gev"] = gev_weights(covariance(X), ak.beamform.registry.load(Rn, 1e-3), ref=0)
+    M = g.n_mics
+    Rn_loaded = Rn + 1e-3 * np.trace(Rn, axis1=1, axis2=2).real[:, None, None] / M * np.eye(M)
+    weights["gev"] = gev_weights(covariance(X), Rn_loaded, ref=0)
     N = scene.signals.shape[1]
     ref = scene.images[0, 0]
     snr_in = snr(ref, noise[0])

@@ -83,3 +83,77 @@ def test_cli_check_device_and_file(tmp_path, clip, capsys):
     assert "PROBLEM: the channel order looks permuted" in capsys.readouterr().out
     assert main(["check", str(wav)]) == 2
     assert "no geometry" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ issue 12, items 5, 11, 20
+def test_the_table_and_the_verdict_use_one_tolerance(capsys):
+    """The README's command: 1-3 measured at 187.1 us against a 186.6 us limit."""
+    argv = ["check", "--device", "sim:respeaker-usb-4mic", "--azimuth", "90"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "OK: channels alive" in out and "IMPOSSIBLE" not in out
+    r = check_signals(np.zeros((4, 100)) + np.eye(4, 100), 16000, G)  # any report
+    assert r.tolerance == pytest.approx(1.5 / 16000)
+
+
+@pytest.fixture(scope="module")
+def clip30():
+    dev = ak.hardware.open("sim:respeaker-usb-4mic", azimuth=30.0, duration=1.0, seed=3)
+    return dev.record(1.0).astype(np.float64)
+
+
+def test_a_swap_of_channels_0_and_1_is_found_from_30_degrees(clip30):
+    """The misfit (28 us) is under the old fixed 31 us slack but 7x the measurement's."""
+    assert check_signals(clip30, 16000, G).ok
+    r = check_signals(clip30[[1, 0, 2, 3]], 16000, G)
+    assert not r.ok
+    assert 20e-6 < r.fit_error < 31e-6 and r.best_error < 6e-6
+    # the orders that fit as well are all named, the true one among them
+    assert (1, 0, 2, 3) in r.ties and len(r.ties) > 1
+    assert any("other order(s) equally well" in p and "[1, 0, 2, 3]" in p for p in r.problems)
+
+
+def test_ties_on_the_6_mic_ring_are_reported():
+    g6 = ak.load_geometry("respeaker-6mic")
+    dev = ak.hardware.open("sim:respeaker-6mic", azimuth=90.0, duration=1.0, seed=3)
+    x = dev.record(1.0).astype(np.float64)
+    r = check_signals(x[[1, 0, 2, 3, 4, 5]], 16000, g6, azimuth=90.0)
+    assert (1, 0, 2, 3, 4, 5) in r.ties and len(r.ties) > 1
+    assert any("other order(s) equally well" in p for p in r.problems)
+    ok = check_signals(x, 16000, g6)
+    assert ok.ok and any("fit these delays as well as the given one" in n for n in ok.notes)
+
+
+def test_a_dead_channel_leaves_its_pairs_out(clip, capsys, tmp_path):
+    import warnings
+
+    y = clip.copy()
+    y[2] = 0.0
+    r = check_signals(y, 16000, G)
+    dead = (r.pairs == 2).any(axis=1)
+    assert np.isnan(r.delays[dead]).all() and np.isfinite(r.delays[~dead]).all()
+    text = r.summary()
+    assert "IMPOSSIBLE" not in text and "dead channel: no delay" in text
+    assert "pairs left out (a dead channel, no delay): 0-2, 1-2, 2-3" in text
+    assert abs(r.direction[0] - 70) < 8  # the three live microphones still find it
+    # a silent file: no RuntimeWarning, no delays, the verdict says dead
+    wav = tmp_path / "silent.wav"
+    sf.write(wav, np.zeros((16000, 4)), 16000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert main(["check", str(wav), "--geometry", "respeaker-usb-4mic"]) == 1
+    out = capsys.readouterr().out
+    assert "no best-fit direction" in out and "IMPOSSIBLE" not in out
+    assert "PROBLEM: channel 0 is dead" in out
+
+
+def test_a_raw_uma8_recording_reads_with_its_profile(tmp_path, capsys):
+    dev = ak.hardware.open("sim:uma-8", azimuth=120.0, duration=0.5, seed=2, all_channels=True)
+    wav = tmp_path / "uma8.wav"
+    sf.write(wav, dev.record(0.5).T, dev.fs, subtype="FLOAT")
+    assert main(["check", str(wav), "--geometry", "uma-8"]) == 2
+    err = capsys.readouterr().err
+    assert "channel_map" not in err  # the user never gave one
+    assert "has 8 channel(s) but geometry 'uma-8' has 7 microphones: add --profile uma-8" in err
+    assert main(["check", str(wav), "--profile", "uma-8"]) == 0
+    assert "best-fit direction 120 deg" in capsys.readouterr().out

@@ -162,6 +162,12 @@ def test_pattern_command_lcmv_puts_its_nulls_where_asked(capsys):
             for d in (150, 250)
         ]
         assert min(mvdr_db) > -40, mvdr_db
+    # in text, an exact null is said to be one, not shown as a made-up depth
+    code, out, _ = run(
+        capsys, "pattern", "--geometry", "respeaker-6mic", "--direction", "30",
+        "--method", "lcmv", "--null", "150", "--freqs", "1000",
+    )  # fmt: skip
+    assert code == 0 and "<= -120 (exact null)" in out and "-300" not in out
     code, out, _ = run(
         capsys, "pattern", "--geometry", "respeaker-6mic", "--direction", "30",
         "--method", "lcmv", "--null", "150", "--freqs", "1000",

@@ -199,3 +199,21 @@ def test_recording_advice_is_given_when_the_sources_are_apart():
     assert rep.doa_direction is not None and abs(rep.doa_direction[0] - 70.0) <= 3.0
     assert rep.doa_spread is not None and rep.doa_spread <= 5.0
     assert abs(rep.doa_others[0][0] - 250.0) <= 10.0
+
+
+def test_work_that_cannot_fit_is_refused_before_allocating(capsys: pytest.CaptureFixture[str]):
+    """Issue 12 item 15: ``--error 0:1e9:1e-9`` ended in a MemoryError traceback.
+
+    It is refused before anything is allocated, with the size it would need; so is a
+    sweep whose errors fit but whose per-error weights would not.
+    """
+    argv = ["diagnose", "--geometry", "uma-8", "--direction", "70", "--method", "das"]
+    assert main([*argv, "--error", "0:1e9:1e-9"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "would need about 8 EB of memory" in err, err
+    assert main([*argv, "--error", "0:10:1e-6"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "TB of memory for 10000001 errors x 160 frequencies" in err
+    with pytest.raises(ValueError, match="would need about"):
+        sweep(LINE4, np.linspace(100, 8000, 4000), method="das", source=(90, 0),
+              errors=np.zeros(3_000_000))  # fmt: skip

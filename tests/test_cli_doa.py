@@ -107,3 +107,65 @@ def test_bad_options(wav, capsys: pytest.CaptureFixture[str], args: list[str], m
 def test_missing_file(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["doa", str(tmp_path / "none.wav"), "--geometry", "respeaker-6mic"]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+# ---------------------------------------------------------------- issue 12, items 18 and 20
+@pytest.fixture(scope="module")
+def uma8_raw(tmp_path_factory: pytest.TempPathFactory):
+    """A UMA-8's raw take: 8 channels, the 7 microphones on 0..6 (a talker at 120°)."""
+    import arraykit as ak
+
+    dev = ak.hardware.open("sim:uma-8", azimuth=120.0, duration=0.5, seed=2, all_channels=True)
+    x = dev.record(0.5)
+    assert x.shape[0] == 8
+    path = tmp_path_factory.mktemp("uma8") / "uma8.wav"
+    write_audio(path, x, dev.fs)
+    return path
+
+
+def test_doa_beamform_diagnose_read_a_device_raw_wav(uma8_raw, tmp_path, capsys) -> None:
+    f = str(uma8_raw)
+    # --geometry alone: one line that names the flag that reads it
+    assert main(["doa", f, "--geometry", "uma-8"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "has 8 channel(s) but geometry 'uma-8' has 7 microphones: add --profile uma-8" in err
+    for extra in (
+        ["--profile", "uma-8"],
+        ["--geometry", "uma-8", "--channel-map", "0,1,2,3,4,5,6"],
+    ):
+        assert main(["doa", f, *extra, "--json"]) == 0
+        out = json.loads(capsys.readouterr().out)
+        assert abs(out["sources"][0]["azimuth"] - 120) <= 3
+    out_wav = tmp_path / "enh.wav"
+    assert (
+        main(["beamform", f, "--profile", "uma-8", "--direction", "120", "-o", str(out_wav)]) == 0
+    )
+    assert "wrote" in capsys.readouterr().out
+    from arraykit.io import read_audio
+
+    y, fs = read_audio(out_wav)
+    assert y.shape[0] == 1 and fs == 48000
+    argv = ["diagnose", f, "--profile", "uma-8", "--direction", "120", "--method", "das", "--json"]
+    assert main(argv) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert abs(rep["doa_direction"][0] - 120) <= 3
+
+
+@pytest.mark.parametrize(
+    ("extra", "match"),
+    [
+        (["--geometry", "uma-8", "--channel-map", "0,1,2,3,4,5,9"], "needs channel 9 but"),
+        (["--geometry", "uma-8", "--channel-map", "0,1,2"], "--channel-map picks 3 channel(s)"),
+        (["--channel-map", "0,x"], "must be channels like 1,2,3,4 or an ODAS .cfg"),
+        ([], "no geometry known: give --geometry NAME or FILE (or --profile NAME"),
+        (["--profile", "nosuch"], "nosuch"),
+        (["--profile", "uma-8", "--plot", "nodir/m.png"], "folder 'nodir' does not exist"),
+        (["--profile", "uma-8", "--plot", "map.txt"], "needs a figure extension"),
+    ],
+)
+def test_input_errors_are_one_line_in_the_flags_words(uma8_raw, capsys, extra, match) -> None:
+    assert main(["doa", str(uma8_raw), *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and match in err
+    assert "channel_map=" not in err

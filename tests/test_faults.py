@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 import scipy.io.wavfile
 import soundfile as sf
-from alsa_support import REPO, asound_home, env_for, jack_server, require_portaudio, write_raw
+from alsa_support import REPO, asound_home, cli, env_for, jack_server, require_portaudio, write_raw
 
 FS = 16000
 
@@ -53,15 +53,7 @@ def _limited(max_bytes: int):  # type: ignore[no-untyped-def]
 
 
 def _run(args: list[str], env: dict[str, str], *, limit: int | None = None, timeout: float = 60):
-    return subprocess.run(
-        [sys.executable, "-m", "arraykit", *args],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        preexec_fn=None if limit is None else _limited(limit),
-    )
+    return cli(args, env, timeout, None if limit is None else _limited(limit))
 
 
 def _all_readers(path: Path) -> tuple[int, int, int, np.ndarray]:

@@ -148,3 +148,90 @@ def test_phat_sharper_than_plain_in_reverb() -> None:
 def test_bad_input(noise: np.ndarray, call, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         call(noise[:256])
+
+
+# ---------------------------------------------------------------- issue 12, items 5, 6, 14
+def test_unequal_lengths_search_every_valid_lag() -> None:
+    """A 37-sample piece cut at offset 800 from an 893-sample reference: -800, not +224."""
+    from pyroomacoustics.experimental.localization import tdoa
+
+    ref = np.random.default_rng(3).standard_normal(893)
+    piece = ref[800:837]
+    tau, cc = gcc_phat(piece, ref, FS)
+    assert tau * FS == pytest.approx(-800, abs=0.1)
+    # pyroomacoustics' tdoa folds its lags at n/2 too (it gives +130 here); on a pair of
+    # equal lengths, where it does not fold, the whole-sample peaks agree
+    a, b = ref[:800], np.concatenate([np.zeros(150), ref[:650]])
+    assert tdoa(b, a, fs=FS) * FS == 150
+    assert gcc_phat(b, a, FS)[0] * FS == pytest.approx(150, abs=0.1)
+    assert cc.shape == (16 * (892 + 36) + 1,)  # lags -(len(ref)-1) .. len(sig)-1
+    # the other way round, and the largest positive lag
+    tau, _ = gcc_phat(ref, piece, FS)
+    assert tau * FS == pytest.approx(800, abs=0.1)
+    tau, _ = gcc_phat(ref[:300], ref[240:], FS, interp=1)
+    assert tau * FS == pytest.approx(240, abs=0.1)
+
+
+@pytest.mark.parametrize(("ns", "nr"), [(37, 893), (893, 37), (500, 500), (64, 1000)])
+def test_plain_correlation_is_numpy_correlate_at_every_lag(ns: int, nr: int) -> None:
+    rng = np.random.default_rng(ns + nr)
+    x, y = rng.standard_normal(ns), rng.standard_normal(nr)
+    _, cc = gcc_phat(x, y, FS, weighting="none", interp=1)
+    np.testing.assert_allclose(cc, np.correlate(x, y, "full"), atol=1e-9)
+    # upsampled: the whole-sample lags keep their values
+    _, cc16 = gcc_phat(x, y, FS, weighting="none", interp=16)
+    np.testing.assert_allclose(cc16[::16], np.correlate(x, y, "full"), atol=1e-9)
+    # a max_tau window is the middle of the same correlation
+    _, cw = gcc_phat(x, y, FS, weighting="none", interp=1, max_tau=20 / FS)
+    full = np.correlate(x, y, "full")
+    zero = nr - 1
+    np.testing.assert_allclose(cw, full[zero - 20 : zero + 21], atol=1e-9)
+
+
+@pytest.mark.parametrize("silent", [np.zeros(1000), np.full(1000, 0.3)])
+def test_a_silent_side_has_no_delay(noise: np.ndarray, silent: np.ndarray) -> None:
+    with pytest.raises(ValueError, match=r"sig=.*is silent.*no delay"):
+        gcc_phat(silent, noise[:1000], FS)
+    with pytest.raises(ValueError, match=r"ref=.*is silent"):
+        gcc_phat(noise[:1000], silent, FS, weighting="none")
+
+
+def test_pairs_with_a_dead_channel_are_nan() -> None:
+    g = ak.ArrayGeometry.circular(4, 0.04)
+    scene = simulate(g, [Source(speech_like(0.5, FS, seed=1), azimuth=62.5)], FS, seed=1)
+    x = scene.signals.copy()
+    x[2] = 0.0
+    taus, pairs = gcc_phat_pairs(x, FS, geometry=g)
+    dead = (pairs == 2).any(axis=1)
+    assert np.isnan(taus[dead]).all() and np.isfinite(taus[~dead]).all()
+    assert ak.gcc.silent_channels(x).tolist() == [False, False, True, False]
+    per_frame, _ = gcc_phat_pairs(x, FS, geometry=g, frame_length=1024)
+    assert np.isnan(per_frame[dead]).all() and np.isfinite(per_frame[~dead]).all()
+    # the least-squares direction leaves those pairs out (3 live mics still span the plane)
+    az, _ = ak.doa.from_tdoa(taus, pairs, g)
+    assert abs((az - 62.5 + 180) % 360 - 180) < 5
+    # locate's tdoa-ls (it reported ~185° before): the dead pairs have no delay either
+    res = ak.doa.locate(x, FS, g, method="tdoa-ls")
+    assert abs((res.azimuth[0] - 62.5 + 180) % 360 - 180) < 5
+    assert np.isfinite(res.spectrum).all()  # its misfit map leaves them out too
+    with pytest.raises(ValueError, match=r"\(0, 2\).*no delay"):
+        ak.doa.from_tdoa(np.where(pairs[:, 0] == 0, np.nan, taus), pairs, g)
+
+
+def test_long_inputs_run_frame_averaged_in_bounded_memory() -> None:
+    """~2 minutes of a pair at 16 kHz: frames, not one 30 M-point correlation."""
+    import tracemalloc
+
+    n = 2_000_000
+    rng = np.random.default_rng(7)
+    ref = rng.standard_normal(n).astype(np.float32)
+    sig = np.concatenate([np.zeros(13, np.float32), ref[:-13]])  # lags by 13
+    tracemalloc.start()
+    tau, cc = gcc_phat(sig, ref, FS)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert tau * FS == pytest.approx(13, abs=0.05)
+    assert cc.shape == (2 * 16 * ak.gcc.LONG_WINDOW + 1,)
+    assert peak < 150 * 2**20  # the input copies (2 x 16 MB) and a few frames
+    taus, _ = gcc_phat_pairs(np.stack([sig, ref]), FS, max_tau=0.01)
+    assert taus[0] * FS == pytest.approx(13, abs=0.05)

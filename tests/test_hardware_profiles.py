@@ -258,3 +258,20 @@ def test_devices_lists_the_simulated_ones():
     d = next(d for d in sims if d.name == "sim:respeaker-usb-4mic")
     assert (d.input_channels, d.default_samplerate) == (6, 16000.0)
     assert hw.list_devices(portaudio=False, usb=False) == []
+
+
+def test_cli_takes_channel_map_and_geometry_from_an_odas_cfg(tmp_path, capsys):
+    """An ODAS user's .cfg drives a generic device: its mics and its 1-based mapping."""
+    from test_geometry_files import ODAS_CFG
+
+    cfg = tmp_path / "respeaker_usb_4_mic_array.cfg"
+    cfg.write_text(ODAS_CFG)
+    out = tmp_path / "odas.wav"
+    args = ["record", "--device", "sim:generic-uac", "--channels", "6", "--channel-map", str(cfg)]
+    assert main([*args, "--geometry", str(cfg), "--seconds", "0.1", str(out)]) == 0
+    assert sf.info(out).channels == 4  # ODAS map (2, 3, 4, 5) -> channels 1..4 of 6
+    args[-1] = "1,x"
+    assert main([*args, "--seconds", "0.1", str(out)]) == 2
+    assert "--channel-map='1,x': must be channels like 1,2,3,4 or an ODAS .cfg" in (
+        capsys.readouterr().err
+    )

@@ -23,6 +23,13 @@ from arraykit.beamform.covariance import (
     covariance,
     noise_covariance_auto,
 )
+from arraykit.beamform.designs._base import (
+    DEFAULT_LOADING,
+    DEFAULT_LOADING_MODE,
+    BeamDesign,
+    Design,
+    DesignInputs,
+)
 from arraykit.beamform.designs.gev import gev_weights
 from arraykit.beamform.pattern import (
     BeamMetrics,
@@ -33,11 +40,6 @@ from arraykit.beamform.pattern import (
     white_noise_gain,
 )
 from arraykit.beamform.registry import (
-    DEFAULT_LOADING,
-    DEFAULT_LOADING_MODE,
-    BeamDesign,
-    Design,
-    DesignInputs,
     design_names,
     get_design,
     register_design,
@@ -57,6 +59,7 @@ from arraykit.beamform.weights import (
     mvdr_weights,
     superdirective,
     target_steering,
+    whitened_principal,
 )
 from arraykit.steering import steering_vector, steering_vector_near
 
@@ -101,4 +104,5 @@ __all__ = [
     "target_steering",
     "weights_for",
     "white_noise_gain",
+    "whitened_principal",
 ]

@@ -49,31 +49,16 @@ from arraykit.beamform.designs._base import (
     DEFAULT_LOADING,
     DEFAULT_LOADING_MODE,
     NEEDS,
-    BeamDesign,
     CovSource,
     Design,
     DesignInputs,
     LoadingMode,
-    load,
 )
 from arraykit.beamform.weights import null_directions, target_steering
 from arraykit.geometry import SPEED_OF_SOUND, ArrayGeometry
 from arraykit.steering import steering_vector
 
-__all__ = [
-    "DEFAULT_LOADING",
-    "DEFAULT_LOADING_MODE",
-    "NEEDS",
-    "BeamDesign",
-    "Design",
-    "DesignInputs",
-    "design_names",
-    "designs",
-    "get_design",
-    "load",
-    "register_design",
-    "weights_for",
-]
+__all__ = ["design_names", "designs", "get_design", "register_design", "weights_for"]
 
 _LOCK = threading.Lock()
 _REGISTRY: dict[str, Design] = dict(BUILTINS)
@@ -217,13 +202,7 @@ def _cov(name: str, source: CovSource, F: int, M: int, method: str) -> np.ndarra
 
 
 def _loading(value: object) -> float:
-    try:
-        x = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise v.fail("loading", value, "must be a number >= 0") from None
-    if not np.isfinite(x) or x < 0:
-        raise v.fail("loading", value, "must be a finite number >= 0")
-    return x
+    return v.nonnegative("loading", value)
 
 
 def _ref(ref: int | None, M: int) -> int | None:

@@ -53,6 +53,7 @@ __all__ = [
     "null_directions",
     "superdirective",
     "target_steering",
+    "whitened_principal",
 ]
 
 LoadingMode = Literal["absolute", "trace"]
@@ -109,7 +110,7 @@ def mvdr_weights(
     R = _loaded("cov", cov, loading, loading_mode)
     if av.shape[-1:] != R.shape[-1:]:
         raise v.fail("a", a, f"last dimension must match the covariance size {R.shape[-1]}")
-    x = _solve("cov", R, av[..., None])[..., 0]  # R^-1 a
+    x = _solve_shared("cov", R, av[..., None])[..., 0]  # R^-1 a
     den = np.einsum("...m,...m->...", av.conj(), x)
     return x / den[..., None]
 
@@ -332,21 +333,37 @@ def estimate_rtf(
         if ref is None or not isinstance(ref, int | np.integer):
             return h
     else:
-        Rn = np.asarray(noise_cov, dtype=complex)
-        try:
-            L = np.linalg.cholesky(Rn)
-        except np.linalg.LinAlgError:
-            raise v.fail(
-                "noise_cov", noise_cov, "is not positive definite; add diagonal loading"
-            ) from None
-        Li_Rs = np.linalg.solve(L, Rs)  # L^-1 R_s
-        Rw = np.linalg.solve(L, np.swapaxes(Li_Rs.conj(), -1, -2))  # L^-1 R_s L^-H
-        vw = np.linalg.eigh(0.5 * (Rw + np.swapaxes(Rw.conj(), -1, -2)))[1][..., -1:]
+        L, vw = whitened_principal(Rs, noise_cov)
         h = (L @ vw)[..., 0]
     if ref is None:
         return h
     r = _index("ref", int(ref), M)  # type: ignore[arg-type]
     return h / h[..., r, None]
+
+
+def whitened_principal(
+    cov: npt.ArrayLike, noise_cov: npt.ArrayLike
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cholesky factor ``L`` of `noise_cov` and the principal eigenvector of ``L^-1 R L^-H``.
+
+    The generalised eigenproblem ``R x = lambda R_n x`` by covariance whitening: with
+    ``R_n = L L^H`` and ``u`` the principal eigenvector ``(..., M, 1)`` of the Hermitian
+    ``L^-1 R L^-H``, the principal generalised eigenvector is ``L^-H u`` (the GEV / max-SNR
+    weights) and ``L u`` the dominant source's transfer function (GEVD RTF).
+    """
+    R = np.asarray(cov, dtype=complex)
+    Rn = np.asarray(noise_cov, dtype=complex)
+    R, Rn = np.broadcast_arrays(R, Rn)
+    try:
+        L = np.linalg.cholesky(Rn)
+    except np.linalg.LinAlgError:
+        raise v.fail(
+            "noise_cov", noise_cov, "is not positive definite; add diagonal loading"
+        ) from None
+    A = np.linalg.solve(L, R)  # L^-1 R
+    W = np.linalg.solve(L, np.swapaxes(A.conj(), -1, -2))  # L^-1 R L^-H (Hermitian)
+    u = np.linalg.eigh(0.5 * (W + np.swapaxes(W.conj(), -1, -2)))[1][..., -1:]
+    return L, u
 
 
 # ------------------------------------------------------------------ geometry-level weights
@@ -499,8 +516,7 @@ def superdirective(
     np.ndarray [shape=(F, M), complex128]
     """
     a = target_steering(geometry, freqs, direction, point=point, c=c)
-    if not np.isfinite(loading) or loading < 0:
-        raise v.fail("loading", loading, "must be a finite number >= 0")
+    loading = v.nonnegative("loading", loading)
     gamma = diffuse_coherence(geometry, freqs, field=field, c=c)
     M = geometry.n_mics
     if wng_min_db is None:
@@ -634,11 +650,13 @@ def lcmv_separated(
     gram = np.swapaxes(Cn.conj(), -1, -2) @ Cn
     s_min = np.sqrt(np.maximum(np.linalg.eigvalsh(gram)[..., 0], 0))
     sep = s_min >= LCMV_MIN_SEPARATION
-    M = av.shape[-1]
-    R = np.broadcast_to(np.asarray(cov, dtype=complex), (*av.shape[:-1], M, M))
+    R = np.asarray(cov, dtype=complex)
     w = mvdr_weights(av, R)
     if np.any(sep):
-        w[sep] = lcmv_weights(C[sep], R[sep], g)
+        RC = _solve_shared("cov", R, C)  # R^-1 C, (..., M, 1+K), one factorisation per R
+        Q = np.swapaxes(C.conj(), -1, -2) @ RC  # C^H R^-1 C
+        z = _solve("C", Q[sep], np.broadcast_to(g.conj(), Q[sep].shape[:-1])[..., None])
+        w[sep] = (RC[sep] @ z)[..., 0]
     return w
 
 
@@ -678,8 +696,7 @@ def _loaded(name: str, cov: npt.ArrayLike, loading: float, mode: str) -> np.ndar
     if R.ndim < 2 or R.shape[-1] != R.shape[-2]:
         raise v.fail(name, cov, f"must be square matrices (..., M, M), got shape {R.shape}")
     v.choice("loading_mode", mode, ("absolute", "trace"))
-    if not np.isfinite(loading) or loading < 0:
-        raise v.fail("loading", loading, "must be a finite number >= 0")
+    loading = v.nonnegative("loading", loading)
     if loading == 0:
         return R
     M = R.shape[-1]
@@ -702,6 +719,24 @@ def _solve(name: str, A: np.ndarray, B: np.ndarray) -> np.ndarray:
             "or estimate it from more frames",
         )
     return X
+
+
+def _solve_shared(name: str, A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """``A^-1 B`` for ``B`` ``(E..., *batch, M, K)`` and ``A`` ``(*batch, M, M)``.
+
+    When `A` has fewer leading dimensions than `B` (one covariance for many steering
+    vectors: errors, looks), each matrix is factorised once and the extra leading
+    dimensions of `B` are solved as more right-hand sides.
+    """
+    lead = B.ndim - A.ndim
+    if lead <= 0 or B.shape[lead:-2] != A.shape[:-2]:
+        return _solve(name, A, B)
+    E = int(np.prod(B.shape[:lead]))
+    M, K = B.shape[-2:]
+    rhs = np.moveaxis(B.reshape(E, *B.shape[lead:]), 0, -2)  # (*batch, M, E, K)
+    rhs = rhs.reshape(*A.shape[:-2], M, E * K)
+    X = _solve(name, A, rhs).reshape(*A.shape[:-2], M, E, K)
+    return np.moveaxis(X, -2, 0).reshape(B.shape)
 
 
 def _checked_cov(

@@ -9,6 +9,7 @@ from typing import Any, Literal
 import numpy as np
 
 from arraykit.beamform.registry import design_names, get_design
+from arraykit.cli._inputs import add_channel_args, read_recording
 from arraykit.errors import InvalidArgumentError
 
 SQUINT_DB = 0.05
@@ -30,7 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("input", metavar="IN.wav", help="multichannel recording, one channel per mic")
-    p.add_argument("--geometry", required=True, help="named geometry or a .toml/.xml file")
+    p.add_argument("--geometry", help="named geometry or a .toml/.xml file (or --profile)")
+    add_channel_args(p)
     p.add_argument(
         "--direction",
         metavar="AZ[,EL]|auto",
@@ -123,12 +125,10 @@ def parse_numbers(text: str, name: str, count: int | None = None, sep: str = ","
 
 def run_beamform(args: argparse.Namespace) -> int:
     from arraykit.beamform import beamform
-    from arraykit.geometry import load_geometry
-    from arraykit.io import read_audio, write_audio
+    from arraykit.io import write_audio
 
     refuse_overwriting_input(args.input, args.output)
-    g = load_geometry(args.geometry)
-    x, fs = read_audio(args.input, n_mics=g.n_mics)
+    x, fs, g = read_recording(args.input, args, flag="IN.wav")
     point = parse_numbers(args.point, "--point", 3) if args.point else None
     steered = "steering" in get_design(args.method).needs
     if (args.direction is None) == (point is None) and (steered or point is not None):
@@ -199,11 +199,21 @@ def _locate(x: np.ndarray, fs: int, g) -> tuple[float, float]:
     return (float(res.azimuth[0]), float(res.elevation[0]))
 
 
+NULL_FLOOR = 1e-6
+"""Null responses below -120 dB are exact nulls (rounding error), not a measured depth."""
+
+
+def _null_text(db: float) -> str:
+    return "<= -120 (exact null)" if db <= 20 * np.log10(NULL_FLOOR) + 1e-9 else f"{db:.1f}"
+
+
 def parse_nulls(args: argparse.Namespace) -> list[tuple[float, float]]:
-    """The ``--null`` directions; LCMV needs at least one."""
+    """The ``--null`` directions; a design that needs nulls (LCMV) needs at least one."""
     nulls = [parse_direction(n, "--null") for n in args.null]
-    if args.method == "lcmv" and not nulls:
-        raise InvalidArgumentError("--null=[]: method lcmv needs at least one --null AZ[,EL]")
+    if "nulls" in get_design(args.method).needs and not nulls:
+        raise InvalidArgumentError(
+            f"--null=[]: method {args.method} needs at least one --null AZ[,EL]"
+        )
     return nulls
 
 
@@ -253,7 +263,8 @@ def pattern_metrics(g, method: str, direction, freqs, loading: float | None = No
         )
         if nulls:
             r = [abs(response(w[i : i + 1], g, [fi], n)[0]) for n in nulls]
-            rows[-1]["null_db"] = [_num(20 * np.log10(max(float(a), 1e-15))) for a in r]
+            # an exact null is numerically ~1e-16: report it at the floor, and say so
+            rows[-1]["null_db"] = [_num(20 * np.log10(max(float(a), NULL_FLOOR))) for a in r]
     return w, rows
 
 
@@ -314,7 +325,7 @@ def run_pattern(args: argparse.Namespace) -> int:
             f"{r['freq_hz']:7.0f}  {r['wng_db']:7.2f}  {r['di_db']:6.2f}  "
             f"{fmt(r['beamwidth_deg'], '10.1f'):>10}°  {fmt(r['sidelobe_db'], '11.2f')}{tag}  "
             f"{fmt(r['front_to_back_db'], '14.2f')}"
-            + ("   " + ", ".join(f"{x:.1f}" for x in r["null_db"]) if nulls else "")
+            + ("   " + ", ".join(_null_text(x) for x in r["null_db"]) if nulls else "")
         )
     for r in rows:
         if (r["main_peak_db"] or 0.0) >= SQUINT_DB:

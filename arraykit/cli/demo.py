@@ -142,7 +142,7 @@ def _scene(g, seed: int):
 
 
 def _localize(x, g, truth, dist) -> dict:
-    from arraykit.doa import METHODS, locate
+    from arraykit.doa import METHODS, locate, registry
 
     header = (
         f"{'DOA method':10s} {'estimates (azimuth °)':>22s} {'errors (°)':>12s} {'time (ms)':>10s}"
@@ -151,7 +151,7 @@ def _localize(x, g, truth, dist) -> dict:
     print("-" * len(header))
     results = {}
     for method in METHODS:
-        k = 1 if method == "tdoa-ls" else len(truth)
+        k = min(len(truth), registry.get(method).max_sources(g.n_mics))  # tdoa-ls: 1
         t0 = time.perf_counter()
         res = locate(x, FS, g, method=cast(Any, method), num_sources=k, resolution=0.5)
         ms = (time.perf_counter() - t0) * 1e3

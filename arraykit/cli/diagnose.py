@@ -14,6 +14,7 @@ import numpy as np
 
 from arraykit import _validate as v
 from arraykit.beamform import design_names
+from arraykit.cli._inputs import add_channel_args, check_figure_output, read_recording
 from arraykit.geometry import load_geometry
 
 TABLE_FREQS = (500.0, 1000.0, 2000.0, 4000.0)
@@ -29,7 +30,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("input", nargs="?", metavar="IN.wav", help="a multichannel recording")
-    p.add_argument("--geometry", required=True, metavar="NAME", help="named geometry or file")
+    p.add_argument(
+        "--geometry", metavar="NAME", help="named geometry or file (with IN.wav: or --profile)"
+    )
+    add_channel_args(p)
     p.add_argument(
         "--method", choices=design_names(), default="mpdr", help="beamformer (default mpdr)"
     )
@@ -71,11 +75,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    geometry = load_geometry(args.geometry)
     direction = _direction("--direction", args.direction)
+    check_figure_output(args.output, "--output")
     if args.input is not None:
-        return _recording(args, geometry, direction)
-    return _prediction(args, geometry, direction)
+        return _recording(args, direction)
+    if args.geometry is None:
+        raise v.fail("--geometry", None, "is needed: the array to predict for")
+    if args.profile is not None or args.channel_map is not None:
+        raise v.fail(
+            "--profile/--channel-map", args.profile or args.channel_map, "only apply to IN.wav"
+        )
+    return _prediction(args, load_geometry(args.geometry), direction)
 
 
 def _prediction(args, geometry, direction) -> int:
@@ -183,10 +193,9 @@ def _prediction(args, geometry, direction) -> int:
     return 0
 
 
-def _recording(args, geometry, direction) -> int:
+def _recording(args, direction) -> int:
     from arraykit.diagnostics import diagnose_recording
     from arraykit.diagnostics.recording import recording_methods
-    from arraykit.io import read_audio
 
     if args.method not in recording_methods():
         raise v.fail(
@@ -201,7 +210,7 @@ def _recording(args, geometry, direction) -> int:
         except ValueError:
             raise v.fail("--noise", args.noise, "must be T0:T1 in seconds") from None
         noise = (t0, t1)
-    signals, fs = read_audio(args.input, n_mics=geometry.n_mics)
+    signals, fs, geometry = read_recording(args.input, args, flag="IN.wav")
     rep = diagnose_recording(
         signals,
         fs,

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Literal
 
 import numpy as np
 
+from arraykit.cli._inputs import add_channel_args, check_figure_output, read_recording
 from arraykit.doa import registry
 
 
@@ -15,14 +17,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         "doa",
         help="directions of arrival in a multichannel WAV",
         description=(
-            "Estimate where the sound in FILE comes from. The WAV must have one channel "
-            "per microphone of the geometry, in its order."
+            "Estimate where the sound in FILE comes from. The WAV has one channel per "
+            "microphone of the geometry, in its order, or a device's own layout "
+            "(--profile) or any layout (--channel-map)."
         ),
     )
     p.add_argument("file", metavar="FILE.wav", help="multichannel recording")
     p.add_argument(
-        "--geometry", required=True, metavar="NAME", help="named geometry or .toml/.xml path"
+        "--geometry", metavar="NAME", help="named geometry or .toml/.xml path (or --profile)"
     )
+    add_channel_args(p)
     p.add_argument(
         "--method",
         default="srp-phat",
@@ -53,7 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run)
 
 
-def _sources(text: str) -> int | str:
+def _sources(text: str) -> int | Literal["auto"]:
     if text == "auto":
         return "auto"
     try:
@@ -64,11 +68,9 @@ def _sources(text: str) -> int | str:
 
 def run(args: argparse.Namespace) -> int:
     from arraykit.doa import locate
-    from arraykit.geometry import load_geometry
-    from arraykit.io import read_audio
 
-    g = load_geometry(args.geometry)
-    signals, fs = read_audio(args.file, n_mics=g.n_mics)
+    check_figure_output(args.plot, "--plot")
+    signals, fs, g = read_recording(args.file, args)
     res = locate(
         signals,
         fs,

@@ -18,6 +18,7 @@ import numpy as np
 
 from arraykit import _validate as v
 from arraykit import hardware as hw
+from arraykit.cli._inputs import add_channel_args, channel_map, is_recording, open_recording
 from arraykit.doa import registry as doa_registry
 from arraykit.hardware.control import led_help, open_control
 
@@ -119,29 +120,28 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _device_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", help="profile, PortAudio index or name piece, or sim:NAME")
-    p.add_argument("--profile", help="read the device with this profile (e.g. generic-uac)")
+    add_channel_args(p)  # --profile, --channel-map
     p.add_argument("--channels", type=int, help="channels to capture (generic profile)")
-    p.add_argument(
-        "--channel-map", type=_int_list, help="captured channel of each mic, e.g. 1,2,3,4"
-    )
     p.add_argument("--geometry", help="geometry name or file (generic profile)")
     p.add_argument("--samplerate", type=float, help="sampling rate, Hz")
 
 
-def _int_list(text: str) -> list[int]:
-    try:
-        return [int(t) for t in text.split(",") if t.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list") from None
-
-
 def open_device(args: argparse.Namespace, **kw: Any) -> Any:
     """Open ``--device`` with the overrides given on the command line."""
+    if is_recording(args.device):  # a recording: the checks and wording all inputs share
+        return open_recording(
+            args.device,
+            geometry=args.geometry,
+            profile=args.profile,
+            channel_map=channel_map(args.channel_map),
+            flag="--device" if getattr(args, "file", None) is None else "FILE",
+            **kw,
+        )
     return hw.open(
         args.device,
         profile=args.profile,
         channels=args.channels,
-        channel_map=args.channel_map,
+        channel_map=channel_map(args.channel_map),
         geometry=args.geometry,
         samplerate=args.samplerate,
         **kw,

@@ -893,14 +893,8 @@ def _direction(name: str, value) -> tuple[float, float]:
     return float(d[0, 0]), float(d[0, 1])
 
 
-def _nonneg(name: str, value) -> float:
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise v.fail(name, value, "must be a number") from None
-    if not np.isfinite(x) or x < 0:
-        raise v.fail(name, value, "must be a finite number >= 0")
-    return x
+def _nonneg(name: str, value: object) -> float:
+    return v.nonnegative(name, value)
 
 
 def _errors(name: str, value) -> np.ndarray:

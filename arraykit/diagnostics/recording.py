@@ -31,6 +31,7 @@ from arraykit.beamform import (
     covariance,
     delay_and_sum,
     design_names,
+    get_design,
     noise_covariance_auto,
     weights_for,
 )
@@ -50,8 +51,6 @@ DIRECTION_SLACK_DEG = 3.0
 
 def recording_methods() -> tuple[str, ...]:
     """The designs a recording can be diagnosed for: every registered one without nulls."""
-    from arraykit.beamform import get_design
-
     return tuple(m for m in design_names() if "nulls" not in get_design(m).needs)
 
 
@@ -76,7 +75,8 @@ class Report:
     band_gain_db, band_excess_db : float
         Means over the band.
     self_cancellation : bool
-        ``band_excess_db > SELF_CANCELLATION_DB`` for an adaptive method.
+        ``band_excess_db > SELF_CANCELLATION_DB`` for an adaptive design (one that
+        needs a covariance from the recording).
     direction : (float, float)
         The look direction that was used.
     doa_direction : (float, float) or None
@@ -292,7 +292,8 @@ def diagnose_recording(
         snr = 10 * np.log10(np.maximum(np.mean(power, axis=1) / floor - 1.0, 1e-3))
     band_gain = _nanmean(gain[in_band])
     band_excess = _nanmean(excess[in_band])
-    self_cancel = method in ("mpdr", "mvdr") and band_excess > SELF_CANCELLATION_DB
+    adaptive = bool(get_design(method).needs & {"noise_cov", "mixture_cov", "cov"})
+    self_cancel = adaptive and band_excess > SELF_CANCELLATION_DB
 
     doa_dir, err, predicted = None, None, None
     suggestions: list[str] = []

@@ -16,6 +16,7 @@ tdoa-ls) are not offered.
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any, Literal
 
 import numpy as np
@@ -24,7 +25,7 @@ import numpy.typing as npt
 from arraykit import _validate as v
 from arraykit.doa import registry
 from arraykit.doa import statistics as _stats
-from arraykit.doa.options import Counting, GridName, SrpKernel
+from arraykit.doa.options import Counting, GridName, SearchOptions, SrpKernel
 from arraykit.doa.plan import Plan, check_geometry, plan_covariance, plan_stft
 from arraykit.doa.result import BlocksResult, DOAResult, follow
 from arraykit.doa.run import run
@@ -61,10 +62,12 @@ def locate(
     fs : float
         Sampling rate, Hz.
     geometry : ArrayGeometry
-    method : {"srp-phat", "music", "normmusic", "tops", "tdoa-ls"}
+    method : str
+        A name in ``arraykit.doa.METHODS``: "srp-phat", "music", "normmusic", "tops",
+        "tdoa-ls", or one added with :func:`arraykit.doa.register_method`.
     num_sources : int or "auto"
         K distinct peaks, strongest first; ``"auto"`` estimates K (see `counting`).
-        At most ``M - 1``; ``"tdoa-ls"`` finds one source.
+        At most ``M - 1`` (and the method's ``max_sources``: ``"tdoa-ls"`` finds one).
     freq_range : (float, float)
         Band used, Hz, inside (0, fs/2].
     nfft : int
@@ -114,12 +117,7 @@ def locate(
     >>> abs(float(res.azimuth[0]) - 123.4) < 1.0
     True
     """
-    options = dict(
-        method=method, num_sources=num_sources, freq_range=freq_range, nfft=nfft, grid=grid,
-        points=points, resolution=resolution, point_resolution=point_resolution,
-        coarse=coarse, min_separation=min_separation, counting=counting,
-        srp_kernel=srp_kernel, c=c,
-    )  # fmt: skip
+    options = _options(locals())
     return run(*_from_signals(signals, fs, geometry, options))
 
 
@@ -143,12 +141,7 @@ def locate_stft(
     c: float = SPEED_OF_SOUND,
 ) -> DOAResult:
     """:func:`locate` on an STFT ``(M, F, T)`` already computed with ``nfft`` (same options)."""
-    options = dict(
-        method=method, num_sources=num_sources, freq_range=freq_range, nfft=nfft, grid=grid,
-        points=points, resolution=resolution, point_resolution=point_resolution,
-        coarse=coarse, min_separation=min_separation, counting=counting,
-        srp_kernel=srp_kernel, c=c,
-    )  # fmt: skip
+    options = _options(locals())
     plan, band = plan_stft(fs, geometry, options)
     M, nfft = plan.geometry.n_mics, plan.nfft
     Xa = np.asarray(X)
@@ -201,8 +194,9 @@ def locate_cov(
     freqs : array_like [shape=(F,)]
         The bins' frequencies, Hz (> 0): only the band you want searched.
     geometry : ArrayGeometry
-    method : {"srp-phat", "music", "normmusic"}
-        TOPS and tdoa-ls need the frames: use :func:`locate_stft`.
+    method : str
+        A name in ``arraykit.doa.COV_METHODS`` (built in: "srp-phat", "music",
+        "normmusic"); TOPS and tdoa-ls need the frames: use :func:`locate_stft`.
     num_sources, grid, points, resolution, coarse, min_separation, counting, c
         As for :func:`locate`.
     n_frames : int, optional
@@ -226,13 +220,12 @@ def locate_cov(
     75.0
     """
     geometry = check_geometry(geometry)
-    cov_methods = registry.names(from_covariance=True)
-    if registry.get(method) and method not in cov_methods:
+    if not registry.get(method).from_covariance:
+        runs = ", ".join(map(repr, registry.names(from_covariance=True)))
         raise v.fail(
             "method",
             method,
-            f"needs the STFT frames; locate_cov runs {', '.join(map(repr, cov_methods))} "
-            "(use locate or locate_stft)",
+            f"needs the STFT frames; locate_cov runs {runs} (use locate or locate_stft)",
         )
     M = geometry.n_mics
     C = v.finite_array("cov", cov, ndim=3, dtype=complex)
@@ -251,11 +244,7 @@ def locate_cov(
         T = v.integer("n_frames", n_frames, 1)
     if num_sources == "auto" and counting == "mdl" and T is None:
         raise v.fail("n_frames", n_frames, "counting='mdl' needs the number of frames behind cov")
-    options = dict(
-        method=method, num_sources=num_sources, grid=grid, points=points,
-        resolution=resolution, point_resolution=point_resolution, coarse=coarse,
-        min_separation=min_separation, counting=counting, srp_kernel="steered", c=c,
-    )  # fmt: skip
+    options = {**_options(locals()), "srp_kernel": "steered"}
     plan = plan_covariance(geometry, f, options)
     C = 0.5 * (C + np.conj(C.transpose(0, 2, 1)))
     return run(plan, _stats.BandStatistics(cov=C, n_frames=T))
@@ -290,12 +279,7 @@ def locate_blocks(
     """
     from arraykit.stft import frame_times
 
-    options = dict(
-        method=method, num_sources=num_sources, freq_range=freq_range, nfft=nfft, grid=grid,
-        points=points, resolution=resolution, point_resolution=point_resolution,
-        coarse=coarse, min_separation=min_separation, counting=counting,
-        srp_kernel=srp_kernel, c=c,
-    )  # fmt: skip
+    options = _options(locals())
     plan, stats = _from_signals(signals, fs, geometry, options, frames=True)
     Xb = stats.frames()
     hop_s = block if hop is None else hop
@@ -366,3 +350,12 @@ def _reads(plan: Plan) -> tuple[bool, bool, bool]:
     phat = needs == "phat" or (auto and counting == "peaks")
     cov = needs == "covariance" or (auto and counting == "mdl")
     return phat, cov, needs == "frames"
+
+
+_OPTION_NAMES = tuple(f.name for f in fields(SearchOptions))
+
+
+def _options(arguments: dict[str, Any]) -> dict[str, Any]:
+    """The search options among a public function's arguments (its ``locals()`` on
+    entry): the options are spelled once, in :class:`SearchOptions`."""
+    return {name: arguments[name] for name in _OPTION_NAMES if name in arguments}

@@ -24,6 +24,7 @@ subspace the array spans; what the array cannot see is filled in so that ``|u| =
 
 from __future__ import annotations
 
+import logging
 import math
 
 import numpy as np
@@ -33,6 +34,8 @@ from arraykit import _validate as v
 from arraykit.geometry import SPEED_OF_SOUND, ArrayGeometry, directions_from_vectors
 
 __all__ = ["from_tdoa"]
+
+_log = logging.getLogger(__name__)
 
 
 def from_tdoa(
@@ -50,6 +53,8 @@ def from_tdoa(
         ``taus[p]``: delay (s) of microphone ``pairs[p, 0]`` relative to
         ``pairs[p, 1]``, positive when the first hears the sound later (as
         :func:`arraykit.gcc_phat` and :func:`arraykit.gcc.gcc_phat_pairs` return).
+        NaN: the pair has no delay (a silent side); it is left out, and an error
+        names such pairs when the rest cannot fix the direction.
     pairs : array_like [shape=(P, 2)]
     geometry : ArrayGeometry
     c : float
@@ -62,7 +67,9 @@ def from_tdoa(
     from arraykit.gcc import _pairs
 
     pr = _pairs("pairs", pairs, geometry.n_mics)
-    t = v.finite_array("taus", taus)
+    t = v.finite_array("taus", taus, check_finite=False)
+    if np.isinf(t).any():
+        raise v.fail("taus", taus, "contains infinite values")
     if t.ndim not in (1, 2) or t.shape[0] != len(pr):
         raise v.fail(
             "taus", taus, f"must have one delay per pair: shape ({len(pr)},) or ({len(pr)}, T)"
@@ -78,7 +85,37 @@ def from_tdoa(
 
 
 def _solve(taus: np.ndarray, pairs: np.ndarray, geometry: ArrayGeometry, c: float) -> np.ndarray:
-    """Unit vectors ``(T, 3)`` from delays ``(P, T)``."""
+    """Unit vectors ``(T, 3)`` from delays ``(P, T)``; NaN delays (no delay) are left out."""
+    missing = np.isnan(taus)
+    if not missing.any():
+        return _solve_all(taus, pairs, geometry, c)
+    u = np.empty((taus.shape[1], 3))
+    full = _rank(pairs, geometry)
+    for mask in np.unique(missing, axis=1).T:  # one solve per set of missing pairs
+        cols = np.all(missing == mask[:, None], axis=0)
+        keep = ~mask
+        if keep.sum() == 0 or _rank(pairs[keep], geometry) < full:
+            gone = ", ".join(f"({i}, {j})" for i, j in pairs[mask])
+            raise v.fail(
+                "taus",
+                f"{int(mask.sum())} NaN",
+                f"pairs {gone} have no delay (a silent microphone?); the other pairs cannot "
+                "fix the direction",
+            )
+        _log.info("tdoa: pairs without a delay left out: %s", pairs[mask].tolist())
+        u[cols] = _solve_all(taus[keep][:, cols], pairs[keep], geometry, c)
+    return u
+
+
+def _rank(pairs: np.ndarray, geometry: ArrayGeometry) -> int:
+    B = geometry.positions[pairs[:, 0]] - geometry.positions[pairs[:, 1]]
+    s = np.linalg.svd(B, compute_uv=False)
+    return int(np.sum(s > 1e-6 * s[0])) if len(s) else 0
+
+
+def _solve_all(
+    taus: np.ndarray, pairs: np.ndarray, geometry: ArrayGeometry, c: float
+) -> np.ndarray:
     p = geometry.positions
     B = p[pairs[:, 0]] - p[pairs[:, 1]]  # (P, 3)
     U, s, Vt = np.linalg.svd(B, full_matrices=True)

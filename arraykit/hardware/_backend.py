@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from arraykit import _validate as v
 from arraykit.errors import DeviceError
 
 __all__ = [
@@ -120,11 +121,11 @@ def within_time_limit(fn: Callable[[], T], what: str, timeout: float | None = No
     global _stuck
     if _stuck is not None:
         raise AudioServerTimeoutError(_stuck)
-    limit = float(
-        os.environ.get("ARRAYKIT_PORTAUDIO_TIMEOUT", PORTAUDIO_TIMEOUT) or PORTAUDIO_TIMEOUT
+    env = os.environ.get("ARRAYKIT_PORTAUDIO_TIMEOUT")
+    limit = v.positive(
+        "timeout" if timeout is not None else "ARRAYKIT_PORTAUDIO_TIMEOUT",
+        timeout if timeout is not None else (env or PORTAUDIO_TIMEOUT),
     )
-    if timeout is not None:
-        limit = timeout
     box: dict[str, Any] = {}
 
     def run() -> None:
@@ -133,17 +134,22 @@ def within_time_limit(fn: Callable[[], T], what: str, timeout: float | None = No
         except BaseException as exc:  # re-raised in the caller's thread
             box["error"] = exc
 
-    saved = os.dup(2)  # sounddevice sends stderr to /dev/null while PortAudio starts
+    try:
+        saved: int | None = os.dup(2)  # sounddevice sends stderr to /dev/null while
+    except OSError:  # PortAudio starts: restore it if PortAudio never returns
+        saved = None
     try:
         t = threading.Thread(target=run, name="arraykit-portaudio", daemon=True)
         t.start()
         t.join(limit)
         if t.is_alive():
-            os.dup2(saved, 2)
+            if saved is not None:
+                os.dup2(saved, 2)
             _stuck = f"PortAudio did not finish {what} within {limit:g} s: {_audio_servers()}"
             raise AudioServerTimeoutError(_stuck)
     finally:
-        os.close(saved)
+        if saved is not None:
+            os.close(saved)
     if "error" in box:
         raise box["error"]
     value: T = box["value"]

@@ -32,7 +32,7 @@ from arraykit.hardware._backend import (
     FramesLostError,
     import_sounddevice,
 )
-from arraykit.hardware.device import Device, FrameLossWarning, OnLoss, Overflow
+from arraykit.hardware.device import Device, FrameLossWarning, OnLoss, OpenOptions, Overflow
 from arraykit.hardware.discovery import GENERIC, list_devices, resolve
 from arraykit.hardware.profiles import Firmware, Profile
 
@@ -411,25 +411,10 @@ def accepts(device: object) -> bool:
     return True
 
 
-def open_device(
-    device: Any = None,
-    *,
-    profile: str | Profile | None = None,
-    channels: int | None = None,
-    channel_map: Any = None,
-    geometry: Any = None,
-    samplerate: float | None = None,
-    all_channels: bool = False,
-    blocksize: int = 1024,
-    queue_blocks: int = 64,
-    on_loss: OnLoss = "raise",
-    callback: Callable[[np.ndarray, int], None] | None = None,
-    stall_timeout: float | None = None,
-    **simulation: Any,
-) -> Device:
+def open_device(device: Any, o: OpenOptions, extra: dict[str, Any]) -> Device:
     """Open a PortAudio input (see :func:`arraykit.hardware.open` for the options)."""
-    if simulation:
-        raise v.fail("options", sorted(simulation), "are only for simulated devices ('sim:...')")
+    if extra:
+        raise v.fail("options", sorted(extra), "are only for simulated devices ('sim:...')")
     if device is None:
         ready = [d for d in list_devices(usb=False) if d.usable]
         if not ready:
@@ -438,17 +423,17 @@ def open_device(
                 f"no microphone array found; inputs present: {found or 'none'}"
             )
         device = ready[0].index
-    prof, info = resolve(device, profile=profile)
+    prof, info = resolve(device, profile=o.profile)
     prof = prof.with_options(
-        channels=channels, channel_map=channel_map, geometry=geometry, samplerate=samplerate
+        channels=o.channels, channel_map=o.channel_map, geometry=o.geometry, samplerate=o.samplerate
     )
     return InputDevice(
         prof,
         info,
-        all_channels=all_channels,
-        blocksize=blocksize,
-        queue_blocks=queue_blocks,
-        on_loss=on_loss,
-        callback=callback,
-        stall_timeout=stall_timeout,
+        all_channels=o.all_channels,
+        blocksize=o.blocksize,
+        queue_blocks=o.queue_blocks,
+        on_loss=o.on_loss,
+        callback=o.callback,
+        stall_timeout=o.stall_timeout,
     )

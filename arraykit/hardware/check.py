@@ -6,12 +6,18 @@ takes a short clip of one sound source and checks:
 
 - per channel: DC offset, level and gain relative to the others, dead and clipped
   channels;
-- per pair: the GCC-PHAT delay must be physically possible (``|tau| <= spacing / c``);
+- per pair: the GCC-PHAT delay must be physically possible (``|tau| <= spacing / c``
+  within ``DELAY_TOLERANCE`` samples, the same tolerance for the table's flag and the
+  verdict); pairs with a dead channel have no delay and are left out;
 - the channel order: every permutation of the channels (pair swaps and reversals
   beyond 7 microphones) is scored by how well one far-field direction explains the
-  measured pair delays; an order that fits much better than the given one is
-  reported. With the true `azimuth` of the source, a mirrored order (which fits the
-  delays as well as the right one, at the mirrored direction) is detected too.
+  measured pair delays. The given order is wrong when its misfit exceeds the best
+  order's by more than twice the measurement noise (the best misfit, at least
+  ``RESOLUTION`` samples: what GCC-PHAT resolves). Orders that fit as well as the best
+  (within a tenth of that noise: an array's symmetry, or a direction from which two
+  orders look alike) are all reported. With the true `azimuth` of the source, a
+  mirrored order (which fits the delays as well as the right one, at the mirrored
+  direction) is detected too.
 
 Shapes: ``M`` microphones, ``N`` samples, ``P`` pairs, ``G`` directions.
 """
@@ -33,6 +39,12 @@ __all__ = ["ChannelStats", "CheckReport", "check_signals"]
 
 CLIP_LEVEL = 0.999
 """Samples at or above this magnitude (full scale 1.0) count as clipped."""
+DELAY_TOLERANCE = 1.5
+"""Samples a measured pair delay may exceed ``spacing / c`` by (GCC peak error)."""
+RESOLUTION = 0.1
+"""Samples: the smallest delay misfit counted as measurement noise (GCC-PHAT's precision)."""
+TIE = 0.1
+"""Orders whose misfit is within this fraction of the noise of the best one tie with it."""
 
 
 @dataclass(frozen=True)
@@ -57,9 +69,12 @@ class CheckReport:
     max_delays: np.ndarray  # (P,) seconds, spacing / c
     direction: tuple[float, float]  # best-fit (azimuth, elevation) with the given order
     fit_error: float  # RMS delay misfit of the given order, seconds
-    best_order: tuple[int, ...]  # the order that fits best
+    best_order: tuple[int, ...]  # the order that fits best (the given one if it ties)
     best_error: float
     problems: list[str] = field(default_factory=list)
+    ties: list[tuple[int, ...]] = field(default_factory=list)  # orders fitting as well
+    tolerance: float = 0.0  # seconds a delay may exceed its limit by
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -73,14 +88,22 @@ class CheckReport:
                 f"{s.channel:>2}  {s.dc:+.4f}  {s.rms_db:6.1f} dB  {s.gain_db:+5.1f} dB  "
                 f"{100 * s.clipped:5.2f} %{flag}"
             )
-        lines.append("pair   delay (us)  limit (us)")
+        lines.append(f"pair   delay (us)  limit (us, +{1e6 * self.tolerance:.0f} allowed)")
         for (i, j), t, m in zip(self.pairs, self.delays, self.max_delays, strict=True):
-            bad = "  IMPOSSIBLE" if abs(t) > m else ""
+            if np.isnan(t):
+                lines.append(f"{i}-{j}   {'-':>9}  {1e6 * m:9.1f}  (dead channel: no delay)")
+                continue
+            bad = "  IMPOSSIBLE" if abs(t) > m + self.tolerance else ""
             lines.append(f"{i}-{j}   {1e6 * t:+9.1f}  {1e6 * m:9.1f}{bad}")
-        lines.append(
-            f"best-fit direction {self.direction[0]:.0f} deg azimuth, {self.direction[1]:.0f} "
-            f"deg elevation; delay misfit {1e6 * self.fit_error:.1f} us"
-        )
+        if np.isnan(self.fit_error):
+            lines.append("no best-fit direction: no pair of live channels")
+        else:
+            lines.append(
+                f"best-fit direction {self.direction[0]:.0f} deg azimuth, "
+                f"{self.direction[1]:.0f} deg elevation; delay misfit "
+                f"{1e6 * self.fit_error:.1f} us"
+            )
+        lines += [f"note: {n}" for n in self.notes]
         if self.problems:
             lines += [f"PROBLEM: {p}" for p in self.problems]
         else:
@@ -147,27 +170,49 @@ def check_signals(
     live = ~dead
     spacing = np.linalg.norm(geometry.positions[:, None] - geometry.positions[None], axis=-1)
     search = 4 * geometry.max_spacing / c + 4 / fs  # look beyond the physical limit
-    taus, pairs = gcc_phat_pairs(ac, fs, max_tau=search)
+    with np.errstate(all="ignore"):
+        taus, pairs = gcc_phat_pairs(ac, fs, max_tau=search)
+    use = live[pairs[:, 0]] & live[pairs[:, 1]]
+    taus = np.where(use, taus, np.nan)  # a pair with a dead side has no delay
+    use &= np.isfinite(taus)
     limits = spacing[pairs[:, 0], pairs[:, 1]] / c
-    tol = 1.5 / fs
-    for (i, j), t, m in zip(pairs, taus, limits, strict=True):
-        if live[i] and live[j] and abs(t) > m + tol:
+    tol = DELAY_TOLERANCE / fs
+    for (i, j), t, m, ok in zip(pairs, taus, limits, use, strict=True):
+        if ok and abs(t) > m + tol:
             problems.append(
                 f"delay between channels {i} and {j} is {1e6 * t:+.0f} us, beyond the "
                 f"{1e6 * m:.0f} us their spacing allows: unsynchronised clocks, a wrong "
                 "geometry or a channel from another device"
             )
+    notes: list[str] = []
+    if (~use).any():
+        notes.append(
+            "pairs left out (a dead channel, no delay): "
+            + ", ".join(f"{i}-{j}" for i, j in pairs[~use])
+        )
 
-    use = live[pairs[:, 0]] & live[pairs[:, 1]]
     grid = _directions(geometry, azimuth, elevation)
     D = geometry.delays(grid, c=c)  # (G, M)
-    direction, fit_error = _fit(D, grid, pairs[use], taus[use], tuple(range(M)))
-    best_order, best_error = tuple(range(M)), fit_error
-    for order in _orders(M):
-        _, err = _fit(D, grid, pairs[use], taus[use], order)
-        if err < best_error - 1e-12:
-            best_order, best_error = order, err
-    permuted = best_order != tuple(range(M)) and fit_error > 2 * best_error + 0.5 / fs
+    given = tuple(range(M))
+    direction, fit_error = _fit(D, grid, pairs[use], taus[use], given)
+    orders = [given] + ([o for o in _orders(M) if o != given] if use.any() else [])
+    if not use.any():  # no pair of live channels: no direction, no order to judge
+        direction, fit_error = np.array([np.nan, np.nan]), np.nan
+    errors = _order_errors(D, grid, pairs[use], taus[use], orders)
+    best_error = float(np.nanmin(errors)) if use.any() else np.nan
+    if azimuth is None:
+        free = best_error
+    else:  # the noise of the measurement: the best fit over every direction
+        free_grid = _directions(geometry, None, elevation)
+        fD = geometry.delays(free_grid, c=c)
+        free = float(_order_errors(fD, free_grid, pairs[use], taus[use], orders).min())
+    noise = max(free, RESOLUTION / fs) if use.any() else np.inf
+    ties = [orders[k] for k in np.flatnonzero(~(errors > best_error + TIE * noise))]
+    alike = [orders[k] for k in np.flatnonzero(~(errors > best_error + 2 * noise))]
+    # another order explains the delays (at the claimed azimuth, as well as any direction
+    # does) and the given one does not
+    permuted = use.sum() > 0 and given not in alike and best_error <= free + noise
+    best_order = given if given in ties else ties[0]
     if azimuth is not None and not permuted and fit_error > 0.5 / fs:
         problems.append(
             f"the delays do not fit a source at azimuth {float(azimuth):g}° "
@@ -176,12 +221,32 @@ def check_signals(
         )
     if permuted:
         what = "mirrored or permuted" if azimuth is not None else "permuted"
+        also = (
+            ""
+            if len(ties) == 1
+            else f" (as do {len(ties) - 1} other order(s) equally well: "
+            + ", ".join(str(list(o)) for o in ties[1:6])
+            + (", ..." if len(ties) > 6 else "")
+            + ": the delays cannot tell them apart"
+            + ("" if azimuth is not None else "; give --azimuth to narrow them down")
+            + ")"
+        )
         problems.append(
             f"the channel order looks {what}: rows in the order {list(best_order)} fit one "
-            f"direction with {1e6 * best_error:.0f} us misfit, the given order "
-            f"{1e6 * fit_error:.0f} us (fix the channel map"
+            f"direction with {1e6 * best_error:.0f} us misfit{also}, the given order "
+            f"{1e6 * fit_error:.0f} us, more than the {1e6 * 2 * noise:.0f} us the "
+            "measurement resolves (fix the channel map"
             + ("" if azimuth is None else f", unless the sound did not come from {azimuth:g}°")
             + ")"
+        )
+    elif len(alike) > 1:
+        others = [o for o in alike if o != given]
+        notes.append(
+            f"{len(others)} other channel order(s) fit these delays as well as the given one "
+            f"({', '.join(str(list(o)) for o in others[:4])}{', ...' if len(others) > 4 else ''})"
+            ": from this direction"
+            + ("" if azimuth is not None else " and without --azimuth")
+            + " the check cannot tell them apart"
         )
     return CheckReport(
         channels=stats,
@@ -193,6 +258,9 @@ def check_signals(
         best_order=best_order,
         best_error=float(best_error),
         problems=problems,
+        ties=ties,
+        tolerance=tol,
+        notes=notes,
     )
 
 
@@ -217,6 +285,13 @@ def _fit(
     err = np.sqrt(np.mean((pred - taus[None, :]) ** 2, axis=1))
     g = int(np.argmin(err))
     return grid[g], float(err[g])
+
+
+def _order_errors(
+    D: np.ndarray, grid: np.ndarray, pairs: np.ndarray, taus: np.ndarray, orders: list
+) -> np.ndarray:
+    """The RMS misfit of each channel order at its best direction."""
+    return np.array([_fit(D, grid, pairs, taus, o)[1] for o in orders])
 
 
 def _orders(M: int) -> Any:

@@ -12,8 +12,9 @@ Shapes: ``M`` microphones (rows of a block), ``B`` frames per block, ``N`` frame
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Literal, NamedTuple, Protocol, Self, runtime_checkable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol, Self, runtime_checkable
 
 import numpy as np
 
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from arraykit.geometry import ArrayGeometry
     from arraykit.hardware.profiles import Profile
 
-__all__ = ["Device", "FrameLossWarning", "OnLoss", "Overflow"]
+__all__ = ["Device", "FrameLossWarning", "OnLoss", "OpenOptions", "Overflow"]
 
 OnLoss = Literal["raise", "warn", "ignore"]
 """What :meth:`Device.record` does when frames were lost."""
@@ -44,6 +45,24 @@ class Overflow(NamedTuple):
     frame: int
     frames: int
     source: str
+
+
+@dataclass(frozen=True)
+class OpenOptions:
+    """What :func:`arraykit.hardware.open` hands every device kind (each takes what applies
+    to it; see ``open`` for the meaning of each)."""
+
+    profile: str | Profile | None = None
+    channels: int | None = None
+    channel_map: Any = None
+    geometry: Any = None
+    samplerate: float | None = None
+    all_channels: bool = False
+    blocksize: int = 1024
+    queue_blocks: int = 64
+    on_loss: OnLoss = "raise"
+    callback: Callable[[np.ndarray, int], None] | None = None
+    stall_timeout: float | None = None
 
 
 @runtime_checkable

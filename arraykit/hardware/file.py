@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from arraykit import _validate as v
-from arraykit.hardware.device import Device
+from arraykit.hardware.device import Device, OpenOptions
 from arraykit.hardware.player import Player
 from arraykit.hardware.profiles import Profile, load_profile
 
@@ -28,26 +28,17 @@ def accepts(device: object) -> bool:
     return isinstance(device, str | Path) and Path(device).suffix.lower() in SUFFIXES
 
 
-def open_device(
-    device: str | Path,
-    *,
-    geometry: Any = None,
-    channel_map: Sequence[int] | None = None,
-    profile: str | Profile | None = None,
-    blocksize: int = 1024,
-    all_channels: bool = False,
-    **options: Any,
-) -> Device:
-    """A :class:`FileDevice` (capture-only options such as ``queue_blocks`` do not apply)."""
+def open_device(device: str | Path, o: OpenOptions, extra: dict[str, Any]) -> Device:
+    """A :class:`FileDevice` (`extra` may hold ``realtime=`` and ``loop=``)."""
     return FileDevice(
         device,
-        geometry=geometry,
-        channel_map=channel_map,
-        profile=profile,
-        blocksize=blocksize,
-        all_channels=all_channels,
-        realtime=bool(options.get("realtime", False)),
-        loop=bool(options.get("loop", False)),
+        geometry=o.geometry,
+        channel_map=o.channel_map,
+        profile=o.profile,
+        blocksize=o.blocksize,
+        all_channels=o.all_channels,
+        realtime=bool(extra.get("realtime", False)),
+        loop=bool(extra.get("loop", False)),
     )
 
 

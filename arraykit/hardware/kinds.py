@@ -1,7 +1,8 @@
 """The registry of device kinds, and :func:`open`, which picks one for what the user typed.
 
 Each kind is one module defining ``accepts(device) -> bool`` (is this spec mine?)
-and ``open_device(device, **options) -> Device``; :data:`KINDS` lists them in the
+and ``open_device(device, options, extra) -> Device`` (an :class:`OpenOptions` and the
+kind's own keyword arguments, such as a simulation's ``scene=``); :data:`KINDS` lists them in the
 order they are asked, the PortAudio kind last (it accepts everything). Adding a
 device kind is one file implementing :class:`~arraykit.hardware.device.Device` plus
 one entry here. The modules are imported when first asked, so ``import arraykit``
@@ -16,7 +17,7 @@ from typing import Any, Protocol, cast
 
 import numpy as np
 
-from arraykit.hardware.device import Device, OnLoss
+from arraykit.hardware.device import Device, OnLoss, OpenOptions
 from arraykit.hardware.profiles import Profile
 
 __all__ = ["KINDS", "DeviceKind", "kind_of", "open"]
@@ -34,7 +35,7 @@ class DeviceKind(Protocol):
 
     def accepts(self, device: object) -> bool: ...
 
-    def open_device(self, device: Any, **options: Any) -> Device: ...
+    def open_device(self, device: Any, options: OpenOptions, extra: dict[str, Any]) -> Device: ...
 
 
 def kind_of(device: object) -> str:
@@ -103,8 +104,7 @@ def open(
         ``record(seconds)``, ``overflows`` and work as context managers.
     """
     kind = cast(DeviceKind, importlib.import_module(KINDS[kind_of(device)]))
-    return kind.open_device(
-        device,
+    options = OpenOptions(
         profile=profile,
         channels=channels,
         channel_map=channel_map,
@@ -116,5 +116,5 @@ def open(
         on_loss=on_loss,
         callback=callback,
         stall_timeout=stall_timeout,
-        **simulation,
     )
+    return kind.open_device(device, options, simulation)

@@ -28,7 +28,7 @@ import numpy as np
 from arraykit import _validate as v
 from arraykit.errors import DeviceError
 from arraykit.geometry import ArrayGeometry, list_geometries, load_geometry
-from arraykit.hardware.device import Device
+from arraykit.hardware.device import Device, OpenOptions
 from arraykit.hardware.player import Player
 from arraykit.hardware.profiles import Profile, list_profiles, load_profile, sample_rate
 
@@ -43,34 +43,19 @@ def accepts(device: object) -> bool:
     return isinstance(device, str) and device.startswith(PREFIX)
 
 
-def open_device(
-    device: str,
-    *,
-    samplerate: float | None = None,
-    blocksize: int = 1024,
-    all_channels: bool = False,
-    channels: int | None = None,
-    channel_map: Sequence[int] | None = None,
-    geometry: Any = None,
-    profile: str | Profile | None = None,
-    queue_blocks: int = 64,
-    on_loss: str = "raise",
-    callback: Any = None,
-    stall_timeout: float | None = None,
-    **simulation: Any,
-) -> Device:
-    """A :class:`SimulatedDevice`; `simulation` options (``scene=``, ``azimuth=``...) go to it."""
-    if callback is not None:
-        raise v.fail("callback", callback, "is not supported by simulated devices")
+def open_device(device: str, o: OpenOptions, extra: dict[str, Any]) -> Device:
+    """A :class:`SimulatedDevice`; `extra` (``scene=``, ``azimuth=``, ...) goes to it."""
+    if o.callback is not None:
+        raise v.fail("callback", o.callback, "is not supported by simulated devices")
     return SimulatedDevice(
         device[len(PREFIX) :],
-        samplerate=samplerate,
-        blocksize=blocksize,
-        all_channels=all_channels,
-        channels=channels,
-        channel_map=channel_map,
-        geometry=geometry,
-        **simulation,
+        samplerate=o.samplerate,
+        blocksize=o.blocksize,
+        all_channels=o.all_channels,
+        channels=o.channels,
+        channel_map=o.channel_map,
+        geometry=o.geometry,
+        **extra,
     )
 
 

@@ -119,7 +119,10 @@ def load(
     frequency ``(F,)``.
     """
     v.choice("loading_mode", mode, ("absolute", "trace"))
-    eps = np.asarray(loading, dtype=float)
+    try:
+        eps = np.asarray(loading, dtype=float)
+    except (TypeError, ValueError):
+        raise v.fail("loading", loading, "must be a number >= 0 or one per frequency") from None
     if not np.all(np.isfinite(eps)) or np.any(eps < 0):
         raise v.fail("loading", loading, "must be a finite number >= 0")
     if not np.any(eps):

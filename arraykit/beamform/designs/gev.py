@@ -24,29 +24,21 @@ import numpy as np
 
 from arraykit import _validate as v
 from arraykit.beamform.designs._base import BeamDesign, DesignInputs, load
+from arraykit.beamform.weights import whitened_principal
 
 
 def gev_weights(mixture_cov: np.ndarray, noise_cov: np.ndarray, *, ref: int = 0) -> np.ndarray:
     """GEV weights with blind analytic normalisation, ``(..., M)``; covariances ``(..., M, M)``."""
-    Rx = np.asarray(mixture_cov, dtype=complex)
-    Rn = np.asarray(noise_cov, dtype=complex)
-    Rx, Rn = np.broadcast_arrays(Rx, Rn)
-    M = Rn.shape[-1]
-    try:
-        L = np.linalg.cholesky(Rn)
-    except np.linalg.LinAlgError:
-        raise v.fail(
-            "noise_cov", Rn, "is not positive definite; add diagonal loading (loading=1e-2)"
-        ) from None
-    A = np.linalg.solve(L, Rx)  # L^-1 R_x
-    W = np.linalg.solve(L, np.swapaxes(A.conj(), -1, -2))  # L^-1 R_x L^-H (Hermitian)
-    u = np.linalg.eigh(0.5 * (W + np.swapaxes(W.conj(), -1, -2)))[1][..., -1:]  # (..., M, 1)
+    L, u = whitened_principal(mixture_cov, noise_cov)
+    M = L.shape[-1]
+    if isinstance(ref, bool) or not isinstance(ref, int | np.integer) or not 0 <= ref < M:
+        raise v.fail("ref", ref, f"must be a microphone index in 0..{M - 1}")
     w = np.linalg.solve(np.swapaxes(L.conj(), -1, -2), u)[..., 0]  # L^-H u
-    Rnw = np.einsum("...mn,...n->...m", Rn, w)
-    num = np.sqrt(np.einsum("...m,...m->...", Rnw.conj(), Rnw).real / M)
-    den = np.einsum("...m,...m->...", w.conj(), Rnw).real
-    phase = Rnw[..., ref].conj() / np.maximum(np.abs(Rnw[..., ref]), 1e-300)
-    return w * (num / np.maximum(den, 1e-300) * phase)[..., None]
+    h = (L @ u)[..., 0]  # R_n w: proportional to the target's transfer function
+    # BAN: sqrt(w^H R_n R_n w / M) / (w^H R_n w), and w^H R_n w = u^H u = 1 here
+    gain = np.linalg.norm(h, axis=-1) / np.sqrt(M)
+    phase = h[..., ref].conj() / np.maximum(np.abs(h[..., ref]), 1e-300)
+    return w * (gain * phase)[..., None]
 
 
 def weights(inputs: DesignInputs) -> np.ndarray:

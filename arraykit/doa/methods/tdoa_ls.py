@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from arraykit.doa.plan import Plan
     from arraykit.doa.statistics import BandStatistics
 
-__all__ = ["METHOD", "pair_delays", "solve"]
+__all__ = ["METHOD", "pair_delays", "solve", "tdoa_ls_reference"]
 
 
 def pair_delays(plan: Plan, R: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -48,6 +48,8 @@ def make_map(stats: BandStatistics, K: int, plan: Plan) -> SpatialMap:
     def misfit(steer: Steering) -> np.ndarray:
         """Minus the RMS misfit (in samples) of the measured pair delays to each grid point."""
         taus, pairs = pair_delays(plan, R)
+        ok = np.isfinite(taus)  # a pair with a silent side has no delay: left out
+        taus, pairs = taus[ok], pairs[ok]
         tau = steer.delays()
         model = tau[:, pairs[:, 0]] - tau[:, pairs[:, 1]]  # (G, P)
         return -np.sqrt(np.mean((model - taus[None, :]) ** 2, axis=1)) * plan.fs
@@ -66,6 +68,30 @@ def solve(stats: BandStatistics, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
     steer = plan.steering(d)
     power = srp_phat_map(R, steer, fs=plan.fs, nfft=plan.nfft, kernel="steered")
     return d, power
+
+
+def tdoa_ls_reference(
+    X: np.ndarray, freqs: np.ndarray, fs: float, delays: np.ndarray, pairs: np.ndarray
+) -> np.ndarray:
+    """Slow reference of the map: minus the RMS misfit (samples) ``(G,)``.
+
+    ``X`` ``(M, F, T)`` band STFT, ``freqs`` ``(F,)`` Hz, ``delays`` ``(G, M)`` s,
+    ``pairs`` ``(P, 2)``. Each pair's delay is the lag of the largest GCC-PHAT value,
+    the GCC summed bin by bin on a grid of 1/64 sample within the pair's distance.
+    """
+    taus = np.zeros(len(pairs))
+    for p, (i, j) in enumerate(pairs):
+        cross = X[i] * np.conj(X[j])  # (F, T)
+        W = np.mean(cross / np.maximum(np.abs(cross), 1e-300), axis=1)  # (F,)
+        reach = np.max(np.abs(delays[:, i] - delays[:, j])) * fs + 1.0
+        lags = np.arange(-np.ceil(reach * 64), np.ceil(reach * 64) + 1) / 64.0
+        cc = [float(np.sum(np.real(W * np.exp(2j * np.pi * freqs * lag / fs)))) for lag in lags]
+        taus[p] = lags[int(np.argmax(cc))] / fs
+    out = np.zeros(delays.shape[0])
+    for g in range(delays.shape[0]):
+        misfit = [(delays[g, i] - delays[g, j] - taus[p]) ** 2 for p, (i, j) in enumerate(pairs)]
+        out[g] = -np.sqrt(np.mean(misfit)) * fs
+    return out
 
 
 def _one(n_mics: int) -> int:

@@ -1,0 +1,175 @@
+"""What the commands share about their inputs and figure outputs.
+
+Every command that reads a multichannel recording (``doa``, ``beamform``, ``diagnose``,
+``check``, ``live``) takes the same ``--geometry``, ``--profile`` and ``--channel-map``
+and reads the file through :func:`open_recording`: a device's raw WAV (an 8-channel
+UMA-8 take of 7 microphones) reads with ``--profile uma-8``, any other layout with
+``--channel-map``; a mismatch says what to add, in the flags' own words.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from arraykit import _validate as v
+
+__all__ = [
+    "add_channel_args",
+    "channel_map",
+    "check_figure_output",
+    "is_recording",
+    "open_recording",
+    "read_recording",
+]
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".w64", ".rf64", ".aiff", ".aif", ".caf", ".ogg")
+
+
+def channel_map(text: str | None) -> list[int] | None:
+    """``--channel-map``: comma-separated channels, or an ODAS ``.cfg`` file's mapping."""
+    if text is None:
+        return None
+    if text.lower().endswith(".cfg"):
+        from arraykit.geometry import odas_channel_map
+
+        return list(odas_channel_map(text))
+    try:
+        return [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise v.fail(
+            "--channel-map", text, "must be channels like 1,2,3,4 or an ODAS .cfg file"
+        ) from None
+
+
+def add_channel_args(p: argparse.ArgumentParser) -> None:
+    """``--profile`` and ``--channel-map``, as ``check`` and ``live`` have them."""
+    p.add_argument(
+        "--profile",
+        help="device profile whose channel layout (and geometry) the input has, e.g. uma-8",
+    )
+    p.add_argument(
+        "--channel-map",
+        metavar="LIST|ODAS.cfg",
+        help="channel of each microphone, in geometry order (from 0), e.g. 1,2,3,4, or an "
+        "ODAS .cfg (its mapping)",
+    )
+
+
+def is_recording(path: Any) -> bool:
+    """Whether ``--device`` names an audio file rather than a device."""
+    return isinstance(path, str | Path) and Path(str(path)).suffix.lower() in AUDIO_SUFFIXES
+
+
+def open_recording(
+    path: str | Path,
+    *,
+    geometry: Any = None,
+    profile: str | None = None,
+    channel_map: Any = None,
+    flag: str = "FILE",
+    **kw: Any,
+) -> Any:
+    """The recording at `path` as a :class:`arraykit.hardware.FileDevice`, rows in
+    geometry order, after checking the channel layout with messages in CLI terms."""
+    import soundfile as sf
+
+    from arraykit import hardware as hw
+    from arraykit.geometry import load_geometry
+
+    p = Path(path)
+    if not p.is_file():
+        raise v.fail(flag, str(path), "no such file")
+    try:
+        n = sf.info(str(p)).channels
+    except (sf.LibsndfileError, RuntimeError) as exc:
+        raise v.fail(flag, str(path), f"cannot be read as audio: {exc}") from None
+    prof = hw.load_profile(profile) if profile is not None else None
+    g = load_geometry(geometry) if geometry is not None else (prof.geometry if prof else None)
+    cmap = (
+        tuple(channel_map)
+        if channel_map is not None
+        else (prof.channel_map if prof is not None else None)
+    )
+    if cmap is not None and (not cmap or min(cmap) < 0 or max(cmap) >= n):
+        raise v.fail(
+            "--channel-map" if channel_map is not None else "--profile",
+            ",".join(map(str, cmap)) if channel_map is not None else profile,
+            f"needs channel {max(cmap, default=0)} but {p.name} has {n} channel(s) (0..{n - 1})",
+        )
+    used = n if cmap is None else len(cmap)
+    if g is not None and used != g.n_mics:
+        raise v.fail(flag, str(path), _layout_hint(p.name, n, g, cmap, channel_map is not None))
+    if g is None and kw.get("all_channels") is not True:
+        raise v.fail(
+            flag,
+            str(path),
+            f"has {n} channel(s) and no geometry known: give --geometry NAME or FILE (or "
+            "--profile NAME of the device that recorded it)",
+        )
+    return hw.open(str(p), profile=profile, channel_map=cmap, geometry=geometry, **kw)
+
+
+def _layout_hint(name: str, n: int, g: Any, cmap: tuple[int, ...] | None, explicit: bool) -> str:
+    from arraykit import hardware as hw
+
+    gname = g.name or "the geometry"
+    if cmap is not None:
+        what = "--channel-map" if explicit else "the profile's channel map"
+        return (
+            f"{what} picks {len(cmap)} channel(s) but geometry {gname!r} has {g.n_mics} "
+            "microphones: name one channel per microphone"
+        )
+    fits = []
+    for pname in hw.list_profiles():
+        prof = hw.load_profile(pname)
+        if prof.geometry_name == g.name and any(f.channels == n for f in prof.firmwares):
+            fits.append(pname)
+    hint = (
+        f"add --profile {fits[0]} (that device's {n}-channel layout)"
+        if fits
+        else f"add --channel-map with the file channel of each of the {g.n_mics} "
+        f"microphones, e.g. --channel-map {','.join(map(str, range(g.n_mics)))}"
+    )
+    if n < g.n_mics:
+        hint = "is it a recording of another array?"
+    return f"has {n} channel(s) but geometry {gname!r} has {g.n_mics} microphones: {hint}"
+
+
+def read_recording(
+    path: str | Path, args: argparse.Namespace, *, flag: str = "FILE"
+) -> tuple[np.ndarray, int, Any]:
+    """Signals ``(M, N)`` float64 in geometry order, the rate and the geometry of the
+    recording named on the command line (``--geometry`` / ``--profile`` /
+    ``--channel-map`` of `args`)."""
+    dev = open_recording(
+        path,
+        geometry=getattr(args, "geometry", None),
+        profile=getattr(args, "profile", None),
+        channel_map=channel_map(getattr(args, "channel_map", None)),
+        flag=flag,
+        blocksize=1 << 16,
+    )
+    with dev:
+        x = np.concatenate(list(dev.blocks()), axis=1).astype(np.float64)
+    return x, int(dev.fs), dev.geometry
+
+
+def check_figure_output(path: str | None, flag: str) -> None:
+    """Refuse a figure path matplotlib cannot write before any work is done."""
+    if path is None:
+        return
+    p = Path(path)
+    if str(path).endswith(("/", os.sep)) or p.is_dir():
+        raise v.fail(flag, str(path), "is a folder: give a file name such as map.png")
+    ext = p.suffix[1:].lower()
+    known = ("png", "pdf", "svg", "jpg", "jpeg", "eps", "ps", "tif", "tiff", "webp")
+    if ext not in known:
+        raise v.fail(flag, str(path), f"needs a figure extension: {', '.join(known[:4])}, ...")
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise v.fail(flag, str(path), f"folder {str(parent)!r} does not exist")
