@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from arraykit import _validate as v
+from arraykit.campaign._deps import need
 
 __all__ = ["KEY_COLUMNS", "TIMING_COLUMNS", "ResultTable", "read_results", "schema"]
 
@@ -41,7 +42,7 @@ _PART = "part-"
 
 def schema() -> Any:
     """The Arrow schema of a campaign table."""
-    import pyarrow as pa
+    pa = need("pyarrow")
 
     f64, lst = pa.float64(), pa.list_(pa.float64())
     return pa.schema(
@@ -93,14 +94,14 @@ class ResultTable:
 
     def append(self, rows: Sequence[dict[str, Any]]) -> None:
         """Write `rows` (one scene) as a new part file, atomically."""
-        import pyarrow as pa
+        pa = need("pyarrow")
 
         if not rows:
             return
         self._write(pa.Table.from_pylist(list(rows), schema=schema()))
 
     def _write(self, table: Any) -> Path:
-        import pyarrow.parquet as pq
+        pq = need("pyarrow.parquet")
 
         self.path.mkdir(parents=True, exist_ok=True)
         name = uuid.uuid4().hex
@@ -112,8 +113,8 @@ class ResultTable:
 
     def read(self) -> Any:
         """Every row, each key once, sorted by cell, scene, kind, library and method."""
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+        pa = need("pyarrow")
+        pq = need("pyarrow.parquet")
 
         parts = self.parts()
         if not parts:
@@ -132,7 +133,7 @@ class ResultTable:
 
     def keys(self) -> set[tuple[Any, ...]]:
         """The (cell, scene, kind, library, method) of every row on disk."""
-        import pyarrow.parquet as pq
+        pq = need("pyarrow.parquet")
 
         out: set[tuple[Any, ...]] = set()
         for p in self.parts():
