@@ -27,9 +27,7 @@ demo: $(DEMO)
 	$(BIN)/arraykit demo
 
 # the whole suite: lint, format, types, then every test (the `slow` ones included)
-test: $(STAMP)
-	$(BIN)/ruff check arraykit tests benchmarks
-	$(BIN)/ruff format --check arraykit tests benchmarks
+test: $(STAMP) lint
 	MPLBACKEND=Agg OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest
 
 lint: $(STAMP)
@@ -41,6 +39,7 @@ bench: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 $(BIN)/python benchmarks/bench_doa.py
 	OPENBLAS_NUM_THREADS=1 $(BIN)/python benchmarks/bench_beamform.py
 	OPENBLAS_NUM_THREADS=1 $(BIN)/python benchmarks/bench_diagnostics.py
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python benchmarks/bench_frontend.py
 	@if [ -d ../shared/data/office-ula32 ]; then \
 	  OPENBLAS_NUM_THREADS=1 $(BIN)/python benchmarks/validate_office.py; \
 	else echo "validate_office: ../shared/data/office-ula32 is absent, skipped"; fi

@@ -30,7 +30,15 @@ from arraykit import _validate as v
 if TYPE_CHECKING:  # scipy.signal takes most of a second to import: load it on first use
     from scipy.signal import ShortTimeFFT
 
-__all__ = ["StreamingSTFT", "frame_times", "istft", "stft", "stft_frequencies", "stft_transform"]
+__all__ = [
+    "StreamingISTFT",
+    "StreamingSTFT",
+    "frame_times",
+    "istft",
+    "stft",
+    "stft_frequencies",
+    "stft_transform",
+]
 
 
 def stft_transform(
@@ -294,6 +302,56 @@ class StreamingSTFT:
         X = _fft_frames(buf, T, sft) if T else np.zeros((self.n_channels, sft.f_pts, 0), complex)
         self._buf = buf[:, T * sft.hop :]
         return X
+
+
+class StreamingISTFT:
+    """The inverse of :class:`StreamingSTFT`: frames in, the samples they complete out.
+
+    :meth:`push` takes frames ``(..., F, T_new)`` in :class:`StreamingSTFT`'s
+    convention (frame ``k`` starts at sample ``k * hop``, its FFT taken relative to
+    the frame's centre sample, as :func:`stft` does) and returns ``(..., T_new * hop)``
+    samples: after ``K`` frames, samples ``0 .. K * hop - 1`` of the stream, final
+    (no later frame overlaps them). The synthesis is scipy's overlap-add with the
+    canonical dual window, so feeding the frames of :class:`StreamingSTFT` back gives
+    the signal exactly, except for the first ``nfft - hop`` samples, which only frames
+    before the stream's start would complete (prepend that many zeros to the input
+    to reconstruct every sample).
+
+    Examples
+    --------
+    >>> x = np.random.default_rng(2).standard_normal((2, 4096))
+    >>> fwd, inv = StreamingSTFT(16000, 2, nfft=256), StreamingISTFT(16000, nfft=256)
+    >>> y = np.concatenate([inv.push(fwd.push(b)) for b in np.array_split(x, 5, axis=1)], -1)
+    >>> y.shape, bool(np.allclose(y[:, 128:], x[:, 128 : y.shape[1]]))
+    ((2, 3968), True)
+    """
+
+    def __init__(
+        self, fs: float, *, nfft: int = 512, hop: int | None = None, window: str = "hann"
+    ) -> None:
+        self.transform = stft_transform(fs, nfft=nfft, hop=hop, window=window)
+        sft = self.transform
+        self._phase = _centre_phase(sft.mfft, sft.m_num_mid).conj()
+        self._tail: np.ndarray | None = None  # (..., m_num - hop) overlap still open
+
+    def push(self, frames: npt.ArrayLike) -> np.ndarray:
+        """Append frames ``(..., F, T_new)``; return the ``T_new * hop`` samples they complete."""
+        X = np.asarray(frames)
+        sft = self.transform
+        if X.ndim < 2 or X.shape[-2] != sft.f_pts:
+            raise v.fail("frames", frames, f"must be (..., F, T) with F={sft.f_pts}")
+        hop, m = sft.hop, sft.m_num
+        lead = X.shape[:-2]
+        T = X.shape[-1]
+        seg = np.fft.irfft(np.swapaxes(X, -1, -2) * self._phase, n=sft.mfft, axis=-1)[..., :m]
+        seg = seg * sft.dual_win  # (..., T, m)
+        tail = self._tail if self._tail is not None else np.zeros((*lead, m - hop))
+        buf = np.zeros((*lead, T * hop + m - hop))
+        buf[..., : m - hop] = tail
+        for t in range(T):  # overlap-add (T is a block's few frames)
+            buf[..., t * hop : t * hop + m] += seg[..., t, :]
+        self._tail = buf[..., T * hop :].copy()
+        return buf[..., : T * hop]
 
 
 def istft(

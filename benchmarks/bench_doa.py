@@ -6,7 +6,10 @@ Run: ``.venv/bin/python benchmarks/bench_doa.py [--quick]``. Prints markdown tab
    array, 2 s at 16 kHz, nfft 512, 300-3500 Hz, a 360-point azimuth grid, per method;
 2. a 16-mic rectangular array searching azimuth × elevation at 1 degree: time, peak
    traced memory (tracemalloc) and error;
-3. accuracy over seeded simulated scenes: methods × arrays × conditions, median and
+3. scaling with the array: 4, 16 and 64 microphones × a 360-point ring and a
+   10,000-point sphere (pyroomacoustics' Fibonacci sphere, searched by both), the same
+   1 s signal, every method, one BLAS thread;
+4. accuracy over seeded simulated scenes: methods × arrays × conditions, median and
    90th-percentile azimuth error of both libraries on the same scenes.
 
 Timings are the minimum of several runs (the machine is shared). BLAS runs on one
@@ -23,9 +26,11 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import argparse
 import itertools
+import sys
 import time
 import tracemalloc
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 
@@ -35,7 +40,14 @@ from arraykit.sim import Source, simulate, speech_like
 
 FS = 16000
 BAND = (300.0, 3500.0)
-PRA_NAMES = {"srp-phat": "SRP", "music": "MUSIC", "normmusic": "NormMUSIC", "tops": "TOPS"}
+PRA_NAMES = {
+    "srp-phat": "SRP",
+    "music": "MUSIC",
+    "normmusic": "NormMUSIC",
+    "tops": "TOPS",
+    "cssm": "CSSM",
+    "waves": "WAVES",
+}
 
 
 def best_time(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
@@ -155,7 +167,7 @@ def speed_table(repeat: int) -> str:
     ]
     rounds = 3 * repeat
     t_stft = best_times({"stft": lambda: ak.stft.stft(x, FS, nfft=512)}, rounds)["stft"]
-    for method in ("srp-phat", "music", "normmusic", "tops", "tdoa-ls"):
+    for method in ak.doa.METHODS:
         fns: dict[str, Callable[[], object]] = {
             "ours": lambda m=method: ours_locate(x, g, m),
             "core": lambda m=method: ak.doa.locate_stft(X_ours, FS, g, method=m, freq_range=BAND),
@@ -273,7 +285,82 @@ def sphere_table(repeat: int) -> str:
     return head + "\n".join(rows)
 
 
-# ------------------------------------------------------------------ 3. accuracy
+# ------------------------------------------------------------------- 3. scaling
+SCALING_MICS = (4, 16, 64)
+SPHERE_POINTS = 10_000
+
+
+def scaling_table(
+    repeat: int,
+    *,
+    budget: float = 20.0,
+    progress: bool = False,
+    mics: tuple[int, ...] = SCALING_MICS,
+) -> str:
+    """Time per search against the array size and the grid, both libraries.
+
+    Circular arrays of 4, 16, 64 microphones, 5 cm between neighbours (radius
+    ``0.05 M / 2 pi``, at least 3 cm), one source at (61.4°, 20°), 1 s of speech-like
+    signal, RT60 0.3 s, SNR 20 dB. Ring: 360 azimuths at 0°; sphere: pyroomacoustics'
+    10,000-point Fibonacci sphere, given to arraykit as a user grid (the same points,
+    no refinement). Each library from time signals (its own STFT). A pyroomacoustics
+    run longer than `budget` seconds is timed once. `progress`: each row to stderr as
+    it is measured.
+    """
+    import pyroomacoustics as pra
+
+    sphere = pra.doa.GridSphere(n_points=SPHERE_POINTS)
+    sphere_dirs = np.stack(
+        [np.degrees(sphere.azimuth) % 360.0, 90.0 - np.degrees(sphere.colatitude)], axis=1
+    )
+    methods = [m for m in ak.doa.METHODS if m in PRA_NAMES]
+    rows = [
+        "| mics | grid | " + " | ".join(methods) + " |",
+        "|---|---|" + "---:|" * len(methods),
+    ]
+    for M in mics:
+        g = ak.ArrayGeometry.circular(M, max(0.03, 0.05 * M / (2 * np.pi)), name=f"circ-{M}")
+        scene = simulate(
+            g,
+            [Source(speech_like(1.0, FS, seed=5), azimuth=61.4, elevation=20.0)],
+            FS,
+            rt60=0.3,
+            snr_db=20,
+            seed=5,
+        )
+        x = np.array(scene.signals[:, :FS])
+        for grid_name in ("ring 360", f"sphere {SPHERE_POINTS}"):
+            cells = []
+            for method in methods:
+                if grid_name.startswith("ring"):
+                    ours = partial(ours_locate, x, g, method)
+                    theirs = partial(pra_locate, x, g, method, azimuth=np.arange(360.0))
+                else:
+                    ours = partial(ours_locate, x, g, method, grid=sphere_dirs)
+                    theirs = partial(pra_locate, x, g, method, n_grid=SPHERE_POINTS, dim=3)
+                t_pra, _ = best_time(theirs, 1)
+                if t_pra * repeat < budget:
+                    t = best_times({"ours": ours, "pra": theirs}, max(1, repeat // 3))
+                    t_ours, t_pra = t["ours"], min(t_pra, t["pra"])
+                else:
+                    t_ours = best_times({"ours": ours}, max(1, repeat // 3))["ours"]
+                cells.append(f"{t_ours * 1e3:.0f} / {t_pra * 1e3:.0f} ms ({t_pra / t_ours:.1f}×)")
+            rows.append(f"| {M} | {grid_name} | " + " | ".join(cells) + " |")
+            if progress:
+                print(rows[-1], file=sys.stderr, flush=True)
+    head = (
+        "Circular arrays (5 cm between neighbours), 1 s speech-like at 16 kHz, RT60 0.3 s, "
+        "SNR 20 dB, nfft 512, 300–3500 Hz, one source; each cell arraykit / "
+        "pyroomacoustics end to end (each its own STFT) and the speed-up; one BLAS thread; "
+        f"minimum of {max(1, repeat // 3) * 3} runs, the libraries taking turns "
+        f"(a pyroomacoustics run over {budget:.0f} s / {repeat} is timed once). The sphere "
+        f"is pyroomacoustics' {SPHERE_POINTS}-point Fibonacci sphere, the same points for "
+        "both.\n\n"
+    )
+    return head + "\n".join(rows)
+
+
+# ------------------------------------------------------------------ 4. accuracy
 ARRAYS = {
     "linear 6×40 mm": ak.ArrayGeometry.linear(6, 0.04),
     "circular 6 (46 mm)": ak.ArrayGeometry.circular(6, 0.0463),
@@ -307,7 +394,7 @@ def scene_set(g: ak.ArrayGeometry, rt60: float, snr: float | None, n: int, k: in
 
 def accuracy_table(n: int, k: int) -> tuple[str, str]:
     """Per-cell table and a summary pooled over the arrays (per condition and method)."""
-    methods = ["srp-phat", "music", "normmusic", "tops"] + (["tdoa-ls"] if k == 1 else [])
+    methods = [m for m in ak.doa.METHODS if ak.doa.registry.get(m).max_sources(9) >= k]
     rows = [
         "| array | condition | method | arraykit median / p90 (°) | pyroomacoustics median / p90 (°) |",
         "|---|---|---|---:|---:|",
@@ -359,14 +446,26 @@ def accuracy_table(n: int, k: int) -> tuple[str, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions and scenes")
+    parser.add_argument(
+        "--only", choices=("speed", "sphere", "scaling", "accuracy"), help="one table only"
+    )
+    parser.add_argument(
+        "--mics", type=int, nargs="+", default=SCALING_MICS, help="scaling table: array sizes"
+    )
     args = parser.parse_args()
     repeat = 3 if args.quick else 7
     n = 3 if args.quick else 8
-    print("## Speed: 6-mic circular, azimuth ring\n")
-    print(speed_table(repeat))
-    print("\n## Speed and memory: 16-mic rectangular, azimuth × elevation at 1°\n")
-    print(sphere_table(max(2, repeat // 2)))
-    for k, n_k in ((1, n), (2, max(2, n // 2))):
+    run = {args.only} if args.only else {"speed", "sphere", "scaling", "accuracy"}
+    if "speed" in run:
+        print("## Speed: 6-mic circular, azimuth ring\n")
+        print(speed_table(repeat))
+    if "sphere" in run:
+        print("\n## Speed and memory: 16-mic rectangular, azimuth × elevation at 1°\n")
+        print(sphere_table(max(2, repeat // 2)))
+    if "scaling" in run:
+        print("\n## Scaling with the array: 4, 16, 64 microphones × ring and sphere\n")
+        print(scaling_table(repeat, progress=True, mics=tuple(args.mics)))
+    for k, n_k in ((1, n), (2, max(2, n // 2))) if "accuracy" in run else ():
         cells, pooled = accuracy_table(n_k, k)
         print(f"\n## Accuracy, {k} source(s), pooled\n")
         print(pooled)

@@ -43,8 +43,12 @@ def test_demo(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
     # DOA table: two estimates, the errors against talker 1 and talker 2, the time
     doa = _rows(out, (*DOA_METHODS, *SINGLE))
     assert set(doa) == {*DOA_METHODS, *SINGLE} and "tdoa-ls" in SINGLE
+    # CSSM and WAVES map one focused bin: in this reverberant two-talker room they land
+    # further off (measured 13.0° and 8.0° at seed 0; README "CSSM and WAVES")
+    focused = {"cssm": 16.0, "waves": 16.0}
     for m in DOA_METHODS:
-        assert doa[m][2] < 8.0, (m, doa[m])  # talker 1: measured 1.5-4.0° at seed 0
+        bound = focused.get(m, 8.0)  # talker 1: measured 1.5-4.0° at seed 0
+        assert doa[m][2] < bound, (m, doa[m])
     assert doa["srp-phat"][3] < 8.0  # SRP-PHAT finds talker 2 too (1.2° measured)
     for m in SINGLE:
         assert len(doa[m]) == 3  # a single-source method: one estimate, its error, time

@@ -21,7 +21,14 @@ from arraykit.sim import Source, simulate, speech_like
 FS = 16000
 BAND = (300.0, 3500.0)
 METHODS = ak.doa.METHODS  # every registered method
-PRA = {"srp-phat": "SRP", "music": "MUSIC", "normmusic": "NormMUSIC", "tops": "TOPS"}
+PRA = {
+    "srp-phat": "SRP",
+    "music": "MUSIC",
+    "normmusic": "NormMUSIC",
+    "tops": "TOPS",
+    "cssm": "CSSM",
+    "waves": "WAVES",
+}
 ARRAYS = {
     "linear": ak.ArrayGeometry.linear(6, 0.04),
     "circular": ak.ArrayGeometry.circular(6, 0.0463),
@@ -61,15 +68,59 @@ def _error(est: np.ndarray, truth: np.ndarray, g: ak.ArrayGeometry) -> np.ndarra
     return np.array(best)
 
 
-def _pra(x: np.ndarray, g: ak.ArrayGeometry, method: str, k: int) -> np.ndarray:
+def _pra_class(method: str, *, loops: bool = False) -> type:
+    """pyroomacoustics' class for `method`. CSSM and WAVES evaluate a spectrum per bin
+    with a Python loop over the grid points (~1 s a scene): unless `loops`, that loop
+    (and the one over frames in the correlation) is replaced by the same products for
+    all points at once, pyroomacoustics' own vectorized correlation included; the
+    spectra are the same (test_pyroomacoustics_cssm_waves_unchanged_without_loops)."""
+    import pyroomacoustics as pra
+
+    cls = pra.doa.algorithms[PRA[method]]
+    if loops or method not in ("cssm", "waves"):
+        return cls
+
+    def spatial_spectrum(self, cross: np.ndarray, k: int) -> np.ndarray:
+        A = np.asarray(self.mode_vec[k, :, :])  # (M, G)
+        return 1.0 / np.abs(np.einsum("mg,mn,ng->g", np.conj(A), cross, A))
+
+    return type(
+        cls.__name__,
+        (cls,),
+        {
+            "_compute_spatial_spectrum": spatial_spectrum,
+            "_compute_correlation_matrices": pra.doa.music.MUSIC._compute_correlation_matricesvec,
+        },
+    )
+
+
+def _pra_doa(
+    x: np.ndarray,
+    g: ak.ArrayGeometry,
+    method: str,
+    k: int,
+    *,
+    loops: bool = False,
+    band: tuple[float, float] = BAND,
+):
     import pyroomacoustics as pra
 
     grid = ak.doa.grids.layout_grid(g, "azimuth", 1.0)[:, 0]
-    doa = pra.doa.algorithms[PRA[method]](
+    doa = _pra_class(method, loops=loops)(
         g.positions[:, :2].T, FS, 512, c=343.0, num_src=k, azimuth=np.radians(grid)
     )
     X = pra.transform.stft.analysis(x.T, 512, 256).transpose(2, 1, 0)
-    doa.locate_sources(X, freq_range=list(BAND))
+    doa.locate_sources(X, freq_range=list(band))
+    return doa
+
+
+def _pra(x: np.ndarray, g: ak.ArrayGeometry, method: str, k: int) -> np.ndarray:
+    """pyroomacoustics' estimates (K, 2); none (each counts as 180°) where its CSSM or
+    WAVES fails (a singular focusing matrix when two of a bin's peaks coincide)."""
+    try:
+        doa = _pra_doa(x, g, method, k)
+    except np.linalg.LinAlgError:
+        return np.zeros((0, 2))
     az = np.degrees(np.atleast_1d(doa.azimuth_recon)) % 360
     return np.stack([az, np.zeros_like(az)], axis=1)
 
@@ -110,7 +161,9 @@ def results() -> dict:
 
 # (median, max) error limits in degrees over the 4 arrays × 2 single-source scenes.
 # Set from measured values with margin; the reverberant linear array (20 cm aperture)
-# is the hard case (MUSIC up to ~30° at RT60 0.6 s, pyroomacoustics likewise).
+# is the hard case (MUSIC up to ~30° at RT60 0.6 s, pyroomacoustics likewise). CSSM and
+# WAVES map one focused bin (~1 kHz for speech): in reverberation they trail the
+# per-bin methods (median ~13° at RT60 0.6 s), and pyroomacoustics' more so.
 LIMITS_1 = {
     "anechoic": dict.fromkeys(METHODS, (1.0, 1.0)),
     "rt03": {
@@ -119,6 +172,8 @@ LIMITS_1 = {
         "normmusic": (2.5, 10.0),
         "tops": (4.0, 8.0),
         "tdoa-ls": (3.0, 6.0),
+        "cssm": (4.0, 30.0),
+        "waves": (4.0, 30.0),
     },
     "rt06": {
         "srp-phat": (5.0, 12.0),
@@ -126,6 +181,8 @@ LIMITS_1 = {
         "normmusic": (5.0, 20.0),
         "tops": (6.0, 20.0),
         "tdoa-ls": (7.0, 20.0),
+        "cssm": (15.0, 35.0),
+        "waves": (15.0, 35.0),
     },
 }
 
@@ -139,7 +196,7 @@ def _pooled(results: dict, condition: str, method: str, k: int, lib: str = "ours
 def test_one_source_within_limits(results: dict, method: str, condition: str) -> None:
     errs = _pooled(results, condition, method, 1)
     med, worst = LIMITS_1[condition][method]
-    assert np.median(errs) <= med and errs.max() <= worst, errs.round(1)
+    assert np.median(errs) <= med and errs.max() <= worst, (np.median(errs), errs.round(1))
 
 
 @pytest.mark.parametrize(
@@ -152,11 +209,15 @@ def test_one_source_within_limits(results: dict, method: str, condition: str) ->
         ("rt03", "normmusic", 4.0, 12.0),
         ("rt03", "tops", 4.0, 12.0),
         ("rt03", "srp-phat", 6.0, 60.0),
+        ("anechoic", "cssm", 1.5, 3.0),
+        ("anechoic", "waves", 1.5, 3.0),
+        ("rt03", "cssm", 8.0, 20.0),
+        ("rt03", "waves", 8.0, 20.0),
     ],
 )
 def test_two_sources(results: dict, condition: str, method: str, med: float, worst: float) -> None:
     errs = _pooled(results, condition, method, 2)
-    assert np.median(errs) <= med and errs.max() <= worst, errs.round(1)
+    assert np.median(errs) <= med and errs.max() <= worst, (np.median(errs), errs.round(1))
 
 
 @pytest.mark.parametrize("method", list(PRA))
@@ -175,6 +236,20 @@ def test_no_worse_than_pyroomacoustics(results: dict, method: str) -> None:
         np.percentile(ours, 90),
         np.percentile(theirs, 90),
     )
+
+
+@pytest.mark.parametrize("method", ["cssm", "waves"])
+def test_pyroomacoustics_cssm_waves_unchanged_without_loops(method: str) -> None:
+    """The comparison's pyroomacoustics CSSM / WAVES (its loops over grid points and
+    frames replaced by whole-array products) gives the spectrum its own code gives."""
+    g = ARRAYS["circular"]
+    scene = simulate(
+        g, [Source(speech_like(0.5, FS, seed=10), azimuth=61.4)], FS, rt60=0.3, snr_db=20, seed=1
+    )
+    fast = _pra_doa(scene.signals, g, method, 1, band=(1000.0, 2000.0))
+    slow = _pra_doa(scene.signals, g, method, 1, band=(1000.0, 2000.0), loops=True)
+    np.testing.assert_allclose(fast.grid.values, slow.grid.values, rtol=1e-9)
+    assert np.ptp(slow.grid.values) > 0.1 * np.max(slow.grid.values)  # a map with a peak
 
 
 def test_pyroomacoustics_own_scenario_within_0_3_degrees() -> None:

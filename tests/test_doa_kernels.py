@@ -121,9 +121,29 @@ def test_music_and_tops_match_reference(band) -> None:
         _, Es, En = subspaces(covariance(X), k)
         ref = music_reference(X, f, g.delays(grid), k)
         np.testing.assert_allclose(music_bins(Es, En, steer), ref, rtol=1e-6)
-    np.testing.assert_allclose(
-        tops_map(X, steer, 2), tops_reference(X, f, g.delays(grid), 2), rtol=1e-9
-    )
+    for k in (1, 2, 4):  # TOPS from the signal subspace (k < M - k) and from the noise one
+        np.testing.assert_allclose(
+            tops_map(X, steer, k), tops_reference(X, f, g.delays(grid), k), rtol=1e-9
+        )
+
+
+@pytest.mark.parametrize("M", [4, 9, 16])
+def test_music_signal_form_equals_noise_form(M: int) -> None:
+    """``|a|^2 - |E_s^H a|^2 == |E_n^H a|^2``: the two forms of the MUSIC projection agree
+    to 1e-10 on random Hermitian covariances, far field and near field."""
+    rng = np.random.default_rng(M)
+    g = ak.ArrayGeometry.circular(M, 0.05)
+    f = np.linspace(300.0, 3500.0, 7)
+    Z = rng.standard_normal((7, M, 2 * M)) + 1j * rng.standard_normal((7, M, 2 * M))
+    C = Z @ np.conj(Z.transpose(0, 2, 1))
+    far = Steering(g, f, grids.azimuth_grid(5.0), None, 343.0)
+    near = Steering(g, f, None, rng.uniform(-1.0, 1.0, (40, 3)) + np.array([0.0, 0.0, 2.0]), 343.0)
+    for k in sorted({1, 2, M // 2, M - 1}):
+        _, Es, En = subspaces(C, k)
+        for steer in (far, near):
+            noise = music_bins(Es, En, steer, subspace="noise")
+            signal = music_bins(Es, En, steer, subspace="signal")
+            np.testing.assert_allclose(1.0 / signal, 1.0 / noise, rtol=0, atol=1e-10)
 
 
 def test_chunked_steering_equals_one_chunk(band, monkeypatch: pytest.MonkeyPatch) -> None:

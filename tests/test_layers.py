@@ -36,6 +36,7 @@ LEVELS = {
     "plot": 5,
     "live": 6,
     "campaign": 6,
+    "frontend": 6,
     "cli": 7,
 }
 # Peers on one level that must not know each other.

@@ -26,6 +26,7 @@ COMMANDS = [
     "arraykit.cli.beamform",
     "arraykit.cli.diagnose",
     "arraykit.cli.hardware",
+    "arraykit.cli.track",
     "arraykit.cli.demo",
     "arraykit.cli.campaign",
 ]

@@ -126,6 +126,17 @@ def _device_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--samplerate", type=float, help="sampling rate, Hz")
 
 
+def file_or_device(args: argparse.Namespace, file: str | None, name: str) -> None:
+    """A recording given as `file` (positional `name`) becomes ``args.device``; one of them
+    must be given, not both."""
+    if file is not None:
+        if args.device is not None:
+            raise v.fail(name, file, "give a file or --device, not both")
+        args.device = file
+    if args.device is None:
+        raise v.fail("--device", None, f"give --device NAME or a {name}")
+
+
 def open_device(args: argparse.Namespace, **kw: Any) -> Any:
     """Open ``--device`` with the overrides given on the command line."""
     if is_recording(args.device):  # a recording: the checks and wording all inputs share
@@ -405,12 +416,7 @@ def run_live(args: argparse.Namespace) -> int:
 def run_check(args: argparse.Namespace) -> int:
     from arraykit.hardware.check import check_signals
 
-    if args.file is not None:
-        if args.device is not None:
-            raise v.fail("FILE", args.file, "give a file or --device, not both")
-        args.device = args.file
-    if args.device is None:
-        raise v.fail("--device", None, "give --device NAME or a FILE.wav to check")
+    file_or_device(args, args.file, "FILE")
     sim = str(args.device).startswith("sim:") and args.azimuth is not None
     dev = open_device(args, **({"azimuth": args.azimuth} if sim else {}))  # the sim plays there
     with dev:

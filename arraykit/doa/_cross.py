@@ -8,11 +8,15 @@ streamed by :func:`arraykit.stft.stft_band_chunks`.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 
 import numpy as np
 
 __all__ = ["cross_spectra_chunks", "unit_phase"]
+
+MIN_FRAMES = 16
+"""Frames multiplied at once: smaller chunks (a large array's) are gathered first."""
 
 
 def cross_spectra_chunks(
@@ -23,13 +27,24 @@ def cross_spectra_chunks(
     ``sum_t X X^H / n_frames``: the spatial covariance, or with ``phat=True`` the
     PHAT-whitened cross-spectra of :func:`arraykit.doa.srp.phat_cross_spectra` (each
     coefficient divided by its magnitude first). Each chunk is multiplied while it is in cache
-    (:func:`arraykit.stft.stft_band_chunks` yields such chunks); the sum is taken in
-    the chunks' precision and returned as ``complex128``.
+    (:func:`arraykit.stft.stft_band_chunks` yields such chunks), chunks of fewer than
+    :data:`MIN_FRAMES` frames gathered first; the sum is taken in the chunks' precision
+    and returned as ``complex128``.
     """
     R: np.ndarray | None = None
-    for Xf in chunks:
-        Xw = np.ascontiguousarray(unit_phase(Xf) if phat else Xf)  # (F, M, Tc)
-        part = Xw @ np.conj(Xw.transpose(0, 2, 1))
+    pending: list[np.ndarray] = []
+    waiting = 0
+    for Xf in itertools.chain(chunks, [None]):  # None: the end (multiply what waits)
+        if Xf is not None:
+            pending.append(unit_phase(Xf) if phat else Xf)
+            waiting += Xf.shape[2]
+        if (waiting < MIN_FRAMES and Xf is not None) or not pending:
+            continue
+        # chunks of a few frames (many microphones) are multiplied together: a product
+        # of 1-frame chunks is an outer product, far from BLAS speed
+        Xw = np.ascontiguousarray(pending[0] if len(pending) == 1 else np.concatenate(pending, 2))
+        pending, waiting = [], 0
+        part = Xw @ np.conj(Xw.transpose(0, 2, 1))  # (F, M, M)
         if R is None:
             R = part
         else:

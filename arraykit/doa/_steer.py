@@ -15,7 +15,7 @@ import numpy as np
 
 from arraykit import _cache
 from arraykit.geometry import ArrayGeometry
-from arraykit.steering import near_field_delays, steering_vector, steering_vector_near
+from arraykit.steering import near_field_delays
 
 CHUNK_BYTES = 16 * 2**20
 """Largest steering chunk ``(F, G_chunk, M)`` complex128 held at once, bytes."""
@@ -85,10 +85,14 @@ class Steering:
             _store(key, keep)
 
     def _compute(self, sl: slice) -> np.ndarray:
+        """:func:`steering_vector` (or ``_near``) of the grid slice `sl`, ``(F, Gc, M)``."""
         if self.points is not None:
-            return steering_vector_near(self.geometry, self.freqs, self.points[sl], c=self.c)
+            tau, gain = near_field_delays(self.geometry, self.points[sl], c=self.c)
+            A = phasors(self.freqs, tau)
+            A *= gain[None]
+            return A
         assert self.directions is not None
-        return steering_vector(self.geometry, self.freqs, self.directions[sl], c=self.c)
+        return phasors(self.freqs, self.geometry.delays(self.directions[sl], c=self.c))
 
     def cache_key(self, *extra: float) -> bytes:
         """A digest of the geometry, band, grid, c and `extra` numbers, for caches."""
@@ -107,6 +111,31 @@ class Steering:
         h.update(np.ascontiguousarray(grid, dtype=float).tobytes())
         h.update(np.array([self.c, *extra], dtype=float).tobytes())
         return h.digest()
+
+
+ANCHOR = 16
+"""Bins between exact exponentials in :func:`phasors`' recurrence."""
+
+
+def phasors(freqs: np.ndarray, tau: np.ndarray) -> np.ndarray:
+    """``exp(-2j pi f tau)`` ``(F, G, M)`` for delays `tau` ``(G, M)`` seconds.
+
+    For equally spaced bins (an STFT band) by recurrence: ``a(f + df) = a(f) a(df)``,
+    one complex multiply per element instead of an exponential, with an exact
+    exponential every :data:`ANCHOR` bins (the error stays below ~1e-15).
+    """
+    f = np.asarray(freqs, dtype=float)
+    step = np.diff(f)
+    if len(f) < 3 or not np.allclose(step, step[0], rtol=1e-12, atol=0.0):
+        return np.exp(-2j * np.pi * f[:, None, None] * tau[None])
+    out = np.empty((len(f), *tau.shape), dtype=complex)
+    shift = np.exp(-2j * np.pi * step[0] * tau)
+    for k in range(len(f)):  # a loop over bins: (G, M) products
+        if k % ANCHOR == 0:
+            out[k] = np.exp(-2j * np.pi * f[k] * tau)
+        else:
+            np.multiply(out[k - 1], shift, out=out[k])
+    return out
 
 
 def _store(key: bytes, arrays: list[np.ndarray]) -> None:

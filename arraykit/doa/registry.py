@@ -18,7 +18,9 @@ choices and help, :func:`arraykit.live.track`, the tests) is read from here.
   :class:`arraykit.doa._steer.Steering` (higher is likelier). The search calls it on
   the coarse grid first, then on small refinement patches (coarse-to-fine, near-field
   lattices); peaks, counting and refinement are the search's, unchanged for every
-  method.
+  method. A ``Steering`` gives ``n_grid``, ``freqs`` ``(F,)``, ``near`` (points),
+  ``delays()`` ``(G, M)`` seconds and ``chunks()``: ``(slice of the grid, steering
+  vectors (F, G_chunk, M))``, computed once per grid and kept.
 - ``needs``: the one statistic the map reads, ``"phat"``, ``"covariance"`` or
   ``"frames"``. From time signals the search accumulates only that statistic (PHAT in
   single precision, the covariance in double) and keeps the frames only for

@@ -22,6 +22,8 @@ points and bins and are what the tests compare the fast ones with.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 
 from arraykit.doa._cross import cross_spectra_chunks
@@ -31,6 +33,8 @@ __all__ = [
     "covariance",
     "music_bins",
     "music_reference",
+    "music_subspaces",
+    "signal_subspace",
     "subspaces",
     "tops_map",
     "tops_reference",
@@ -54,40 +58,99 @@ def subspaces(C: np.ndarray, K: int) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return lam, np.ascontiguousarray(vec[:, :, M - K :]), np.ascontiguousarray(vec[:, :, : M - K])
 
 
-def music_bins(Es: np.ndarray, En: np.ndarray, steering: Steering) -> np.ndarray:
+SUBSET_MICS = 48
+"""Arrays from this size up take the subset eigen-decomposition in :func:`signal_subspace`."""
+
+
+def signal_subspace(C: np.ndarray, K: int) -> tuple[np.ndarray, np.ndarray]:
+    """The K largest eigenvalues ``(F, K)`` (ascending) and their eigenvectors
+    ``(F, M, K)`` of ``(F, M, M)`` covariances, without the others.
+
+    With few sources among many microphones (at least :data:`SUBSET_MICS`) LAPACK's
+    subset driver skips the other ``M - K`` eigenvectors (about half the time of a full
+    decomposition at 64 microphones); otherwise numpy's batched full decomposition,
+    which is cheaper there (scipy decomposes one bin at a time: ~50 us a call).
+    """
+    M = C.shape[-1]
+    if M < SUBSET_MICS or 4 * K >= M:
+        lam, Es, _ = subspaces(C, K)
+        return lam[:, M - K :], Es
+    from scipy.linalg import eigh
+
+    lam, vec = eigh(C, subset_by_index=[M - K, M - 1])
+    return lam, np.ascontiguousarray(vec)
+
+
+def music_subspaces(C: np.ndarray, K: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(E_s, E_n)`` as :func:`music_bins` reads them: with K < M - K the signal
+    subspace alone (``E_n`` None, not computed), else both."""
+    if K < C.shape[-1] - K:
+        return signal_subspace(C, K)[1], None
+    _, Es, En = subspaces(C, K)
+    return Es, En
+
+
+def music_bins(
+    Es: np.ndarray,
+    En: np.ndarray | None,
+    steering: Steering,
+    *,
+    subspace: Literal["smaller", "signal", "noise"] = "smaller",
+) -> np.ndarray:
     """MUSIC pseudo-spectrum per bin ``(F, G)``: ``|a|^2 / |E_n^H a|^2``.
 
-    With few sources the projection on the noise subspace is computed as
-    ``|a|^2 - |E_s^H a|^2`` (the smaller product); both equal ``|E_n^H a|^2``.
+    The projection on the noise subspace comes from the smaller of the two subspaces:
+    ``|E_n^H a|^2 = |a|^2 - |E_s^H a|^2`` (``E_s`` and ``E_n`` together orthonormal),
+    so with K sources a grid point costs ``M min(K, M - K)`` rather than ``M (M - K)``.
+    `En` may be ``None``: the signal subspace alone. `subspace` forces one form (tests).
     """
     out = np.empty((len(steering.freqs), steering.n_grid))
-    use_signal = Es.shape[2] < En.shape[2]
-    E_c = np.ascontiguousarray(np.conj(Es if use_signal else En))
+    if subspace == "smaller":
+        use_signal = En is None or Es.shape[2] < En.shape[2]
+    else:
+        use_signal = subspace == "signal"
+    E = Es if use_signal or En is None else En
+    E_c = np.ascontiguousarray(np.conj(E))
     M = Es.shape[1]
     for sl, A in steering.chunks():
-        proj = A @ E_c  # (F, Gc, K) or (F, Gc, M-K)
-        p2 = (proj.real**2 + proj.imag**2).sum(axis=2)
-        num = (A.real**2 + A.imag**2).sum(axis=2) if steering.near else np.full(p2.shape, float(M))
+        proj = np.matmul(A, E_c)  # (F, Gc, K) or (F, Gc, M-K)
+        p2 = np.einsum("fgk,fgk->fg", proj.real, proj.real)
+        p2 += np.einsum("fgk,fgk->fg", proj.imag, proj.imag)
+        if steering.near:
+            num = np.einsum("fgm,fgm->fg", A.real, A.real)
+            num += np.einsum("fgm,fgm->fg", A.imag, A.imag)
+        else:
+            num = np.full(p2.shape, float(M))
         den = num - p2 if use_signal else p2
         out[:, sl] = num / np.maximum(den, 1e-12 * num)
     return out
 
 
 def tops_map(X: np.ndarray, steering: Steering, K: int) -> np.ndarray:
-    """TOPS spectrum ``(G,)`` from the band STFT ``(M, F, T)`` (needs F >= 2)."""
+    """TOPS spectrum ``(G,)`` from the band STFT ``(M, F, T)`` (needs F >= 2).
+
+    ``V_i^H P_i V_i`` with ``P_i = E_n E_n^H`` of bin ``i`` is formed from the smaller
+    subspace: ``V_i^H V_i = I`` (the shift is phase only), so with ``E_s`` it is
+    ``I - Q^H Q`` with ``Q = E_s^H V_i`` ``(K, K)``: ``M K^2`` per bin and grid point
+    instead of ``M^2 K``.
+    """
     C = covariance(X)
-    _, Es, En = subspaces(C, K)
+    Es, En = music_subspaces(C, K)
+    F, M = C.shape[0], C.shape[1]
     f0 = int(np.argmax(np.abs(X).sum(axis=(0, 2))))
-    others = np.array([i for i in range(C.shape[0]) if i != f0])
-    Es0 = Es[f0]  # (M, K)
-    Pn = En[others] @ np.conj(En[others].transpose(0, 2, 1))  # (F', M, M)
+    others = np.array([i for i in range(F) if i != f0])
+    use_signal = En is None
+    E = (Es if En is None else En)[others]  # (F', M, J)
+    J = E.shape[2]
+    # B[f, m, (j, k)] = conj(E[f, m, j]) Es0[m, k]: Q = phi @ B gives E^H (phi * Es0)
+    B = np.einsum("fmj,mk->fmjk", np.conj(E), Es[f0]).reshape(len(others), M, J * K)
     out = np.empty(steering.n_grid)
     for sl, A in steering.chunks():
         U = A / np.abs(A)  # phase only (near-field gains cancel in the ratio)
         phi = U[others] * np.conj(U[f0])[None]  # (F', Gc, M)
-        V = phi[..., None] * Es0[None, None]  # (F', Gc, M, K)
-        W = Pn[:, None] @ V  # (F', Gc, M, K)
-        DDH = np.einsum("fgmk,fgml->gkl", np.conj(V), W)  # (Gc, K, K)
+        Q = np.matmul(phi, B).reshape(len(others), -1, J, K)  # (F', Gc, J, K)
+        QQ = np.einsum("fgjk,fgjl->gkl", np.conj(Q), Q)  # (Gc, K, K)
+        DDH = len(others) * np.eye(K) - QQ if use_signal else QQ
         lam_min = np.linalg.eigvalsh(DDH)[:, 0]
         out[sl] = 1.0 / np.sqrt(np.maximum(lam_min, 1e-12))
     return out

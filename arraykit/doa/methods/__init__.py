@@ -6,7 +6,7 @@ Each module holds its map (kernel or an import of it), its slow reference and it
 
 from __future__ import annotations
 
-from arraykit.doa.methods import music, normmusic, srp_phat, tdoa_ls, tops
+from arraykit.doa.methods import cssm, music, normmusic, srp_phat, tdoa_ls, tops, waves
 from arraykit.doa.registry import register_method
 
 register_method("srp-phat", srp_phat.METHOD)
@@ -14,3 +14,5 @@ register_method("music", music.METHOD)
 register_method("normmusic", normmusic.METHOD)
 register_method("tops", tops.METHOD)
 register_method("tdoa-ls", tdoa_ls.METHOD)
+register_method("cssm", cssm.METHOD)
+register_method("waves", waves.METHOD)

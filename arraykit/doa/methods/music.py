@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from arraykit.doa.registry import DOAMethod, SpatialMap
-from arraykit.doa.subspace import music_bins, music_reference, subspaces
+from arraykit.doa.subspace import music_bins, music_reference, music_subspaces
 
 if TYPE_CHECKING:
     from arraykit.doa.plan import Plan
@@ -20,7 +20,7 @@ __all__ = ["METHOD", "music_bins", "music_reference"]
 
 
 def make_map(stats: BandStatistics, K: int, plan: Plan) -> SpatialMap:
-    _, Es, En = subspaces(stats.covariance(), K)
+    Es, En = music_subspaces(stats.covariance(), K)  # only the one music_bins reads
     return lambda steer: music_bins(Es, En, steer).mean(axis=0)
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from arraykit.doa.registry import DOAMethod, SpatialMap
-from arraykit.doa.subspace import music_bins, music_reference, subspaces
+from arraykit.doa.subspace import music_bins, music_reference, music_subspaces
 
 if TYPE_CHECKING:
     from arraykit.doa._steer import Steering
@@ -24,7 +24,7 @@ __all__ = ["METHOD", "music_bins", "music_reference"]
 
 
 def make_map(stats: BandStatistics, K: int, plan: Plan) -> SpatialMap:
-    _, Es, En = subspaces(stats.covariance(), K)
+    Es, En = music_subspaces(stats.covariance(), K)  # only the one music_bins reads
     norm: list[np.ndarray] = []
 
     def normmusic(steer: Steering) -> np.ndarray:

@@ -1,0 +1,158 @@
+"""``arraykit track``: the live front end on a file or a device.
+
+``arraykit track IN.wav --geometry G -o DIR`` runs it on a recording (as fast as the
+machine allows); ``arraykit track --device D -o DIR`` live (``sim:NAME`` is the
+simulated array). Both write ``DIR/tracks.jsonl`` (one JSON object per block) and
+``DIR/track-<id>.wav`` (each track's voice, mono, sample-aligned with the input), both
+valid at every moment: Ctrl-C or SIGTERM stop between blocks, and even SIGKILL leaves
+readable files holding every complete block.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+from arraykit.cli.hardware import (
+    _device_args,
+    _StopOnSignal,
+    file_or_device,
+    open_device,
+)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "track",
+        help="track talkers and write each one's voice (a file or a live device)",
+        description="Speech activity, several directions per block, tracks with persistent "
+        "IDs and one beamformer per track. Writes DIR/tracks.jsonl (one JSON object per "
+        "block: t, tracks [id, azimuth, elevation, activity, level_db], events [born, "
+        "ended, frames_lost]) and DIR/track-<id>.wav (mono, the input's rate, sample n "
+        "of every file is sample n of the input).",
+    )
+    p.add_argument("input", nargs="?", metavar="IN.wav", help="a recording (else --device)")
+    _device_args(p)
+    p.add_argument("-o", "--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument(
+        "--json",
+        metavar="TARGET",
+        help="also send the JSON lines to '-' (stdout), a file, or udp://127.0.0.1:PORT",
+    )
+    p.add_argument("--seconds", type=float, help="stop after this much audio")
+    p.add_argument("--view", action="store_true", help="show the azimuth x time map live")
+    p.add_argument("--view-png", metavar="PNG", help="save the map to this picture at the end")
+    p.add_argument("--play", metavar="DEVICE", help="play the strongest track on this output")
+    p.add_argument(
+        "--separation", choices=("mvdr", "lcmv", "das"), default="mvdr", help="per track (mvdr)"
+    )
+    p.add_argument("--postfilter", action="store_true", help="Wiener post-filter per track")
+    p.add_argument(
+        "--activity",
+        choices=("auto", "webrtc", "energy", "both", "none"),
+        default="auto",
+        help="speech activity (auto: WebRTC VAD and energy both, energy without the VAD)",
+    )
+    p.add_argument("--max-sources", type=int, default=2, help="directions per block (2)")
+    p.add_argument("--realtime", action="store_true", help="pace a sim: device in real time")
+    p.set_defaults(handler=run_track)
+
+
+def run_track(args: argparse.Namespace) -> int:
+    from arraykit import _validate as v
+    from arraykit.frontend import FrontendOptions, Pipeline
+    from arraykit.frontend.outputs import JsonLines, Player, TrackFiles
+
+    file_or_device(args, args.input, "IN.wav")
+    extra = {"realtime": args.realtime} if str(args.device).startswith("sim:") else {}
+    if args.input is None and not str(args.device).startswith("sim:"):
+        extra["on_loss"] = "ignore"
+    dev = open_device(args, **extra)
+    opts = FrontendOptions(
+        separation=args.separation,
+        postfilter=args.postfilter,
+        activity=args.activity,
+        max_sources=args.max_sources,
+    )
+    limit = None if args.seconds is None else round(v.positive("seconds", args.seconds) * dev.fs)
+    pipe = Pipeline(dev.geometry, dev.fs, opts)
+    extra_sink = JsonLines(args.json) if args.json else None  # checked before DIR is touched
+    files = TrackFiles(args.out, int(dev.fs))
+    sinks = [JsonLines(f"{args.out}/tracks.jsonl")]
+    if extra_sink is not None:
+        sinks.append(extra_sink)
+    view = None
+    if args.view or args.view_png:
+        from arraykit.frontend.view import LiveView
+
+        view = LiveView(interactive=bool(args.view))
+    player = Player(args.play, int(dev.fs)) if args.play else None
+
+    def emit(reports: list[Any]) -> None:
+        for r in reports:
+            line = r.as_dict()
+            for s in sinks:
+                s.write(line)
+            for tid, (start, samples) in r.audio.items():
+                files.write(tid, start, samples)
+            if player is not None:
+                player.play(_strongest(r, pipe.block_n))
+            if view is not None:
+                view.add(r)
+        if view is not None and args.view:
+            view.refresh()
+
+    expected = 0
+    lost = 0
+    t_wall = time.perf_counter()
+    try:
+        with _StopOnSignal() as stop, dev:
+            for start, block in dev.blocks_with_index():
+                if start > expected:  # the device lost frames: keep the timing
+                    lost += start - expected
+                    emit(pipe.lost(start - expected))
+                x = block.astype(np.float64)
+                if limit is not None:
+                    x = x[:, : max(0, limit - start)]
+                expected = start + block.shape[1]
+                emit(pipe.process(x))
+                if (limit is not None and expected >= limit) or stop.is_set():
+                    break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emit(pipe.finish())
+        files.finish(pipe.samples_in)
+        for s in sinks:
+            s.close()
+        if player is not None:
+            player.close()
+        if view is not None and args.view_png:
+            view.save(args.view_png)
+    wall = time.perf_counter() - t_wall
+    if player is not None:
+        print(
+            f"played {player.played} samples to {args.play} ({player.underflows} underflows)",
+            file=sys.stderr,
+        )
+    secs = pipe.samples_in / dev.fs
+    ids = sorted(files.files)
+    print(
+        f"{secs:.2f} s of audio from {dev.name}: {len(ids)} track(s) {ids}; real-time factor "
+        f"{pipe.compute_seconds / secs if secs else 0.0:.3f} (wall {wall:.1f} s); algorithmic "
+        f"latency {pipe.latency * 1e3:.0f} ms; {lost} frames lost; wrote {args.out}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _strongest(report: Any, n: int) -> np.ndarray:
+    """The block's samples of its loudest track (silence when there is none)."""
+    best = max(report.tracks, key=lambda t: t.level_db, default=None)
+    if best is None or best.id not in report.audio:
+        return np.zeros(n)
+    return report.audio[best.id][1]

@@ -1,0 +1,173 @@
+"""Where the pipeline's results go: JSON lines, growing per-track WAV files, a speaker.
+
+- :class:`JsonLines`: one JSON object per block, written whole and flushed, to a
+  file, stdout (``"-"``) or a UDP port on this machine (``"udp://127.0.0.1:PORT"``,
+  one datagram per line). A crash between lines never leaves half a line in a file:
+  each line goes out in one ``write`` of the complete text.
+- :class:`GrowingWav`: a 16-bit PCM WAV whose header is rewritten after every append,
+  so a process killed at any moment (even by SIGKILL) leaves a valid file holding
+  every sample written before the last completed append.
+- :class:`TrackFiles`: ``track-<id>.wav`` per track, sample-aligned with the input
+  (zeros before a track was born and after it ended).
+- :class:`Player`: the strongest track's voice to a PortAudio output (sounddevice).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import struct
+import sys
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from arraykit import _validate as v
+
+__all__ = ["GrowingWav", "JsonLines", "Player", "TrackFiles"]
+
+
+class JsonLines:
+    """A sink of JSON lines: a path, ``"-"`` (stdout) or ``"udp://HOST:PORT"`` (localhost)."""
+
+    def __init__(self, target: str | Path) -> None:
+        self.target = str(target)
+        self._file: IO[str] | None = None
+        self._sock: socket.socket | None = None
+        self._addr: tuple[str, int] | None = None
+        if self.target == "-":
+            self._file = sys.stdout
+        elif self.target.startswith("udp://"):
+            host, _, port = self.target[len("udp://") :].rpartition(":")
+            if host not in ("127.0.0.1", "localhost", "::1") or not port.isdigit():
+                raise v.fail("json", target, "must be udp://127.0.0.1:PORT (this machine only)")
+            self._addr = (host, int(port))
+            self._sock = socket.socket(
+                socket.AF_INET6 if host == "::1" else socket.AF_INET, socket.SOCK_DGRAM
+            )
+        else:
+            self._file = open(self.target, "w", encoding="utf-8")
+            self._owned = True
+
+    def write(self, obj: dict[str, Any]) -> None:
+        line = json.dumps(obj, separators=(",", ":")) + "\n"
+        if self._sock is not None and self._addr is not None:
+            self._sock.sendto(line.encode("utf-8"), self._addr)
+            return
+        assert self._file is not None
+        self._file.write(line)
+        self._file.flush()
+
+    def close(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+        if self._file is not None and self._file is not sys.stdout:
+            self._file.close()
+
+
+class GrowingWav:
+    """A mono (or multichannel) 16-bit PCM WAV file that is valid after every :meth:`append`."""
+
+    HEADER = 44
+
+    def __init__(self, path: str | Path, fs: int, channels: int = 1) -> None:
+        self.path = Path(path)
+        self.fs = int(fs)
+        self.channels = int(channels)
+        self.frames = 0
+        self._f = open(self.path, "w+b")
+        self._f.write(self._header(0))
+        self._f.flush()
+
+    def _header(self, n_bytes: int) -> bytes:
+        block = 2 * self.channels
+        return b"".join(
+            [
+                b"RIFF",
+                struct.pack("<I", 36 + n_bytes),
+                b"WAVEfmt ",
+                struct.pack("<IHHIIHH", 16, 1, self.channels, self.fs, self.fs * block, block, 16),
+                b"data",
+                struct.pack("<I", n_bytes),
+            ]
+        )
+
+    def append(self, samples: np.ndarray) -> None:
+        """Append samples ``(n,)`` or ``(n, channels)`` in [-1, 1] (clipped), then fix the header."""
+        x = np.asarray(samples, dtype=float).reshape(-1, self.channels)
+        if x.shape[0] == 0:
+            return
+        pcm = np.clip(np.round(x * 32767.0), -32768, 32767).astype("<i2")
+        self._f.seek(0, os.SEEK_END)
+        self._f.write(pcm.tobytes())
+        self.frames += x.shape[0]
+        n_bytes = self.frames * 2 * self.channels
+        self._f.seek(4)
+        self._f.write(struct.pack("<I", 36 + n_bytes))
+        self._f.seek(40)
+        self._f.write(struct.pack("<I", n_bytes))
+        self._f.flush()
+
+    def close(self) -> None:
+        self._f.close()
+
+
+class TrackFiles:
+    """``DIR/track-<id>.wav`` for every track, aligned with the input sample by sample."""
+
+    def __init__(self, directory: str | Path, fs: int) -> None:
+        self.dir = Path(directory)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.fs = int(fs)
+        self.files: dict[int, GrowingWav] = {}
+
+    def write(self, tid: int, start: int, samples: np.ndarray) -> None:
+        """Samples of track `tid` starting at input sample `start`; zeros fill any gap."""
+        f = self.files.get(tid)
+        if f is None:
+            f = self.files[tid] = GrowingWav(self.dir / f"track-{tid}.wav", self.fs)
+        if start > f.frames:
+            self._zeros(f, start - f.frames)
+        skip = f.frames - start  # > 0 only for samples before the file's end (never here)
+        f.append(np.asarray(samples)[max(skip, 0) :])
+
+    def finish(self, n_total: int) -> None:
+        """Pad every file with silence to `n_total` samples (the input's length) and close."""
+        for f in self.files.values():
+            if n_total > f.frames:
+                self._zeros(f, n_total - f.frames)
+            f.close()
+
+    @staticmethod
+    def _zeros(f: GrowingWav, n: int) -> None:
+        step = 1 << 16
+        for k in range(0, n, step):
+            f.append(np.zeros(min(step, n - k)))
+
+
+class Player:
+    """Play one voice on a PortAudio output device (sounddevice), fed block by block."""
+
+    def __init__(self, device: str | int, fs: int, *, latency: float = 0.2) -> None:
+        import sounddevice as sd
+
+        dev: str | int = int(device) if str(device).isdigit() else device
+        self.stream: Any = sd.OutputStream(
+            samplerate=fs, channels=1, dtype="float32", device=dev, latency=latency
+        )
+        self.stream.start()
+        self.played = 0
+        self.underflows = 0
+
+    def play(self, samples: np.ndarray) -> None:
+        """Queue samples ``(n,)`` (blocks until the device has room, like a speaker)."""
+        x = np.clip(np.asarray(samples, dtype=np.float32), -1.0, 1.0)
+        if x.size:
+            self.underflows += bool(self.stream.write(x[:, None]))
+            self.played += x.size
+
+    def close(self) -> None:
+        self.stream.stop()
+        self.stream.close()

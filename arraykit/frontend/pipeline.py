@@ -1,0 +1,320 @@
+"""The live front end, block by block: STFT -> activity -> directions -> tracks -> voices.
+
+>>> import numpy as np, arraykit as ak
+>>> g = ak.load_geometry("respeaker-6mic")
+>>> scene = ak.sim.simulate(g, [ak.sim.Source(ak.sim.speech_like(1.5, 16000, seed=2), 70.0)],
+...                         rt60=0.2, snr_db=25, seed=1)
+>>> pipe = ak.frontend.Pipeline(g, 16000, ak.frontend.FrontendOptions(activity="energy"))
+>>> reports = pipe.process(scene.signals) + pipe.finish()
+>>> [(t.id, round(t.azimuth / 10) * 10) for t in reports[-1].tracks]
+[(1, 70)]
+
+:class:`Pipeline` takes chunks of any length (``(M, n)``, float) and runs the
+pipeline on fixed blocks of ``block_hops`` STFT hops (48 ms at 16 kHz by default), so that
+the results do not depend on how the input was chunked: a file read at once and a
+device delivering 1024-frame blocks give identical reports. Each block yields a
+:class:`BlockReport`:
+
+1. :class:`arraykit.stft.StreamingSTFT` frames (Hann, 50 % overlap);
+2. speech activity (:mod:`~arraykit.frontend.activity`);
+3. directions from a forgetting covariance (:mod:`~arraykit.frontend.localise`),
+   searched only in active blocks;
+4. tracks (:mod:`~arraykit.frontend.tracking`): persistent IDs, birth, hold, death;
+5. one beamformer per confirmed track (:mod:`~arraykit.frontend.separation`) and its
+   output samples, aligned with the input.
+
+Algorithmic latency: a sample reaches the track outputs once its block is complete
+and the frames overlapping it are in, ``block + nfft - hop`` samples after it was
+captured (64 ms at 16 kHz, 43 ms at 48 kHz with the defaults; :attr:`Pipeline.latency`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from arraykit import _validate as v
+from arraykit.frontend.activity import make_activity
+from arraykit.frontend.localise import Detections, Localiser
+from arraykit.frontend.separation import SEPARATIONS, Separator
+from arraykit.frontend.tracking import Event, Tracker
+from arraykit.geometry import ArrayGeometry
+from arraykit.stft import StreamingSTFT
+
+__all__ = ["BlockReport", "FrontendOptions", "Pipeline", "TrackReport"]
+
+ActivityKind = Literal["auto", "webrtc", "energy", "both", "none"]
+SeparationKind = Literal["mvdr", "lcmv", "das"]
+
+
+@dataclass(frozen=True)
+class FrontendOptions:
+    """Settings of :class:`Pipeline` (validated once, at construction).
+
+    nfft : STFT size (None: the largest power of two up to 32 ms at the rate: 512 at
+        16 kHz, 1024 at 44.1 and 48 kHz)
+    block_hops : STFT hops per block (the block is ``block_hops * nfft / 2`` samples)
+    freq_range : band searched for directions, Hz
+    memory : time constant of the localisation covariance, s
+    max_sources : peaks searched per block
+    peak_ratio : a deflated peak must stand this high (relative to the first) to count
+    resolution : direction grid step, degrees
+    min_height : least height of a peak above its map's median (the map is a mean
+        GCC-PHAT, at most 1)
+    activity : ``"auto"`` (``"both"`` when the WebRTC VAD is installed, else
+        ``"energy"``), ``"webrtc"``, ``"energy"``, ``"both"`` or ``"none"``
+    activity_threshold : blocks below it are not localised
+    gate, meas_sd, accel_sd, birth_hits, birth_window, hold : the tracker's
+        (:class:`~arraykit.frontend.tracking.Tracker`)
+    separation : ``"mvdr"``, ``"lcmv"`` or ``"das"`` per track
+    separation_memory : time constant of each track's interference covariance, s
+    postfilter : single-channel Wiener post-filter on each track's output
+    """
+
+    nfft: int | None = None
+    block_hops: int = 3
+    freq_range: tuple[float, float] = (300.0, 3500.0)
+    memory: float = 0.15
+    max_sources: int = 2
+    peak_ratio: float = 0.6
+    resolution: float = 2.0
+    min_height: float = 0.15
+    activity: ActivityKind = "auto"
+    activity_threshold: float = 0.5
+    gate: float = 20.0
+    meas_sd: float = 4.0
+    accel_sd: float = 60.0
+    birth_hits: int = 3
+    birth_window: int = 5
+    hold: float = 2.5
+    separation: SeparationKind = "mvdr"
+    separation_memory: float = 1.0
+    postfilter: bool = False
+
+    def __post_init__(self) -> None:
+        if self.nfft is not None:
+            v.integer("nfft", self.nfft, 16)
+            if self.nfft % 2:
+                raise v.fail("nfft", self.nfft, "must be even (50 % overlap)")
+        v.integer("block_hops", self.block_hops, 1)
+        for name in ("memory", "resolution", "gate", "meas_sd", "accel_sd", "hold"):
+            v.positive(name, getattr(self, name))
+        v.positive("separation_memory", self.separation_memory)
+        v.integer("max_sources", self.max_sources, 1)
+        v.integer("birth_hits", self.birth_hits, 1)
+        v.integer("birth_window", self.birth_window, self.birth_hits)
+        if not 0 < float(self.peak_ratio) <= 1:
+            raise v.fail("peak_ratio", self.peak_ratio, "must lie in (0, 1]")
+        if not 0 <= float(self.activity_threshold) <= 1:
+            raise v.fail("activity_threshold", self.activity_threshold, "must lie in [0, 1]")
+        v.choice("activity", self.activity, ("auto", "webrtc", "energy", "both", "none"))
+        v.choice("separation", self.separation, SEPARATIONS)
+
+
+@dataclass(frozen=True)
+class TrackReport:
+    """A confirmed track in one block (directions in degrees, level in dBFS)."""
+
+    id: int
+    azimuth: float
+    elevation: float
+    activity: float
+    level_db: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "azimuth": round(self.azimuth, 2),
+            "elevation": round(self.elevation, 2),
+            "activity": round(self.activity, 3),
+            "level_db": round(self.level_db, 1) if math.isfinite(self.level_db) else None,
+        }
+
+
+@dataclass(frozen=True)
+class BlockReport:
+    """What one block produced.
+
+    t : seconds of input consumed at the end of the block
+    activity : the block's speech activity, 0..1
+    tracks : the confirmed tracks after this block
+    events : tracks born and ended, frames lost
+    audio : ``{id: (start, samples)}``: each track's output samples from input sample
+        `start` on (the samples this block completed)
+    detections : the block's directions (and spatial map, in active blocks)
+    weights : ``{id: (F, M)}`` each track's beamformer in this block (for evaluation:
+        the same weights applied to each source's image give the output's parts)
+    """
+
+    t: float
+    activity: float
+    tracks: list[TrackReport]
+    events: list[Event]
+    audio: dict[int, tuple[int, np.ndarray]] = field(repr=False)
+    detections: Detections = field(repr=False)
+    weights: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON line: ``{"t", "activity", "tracks": [...], "events": [...]}``."""
+        return {
+            "t": round(self.t, 6),
+            "activity": round(self.activity, 3),
+            "tracks": [tr.as_dict() for tr in self.tracks],
+            "events": [e.as_dict() for e in self.events],
+        }
+
+
+class Pipeline:
+    """The front end on one array: feed :meth:`process` chunks ``(M, n)``, then :meth:`finish`.
+
+    Attributes
+    ----------
+    latency : float
+        Algorithmic latency of the track outputs, seconds.
+    compute_seconds : float
+        Time spent in :meth:`process` and :meth:`finish` so far.
+    """
+
+    def __init__(
+        self, geometry: ArrayGeometry, fs: float, options: FrontendOptions | None = None
+    ) -> None:
+        if not isinstance(geometry, ArrayGeometry):
+            raise v.fail("geometry", geometry, "must be an ArrayGeometry")
+        self.geometry = geometry
+        self.fs = v.positive("fs", fs)
+        self.options = opts = options if options is not None else FrontendOptions()
+        if not isinstance(opts, FrontendOptions):
+            raise v.fail("options", options, "must be a FrontendOptions")
+        nfft = opts.nfft or int(2 ** math.floor(math.log2(0.032 * self.fs)))
+        self.nfft, self.hop = nfft, nfft // 2
+        self.block_n = opts.block_hops * self.hop
+        self.latency = (self.block_n + nfft - self.hop) / self.fs
+        self.sts = StreamingSTFT(self.fs, geometry.n_mics, nfft=nfft)
+        self.sts.push(np.zeros((geometry.n_mics, nfft - self.hop)))  # see StreamingISTFT
+        band, _ = v.band_bins("freq_range", opts.freq_range, self.fs, nfft)
+        self.band = band
+        hop_s = self.hop / self.fs
+        self.localiser = Localiser(
+            geometry,
+            self.sts.freqs[band],
+            hop_seconds=hop_s,
+            memory=opts.memory,
+            max_sources=opts.max_sources,
+            peak_ratio=opts.peak_ratio,
+            resolution=opts.resolution,
+            min_height=opts.min_height,
+        )
+        kind = opts.activity
+        if kind == "auto":
+            try:
+                import webrtcvad  # noqa: F401
+
+                kind = "both"
+            except ImportError:  # pragma: no cover - depends on the install
+                kind = "energy"
+        self.activity_kind = kind
+        self.activity = make_activity(kind, self.fs)
+        self.tracker = Tracker(
+            self.block_n / self.fs,
+            gate=opts.gate,
+            meas_sd=opts.meas_sd,
+            accel_sd=opts.accel_sd,
+            birth_hits=opts.birth_hits,
+            birth_window=opts.birth_window,
+            hold=opts.hold,
+        )
+        self.separator = Separator(
+            geometry,
+            self.fs,
+            nfft,
+            method=opts.separation,
+            memory=opts.separation_memory,
+            hop_seconds=hop_s,
+            postfilter=opts.postfilter,
+        )
+        self._pending = np.zeros((geometry.n_mics, 0))
+        self._frame = 0
+        self.samples_in = 0  # input samples processed into blocks (or still pending)
+        self._consumed = 0
+        self._events: list[Event] = []
+        self.compute_seconds = 0.0
+        self._finished = False
+
+    def process(self, chunk: npt.ArrayLike) -> list[BlockReport]:
+        """Add input samples ``(M, n)``; return the reports of the blocks they completed."""
+        t0 = time.perf_counter()
+        x = v.finite_array("chunk", chunk, ndim=2)
+        if x.shape[0] != self.geometry.n_mics:
+            raise v.fail("chunk", chunk, f"must have {self.geometry.n_mics} rows (microphones)")
+        if self._finished:
+            raise v.fail("chunk", "...", "the pipeline is finished; make a new one")
+        self.samples_in += x.shape[1]
+        buf = np.concatenate([self._pending, x], axis=1)
+        out = []
+        n_blocks = buf.shape[1] // self.block_n
+        for b in range(n_blocks):
+            out.append(self._block(buf[:, b * self.block_n : (b + 1) * self.block_n]))
+        self._pending = buf[:, n_blocks * self.block_n :]
+        self.compute_seconds += time.perf_counter() - t0
+        return out
+
+    def lost(self, frames: int) -> list[BlockReport]:
+        """The device lost `frames` frames: fill them with zeros (keeps the timing), report it."""
+        frames = v.integer("frames", frames, 0)
+        self._events.append(Event("frames_lost", self.samples_in / self.fs, frames=frames))
+        return self.process(np.zeros((self.geometry.n_mics, frames)))
+
+    def finish(self) -> list[BlockReport]:
+        """Flush: process what is pending and the overlap still open (zeros after the end)."""
+        if self._finished:
+            return []
+        n_total = self.samples_in
+        tail = (-self._pending.shape[1]) % self.block_n + self.block_n * math.ceil(
+            (self.nfft - self.hop) / self.block_n
+        )
+        reports = self.process(np.zeros((self.geometry.n_mics, tail)))
+        self._finished = True
+        self.samples_in = n_total
+        clipped = []
+        for r in reports:  # no output past the input's end
+            audio = {
+                k: (s, a[: max(0, n_total - s)]) for k, (s, a) in r.audio.items() if s < n_total
+            }
+            clipped.append(
+                BlockReport(r.t, r.activity, r.tracks, r.events, audio, r.detections, r.weights)
+            )
+        return clipped
+
+    def _block(self, x: np.ndarray) -> BlockReport:
+        opts = self.options
+        act = float(self.activity(x))
+        X = self.sts.push(x)  # (M, F, block_hops)
+        frame0 = self._frame
+        self._frame += X.shape[2]
+        self._consumed += x.shape[1]
+        t = self._consumed / self.fs
+        det = self.localiser.update(X[:, self.band, :], act >= opts.activity_threshold)
+        tracks, events = self.tracker.step(t, det.azimuth, det.elevation)
+        events = self._events + events
+        self._events = []
+        dirs = {tr.id: (tr.azimuth, tr.elevation) for tr in tracks}
+        outs = self.separator.process(X, frame0, dirs)
+        start = frame0 * self.hop - (self.nfft - self.hop)
+        audio: dict[int, tuple[int, np.ndarray]] = {}
+        level: dict[int, float] = {}
+        for tid, y in outs.items():
+            s, yy = (start, y) if start >= 0 else (0, y[-start:])
+            audio[tid] = (s, yy)
+            p = float(np.mean(y * y)) if y.size else 0.0
+            level[tid] = 10 * math.log10(p) if p > 0 else -math.inf
+        reports = [
+            TrackReport(tr.id, tr.azimuth, tr.elevation, tr.activity, level.get(tr.id, -math.inf))
+            for tr in tracks
+        ]
+        weights = dict(self.separator.last_weights)
+        return BlockReport(t, act, reports, events, audio, det, weights)

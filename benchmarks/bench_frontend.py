@@ -1,0 +1,235 @@
+"""The live front end (``arraykit track``) against issue 14's targets.
+
+    nice .venv/bin/python benchmarks/bench_frontend.py [--seeds 16] [--png docs/track_view.png]
+
+1. Meetings (:func:`arraykit.frontend.scoring.meeting`): two talkers, one still and one
+   walking a 90 degree arc at 30 degrees/s, turns, overlaps and a 2 s pause, 8 s,
+   RT60 0.3 s (full image order), 20 dB SNR, on the 46 mm six-microphone circle and
+   the four-microphone ReSpeaker USB array; `--seeds` scenes each (four layouts,
+   the speech and noise differ with every seed). Tracking: matched azimuth errors,
+   identity swaps, confirmation delays, false tracks, OSPA. Separation: per-track
+   SIR gain and SI-SDR from the oracle images (MVDR and delay-and-sum per track).
+2. Noise only: 60 s of a fan (a directional broadband noise with blade-pass
+   harmonics, 1.5 m away) plus sensor noise; false tracks per minute for the WebRTC
+   VAD and the energy detector.
+3. office-ula32 (measured responses, ../shared/data): two loudspeakers at once, 8-mic
+   sub-arrays; both tracked at their positions and each track's SIR gain.
+4. Speed: CPU time per audio time (one thread) of the whole pipeline with two
+   tracks, 6 mics at 16 kHz and 16 mics (uma-16) at 48 kHz; algorithmic latency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+import arraykit as ak
+from arraykit.frontend import FrontendOptions, Pipeline, scoring
+
+FS = 16000
+OFFICE = Path(__file__).resolve().parents[2] / "shared" / "data" / "office-ula32"
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+
+
+def _owner(reports: list, truth, tid: int) -> int:
+    """The source a track followed most of its life."""
+    votes = []
+    for r in reports:
+        for t in r.tracks:
+            if t.id == tid:
+                d = [abs((t.azimuth - a + 180) % 360 - 180) for a in truth(r.t)[:, 0]]
+                votes.append(int(np.argmin(d)))
+    return int(np.bincount(votes).argmax()) if votes else -1
+
+
+def meetings(name: str, seeds: int, cache: dict, args_activity: str = "auto") -> dict:
+    g = ak.load_geometry(name)
+    out: dict = {"err": [], "swaps": 0, "delay": [], "false": 0, "ospa": [], "sep": []}
+    for seed in range(seeds):
+        m = scoring.meeting(g, seed, rir_cache=cache)
+        runs = {}
+        for sep in ("mvdr", "das"):
+            pipe = Pipeline(g, FS, FrontendOptions(activity=args_activity, separation=sep))
+            runs[sep] = (pipe, pipe.process(m.scene.signals) + pipe.finish())
+        pipe, reps = runs["mvdr"]
+        sc = scoring.track_errors(reps, m.truth, m.active, onsets=m.onsets, lag=0.05)
+        out["err"].extend(sc.errors)
+        out["swaps"] += sc.swaps
+        out["delay"].append(sc.confirm_delays)
+        out["false"] += len(sc.false_tracks)
+        out["ospa"].append(sc.ospa)
+        for tid in sorted({t.id for r in reps for t in r.tracks}):
+            k = _owner(reps, m.truth, tid)
+            if tid in sc.false_tracks or k < 0:
+                continue
+            s_in, s_out, sdr = scoring.sir_gain(pipe, reps, m.scene.images, tid, k)
+            das_ids = {t.id for r in runs["das"][1] for t in r.tracks}
+            d = scoring.sir_gain(*runs["das"], m.scene.images, tid, k) if tid in das_ids else None
+            out["sep"].append((s_out - s_in, sdr, (d[1] - d[0]) if d else np.nan,
+                               d[2] if d else np.nan))  # fmt: skip
+        print(
+            f"  {name} seed {seed}: median err {np.median(sc.errors):.1f}, swaps {sc.swaps}, "
+            f"delays {np.round(sc.confirm_delays, 2)}, false {sc.false_tracks}",
+            flush=True,
+        )
+    return out
+
+
+def fan_noise(seconds: float, fs: int, seed: int) -> np.ndarray:
+    """A fan: low-passed noise with blade-pass harmonics (about 120 Hz) and a slow wobble."""
+    from scipy.signal import lfilter
+
+    rng = np.random.default_rng(seed)
+    n = round(seconds * fs)
+    t = np.arange(n) / fs
+    x = lfilter([1.0], [1.0, -0.95], rng.standard_normal(n))
+    bpf = 120.0 * (1 + 0.01 * np.sin(2 * np.pi * 0.2 * t))
+    for h in range(1, 6):
+        x += 3.0 / h * np.sin(2 * np.pi * h * np.cumsum(bpf) / fs + rng.uniform(0, 6.3))
+    return x / np.sqrt(np.mean(x**2))
+
+
+def noise_only(name: str, seconds: float = 60.0) -> dict:
+    g = ak.load_geometry(name)
+    fan = ak.sim.Source(fan_noise(seconds, FS, 7), azimuth=230.0, distance=1.5)
+    sc = ak.sim.simulate(g, [fan], FS, rt60=0.3, snr_db=20, seed=3)
+    res = {}
+    for act in ("webrtc", "energy", "both"):
+        pipe = Pipeline(g, FS, FrontendOptions(activity=act))
+        reps = pipe.process(sc.signals) + pipe.finish()
+        ids = {t.id for r in reps for t in r.tracks}
+        active = np.mean([r.activity >= 0.5 for r in reps])
+        res[act] = (len(ids) / (seconds / 60.0), active)
+    return res
+
+
+def office() -> list[list[str]]:
+    from arraykit.datasets import calibrate, load_office_ula32, render_mixture
+
+    data = load_office_ula32(OFFICE, rir_seconds=0.2)
+    cal = calibrate(data)
+    rows = []
+    for tgt, intf in [(1, 9), (3, 7), (5, 1), (7, 3), (9, 5)]:
+        mix = render_mixture(data, tgt, intf, target_clip="female_1", interferer_clip="male_1",
+                             fs=FS, seconds=4.0, start_seconds=0.5, sir_db=0.0)  # fmt: skip
+        x = cal.align(mix.signals, FS)
+        images = np.stack([cal.align(mix.target, FS), cal.align(mix.interferer, FS)])
+        for k0 in (8, 16):
+            idx = list(range(k0, k0 + 8))
+            sub = data.geometry.subarray(idx)
+            truth = []
+            for s in (tgt, intf):
+                rel = cal.positions[data.index(s)] - sub.centroid
+                truth.append(np.degrees(np.arctan2(rel[1], rel[0])) % 360)
+            pipe = Pipeline(sub, FS)
+            reps = pipe.process(x[idx]) + pipe.finish()
+            final = {t.id: t.azimuth for r in reps[-60:] for t in r.tracks}
+            cells = [f"{tgt}+{intf}", f"{k0}-{k0 + 7}",
+                     " / ".join(f"{a:.0f}" for a in truth)]  # fmt: skip
+            found, gains = [], []
+            for k, az in enumerate(truth):
+                # the line (along y) cannot tell its sides apart: the mirror 180 - az counts
+                d = {tid: min(abs((a - az + 180) % 360 - 180), abs((a + az) % 360 - 180))
+                     for tid, a in final.items()}  # fmt: skip
+                tid = min(d, key=d.get) if d else None
+                if tid is None or d[tid] > 10:
+                    found.append("—")
+                    gains.append("—")
+                    continue
+                found.append(f"{final[tid]:.0f}")
+                s_in, s_out, _ = scoring.sir_gain(pipe, reps, images[:, idx], tid, k)
+                gains.append(f"{s_out - s_in:+.1f}")
+            cells += [" / ".join(found), " / ".join(gains)]
+            rows.append(cells)
+            print("  office", cells, flush=True)
+    return rows
+
+
+def speed() -> list[list[str]]:
+    rows = []
+    for name, fs in (("respeaker-6mic", 16000), ("uma-16", 48000)):
+        g = ak.load_geometry(name)
+        srcs = [ak.sim.Source(ak.sim.speech_like(6.0, fs, seed=1), 40.0),
+                ak.sim.Source(ak.sim.speech_like(6.0, fs, seed=2), 160.0)]  # fmt: skip
+        sc = ak.sim.simulate(g, srcs, fs, rt60=0.3, snr_db=20, seed=1, max_order=10)
+        best = np.inf
+        for _ in range(3):
+            pipe = Pipeline(g, fs)
+            c0 = time.thread_time()
+            reps = pipe.process(sc.signals)
+            best = min(best, (time.thread_time() - c0) / (sc.signals.shape[1] / fs))
+        n_tr = max(len(r.tracks) for r in reps)
+        rows.append([name, f"{g.n_mics}", f"{fs}", f"{pipe.nfft}", f"{n_tr}", f"{best:.3f}",
+                     f"{1e3 * pipe.latency:.0f}"])  # fmt: skip
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=int, default=16)
+    ap.add_argument("--png", type=Path, help="save a live-view frame of one meeting here")
+    ap.add_argument("--skip", default="", help="comma list of parts to skip")
+    ap.add_argument("--arrays", default="respeaker-6mic,respeaker-usb-4mic")
+    ap.add_argument("--activity", default="auto", help="activity detector of the meetings")
+    args = ap.parse_args()
+    skip = set(args.skip.split(","))
+    t0 = time.perf_counter()
+    if "speed" not in skip:
+        print("### Speed (CPU time / audio time, one thread; best of 3)\n")
+        print(table(["array", "mics", "fs", "nfft", "tracks", "RTF", "latency ms"], speed()))
+    if "meetings" not in skip:
+        rows_t, rows_s = [], []
+        for name in args.arrays.split(","):
+            r = meetings(name, args.seeds, {}, args.activity)
+            err = np.asarray(r["err"])
+            delays = np.asarray(r["delay"])
+            sep = np.asarray(r["sep"])
+            rows_t.append([name, str(args.seeds), f"{np.median(err):.1f}",
+                           f"{np.percentile(err, 90):.1f}", str(r["swaps"]),
+                           f"{np.nanmedian(delays[:, 0]):.2f} / {np.nanmax(delays[:, 0]):.2f}",
+                           f"{np.nanmedian(delays[:, 1]):.2f} / {np.nanmax(delays[:, 1]):.2f}",
+                           str(r["false"]), f"{np.mean(r['ospa']):.1f}"])  # fmt: skip
+            rows_s.append([name, str(len(sep)), f"{np.median(sep[:, 0]):+.1f}",
+                           f"{np.min(sep[:, 0]):+.1f}", f"{np.median(sep[:, 1]):.1f}",
+                           f"{np.nanmedian(sep[:, 2]):+.1f}", f"{np.nanmedian(sep[:, 3]):.1f}"])  # fmt: skip
+        print("\n### Tracking (meetings)\n")
+        print(table(["array", "scenes", "az err median °", "p90 °", "swaps",
+                     "confirm A (onset in silence) median / max s",
+                     "confirm B (onset over A) median / max s", "false tracks",
+                     "OSPA ° (c = 30)"], rows_t))  # fmt: skip
+        print("\n### Separation per track (oracle images)\n")
+        print(table(["array", "tracks", "MVDR SIR gain median dB", "min", "SI-SDR median dB",
+                     "DAS SIR gain median dB", "DAS SI-SDR median dB"], rows_s))  # fmt: skip
+    if "noise" not in skip:
+        rows = []
+        for name in args.arrays.split(","):
+            res = noise_only(name)
+            rows.append([name] + [f"{res[a][0]:.1f} ({100 * res[a][1]:.0f} %)"
+                                  for a in ("webrtc", "energy", "both")])  # fmt: skip
+        print("\n### 60 s of fan noise: false tracks per minute (share of blocks active)\n")
+        print(table(["array", "WebRTC VAD", "energy", "both (default)"], rows))
+    if "office" not in skip and OFFICE.is_dir():
+        print("\n### office-ula32: two loudspeakers at once, 8-mic sub-arrays\n")
+        print(table(["sources", "mics", "true az °", "tracked az °", "SIR gain dB"], office()))
+    if args.png:
+        from arraykit.frontend.view import LiveView
+
+        g = ak.load_geometry("respeaker-6mic")
+        m = scoring.meeting(g, 0, max_order=10)
+        view = LiveView()
+        for r in Pipeline(g, FS).process(m.scene.signals):
+            view.add(r)
+        view.save(args.png)
+    print(f"\n({time.perf_counter() - t0:.0f} s; {os.cpu_count()} cores)")
+
+
+if __name__ == "__main__":
+    main()
