@@ -28,6 +28,7 @@ COMMANDS = [
     "arraykit.cli.hardware",
     "arraykit.cli.track",
     "arraykit.cli.demo",
+    "arraykit.cli.campaign",
 ]
 
 
