@@ -187,6 +187,8 @@ def clean_count(
     apart: Callable[[int, Iterable[int]], bool],
     kmax: int,
     floor: float,
+    *,
+    first: np.ndarray | None = None,
 ) -> tuple[int, np.ndarray]:
     """Count sources by removing them one by one from the PHAT cross-spectra (CLEAN).
 
@@ -202,7 +204,7 @@ def clean_count(
 
     `srp_map(R)` maps residual cross-spectra over the grid ``(G,)``; `steer_at(i)` is
     grid point ``i``'s unit-modulus steering vectors ``(F, M)``; `peaks_of(map)` the
-    ``(G,)`` bool peak mask.
+    ``(G,)`` bool peak mask; `first` ``(G,)`` the map of ``R`` when already made.
     """
     R = np.array(R, dtype=complex)
     M = R.shape[1]
@@ -211,7 +213,7 @@ def clean_count(
     heights: list[float] = []
     count = misses = 0
     for step in range(kmax):  # a loop over the sources (few)
-        m = srp_map(R)
+        m = first if step == 0 and first is not None else srp_map(R)
         local = peaks_of(m)
         order = np.argsort(-m, kind="stable")
         cand = [int(i) for i in order[local[order]] if apart(int(i), found)]
