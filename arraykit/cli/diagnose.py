@@ -96,8 +96,13 @@ def _prediction(args, geometry, direction) -> int:
 
     needs = get_design(args.method).needs
     if "mixture_cov" in needs and args.snr is None:
+        without = [m for m in design_names() if "mixture_cov" not in get_design(m).needs]
         raise v.fail(
-            "--snr", None, f"is needed by --method {args.method} (the talker is in its covariance)"
+            "--snr",
+            None,
+            f"is needed by --method {args.method} (the talker is in its covariance): give "
+            f"--snr DB, the talker's SNR per microphone (e.g. --snr 10), or a method without "
+            f"it ({', '.join(without)})",
         )
     if "nulls" in needs and not args.null:
         raise v.fail("--null", None, f"is needed by --method {args.method} (give at least one)")
@@ -210,7 +215,7 @@ def _recording(args, direction) -> int:
         except ValueError:
             raise v.fail("--noise", args.noise, "must be T0:T1 in seconds") from None
         noise = (t0, t1)
-    signals, fs, geometry = read_recording(args.input, args, flag="IN.wav")
+    signals, fs, geometry = read_recording(args.input, args, flag="IN.wav", purpose="diagnose")
     rep = diagnose_recording(
         signals,
         fs,
