@@ -73,6 +73,8 @@ def finite_array(
         raw = np.asarray(value)
         if raw.dtype == np.bool_ and not allow_bool:
             raise fail(name, value, "must be numbers, not booleans")
+        if np.iscomplexobj(raw) and not np.issubdtype(np.dtype(dtype), np.complexfloating):
+            raise fail(name, value, "is complex: give real samples (np.real(x) if that is meant)")
         arr = raw.astype(dtype, copy=False)
     except (TypeError, ValueError) as exc:
         if isinstance(exc, InvalidArgumentError):

@@ -494,3 +494,25 @@ def test_locate_stft_refuses_silence_and_non_finite_values(
     for num_sources in (1, "auto"):
         with pytest.raises(ak.InvalidArgumentError, match=match):
             ak.doa.locate_stft(X, FS, s.geometry, method=method, num_sources=num_sources)
+
+
+def test_separations_no_k_sources_can_keep_are_refused(two_talkers) -> None:
+    """Two sources 200 degrees apart do not exist: refused, not two peaks 1 degree apart."""
+    s = two_talkers
+    for k, sep in ((2, 200.0), (3, 130.0)):
+        with pytest.raises(ak.InvalidArgumentError, match=r"min_separation=.*cannot be that far"):
+            ak.doa.locate(s.signals, FS, s.geometry, num_sources=k, min_separation=sep)
+    res = ak.doa.locate(s.signals, FS, s.geometry, num_sources=2, min_separation=120.0)
+    assert ak.doa.grids.angular_distance(res.directions[0], res.directions[1]) >= 120.0 - 1e-9
+
+
+def test_complex_signals_are_refused_not_cast(two_talkers) -> None:
+    """The imaginary part is never dropped silently (locate, beamform, gcc_phat)."""
+    x = two_talkers.signals.astype(complex)
+    g = two_talkers.geometry
+    with pytest.raises(ak.InvalidArgumentError, match="is complex"):
+        ak.doa.locate(x, FS, g)
+    with pytest.raises(ak.InvalidArgumentError, match="is complex"):
+        ak.gcc_phat(x[0], x[1].real, FS)
+    with pytest.raises(ak.InvalidArgumentError, match="is complex"):
+        ak.beamform.beamform(x, FS, g, method="das", direction=(60.0, 0.0))

@@ -162,6 +162,7 @@ def _plan(
         directions, kind, coarse_step = options.grid, "user", res
         sep_default = _extract.default_separation(geometry, freqs, options.c)
     sep = sep_default if options.min_separation is None else options.min_separation
+    _check_separation(options, kind, sep)
     return Plan(
         options=options,
         geometry=geometry,
@@ -175,6 +176,29 @@ def _plan(
         coarse=coarse_step,
         min_separation=sep,
     )
+
+
+def _check_separation(options: SearchOptions, kind: GridKind, sep: float) -> None:
+    """A given `min_separation` that K sources cannot keep on this grid is refused (the
+    peaks would otherwise be filled in closer than asked)."""
+    k = options.num_sources
+    if k == "auto" or k < 2 or options.min_separation is None or kind == "points":
+        return
+    # K directions pairwise >= sep apart: a ring holds 360/sep, a half ring (a line
+    # array's arc) 180/sep + 1, and no two directions anywhere are more than 180 apart
+    if kind == "ring":
+        fits = k * sep <= 360.0
+    elif kind in ("arc", "arc-el"):
+        fits = (k - 1) * sep <= 180.0
+    else:
+        fits = sep <= 180.0
+    if not fits:
+        raise v.fail(
+            "min_separation",
+            options.min_separation,
+            f"{k} sources cannot be that far apart from each other on this {kind} grid: "
+            "lower min_separation or num_sources",
+        )
 
 
 def _check_count(options: SearchOptions, M: int) -> None:
