@@ -27,9 +27,7 @@ demo: $(DEMO)
 	$(BIN)/arraykit demo
 
 # the whole suite: lint, format, types, then every test (the `slow` ones included)
-test: $(STAMP)
-	$(BIN)/ruff check arraykit tests benchmarks
-	$(BIN)/ruff format --check arraykit tests benchmarks
+test: $(STAMP) lint
 	MPLBACKEND=Agg OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest
 
 lint: $(STAMP)

@@ -33,6 +33,7 @@ __all__ = [
     "InvalidArgumentError",
     "__version__",
     "beamform",
+    "campaign",
     "clear_caches",
     "datasets",
     "diagnostics",
@@ -51,6 +52,7 @@ __all__ = [
 
 _SUBMODULES = {
     "beamform",
+    "campaign",
     "datasets",
     "diagnostics",
     "doa",

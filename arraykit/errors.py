@@ -7,7 +7,13 @@ or :class:`ValueError` into one line on stderr and exit status 2.
 
 from __future__ import annotations
 
-__all__ = ["ArraykitError", "DeviceError", "GeometryFileError", "InvalidArgumentError"]
+__all__ = [
+    "ArraykitError",
+    "DeviceError",
+    "GeometryFileError",
+    "InvalidArgumentError",
+    "NoSourceError",
+]
 
 
 class ArraykitError(Exception):
@@ -24,3 +30,15 @@ class GeometryFileError(InvalidArgumentError):
 
 class DeviceError(ArraykitError, RuntimeError):
     """A device could not be found, opened or controlled."""
+
+
+class NoSourceError(ArraykitError, ValueError):
+    """No directional source was heard (silence, no energy in the band, noise or a diffuse
+    field): a fixed number of sources cannot be located. ``reason`` says which.
+
+    A :class:`ValueError` too, as the refusal of an all-zero input always was.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

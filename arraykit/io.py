@@ -114,8 +114,12 @@ def _warn_if_truncated(path: Path, info: Any, frames: int) -> None:
         )
 
 
-def check_output(path: str | Path, subtype: str | None = None) -> tuple[Path, str, str]:
+def check_output(
+    path: str | Path, subtype: str | None = None, *, name: str = "path"
+) -> tuple[Path, str, str]:
     """Check an output path before anything is opened: ``(path, format, subtype)``.
+
+    `name` is what errors call the path (the command line passes its flag).
 
     The format comes from the extension (``.wav``, ``.flac``, ...); the subtype
     defaults to 32-bit float where the format has it, else the format's default.
@@ -128,22 +132,22 @@ def check_output(path: str | Path, subtype: str | None = None) -> tuple[Path, st
     """
     p = Path(path)
     if str(path).endswith(("/", os.sep)) or p.is_dir():
-        raise v.fail("path", str(path), "is a folder: give a file name such as out.wav")
+        raise v.fail(name, str(path), "is a folder: give a file name such as out.wav")
     formats = sf.available_formats()
     ext = p.suffix[1:].upper()
     if not ext:
-        raise v.fail("path", str(path), "has no extension: end it in .wav (or .flac, ...)")
+        raise v.fail(name, str(path), "has no extension: end it in .wav (or .flac, ...)")
     if ext not in formats or ext in ("RAW", "MP3"):
         raise v.fail(
-            "path",
+            name,
             str(path),
             f"unknown audio extension {p.suffix!r}: use .wav, .flac, .w64, .rf64, .aiff or .caf",
         )
     parent = p.parent if str(p.parent) else Path(".")
     if not parent.is_dir():
-        raise v.fail("path", str(path), f"folder {str(parent)!r} does not exist")
+        raise v.fail(name, str(path), f"folder {str(parent)!r} does not exist")
     if not os.access(parent, os.W_OK):
-        raise v.fail("path", str(path), f"folder {str(parent)!r} is not writable")
+        raise v.fail(name, str(path), f"folder {str(parent)!r} is not writable")
     if subtype is None:
         subtype = "FLOAT" if sf.check_format(ext, "FLOAT") else sf.default_subtype(ext)
     elif not sf.check_format(ext, subtype):

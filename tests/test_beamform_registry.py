@@ -129,6 +129,9 @@ def test_a_registered_design_reaches_every_caller():
         )
         assert gain[0] == pytest.approx(20 * np.log10(0.5), abs=1e-9)
         assert "half-das" in design_names()
+        # the public lists follow the registry, as ak.doa.METHODS does (they were import-time
+        # snapshots of the built-ins)
+        assert ak.beamform.METHODS[-1] == "half-das" == ak.diagnostics.METHODS[-1]
         with pytest.raises(ValueError, match="already registered"):
             register_design("half-das", BeamDesign(needs=frozenset({"steering"}), kernel=half_das))
         with pytest.raises(ValueError, match="unknown needs"):

@@ -7,6 +7,7 @@ import pytest
 
 import arraykit as ak
 from arraykit.doa.grids import angular_distance, plane_points
+from arraykit.errors import NoSourceError
 from arraykit.geometry import directions_from_vectors
 from arraykit.sim import Source, simulate, speech_like
 
@@ -175,7 +176,9 @@ def test_two_sources_and_auto_count(two_talkers) -> None:
     assert sorted(np.round(res.azimuth)) == pytest.approx([40.0, 170.0], abs=3.0)
     assert res.power[0] >= res.power[1]
     auto = ak.doa.locate(s.signals, FS, s.geometry, num_sources="auto")
-    assert auto.num_sources == 2 and "peaks" in auto.count_reason
+    assert auto.num_sources == 2 and "clean" in auto.count_reason
+    peaks = ak.doa.locate(s.signals, FS, s.geometry, num_sources="auto", counting="peaks")
+    assert peaks.num_sources == 2 and "peaks" in peaks.count_reason
     mdl = ak.doa.locate(s.signals, FS, s.geometry, num_sources="auto", counting="mdl")
     assert mdl.num_sources >= 2 and "mdl" in mdl.count_reason
     one = simulate(
@@ -269,15 +272,16 @@ def test_bad_input(two_talkers, kwargs: dict, match: str) -> None:
 
 def test_silence_is_refused_not_located() -> None:
     g = ak.load_geometry("respeaker-6mic")
-    with pytest.raises(ValueError, match=r"signals=.*all zero \(silence\)"):
+    with pytest.raises(NoSourceError, match=r"silence: every sample is zero"):
         ak.doa.locate(np.zeros((6, 8000)), FS, g)
-    # a silent stretch inside locate_blocks is a block with no power, not a NaN
+    # a silent stretch inside locate_blocks is a block with no source (NaN), not a direction
     x = np.zeros((6, 16000))
     x[:, 8000:] = simulate(g, [Source(speech_like(0.5, FS, seed=5), azimuth=80.0)], FS).signals[
         :, :8000
     ]
     blocks = ak.doa.locate_blocks(x, FS, g, block=0.5)
-    assert blocks.power[0, 0] == 0 and np.all(np.isfinite(blocks.azimuth))
+    assert np.isnan(blocks.azimuth[0, 0]) and blocks.blocks[0].num_sources == 0
+    assert "silence" in blocks.blocks[0].count_reason
     assert abs(blocks.azimuth[1, 0] - 80.0) < 4
 
 

@@ -35,6 +35,7 @@ LEVELS = {
     "diagnostics": 4,
     "plot": 5,
     "live": 6,
+    "campaign": 6,
     "frontend": 6,
     "cli": 7,
 }

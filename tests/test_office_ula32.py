@@ -328,3 +328,37 @@ def test_near_field_beamforming_separates_two_loudspeakers(data, cal):
         assert mvdr.snr_gain_db > das.snr_gain_db + 8.0, (tgt, das, mvdr)
         if tgt in (1, 3, 5):  # measured SI-SDR gains +9.0, +9.8, +9.2 dB
             assert mvdr.si_sdr_gain_db > 5.0, (tgt, mvdr)
+
+
+def test_two_loudspeakers_at_once_on_8_mic_sub_arrays(data, cal):
+    """Two loudspeakers playing different talkers at once (issue 13): SRP-PHAT with
+    num_sources=2 on every 8-mic sub-array finds both (the mean of the two errors per
+    sub-array measured median 2.5 deg, max 7.0 deg on these pairs; over all five pairs
+    benchmarks/bench_multisource.py measures p90 12.2 deg per loudspeaker, above the
+    single-source 1.9 deg: see the README)."""
+    from arraykit.doa.grids import angular_distance
+
+    g = data.geometry
+    az = np.arange(-90.0, 90.0 + 1e-9, 0.25)
+    grid = np.stack([np.mod(az, 360.0), np.zeros_like(az)], axis=1)
+    errs = []
+    for pair in ((1, 9), (7, 3)):
+        x = sum(
+            render_source(data, sid, clip, fs=16000, seconds=2.0, start_seconds=0.5)
+            for sid, clip in zip(pair, ("female_1", "male_1"), strict=True)
+        )
+        x = cal.align(x, 16000)
+        pos = [cal.positions[data.index(sid)] for sid in pair]
+        for k0 in range(0, g.n_mics, 8):
+            idx = list(range(k0, k0 + 8))
+            sub = g.subarray(idx)
+            truth = np.array(
+                [[np.degrees(np.arctan2(*(p - sub.centroid)[1::-1])), 0.0] for p in pos]
+            )
+            res = ak.doa.locate(
+                x[idx], 16000, sub, num_sources=2, grid=grid, freq_range=(300.0, 5500.0)
+            )
+            d = angular_distance(res.directions[:, None, :], truth[None, :, :])
+            errs.extend([min(d[0, 0] + d[1, 1], d[0, 1] + d[1, 0]) / 2])
+    errs = np.array(errs)  # mean error of the two loudspeakers, per sub-array
+    assert np.median(errs) < 3.5 and errs.max() < 10.0, errs.round(1)

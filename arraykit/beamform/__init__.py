@@ -16,7 +16,9 @@ directions and the metrics that judge them).
 
 from __future__ import annotations
 
-from arraykit.beamform.apply import METHODS, MethodScore, apply_weights, beamform, compare_methods
+from typing import Any
+
+from arraykit.beamform.apply import MethodScore, apply_weights, beamform, compare_methods
 from arraykit.beamform.covariance import (
     RecursiveCovariance,
     check_covariance,
@@ -106,3 +108,13 @@ __all__ = [
     "white_noise_gain",
     "whitened_principal",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``METHODS``: the registered designs, read from the registry on each access (so it
+    includes designs registered after import, as ``ak.doa.METHODS`` does for methods)."""
+    if name == "METHODS":
+        from arraykit.beamform.registry import design_names
+
+        return design_names()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

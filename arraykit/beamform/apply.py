@@ -30,12 +30,9 @@ from arraykit.beamform.weights import LoadingMode
 from arraykit.geometry import SPEED_OF_SOUND, ArrayGeometry
 from arraykit.stft import istft, stft, stft_frequencies
 
-__all__ = ["METHODS", "MethodScore", "apply_weights", "beamform", "compare_methods"]
+__all__ = ["MethodScore", "apply_weights", "beamform", "compare_methods"]
 
 logger = logging.getLogger(__name__)
-
-METHODS: tuple[str, ...] = design_names()
-"""The built-in designs (``registry.design_names()`` also lists ones registered later)."""
 
 
 def apply_weights(weights: npt.ArrayLike, X: npt.ArrayLike) -> np.ndarray:

@@ -28,6 +28,7 @@ COMMANDS = [
     "arraykit.cli.hardware",
     "arraykit.cli.track",
     "arraykit.cli.demo",
+    "arraykit.cli.campaign",
 ]
 
 
@@ -37,7 +38,9 @@ class UsageError(ArraykitError, ValueError):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # one line, exit status 2
-        raise UsageError(f"{self.prog}: {message}")
+        # "arraykit: error: doa: argument --method: ..." (the program name once, not twice)
+        command = self.prog.removeprefix("arraykit").strip()
+        raise UsageError(f"{command}: {message}" if command else message)
 
 
 def build_parser() -> argparse.ArgumentParser:

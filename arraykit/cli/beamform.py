@@ -9,7 +9,7 @@ from typing import Any, Literal
 import numpy as np
 
 from arraykit.beamform.registry import design_names, get_design
-from arraykit.cli._inputs import add_channel_args, read_recording
+from arraykit.cli._inputs import add_channel_args, check_figure_output, read_recording
 from arraykit.errors import InvalidArgumentError
 
 SQUINT_DB = 0.05
@@ -125,9 +125,10 @@ def parse_numbers(text: str, name: str, count: int | None = None, sep: str = ","
 
 def run_beamform(args: argparse.Namespace) -> int:
     from arraykit.beamform import beamform
-    from arraykit.io import write_audio
+    from arraykit.io import check_output, write_audio
 
     refuse_overwriting_input(args.input, args.output)
+    check_output(args.output, name="--output")  # before the input is read and beamformed
     x, fs, g = read_recording(args.input, args, flag="IN.wav")
     point = parse_numbers(args.point, "--point", 3) if args.point else None
     steered = "steering" in get_design(args.method).needs
@@ -275,6 +276,7 @@ def _num(x: float) -> float | None:
 def run_pattern(args: argparse.Namespace) -> int:
     from arraykit.geometry import load_geometry
 
+    check_figure_output(args.output, "--output")
     g = load_geometry(args.geometry)
     direction = parse_direction(args.direction)
     freqs = parse_numbers(args.freqs, "--freqs")

@@ -59,8 +59,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from arraykit import hardware
+    from arraykit.cli._inputs import check_figure_output
     from arraykit.doa.grids import angular_distance
     from arraykit.errors import DeviceError
+
+    if not args.no_plot:
+        check_figure_output(args.plot, "--plot")
 
     # ------------------------------------------------------------ 1. scene and capture
     profile = hardware.load_profile(DEVICE[4:])

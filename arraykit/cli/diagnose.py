@@ -96,8 +96,13 @@ def _prediction(args, geometry, direction) -> int:
 
     needs = get_design(args.method).needs
     if "mixture_cov" in needs and args.snr is None:
+        without = [m for m in design_names() if "mixture_cov" not in get_design(m).needs]
         raise v.fail(
-            "--snr", None, f"is needed by --method {args.method} (the talker is in its covariance)"
+            "--snr",
+            None,
+            f"is needed by --method {args.method} (the talker is in its covariance): give "
+            f"--snr DB, the talker's SNR per microphone (e.g. --snr 10), or a method without "
+            f"it ({', '.join(without)})",
         )
     if "nulls" in needs and not args.null:
         raise v.fail("--null", None, f"is needed by --method {args.method} (give at least one)")

@@ -100,12 +100,21 @@ def run(args: argparse.Namespace) -> int:
                     "azimuth": round(float(a), 3),
                     "elevation": round(float(e), 3),
                     "power": float(p),
+                    "confidence": round(float(c), 3),
+                    "on_peak": bool(on),
                     "mirror": None
                     if np.isnan(m[0]) or not amb
                     else [round(float(m[0]), 3), round(float(m[1]), 3)],
                 }
-                for a, e, p, m, amb in zip(
-                    res.azimuth, res.elevation, res.power, res.mirror, res.ambiguous, strict=True
+                for a, e, p, m, amb, c, on in zip(
+                    res.azimuth,
+                    res.elevation,
+                    res.power,
+                    res.mirror,
+                    res.ambiguous,
+                    res.confidence,
+                    res.on_peak,
+                    strict=True,
                 )
             ],
         }
@@ -119,6 +128,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"sources: {res.num_sources} ({res.count_reason})")
     for k, (a, e, p) in enumerate(zip(res.azimuth, res.elevation, res.power, strict=True)):
         line = f"  {k + 1}: azimuth {a:6.1f}°  elevation {e:5.1f}°  power {p:.3g}"
+        line += f"  confidence {res.confidence[k]:.2f}"
+        if not res.on_peak[k]:
+            line += " (no peak of its own: on a stronger source's shoulder)"
         if res.ambiguous[k]:
             line += f"  (or its mirror at azimuth {res.mirror[k, 0]:.1f}°, elevation {res.mirror[k, 1]:.1f}°)"
         print(line)

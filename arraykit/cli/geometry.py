@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from arraykit.cli._inputs import check_figure_output
 from arraykit.geometry import ArrayGeometry, list_geometries, load_geometry
 
 
@@ -66,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             print(table())
         return 0
+    check_figure_output(args.plot, "--plot")
     g = load_geometry(args.name)
     if args.plot:
         from arraykit.plot import plot_geometry

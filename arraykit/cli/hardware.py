@@ -193,7 +193,7 @@ def run_devices(args: argparse.Namespace) -> int:
 def run_record(args: argparse.Namespace) -> int:
     from arraykit.io import AudioWriter, OutputError, check_output
 
-    check_output(args.out)  # a bad path is refused before the device is touched
+    check_output(args.out, name="OUT.wav")  # a bad path is refused before the device is touched
     target_s = None if args.seconds is None else v.positive("seconds", args.seconds)
     probe = open_device(args, all_channels=args.all_channels)
     blocksize = 1024
@@ -339,6 +339,8 @@ def run_led(args: argparse.Namespace) -> int:
 def run_live(args: argparse.Namespace) -> int:
     from arraykit.live import LiveStats, track
 
+    if args.seconds is not None:  # before the device opens: a bad value costs nothing
+        args.seconds = v.positive("seconds", args.seconds)
     extra = {"realtime": args.realtime} if str(args.device).startswith("sim:") else {}
     dev = open_device(args, on_loss="ignore", **extra)
     ctl = None
@@ -417,6 +419,8 @@ def run_check(args: argparse.Namespace) -> int:
     from arraykit.hardware.check import check_signals
 
     file_or_device(args, args.file, "FILE")
+    if args.file is None:  # recording: refuse a bad duration before asking for a sound
+        args.seconds = v.positive("seconds", args.seconds)
     sim = str(args.device).startswith("sim:") and args.azimuth is not None
     dev = open_device(args, **({"azimuth": args.azimuth} if sim else {}))  # the sim plays there
     with dev:

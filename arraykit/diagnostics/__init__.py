@@ -15,8 +15,9 @@ self-cancellation"), more at high frequencies, so the voice also sounds low-pass
 
 from __future__ import annotations
 
+from typing import Any
+
 from arraykit.diagnostics.mismatch import (
-    METHODS,
     ClosedForm,
     Comparison,
     LoadingAdvice,
@@ -54,3 +55,13 @@ __all__ = [
     "sweep",
     "tolerance",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``METHODS``: the registered designs, read from the registry on each access (so it
+    includes designs registered after import, as ``ak.doa.METHODS`` does for methods)."""
+    if name == "METHODS":
+        from arraykit.beamform.registry import design_names
+
+        return design_names()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

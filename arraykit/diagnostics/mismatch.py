@@ -66,7 +66,6 @@ from arraykit.geometry import SPEED_OF_SOUND, ArrayGeometry, unit_vectors
 from arraykit.steering import plane_wave, spherical_wave
 
 __all__ = [
-    "METHODS",
     "ClosedForm",
     "Comparison",
     "LoadingAdvice",
@@ -86,8 +85,6 @@ __all__ = [
 Method = str
 """A design name of :mod:`arraykit.beamform.registry` (its weights come from there)."""
 Axis = Literal["azimuth", "elevation"]
-METHODS: tuple[str, ...] = design_names()
-"""The built-in designs; any registered design can be predicted."""
 
 _TINY = 1e-300
 
@@ -269,7 +266,9 @@ def steering_loss(
     geometry : ArrayGeometry
     freqs : array_like [shape=(F,)]
         Hz.
-    method : {"das", "mvdr", "mpdr", "superdirective", "lcmv"}
+    method : str
+        A registered design (``ak.beamform.design_names()``: "das", "mvdr", "mpdr",
+        "superdirective", "lcmv", "gev", and any registered later).
     look, source : (float, float)
         ``(azimuth, elevation)`` degrees the beam is steered at / the talker is at.
     snr_db : float or array_like [shape=(F,)], optional
@@ -312,7 +311,9 @@ def predict(
     geometry : ArrayGeometry
         The nominal geometry the beamformer is designed with.
     freqs : array_like [shape=(F,)]
-    method : {"das", "mvdr", "mpdr", "superdirective", "lcmv"}
+    method : str
+        A registered design (``ak.beamform.design_names()``: "das", "mvdr", "mpdr",
+        "superdirective", "lcmv", "gev", and any registered later).
     look : (float, float)
         Direction the beam is steered at, degrees.
     source : (float, float), optional

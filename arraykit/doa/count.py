@@ -1,5 +1,9 @@
 """How many sources: given, or counted (``num_sources="auto"``).
 
+- ``counting="clean"`` (default): sources removed one by one from the PHAT
+  cross-spectra while the residual map's peak stands out
+  (:func:`arraykit.doa.extract.clean_count`; chosen by measurement, see the README's
+  "Several talkers" section);
 - ``counting="peaks"``: the peaks of the SRP-PHAT map that rise at least
   :data:`PEAK_RATIO` as high above the map's median as the strongest;
 - ``counting="mdl"``: the Wax-Kailath minimum description length of each bin's
@@ -11,13 +15,16 @@ counted; otherwise the count is capped at the method's ``max_sources(M)``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import NamedTuple
 
 import numpy as np
 
+from arraykit.doa import confidence as _confidence
+from arraykit.doa import extract as _extract
 from arraykit.doa._steer import Steering
 from arraykit.doa.methods.srp_phat import srp_map
-from arraykit.doa.peaks import peaks
+from arraykit.doa.peaks import peak_mask, peaks, separation
 from arraykit.doa.plan import Plan
 from arraykit.doa.statistics import BandStatistics
 
@@ -38,8 +45,11 @@ class Count(NamedTuple):
     srp: np.ndarray | None = None
 
 
-def count(plan: Plan, stats: BandStatistics, steer: Steering) -> Count:
-    """The search's number of sources (`steer`: the plan's grid, for counting by peaks)."""
+def count(
+    plan: Plan, stats: BandStatistics, steer: Steering, srp: np.ndarray | None = None
+) -> Count:
+    """The search's number of sources (`steer`: the plan's grid, for counting by peaks;
+    `srp`: its SRP-PHAT map when already made)."""
     K = plan.options.num_sources
     if K != "auto":
         return Count(K, f"given: num_sources={K}")
@@ -51,13 +61,52 @@ def count(plan: Plan, stats: BandStatistics, steer: Steering) -> Count:
         assert stats.n_frames is not None
         K, reason = count_mdl(stats.covariance(), stats.n_frames, M)
         return Count(min(K, most), reason)  # MDL counts up to M - 1
-    srp = srp_map(plan, stats.phat(), steer)
-    K, reason = count_peaks(srp, plan, min(M - 1, most, MAX_AUTO_SOURCES))
+    kmax = min(M - 1, most, MAX_AUTO_SOURCES)
+    if plan.options.counting == "clean":
+        K, reason = count_clean(plan, stats, steer, kmax)
+        return Count(K, reason, srp)
+    if srp is None:
+        srp = srp_map(plan, stats.phat(), steer)
+    K, reason = count_peaks(srp, plan, kmax)
     return Count(K, reason, srp)
 
 
+def count_clean(plan: Plan, stats: BandStatistics, steer: Steering, kmax: int) -> tuple[int, str]:
+    """``counting="clean"``: :func:`arraykit.doa.extract.clean_count` on the plan's grid
+    (0 when even the first peak is under :data:`~arraykit.doa.confidence.NO_SOURCE_FLOOR`)."""
+
+    def residual_map(R: np.ndarray) -> np.ndarray:
+        return srp_map(plan, R, steer)
+
+    def steer_at(i: int) -> np.ndarray:
+        if plan.points is not None:
+            one = Steering(plan.geometry, plan.freqs, None, plan.points[i : i + 1], plan.c)
+        else:
+            one = plan.steering(plan.grid_directions[i : i + 1])
+        a = next(one.chunks())[1][:, 0, :]  # (F, M)
+        return a / np.abs(a)
+
+    def peaks_of(m: np.ndarray) -> np.ndarray:
+        return peak_mask(m, plan)
+
+    def apart(i: int, chosen: Iterable[int]) -> bool:
+        return all(separation(plan, i, j) >= plan.min_separation for j in chosen)
+
+    K, heights = _extract.clean_count(
+        stats.phat(), residual_map, steer_at, peaks_of, apart, kmax, _confidence.NO_SOURCE_FLOOR
+    )
+    if K == 0:
+        return 0, f"auto (clean): 0 sources ({_confidence.weak_reason(float(heights[0]))})"
+    shown = ", ".join(f"{h:.3f}" for h in heights)
+    return K, (
+        f"auto (clean): {K} source(s) removed one by one from the PHAT cross-spectra while the "
+        f"residual map's peak rose at least {_extract.CLEAN_RATIO:.0%} as high above its median "
+        f"as the first and at least {_confidence.NO_SOURCE_FLOOR} (heights {shown})"
+    )
+
+
 def count_peaks(srp: np.ndarray, plan: Plan, kmax: int) -> tuple[int, str]:
-    idx = peaks(srp, plan, kmax, fill=False)
+    idx, _ = peaks(srp, plan, kmax, fill=False)
     floor = float(np.median(srp))
     top = float(srp[idx[0]]) - floor
     heights = (srp[idx] - floor) / max(top, 1e-12)

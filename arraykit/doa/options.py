@@ -20,19 +20,15 @@ from arraykit.doa import registry
 from arraykit.geometry import SPEED_OF_SOUND
 
 __all__ = [
-    "DEFAULT_MIN_SEPARATION",
     "Counting",
     "GridName",
     "SearchOptions",
     "SrpKernel",
 ]
 
-Counting = Literal["peaks", "mdl"]
+Counting = Literal["clean", "peaks", "mdl"]
 SrpKernel = Literal["auto", "steered", "lookup"]
 GridName = Literal["azimuth", "sphere"]
-
-DEFAULT_MIN_SEPARATION = 10.0
-"""Degrees between two reported sources (metres / 10 for point grids: 0.1 m)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,7 +51,7 @@ class SearchOptions:
     point_resolution: float | None = None
     coarse: float | None = None
     min_separation: float | None = None
-    counting: Counting = "peaks"
+    counting: Counting = "clean"
     srp_kernel: SrpKernel = "auto"
     c: float = SPEED_OF_SOUND
 

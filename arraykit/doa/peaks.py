@@ -6,39 +6,44 @@ Shapes: ``G`` grid points, ``K`` sources.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
+from arraykit.doa import extract as _extract
 from arraykit.doa import grids as _grids
 from arraykit.doa.plan import Plan
 from arraykit.geometry import unit_vectors
 
-__all__ = ["peaks", "separation"]
+__all__ = ["peak_mask", "peaks", "separation"]
 
 
-def peaks(spectrum: np.ndarray, plan: Plan, K: int, *, fill: bool = True) -> np.ndarray:
-    """Indices of the K strongest peaks, at least `min_separation` apart.
+def peaks(
+    spectrum: np.ndarray, plan: Plan, K: int, *, fill: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the K strongest peaks, at least `min_separation` apart, and whether
+    each is a peak (``on_peak``; see :func:`arraykit.doa.extract.choose`).
 
     On rings and arcs a peak is a local maximum with a topographic prominence of at
-    least 5 % of the map's range (ripples on a flank do not count); on spheres,
+    least :data:`~arraykit.doa.extract.PROMINENCE` of the map's range; on spheres,
     user grids and point grids it is the maximum within 2.5 grid spacings.
     """
-    G = spectrum.shape[0]
     if K == 1 and fill and plan.grid_kind in ("ring", "arc", "arc-el"):
-        return np.array([int(np.argmax(spectrum))])  # the highest point is the top peak
+        return np.array([int(np.argmax(spectrum))]), np.ones(1, dtype=bool)  # the top peak
+    local = peak_mask(spectrum, plan)
+
+    def apart(i: int, chosen: Iterable[int]) -> bool:
+        return all(separation(plan, i, j) >= plan.min_separation for j in chosen)
+
+    return _extract.choose(spectrum, local, K, apart, fill=fill)
+
+
+def peak_mask(spectrum: np.ndarray, plan: Plan) -> np.ndarray:
+    """``(G,)`` bool: the peaks of a map (see :func:`peaks`)."""
+    G = spectrum.shape[0]
     local = np.zeros(G, dtype=bool)
     if plan.grid_kind in ("ring", "arc", "arc-el"):
-        from scipy.signal import find_peaks
-
-        span = float(spectrum.max() - spectrum.min())
-        if plan.grid_kind == "ring":
-            ext = np.concatenate([spectrum, spectrum, spectrum])
-            idx, _ = find_peaks(ext, prominence=0.05 * span + 1e-300)
-            idx = idx[(idx >= G) & (idx < 2 * G)] - G
-        else:
-            low = spectrum.min() - 1.0
-            idx, _ = find_peaks(np.r_[low, spectrum, low], prominence=0.05 * span + 1e-300)
-            idx = idx - 1
-        local[idx] = True
+        local = _extract.ring_maxima(spectrum, closed=plan.grid_kind == "ring")
     elif G > 1:
         from scipy.spatial import cKDTree
 
@@ -53,23 +58,7 @@ def peaks(spectrum: np.ndarray, plan: Plan, K: int, *, fill: bool = True) -> np.
         local = spectrum >= vals.max(axis=1)
     else:
         local[:] = True
-    order = np.argsort(-spectrum, kind="stable")
-    on_peak = local[order]
-    cand = order[on_peak]
-    if fill:
-        cand = np.concatenate([cand, order[~on_peak]])
-    chosen: list[int] = []
-    for i in cand:
-        if len(chosen) == K:
-            break
-        if all(separation(plan, i, j) >= plan.min_separation for j in chosen):
-            chosen.append(int(i))
-    for i in order:  # too close together everywhere: take the strongest left
-        if len(chosen) == K or not fill:
-            break
-        if i not in chosen:
-            chosen.append(int(i))
-    return np.array(chosen, dtype=int)
+    return local
 
 
 def separation(plan: Plan, i: int, j: int) -> float:

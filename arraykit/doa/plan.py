@@ -18,9 +18,10 @@ import numpy as np
 
 from arraykit import _cache
 from arraykit import _validate as v
+from arraykit.doa import extract as _extract
 from arraykit.doa import grids as _grids
 from arraykit.doa._steer import Steering
-from arraykit.doa.options import DEFAULT_MIN_SEPARATION, SearchOptions
+from arraykit.doa.options import SearchOptions
 from arraykit.geometry import ArrayGeometry, directions_from_vectors
 
 __all__ = ["GridKind", "Plan", "check_geometry", "plan_covariance", "plan_stft"]
@@ -156,10 +157,10 @@ def _plan(
             kind = "arc-el" if geometry.azimuth_coverage == 0 else "arc"
         else:
             kind = "ring" if name == "azimuth" else "sphere"
-        sep_default = DEFAULT_MIN_SEPARATION
+        sep_default = _extract.default_separation(geometry, freqs, options.c)  # multi-talker
     else:
         directions, kind, coarse_step = options.grid, "user", res
-        sep_default = DEFAULT_MIN_SEPARATION
+        sep_default = _extract.default_separation(geometry, freqs, options.c)
     sep = sep_default if options.min_separation is None else options.min_separation
     return Plan(
         options=options,

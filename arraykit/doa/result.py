@@ -41,6 +41,16 @@ class DOAResult:
     points : np.ndarray [shape=(G, 3)] or None
         The candidate points of a near-field search.
     freq_range : tuple of float
+    on_peak : np.ndarray [shape=(K,)]
+        bool: whether each estimate lies on a peak (a local maximum) of `spectrum`.
+        False marks a source taken from the highest point left when fewer peaks than
+        sources stand out (a talker on a stronger one's shoulder), reported at its
+        coarse grid point without refinement (:func:`arraykit.doa.extract.choose`).
+    confidence : np.ndarray [shape=(K,)]
+        Probability in [0, 1] that each estimate lies within the array's resolution of
+        a source, calibrated on simulated rooms (:func:`arraykit.doa.confidence.confidence`;
+        the reliability table is in the README). From a covariance alone
+        (:func:`locate_cov`) it is computed the same way but was not calibrated there.
     """
 
     azimuth: np.ndarray
@@ -55,6 +65,8 @@ class DOAResult:
     positions: np.ndarray | None = None
     points: np.ndarray | None = None
     freq_range: tuple[float, float] = (300.0, 3500.0)
+    on_peak: np.ndarray = field(default_factory=lambda: np.ones(0, dtype=bool))
+    confidence: np.ndarray = field(default_factory=lambda: np.ones(0))
 
     @property
     def directions(self) -> np.ndarray:
@@ -81,6 +93,15 @@ class BlocksResult:
     spectra : np.ndarray [shape=(B, G)]
     grid : np.ndarray [shape=(G, 2)]
     method : str
+    talkers : list of np.ndarray [shape=(K_b, 2)]
+        Per block, the directions heard within about `memory` seconds: the peaks of
+        the decayed evidence of the blocks' estimates weighted by their confidence
+        (:func:`arraykit.doa.extract.talker_evidence`) that reach
+        :data:`~arraykit.doa.extract.TALKER_FLOOR`, strongest first. Two people
+        talking in turns are both listed though each block hears one. Empty for
+        near-field point searches.
+    evidence : np.ndarray [shape=(B, G)]
+        That evidence over the grid.
     """
 
     times: np.ndarray
@@ -91,6 +112,8 @@ class BlocksResult:
     grid: np.ndarray
     method: str
     blocks: list[DOAResult] = field(default_factory=list, repr=False)
+    talkers: list[np.ndarray] = field(default_factory=list)
+    evidence: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)), repr=False)
 
 
 def follow(res: DOAResult, prev: np.ndarray) -> DOAResult:
@@ -111,5 +134,6 @@ def follow(res: DOAResult, prev: np.ndarray) -> DOAResult:
         spectrum=res.spectrum, grid=res.grid, method=res.method, num_sources=res.num_sources,
         count_reason=res.count_reason, mirror=res.mirror[o],
         positions=None if res.positions is None else res.positions[o],
-        points=res.points, freq_range=res.freq_range,
+        points=res.points, freq_range=res.freq_range, on_peak=res.on_peak[o],
+        confidence=res.confidence[o],
     )  # fmt: skip

@@ -9,20 +9,30 @@
 4. refine: coarse-to-fine around each peak, or the method's direct solver
    (:mod:`arraykit.doa.refine`);
 5. result: directions, power, the map and the layout's mirrors
-   (:mod:`arraykit.doa.result`).
+   (:mod:`arraykit.doa.result`), each estimate's confidence and whether it is a peak.
+
+Before counting, the SRP-PHAT map says whether any directional source is heard
+(:mod:`arraykit.doa.confidence`): if not, ``num_sources="auto"`` returns no source and
+the reason, a fixed count raises :class:`~arraykit.errors.NoSourceError`.
 """
 
 from __future__ import annotations
 
+import numpy as np
+
+from arraykit.doa import confidence as _confidence
+from arraykit.doa._steer import Steering
 from arraykit.doa.count import count
+from arraykit.doa.methods.srp_phat import srp_map
 from arraykit.doa.peaks import peaks
 from arraykit.doa.plan import Plan
 from arraykit.doa.refine import refine, refine_points
 from arraykit.doa.result import DOAResult
 from arraykit.doa.statistics import BandStatistics
+from arraykit.errors import NoSourceError
 from arraykit.geometry import directions_from_vectors
 
-__all__ = ["run"]
+__all__ = ["no_source", "run"]
 
 
 def run(plan: Plan, stats: BandStatistics) -> DOAResult:
@@ -30,13 +40,28 @@ def run(plan: Plan, stats: BandStatistics) -> DOAResult:
     geometry = plan.geometry
     method = plan.options.part
     steer = plan.steering()
-    counted = count(plan, stats, steer)
-    K = int(counted.K)
-    evaluate = method.make_map(stats, K, plan)
-    reuse = counted.srp is not None and plan.method == "srp-phat"  # counting made this map
-    spectrum = counted.srp if reuse and counted.srp is not None else evaluate(steer)
     grid_dirs = plan.grid_directions
-    idx = peaks(spectrum, plan, K)
+    # is there a directional source at all? (arraykit.doa.confidence)
+    srp = srp_map(plan, stats.phat(), steer) if stats.no_source is None else None
+    floor = float(np.median(srp)) if srp is not None else 0.0
+    top = float(srp.max()) - floor if srp is not None else 0.0
+    weak = None
+    if stats.no_source is None and stats.whitened and len(grid_dirs) >= _confidence.MIN_GRID:
+        weak = _confidence.weak_reason(top)
+    if stats.no_source is not None:  # silence or an empty band: nothing at all
+        if plan.options.num_sources != "auto":
+            raise NoSourceError(stats.no_source)
+        return no_source(plan, srp, f"auto: 0 sources ({stats.no_source})")
+    if weak is not None and plan.options.num_sources == "auto":
+        return no_source(plan, srp, f"auto: 0 sources ({weak})")
+    assert srp is not None
+    counted = count(plan, stats, steer, srp)
+    K = int(counted.K)
+    if K == 0:
+        return no_source(plan, srp, counted.reason)
+    evaluate = method.make_map(stats, K, plan)
+    spectrum = srp if plan.method == "srp-phat" else evaluate(steer)
+    idx, on_peak = peaks(spectrum, plan, K)
     positions = None
     if plan.points is not None:
         positions, power = refine_points(plan, evaluate, plan.points[idx], spectrum[idx])
@@ -45,8 +70,20 @@ def run(plan: Plan, stats: BandStatistics) -> DOAResult:
         est, power = method.solve(stats, plan)
     else:
         est, power = refine(plan, evaluate, grid_dirs[idx], spectrum[idx])
+        # a point that is no peak is reported where it was found (refining would climb
+        # the stronger source's flank)
+        est[~on_peak], power[~on_peak] = grid_dirs[idx[~on_peak]], spectrum[idx[~on_peak]]
+    # the SRP-PHAT height of each estimate gives its confidence
+    if plan.method == "srp-phat" and positions is None:
+        at = power
+    elif positions is not None:
+        near = Steering(geometry, plan.freqs, None, positions, plan.c)
+        at = srp_map(plan, stats.phat(), near)
+    else:
+        at = srp_map(plan, stats.phat(), plan.steering(est))
+    confidence = _confidence.confidence(at - floor, top, on_peak)
     mirror = geometry._mirrors(est)  # est is ours: no need to validate it
-    for arr in (est, power, spectrum, mirror):
+    for arr in (est, power, spectrum, mirror, on_peak, confidence):
         arr.setflags(write=False)
     return DOAResult(
         azimuth=est[:, 0],
@@ -56,9 +93,27 @@ def run(plan: Plan, stats: BandStatistics) -> DOAResult:
         grid=grid_dirs,
         method=plan.method,
         num_sources=K,
-        count_reason=counted.reason,
+        count_reason=counted.reason if weak is None else f"{counted.reason}; warning: {weak}",
         mirror=mirror,
         positions=positions,
         points=plan.points,
         freq_range=plan.freq_range,
+        on_peak=on_peak,
+        confidence=confidence,
     )
+
+
+def no_source(plan: Plan, srp: np.ndarray | None, reason: str) -> DOAResult:
+    """A result with no source (``num_sources="auto"`` when nothing directional is heard,
+    or a block of :func:`arraykit.doa.locate_blocks` with none)."""
+    spectrum = srp if srp is not None else np.zeros(len(plan.grid_directions))
+    empty = np.zeros(0)
+    for arr in (spectrum, empty):
+        arr.setflags(write=False)
+    return DOAResult(
+        azimuth=empty, elevation=empty, power=empty, spectrum=spectrum,
+        grid=plan.grid_directions, method=plan.method, num_sources=0, count_reason=reason,
+        mirror=np.zeros((0, 2)), positions=None if plan.points is None else np.zeros((0, 3)),
+        points=plan.points, freq_range=plan.freq_range, on_peak=np.zeros(0, dtype=bool),
+        confidence=empty,
+    )  # fmt: skip

@@ -25,10 +25,12 @@ import numpy.typing as npt
 from arraykit import _validate as v
 from arraykit.doa import registry
 from arraykit.doa import statistics as _stats
+from arraykit.doa.confidence import band_reason
 from arraykit.doa.options import Counting, GridName, SearchOptions, SrpKernel
 from arraykit.doa.plan import Plan, check_geometry, plan_covariance, plan_stft
 from arraykit.doa.result import BlocksResult, DOAResult, follow
-from arraykit.doa.run import run
+from arraykit.doa.run import no_source, run
+from arraykit.errors import NoSourceError
 from arraykit.geometry import SPEED_OF_SOUND, ArrayGeometry
 
 __all__ = ["locate", "locate_blocks", "locate_cov", "locate_stft"]
@@ -49,7 +51,7 @@ def locate(
     point_resolution: float | None = None,
     coarse: float | None = None,
     min_separation: float | None = None,
-    counting: Counting = "peaks",
+    counting: Counting = "clean",
     srp_kernel: SrpKernel = "auto",
     c: float = SPEED_OF_SOUND,
 ) -> DOAResult:
@@ -136,7 +138,7 @@ def locate_stft(
     point_resolution: float | None = None,
     coarse: float | None = None,
     min_separation: float | None = None,
-    counting: Counting = "peaks",
+    counting: Counting = "clean",
     srp_kernel: SrpKernel = "auto",
     c: float = SPEED_OF_SOUND,
 ) -> DOAResult:
@@ -150,7 +152,12 @@ def locate_stft(
     if Xa.shape[2] < 1:
         raise v.fail("X", X, "has no frames")
     phat, cov, frames = _reads(plan)
-    return run(plan, _stats.from_stft(X, Xa, band, phat=phat, cov=cov, frames=frames))
+    return run(
+        plan,
+        _stats.from_stft(
+            X, Xa, band, phat=phat, cov=cov, frames=frames, freq_range=plan.freq_range
+        ),
+    )
 
 
 def locate_cov(
@@ -166,7 +173,7 @@ def locate_cov(
     point_resolution: float | None = None,
     coarse: float | None = None,
     min_separation: float | None = None,
-    counting: Counting = "peaks",
+    counting: Counting = "clean",
     n_frames: int | None = None,
     c: float = SPEED_OF_SOUND,
 ) -> DOAResult:
@@ -247,7 +254,7 @@ def locate_cov(
     options = {**_options(locals()), "srp_kernel": "steered"}
     plan = plan_covariance(geometry, f, options)
     C = 0.5 * (C + np.conj(C.transpose(0, 2, 1)))
-    return run(plan, _stats.BandStatistics(cov=C, n_frames=T))
+    return run(plan, _stats.BandStatistics(cov=C, n_frames=T, whitened=False))
 
 
 def locate_blocks(
@@ -257,6 +264,7 @@ def locate_blocks(
     *,
     block: float = 0.5,
     hop: float | None = None,
+    memory: float = 3.0,
     method: str = "srp-phat",
     num_sources: int | Literal["auto"] = 1,
     freq_range: tuple[float, float] = (300.0, 3500.0),
@@ -267,7 +275,7 @@ def locate_blocks(
     point_resolution: float | None = None,
     coarse: float | None = None,
     min_separation: float | None = None,
-    counting: Counting = "peaks",
+    counting: Counting = "clean",
     srp_kernel: SrpKernel = "auto",
     c: float = SPEED_OF_SOUND,
 ) -> BlocksResult:
@@ -276,8 +284,15 @@ def locate_blocks(
     For moving talkers: the STFT is computed once, the steering once, and each block
     of frames is searched as :func:`locate` would. With several sources, each block's
     estimates are ordered to follow the previous block's (nearest direction).
+
+    A block with no source (silence, no energy in the band; with ``"auto"`` also one
+    whose map holds no directional source) is NaN in ``azimuth`` and has its reason
+    in ``blocks[b].count_reason``. ``talkers`` lists, per block, every direction heard
+    within about `memory` seconds (each block's estimates weighted by their confidence,
+    fading with time constant `memory`): two people talking in turns are both listed
+    though each block hears one.
     """
-    from arraykit.stft import frame_times
+    from arraykit.stft import frame_times, stft_band, stft_transform
 
     options = _options(locals())
     plan, stats = _from_signals(signals, fs, geometry, options, frames=True)
@@ -297,13 +312,23 @@ def locate_blocks(
     times_all = frame_times(fs, T, nfft=nfft)
     results = []
     prev: np.ndarray | None = None
+    # each block's share of the first channel's power inside the band (no source: NaN)
+    x0 = np.asarray(signals, dtype=float)[:1]
+    full = np.sum(np.abs(stft_band(x0, stft_transform(fs, nfft=nfft), slice(0, nfft // 2 + 1)))
+                  ** 2, axis=(0, 1))  # fmt: skip
+    inband = np.sum(np.abs(Xb[0]) ** 2, axis=0)  # (T,)
     for t0 in starts:  # a loop over blocks (few); every block is vectorized
-        res = run(plan, _stats.BandStatistics(X=Xb[:, :, t0 : t0 + frames_per_block]))
+        sl = slice(t0, t0 + frames_per_block)
+        why = band_reason(full[sl], inband[sl], plan.freq_range)
+        try:
+            res = run(plan, _stats.BandStatistics(X=Xb[:, :, sl], no_source=why))
+        except NoSourceError as e:  # a fixed count in a block with no source
+            res = no_source(plan, None, e.reason)
         if prev is not None and res.num_sources > 1 and len(prev) == res.num_sources:
             res = follow(res, prev)
         prev = res.directions
         results.append(res)
-    K = max(r.num_sources for r in results)
+    K = max(1, max(r.num_sources for r in results))
 
     def stack(attr: str) -> np.ndarray:
         out = np.full((len(results), K), np.nan)
@@ -312,7 +337,12 @@ def locate_blocks(
             out[b, : len(vals)] = vals
         return out
 
+    talkers, evidence = _talkers(
+        plan, results, v.positive("memory", memory) / (frames_hop * nfft // 2 / fs)
+    )
     return BlocksResult(
+        talkers=talkers,
+        evidence=evidence,
         times=np.array([times_all[t0 : t0 + frames_per_block].mean() for t0 in starts]),
         azimuth=stack("azimuth"),
         elevation=stack("elevation"),
@@ -336,8 +366,9 @@ def _from_signals(
         raise v.fail("signals", signals, f"has {x.shape[1]} samples, fewer than nfft={plan.nfft}")
     phat, cov, need_frames = _reads(plan)
     stats = _stats.from_signals(
-        signals, x, plan.fs, plan.nfft, band, phat=phat, cov=cov, frames=frames or need_frames
-    )
+        signals, x, plan.fs, plan.nfft, band, phat=phat, cov=cov, frames=frames or need_frames,
+        freq_range=plan.freq_range,
+    )  # fmt: skip
     return plan, stats
 
 
@@ -347,8 +378,11 @@ def _reads(plan: Plan) -> tuple[bool, bool, bool]:
     needs = plan.options.part.needs
     auto = plan.options.num_sources == "auto"
     counting = plan.options.counting
-    phat = needs == "phat" or (auto and counting == "peaks")
-    cov = needs == "covariance" or (auto and counting == "mdl")
+    # the no-source check and the confidence read the SRP-PHAT map of frame-whitened
+    # cross-spectra: a covariance method computes it when counting (a fixed count takes
+    # the covariance's own PHAT normalisation: a confidence, but no weak-map check)
+    phat = needs == "phat" or auto
+    cov = needs == "covariance" or (plan.options.num_sources == "auto" and counting == "mdl")
     return phat, cov, needs == "frames"
 
 
@@ -359,3 +393,27 @@ def _options(arguments: dict[str, Any]) -> dict[str, Any]:
     """The search options among a public function's arguments (its ``locals()`` on
     entry): the options are spelled once, in :class:`SearchOptions`."""
     return {name: arguments[name] for name in _OPTION_NAMES if name in arguments}
+
+
+def _talkers(
+    plan: Plan, results: list[DOAResult], memory_blocks: float
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """The talkers heard within the memory, per block (see :class:`BlocksResult`)."""
+    if plan.points is not None:
+        return [np.zeros((0, 2)) for _ in results], np.zeros((len(results), 0))
+    from arraykit.doa import extract
+    from arraykit.doa.peaks import peaks
+
+    grid = plan.grid_directions
+    H = extract.talker_evidence(
+        grid,
+        [(r.directions, r.confidence) for r in results],
+        width=max(plan.min_separation, 1.0) / 2,
+        decay=float(np.exp(-1.0 / memory_blocks)),
+    )
+    out = []
+    for h in H:  # a loop over blocks
+        idx, on = peaks(h, plan, min(plan.geometry.n_mics - 1, 6), fill=False)
+        keep = idx[on & (h[idx] >= extract.TALKER_FLOOR)]
+        out.append(grid[keep])
+    return out, H

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from arraykit import _validate as v
+from arraykit.doa import confidence as _confidence
 from arraykit.doa._cross import cross_spectra_chunks
 from arraykit.doa.srp import phat_covariance, phat_cross_spectra
 from arraykit.doa.subspace import covariance
@@ -48,6 +49,8 @@ class BandStatistics:
     cov: np.ndarray | None = None  # (F, M, M)
     n_frames: int | None = None  # frames behind the statistics (MDL counting)
     phat_spectra: np.ndarray | None = None  # (F, M, M)
+    no_source: str | None = None  # why nothing can be located (silence, an empty band)
+    whitened: bool = True  # PHAT of frames (False: of a covariance alone)
 
     def __post_init__(self) -> None:
         if self.X is not None and self.n_frames is None:
@@ -84,7 +87,14 @@ class BandStatistics:
 
 
 def from_stft(
-    given: Any, X: np.ndarray, band: slice, *, phat: bool, cov: bool, frames: bool
+    given: Any,
+    X: np.ndarray,
+    band: slice,
+    *,
+    phat: bool,
+    cov: bool,
+    frames: bool,
+    freq_range: tuple[float, float] = (0.0, 0.0),
 ) -> BandStatistics:
     """The statistics of an STFT ``(M, F_all, T)``'s `band` bins (frames kept; `given`
     as the caller passed it, for the messages).
@@ -96,7 +106,9 @@ def from_stft(
     """
     # laid out (F_band, M, T) in memory, the order in which the searches multiply it
     Xb = np.ascontiguousarray(X[:, band, :].transpose(1, 0, 2)).transpose(1, 0, 2)
-    stats = BandStatistics(X=Xb)
+    power = np.abs(X[0]) ** 2  # (F_all, T) the first channel
+    why = _confidence.band_reason(power.sum(0), power[band].sum(0), freq_range)
+    stats = BandStatistics(X=Xb, no_source=why)
     with np.errstate(over="ignore", invalid="ignore"):  # checked below
         read = [stats.phat()] if phat else []
         if cov:
@@ -122,6 +134,7 @@ def from_signals(
     phat: bool,
     cov: bool,
     frames: bool,
+    freq_range: tuple[float, float] = (0.0, 0.0),
 ) -> BandStatistics:
     """The band's statistics of time signals ``x`` ``(M, N)`` (`signals` as given,
     for the messages): the frames when `frames` or both statistics are read, else the
@@ -135,10 +148,19 @@ def from_signals(
 
     n_mics = x.shape[0]
     sft = stft_transform(fs, nfft=nfft)
+    T = frame_count(sft, x.shape[1])
+    if not np.any(x):  # silence is an outcome, not a direction
+        F = band.stop - band.start
+        silence = _confidence.band_reason(np.zeros(1), np.zeros(1), freq_range)
+        if frames:
+            return BandStatistics(X=np.zeros((n_mics, F, T), complex), no_source=silence)
+        zero = np.zeros((F, n_mics, n_mics), np.complex64)
+        return BandStatistics(n_frames=T, phat_spectra=zero, no_source=silence)
     if frames or (phat and cov):
         x = _checked_signals(signals, n_mics)
-        return BandStatistics(X=stft_band(x, sft, band))
-    T = frame_count(sft, x.shape[1])
+        return BandStatistics(
+            X=stft_band(x, sft, band), no_source=band_share(x, sft, band, freq_range)
+        )
     if phat:  # float32 spans 1e-38..3e38: bring a signal far from 1 near it (PHAT sees no scale)
         level = float(np.abs(x[:, :: max(1, x.shape[1] // 2048)]).max())
         if not 2.0**-60 < level < 2.0**60:
@@ -149,9 +171,25 @@ def from_signals(
         # beyond the range of the precision (overflow): look closer
         x = _checked_signals(signals, n_mics)
         stat = _band_statistic(_unit_peak(x), sft, band, T, phat=phat)
+    why = band_share(x, sft, band, freq_range)
     if phat:
-        return BandStatistics(n_frames=T, phat_spectra=stat)
-    return BandStatistics(n_frames=T, cov=stat)
+        return BandStatistics(n_frames=T, phat_spectra=stat, no_source=why)
+    return BandStatistics(n_frames=T, cov=stat, no_source=why, whitened=False)
+
+
+def band_share(x: np.ndarray, sft: Any, band: slice, freq_range: tuple[float, float]) -> str | None:
+    """Why the band holds nothing to locate (None: it holds enough;
+    :func:`arraykit.doa.confidence.band_reason`), from the first channel's spectra in
+    Hann-windowed frames of ``nfft`` that do not overlap (a quick look: half the
+    frames of the search's STFT)."""
+    nfft = 2 * (sft.f_pts - 1)
+    x0 = _unit_peak(x[0])
+    T = x0.shape[0] // nfft
+    if T < 1:
+        return None
+    frames = x0[: T * nfft].reshape(T, nfft) * np.hanning(nfft + 1)[:-1]
+    power = np.abs(np.fft.rfft(frames, axis=1)) ** 2  # (T, F_all)
+    return _confidence.band_reason(power.sum(1), power[:, band].sum(1), freq_range)
 
 
 def _unit_peak(x: np.ndarray) -> np.ndarray:

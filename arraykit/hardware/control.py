@@ -201,6 +201,11 @@ def control_for(profile: str | Profile, device: Any = None, *, backend: Any = No
 
 def open_control(spec: str, *, backend: Any = None) -> Control:
     """The control for what a user typed: a profile name, a device name or ``vvvv:pppp``."""
+    if spec.startswith("sim:"):  # a simulated array has microphones but no chip to talk to
+        raise DeviceNotFoundError(
+            f"--device {spec!r} is simulated: it has no control chip to tune or light; "
+            f"connect the array and give its profile (--device {spec[4:]})"
+        )
     with_control = [n for n in list_profiles() if load_profile(n).control in CONTROLS]
     if re.fullmatch(r"[0-9a-fA-F]{4}:[0-9a-fA-F]{4}", spec):
         vid, pid = (int(x, 16) for x in spec.split(":"))

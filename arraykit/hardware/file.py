@@ -79,6 +79,8 @@ class FileDevice(Player):
 
         p = Path(path)
         data, fs = read_audio(p)
+        if data.shape[-1] == 0:
+            raise v.fail("path", str(p), "holds no audio frames (0 samples): nothing to read")
         self.path = p
         self.fs = int(fs)
         self.name = f"file {p.name}"

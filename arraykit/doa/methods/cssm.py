@@ -67,7 +67,7 @@ refined directions ``(K, 2)`` (points ``(K, 3)`` near field)."""
 
 
 def make_map(stats: BandStatistics, K: int, plan: Plan) -> SpatialMap:
-    return cssm_map(stats.covariance(), K, lambda values: peaks(values, plan, K), search(plan))
+    return cssm_map(stats.covariance(), K, lambda values: peaks(values, plan, K)[0], search(plan))
 
 
 def search(plan: Plan) -> Sharpen:

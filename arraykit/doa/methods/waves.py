@@ -40,7 +40,7 @@ __all__ = ["METHOD", "waves_map", "waves_reference", "waves_subspace", "weights"
 
 
 def make_map(stats: BandStatistics, K: int, plan: Plan) -> SpatialMap:
-    return waves_map(stats.covariance(), K, lambda values: peaks(values, plan, K), search(plan))
+    return waves_map(stats.covariance(), K, lambda values: peaks(values, plan, K)[0], search(plan))
 
 
 METHOD = DOAMethod(

@@ -1,0 +1,159 @@
+"""The result table: a Parquet dataset directory that always holds every finished scene.
+
+Layout: ``results.parquet/`` is a directory of Parquet files (``part-*.parquet``),
+readable as one table by pyarrow (``pyarrow.parquet.read_table(path)``), pandas,
+polars or DuckDB. Each finished scene is written as its own part file, first to a
+hidden temporary name (``.tmp-*``, which readers skip) and then renamed into place
+(``os.replace``, atomic on POSIX): a Ctrl-C or a SIGKILL at any moment leaves either
+the whole scene or none of it. :meth:`ResultTable.compact` merges the parts into one
+file (written the same way) and only then removes them; if it is killed between the
+two steps, the rows it merged are on disk twice, which :meth:`ResultTable.read`
+drops (rows are keyed by cell, scene, library and method, and a key's rows are
+identical by construction) and the next compaction clears. One campaign writes to a
+table at a time.
+
+Columns: the cell (``cell`` id, ``geometry``, ``condition``, ``sources``), the scene
+(``scene`` index, ``seed`` as hex, the drawn ``rt60``, ``snr_db``, ``distance``,
+``room_dim``), the method (``kind`` "doa" | "beamformer", ``library``, ``method``),
+``status`` ("ok" | "failed") and ``error``, the true and estimated directions,
+``errors_deg`` (per true talker, best assignment; a line's mirror counts as right;
+a talker left unfound counts 180°), ``error_deg`` (their mean), ``snr_gain_db`` and
+``si_sdr_gain_db`` for beamformers, and ``render_s`` / ``method_s``: the wall-clock
+times, **the only columns that differ between runs** (:data:`TIMING_COLUMNS`).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from arraykit import _validate as v
+from arraykit.campaign._deps import need
+
+__all__ = ["KEY_COLUMNS", "TIMING_COLUMNS", "ResultTable", "read_results", "schema"]
+
+KEY_COLUMNS = ("cell", "scene", "kind", "library", "method")
+TIMING_COLUMNS = ("render_s", "method_s")
+_PART = "part-"
+
+
+def schema() -> Any:
+    """The Arrow schema of a campaign table."""
+    pa = need("pyarrow")
+
+    f64, lst = pa.float64(), pa.list_(pa.float64())
+    return pa.schema(
+        [
+            ("campaign", pa.string()),
+            ("cell", pa.string()),
+            ("geometry", pa.string()),
+            ("condition", pa.string()),
+            ("sources", pa.int32()),
+            ("scene", pa.int32()),
+            ("seed", pa.string()),
+            ("rt60", f64),
+            ("snr_db", f64),
+            ("distance", f64),
+            ("room_dim", lst),
+            ("kind", pa.string()),
+            ("library", pa.string()),
+            ("method", pa.string()),
+            ("status", pa.string()),
+            ("error", pa.string()),
+            ("true_azimuth", lst),
+            ("true_elevation", lst),
+            ("est_azimuth", lst),
+            ("est_elevation", lst),
+            ("errors_deg", lst),
+            ("error_deg", f64),
+            ("snr_gain_db", f64),
+            ("si_sdr_gain_db", f64),
+            ("render_s", f64),
+            ("method_s", f64),
+        ]
+    )
+
+
+class ResultTable:
+    """A campaign's Parquet dataset directory (see the module docstring)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if self.path.exists() and not self.path.is_dir():
+            raise v.fail(
+                "output", str(path), "exists and is not a directory (a campaign table is one)"
+            )
+
+    def parts(self) -> list[Path]:
+        if not self.path.is_dir():
+            return []
+        return sorted(p for p in self.path.iterdir() if p.name.startswith(_PART))
+
+    def append(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Write `rows` (one scene) as a new part file, atomically."""
+        pa = need("pyarrow")
+
+        if not rows:
+            return
+        self._write(pa.Table.from_pylist(list(rows), schema=schema()))
+
+    def _write(self, table: Any) -> Path:
+        pq = need("pyarrow.parquet")
+
+        self.path.mkdir(parents=True, exist_ok=True)
+        name = uuid.uuid4().hex
+        tmp = self.path / f".tmp-{name}.parquet"
+        final = self.path / f"{_PART}{name}.parquet"
+        pq.write_table(table, tmp, compression="zstd")
+        os.replace(tmp, final)
+        return final
+
+    def read(self) -> Any:
+        """Every row, each key once, sorted by cell, scene, kind, library and method."""
+        pa = need("pyarrow")
+        pq = need("pyarrow.parquet")
+
+        parts = self.parts()
+        if not parts:
+            return schema().empty_table()
+        table = pa.concat_tables([pq.read_table(p, schema=schema()) for p in parts])
+        cols = [table.column(c).to_pylist() for c in KEY_COLUMNS]
+        seen: set[tuple[Any, ...]] = set()
+        keep = []
+        for i, key in enumerate(zip(*cols, strict=True)):
+            if key not in seen:
+                seen.add(key)
+                keep.append(i)
+        if len(keep) < table.num_rows:
+            table = table.take(pa.array(keep, type=pa.int64()))
+        return table.sort_by([(c, "ascending") for c in KEY_COLUMNS])
+
+    def keys(self) -> set[tuple[Any, ...]]:
+        """The (cell, scene, kind, library, method) of every row on disk."""
+        pq = need("pyarrow.parquet")
+
+        out: set[tuple[Any, ...]] = set()
+        for p in self.parts():
+            t = pq.read_table(p, columns=list(KEY_COLUMNS))
+            out.update(zip(*(t.column(c).to_pylist() for c in KEY_COLUMNS), strict=True))
+        return out
+
+    def compact(self) -> None:
+        """Merge every part into one file; the old parts go only after it is in place."""
+        parts = self.parts()
+        if len(parts) < 2:
+            return
+        self._write(self.read())
+        for p in parts:
+            p.unlink(missing_ok=True)
+
+
+def read_results(path: str | Path) -> Any:
+    """A campaign table as one ``pyarrow.Table`` (each row once, sorted)."""
+    p = Path(path)
+    if not p.is_dir():
+        raise v.fail("results", str(path), "no such campaign table (a directory of Parquet parts)")
+    return ResultTable(p).read()

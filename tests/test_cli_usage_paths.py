@@ -1,0 +1,140 @@
+"""CLI usage errors and figure paths: one line, exit status 2, before any work is done."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from arraykit.cli import main
+
+
+@pytest.mark.parametrize(
+    ("argv", "flag"),
+    [
+        (
+            ["pattern", "--geometry", "uma-8", "--direction", "0", "-o", "{d}/nodir/p.png"],
+            "--output",
+        ),
+        (["pattern", "--geometry", "uma-8", "--direction", "0", "-o", "{d}/p.txt"], "--output"),
+        (["geometry", "uma-8", "--plot", "{d}/nodir/g.png"], "--plot"),
+        (["geometry", "uma-8", "--plot", "{d}/g.txt"], "--plot"),
+        (["demo", "--plot", "{d}/nodir/demo.png"], "--plot"),
+    ],
+)
+def test_bad_figure_path_is_refused_before_any_work(
+    argv: list[str], flag: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [a.format(d=tmp_path) for a in argv]
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == ""  # refused before the table, the geometry or the demo's scene
+    assert err.count("\n") == 1 and err.startswith(f"arraykit: error: {flag}=")
+    assert ("does not exist" in err) or ("figure extension" in err)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_usage_error_names_the_program_once(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["doa", "x.wav", "--method", "nosuch"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("arraykit: error: doa: argument --method: invalid choice: 'nosuch'")
+    assert err.count("arraykit") == 1
+
+
+@pytest.mark.parametrize("argv", [["tune"], ["led", "trace", "on"]])
+def test_tune_and_led_say_a_simulated_device_has_no_control_chip(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # before: "no XVF3000 (2886:0018) on USB; USB devices found: none" for a sim: device
+    assert main([argv[0], "--device", "sim:respeaker-usb-4mic", *argv[1:]]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is simulated: it has no control chip" in err
+    assert "--device respeaker-usb-4mic" in err
+
+
+@pytest.mark.parametrize("seconds", ["-1", "0", "nan"])
+def test_live_refuses_a_duration_that_is_not_positive(
+    seconds: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # before: --seconds -1 tracked one block and exited 0
+    argv = ["live", "--device", "sim:respeaker-usb-4mic", "--seconds", seconds]
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("arraykit: error: seconds=") and "> 0" in err
+
+
+def test_check_refuses_a_bad_duration_before_asking_for_a_sound(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # before: "recording 0 s from ...: play a sound now", then the error
+    assert main(["check", "--device", "sim:respeaker-usb-4mic", "--seconds", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("arraykit: error: seconds=0.0")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["doa", "{f}", "--geometry", "respeaker-usb-4mic"],
+        ["beamform", "{f}", "--geometry", "respeaker-usb-4mic", "--direction", "0", "-o", "{o}"],
+        ["check", "{f}", "--geometry", "respeaker-usb-4mic"],
+    ],
+)
+def test_a_wav_without_frames_is_named_not_a_numpy_error(
+    argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import numpy as np
+    import soundfile as sf
+
+    f = tmp_path / "empty.wav"
+    sf.write(f, np.zeros((0, 4)), 16000)
+    # before: "arraykit: error: need at least one array to concatenate"
+    assert main([a.format(f=f, o=tmp_path / "o.wav") for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "empty.wav" in err and "no audio frames" in err
+    assert not (tmp_path / "o.wav").exists()
+
+
+def test_diagnose_default_method_says_how_to_give_the_snr(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # the simplest call fails (the default mpdr needs --snr): the line must say what to give
+    assert main(["diagnose", "--geometry", "uma-8", "--direction", "70"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--snr DB" in err and "das" in err and "mvdr" in err
+    assert main(["diagnose", "--geometry", "uma-8", "--direction", "70", "--snr", "10"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "flag"),
+    [
+        (["record", "--device", "sim:respeaker-usb-4mic", "--seconds", "1", "{o}"], "OUT.wav"),
+        (
+            [
+                "beamform",
+                "{i}",
+                "--geometry",
+                "respeaker-usb-4mic",
+                "--direction",
+                "0",
+                "-o",
+                "{o}",
+            ],
+            "--output",
+        ),
+    ],
+)
+@pytest.mark.parametrize("out", ["nodir/o.wav", "o.txt", "o"])
+def test_a_bad_audio_output_is_named_by_its_flag(
+    argv: list[str], flag: str, out: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import numpy as np
+    import soundfile as sf
+
+    i = tmp_path / "in.wav"
+    sf.write(i, np.random.default_rng(0).standard_normal((4000, 4)) * 0.1, 16000)
+    # before: "path='nodir/o.wav': ..." (the API's parameter, not the command's flag)
+    assert main([a.format(i=i, o=tmp_path / out) for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"arraykit: error: {flag}=")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"]

@@ -1,0 +1,177 @@
+"""Several talkers, counting, confidence and "no directional source" (issues 12.8, 13).
+
+Closed loops on seeded simulated rooms and on inputs that hold no directional source
+(silence, a constant offset, -1 LSB, a 50 Hz hum, white and diffuse noise). The big
+tables (accuracy against pyroomacoustics and plain local maxima, confusion matrices,
+the confidence's reliability) come from ``benchmarks/bench_multisource.py``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import arraykit as ak
+from arraykit.doa import extract
+from arraykit.doa.grids import angular_distance
+from arraykit.errors import ArraykitError, NoSourceError
+from arraykit.sim import Source, diffuse_noise, simulate, speech_like
+
+FS = 16000
+SQUARE = ak.load_geometry("respeaker-usb-4mic")
+CIRCLE = ak.load_geometry("respeaker-6mic")
+BAND_FREQS = np.arange(10, 113) * FS / 512  # 300-3500 Hz at nfft 512
+
+
+def _hum(M: int) -> np.ndarray:
+    return np.tile(0.3 * np.sin(2 * np.pi * 50.0 * np.arange(FS) / FS), (M, 1))
+
+
+NOTHING = {  # name -> (signals, method, words the reason must hold)
+    "constant DC (srp-phat)": (np.full((4, FS), 0.2), "srp-phat", "no energy in the band"),
+    "constant DC (music)": (np.full((4, FS), 0.2), "music", "no energy in the band"),
+    "-1 LSB DC (tdoa-ls)": (np.full((4, FS), -1 / 32768), "tdoa-ls", "no energy in the band"),
+    "50 Hz hum alone": (_hum(4), "srp-phat", "no energy in the band"),
+    "silence": (np.zeros((4, FS)), "normmusic", "silence"),
+    "white noise": (
+        np.random.default_rng(1).standard_normal((4, FS)),
+        "srp-phat",
+        "no directional source",
+    ),
+    "diffuse noise": (diffuse_noise(SQUARE, FS, FS, seed=2), "tops", "no directional source"),
+}
+
+
+@pytest.mark.parametrize("case", list(NOTHING))
+def test_no_directional_source_is_an_outcome(case: str) -> None:
+    """Issue 12 item 8: auto gives 0 sources and the reason; a fixed count raises when
+    nothing is in the band, and for noise answers with a warning and a low confidence."""
+    x, method, words = NOTHING[case]
+    auto = ak.doa.locate(x, FS, SQUARE, method=method, num_sources="auto")
+    assert auto.num_sources == 0 and auto.azimuth.shape == (0,), auto.count_reason
+    assert words in auto.count_reason
+    if words == "no directional source":
+        res = ak.doa.locate(x, FS, SQUARE, method=method)
+        assert "warning: no directional source" in res.count_reason
+        assert res.confidence[0] < 0.7  # talkers in these rooms: > 0.9
+        return
+    with pytest.raises(NoSourceError, match=words) as err:
+        ak.doa.locate(x, FS, SQUARE, method=method)
+    assert isinstance(err.value, ArraykitError) and words in err.value.reason
+
+
+def test_locate_stft_and_blocks_report_blocks_without_a_source() -> None:
+    """An all-zero block and a DC block in locate_blocks are NaN with the reason; the
+    talker's block is found. locate_stft refuses a hum as locate does."""
+    talker = simulate(CIRCLE, [Source(speech_like(0.5, FS, seed=5), azimuth=80.0)], FS, seed=1)
+    x = np.zeros((6, 3 * FS // 2))
+    x[:, FS // 2 : FS] = 0.05  # a dead device's offset
+    x[:, FS : FS + FS // 2] = talker.signals[:, : FS // 2]
+    blocks = ak.doa.locate_blocks(x, FS, CIRCLE, block=0.5)
+    assert np.isnan(blocks.azimuth[:2, 0]).all()
+    assert "silence" in blocks.blocks[0].count_reason
+    assert "no energy in the band" in blocks.blocks[1].count_reason
+    assert angular_distance([blocks.azimuth[2, 0], 0], [80.0, 0]) < 4
+    X = ak.stft.stft(_hum(6), FS, nfft=512)
+    with pytest.raises(NoSourceError, match="no energy in the band"):
+        ak.doa.locate_stft(X, FS, CIRCLE)
+
+
+def test_beamwidth_and_default_separation_follow_the_aperture() -> None:
+    """The default min_separation is half the array's own SRP-PHAT main-lobe half width:
+    measured 43 degrees (4-mic square), 32 (6-mic circle), 25 (4x4 42 mm); an array
+    twice as large has a main lobe about half as wide."""
+    widths = [extract.beamwidth(g, BAND_FREQS, 343.0) for g in (SQUARE, CIRCLE)]
+    assert widths == pytest.approx([43.0, 32.0], abs=2.0)
+    rect = ak.ArrayGeometry.rectangular(4, 4, 0.042)
+    assert extract.beamwidth(rect, BAND_FREQS, 343.0) == pytest.approx(25.0, abs=2.0)
+    big = ak.ArrayGeometry.circular(6, 2 * 0.0463)
+    ratio = extract.beamwidth(big, BAND_FREQS, 343.0) / widths[1]
+    assert 0.4 < ratio < 0.65
+
+
+def test_shoulder_is_taken_flagged_and_never_a_non_peak_silently() -> None:
+    """A map with one peak and a shoulder: K=2 takes the peak, then the highest point at
+    least min_separation away, flagged on_peak=False; a ripple below the prominence is
+    no peak."""
+    az = np.arange(360.0)
+    main = np.exp(-0.5 * (angular_distance(np.c_[az, 0 * az], [100.0, 0]) / 20) ** 2)
+    shoulder = 0.5 * np.exp(-0.5 * (angular_distance(np.c_[az, 0 * az], [135.0, 0]) / 12) ** 2)
+    ripple = 0.004 * np.cos(np.radians(az) * 30)
+    m = main + shoulder + ripple
+    local = extract.ring_maxima(m, closed=True)
+    assert local[100] and local.sum() == 1  # the ripple is under 1 % of the range
+
+    def apart(i: int, chosen) -> bool:
+        return all(angular_distance([az[i], 0], [az[j], 0]) >= 16.0 for j in chosen)
+
+    idx, on = extract.choose(m, local, 2, apart)
+    assert idx[0] == 100 and on.tolist() == [True, False]
+    assert 116 <= idx[1] <= 135  # on the shoulder's side, not the far flank
+    idx, on = extract.choose(m, local, 2, apart, fill=False)
+    assert idx.tolist() == [100] and on.tolist() == [True]
+
+
+@pytest.fixture(scope="module")
+def rooms() -> dict:
+    """Two seeded rooms (RT60 0.3 s, SNR 20 dB): three talkers each, 6-mic circle and
+    4-mic square; K = 1, 2, 3 are the first K talkers."""
+    out = {}
+    for name, g, az in (
+        ("circle", CIRCLE, (35.0, 152.0, 268.0)),
+        ("square", SQUARE, (60.0, 200.0, 310.0)),
+    ):
+        srcs = [
+            Source(speech_like(1.0, FS, seed=40 + i), azimuth=a, distance=1.3)
+            for i, a in enumerate(az)
+        ]
+        sc = simulate(g, srcs, FS, rt60=0.3, seed=3)
+        rng = np.random.default_rng(5)
+        for k in (1, 2, 3):
+            clean = sc.images[:k].sum(0)
+            n = rng.standard_normal(clean.shape) * np.sqrt(np.mean(clean**2) / 100)
+            out[(name, k)] = (g, clean + n, sc.directions[:k])
+    return out
+
+
+@pytest.mark.parametrize(("name", "k"), [("circle", 1), ("circle", 2), ("circle", 3),
+                                         ("square", 1), ("square", 2)])  # fmt: skip
+def test_auto_counts_talkers_and_finds_them_confidently(rooms: dict, name: str, k: int) -> None:
+    g, x, truth = rooms[(name, k)]
+    res = ak.doa.locate(x, FS, g, num_sources="auto")
+    assert res.num_sources == k, res.count_reason
+    sep = extract.default_separation(g, BAND_FREQS, ak.SPEED_OF_SOUND)
+    d = angular_distance(res.directions[:, None, :], truth[None, :, :]).min(axis=0)
+    assert np.all(d < sep), d  # every talker found within the array's resolution
+    assert np.all((res.confidence > 0) & (res.confidence <= 1))
+    assert res.confidence.min() > 0.5
+
+
+def test_confidence_is_lower_for_a_source_that_is_not_there(rooms: dict) -> None:
+    """One talker, three asked for: the two extra estimates are flagged or less sure."""
+    g, x, truth = rooms[("circle", 1)]
+    res = ak.doa.locate(x, FS, g, num_sources=3)
+    assert angular_distance(res.directions[0], truth[0]) < 5
+    assert res.confidence[0] > 0.9
+    assert np.all(res.confidence[1:] < res.confidence[0] - 0.05)  # measured 0.97, 0.87, 0.87
+
+
+def test_blocks_list_both_talkers_of_a_turn_taking_conversation() -> None:
+    """A talks for 1 s, then B for 1 s: each 0.5 s block hears one, and from B's first
+    block on both are listed as talkers (A fades after about `memory` seconds)."""
+    a, b = speech_like(1.0, FS, seed=61), speech_like(1.0, FS, seed=62)
+    z = np.zeros(FS)
+    srcs = [
+        Source(np.r_[a, z], azimuth=40.0, distance=1.2),
+        Source(np.r_[z, b], azimuth=200.0, distance=1.2),
+    ]
+    sc = simulate(CIRCLE, srcs, FS, rt60=0.3, snr_db=20, seed=4)
+    res = ak.doa.locate_blocks(sc.signals[:, : 2 * FS], FS, CIRCLE, block=0.5, memory=3.0)
+    assert len(res.talkers) == 4
+    first, last = res.talkers[0], res.talkers[-1]
+    assert len(first) == 1 and angular_distance(first[0], [40.0, 0]) < 8
+    assert len(last) == 2
+    d = angular_distance(last[:, None, :], np.array([[40.0, 0], [200.0, 0]])[None]).min(axis=0)
+    assert np.all(d < 8), last
+    # each block alone hears one talker
+    assert np.all([r.num_sources == 1 for r in res.blocks])
