@@ -69,7 +69,7 @@ class Separator:
         postfilter: bool = False,
         gain_floor: float = 0.1,
         max_freq: float = 8000.0,
-        refresh: int = 2,
+        refresh: int = 1,
         refresh_deg: float = 3.0,
     ) -> None:
         from arraykit.stft import stft_frequencies
