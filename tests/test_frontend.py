@@ -255,6 +255,10 @@ def test_bad_options_raise_one_error_naming_the_value() -> None:
         FrontendOptions(separation="ica")  # type: ignore[arg-type]
     with pytest.raises(ak.InvalidArgumentError, match="peak_ratio"):
         FrontendOptions(peak_ratio=0.0)
+    with pytest.raises(ak.InvalidArgumentError, match="deflate_every"):
+        FrontendOptions(deflate_every=0)
+    with pytest.raises(ak.InvalidArgumentError, match="max_sources"):
+        FrontendOptions(max_sources=0)
     with pytest.raises(ak.InvalidArgumentError, match="chunk"):
         Pipeline(ak.load_geometry("respeaker-6mic"), FS).process(np.zeros((4, 100)))
 

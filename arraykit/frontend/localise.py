@@ -67,6 +67,7 @@ class Localiser:
         resolution: float,
         min_height: float = 0.15,
         coarse: float | None = 6.0,
+        deflate_every: int = 1,
     ) -> None:
         self.geometry = geometry
         self.freqs = np.asarray(freqs, dtype=float)
@@ -78,6 +79,8 @@ class Localiser:
         self.min_height = float(min_height)
         self.coarse = coarse
         self._proj: dict[tuple[float, float], np.ndarray] = {}
+        self.deflate_every = int(deflate_every)
+        self._n = 0
 
     def _projector(self, az: float, el: float) -> np.ndarray:
         """``(F, M, M)`` projector away from one direction, cached (the search returns
@@ -111,7 +114,9 @@ class Localiser:
         if h0 < self.min_height:  # no coherent source (noise: 0.02-0.1 on the 6-mic circle)
             return Detections(empty, empty, empty, spec, np.asarray(grid)[:, 0])
         found = [(az, el, 1.0)]
-        for _ in range(self.max_sources - 1):
+        self._n += 1  # searched blocks; the deflated search runs every `deflate_every`
+        more = self.max_sources - 1 if self._n % self.deflate_every == 0 else 0
+        for _ in range(more):
             if h0 <= 0:
                 break
             P = self._projector(az, el)

@@ -68,6 +68,11 @@ class FrontendOptions:
         (a residue of the projection, not a talker): they started 15 of its 18 false
         tracks and pulled tracks off their talkers (16 meetings: 18 false tracks and 19
         identity swaps with 2 peaks, 3 and 7 with 1)
+    deflate_every : search the deflated covariance (the second peak on) every this many
+        localised blocks (1: every one). On the 16 six-microphone meetings 2 gave a
+        median / p90 error of 2.6 / 7.5 degrees (1: 2.8 / 8.6) but one identity swap
+        (1: none), and cut the real-time factor about 12 % (6 mics, 16 kHz) and 18 %
+        (16 mics, 48 kHz)
     peak_ratio : a deflated peak must stand this high (relative to the first) to count
     resolution : direction grid step, degrees
     min_height : least height of a peak above its map's median (the map is a mean
@@ -87,6 +92,7 @@ class FrontendOptions:
     freq_range: tuple[float, float] = (300.0, 3500.0)
     memory: float = 0.12
     max_sources: int | None = None
+    deflate_every: int = 1
     peak_ratio: float = 0.6
     resolution: float = 2.0
     min_height: float = 0.15
@@ -113,6 +119,7 @@ class FrontendOptions:
         v.positive("separation_memory", self.separation_memory)
         if self.max_sources is not None:
             v.integer("max_sources", self.max_sources, 1)
+        v.integer("deflate_every", self.deflate_every, 1)
         v.integer("birth_hits", self.birth_hits, 1)
         v.integer("birth_window", self.birth_window, self.birth_hits)
         if not 0 < float(self.peak_ratio) <= 1:
@@ -215,6 +222,7 @@ class Pipeline:
             peak_ratio=opts.peak_ratio,
             resolution=opts.resolution,
             min_height=opts.min_height,
+            deflate_every=opts.deflate_every,
         )
         kind = opts.activity
         if kind == "auto":
