@@ -36,18 +36,12 @@ import numpy as np
 
 import arraykit as ak
 from arraykit.doa.grids import angular_distance
+from arraykit.doa.peers import PYROOMACOUSTICS
 from arraykit.sim import Source, simulate, speech_like
 
 FS = 16000
 BAND = (300.0, 3500.0)
-PRA_NAMES = {
-    "srp-phat": "SRP",
-    "music": "MUSIC",
-    "normmusic": "NormMUSIC",
-    "tops": "TOPS",
-    "cssm": "CSSM",
-    "waves": "WAVES",
-}
+PRA_NAMES = PYROOMACOUSTICS
 
 
 def best_time(fn: Callable[[], object], repeat: int) -> tuple[float, object]:

@@ -6,7 +6,9 @@ Run: ``.venv/bin/python benchmarks/bench_multisource.py [--rooms 32] [--cache DI
 1. accuracy with 2 and 3 talkers (RT60 0.2-0.6 s, SNR 10-30 dB): arraykit, plain local
    maxima of arraykit's own map, and pyroomacoustics on the same STFT and 1-degree grid;
 2. counting (``num_sources="auto"``, RT60 0.3 s / SNR 20 dB, plus noise-only scenes):
-   confusion matrices of the default ``counting="clean"``, accuracy of every rule;
+   confusion matrices of the default ``counting="clean"``, accuracy of every rule
+   (``--only confusion --first 32``: the default rule's confusion matrices on rooms
+   32-63, which its thresholds were not tuned on);
 3. "no directional source": false alarms on noise-only scenes, misses on talker scenes;
 4. the confidence's reliability: estimates binned by confidence, the share within the
    array's resolution (the default ``min_separation``) of a talker;
@@ -214,6 +216,33 @@ def counting(n: int, cache: Path | None) -> str:
     return "\n\n".join([*out, "Every rule, share counted right:\n\n" + acc, nosrc, reliability])
 
 
+def confusion(n: int, first: int, cache: Path | None) -> str:
+    """The default rule's confusion matrices on rooms ``first .. first + n - 1`` (RT60 0.3 s /
+    20 dB) and as many noise-only scenes: ``--first 32`` gives rooms the rules were not
+    tuned on (they were tuned on rooms 0-31)."""
+    out = []
+    for aname, g in ARRAYS.items():
+        got: dict[int, list[int]] = {k: [] for k in range(4)}
+        for i in range(first, first + n):
+            noise = noise_only(g, i)[1]
+            got[0].append(ak.doa.locate(noise, FS, g, num_sources="auto").num_sources)
+            r = room(aname, "rt03", i, cache)
+            for k in (1, 2, 3):
+                res = ak.doa.locate(mixture(r, k), FS, g, num_sources="auto")
+                got[k].append(res.num_sources)
+        rows = []
+        for k in range(4):
+            a = np.array(got[k])
+            counts = [int(np.sum(np.minimum(a, 4) == j)) for j in range(5)]
+            rows.append([str(k), *map(str, counts), f"{100 * np.mean(a == k):.0f} %"])
+        out.append(
+            f"**{aname}** (rooms {first}-{first + n - 1}; true K = 0: noise-only scenes, "
+            "white / diffuse / diffuse + white):\n\n"
+            + table(["true K", "0", "1", "2", "3", "≥4", "correct"], rows)
+        )
+    return "\n\n".join(out)
+
+
 # ------------------------------------------------------------------------ 5. speed
 def speed() -> str:
     from bench_doa import best_times
@@ -316,6 +345,7 @@ def main() -> None:
         default=Path(__file__).resolve().parents[2] / "shared" / "data" / "office-ula32",
     )
     parser.add_argument("--only", default="accuracy,counting,speed,office")
+    parser.add_argument("--first", type=int, default=32, help="first room of --only confusion")
     args = parser.parse_args()
     if args.cache is not None:
         args.cache.mkdir(parents=True, exist_ok=True)
@@ -327,6 +357,9 @@ def main() -> None:
     if "counting" in only:
         print("\n## Counting, no source, confidence\n")
         print(counting(args.rooms, args.cache))
+    if "confusion" in only:
+        print("\n## Counting on held-out rooms\n")
+        print(confusion(args.rooms, args.first, args.cache))
     if "speed" in only:
         print("\n## Speed\n")
         print(speed())

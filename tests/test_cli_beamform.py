@@ -287,3 +287,19 @@ def test_beam_metrics_names_a_grating_lobe():
     m = ak.beamform.beam_metrics(ak.beamform.delay_and_sum(g, (90, 0), f), g, f, (90, 0))
     assert m.sidelobe_kind == ("grating",)
     assert m.sidelobe_db[0] > -1.0
+
+
+@pytest.mark.parametrize("command", ["beamform", "diagnose"])
+def test_a_silent_recording_is_refused_in_the_users_words(capsys, tmp_path, command) -> None:
+    """An all-zero take: one line naming the file (not an internal frame-index array)."""
+    zeros = tmp_path / "zeros.wav"
+    write_audio(zeros, np.zeros((4, 16000)), 16000)
+    args = [command, str(zeros), "--geometry", "respeaker-usb-4mic", "--method", "mvdr"]
+    if command == "beamform":
+        args += ["--direction", "30", "--noise", "0:0.3", "-o", str(tmp_path / "o.wav")]
+    else:
+        args += ["--direction", "30", "--noise", "0:0.3"]
+    code, _, err = run(capsys, *args)
+    assert code == 2
+    assert "is all zero (silence): nothing to" in err and "array(" not in err
+    assert len(err.strip().splitlines()) == 1

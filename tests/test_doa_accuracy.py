@@ -16,19 +16,13 @@ import pytest
 
 import arraykit as ak
 from arraykit.doa.grids import angular_distance
+from arraykit.doa.peers import PYROOMACOUSTICS
 from arraykit.sim import Source, simulate, speech_like
 
 FS = 16000
 BAND = (300.0, 3500.0)
 METHODS = ak.doa.METHODS  # every registered method
-PRA = {
-    "srp-phat": "SRP",
-    "music": "MUSIC",
-    "normmusic": "NormMUSIC",
-    "tops": "TOPS",
-    "cssm": "CSSM",
-    "waves": "WAVES",
-}
+PRA = PYROOMACOUSTICS
 ARRAYS = {
     "linear": ak.ArrayGeometry.linear(6, 0.04),
     "circular": ak.ArrayGeometry.circular(6, 0.0463),

@@ -42,6 +42,7 @@ from arraykit.campaign._deps import need
 from arraykit.campaign.scene import SceneParams, draw, render
 from arraykit.campaign.spec import Spec, load_spec
 from arraykit.campaign.table import ResultTable
+from arraykit.doa.peers import PYROOMACOUSTICS
 from arraykit.geometry import SPEED_OF_SOUND, ArrayGeometry
 
 __all__ = ["PEER_NAMES", "RunSummary", "expected_methods", "local_cluster", "run", "scene_rows"]
@@ -49,14 +50,7 @@ __all__ = ["PEER_NAMES", "RunSummary", "expected_methods", "local_cluster", "run
 logger = logging.getLogger(__name__)
 
 # arraykit DOA method -> pyroomacoustics' name for the same algorithm
-PEER_NAMES = {
-    "srp-phat": "SRP",
-    "music": "MUSIC",
-    "normmusic": "NormMUSIC",
-    "tops": "TOPS",
-    "cssm": "CSSM",
-    "waves": "WAVES",
-}
+PEER_NAMES = PYROOMACOUSTICS
 Job = tuple[str, str, str]  # (kind, library, method)
 
 

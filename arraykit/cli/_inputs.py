@@ -141,11 +141,12 @@ def _layout_hint(name: str, n: int, g: Any, cmap: tuple[int, ...] | None, explic
 
 
 def read_recording(
-    path: str | Path, args: argparse.Namespace, *, flag: str = "FILE"
+    path: str | Path, args: argparse.Namespace, *, flag: str = "FILE", purpose: str | None = None
 ) -> tuple[np.ndarray, int, Any]:
     """Signals ``(M, N)`` float64 in geometry order, the rate and the geometry of the
     recording named on the command line (``--geometry`` / ``--profile`` /
-    ``--channel-map`` of `args`)."""
+    ``--channel-map`` of `args`). With a `purpose` ("beamform"), a recording that is
+    all zero is refused: there is nothing to do it on."""
     dev = open_recording(
         path,
         geometry=getattr(args, "geometry", None),
@@ -156,6 +157,8 @@ def read_recording(
     )
     with dev:
         x = np.concatenate(list(dev.blocks()), axis=1).astype(np.float64)
+    if purpose is not None and not np.any(x):
+        raise v.fail(flag, str(path), f"is all zero (silence): nothing to {purpose}")
     return x, int(dev.fs), dev.geometry
 
 

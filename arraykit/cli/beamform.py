@@ -129,7 +129,7 @@ def run_beamform(args: argparse.Namespace) -> int:
 
     refuse_overwriting_input(args.input, args.output)
     check_output(args.output, name="--output")  # before the input is read and beamformed
-    x, fs, g = read_recording(args.input, args, flag="IN.wav")
+    x, fs, g = read_recording(args.input, args, flag="IN.wav", purpose="beamform")
     point = parse_numbers(args.point, "--point", 3) if args.point else None
     steered = "steering" in get_design(args.method).needs
     if (args.direction is None) == (point is None) and (steered or point is not None):

@@ -215,7 +215,7 @@ def _recording(args, direction) -> int:
         except ValueError:
             raise v.fail("--noise", args.noise, "must be T0:T1 in seconds") from None
         noise = (t0, t1)
-    signals, fs, geometry = read_recording(args.input, args, flag="IN.wav")
+    signals, fs, geometry = read_recording(args.input, args, flag="IN.wav", purpose="diagnose")
     rep = diagnose_recording(
         signals,
         fs,

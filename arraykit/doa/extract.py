@@ -164,9 +164,19 @@ def choose(
     return np.array(chosen, dtype=int), np.array(on, dtype=bool)
 
 
-CLEAN_RATIO = 0.5
-"""``counting="clean"``: a removal step counts a source while the residual map's peak
-rises at least this fraction as high above its median as the first one did."""
+CLEAN_RATIO = 0.3
+"""``counting="clean"``: a removal step counts a source when the residual map's peak
+rises at least this fraction as high above its median as the first one did ..."""
+
+CLEAN_FLOOR = 0.035
+"""... and at least this far above its median (the peak a residual of reverberation and
+the removal's own error leaves: 0.01-0.037 after removing a lone talker)."""
+
+CLEAN_DIPS = 1
+"""Removal steps in a row that may fail :data:`CLEAN_RATIO` / :data:`CLEAN_FLOOR` before
+the search stops: a weaker talker can stand out only once a stronger one's removal error
+has been removed in turn (the step that failed is removed too, and a later step that
+passes counts every step before it)."""
 
 
 def clean_count(
@@ -177,6 +187,8 @@ def clean_count(
     apart: Callable[[int, Iterable[int]], bool],
     kmax: int,
     floor: float,
+    *,
+    first: np.ndarray | None = None,
 ) -> tuple[int, np.ndarray]:
     """Count sources by removing them one by one from the PHAT cross-spectra (CLEAN).
 
@@ -184,22 +196,24 @@ def clean_count(
     ``(F, M, M)`` that is `apart` from those found, and removes a plane wave from that
     direction with, per bin, the coherence the residual holds there
     (``c_f = Re(a^H R_f a - tr R_f) / (M (M - 1))``, at least 0) from the off-diagonal
-    cross-spectra. It stops when the residual's peak rises less than `floor` above its
-    median or less than :data:`CLEAN_RATIO` of the first peak's height, after `kmax`
-    steps, or when no peak is left. Returns the count and every step's height.
+    cross-spectra. The first step counts when its peak rises at least `floor` above the
+    map's median; a later one when it rises at least :data:`CLEAN_FLOOR` and
+    :data:`CLEAN_RATIO` of the first peak's height, and the count is the last step that
+    counted. The search stops after :data:`CLEAN_DIPS` + 1 failed steps in a row, after
+    `kmax` steps, or when no peak is left. Returns the count and every step's height.
 
     `srp_map(R)` maps residual cross-spectra over the grid ``(G,)``; `steer_at(i)` is
     grid point ``i``'s unit-modulus steering vectors ``(F, M)``; `peaks_of(map)` the
-    ``(G,)`` bool peak mask.
+    ``(G,)`` bool peak mask; `first` ``(G,)`` the map of ``R`` when already made.
     """
     R = np.array(R, dtype=complex)
     M = R.shape[1]
     off = ~np.eye(M, dtype=bool)
     found: list[int] = []
     heights: list[float] = []
-    count = 0
-    for _ in range(kmax):  # a loop over the sources (few)
-        m = srp_map(R)
+    count = misses = 0
+    for step in range(kmax):  # a loop over the sources (few)
+        m = first if step == 0 and first is not None else srp_map(R)
         local = peaks_of(m)
         order = np.argsort(-m, kind="stable")
         cand = [int(i) for i in order[local[order]] if apart(int(i), found)]
@@ -208,9 +222,16 @@ def clean_count(
         j = cand[0]
         h = float(m[j] - np.median(m))
         heights.append(h)
-        if h < floor or h < CLEAN_RATIO * heights[0]:
-            break
-        count += 1
+        if step == 0:
+            if h < floor:
+                break
+            count = 1
+        elif h >= CLEAN_FLOOR and h >= CLEAN_RATIO * heights[0]:
+            count, misses = step + 1, 0
+        else:
+            misses += 1
+            if misses > CLEAN_DIPS:
+                break
         found.append(j)
         a = steer_at(j)  # (F, M)
         A = a[:, :, None] * np.conj(a[:, None, :])  # (F, M, M)

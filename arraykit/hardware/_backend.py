@@ -103,6 +103,12 @@ def _audio_servers() -> str:
     if (runtime / "pulse" / "native").exists() or (runtime / "pipewire-0").exists():
         names.append("the PulseAudio/PipeWire server")
         hints.append("systemctl --user restart pipewire pulseaudio")
+    db = Path("/dev/shm") / f"jack_db-{os.getuid()}" / "__db.001"
+    if db.is_file() and db.stat().st_size == 0:
+        # a JACK client killed while creating its metadata database leaves it empty,
+        # and every JACK client after it (PortAudio's too) waits on it for ever
+        names.append(f"JACK's metadata database {db.parent}")
+        hints.append(f"it is half-written: with no jackd running, rm -r {db.parent}")
     if not names:
         return "the audio server behind PortAudio did not answer"
     return f"{' or '.join(names)} did not answer ({'; '.join(hints)})"
