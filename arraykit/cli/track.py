@@ -57,7 +57,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="auto",
         help="speech activity (auto: WebRTC VAD and energy both, energy without the VAD)",
     )
-    p.add_argument("--max-sources", type=int, default=2, help="directions per block (2)")
+    p.add_argument(
+        "--max-sources",
+        type=int,
+        default=None,
+        help="directions per block (default: 2 with more than four microphones, else 1)",
+    )
     p.add_argument("--realtime", action="store_true", help="pace a sim: device in real time")
     p.set_defaults(handler=run_track)
 

@@ -67,6 +67,7 @@ class Localiser:
         resolution: float,
         min_height: float = 0.15,
         coarse: float | None = 6.0,
+        deflate_every: int = 1,
     ) -> None:
         self.geometry = geometry
         self.freqs = np.asarray(freqs, dtype=float)
@@ -77,6 +78,23 @@ class Localiser:
         self.resolution = float(resolution)
         self.min_height = float(min_height)
         self.coarse = coarse
+        self._proj: dict[tuple[float, float], np.ndarray] = {}
+        self.deflate_every = int(deflate_every)
+        self._n = 0
+
+    def _projector(self, az: float, el: float) -> np.ndarray:
+        """``(F, M, M)`` projector away from one direction, cached (the search returns
+        grid directions, so the same few recur block after block)."""
+        key = (round(az, 3) % 360.0, round(el, 3))
+        P = self._proj.get(key)
+        if P is None:
+            M = self.geometry.n_mics
+            a = steering_vector(self.geometry, self.freqs, np.array([key]))[:, 0, :]
+            P = np.eye(M) - np.einsum("fm,fn->fmn", a, a.conj()) / M
+            if len(self._proj) > 2048:
+                self._proj.clear()
+            self._proj[key] = P
+        return P
 
     def _search(self, R: np.ndarray) -> tuple[float, float, float, np.ndarray, np.ndarray]:
         res = doa.locate_cov(
@@ -96,12 +114,12 @@ class Localiser:
         if h0 < self.min_height:  # no coherent source (noise: 0.02-0.1 on the 6-mic circle)
             return Detections(empty, empty, empty, spec, np.asarray(grid)[:, 0])
         found = [(az, el, 1.0)]
-        M = self.geometry.n_mics
-        for _ in range(self.max_sources - 1):
+        self._n += 1  # searched blocks; the deflated search runs every `deflate_every`
+        more = self.max_sources - 1 if self._n % self.deflate_every == 0 else 0
+        for _ in range(more):
             if h0 <= 0:
                 break
-            a = steering_vector(self.geometry, self.freqs, np.array([[az, el]]))[:, 0, :]
-            P = np.eye(M) - np.einsum("fm,fn->fmn", a, a.conj()) / M
+            P = self._projector(az, el)
             R = P @ R @ P
             az, el, h, _, _ = self._search(R)
             if h < max(self.peak_ratio * h0, self.min_height):

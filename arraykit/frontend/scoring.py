@@ -13,12 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from arraykit.frontend.pipeline import BlockReport, Pipeline
 from arraykit.frontend.tracking import angle_between
 from arraykit.stft import StreamingISTFT, StreamingSTFT
+
+if TYPE_CHECKING:
+    from arraykit.sim import MovingScene
 
 __all__ = ["TrackScore", "ospa", "replay", "sir_gain", "track_errors"]
 
@@ -192,13 +196,13 @@ def track_errors(
 class Meeting:
     """A simulated two-talker scene with its truth (see :func:`meeting`)."""
 
-    scene: object
+    scene: MovingScene
     turns: tuple[tuple[tuple[float, float], ...], ...]
     onsets: tuple[tuple[int, float], ...]
 
     def truth(self, t: float) -> np.ndarray:
         """True ``(azimuth, elevation)`` of each talker at time `t`: ``(K, 2)``."""
-        return np.asarray(self.scene.direction_at(t))  # type: ignore[attr-defined]
+        return np.asarray(self.scene.direction_at(t))
 
     def active(self, t: float) -> np.ndarray:
         """Which talkers a tracker should hold at `t`: from first onset to last offset."""

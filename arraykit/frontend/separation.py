@@ -69,6 +69,8 @@ class Separator:
         postfilter: bool = False,
         gain_floor: float = 0.1,
         max_freq: float = 8000.0,
+        refresh: int = 1,
+        refresh_deg: float = 3.0,
     ) -> None:
         from arraykit.stft import stft_frequencies
 
@@ -86,6 +88,13 @@ class Separator:
         self.adaptive = self.freqs <= float(max_freq)  # (F,) bins beamformed adaptively
         self.last_weights: dict[int, np.ndarray] = {}
         self._steer: dict[tuple[float, float], np.ndarray] = {}
+        self.refresh = int(refresh)
+        self.refresh_deg = float(refresh_deg)
+        self._ids: list[int] = []
+        self._dirs = np.zeros((0, 2))
+        self._age = 0
+        self._W = np.zeros((0, self.freqs.size, geometry.n_mics), dtype=complex)
+        self._R = np.zeros((0, int(self.adaptive.sum()), geometry.n_mics, geometry.n_mics))
 
     def steering(self, az: float, el: float) -> np.ndarray:
         """``(F, M)`` unit-modulus steering vectors toward one direction (on a 0.5 degree
@@ -108,6 +117,11 @@ class Separator:
         maps confirmed IDs to ``(azimuth, elevation)``. A track seen for the first time
         starts its synthesis here; tracks no longer given are forgotten. The weights
         used, ``(F, M)`` per track, are left in :attr:`last_weights`.
+
+        All tracks are done at once (``K`` tracks batched in every product and in one
+        solve). The weights are redesigned every `refresh` blocks, and at once when
+        the set of tracks changes or a track moves more than `refresh_deg`; between
+        redesigns the covariances still learn every block.
         """
         self.last_weights = {}
         M, _, Tb = X.shape
@@ -117,58 +131,80 @@ class Separator:
             if tid not in self.beams:
                 self.beams[tid] = TrackBeam(int(self.adaptive.sum()), M, self.fs, self.nfft, frame0)
         if not tracks:
+            self._ids = []
             return {}
         ids = list(tracks)
+        K = len(ids)
         A = np.stack([self.steering(*tracks[k]) for k in ids])  # (K, F, M)
         Xf = np.moveaxis(X, 0, 1)  # (F, M, T)
         ad = self.adaptive
         Xa = Xf[ad]  # (F_a, M, T): the bins beamformed adaptively
-        energy = np.einsum("fmt,fmt->ft", Xa.real, Xa.real) + np.einsum(
-            "fmt,fmt->ft", Xa.imag, Xa.imag
-        )
-        P = np.einsum("kfm,fmt->kft", A[:, ad].conj(), Xa)
-        C = (P.real**2 + P.imag**2) / (M * np.maximum(energy, 1e-30))  # (K, F_a, T)
-        best = np.argmax(C, axis=0)
+        Aa = A[:, ad]  # (K, F_a, M)
         wt_time = (1 - self.alpha) * self.alpha ** np.arange(Tb - 1, -1, -1.0)
         decay = self.alpha**Tb
+        if self.method == "das" and not self.postfilter:
+            W = A / M
+        else:
+            energy = np.einsum("fmt,fmt->ft", Xa.real, Xa.real) + np.einsum(
+                "fmt,fmt->ft", Xa.imag, Xa.imag
+            )
+            P = np.einsum("kfm,fmt->kft", Aa.conj(), Xa)
+            C = (P.real**2 + P.imag**2) / (M * np.maximum(energy, 1e-30))  # (K, F_a, T)
+            best = np.argmax(C, axis=0)
+            # interference bins: another track dominates, or the track does not
+            mask = (best[None] != np.arange(K)[:, None, None]) | (C < self.coherence_floor)
+            w_kft = (mask + 1e-3) * wt_time  # (K, F_a, T)
+            upd = (Xa[None] * w_kft[:, :, None, :]) @ np.swapaxes(Xa.conj(), 1, 2)[None]
+            for k, tid in enumerate(ids):
+                beam = self.beams[tid]
+                beam.R *= decay
+                beam.R += upd[k]
+                beam.W = decay * beam.W + w_kft[k].sum(axis=1)
+            dirs = np.array([tracks[k] for k in ids])
+            stale = (
+                self._ids != ids
+                or self._age >= self.refresh
+                or float(np.max(np.abs((dirs - self._dirs + 180.0) % 360.0 - 180.0)))
+                > self.refresh_deg
+            )
+            if stale:
+                R = np.stack([self.beams[k].R / np.maximum(self.beams[k].W, 1e-30)[:, None, None]
+                              for k in ids])  # fmt: skip
+                W = A / M  # delay-and-sum above max_freq
+                W[:, ad] = self._weights(Aa, R)
+                self._W, self._R, self._ids, self._dirs, self._age = W, R, ids, dirs, 0
+            W, R = self._W, self._R
+            self._age += 1
+        Y = np.einsum("kfm,fmt->kft", W.conj(), Xf)  # (K, F, T)
+        if self.postfilter:
+            Ya = Y[:, ad]
+            noise = np.einsum("kfm,kfmn,kfn->kf", W[:, ad].conj(), R, W[:, ad]).real
+            g = 1.0 - noise[:, :, None] / np.maximum(Ya.real**2 + Ya.imag**2, 1e-30)
+            Y[:, ad] = Ya * np.maximum(g, self.gain_floor)
         out: dict[int, np.ndarray] = {}
         for k, tid in enumerate(ids):
-            beam = self.beams[tid]
-            a = A[k]  # (F, M)
-            # interference bins: another track dominates, or the track does not
-            w_ft = ((best != k) | (C[k] < self.coherence_floor)) * wt_time + 1e-3 * wt_time
-            beam.R *= decay
-            beam.R += (Xa * w_ft[:, None, :]) @ np.swapaxes(Xa.conj(), 1, 2)
-            beam.W = decay * beam.W + w_ft.sum(axis=1)
-            R = beam.R / np.maximum(beam.W, 1e-30)[:, None, None]
-            w = a / M  # delay-and-sum above max_freq
-            w[ad] = self._weights(a[ad], R, A[:, ad], k)
-            self.last_weights[tid] = w
-            Y = np.einsum("fm,fmt->ft", w.conj(), Xf)
-            if self.postfilter:
-                Ya = Y[ad]
-                noise = np.einsum("fm,fmn,fn->f", w[ad].conj(), R, w[ad]).real
-                g = 1.0 - noise[:, None] / np.maximum(Ya.real**2 + Ya.imag**2, 1e-30)
-                Y[ad] = Ya * np.maximum(g, self.gain_floor)
-            out[tid] = beam.synth.push(Y)
+            self.last_weights[tid] = W[k]
+            out[tid] = self.beams[tid].synth.push(Y[k])
         return out
 
-    def _weights(self, a: np.ndarray, R: np.ndarray, A: np.ndarray, k: int) -> np.ndarray:
-        M = a.shape[1]
+    def _weights(self, A: np.ndarray, R: np.ndarray) -> np.ndarray:
+        """``(K, F, M)`` weights of every track from its steering `A` and covariance `R`
+        ``(K, F, M, M)`` (one batched solve)."""
+        K, _, M = A.shape
         if self.method == "das" or not np.any(R):
-            return a / M
-        tr = np.trace(R, axis1=1, axis2=2).real / M
-        Rl = R + (self.loading * tr + 1e-12)[:, None, None] * np.eye(M)
-        if self.method == "lcmv" and A.shape[0] > 1 and A.shape[0] <= M - 1:
-            others = np.delete(A, k, axis=0)  # (K-1, F, M)
-            C = np.concatenate([a[:, :, None], np.moveaxis(others, 0, 2)], axis=2)  # (F, M, K)
-            Cn = C / np.linalg.norm(C, axis=1, keepdims=True)
-            s_min = np.linalg.svd(Cn, compute_uv=False)[:, -1]
-            sep = s_min >= 0.3
-            w = mvdr_weights(a, Rl)
-            if np.any(sep):
-                g = np.zeros(C.shape[2], dtype=complex)
-                g[0] = 1.0
-                w[sep] = lcmv_weights(C[sep], Rl[sep], g)
-            return w
-        return mvdr_weights(a, Rl)
+            return A / M
+        tr = np.trace(R, axis1=-2, axis2=-1).real / M
+        Rl = R + (self.loading * tr + 1e-12)[..., None, None] * np.eye(M)
+        if self.method == "lcmv" and 1 < K <= M - 1:
+            W = mvdr_weights(A, Rl)
+            for k in range(K):
+                others = np.delete(A, k, axis=0)  # (K-1, F, M)
+                Cm = np.concatenate([A[k][:, :, None], np.moveaxis(others, 0, 2)], axis=2)
+                Cn = Cm / np.linalg.norm(Cm, axis=1, keepdims=True)
+                sep = np.linalg.svd(Cn, compute_uv=False)[:, -1] >= 0.3
+                if np.any(sep):
+                    g = np.zeros(K, dtype=complex)
+                    g[0] = 1.0
+                    W[k, sep] = lcmv_weights(Cm[sep], Rl[k, sep], g)
+            return W
+        return mvdr_weights(A, Rl)
