@@ -35,6 +35,7 @@ class JsonLines:
     def __init__(self, target: str | Path) -> None:
         self.target = str(target)
         self._file: IO[str] | None = None
+        self._fd: int | None = None  # a file target: one write() per line, nothing buffered
         self._sock: socket.socket | None = None
         self._addr: tuple[str, int] | None = None
         if self.target == "-":
@@ -48,13 +49,20 @@ class JsonLines:
                 socket.AF_INET6 if host == "::1" else socket.AF_INET, socket.SOCK_DGRAM
             )
         else:
-            self._file = open(self.target, "w", encoding="utf-8")
-            self._owned = True
+            # each line goes to the file in one write() system call on an unbuffered
+            # descriptor, so a SIGKILL leaves whole lines only (a buffered writer can
+            # hand a line to the kernel in two pieces)
+            self._fd = os.open(self.target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND)
 
     def write(self, obj: dict[str, Any]) -> None:
         line = json.dumps(obj, separators=(",", ":")) + "\n"
         if self._sock is not None and self._addr is not None:
             self._sock.sendto(line.encode("utf-8"), self._addr)
+            return
+        if self._fd is not None:
+            data = line.encode("utf-8")
+            if os.write(self._fd, data) != len(data):
+                raise OSError(f"{self.target}: a JSON line was written only in part (disk full?)")
             return
         assert self._file is not None
         self._file.write(line)
@@ -63,8 +71,9 @@ class JsonLines:
     def close(self) -> None:
         if self._sock is not None:
             self._sock.close()
-        if self._file is not None and self._file is not sys.stdout:
-            self._file.close()
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 class GrowingWav:
