@@ -311,3 +311,15 @@ def test_play_sends_the_strongest_voice_to_a_portaudio_output(tmp_path: Path) ->
     assert wall >= 1.2  # the output device paced it (the sim device alone runs far faster)
     voice, fs = sf.read(str(tmp_path / "p" / "track-1.wav"))
     assert fs == FS and np.any(voice != 0)
+
+
+def test_track_output_must_be_a_folder_in_an_existing_one(tmp_path: Path, capsys) -> None:
+    """-o naming a file, or a folder inside a missing one: one line, exit 2, nothing made."""
+    take = tmp_path / "take.wav"
+    take.write_bytes(b"keep me")
+    cmd = ["track", "--device", "sim:respeaker-usb-4mic", "--seconds", "0.2", "-o"]
+    assert main([*cmd, str(take)]) == 2
+    assert "is a file" in capsys.readouterr().err and take.read_bytes() == b"keep me"
+    assert main([*cmd, str(tmp_path / "nodir" / "sub")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "nodir").exists()

@@ -23,6 +23,8 @@ from arraykit.cli.hardware import (
     file_or_device,
     open_device,
 )
+from arraykit.frontend.pipeline import ACTIVITIES
+from arraykit.frontend.separation import SEPARATIONS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -47,13 +49,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--view", action="store_true", help="show the azimuth x time map live")
     p.add_argument("--view-png", metavar="PNG", help="save the map to this picture at the end")
     p.add_argument("--play", metavar="DEVICE", help="play the strongest track on this output")
-    p.add_argument(
-        "--separation", choices=("mvdr", "lcmv", "das"), default="mvdr", help="per track (mvdr)"
-    )
+    p.add_argument("--separation", choices=SEPARATIONS, default="mvdr", help="per track (mvdr)")
     p.add_argument("--postfilter", action="store_true", help="Wiener post-filter per track")
     p.add_argument(
         "--activity",
-        choices=("auto", "webrtc", "energy", "both", "none"),
+        choices=ACTIVITIES,
         default="auto",
         help="speech activity (auto: WebRTC VAD and energy both, energy without the VAD)",
     )
@@ -67,12 +67,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run_track)
 
 
+def _check_out_dir(path: str) -> None:
+    """DIR must be a folder or a new name inside one that exists (as every command's
+    output must), checked before the device is opened."""
+    from pathlib import Path
+
+    from arraykit import _validate as v
+
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise v.fail("--out", path, "is a file: give a folder for tracks.jsonl and track-<id>.wav")
+    if not out.exists() and not out.absolute().parent.is_dir():
+        raise v.fail(
+            "--out", path, f"its folder {str(out.parent)!r} does not exist: create it first"
+        )
+
+
 def run_track(args: argparse.Namespace) -> int:
     from arraykit import _validate as v
     from arraykit.frontend import FrontendOptions, Pipeline
     from arraykit.frontend.outputs import JsonLines, Player, TrackFiles
 
     file_or_device(args, args.input, "IN.wav")
+    _check_out_dir(args.out)
     extra = {"realtime": args.realtime} if str(args.device).startswith("sim:") else {}
     if args.input is None and not str(args.device).startswith("sim:"):
         extra["on_loss"] = "ignore"

@@ -22,7 +22,7 @@ Two detectors behind one :class:`Activity` protocol, chosen by
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Literal, Protocol, get_args
 
 import numpy as np
 
@@ -36,6 +36,10 @@ __all__ = [
     "WebrtcActivity",
     "make_activity",
 ]
+
+DetectorKind = Literal["webrtc", "energy", "both", "none"]
+KINDS: tuple[str, ...] = get_args(DetectorKind)
+"""The detectors :func:`make_activity` makes (the pipeline adds ``"auto"``)."""
 
 WEBRTC_RATES = (8000, 16000, 32000, 48000)
 
@@ -131,7 +135,7 @@ class BothActivity:
 
 def make_activity(kind: str, fs: float) -> Activity:
     """The detector named `kind` (``"webrtc"``, ``"energy"``, ``"both"``, ``"none"``) at `fs`."""
-    kind = v.choice("activity", kind, ("webrtc", "energy", "both", "none"))
+    kind = v.choice("activity", kind, KINDS)
     if kind == "both":
         return BothActivity(fs)
     if kind == "webrtc":

@@ -128,7 +128,7 @@ class TrackFiles:
 
     def __init__(self, directory: str | Path, fs: int) -> None:
         self.dir = Path(directory)
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self.dir.mkdir(exist_ok=True)
         self.fs = int(fs)
         self.files: dict[int, GrowingWav] = {}
 

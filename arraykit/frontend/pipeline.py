@@ -33,23 +33,24 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 import numpy.typing as npt
 
 from arraykit import _validate as v
-from arraykit.frontend.activity import make_activity
+from arraykit.frontend.activity import DetectorKind, make_activity
 from arraykit.frontend.localise import Detections, Localiser
-from arraykit.frontend.separation import SEPARATIONS, Separator
+from arraykit.frontend.separation import SEPARATIONS, SeparationKind, Separator
 from arraykit.frontend.tracking import Event, Tracker
 from arraykit.geometry import ArrayGeometry
 from arraykit.stft import StreamingSTFT
 
 __all__ = ["BlockReport", "FrontendOptions", "Pipeline", "TrackReport"]
 
-ActivityKind = Literal["auto", "webrtc", "energy", "both", "none"]
-SeparationKind = Literal["mvdr", "lcmv", "das"]
+ActivityKind = Literal["auto", DetectorKind]
+ACTIVITIES: tuple[str, ...] = get_args(ActivityKind)
+"""``"auto"``: both detectors when the WebRTC VAD is installed, else energy alone."""
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,7 @@ class FrontendOptions:
             raise v.fail("peak_ratio", self.peak_ratio, "must lie in (0, 1]")
         if not 0 <= float(self.activity_threshold) <= 1:
             raise v.fail("activity_threshold", self.activity_threshold, "must lie in [0, 1]")
-        v.choice("activity", self.activity, ("auto", "webrtc", "energy", "both", "none"))
+        v.choice("activity", self.activity, ACTIVITIES)
         v.choice("separation", self.separation, SEPARATIONS)
 
 

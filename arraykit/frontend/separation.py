@@ -31,6 +31,8 @@ was born: sample ``n`` of the output is sample ``n`` of the input.
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 import numpy as np
 
 from arraykit.beamform import lcmv_weights, mvdr_weights, steering_vector
@@ -39,7 +41,8 @@ from arraykit.stft import StreamingISTFT
 
 __all__ = ["SEPARATIONS", "Separator", "TrackBeam"]
 
-SEPARATIONS = ("mvdr", "lcmv", "das")
+SeparationKind = Literal["mvdr", "lcmv", "das"]
+SEPARATIONS: tuple[str, ...] = get_args(SeparationKind)
 
 
 class TrackBeam:
