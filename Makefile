@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.arraykit-installed
 DEMO   := $(VENV)/.arraykit-demo-installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test test-fast lint bench clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -29,6 +29,10 @@ demo: $(DEMO)
 # the whole suite: lint, format, types, then every test (the `slow` ones included)
 test: $(STAMP) lint
 	MPLBACKEND=Agg OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest
+
+# the quick loop while developing: every test not marked `slow` (make test runs them all)
+test-fast: $(STAMP)
+	MPLBACKEND=Agg OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -m "not slow and not hardware"
 
 lint: $(STAMP)
 	$(BIN)/ruff check arraykit tests benchmarks

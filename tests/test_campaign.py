@@ -29,6 +29,8 @@ from arraykit.campaign.table import schema
 from arraykit.cli import main as cli_main
 from arraykit.errors import InvalidArgumentError
 
+pytestmark = pytest.mark.slow  # a real Dask LocalCluster, worker kills and a CLI interrupted
+
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = """
 [campaign]

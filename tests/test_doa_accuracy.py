@@ -19,6 +19,8 @@ from arraykit.doa.grids import angular_distance
 from arraykit.doa.peers import PYROOMACOUSTICS
 from arraykit.sim import Source, simulate, speech_like
 
+pytestmark = pytest.mark.slow  # closed-loop accuracy over many seeded rooms
+
 FS = 16000
 BAND = (300.0, 3500.0)
 METHODS = ak.doa.METHODS  # every registered method

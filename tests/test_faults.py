@@ -28,6 +28,8 @@ import scipy.io.wavfile
 import soundfile as sf
 from alsa_support import REPO, asound_home, cli, env_for, jack_server, require_portaudio, write_raw
 
+pytestmark = pytest.mark.slow  # real audio servers frozen, disks filled, processes killed
+
 FS = 16000
 
 

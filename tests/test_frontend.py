@@ -60,6 +60,7 @@ def test_streaming_istft_inverts_the_streaming_stft_exactly() -> None:
     np.testing.assert_allclose(y, x[:, :n], atol=1e-12)
 
 
+@pytest.mark.slow
 def test_meeting_tracks_keep_their_ids_through_turns_overlaps_and_a_pause(
     meeting: scoring.Meeting, mvdr_run: tuple[Pipeline, list]
 ) -> None:
@@ -79,6 +80,7 @@ def test_meeting_tracks_keep_their_ids_through_turns_overlaps_and_a_pause(
     assert last == {1, 2}
 
 
+@pytest.mark.slow
 def test_four_mic_meeting_keeps_one_id_per_talker() -> None:
     # the 45.7 mm square: one peak per block (its deflated peaks were mostly artefacts
     # 150-180 degrees from the first) and a 3 s hold; with two peaks and a 2.5 s hold

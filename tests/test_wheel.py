@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # builds the wheel and runs tests against it
+
 REPO = Path(__file__).resolve().parents[1]
 
 
