@@ -196,24 +196,10 @@ def simulate(
     Scene
         ``N`` is the longest source plus the room impulse response length minus one.
     """
-    if not isinstance(geometry, ArrayGeometry):
-        raise v.fail("geometry", geometry, "must be an ArrayGeometry")
-    fs_i = _sample_rate(fs)
-    room = _room_dim(room_dim)
-    rt60 = float(v.finite_array("rt60", rt60, ndim=0))
-    if rt60 < 0:
-        raise v.fail("rt60", rt60, "must be >= 0 seconds (0 means anechoic)")
-    noise_kind = v.choice("noise", noise, ("white", "diffuse"))
-    c = v.positive("c", c)
+    fs_i, room, rt60, noise_kind, c, center, snr_db = _room_options(
+        geometry, fs, room_dim, rt60, noise, c, array_center, snr_db
+    )
     yaw = float(v.finite_array("array_yaw_deg", array_yaw_deg, ndim=0))
-    if array_center is None:
-        center = np.array([room[0] / 2, room[1] / 2, min(ARRAY_HEIGHT, room[2] / 2)])
-    else:
-        center = v.finite_array("array_center", array_center, ndim=1)
-        if center.shape != (3,):
-            raise v.fail("array_center", array_center, "must be (x, y, z) metres in the room")
-    if snr_db is not None:
-        snr_db = float(v.finite_array("snr_db", snr_db, ndim=0))
     if isinstance(sources, Source):
         sources = [sources]
     if len(sources) == 0 or not all(isinstance(s, Source) for s in sources):
@@ -566,24 +552,10 @@ def simulate_moving(
     -------
     MovingScene
     """
-    if not isinstance(geometry, ArrayGeometry):
-        raise v.fail("geometry", geometry, "must be an ArrayGeometry")
-    fs_i = _sample_rate(fs)
-    room = _room_dim(room_dim)
-    rt60 = float(v.finite_array("rt60", rt60, ndim=0))
-    if rt60 < 0:
-        raise v.fail("rt60", rt60, "must be >= 0 seconds (0 means anechoic)")
-    noise_kind = v.choice("noise", noise, ("white", "diffuse"))
-    c = v.positive("c", c)
+    fs_i, room, rt60, noise_kind, c, center, snr_db = _room_options(
+        geometry, fs, room_dim, rt60, noise, c, array_center, snr_db
+    )
     step = v.positive("step", step)
-    if array_center is None:
-        center = np.array([room[0] / 2, room[1] / 2, min(ARRAY_HEIGHT, room[2] / 2)])
-    else:
-        center = v.finite_array("array_center", array_center, ndim=1)
-        if center.shape != (3,):
-            raise v.fail("array_center", array_center, "must be (x, y, z) metres in the room")
-    if snr_db is not None:
-        snr_db = float(v.finite_array("snr_db", snr_db, ndim=0))
     if len(sources) == 0 or not all(isinstance(s, MovingSource) for s in sources):
         raise v.fail("sources", sources, "must be a non-empty sequence of MovingSource")
     mics = geometry.positions - geometry.centroid + center
@@ -653,6 +625,39 @@ def simulate_moving(
 
 
 # --------------------------------------------------------------------- helpers
+
+
+def _room_options(
+    geometry: Any,
+    fs: Any,
+    room_dim: Any,
+    rt60: Any,
+    noise: Any,
+    c: Any,
+    array_center: Any,
+    snr_db: Any,
+) -> tuple[int, np.ndarray, float, str, float, np.ndarray, float | None]:
+    """The room options :func:`simulate` and :func:`simulate_moving` share, checked:
+    ``(fs, room, rt60, noise, c, array centre, snr_db)``."""
+    if not isinstance(geometry, ArrayGeometry):
+        raise v.fail("geometry", geometry, "must be an ArrayGeometry")
+    fs_i = _sample_rate(fs)
+    room = _room_dim(room_dim)
+    rt = float(v.finite_array("rt60", rt60, ndim=0))
+    if rt < 0:
+        raise v.fail("rt60", rt60, "must be >= 0 seconds (0 means anechoic)")
+    noise_kind = v.choice("noise", noise, ("white", "diffuse"))
+    speed = v.positive("c", c)
+    if array_center is None:
+        center = np.array([room[0] / 2, room[1] / 2, min(ARRAY_HEIGHT, room[2] / 2)])
+    else:
+        center = v.finite_array("array_center", array_center, ndim=1)
+        if center.shape != (3,):
+            raise v.fail("array_center", array_center, "must be (x, y, z) metres in the room")
+    snr = None if snr_db is None else float(v.finite_array("snr_db", snr_db, ndim=0))
+    return fs_i, room, rt, noise_kind, speed, center, snr
+
+
 def _sample_rate(fs: Any) -> int:
     x = v.positive("fs", fs)
     if x != int(x):
