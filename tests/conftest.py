@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-from pathlib import Path
+
+from arraykit.hardware._backend import half_written_jack_db
 
 
 def pytest_sessionstart(session: object) -> None:
     """Remove a half-written JACK metadata database before the suite starts.
 
-    A JACK client killed while it creates ``/dev/shm/jack_db-<uid>`` leaves an empty
-    ``__db.001``; every JACK client after it (PortAudio's initialisation included, so
-    every ``import sounddevice``) then waits on it for ever. The fault-injection tests
-    kill JACK clients on purpose, so a run must not inherit one from an earlier run.
-    Removed only when empty and no jackd is running (a live server's database is kept).
+    The fault-injection tests kill JACK clients on purpose, so a run must not inherit such
+    a database from an earlier run (every later ``import sounddevice`` would hang on it).
+    Removed only when no jackd is running (a live server's database is kept).
     """
-    db = Path("/dev/shm") / f"jack_db-{os.getuid()}"
-    first = db / "__db.001"
-    if not (first.is_file() and first.stat().st_size == 0):
+    db = half_written_jack_db()
+    if db is None:
         return
     running = (
         shutil.which("pgrep")

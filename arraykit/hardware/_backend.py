@@ -89,6 +89,18 @@ class AudioServerTimeoutError(DeviceError):
     """PortAudio did not answer in time: an audio server (JACK, PulseAudio) is frozen."""
 
 
+def half_written_jack_db() -> Path | None:
+    """JACK's metadata database folder if it was left half-written, else None.
+
+    A JACK client killed while it creates ``/dev/shm/jack_db-<uid>`` leaves an empty
+    ``__db.001``; every JACK client after it (PortAudio's initialisation included) then
+    waits on it for ever.
+    """
+    db = Path("/dev/shm") / f"jack_db-{os.getuid()}"
+    first = db / "__db.001"
+    return db if first.is_file() and first.stat().st_size == 0 else None
+
+
 def _audio_servers() -> str:
     """Which audio servers PortAudio talks to here, and what to do: for the message when
     one hangs."""
@@ -103,12 +115,10 @@ def _audio_servers() -> str:
     if (runtime / "pulse" / "native").exists() or (runtime / "pipewire-0").exists():
         names.append("the PulseAudio/PipeWire server")
         hints.append("systemctl --user restart pipewire pulseaudio")
-    db = Path("/dev/shm") / f"jack_db-{os.getuid()}" / "__db.001"
-    if db.is_file() and db.stat().st_size == 0:
-        # a JACK client killed while creating its metadata database leaves it empty,
-        # and every JACK client after it (PortAudio's too) waits on it for ever
-        names.append(f"JACK's metadata database {db.parent}")
-        hints.append(f"it is half-written: with no jackd running, rm -r {db.parent}")
+    db = half_written_jack_db()
+    if db is not None:
+        names.append(f"JACK's metadata database {db}")
+        hints.append(f"it is half-written: with no jackd running, rm -r {db}")
     if not names:
         return "the audio server behind PortAudio did not answer"
     return f"{' or '.join(names)} did not answer ({'; '.join(hints)})"
