@@ -58,10 +58,9 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    """``METHODS``: the registered designs, read from the registry on each access (so it
-    includes designs registered after import, as ``ak.doa.METHODS`` does for methods)."""
+    """``METHODS``: the registered designs, as ``ak.beamform.METHODS`` reads them."""
     if name == "METHODS":
-        from arraykit.beamform.registry import design_names
+        from arraykit import beamform
 
-        return design_names()
+        return beamform.METHODS
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
