@@ -23,6 +23,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import argparse
+import dataclasses
 import statistics
 import tempfile
 import time
@@ -88,6 +89,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenes", type=int, default=24, help="scenes per run (default 24)")
     parser.add_argument("--workers", type=int, default=2, help="Dask workers (default 2)")
+    parser.add_argument(
+        "--spec",
+        help="time this campaign's own scenes instead (e.g. campaigns/accuracy.toml): "
+        "--scenes per cell, each run with its own salt",
+    )
     args = parser.parse_args()
     import distributed
 
@@ -95,8 +101,13 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-campaign-"))
     # different salts: the two runs draw different (equally costly) scenes, so neither
     # profits from the other's caches
-    serial_spec = load_spec(SPEC.format(seeds=args.scenes, salt=1))
-    dask_spec = load_spec(SPEC.format(seeds=args.scenes, salt=2))
+    if args.spec:
+        base = load_spec(args.spec)
+        serial_spec = dataclasses.replace(base, seeds=args.scenes, salt=base.salt + 1)
+        dask_spec = dataclasses.replace(base, seeds=args.scenes, salt=base.salt + 2)
+    else:
+        serial_spec = load_spec(SPEC.format(seeds=args.scenes, salt=1))
+        dask_spec = load_spec(SPEC.format(seeds=args.scenes, salt=2))
     # warm-up: imports and steering caches, outside the timings
     warm()
 
@@ -121,7 +132,7 @@ def main() -> None:
     rate_s = s_serial.computed / s_serial.seconds
     rate_d = s_dask.computed / s_dask.seconds
     rows = ResultTable(tmp / "serial").read().to_pylist()
-    t_render, methods = cpu_split(serial_spec, min(args.scenes, 6))
+    t_render, methods = cpu_split(serial_spec, min(serial_spec.n_scenes, 6))
     per_scene_methods = sum(methods.values())
     table = ResultTable(tmp / "writes")
     scene = [r for r in rows if r["scene"] == 0]
@@ -140,7 +151,7 @@ def main() -> None:
     )
     print(f"\nspeed-up {rate_d / rate_s:.2f}× (cluster start-up {t_start:.1f} s, not counted)")
     print(
-        f"per scene, CPU seconds (medians of {min(args.scenes, 6)} scenes): render "
+        f"per scene, CPU seconds (medians of {min(serial_spec.n_scenes, 6)} scenes): render "
         f"{t_render:.3f} s, methods {per_scene_methods:.3f} s ("
         + ", ".join(f"{m} {t:.3f}" for m, t in methods.items())
         + f"); one core: {1 / (t_render + per_scene_methods):.2f} scenes/s"
