@@ -46,11 +46,9 @@ SEPARATIONS: tuple[str, ...] = get_args(SeparationKind)
 
 
 class TrackBeam:
-    """One track's interference covariance and synthesis state."""
+    """One track's synthesis state (its covariance lives in :class:`Separator`'s stack)."""
 
-    def __init__(self, n_freqs: int, n_mics: int, fs: float, nfft: int, first_frame: int) -> None:
-        self.R = np.zeros((n_freqs, n_mics, n_mics), dtype=complex)
-        self.W = np.zeros(n_freqs)
+    def __init__(self, fs: float, nfft: int, first_frame: int) -> None:
         self.synth = StreamingISTFT(fs, nfft=nfft)
         self.first_frame = first_frame
 
@@ -88,16 +86,18 @@ class Separator:
         self.postfilter = bool(postfilter)
         self.gain_floor = float(gain_floor)
         self.beams: dict[int, TrackBeam] = {}
-        self.adaptive = self.freqs <= float(max_freq)  # (F,) bins beamformed adaptively
+        self.n_adaptive = int(np.count_nonzero(self.freqs <= float(max_freq)))  # F_a: a prefix
         self.last_weights: dict[int, np.ndarray] = {}
         self._steer: dict[tuple[float, float], np.ndarray] = {}
         self.refresh = int(refresh)
         self.refresh_deg = float(refresh_deg)
-        self._ids: list[int] = []
+        M, Fa = geometry.n_mics, self.n_adaptive
+        self._ids: list[int] = []  # the tracks of the stacks below, in order
         self._dirs = np.zeros((0, 2))
         self._age = 0
-        self._W = np.zeros((0, self.freqs.size, geometry.n_mics), dtype=complex)
-        self._R = np.zeros((0, int(self.adaptive.sum()), geometry.n_mics, geometry.n_mics))
+        self._W = np.zeros((0, self.freqs.size, M), dtype=complex)
+        self._R = np.zeros((0, Fa, M, M), dtype=complex)  # (K, F_a, M, M) unnormalised
+        self._wsum = np.zeros((0, Fa))  # (K, F_a) the weight each covariance holds
 
     def steering(self, az: float, el: float) -> np.ndarray:
         """``(F, M)`` unit-modulus steering vectors toward one direction (on a 0.5 degree
@@ -111,6 +111,11 @@ class Separator:
             self._steer[key] = a
         return a
 
+    def interference(self, tid: int) -> np.ndarray:
+        """Track `tid`'s interference covariance ``(F_a, M, M)`` (normalised)."""
+        k = self._ids.index(tid)
+        return self._R[k] / np.maximum(self._wsum[k], 1e-30)[:, None, None]
+
     def process(
         self, X: np.ndarray, frame0: int, tracks: dict[int, tuple[float, float]]
     ) -> dict[int, np.ndarray]:
@@ -121,83 +126,92 @@ class Separator:
         starts its synthesis here; tracks no longer given are forgotten. The weights
         used, ``(F, M)`` per track, are left in :attr:`last_weights`.
 
-        All tracks are done at once (``K`` tracks batched in every product and in one
+        All tracks are done at once (``K`` tracks stacked in every product and in one
         solve). The weights are redesigned every `refresh` blocks, and at once when
         the set of tracks changes or a track moves more than `refresh_deg`; between
         redesigns the covariances still learn every block.
         """
         self.last_weights = {}
         M, _, Tb = X.shape
-        for gone in set(self.beams) - set(tracks):
-            del self.beams[gone]
-        for tid in tracks:
-            if tid not in self.beams:
-                self.beams[tid] = TrackBeam(int(self.adaptive.sum()), M, self.fs, self.nfft, frame0)
-        if not tracks:
-            self._ids = []
-            return {}
         ids = list(tracks)
-        K = len(ids)
+        if ids != self._ids:
+            self._restack(ids, frame0)
+        if not ids:
+            return {}
+        K, Fa = len(ids), self.n_adaptive
         A = np.stack([self.steering(*tracks[k]) for k in ids])  # (K, F, M)
-        Xf = np.moveaxis(X, 0, 1)  # (F, M, T)
-        ad = self.adaptive
-        Xa = Xf[ad]  # (F_a, M, T): the bins beamformed adaptively
-        Aa = A[:, ad]  # (K, F_a, M)
-        wt_time = (1 - self.alpha) * self.alpha ** np.arange(Tb - 1, -1, -1.0)
-        decay = self.alpha**Tb
+        Xf = X.transpose(1, 0, 2)  # (F, M, T)
         if self.method == "das" and not self.postfilter:
             W = A / M
         else:
-            energy = np.einsum("fmt,fmt->ft", Xa.real, Xa.real) + np.einsum(
-                "fmt,fmt->ft", Xa.imag, Xa.imag
-            )
-            P = np.einsum("kfm,fmt->kft", Aa.conj(), Xa)
-            C = (P.real**2 + P.imag**2) / (M * np.maximum(energy, 1e-30))  # (K, F_a, T)
-            best = np.argmax(C, axis=0)
+            Xa, Aa = Xf[:Fa], A[:, :Fa]  # the bins beamformed adaptively
+            wt_time = (1 - self.alpha) * self.alpha ** np.arange(Tb - 1, -1, -1.0)
+            decay = self.alpha**Tb
+            energy = np.sum(Xa.real**2 + Xa.imag**2, axis=1)  # (F_a, T)
+            P = Aa.conj()[:, :, None, :] @ Xa  # (K, F_a, 1, T)
+            C = (P.real**2 + P.imag**2)[:, :, 0] / (M * np.maximum(energy, 1e-30))
             # interference bins: another track dominates, or the track does not
-            mask = (best[None] != np.arange(K)[:, None, None]) | (C < self.coherence_floor)
+            mask = (np.argmax(C, axis=0) != np.arange(K)[:, None, None]) | (
+                C < self.coherence_floor
+            )
             w_kft = (mask + 1e-3) * wt_time  # (K, F_a, T)
-            upd = (Xa[None] * w_kft[:, :, None, :]) @ np.swapaxes(Xa.conj(), 1, 2)[None]
-            for k, tid in enumerate(ids):
-                beam = self.beams[tid]
-                beam.R *= decay
-                beam.R += upd[k]
-                beam.W = decay * beam.W + w_kft[k].sum(axis=1)
+            self._R *= decay
+            self._R += (Xa * w_kft[:, :, None, :]) @ Xa.conj().transpose(0, 2, 1)
+            self._wsum *= decay
+            self._wsum += w_kft.sum(axis=2)
             dirs = np.array([tracks[k] for k in ids])
-            stale = (
-                self._ids != ids
-                or self._age >= self.refresh
+            if (
+                self._age >= self.refresh
                 or float(np.max(np.abs((dirs - self._dirs + 180.0) % 360.0 - 180.0)))
                 > self.refresh_deg
-            )
-            if stale:
-                R = np.stack([self.beams[k].R / np.maximum(self.beams[k].W, 1e-30)[:, None, None]
-                              for k in ids])  # fmt: skip
+            ):
                 W = A / M  # delay-and-sum above max_freq
-                W[:, ad] = self._weights(Aa, R)
-                self._W, self._R, self._ids, self._dirs, self._age = W, R, ids, dirs, 0
-            W, R = self._W, self._R
+                W[:, :Fa] = self._weights(Aa, self._R, self._wsum)
+                self._W, self._dirs, self._age = W, dirs, 0
+            W = self._W
             self._age += 1
-        Y = np.einsum("kfm,fmt->kft", W.conj(), Xf)  # (K, F, T)
+        Y = (W.conj()[:, :, None, :] @ Xf)[:, :, 0]  # (K, F, T)
         if self.postfilter:
-            Ya = Y[:, ad]
-            noise = np.einsum("kfm,kfmn,kfn->kf", W[:, ad].conj(), R, W[:, ad]).real
+            Ya, Wa = Y[:, :Fa], W[:, :Fa]
+            noise = np.einsum("kfm,kfmn,kfn->kf", Wa.conj(), self._R, Wa).real
+            noise /= np.maximum(self._wsum, 1e-30)
             g = 1.0 - noise[:, :, None] / np.maximum(Ya.real**2 + Ya.imag**2, 1e-30)
-            Y[:, ad] = Ya * np.maximum(g, self.gain_floor)
+            Y[:, :Fa] = Ya * np.maximum(g, self.gain_floor)
         out: dict[int, np.ndarray] = {}
         for k, tid in enumerate(ids):
             self.last_weights[tid] = W[k]
             out[tid] = self.beams[tid].synth.push(Y[k])
         return out
 
-    def _weights(self, A: np.ndarray, R: np.ndarray) -> np.ndarray:
-        """``(K, F, M)`` weights of every track from its steering `A` and covariance `R`
-        ``(K, F, M, M)`` (one batched solve)."""
+    def _restack(self, ids: list[int], frame0: int) -> None:
+        """The set of tracks changed: keep the covariances of those that stay, start the
+        new ones (their synthesis from `frame0`), forget the others; redesign next."""
+        M, Fa = self.geometry.n_mics, self.n_adaptive
+        R = np.zeros((len(ids), Fa, M, M), dtype=complex)
+        wsum = np.zeros((len(ids), Fa))
+        for k, tid in enumerate(ids):
+            if tid in self._ids:
+                j = self._ids.index(tid)
+                R[k], wsum[k] = self._R[j], self._wsum[j]
+            elif tid not in self.beams:
+                self.beams[tid] = TrackBeam(self.fs, self.nfft, frame0)
+        for gone in set(self.beams) - set(ids):
+            del self.beams[gone]
+        self._R, self._wsum, self._ids = R, wsum, ids
+        self._dirs, self._age = np.zeros((len(ids), 2)), self.refresh  # redesign now
+
+    def _weights(self, A: np.ndarray, R: np.ndarray, wsum: np.ndarray) -> np.ndarray:
+        """``(K, F, M)`` weights of every track from its steering `A` and unnormalised
+        covariance `R` ``(K, F, M, M)`` holding weight `wsum` ``(K, F)`` (one batched
+        solve). The loading is `loading` times the mean diagonal plus 1e-12 of the
+        normalised covariance ``R / wsum``; both weights are invariant to that scale."""
         K, _, M = A.shape
-        if self.method == "das" or not np.any(R):
+        if self.method == "das" or not np.any(wsum):
             return A / M
         tr = np.trace(R, axis1=-2, axis2=-1).real / M
-        Rl = R + (self.loading * tr + 1e-12)[..., None, None] * np.eye(M)
+        Rl = R.copy()
+        idx = np.arange(M)
+        Rl[..., idx, idx] += (self.loading * tr + 1e-12 * wsum)[..., None]
         if self.method == "lcmv" and 1 < K <= M - 1:
             W = mvdr_weights(A, Rl)
             for k in range(K):
