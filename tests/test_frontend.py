@@ -137,7 +137,7 @@ def test_each_track_is_separated_better_than_delay_and_sum(
     six: ak.ArrayGeometry, meeting: scoring.Meeting, mvdr_run: tuple[Pipeline, list]
 ) -> None:
     pipe, reports = mvdr_run
-    das = Pipeline(six, FS, FrontendOptions(activity="webrtc", separation="das"))
+    das = Pipeline(six, FS, FrontendOptions(activity="webrtc", separation="das", postfilter=False))
     das_reports = das.process(meeting.scene.signals) + das.finish()
     for tid, src in ((1, 0), (2, 1)):
         sir_in, sir_out, sdr = scoring.sir_gain(pipe, reports, meeting.scene.images, tid, src)
@@ -145,6 +145,32 @@ def test_each_track_is_separated_better_than_delay_and_sum(
         assert sir_out - sir_in >= 6.0, (tid, sir_in, sir_out)  # issue target 10 (benchmark)
         assert sir_out - sir_in >= (d_out - d_in) + 4.0
         assert sdr > d_sdr
+
+
+def test_postfilter_raises_each_tracks_sir_and_its_weights_replay_the_output(
+    six: ak.ArrayGeometry, meeting: scoring.Meeting, mvdr_run: tuple[Pipeline, list]
+) -> None:
+    """The default Wiener post-filter's gain is folded into each block's weights per
+    frame, so replaying them on the mixture gives the track's audio exactly (the SIR
+    above is measured on what the pipeline outputs); it raises each track's SIR gain
+    over MVDR alone (16 scenes: median +9.0 -> +11.0 dB)."""
+    pipe, reports = mvdr_run
+    assert pipe.options.postfilter
+    N = meeting.scene.signals.shape[1]
+    replayed = scoring.replay(pipe, reports, meeting.scene.signals)
+    for tid, y in replayed.items():
+        out = np.zeros(N)
+        for r in reports:
+            if tid in r.audio:
+                s0, a = r.audio[tid]
+                out[s0 : s0 + a.size] = a
+        np.testing.assert_allclose(out, y, atol=1e-9 * np.max(np.abs(y)))
+    plain = Pipeline(six, FS, FrontendOptions(activity="webrtc", postfilter=False))
+    plain_reports = plain.process(meeting.scene.signals) + plain.finish()
+    for tid, src in ((1, 0), (2, 1)):
+        sir_in, sir_out, _ = scoring.sir_gain(pipe, reports, meeting.scene.images, tid, src)
+        p_in, p_out, _ = scoring.sir_gain(plain, plain_reports, meeting.scene.images, tid, src)
+        assert sir_out - sir_in >= (p_out - p_in) + 1.0, (tid, sir_out - sir_in, p_out - p_in)
 
 
 def test_moving_render_reproduces_the_static_one_and_follows_its_path(

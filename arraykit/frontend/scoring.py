@@ -46,7 +46,8 @@ def replay(
             if tid not in synth:
                 synth[tid] = StreamingISTFT(pipe.fs, nfft=nfft)
                 out[tid] = np.zeros(N)
-            y = synth[tid].push(np.einsum("fm,mft->ft", w.conj(), X))
+            spec = "fmt,mft->ft" if w.ndim == 3 else "fm,mft->ft"  # per frame: post-filter
+            y = synth[tid].push(np.einsum(spec, w.conj(), X))
             s0 = max(start, 0)
             y = y[s0 - start :]
             n = max(0, min(N - s0, y.size))

@@ -93,8 +93,9 @@ class Separator:
         self.refresh_deg = float(refresh_deg)
         M, Fa = geometry.n_mics, self.n_adaptive
         self._ids: list[int] = []  # the tracks of the stacks below, in order
-        self._dirs = np.zeros((0, 2))
-        self._age = 0
+        self._dirs = np.zeros((0, 2))  # the directions of the last redesign of every bin
+        self._fresh = True
+        self._block = 0
         self._W = np.zeros((0, self.freqs.size, M), dtype=complex)
         self._R = np.zeros((0, Fa, M, M), dtype=complex)  # (K, F_a, M, M) unnormalised
         self._wsum = np.zeros((0, Fa))  # (K, F_a) the weight each covariance holds
@@ -124,12 +125,14 @@ class Separator:
         `X` is ``(M, F, T_b)``, its first frame the stream's frame `frame0`; `tracks`
         maps confirmed IDs to ``(azimuth, elevation)``. A track seen for the first time
         starts its synthesis here; tracks no longer given are forgotten. The weights
-        used, ``(F, M)`` per track, are left in :attr:`last_weights`.
+        used, ``(F, M)`` per track (``(F, M, T_b)`` with the post-filter: its gain per
+        frame folded in), are left in :attr:`last_weights`.
 
         All tracks are done at once (``K`` tracks stacked in every product and in one
-        solve). The weights are redesigned every `refresh` blocks, and at once when
-        the set of tracks changes or a track moves more than `refresh_deg`; between
-        redesigns the covariances still learn every block.
+        solve). Each bin's weights are redesigned every `refresh` blocks, in turn (on
+        each block every `refresh`-th bin), and all at once when the set of tracks
+        changes or a track moves more than `refresh_deg` since the last time; the
+        covariances learn every block.
         """
         self.last_weights = {}
         M, _, Tb = X.shape
@@ -160,23 +163,33 @@ class Separator:
             self._wsum *= decay
             self._wsum += w_kft.sum(axis=2)
             dirs = np.array([tracks[k] for k in ids])
+            self._block += 1
             if (
-                self._age >= self.refresh
+                self._fresh
+                or self.refresh == 1
                 or float(np.max(np.abs((dirs - self._dirs + 180.0) % 360.0 - 180.0)))
                 > self.refresh_deg
             ):
                 W = A / M  # delay-and-sum above max_freq
                 W[:, :Fa] = self._weights(Aa, self._R, self._wsum)
-                self._W, self._dirs, self._age = W, dirs, 0
-            W = self._W
-            self._age += 1
+                self._dirs, self._fresh = dirs, False
+            else:  # every refresh-th bin, in turn (a copy: the last block's were handed out)
+                sel = slice(self._block % self.refresh, Fa, self.refresh)
+                W = self._W.copy()
+                W[:, sel] = self._weights(Aa[:, sel], self._R[:, sel], self._wsum[:, sel])
+                W[:, Fa:] = A[:, Fa:] / M
+            self._W = W
         Y = (W.conj()[:, :, None, :] @ Xf)[:, :, 0]  # (K, F, T)
         if self.postfilter:
             Ya, Wa = Y[:, :Fa], W[:, :Fa]
-            noise = np.einsum("kfm,kfmn,kfn->kf", Wa.conj(), self._R, Wa).real
+            noise = np.einsum("kfm,kfm->kf", Wa.conj(), (self._R @ Wa[..., None])[..., 0]).real
             noise /= np.maximum(self._wsum, 1e-30)
             g = 1.0 - noise[:, :, None] / np.maximum(Ya.real**2 + Ya.imag**2, 1e-30)
-            Y[:, :Fa] = Ya * np.maximum(g, self.gain_floor)
+            g = np.maximum(g, self.gain_floor)  # (K, F_a, T)
+            Y[:, :Fa] = Ya * g
+            gain = np.ones((K, W.shape[1], Tb))
+            gain[:, :Fa] = g
+            W = W[..., None] * gain[:, :, None, :]  # (K, F, M, T): the gain is real
         out: dict[int, np.ndarray] = {}
         for k, tid in enumerate(ids):
             self.last_weights[tid] = W[k]
@@ -198,7 +211,7 @@ class Separator:
         for gone in set(self.beams) - set(ids):
             del self.beams[gone]
         self._R, self._wsum, self._ids = R, wsum, ids
-        self._dirs, self._age = np.zeros((len(ids), 2)), self.refresh  # redesign now
+        self._dirs, self._fresh = np.zeros((len(ids), 2)), True  # redesign every bin now
 
     def _weights(self, A: np.ndarray, R: np.ndarray, wsum: np.ndarray) -> np.ndarray:
         """``(K, F, M)`` weights of every track from its steering `A` and unnormalised

@@ -23,6 +23,7 @@ and scipy (measured on this machine), and the whole pipeline's budget at 6 mics 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +37,13 @@ def angle_between(az1: Any, el1: Any, az2: Any, el2: Any) -> np.ndarray:
     a1, e1, a2, e2 = (np.radians(np.asarray(x, dtype=float)) for x in (az1, el1, az2, el2))
     c = np.sin(e1) * np.sin(e2) + np.cos(e1) * np.cos(e2) * np.cos(a1 - a2)
     return np.degrees(np.arccos(np.clip(c, -1.0, 1.0)))
+
+
+def _angle(az1: float, el1: float, az2: float, el2: float) -> float:
+    """:func:`angle_between` of two single directions (scalar math: no array overhead)."""
+    a1, e1, a2, e2 = (math.radians(float(x)) for x in (az1, el1, az2, el2))
+    c = math.sin(e1) * math.sin(e2) + math.cos(e1) * math.cos(e2) * math.cos(a1 - a2)
+    return math.degrees(math.acos(min(1.0, max(-1.0, c))))
 
 
 def _wrap(deg: float) -> float:
@@ -235,7 +243,7 @@ class Tracker:
             for b in conf[i + 1 :]:
                 if a.id in gone or b.id in gone:
                     continue
-                d = float(angle_between(a.kf.x[0], a.kf.x[2], b.kf.x[0], b.kf.x[2]))
+                d = _angle(a.kf.x[0], a.kf.x[2], b.kf.x[0], b.kf.x[2])
                 if d < self.merge_deg:
                     b.close_blocks += 1
                     if b.close_blocks >= self.merge_blocks:
@@ -252,7 +260,7 @@ class Tracker:
                     out.append(tr)
                 continue
             near = any(
-                float(angle_between(tr.kf.x[0], tr.kf.x[2], c.kf.x[0], c.kf.x[2])) < self.merge_deg
+                _angle(tr.kf.x[0], tr.kf.x[2], c.kf.x[0], c.kf.x[2]) < self.merge_deg
                 for c in conf
                 if c.id not in gone
             )
