@@ -93,7 +93,10 @@ def test_the_front_ends_srp_search_is_locate_cov(name: str, fs: int, nfft: int) 
                     resolution=2.0)  # fmt: skip
     steer = ak.beamform.steering_vector(g, f, np.array([[37.0, 0.0]]))[:, 0, :]
     P = np.eye(M) - steer[:, :, None] * steer.conj()[:, None, :] / M
-    np.testing.assert_allclose(loc._deflate(R, 37.0, 0.0), P @ R @ P, atol=1e-10)
+    full = P @ R @ P
+    np.testing.assert_allclose(loc._deflate(R, 37.0, 0.0), full, atol=1e-10)
+    i, j = search.pairs[:, 0], search.pairs[:, 1]
+    np.testing.assert_allclose(loc._deflate(R, 37.0, 0.0, pairs=True), full[:, i, j], atol=1e-10)
 
 
 @pytest.mark.slow
@@ -150,10 +153,10 @@ def test_each_track_is_separated_better_than_delay_and_sum(
 def test_postfilter_raises_each_tracks_sir_and_its_weights_replay_the_output(
     six: ak.ArrayGeometry, meeting: scoring.Meeting, mvdr_run: tuple[Pipeline, list]
 ) -> None:
-    """The default Wiener post-filter's gain is folded into each block's weights per
-    frame, so replaying them on the mixture gives the track's audio exactly (the SIR
-    above is measured on what the pipeline outputs); it raises each track's SIR gain
-    over MVDR alone (16 scenes: median +9.0 -> +11.0 dB)."""
+    """The default Wiener post-filter's gains are reported beside the weights, so
+    replaying both on the mixture gives the track's audio exactly (the SIR above is
+    measured on what the pipeline outputs); it raises each track's SIR gain over MVDR
+    alone (16 scenes: median +9.0 -> +11.0 dB)."""
     pipe, reports = mvdr_run
     assert pipe.options.postfilter
     N = meeting.scene.signals.shape[1]

@@ -135,8 +135,12 @@ class SrpSearch:
             spec = np.asarray(res.spectrum, dtype=float)
             return float(res.azimuth[0]), float(res.elevation[0]), float(res.power[0]), spec
         F, M = R.shape[0], self.geometry.n_mics
-        C = unit_phase(np.take(R.reshape(F, M * M), self.flat, axis=1))  # (F, P) pairs, PHAT
-        r = (C.view(np.float64) @ self.fold).ravel()  # (F * 2B)
+        return self.search_pairs(np.take(R.reshape(F, M * M), self.flat, axis=1))
+
+    def search_pairs(self, C: np.ndarray) -> tuple[float, float, float, np.ndarray]:
+        """The same from the covariance's pairs ``R[:, i, j]`` (``i < j``, :attr:`pairs`)
+        alone, ``(F, P)``."""
+        r = (unit_phase(C).view(np.float64) @ self.fold).ravel()  # (F * 2B), PHAT first
         spec = self.coarse_table @ r
         k = int(np.argmax(spec))
         best, power = self.coarse_rows[k], float(spec[k])
@@ -182,10 +186,12 @@ class Localiser:
         self.search = SrpSearch(geometry, self.freqs, resolution=resolution, coarse=coarse)
         self.grid_azimuth = self.search.grid[:, 0].copy()
 
-    def _deflate(self, R: np.ndarray, az: float, el: float) -> np.ndarray:
+    def _deflate(self, R: np.ndarray, az: float, el: float, *, pairs: bool = False) -> np.ndarray:
         """``P R P`` with ``P = I - a a^H / M`` per bin (``a`` toward ``(az, el)``), as
-        ``R - (a b^H + b a^H) / M + (a^H b) a a^H / M^2`` with ``b = R a``. The steering
-        is cached: the search returns grid directions, so the same few recur."""
+        ``R - (a b^H + b a^H) / M + (a^H b) a a^H / M^2`` with ``b = R a``; with
+        `pairs` only its elements ``(i, j)``, ``i < j`` (:attr:`SrpSearch.pairs`),
+        ``(F, P)``: what the search reads. The steering is cached: the search returns
+        grid directions, so the same few recur."""
         key = (round(az, 3) % 360.0, round(el, 3))
         a = self._steer.get(key)
         if a is None:
@@ -194,8 +200,13 @@ class Localiser:
                 self._steer.clear()
             self._steer[key] = a
         M = self.geometry.n_mics
-        b = np.einsum("fmn,fn->fm", R, a)  # (F, M)
+        b = (R @ a[:, :, None])[:, :, 0]  # (F, M)
         s = np.einsum("fm,fm->f", a.conj(), b).real / (M * M)
+        if pairs:
+            i, j = self.search.pairs[:, 0], self.search.pairs[:, 1]
+            ai, aj = a[:, i], a[:, j].conj()
+            C = np.take(R.reshape(R.shape[0], M * M), self.search.flat, axis=1)
+            return C - (ai * b[:, j].conj() + b[:, i] * aj) / M + s[:, None] * ai * aj
         ab = a[:, :, None] * b.conj()[:, None, :]
         return (
             R
@@ -216,11 +227,14 @@ class Localiser:
         found = [(az, el, 1.0)]
         self._n += 1  # searched blocks; the deflated search runs every `deflate_every`
         more = self.max_sources - 1 if self._n % self.deflate_every == 0 else 0
-        for _ in range(more):
+        for n in range(more):
             if h0 <= 0:
                 break
-            R = self._deflate(R, az, el)
-            az, el, p, spec_k = self.search(R)
+            if n == more - 1 and self.search.fast:  # the last search reads the pairs alone
+                az, el, p, spec_k = self.search.search_pairs(self._deflate(R, az, el, pairs=True))
+            else:
+                R = self._deflate(R, az, el)
+                az, el, p, spec_k = self.search(R)
             h = p - float(np.median(spec_k))
             if h < max(self.peak_ratio * h0, self.min_height):
                 break

@@ -164,9 +164,10 @@ class BlockReport:
     audio : ``{id: (start, samples)}``: each track's output samples from input sample
         `start` on (the samples this block completed)
     detections : the block's directions (and spatial map, in active blocks)
-    weights : ``{id: (F, M)}`` each track's beamformer in this block, ``(F, M, T_b)``
-        per frame with the post-filter (for evaluation: the same weights applied to
-        each source's image give the output's parts)
+    weights : ``{id: (F, M)}`` each track's beamformer in this block (for evaluation:
+        the same weights applied to each source's image give the output's parts)
+    gains : ``{id: (F, T_b)}`` the post-filter's gain per bin and frame (empty without
+        it): the output is ``gain * w^H x``
     """
 
     t: float
@@ -176,6 +177,7 @@ class BlockReport:
     audio: dict[int, tuple[int, np.ndarray]] = field(repr=False)
     detections: Detections = field(repr=False)
     weights: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
+    gains: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON line: ``{"t", "activity", "tracks": [...], "events": [...]}``."""
@@ -305,7 +307,9 @@ class Pipeline:
                 k: (s, a[: max(0, n_total - s)]) for k, (s, a) in r.audio.items() if s < n_total
             }
             clipped.append(
-                BlockReport(r.t, r.activity, r.tracks, r.events, audio, r.detections, r.weights)
+                BlockReport(
+                    r.t, r.activity, r.tracks, r.events, audio, r.detections, r.weights, r.gains
+                )
             )
         return clipped
 
@@ -335,5 +339,7 @@ class Pipeline:
             TrackReport(tr.id, tr.azimuth, tr.elevation, tr.activity, level.get(tr.id, -math.inf))
             for tr in tracks
         ]
-        weights = dict(self.separator.last_weights)
-        return BlockReport(t, act, reports, events, audio, det, weights)
+        sep = self.separator
+        return BlockReport(
+            t, act, reports, events, audio, det, dict(sep.last_weights), dict(sep.last_gains)
+        )

@@ -1,6 +1,7 @@
 """Judging a run against the truth of a simulated scene: tracking and separation scores.
 
-:func:`replay` applies each block's per-track weights (:attr:`BlockReport.weights`)
+:func:`replay` applies each block's per-track weights (:attr:`BlockReport.weights`,
+and the post-filter's gains, :attr:`BlockReport.gains`)
 to any signals, such as one source's image alone, through the same streaming
 STFT/ISTFT as the pipeline: the track's output is the sum of its parts, so a track's
 output SIR is the power of its target's part over the others'. :func:`track_errors`
@@ -46,8 +47,10 @@ def replay(
             if tid not in synth:
                 synth[tid] = StreamingISTFT(pipe.fs, nfft=nfft)
                 out[tid] = np.zeros(N)
-            spec = "fmt,mft->ft" if w.ndim == 3 else "fm,mft->ft"  # per frame: post-filter
-            y = synth[tid].push(np.einsum(spec, w.conj(), X))
+            Y = np.einsum("fm,mft->ft", w.conj(), X)
+            if tid in r.gains:  # the post-filter's
+                Y = Y * r.gains[tid]
+            y = synth[tid].push(Y)
             s0 = max(start, 0)
             y = y[s0 - start :]
             n = max(0, min(N - s0, y.size))

@@ -88,6 +88,7 @@ class Separator:
         self.beams: dict[int, TrackBeam] = {}
         self.n_adaptive = int(np.count_nonzero(self.freqs <= float(max_freq)))  # F_a: a prefix
         self.last_weights: dict[int, np.ndarray] = {}
+        self.last_gains: dict[int, np.ndarray] = {}
         self._steer: dict[tuple[float, float], np.ndarray] = {}
         self.refresh = int(refresh)
         self.refresh_deg = float(refresh_deg)
@@ -125,8 +126,9 @@ class Separator:
         `X` is ``(M, F, T_b)``, its first frame the stream's frame `frame0`; `tracks`
         maps confirmed IDs to ``(azimuth, elevation)``. A track seen for the first time
         starts its synthesis here; tracks no longer given are forgotten. The weights
-        used, ``(F, M)`` per track (``(F, M, T_b)`` with the post-filter: its gain per
-        frame folded in), are left in :attr:`last_weights`.
+        used, ``(F, M)`` per track, are left in :attr:`last_weights`, and the
+        post-filter's gains ``(F, T_b)`` (the output is ``g * w^H x``) in
+        :attr:`last_gains`.
 
         All tracks are done at once (``K`` tracks stacked in every product and in one
         solve). Each bin's weights are redesigned every `refresh` blocks, in turn (on
@@ -134,7 +136,7 @@ class Separator:
         changes or a track moves more than `refresh_deg` since the last time; the
         covariances learn every block.
         """
-        self.last_weights = {}
+        self.last_weights, self.last_gains = {}, {}
         M, _, Tb = X.shape
         ids = list(tracks)
         if ids != self._ids:
@@ -189,7 +191,8 @@ class Separator:
             Y[:, :Fa] = Ya * g
             gain = np.ones((K, W.shape[1], Tb))
             gain[:, :Fa] = g
-            W = W[..., None] * gain[:, :, None, :]  # (K, F, M, T): the gain is real
+            for k, tid in enumerate(ids):
+                self.last_gains[tid] = gain[k]
         out: dict[int, np.ndarray] = {}
         for k, tid in enumerate(ids):
             self.last_weights[tid] = W[k]
