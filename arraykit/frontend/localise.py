@@ -55,6 +55,14 @@ class Detections:
         return int(self.azimuth.size)
 
 
+def _median(x: np.ndarray) -> float:
+    """``np.median`` of a short 1-D map without its overhead (the same number)."""
+    n = x.size
+    k = n // 2
+    part = np.partition(x, (k - 1, k) if n % 2 == 0 else k)
+    return float(part[k]) if n % 2 else float(0.5 * (part[k - 1] + part[k]))
+
+
 class SrpSearch:
     """:func:`arraykit.doa.locate_cov`'s SRP-PHAT search (one source, coarse grid then
     local refinement) with everything that does not depend on the covariance done once.
@@ -218,10 +226,10 @@ class Localiser:
         """Fold in a block's frames; search the covariance when the block is `active`."""
         R = self.cov.update(X_band)
         empty = np.zeros(0)
-        if not active or not np.any(R):
+        if not active or not np.any(np.diagonal(R, axis1=1, axis2=2).real):  # PSD: 0 iff diag 0
             return Detections(empty, empty, empty, empty, empty)
         az, el, p0, spec = self.search(R)
-        h0 = p0 - float(np.median(spec))
+        h0 = p0 - _median(spec)
         if h0 < self.min_height:  # no coherent source (noise: 0.02-0.1 on the 6-mic circle)
             return Detections(empty, empty, empty, spec, self.grid_azimuth)
         found = [(az, el, 1.0)]
@@ -235,7 +243,7 @@ class Localiser:
             else:
                 R = self._deflate(R, az, el)
                 az, el, p, spec_k = self.search(R)
-            h = p - float(np.median(spec_k))
+            h = p - _median(spec_k)
             if h < max(self.peak_ratio * h0, self.min_height):
                 break
             found.append((az, el, h / h0))

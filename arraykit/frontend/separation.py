@@ -89,6 +89,7 @@ class Separator:
         self.n_adaptive = int(np.count_nonzero(self.freqs <= float(max_freq)))  # F_a: a prefix
         self.last_weights: dict[int, np.ndarray] = {}
         self.last_gains: dict[int, np.ndarray] = {}
+        self._fw: dict[int, tuple[np.ndarray, float]] = {}
         self._steer: dict[tuple[float, float], np.ndarray] = {}
         self.refresh = int(refresh)
         self.refresh_deg = float(refresh_deg)
@@ -150,8 +151,7 @@ class Separator:
             W = A / M
         else:
             Xa, Aa = Xf[:Fa], A[:, :Fa]  # the bins beamformed adaptively
-            wt_time = (1 - self.alpha) * self.alpha ** np.arange(Tb - 1, -1, -1.0)
-            decay = self.alpha**Tb
+            wt_time, decay = self._frame_weights(Tb)
             energy = np.sum(Xa.real**2 + Xa.imag**2, axis=1)  # (F_a, T)
             P = Aa.conj()[:, :, None, :] @ Xa  # (K, F_a, 1, T)
             C = (P.real**2 + P.imag**2)[:, :, 0] / (M * np.maximum(energy, 1e-30))
@@ -198,6 +198,16 @@ class Separator:
             self.last_weights[tid] = W[k]
             out[tid] = self.beams[tid].synth.push(Y[k])
         return out
+
+    def _frame_weights(self, Tb: int) -> tuple[np.ndarray, float]:
+        """Each of a block's `Tb` frames' weight (newest ``1 - alpha``) and the decay."""
+        got = self._fw.get(Tb)
+        if got is None:
+            got = self._fw[Tb] = (
+                (1 - self.alpha) * self.alpha ** np.arange(Tb - 1, -1, -1.0),
+                self.alpha**Tb,
+            )
+        return got
 
     def _restack(self, ids: list[int], frame0: int) -> None:
         """The set of tracks changed: keep the covariances of those that stay, start the
