@@ -60,42 +60,23 @@ def test_streaming_istft_inverts_the_streaming_stft_exactly() -> None:
     np.testing.assert_allclose(y, x[:, :n], atol=1e-12)
 
 
-@pytest.mark.parametrize(
-    ("name", "fs", "nfft"),
-    [("respeaker-6mic", 16000, 512), ("uma-16", 48000, 1024), ("linear-4-40mm", 16000, 512)],
-)
-def test_the_front_ends_srp_search_is_locate_cov(name: str, fs: int, nfft: int) -> None:
-    """SrpSearch (tabulated pair phasors, redundant baselines summed first) returns
-    locate_cov's direction, peak power and coarse map on a ring (6-mic circle; the
-    4 x 4 UMA-16 folds its 120 pairs into 24 baselines) and on a line's arc; the
-    deflation formula equals the projection ``P R P``."""
-    from arraykit.frontend.localise import Localiser, SrpSearch
+def test_deflation_is_the_projection_p_r_p(six: ak.ArrayGeometry) -> None:
+    """The localiser's rank-two deflation equals ``P R P`` with ``P = I - a a^H / M``,
+    and its pairs-only form the pairs of that matrix (what the last search reads)."""
+    from arraykit.frontend.localise import Localiser
 
-    g = ak.load_geometry(name)
-    f = np.fft.rfftfreq(nfft, 1 / fs)
-    f = f[(f >= 300) & (f <= 3500)]
-    search = SrpSearch(g, f, resolution=2.0, coarse=6.0)
-    assert search.fast
+    f = np.arange(10, 113) * FS / 512
+    M = six.n_mics
     rng = np.random.default_rng(3)
-    M = g.n_mics
-    for az in rng.uniform(0, 360, 6):
-        a = np.exp(-2j * np.pi * f[:, None] * g.delays((az, 0.0)))  # (F, M)
-        s = rng.standard_normal((len(f), 1, 6))
-        n = rng.standard_normal((len(f), M, 6)) + 1j * rng.standard_normal((len(f), M, 6))
-        X = a[:, :, None] * s + 0.7 * n
-        R = X @ np.conj(np.swapaxes(X, 1, 2))
-        res = ak.doa.locate_cov(R, f, g, resolution=2.0, coarse=6.0)
-        got_az, got_el, power, spec = search(R)
-        assert (got_az, got_el) == (float(res.azimuth[0]), float(res.elevation[0]))
-        assert abs(power - float(res.power[0])) < 1e-12
-        np.testing.assert_allclose(spec, res.spectrum, atol=1e-12)
-    loc = Localiser(g, f, hop_seconds=0.016, memory=0.12, max_sources=2, peak_ratio=0.6,
+    X = rng.standard_normal((len(f), M, 6)) + 1j * rng.standard_normal((len(f), M, 6))
+    R = X @ np.conj(np.swapaxes(X, 1, 2))
+    loc = Localiser(six, f, hop_seconds=0.016, memory=0.12, max_sources=2, peak_ratio=0.6,
                     resolution=2.0)  # fmt: skip
-    steer = ak.beamform.steering_vector(g, f, np.array([[37.0, 0.0]]))[:, 0, :]
-    P = np.eye(M) - steer[:, :, None] * steer.conj()[:, None, :] / M
+    a = ak.beamform.steering_vector(six, f, np.array([[37.0, 0.0]]))[:, 0, :]
+    P = np.eye(M) - a[:, :, None] * a.conj()[:, None, :] / M
     full = P @ R @ P
     np.testing.assert_allclose(loc._deflate(R, 37.0, 0.0), full, atol=1e-10)
-    i, j = search.pairs[:, 0], search.pairs[:, 1]
+    i, j = loc.search.pairs[:, 0], loc.search.pairs[:, 1]
     np.testing.assert_allclose(loc._deflate(R, 37.0, 0.0, pairs=True), full[:, i, j], atol=1e-10)
 
 

@@ -21,7 +21,8 @@ grid, refinement, peak picking and counting then serve unchanged.
 
 :func:`locate_stft` takes an STFT already computed, :func:`locate_cov` a spatial
 covariance ``(F, M, M)`` (the methods in ``COV_METHODS``; for streaming, with a
-recursively averaged covariance). :func:`locate_blocks` tracks directions block by
+recursively averaged covariance; :class:`SrpCovSearch` is its SRP-PHAT search with the
+steering tabulated once, for a covariance searched block after block). :func:`locate_blocks` tracks directions block by
 block; :mod:`arraykit.doa.grids` builds rings, spheres, layout-restricted grids and
 near-field point grids.
 """
@@ -31,6 +32,7 @@ from __future__ import annotations
 from typing import Any
 
 from arraykit.doa import grids, methods  # noqa: F401  (methods: registers the built-in ones)
+from arraykit.doa.cov_search import SrpCovSearch
 from arraykit.doa.options import SearchOptions
 from arraykit.doa.registry import DOAMethod, register_method
 from arraykit.doa.result import BlocksResult, DOAResult
@@ -44,6 +46,7 @@ __all__ = [
     "DOAMethod",
     "DOAResult",
     "SearchOptions",
+    "SrpCovSearch",
     "from_tdoa",
     "grids",
     "locate",

@@ -1,0 +1,160 @@
+"""SRP-PHAT on a stream of covariances: :func:`~arraykit.doa.locate_cov`'s search, tabulated.
+
+:class:`SrpCovSearch` is for a caller that searches a covariance of the same band
+block after block (the live front end, :mod:`arraykit.frontend.localise`): the plan,
+the grid, every refinement patch and the steering are fixed once, so a search is one
+matrix-vector product. Shapes: ``F`` band bins, ``M`` microphones, ``P`` pairs,
+``B`` distinct baselines, ``G`` grid points.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from arraykit import _validate as v
+from arraykit.doa import grids
+from arraykit.doa._cross import unit_phase
+from arraykit.doa.plan import check_geometry, plan_covariance
+from arraykit.doa.refine import _inside_arc
+from arraykit.doa.search import locate_cov
+from arraykit.gcc import all_pairs
+from arraykit.geometry import ArrayGeometry
+
+__all__ = ["SrpCovSearch"]
+
+
+class SrpCovSearch:
+    """:func:`~arraykit.doa.locate_cov`'s SRP-PHAT search for one source (coarse grid,
+    then the local refinement) with all that does not depend on the covariance done once.
+
+    The map of direction ``g`` is ``1/(F P) sum_f sum_{i<j} Re(conj(a_i) a_j R~_ij)``,
+    ``R~`` the PHAT-normalised covariance (:func:`arraykit.doa.srp.phat_covariance`),
+    ``a`` the plan's own steering. Pairs with one baseline (or its opposite) share their
+    phasors, so their cross-spectra are summed first (the 120 pairs of the 4 x 4 UMA-16
+    are 24 baselines, the 15 of the six-microphone circle 9), and the phasors of the
+    coarse grid and of every point a refinement can visit are one real table
+    ``(G, 2 F B)``: a search is a matrix-vector product, an argmax and a product over
+    the refinement patch's rows. The plan (grid, coarse step, patches) is the one
+    :func:`~arraykit.doa.locate_cov` makes for the same arguments, and the direction,
+    peak power and coarse map are its own (to rounding; tested). Ring and arc grids
+    (a planar array's azimuth ring, a line's half plane); others go through
+    :func:`~arraykit.doa.locate_cov`.
+
+    Parameters
+    ----------
+    geometry : ArrayGeometry
+    freqs : array_like [shape=(F,)]
+        The band's bin frequencies, Hz (> 0), as for :func:`~arraykit.doa.locate_cov`.
+    resolution, coarse : float
+        As for :func:`~arraykit.doa.locate_cov` (degrees; `coarse` None: its default).
+
+    Calling it with a covariance ``(F, M, M)`` returns ``(azimuth, elevation, power,
+    spectrum)``: the direction in degrees, its map value and the coarse map ``(G_c,)``
+    over :attr:`grid` (``locate_cov``'s ``azimuth[0]``, ``elevation[0]``, ``power[0]``
+    and ``spectrum``).
+
+    Examples
+    --------
+    >>> import numpy as np, arraykit as ak
+    >>> g = ak.load_geometry("respeaker-6mic")
+    >>> freqs = np.arange(10, 113) * 31.25  # the 300-3500 Hz bins of a 512-point STFT
+    >>> a = np.exp(-2j * np.pi * freqs[:, None] * g.delays((75.0, 0.0)))  # (F, M)
+    >>> cov = a[:, :, None] * a[:, None, :].conj() + 0.1 * np.eye(6)
+    >>> search = ak.doa.SrpCovSearch(g, freqs, resolution=1.0, coarse=4.0)
+    >>> az, el, power, spectrum = search(cov)
+    >>> ref = ak.doa.locate_cov(cov, freqs, g, resolution=1.0, coarse=4.0)
+    >>> az == float(ref.azimuth[0]), bool(np.allclose(spectrum, ref.spectrum))
+    (True, True)
+    """
+
+    def __init__(
+        self,
+        geometry: ArrayGeometry,
+        freqs: npt.ArrayLike,
+        *,
+        resolution: float = 1.0,
+        coarse: float | None = None,
+    ) -> None:
+        geometry = check_geometry(geometry)
+        freqs = v.frequencies("freqs", freqs)
+        if np.any(freqs <= 0):
+            raise v.fail("freqs", freqs, "must be the band's bin frequencies, > 0 Hz")
+        self.geometry, self.freqs = geometry, freqs
+        self.resolution, self.coarse = resolution, coarse
+        opts = {"method": "srp-phat", "num_sources": 1, "resolution": resolution, "coarse": coarse}
+        plan = plan_covariance(geometry, freqs, opts)
+        self.grid = np.asarray(plan.grid_directions)  # (G_c, 2)
+        self.fast = plan.grid_kind in ("ring", "arc")
+        if not self.fast:
+            return
+        self.pairs = all_pairs(geometry.n_mics)
+        fine = plan.resolution < plan.coarse - 1e-12
+        patches = []
+        for d in self.grid if fine else ():  # each coarse point's refinement patch
+            loc = grids.local_grid(d, plan.coarse, plan.resolution, ring=True)
+            patches.append(_inside_arc(loc, plan.directions) if plan.grid_kind == "arc" else loc)
+        points = np.concatenate([self.grid, *patches]) if patches else self.grid
+        _, first, inv = np.unique(
+            np.round(points, 9), axis=0, return_index=True, return_inverse=True
+        )
+        inv = inv.ravel()
+        self.points = points[first]  # (G_u, 2): every point a search can visit
+        self.coarse_rows = inv[: len(self.grid)]
+        ends = np.cumsum([len(self.grid)] + [len(p) for p in patches])
+        self.patch_rows = [inv[ends[k] : ends[k + 1]] for k in range(len(patches))]
+        # pairs with one baseline (or its opposite) share their phasors: sum them first
+        i, j = self.pairs[:, 0], self.pairs[:, 1]
+        base = geometry.positions[j] - geometry.positions[i]  # (P, 3)
+        nz = np.abs(base) > 1e-9
+        lead = base[np.arange(len(base)), np.argmax(nz, axis=1)]  # first nonzero coordinate
+        sign = np.where(lead > 0, 1.0, -1.0)
+        _, rep, group = np.unique(
+            np.round(base * sign[:, None], 9), axis=0, return_index=True, return_inverse=True
+        )
+        group = group.ravel()
+        F, P, B = len(freqs), len(self.pairs), len(rep)
+        # (F, 2P) real view of the pairs' cross-spectra -> (F, 2B) [Re S | Im S] per baseline
+        self.fold = np.zeros((2 * P, 2 * B))
+        self.fold[2 * np.arange(P), group] = 1.0
+        self.fold[2 * np.arange(P) + 1, B + group] = sign
+        self.flat = i * geometry.n_mics + j  # the pairs in a flattened (M * M) covariance
+        table = np.empty((len(self.points), F, 2 * B))
+        steer = plan.steering(self.points)
+        ri, rj, rs = i[rep], j[rep], sign[rep]
+        for sl, A in steer.chunks():  # (F, G_chunk, M)
+            E = np.conj(A[:, :, ri]) * A[:, :, rj]  # (F, G_chunk, B): each baseline's phasor
+            table[sl, :, :B] = E.real.transpose(1, 0, 2)
+            table[sl, :, B:] = -(E.imag * rs).transpose(1, 0, 2)
+        self.table = table.reshape(len(self.points), 2 * F * B) / (F * P)
+        self.coarse_table = np.ascontiguousarray(self.table[self.coarse_rows])
+
+    def __call__(self, R: np.ndarray) -> tuple[float, float, float, np.ndarray]:
+        """``(azimuth, elevation, power, coarse map (G_c,))`` of the covariance ``(F, M, M)``."""
+        if not self.fast:
+            res = locate_cov(
+                R, self.freqs, self.geometry, resolution=self.resolution, coarse=self.coarse
+            )
+            spec = np.asarray(res.spectrum, dtype=float)
+            return float(res.azimuth[0]), float(res.elevation[0]), float(res.power[0]), spec
+        F, M = len(self.freqs), self.geometry.n_mics
+        R = np.asarray(R)
+        if R.shape != (F, M, M):
+            raise v.fail("cov", R, f"must be covariances of shape (F={F}, M={M}, M={M})")
+        return self.search_pairs(np.take(R.reshape(F, M * M), self.flat, axis=1))
+
+    def search_pairs(self, C: np.ndarray) -> tuple[float, float, float, np.ndarray]:
+        """The same from the covariance's pairs ``R[:, i, j]`` (``i < j``, :attr:`pairs`)
+        alone, ``(F, P)``."""
+        r = (unit_phase(C).view(np.float64) @ self.fold).ravel()  # (F * 2B), PHAT first
+        spec = self.coarse_table @ r
+        k = int(np.argmax(spec))
+        best, power = self.coarse_rows[k], float(spec[k])
+        if self.patch_rows:
+            rows = self.patch_rows[k]
+            vals = self.table[rows] @ r
+            m = int(np.argmax(vals))
+            if vals[m] >= power:
+                best, power = rows[m], float(vals[m])
+        az, el = self.points[best]
+        return float(az), float(el), power, spec

@@ -1,0 +1,54 @@
+"""ak.doa.SrpCovSearch: locate_cov's SRP-PHAT search with the steering tabulated once.
+
+It must return locate_cov's own answer (direction, peak power, coarse map) on the
+grids it tabulates: a planar array's azimuth ring (the 4 x 4 UMA-16 folds its 120
+pairs into 24 baselines) and a line's half plane; other grids go through locate_cov.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import arraykit as ak
+
+
+@pytest.mark.parametrize(
+    ("name", "fs", "nfft", "grid"),
+    [
+        ("respeaker-6mic", 16000, 512, "ring"),
+        ("uma-16", 48000, 1024, "ring"),
+        ("linear-4-40mm", 16000, 512, "arc"),
+    ],
+)
+def test_srp_cov_search_is_locate_cov(name: str, fs: int, nfft: int, grid: str) -> None:
+    g = ak.load_geometry(name)
+    f = np.fft.rfftfreq(nfft, 1 / fs)
+    f = f[(f >= 300) & (f <= 3500)]
+    search = ak.doa.SrpCovSearch(g, f, resolution=2.0, coarse=6.0)
+    assert search.fast
+    rng = np.random.default_rng(3)
+    M = g.n_mics
+    for az in rng.uniform(0, 360, 6):  # one plane wave in noise, anywhere
+        a = np.exp(-2j * np.pi * f[:, None] * g.delays((az, 0.0)))  # (F, M)
+        s = rng.standard_normal((len(f), 1, 6))
+        n = rng.standard_normal((len(f), M, 6)) + 1j * rng.standard_normal((len(f), M, 6))
+        X = a[:, :, None] * s + 0.7 * n
+        R = X @ np.conj(np.swapaxes(X, 1, 2))
+        ref = ak.doa.locate_cov(R, f, g, resolution=2.0, coarse=6.0)
+        got_az, got_el, power, spec = search(R)
+        assert (got_az, got_el) == (float(ref.azimuth[0]), float(ref.elevation[0]))
+        assert abs(power - float(ref.power[0])) < 1e-12
+        np.testing.assert_allclose(spec, ref.spectrum, atol=1e-12)
+        np.testing.assert_array_equal(search.grid, ref.grid)
+
+
+def test_srp_cov_search_bad_input_names_the_value() -> None:
+    g = ak.load_geometry("respeaker-6mic")
+    with pytest.raises(ak.InvalidArgumentError, match="freqs"):
+        ak.doa.SrpCovSearch(g, [0.0, 500.0])
+    with pytest.raises(ak.InvalidArgumentError, match="geometry"):
+        ak.doa.SrpCovSearch("respeaker-6mic", [500.0])  # type: ignore[arg-type]
+    search = ak.doa.SrpCovSearch(g, [500.0, 1000.0])
+    with pytest.raises(ak.InvalidArgumentError, match="cov"):
+        search(np.eye(6)[None].repeat(3, axis=0))
