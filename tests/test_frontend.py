@@ -94,7 +94,9 @@ def test_meeting_tracks_keep_their_ids_through_turns_overlaps_and_a_pause(
     assert np.median(score.errors) <= 5.0  # issue target 3 (benchmark: full numbers)
     assert np.percentile(score.errors, 90) <= 12.0
     assert score.confirm_delays[0] <= 0.3  # A, onset in silence
-    assert score.confirm_delays[1] <= 0.6  # B starts while A still talks
+    # B starts while A still talks: issue target 0.3 s; measured 0.26 (0.30 when a track
+    # needed 3 hits in 5 blocks)
+    assert score.confirm_delays[1] <= 0.3
     # both held to the end: A speaks until 8.0 s, B until 7.8 s
     last = {t.id for t in reports[-1].tracks}
     assert last == {1, 2}
