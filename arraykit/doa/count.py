@@ -88,7 +88,7 @@ def count(
     if plan.options.counting == "tf":
         if tf_applies(plan, stats):
             assert stats.X is not None
-            K, reason = _sparsity.count_zones(stats.X, plan, steer, kmax)
+            K, reason = _sparsity.count_zones(stats.X, plan, kmax)
             return Count(K, reason, srp)
         K, reason = count_clean(plan, stats, steer, kmax, srp)
         why = "a covariance alone" if stats.X is None else f"a {plan.grid_kind} grid"

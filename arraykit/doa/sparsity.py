@@ -56,7 +56,6 @@ import numpy as np
 from arraykit._cache import Cache
 from arraykit.doa import extract as _extract
 from arraykit.doa import grids as _grids
-from arraykit.doa._steer import Steering
 from arraykit.doa.plan import Plan
 
 __all__ = [
@@ -101,51 +100,65 @@ class Zones(NamedTuple):
     total: int
 
 
-def zone_directions(X: np.ndarray, plan: Plan, steer: Steering) -> Zones:
+def zone_directions(X: np.ndarray, plan: Plan, step: int = 1) -> Zones:
     """The grid point of each single-source zone of the band's STFT ``X`` ``(M, F, T)``
-    (steps 1-3 of the module's docstring); `steer` is the plan's grid."""
+    (steps 1-3 of the module's docstring), searched on every `step`-th point of the
+    plan's grid (the histogram is smoothed over several points anyway)."""
     _, F, T = X.shape
     Z = T // 2
     x1, x2 = X[:, :, 0 : 2 * Z : 2], X[:, :, 1 : 2 * Z : 2]  # (M, F, Z)
-    a = np.einsum("mfz,mfz->fz", x1.conj(), x1).real
-    d = np.einsum("mfz,mfz->fz", x2.conj(), x2).real
-    b = np.einsum("mfz,mfz->fz", x1.conj(), x2)  # Gram matrix [[a, b], [b*, d]]
+    a = (x1.real**2 + x1.imag**2).sum(axis=0)  # (F, Z)
+    d = (x2.real**2 + x2.imag**2).sum(axis=0)
+    b = (x1.conj() * x2).sum(axis=0)  # Gram matrix [[a, b], [b*, d]]
     power = a + d
     lam = 0.5 * power + np.sqrt(0.25 * (a - d) ** 2 + np.abs(b) ** 2)
     prev = np.concatenate([np.full((F, 1), np.inf), power[:, :-1]], axis=1)
     keep = (lam >= DOMINANCE * power) & (power >= ONSET * prev) & (power > 0)
-    fi, zi = np.nonzero(keep)
-    # dominant eigenvector of C: x1 b + x2 (lam - a), from the Gram matrix's own
-    u = x1[:, fi, zi] * b[fi, zi] + x2[:, fi, zi] * (lam - a)[fi, zi]  # (M, n)
-    u = (u / np.maximum(np.abs(u), 1e-300)).T  # PHAT: unit modulus, (n, M)
+    fi, zi = np.nonzero(keep)  # fi ascending
+    # dominant eigenvector of C: x1 w1 + x2 w2 with (w1, w2) the Gram matrix's, from
+    # whichever of its two rows gives the longer (b = 0: orthogonal frames)
+    bk, lk, ak, dk = b[fi, zi], lam[fi, zi], a[fi, zi], d[fi, zi]
+    first = np.abs(bk) ** 2 + (lk - ak) ** 2 >= (lk - dk) ** 2 + np.abs(bk) ** 2
+    w1 = np.where(first, bk, lk - dk)
+    w2 = np.where(first, lk - ak, np.conj(bk))
+    u = x1[:, fi, zi] * w1 + x2[:, fi, zi] * w2  # (M, n)
+    u = np.conj(u / np.maximum(np.abs(u), 1e-300)).T  # PHAT, conjugated: (n, M)
+    # zones padded per bin, one batched product per bin: (F, n_max, M) x (F, M, G_s)
+    counts = np.bincount(fi, minlength=F)
+    pos = np.arange(len(fi)) - (np.cumsum(counts) - counts)[fi]
+    U = np.zeros((F, max(int(counts.max(initial=0)), 1), u.shape[1]), dtype=complex)
+    U[fi, pos] = u
     best = np.zeros(len(fi), dtype=int)
     score = np.full(len(fi), -1.0)
-    for sl, A in steer.chunks():  # (F, G_chunk, M)
-        for f in np.unique(fi):  # a loop over bins: (n_f, M) x (M, G_chunk) products
-            rows = np.flatnonzero(fi == f)
-            fit = np.abs(u[rows] @ A[f].conj().T)  # (n_f, G_chunk)
-            j = fit.argmax(axis=1)
-            top = fit[np.arange(len(rows)), j]
-            better = top > score[rows]
-            best[rows[better]] = sl.start + j[better]
-            score[rows[better]] = top[better]
+    for sl, A in plan.steering().chunks():  # (F, G_chunk, M), kept per plan
+        first_point = (-sl.start) % step  # every step-th point of the whole grid
+        prod = (U @ A[:, first_point::step].transpose(0, 2, 1))[fi, pos]  # (n, G_s) a^H u
+        fit = prod.real**2 + prod.imag**2
+        j = fit.argmax(axis=1)
+        top = fit[np.arange(len(fi)), j]
+        better = top > score
+        best[better] = sl.start + first_point + step * j[better]
+        score[better] = top[better]
     if plan.grid_kind != "ring":  # an arc's ends clamp the maximum
-        best = best[(best > 0) & (best < steer.n_grid - 1)]
+        last = step * ((len(plan.grid_directions) - 1) // step)
+        best = best[(best > 0) & (best < last)]
     return Zones(best, F * Z)
 
 
-def count_zones(X: np.ndarray, plan: Plan, steer: Steering, kmax: int) -> tuple[int, str]:
+def count_zones(X: np.ndarray, plan: Plan, kmax: int) -> tuple[int, str]:
     """``counting="tf"``: the number of talkers from the band's STFT ``X`` ``(M, F, T)``
     on the plan's ring or arc (see the module's docstring), and why."""
-    zones = zone_directions(X, plan, steer)
     grid = plan.grid_directions
+    width = _extract.beamwidth(plan.geometry, plan.freqs, plan.c)
+    # zone directions on every step-th grid point: two or more per smoothing deviation
+    step = max(1, int(SMOOTH * width / (2.0 * plan.coarse)))
+    zones = zone_directions(X, plan, step)
     n = len(zones.grid_index)
     if n == 0:
         return 1, (
             f"auto (tf): 1 source (no single-source zone among {zones.total}: none with an onset "
             f"and a dominant eigenvalue of at least {DOMINANCE:.0%} of its power)"
         )
-    width = _extract.beamwidth(plan.geometry, plan.freqs, plan.c)
     smooth, dist = _kernels_for(grid, width)
     hist = smooth @ np.bincount(zones.grid_index, minlength=len(grid)).astype(float)  # (G,)
     atoms: list[int] = []
