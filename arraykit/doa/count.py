@@ -53,11 +53,13 @@ _diffuse_maps: Cache[tuple[np.ndarray, np.ndarray]] = Cache("doa.diffuse_map", 1
 
 
 class Count(NamedTuple):
-    """The number of sources, why, and the SRP-PHAT map counting computed (or None)."""
+    """The number of sources, why, the SRP-PHAT map counting computed (or None) and,
+    when counting found where the sources are (``"tf"``), their grid indices ``(K,)``."""
 
     K: int
     reason: str
     srp: np.ndarray | None = None
+    seeds: np.ndarray | None = None
 
 
 def count(
@@ -88,8 +90,8 @@ def count(
     if plan.options.counting == "tf":
         if tf_applies(plan, stats):
             assert stats.X is not None
-            K, reason = _sparsity.count_zones(stats.X, plan, kmax)
-            return Count(K, reason, srp)
+            K, reason, seeds = _sparsity.count_zones(stats.X, plan, kmax)
+            return Count(K, reason, srp, seeds)
         K, reason = count_clean(plan, stats, steer, kmax, srp)
         why = "a covariance alone" if stats.X is None else f"a {plan.grid_kind} grid"
         return Count(K, f"{reason}; counted as 'clean': 'tf' needs frames on a ring or arc, "

@@ -65,8 +65,11 @@ __all__ = [
     "ONSET",
     "RATIO",
     "SMOOTH",
+    "Atoms",
     "Zones",
     "count_zones",
+    "pursue",
+    "single_source",
     "zone_directions",
 ]
 
@@ -100,10 +103,23 @@ class Zones(NamedTuple):
     total: int
 
 
-def zone_directions(X: np.ndarray, plan: Plan, step: int = 1) -> Zones:
-    """The grid point of each single-source zone of the band's STFT ``X`` ``(M, F, T)``
-    (steps 1-3 of the module's docstring), searched on every `step`-th point of the
-    plan's grid (the histogram is smoothed over several points anyway)."""
+class Atoms(NamedTuple):
+    """What the matching pursuit found: the counted atoms' grid indices ``(K,)`` and
+    heights relative to the first ``(K,)``, the relative height of the highest point
+    left when it stopped (under :data:`RATIO` unless ``kmax`` stopped it), and the
+    zones it read."""
+
+    grid_index: np.ndarray
+    heights: np.ndarray
+    left: float
+    zones: Zones
+
+
+def single_source(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The single-source zones of the band's STFT ``X`` ``(M, F, T)`` (steps 1-2 of the
+    module's docstring): their bins ``(n,)``, zone numbers ``(n,)`` (zone ``z`` holds
+    frames ``2z, 2z + 1``) and dominant eigenvectors ``(n, M)`` with each element
+    scaled to modulus 1 (PHAT)."""
     _, F, T = X.shape
     Z = T // 2
     x1, x2 = X[:, :, 0 : 2 * Z : 2], X[:, :, 1 : 2 * Z : 2]  # (M, F, Z)
@@ -122,17 +138,25 @@ def zone_directions(X: np.ndarray, plan: Plan, step: int = 1) -> Zones:
     w1 = np.where(first, bk, lk - dk)
     w2 = np.where(first, lk - ak, np.conj(bk))
     u = x1[:, fi, zi] * w1 + x2[:, fi, zi] * w2  # (M, n)
-    u = np.conj(u / np.maximum(np.abs(u), 1e-300)).T  # PHAT, conjugated: (n, M)
+    return fi, zi, (u / np.maximum(np.abs(u), 1e-300)).T
+
+
+def zone_directions(X: np.ndarray, plan: Plan, step: int = 1) -> Zones:
+    """The grid point of each single-source zone of the band's STFT ``X`` ``(M, F, T)``
+    (steps 1-3 of the module's docstring), searched on every `step`-th point of the
+    plan's grid (the histogram is smoothed over several points anyway)."""
+    _, F, T = X.shape
+    fi, _, u = single_source(X)
     # zones padded per bin, one batched product per bin: (F, n_max, M) x (F, M, G_s)
     counts = np.bincount(fi, minlength=F)
     pos = np.arange(len(fi)) - (np.cumsum(counts) - counts)[fi]
     U = np.zeros((F, max(int(counts.max(initial=0)), 1), u.shape[1]), dtype=complex)
-    U[fi, pos] = u
+    U[fi, pos] = np.conj(u)
     best = np.zeros(len(fi), dtype=int)
     score = np.full(len(fi), -1.0)
     for sl, A in plan.steering().chunks():  # (F, G_chunk, M), kept per plan
         first_point = (-sl.start) % step  # every step-th point of the whole grid
-        prod = (U @ A[:, first_point::step].transpose(0, 2, 1))[fi, pos]  # (n, G_s) a^H u
+        prod = (U @ A[:, first_point::step].transpose(0, 2, 1))[fi, pos]  # (n, G_s) u^H a
         fit = prod.real**2 + prod.imag**2
         j = fit.argmax(axis=1)
         top = fit[np.arange(len(fi)), j]
@@ -142,48 +166,63 @@ def zone_directions(X: np.ndarray, plan: Plan, step: int = 1) -> Zones:
     if plan.grid_kind != "ring":  # an arc's ends clamp the maximum
         last = step * ((len(plan.grid_directions) - 1) // step)
         best = best[(best > 0) & (best < last)]
-    return Zones(best, F * Z)
+    return Zones(best, F * (T // 2))
 
 
-def count_zones(X: np.ndarray, plan: Plan, kmax: int) -> tuple[int, str]:
-    """``counting="tf"``: the number of talkers from the band's STFT ``X`` ``(M, F, T)``
-    on the plan's ring or arc (see the module's docstring), and why."""
+def pursue(X: np.ndarray, plan: Plan, kmax: int) -> Atoms:
+    """Steps 1-5 of the module's docstring on the band's STFT ``X`` ``(M, F, T)`` and
+    the plan's ring or arc: the atoms of the zones' direction histogram."""
     grid = plan.grid_directions
     width = _extract.beamwidth(plan.geometry, plan.freqs, plan.c)
     # zone directions on every step-th grid point: two or more per smoothing deviation
     step = max(1, int(SMOOTH * width / (2.0 * plan.coarse)))
     zones = zone_directions(X, plan, step)
-    n = len(zones.grid_index)
-    if n == 0:
-        return 1, (
-            f"auto (tf): 1 source (no single-source zone among {zones.total}: none with an onset "
-            f"and a dominant eigenvalue of at least {DOMINANCE:.0%} of its power)"
-        )
-    smooth, dist = _kernels_for(grid, width)
-    hist = smooth @ np.bincount(zones.grid_index, minlength=len(grid)).astype(float)  # (G,)
     atoms: list[int] = []
     heights: list[float] = []
-    first = 0.0
+    if len(zones.grid_index) == 0:
+        return Atoms(np.array(atoms, dtype=int), np.array(heights), 0.0, zones)
+    smooth, dist = _kernels_for(grid, width)
+    hist = smooth @ np.bincount(zones.grid_index, minlength=len(grid)).astype(float)  # (G,)
+    first = float(hist.max())
     for _ in range(kmax + 3):  # a loop over atoms (few)
         q = int(np.argmax(hist))
         h = float(hist[q])
-        if h <= 0 or (atoms and h < RATIO * first):
+        if h <= 0 or h < RATIO * first or len(atoms) == kmax:
             break
-        first = first or h
         if all(dist[q, j] >= plan.min_separation for j in atoms):
             atoms.append(q)
             heights.append(h / first)
-            if len(atoms) == kmax:
-                break
         hist = np.maximum(hist - h / (1.0 + (dist[q] / (ATOM * width)) ** 2), 0.0)
-    K = max(1, len(atoms))
+    left = float(hist.max()) / first
+    return Atoms(np.array(atoms, dtype=int), np.array(heights), left, zones)
+
+
+def count_zones(X: np.ndarray, plan: Plan, kmax: int) -> tuple[int, str, np.ndarray | None]:
+    """``counting="tf"``: the number of talkers from the band's STFT ``X`` ``(M, F, T)``
+    on the plan's ring or arc (:func:`pursue`), why, and the atoms' grid indices
+    ``(K,)`` (None without a single-source zone)."""
+    found = pursue(X, plan, kmax)
+    zones = found.zones
+    if len(found.grid_index) == 0:
+        return (
+            1,
+            f"auto (tf): 1 source (no single-source zone among {zones.total}: none with an onset "
+            f"and a dominant eigenvalue of at least {DOMINANCE:.0%} of its power)",
+            None,
+        )
+    K = len(found.grid_index)
+    grid = plan.grid_directions
     where = ", ".join(
-        f"{_angle(grid[q], plan)} ({r:.2f})" for q, r in zip(atoms, heights, strict=True)
+        f"{_angle(grid[q], plan)} ({r:.2f})"
+        for q, r in zip(found.grid_index, found.heights, strict=True)
     )
-    return K, (
-        f"auto (tf): {K} source(s) in the direction histogram of {n} single-source zones "
-        f"(of {zones.total}); atoms at {where} (height relative to the first; one counts at "
-        f"{RATIO:.0%} or more and {plan.min_separation:.1f} deg or more from the others)"
+    return (
+        K,
+        f"auto (tf): {K} source(s) in the direction histogram of {len(zones.grid_index)} "
+        f"single-source zones (of {zones.total}); atoms at {where} (height relative to the "
+        f"first; one counts at {RATIO:.0%} or more and {plan.min_separation:.1f} deg or more "
+        f"from the others; {found.left:.2f} left)",
+        found.grid_index,
     )
 
 
