@@ -36,6 +36,7 @@ True
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -726,7 +727,7 @@ def _rirs(
     for p in src_pos:
         box.add_source(p.tolist())
     box.add_microphone_array(mics.T.copy())
-    box.compute_rir()
+    _compute_rir_one_thread(box)
     K, M = src_pos.shape[0], mics.shape[0]
     length = max(len(box.rir[m][k]) for m in range(M) for k in range(K))
     out = np.zeros((K, M, length))
@@ -735,6 +736,29 @@ def _rirs(
             h = box.rir[m][k]
             out[k, m, : len(h)] = h
     return out
+
+
+_PRA_THREADS = threading.Lock()
+
+
+def _compute_rir_one_thread(box: Any) -> None:
+    """``box.compute_rir()`` with pyroomacoustics' image sum on one thread, for reproducibility.
+
+    pyroomacoustics spreads the image sources over ``os.cpu_count()`` threads (its check of
+    ``OMP_NUM_THREADS`` never reads the environment; only ``PRA_NUM_THREADS`` or
+    ``constants.set`` change it), and the order of that sum shows in the last bits: the
+    same seed rendered 4.6e-6 apart on 1 and 2 threads. One thread makes a seeded scene
+    the same on a laptop and on a 16-core cluster node (campaign rows bit for bit).
+    """
+    import pyroomacoustics as pra
+
+    with _PRA_THREADS:
+        before = pra.constants.get("num_threads")
+        pra.constants.set("num_threads", 1)
+        try:
+            box.compute_rir()
+        finally:
+            pra.constants.set("num_threads", before)
 
 
 def _noise(

@@ -162,3 +162,21 @@ def test_bad_sources() -> None:
         diffuse_noise(g, 100, FS, field="4d")
     with pytest.raises(ValueError, match=r"duration=0"):
         speech_like(0, FS)
+
+
+def test_seeded_render_is_the_same_whatever_pyroomacoustics_thread_count() -> None:
+    """Its image sum's order follows its thread count (os.cpu_count() by default): pinned."""
+    import pyroomacoustics as pra
+
+    g = ak.ArrayGeometry.circular(6, 0.0463)
+    src = [Source(speech_like(0.3, 16000, seed=1), azimuth=40.0, distance=1.5)]
+    before = pra.constants.get("num_threads")
+    try:
+        renders = []
+        for threads in (1, 3):
+            pra.constants.set("num_threads", threads)
+            renders.append(simulate(g, src, 16000, rt60=0.4, snr_db=20, seed=2).signals)
+            assert pra.constants.get("num_threads") == threads  # the caller's setting restored
+    finally:
+        pra.constants.set("num_threads", before)
+    assert np.array_equal(renders[0], renders[1])
