@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from talker_rooms import talker_rooms
 
 import arraykit as ak
 from arraykit.doa import sparsity
 from arraykit.doa.grids import angular_distance
 from arraykit.doa.plan import plan_stft
-from arraykit.sim import Source, simulate, speech_like
 
 FS = 16000
 SQUARE = ak.load_geometry("respeaker-usb-4mic")
@@ -78,19 +78,7 @@ ROOMS = {  # talkers 40-65 degrees apart (RT60 0.3 s, SNR 20 dB, 1.4 m away)
 
 @pytest.fixture(scope="module")
 def close_talkers() -> dict:
-    out = {}
-    for name, (g, az) in ROOMS.items():
-        srcs = [
-            Source(speech_like(1.0, FS, seed=50 + i), azimuth=a, distance=1.4)
-            for i, a in enumerate(az)
-        ]
-        sc = simulate(g, srcs, FS, rt60=0.3, seed=3)
-        rng = np.random.default_rng(5)
-        for k in (1, 2, 3):
-            clean = sc.images[:k].sum(0)
-            noise = rng.standard_normal(clean.shape) * np.sqrt(np.mean(clean**2) / 100)
-            out[(name, k)] = (g, clean + noise, sc.directions[:k])
-    return out
+    return talker_rooms(ROOMS, seed=50, distance=1.4)
 
 
 @pytest.mark.parametrize("name", list(ROOMS))
