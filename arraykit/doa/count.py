@@ -88,23 +88,22 @@ def count(
     if diffuse is not None:
         return Count(0, diffuse, srp)
     if plan.options.counting == "tf":
-        if tf_applies(plan, stats):
-            assert stats.X is not None
-            K, reason, seeds = _sparsity.count_zones(stats.X, plan, kmax)
+        frames = stats.tf_frames()
+        if frames is not None and tf_applies(plan):
+            K, reason, seeds = _sparsity.count_zones(frames, plan, kmax)
             return Count(K, reason, srp, seeds)
         K, reason = count_clean(plan, stats, steer, kmax, srp)
-        why = "a covariance alone" if stats.X is None else f"a {plan.grid_kind} grid"
+        why = "a covariance alone" if frames is None else f"a {plan.grid_kind} grid"
         return Count(K, f"{reason}; counted as 'clean': 'tf' needs frames on a ring or arc, "
                      f"not {why}", srp)  # fmt: skip
     K, reason = count_clean(plan, stats, steer, kmax, srp)
     return Count(K, reason, srp)
 
 
-def tf_applies(plan: Plan, stats: BandStatistics | None = None) -> bool:
-    """Whether ``counting="tf"`` counts this search: a ring or arc grid (and frames, when
-    `stats` are given)."""
-    on_grid = plan.points is None and plan.grid_kind in _sparsity.GRID_KINDS
-    return on_grid and (stats is None or stats.X is not None)
+def tf_applies(plan: Plan) -> bool:
+    """Whether ``counting="tf"`` can count this search's grid (a ring or an arc; it
+    also needs the frames)."""
+    return plan.points is None and plan.grid_kind in _sparsity.GRID_KINDS
 
 
 def diffuse_reason(

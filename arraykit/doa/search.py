@@ -373,7 +373,7 @@ def _from_signals(
     phat, cov, need_frames = _reads(plan)
     stats = _stats.from_signals(
         signals, x, plan.fs, plan.nfft, band, phat=phat, cov=cov, frames=frames or need_frames,
-        freq_range=plan.freq_range,
+        zones=_reads_zones(plan), freq_range=plan.freq_range,
     )  # fmt: skip
     return plan, stats
 
@@ -389,9 +389,14 @@ def _reads(plan: Plan) -> tuple[bool, bool, bool]:
     # the covariance's own PHAT normalisation: a confidence, but no weak-map check)
     phat = needs == "phat" or auto
     cov = needs == "covariance" or (auto and counting == "mdl")
-    # counting="tf" reads the frames' time-frequency zones
-    tf = auto and counting == "tf" and plan.options.part.max_sources(plan.geometry.n_mics) > 1
-    return phat, cov, needs == "frames" or (tf and tf_applies(plan))
+    return phat, cov, needs == "frames"
+
+
+def _reads_zones(plan: Plan) -> bool:
+    """Whether the search counts by time-frequency zones (it keeps the band's frames)."""
+    opts = plan.options
+    auto_tf = opts.num_sources == "auto" and opts.counting == "tf"
+    return auto_tf and opts.part.max_sources(plan.geometry.n_mics) > 1 and tf_applies(plan)
 
 
 _OPTION_NAMES = tuple(f.name for f in fields(SearchOptions))

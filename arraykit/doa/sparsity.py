@@ -150,13 +150,15 @@ def zone_directions(X: np.ndarray, plan: Plan, step: int = 1) -> Zones:
     # zones padded per bin, one batched product per bin: (F, n_max, M) x (F, M, G_s)
     counts = np.bincount(fi, minlength=F)
     pos = np.arange(len(fi)) - (np.cumsum(counts) - counts)[fi]
-    U = np.zeros((F, max(int(counts.max(initial=0)), 1), u.shape[1]), dtype=complex)
+    # single precision: a direction is an argmax over a smoothed-over grid
+    U = np.zeros((F, max(int(counts.max(initial=0)), 1), u.shape[1]), dtype=np.complex64)
     U[fi, pos] = np.conj(u)
     best = np.zeros(len(fi), dtype=int)
     score = np.full(len(fi), -1.0)
     for sl, A in plan.steering().chunks():  # (F, G_chunk, M), kept per plan
         first_point = (-sl.start) % step  # every step-th point of the whole grid
-        prod = (U @ A[:, first_point::step].transpose(0, 2, 1))[fi, pos]  # (n, G_s) u^H a
+        As = A[:, first_point::step].astype(np.complex64).transpose(0, 2, 1)  # (F, M, G_s)
+        prod = (U @ As)[fi, pos]  # (n, G_s) u^H a
         fit = prod.real**2 + prod.imag**2
         j = fit.argmax(axis=1)
         top = fit[np.arange(len(fi)), j]
