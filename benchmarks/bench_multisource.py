@@ -6,9 +6,10 @@ Run: ``.venv/bin/python benchmarks/bench_multisource.py [--rooms 32] [--cache DI
 1. accuracy with 2 and 3 talkers (RT60 0.2-0.6 s, SNR 10-30 dB): arraykit, plain local
    maxima of arraykit's own map, and pyroomacoustics on the same STFT and 1-degree grid;
 2. counting (``num_sources="auto"``, RT60 0.3 s / SNR 20 dB, plus noise-only scenes):
-   confusion matrices of the default ``counting="clean"``, accuracy of every rule
-   (``--only confusion --first 32``: the default rule's confusion matrices on rooms
-   32-63, which its thresholds were not tuned on);
+   confusion matrices of the default ``counting="tf"``, accuracy of every rule
+   (``--only confusion --first 32``: confusion matrices of "tf" and "clean" on rooms
+   32-63, which their thresholds were not tuned on, and the errors of the directions
+   ``"auto"`` reports where it counted right, against a search given the true K);
 3. "no directional source": false alarms on noise-only scenes, misses on talker scenes;
 4. the confidence's reliability: estimates binned by confidence, the share within the
    array's resolution (the default ``min_separation``) of a talker;
@@ -137,7 +138,7 @@ def accuracy(n: int, cache: Path | None) -> str:
 
 # --------------------------------------------------- 2-4. counting, no source, confidence
 def counting(n: int, cache: Path | None) -> str:
-    rules = ("clean", "peaks", "mdl")
+    rules = ("tf", "clean", "peaks", "mdl")
     conf: dict = {}
     rel: dict = {}  # set -> list of (confidence, correct)
     for aname, g in ARRAYS.items():
@@ -170,11 +171,11 @@ def counting(n: int, cache: Path | None) -> str:
     for aname in ARRAYS:
         rows = []
         for k in range(4):
-            got = np.array(conf[(aname, "clean", k)])
+            got = np.array(conf[(aname, "tf", k)])
             counts = [int(np.sum(np.minimum(got, 4) == j)) for j in range(5)]
             rows.append([str(k), *map(str, counts), f"{100 * np.mean(got == k):.0f} %"])
         out.append(
-            f'**{aname}** (counting="clean"; true K = 0: noise-only scenes, white / diffuse / '
+            f'**{aname}** (counting="tf"; true K = 0: noise-only scenes, white / diffuse / '
             "diffuse + white):\n\n" + table(["true K", "0", "1", "2", "3", "≥4", "correct"], rows)
         )
     rows = []
@@ -184,13 +185,13 @@ def counting(n: int, cache: Path | None) -> str:
             + [f"{100 * np.mean(np.array(conf[(aname, rule, k)]) == k):.0f} %" for k in range(4)]
         )
     acc = table(["array", "counting", "K=0", "K=1", "K=2", "K=3"], rows)
-    fa = np.mean([np.array(conf[(a, "clean", 0)]) > 0 for a in ARRAYS])
-    fa_no_line = np.mean([np.array(conf[(a, "clean", 0)]) > 0 for a in ARRAYS if "line" not in a])
+    fa = np.mean([np.array(conf[(a, "tf", 0)]) > 0 for a in ARRAYS])
+    fa_no_line = np.mean([np.array(conf[(a, "tf", 0)]) > 0 for a in ARRAYS if "line" not in a])
     miss = np.mean(
-        np.concatenate([np.array(conf[(a, "clean", k)]) == 0 for a in ARRAYS for k in (1, 2, 3)])
+        np.concatenate([np.array(conf[(a, "tf", k)]) == 0 for a in ARRAYS for k in (1, 2, 3)])
     )
     nosrc = (
-        f'No directional source (counting="clean", threshold 0.025 above the map\'s median): '
+        f'No directional source (counting="tf", threshold 0.025 above the map\'s median): '
         f"false alarms on {4 * n} noise-only scenes {100 * fa:.1f} % "
         f"({100 * fa_no_line:.1f} % without the 4-mic line, whose map of a diffuse field peaks "
         f"at broadside like a talker); misses on {4 * 3 * n} talker scenes "
@@ -217,30 +218,58 @@ def counting(n: int, cache: Path | None) -> str:
 
 
 def confusion(n: int, first: int, cache: Path | None) -> str:
-    """The default rule's confusion matrices on rooms ``first .. first + n - 1`` (RT60 0.3 s /
-    20 dB) and as many noise-only scenes: ``--first 32`` gives rooms the rules were not
-    tuned on (they were tuned on rooms 0-31)."""
-    out = []
+    """Confusion matrices of ``counting="tf"`` (the default) and ``"clean"`` on rooms
+    ``first .. first + n - 1`` (RT60 0.3 s / 20 dB) and as many noise-only scenes
+    (``--first 32`` gives rooms the rules were not tuned on: they were tuned on rooms
+    0-31), and the errors of the directions ``"auto"`` reports where it counted right,
+    against the same search given the true K."""
+    rules = ("tf", "clean")
+    out, share, err = [], [], []
     for aname, g in ARRAYS.items():
-        got: dict[int, list[int]] = {k: [] for k in range(4)}
+        got: dict[tuple[str, int], list[int]] = {(r, k): [] for r in rules for k in range(4)}
+        e_auto: list[float] = []
+        e_known: list[float] = []
         for i in range(first, first + n):
             noise = noise_only(g, i)[1]
-            got[0].append(ak.doa.locate(noise, FS, g, num_sources="auto").num_sources)
             r = room(aname, "rt03", i, cache)
+            for rule in rules:
+                res = ak.doa.locate(noise, FS, g, num_sources="auto", counting=rule)
+                got[(rule, 0)].append(res.num_sources)
             for k in (1, 2, 3):
-                res = ak.doa.locate(mixture(r, k), FS, g, num_sources="auto")
-                got[k].append(res.num_sources)
-        rows = []
-        for k in range(4):
-            a = np.array(got[k])
-            counts = [int(np.sum(np.minimum(a, 4) == j)) for j in range(5)]
-            rows.append([str(k), *map(str, counts), f"{100 * np.mean(a == k):.0f} %"])
-        out.append(
-            f"**{aname}** (rooms {first}-{first + n - 1}; true K = 0: noise-only scenes, "
-            "white / diffuse / diffuse + white):\n\n"
-            + table(["true K", "0", "1", "2", "3", "≥4", "correct"], rows)
-        )
-    return "\n\n".join(out)
+                x, truth = mixture(r, k), r["directions"][:k]
+                for rule in rules:
+                    res = ak.doa.locate(x, FS, g, num_sources="auto", counting=rule)
+                    got[(rule, k)].append(res.num_sources)
+                    if rule == "tf" and res.num_sources == k:
+                        e_auto.extend(errors(res.directions, truth, g))
+                        known = ak.doa.locate(x, FS, g, num_sources=k)
+                        e_known.extend(errors(known.directions, truth, g))
+        for rule in rules:
+            rows = []
+            for k in range(4):
+                a = np.array(got[(rule, k)])
+                counts = [int(np.sum(np.minimum(a, 4) == j)) for j in range(5)]
+                rows.append([str(k), *map(str, counts), f"{100 * np.mean(a == k):.0f} %"])
+            out.append(
+                f'**{aname}**, counting="{rule}" (rooms {first}-{first + n - 1}; true K = 0: '
+                "noise-only scenes, white / diffuse / diffuse + white):\n\n"
+                + table(["true K", "0", "1", "2", "3", "≥4", "correct"], rows)
+            )
+            share.append(
+                [aname, rule]
+                + [f"{100 * np.mean(np.array(got[(rule, k)]) == k):.0f} %" for k in range(4)]
+            )
+        err.append([aname, str(len(e_auto)), mp(e_auto), mp(e_known)])
+    return "\n\n".join(
+        [
+            "Share counted right:\n\n"
+            + table(["array", "counting", "K=0", "K=1", "K=2", "K=3"], share),
+            'Directions where "tf" counted right (K = 1-3 pooled; error per talker, median / '
+            'p90, degrees), as `"auto"` reports them and as the search given the true K '
+            "reports them:\n\n" + table(["array", "talkers", "auto (tf)", "given K"], err),
+            *out,
+        ]
+    )
 
 
 # ------------------------------------------------------------------------ 5. speed
@@ -252,19 +281,22 @@ def speed() -> str:
     x = mixture(r, 2)
     rows = []
     for m in ("srp-phat", "normmusic"):
-        fns = {
-            k: (lambda k=k, m=m: ak.doa.locate(x, FS, g, method=m, num_sources=k))
-            for k in (1, 2, "auto")
+        fns: dict = {
+            k: (lambda k=k, m=m: ak.doa.locate(x, FS, g, method=m, num_sources=k)) for k in (1, 2)
         }
+        for rule in ("tf", "clean"):
+            fns[rule] = lambda m=m, rule=rule: ak.doa.locate(
+                x, FS, g, method=m, num_sources="auto", counting=rule
+            )
         t = best_times(fns, 3, seconds=4.0)
         rows.append(
-            [m] + [f"{1e3 * t[k]:.1f}" for k in (1, 2, "auto")]
-            + [f"{t[2] / t[1]:.2f}×", f"{t['auto'] / t[1]:.2f}×"]
+            [m] + [f"{1e3 * t[k]:.1f}" for k in (1, 2, "tf", "clean")]
+            + [f"{t[k] / t[1]:.2f}×" for k in (2, "tf", "clean")]
         )  # fmt: skip
+    head = ["K=1 (ms)", "K=2 (ms)", "auto tf (ms)", "auto clean (ms)", "K=2 / K=1"]
     return (
         "6-mic circle, 1.25 s, two talkers, end to end (STFT included), minimum of interleaved "
-        "runs:\n\n"
-        + table(["method", "K=1 (ms)", "K=2 (ms)", "auto (ms)", "K=2 / K=1", "auto / K=1"], rows)
+        "runs:\n\n" + table(["method", *head, "tf / K=1", "clean / K=1"], rows)
     )
 
 
@@ -305,33 +337,31 @@ def office(root: Path) -> str:
                             freq_range=(300.0, 5500.0),
                         )  # fmt: skip
                         err.setdefault((n, K, m), []).extend(errors(res.directions, truth, sub))
-                    auto = ak.doa.locate(
-                        x[idx],
-                        16000,
-                        sub,
-                        num_sources="auto",
-                        grid=grid,
-                        freq_range=(300.0, 5500.0),
-                    )
-                    counted.setdefault((n, K), []).append(auto.num_sources)
+                    for rule in ("tf", "clean"):  # on the line's own arc ("tf" reads one)
+                        auto = ak.doa.locate(
+                            x[idx], 16000, sub, num_sources="auto", counting=rule,
+                            freq_range=(300.0, 5500.0),
+                        )  # fmt: skip
+                        counted.setdefault((rule, n, K), []).append(auto.num_sources)
     rows = []
     for K, m in itertools.product((2, 3), METHODS):
         rows.append(
             [str(K), m] + [mp(err[(n, K, m)]) + f" / {max(err[(n, K, m)]):.1f}" for n in (4, 8)]
         )
     cnt = [
-        [str(K)]
-        + [f"{np.mean(np.array(counted[(n, K)]) == K) * 100:.0f} % "
-           f"(counts {np.bincount(counted[(n, K)], minlength=K + 2).tolist()})" for n in (4, 8)]
-        for K in (2, 3)
+        [rule, str(K)]
+        + [f"{np.mean(np.array(counted[(rule, n, K)]) == K) * 100:.0f} % "
+           f"(counts {np.bincount(counted[(rule, n, K)], minlength=K + 2).tolist()})"
+           for n in (4, 8)]
+        for rule in ("tf", "clean") for K in (2, 3)
     ]  # fmt: skip
     return (
         "Calibrated positions, latency-aligned channels, 300-5500 Hz, 0.25° half-plane grid; "
         "5 loudspeaker pairs and 5 triples (female_1, male_1, female_2), 2 s each; every "
         "sub-array (8 of 4 mics, 4 of 8 mics); error per loudspeaker, median / p90 / max:\n\n"
         + table(["K", "method", "4 mics", "8 mics"], rows)
-        + '\n\ncounting="clean", share counted right (counts 0, 1, 2, ...):\n\n'
-        + table(["K", "4 mics", "8 mics"], cnt)
+        + '\n\nnum_sources="auto" on each sub-array\'s own 1° arc, share counted right '
+        "(counts 0, 1, 2, ...):\n\n" + table(["counting", "K", "4 mics", "8 mics"], cnt)
     )
 
 
@@ -358,7 +388,7 @@ def main() -> None:
         print("\n## Counting, no source, confidence\n")
         print(counting(args.rooms, args.cache))
     if "confusion" in only:
-        print("\n## Counting on held-out rooms\n")
+        print(f"\n## Counting on rooms {args.first}-{args.first + args.rooms - 1}\n")
         print(confusion(args.rooms, args.first, args.cache))
     if "speed" in only:
         print("\n## Speed\n")

@@ -64,7 +64,7 @@ def test_doa_text_auto_and_plot(wav, tmp_path, capsys: pytest.CaptureFixture[str
     )
     assert rc == 0
     out = capsys.readouterr().out
-    assert "sources: 2 (auto (clean)" in out
+    assert "sources: 2 (auto (tf)" in out
     found = [float(a) for a in re.findall(r"azimuth\s+([\d.]+)°", out)]
     assert sorted(found) == pytest.approx([75.0, 250.0], abs=4.0)
     assert png.stat().st_size > 1000

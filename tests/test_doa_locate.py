@@ -176,7 +176,9 @@ def test_two_sources_and_auto_count(two_talkers) -> None:
     assert sorted(np.round(res.azimuth)) == pytest.approx([40.0, 170.0], abs=3.0)
     assert res.power[0] >= res.power[1]
     auto = ak.doa.locate(s.signals, FS, s.geometry, num_sources="auto")
-    assert auto.num_sources == 2 and "clean" in auto.count_reason
+    assert auto.num_sources == 2 and "tf" in auto.count_reason
+    clean = ak.doa.locate(s.signals, FS, s.geometry, num_sources="auto", counting="clean")
+    assert clean.num_sources == 2 and "clean" in clean.count_reason
     peaks = ak.doa.locate(s.signals, FS, s.geometry, num_sources="auto", counting="peaks")
     assert peaks.num_sources == 2 and "peaks" in peaks.count_reason
     mdl = ak.doa.locate(s.signals, FS, s.geometry, num_sources="auto", counting="mdl")

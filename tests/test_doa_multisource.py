@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from talker_rooms import talker_rooms
 
 import arraykit as ak
 from arraykit.doa import extract
@@ -116,22 +117,8 @@ def test_shoulder_is_taken_flagged_and_never_a_non_peak_silently() -> None:
 def rooms() -> dict:
     """Two seeded rooms (RT60 0.3 s, SNR 20 dB): three talkers each, 6-mic circle and
     4-mic square; K = 1, 2, 3 are the first K talkers."""
-    out = {}
-    for name, g, az in (
-        ("circle", CIRCLE, (35.0, 152.0, 268.0)),
-        ("square", SQUARE, (60.0, 200.0, 310.0)),
-    ):
-        srcs = [
-            Source(speech_like(1.0, FS, seed=40 + i), azimuth=a, distance=1.3)
-            for i, a in enumerate(az)
-        ]
-        sc = simulate(g, srcs, FS, rt60=0.3, seed=3)
-        rng = np.random.default_rng(5)
-        for k in (1, 2, 3):
-            clean = sc.images[:k].sum(0)
-            n = rng.standard_normal(clean.shape) * np.sqrt(np.mean(clean**2) / 100)
-            out[(name, k)] = (g, clean + n, sc.directions[:k])
-    return out
+    arrays = {"circle": (CIRCLE, (35.0, 152.0, 268.0)), "square": (SQUARE, (60.0, 200.0, 310.0))}
+    return talker_rooms(arrays, seed=40, distance=1.3)
 
 
 @pytest.mark.parametrize(("name", "k"), [("circle", 1), ("circle", 2), ("circle", 3),

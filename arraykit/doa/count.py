@@ -1,12 +1,18 @@
 """How many sources: given, or counted (``num_sources="auto"``).
 
-- ``counting="clean"`` (default): 0 when the map's peak no longer stands out once the
-  best-fitting diffuse field is taken out of the PHAT cross-spectra (:func:`_diffuse_height`:
-  a small line's map of a diffuse field peaks at broadside like a talker); otherwise
-  sources removed one by one from the cross-spectra, counting the residual peaks that
-  stand out (:func:`arraykit.doa.extract.clean_count`; rule and thresholds chosen by
-  measurement on seeded rooms 0-31 and checked on rooms 32-63, see the README's "Several
-  talkers" section);
+- ``counting="tf"`` (default) and ``"clean"``: 0 when the map's peak no longer stands
+  out once the best-fitting diffuse field is taken out of the PHAT cross-spectra
+  (:func:`_diffuse_height`: a small line's map of a diffuse field peaks at broadside like
+  a talker); otherwise
+- ``"tf"``: the directions of the time-frequency zones one talker dominates, counted in
+  their histogram (:func:`arraykit.doa.sparsity.count_zones`); it reads the STFT's
+  frames and a ring or arc grid, and without them (:func:`~arraykit.doa.locate_cov`, a
+  sphere or user grid, near-field points) counts as ``"clean"`` and says so;
+- ``"clean"``: sources removed one by one from the cross-spectra, counting the residual
+  peaks that stand out (:func:`arraykit.doa.extract.clean_count`);
+
+  both rules and their thresholds were chosen by measurement on seeded rooms 0-31 and
+  checked on rooms 32-63, see the README's "Several talkers" section;
 - ``counting="peaks"``: the peaks of the SRP-PHAT map that rise at least
   :data:`PEAK_RATIO` as high above the map's median as the strongest;
 - ``counting="mdl"``: the Wax-Kailath minimum description length of each bin's
@@ -27,6 +33,7 @@ import numpy as np
 from arraykit._cache import Cache
 from arraykit.doa import confidence as _confidence
 from arraykit.doa import extract as _extract
+from arraykit.doa import sparsity as _sparsity
 from arraykit.doa._steer import Steering
 from arraykit.doa.methods.srp_phat import srp_map
 from arraykit.doa.peaks import peak_mask, peaks, separation
@@ -46,11 +53,13 @@ _diffuse_maps: Cache[tuple[np.ndarray, np.ndarray]] = Cache("doa.diffuse_map", 1
 
 
 class Count(NamedTuple):
-    """The number of sources, why, and the SRP-PHAT map counting computed (or None)."""
+    """The number of sources, why, the SRP-PHAT map counting computed (or None) and,
+    when counting found where the sources are (``"tf"``), their grid indices ``(K,)``."""
 
     K: int
     reason: str
     srp: np.ndarray | None = None
+    seeds: np.ndarray | None = None
 
 
 def count(
@@ -70,20 +79,57 @@ def count(
         K, reason = count_mdl(stats.covariance(), stats.n_frames, M)
         return Count(min(K, most), reason)  # MDL counts up to M - 1
     kmax = min(M - 1, most, MAX_AUTO_SOURCES)
-    if plan.options.counting == "clean":
-        K, reason = count_clean(plan, stats, steer, kmax, srp)
-        return Count(K, reason, srp)
     if srp is None:
         srp = srp_map(plan, stats.phat(), steer)
-    K, reason = count_peaks(srp, plan, kmax)
+    if plan.options.counting == "peaks":
+        K, reason = count_peaks(srp, plan, kmax)
+        return Count(K, reason, srp)
+    diffuse = diffuse_reason(plan, stats, steer, srp)
+    if diffuse is not None:
+        return Count(0, diffuse, srp)
+    if plan.options.counting == "tf":
+        frames = stats.tf_frames()
+        if frames is not None and tf_applies(plan):
+            K, reason, seeds = _sparsity.count_zones(frames, plan, kmax)
+            return Count(K, reason, srp, seeds)
+        K, reason = count_clean(plan, stats, steer, kmax, srp)
+        why = "a covariance alone" if frames is None else f"a {plan.grid_kind} grid"
+        return Count(K, f"{reason}; counted as 'clean': 'tf' needs frames on a ring or arc, "
+                     f"not {why}", srp)  # fmt: skip
+    K, reason = count_clean(plan, stats, steer, kmax, srp)
     return Count(K, reason, srp)
+
+
+def tf_applies(plan: Plan) -> bool:
+    """Whether ``counting="tf"`` can count this search's grid (a ring or an arc; it
+    also needs the frames)."""
+    return plan.points is None and plan.grid_kind in _sparsity.GRID_KINDS
+
+
+def diffuse_reason(
+    plan: Plan, stats: BandStatistics, steer: Steering, srp: np.ndarray
+) -> str | None:
+    """Why the search hears a diffuse field and no talker (:func:`_diffuse_height` under
+    :data:`~arraykit.doa.confidence.NO_SOURCE_FLOOR`), or None."""
+    checked = stats.whitened and len(plan.grid_directions) >= _confidence.MIN_GRID
+    if not checked:
+        return None
+    diffuse = _diffuse_height(plan, stats.phat(), srp, steer)
+    if diffuse >= _confidence.NO_SOURCE_FLOOR:
+        return None
+    return (
+        f"auto ({plan.options.counting}): 0 sources (a diffuse field: with the isotropic "
+        f"field's coherence fitted out of the PHAT cross-spectra the map's peak rises "
+        f"{diffuse:.3f} above its median, under {_confidence.NO_SOURCE_FLOOR})"
+    )
 
 
 def count_clean(
     plan: Plan, stats: BandStatistics, steer: Steering, kmax: int, srp: np.ndarray | None = None
 ) -> tuple[int, str]:
     """``counting="clean"``: :func:`arraykit.doa.extract.clean_count` on the plan's grid
-    (0 when even the first peak is under :data:`~arraykit.doa.confidence.NO_SOURCE_FLOOR`)."""
+    (0 when even the first peak is under :data:`~arraykit.doa.confidence.NO_SOURCE_FLOOR`;
+    the diffuse field is :func:`diffuse_reason`'s)."""
 
     def residual_map(R: np.ndarray) -> np.ndarray:
         return srp_map(plan, R, steer)
@@ -104,14 +150,6 @@ def count_clean(
     R = stats.phat()
     if srp is None:
         srp = srp_map(plan, R, steer)
-    checked = stats.whitened and len(plan.grid_directions) >= _confidence.MIN_GRID
-    diffuse = _diffuse_height(plan, R, srp, steer) if checked else np.inf
-    if diffuse < _confidence.NO_SOURCE_FLOOR:
-        return 0, (
-            f"auto (clean): 0 sources (a diffuse field: with the isotropic field's coherence "
-            f"fitted out of the PHAT cross-spectra the map's peak rises {diffuse:.3f} above its "
-            f"median, under {_confidence.NO_SOURCE_FLOOR})"
-        )
     K, heights = _extract.clean_count(
         R, residual_map, steer_at, peaks_of, apart, kmax, _confidence.NO_SOURCE_FLOOR, first=srp
     )

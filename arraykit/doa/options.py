@@ -26,7 +26,7 @@ __all__ = [
     "SrpKernel",
 ]
 
-Counting = Literal["clean", "peaks", "mdl"]
+Counting = Literal["tf", "clean", "peaks", "mdl"]
 SrpKernel = Literal["auto", "steered", "lookup"]
 GridName = Literal["azimuth", "sphere"]
 
@@ -51,7 +51,7 @@ class SearchOptions:
     point_resolution: float | None = None
     coarse: float | None = None
     min_separation: float | None = None
-    counting: Counting = "clean"
+    counting: Counting = "tf"
     srp_kernel: SrpKernel = "auto"
     c: float = SPEED_OF_SOUND
 

@@ -24,7 +24,7 @@ from arraykit.doa import confidence as _confidence
 from arraykit.doa._steer import Steering
 from arraykit.doa.count import count
 from arraykit.doa.methods.srp_phat import srp_map
-from arraykit.doa.peaks import peaks
+from arraykit.doa.peaks import peaks, peaks_near
 from arraykit.doa.plan import Plan
 from arraykit.doa.refine import refine, refine_points
 from arraykit.doa.result import DOAResult
@@ -61,7 +61,10 @@ def run(plan: Plan, stats: BandStatistics) -> DOAResult:
         return no_source(plan, srp, counted.reason)
     evaluate = method.make_map(stats, K, plan)
     spectrum = srp if plan.method == "srp-phat" else evaluate(steer)
-    idx, on_peak = peaks(spectrum, plan, K)
+    if counted.seeds is not None:  # counting found where: the map's peaks near there
+        idx, on_peak = peaks_near(spectrum, plan, counted.seeds)
+    else:
+        idx, on_peak = peaks(spectrum, plan, K)
     positions = None
     if plan.points is not None:
         positions, power = refine_points(plan, evaluate, plan.points[idx], spectrum[idx])

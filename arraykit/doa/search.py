@@ -26,6 +26,7 @@ from arraykit import _validate as v
 from arraykit.doa import registry
 from arraykit.doa import statistics as _stats
 from arraykit.doa.confidence import band_reason
+from arraykit.doa.count import tf_applies
 from arraykit.doa.options import Counting, GridName, SearchOptions, SrpKernel
 from arraykit.doa.plan import Plan, check_geometry, plan_covariance, plan_stft
 from arraykit.doa.result import BlocksResult, DOAResult, follow
@@ -51,7 +52,7 @@ def locate(
     point_resolution: float | None = None,
     coarse: float | None = None,
     min_separation: float | None = None,
-    counting: Counting = "clean",
+    counting: Counting = "tf",
     srp_kernel: SrpKernel = "auto",
     c: float = SPEED_OF_SOUND,
 ) -> DOAResult:
@@ -96,10 +97,15 @@ def locate(
     min_separation : float, optional
         Smallest angle (degrees; metres for `points`) between two reported sources,
         default 10 degrees or 0.1 m.
-    counting : {"peaks", "mdl"}
-        For ``num_sources="auto"``: peaks of the SRP-PHAT map that rise at least half
-        as high above its median as the strongest, or the minimum description
-        length of the covariance eigenvalues (median over bins).
+    counting : {"tf", "clean", "peaks", "mdl"}
+        For ``num_sources="auto"`` (:mod:`arraykit.doa.count`): ``"tf"`` counts the
+        directions of the time-frequency zones one talker dominates
+        (:mod:`arraykit.doa.sparsity`; on rings and arcs from frames, else as
+        ``"clean"``), ``"clean"`` the talkers removed one by one from the PHAT
+        cross-spectra whose residual peak stands out, ``"peaks"`` the peaks of the
+        SRP-PHAT map that rise at least half as high above its median as the
+        strongest, ``"mdl"`` the minimum description length of the covariance
+        eigenvalues (median over bins).
     srp_kernel : {"auto", "steered", "lookup"}
         How SRP-PHAT is computed (equal results; see :mod:`arraykit.doa.srp`).
     c : float
@@ -138,7 +144,7 @@ def locate_stft(
     point_resolution: float | None = None,
     coarse: float | None = None,
     min_separation: float | None = None,
-    counting: Counting = "clean",
+    counting: Counting = "tf",
     srp_kernel: SrpKernel = "auto",
     c: float = SPEED_OF_SOUND,
 ) -> DOAResult:
@@ -173,7 +179,7 @@ def locate_cov(
     point_resolution: float | None = None,
     coarse: float | None = None,
     min_separation: float | None = None,
-    counting: Counting = "clean",
+    counting: Counting = "tf",
     n_frames: int | None = None,
     c: float = SPEED_OF_SOUND,
 ) -> DOAResult:
@@ -275,7 +281,7 @@ def locate_blocks(
     point_resolution: float | None = None,
     coarse: float | None = None,
     min_separation: float | None = None,
-    counting: Counting = "clean",
+    counting: Counting = "tf",
     srp_kernel: SrpKernel = "auto",
     c: float = SPEED_OF_SOUND,
 ) -> BlocksResult:
@@ -367,7 +373,7 @@ def _from_signals(
     phat, cov, need_frames = _reads(plan)
     stats = _stats.from_signals(
         signals, x, plan.fs, plan.nfft, band, phat=phat, cov=cov, frames=frames or need_frames,
-        freq_range=plan.freq_range,
+        zones=_reads_zones(plan), freq_range=plan.freq_range,
     )  # fmt: skip
     return plan, stats
 
@@ -382,8 +388,15 @@ def _reads(plan: Plan) -> tuple[bool, bool, bool]:
     # cross-spectra: a covariance method computes it when counting (a fixed count takes
     # the covariance's own PHAT normalisation: a confidence, but no weak-map check)
     phat = needs == "phat" or auto
-    cov = needs == "covariance" or (plan.options.num_sources == "auto" and counting == "mdl")
+    cov = needs == "covariance" or (auto and counting == "mdl")
     return phat, cov, needs == "frames"
+
+
+def _reads_zones(plan: Plan) -> bool:
+    """Whether the search counts by time-frequency zones (it keeps the band's frames)."""
+    opts = plan.options
+    auto_tf = opts.num_sources == "auto" and opts.counting == "tf"
+    return auto_tf and opts.part.max_sources(plan.geometry.n_mics) > 1 and tf_applies(plan)
 
 
 _OPTION_NAMES = tuple(f.name for f in fields(SearchOptions))

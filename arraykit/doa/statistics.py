@@ -20,6 +20,7 @@ covariance in double.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -51,6 +52,10 @@ class BandStatistics:
     phat_spectra: np.ndarray | None = None  # (F, M, M)
     no_source: str | None = None  # why nothing can be located (silence, an empty band)
     whitened: bool = True  # PHAT of frames (False: of a covariance alone)
+    # (M, F, T) the band's frames kept beside an accumulated statistic for counting by
+    # time-frequency zones, up to a factor common to the channels of a bin (complex64
+    # when accumulated for PHAT)
+    zone_frames: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.X is not None and self.n_frames is None:
@@ -63,6 +68,11 @@ class BandStatistics:
     def phat(self) -> np.ndarray:
         """``(F, M, M)`` PHAT cross-spectra."""
         return self._phat
+
+    def tf_frames(self) -> np.ndarray | None:
+        """``(M, F, T)`` frames for counting by time-frequency zones (up to a factor
+        common to the channels of a bin), or None."""
+        return self.X if self.X is not None else self.zone_frames
 
     def frames(self) -> np.ndarray:
         """``(M, F, T)`` band STFT (methods that need it are not offered without it)."""
@@ -134,11 +144,13 @@ def from_signals(
     phat: bool,
     cov: bool,
     frames: bool,
+    zones: bool = False,
     freq_range: tuple[float, float] = (0.0, 0.0),
 ) -> BandStatistics:
     """The band's statistics of time signals ``x`` ``(M, N)`` (`signals` as given,
     for the messages): the frames when `frames` or both statistics are read, else the
-    one statistic accumulated chunk by chunk.
+    one statistic accumulated chunk by chunk (and, with `zones`, the chunks kept as
+    :attr:`BandStatistics.zone_frames`).
 
     `x` has not been checked for finite values: every sample reaches the statistic,
     so a NaN, inf, silence or an overflow shows there, and only then are the signals
@@ -165,16 +177,19 @@ def from_signals(
         level = float(np.abs(x[:, :: max(1, x.shape[1] // 2048)]).max())
         if not 2.0**-60 < level < 2.0**60:
             x = _unit_peak(x)
-    stat = _band_statistic(x, sft, band, T, phat=phat)
+    kept: list[np.ndarray] | None = [] if zones else None
+    stat = _band_statistic(x, sft, band, T, phat=phat, keep=kept)
     if not (stat.any() and np.isfinite(stat).all()):
         # NaN or inf samples (every one reaches the statistic), silence, or samples
         # beyond the range of the precision (overflow): look closer
         x = _checked_signals(signals, n_mics)
-        stat = _band_statistic(_unit_peak(x), sft, band, T, phat=phat)
+        kept = [] if zones else None
+        stat = _band_statistic(_unit_peak(x), sft, band, T, phat=phat, keep=kept)
     why = band_share(x, sft, band, freq_range)
+    Z = None if not kept else np.concatenate(kept, axis=2).transpose(1, 0, 2)  # (M, F, T)
     if phat:
-        return BandStatistics(n_frames=T, phat_spectra=stat, no_source=why)
-    return BandStatistics(n_frames=T, cov=stat, no_source=why, whitened=False)
+        return BandStatistics(n_frames=T, phat_spectra=stat, no_source=why, zone_frames=Z)
+    return BandStatistics(n_frames=T, cov=stat, no_source=why, whitened=False, zone_frames=Z)
 
 
 def band_share(x: np.ndarray, sft: Any, band: slice, freq_range: tuple[float, float]) -> str | None:
@@ -208,14 +223,28 @@ def _checked_signals(signals: Any, n_mics: int) -> np.ndarray:
 
 
 def _band_statistic(
-    x: np.ndarray, sft: Any, band: slice, n_frames: int, *, phat: bool
+    x: np.ndarray,
+    sft: Any,
+    band: slice,
+    n_frames: int,
+    *,
+    phat: bool,
+    keep: list[np.ndarray] | None = None,
 ) -> np.ndarray:
     """The band's PHAT cross-spectra (single precision) or covariance (double),
-    accumulated chunk by chunk."""
+    accumulated chunk by chunk; each chunk ``(F, M, T_chunk)`` appended to `keep` when
+    given."""
     from arraykit.stft import stft_band_chunks
 
     dtype = np.float32 if phat else np.float64
     # PHAT does not see a factor common to the channels of a bin; a covariance keeps it
     chunks = stft_band_chunks(x, sft, band, dtype=dtype, scaled=not phat)
+
+    def kept() -> Iterator[np.ndarray]:
+        for _, X in chunks:
+            if keep is not None:
+                keep.append(X)
+            yield X
+
     with np.errstate(over="ignore", invalid="ignore"):  # the caller checks the result
-        return cross_spectra_chunks((X for _, X in chunks), n_frames, phat=phat)
+        return cross_spectra_chunks(kept(), n_frames, phat=phat)

@@ -1,0 +1,249 @@
+"""Counting talkers from the time-frequency zones one talker dominates (``counting="tf"``).
+
+Shapes: ``M`` microphones, ``F`` band frequencies, ``T`` frames, ``Z`` zones per bin,
+``G`` grid points, ``K`` sources.
+
+Speech is sparse in time and frequency: with several talkers, many time-frequency
+points hold one talker's sound only, and its direct path dominates them at its onsets,
+before the room's reverberation builds up. Counting the directions of those points
+separates talkers whose residuals in a map do not (after removing the strongest
+talker from a map, CLEAN-like, a weaker talker's residual peak is no higher than the
+one reverberation leaves). After Pavlidi, Griffin, Puigt and Mouchtaris, "Real-time
+multiple sound source localization and counting using a circular microphone array",
+IEEE TASLP 21(10), 2013 (single-source zones, a direction histogram, matching
+pursuit), with the direct-path dominance idea of Nadiri and Rafaely (IEEE/ACM TASLP
+22(10), 2014) in the onset test:
+
+1. **Zones**: two consecutive frames at one bin, ``C = x_1 x_1^H + x_2 x_2^H``
+   ``(M, M)``; its two eigenvalues and dominant eigenvector come in closed form from
+   the 2 x 2 Gram matrix of ``x_1, x_2``.
+2. **Single-source zones**: the dominant eigenvalue holds at least :data:`DOMINANCE`
+   of ``tr C``, and ``tr C`` is at least :data:`ONSET` times the same bin's previous
+   zone (an onset).
+3. **A direction per zone**: the grid point where the dominant eigenvector, PHAT
+   normalised, best matches a plane wave (``|a^H u|``); on an arc (a line array) a
+   zone whose best point is an end of the arc is dropped (a maximum the grid's end
+   clamps, not an estimate).
+4. **Histogram** of the zones' directions over the plan's ring or arc, smoothed by a
+   Gaussian of standard deviation :data:`SMOOTH` times the array's beamwidth
+   (:func:`arraykit.doa.extract.beamwidth`): the scatter of a zone's direction grows
+   with the beamwidth.
+5. **Matching pursuit**: the highest point of what is left is an atom; an atom
+   ``h_q / (1 + (d / w)^2)`` (``w`` = :data:`ATOM` times the beamwidth: the scatter
+   has heavy tails) scaled to that height is taken out. An atom counts when it is at
+   least ``min_separation`` from the counted ones; the pursuit stops when an atom's
+   height falls under :data:`RATIO` of the first one's, or at ``kmax`` counted.
+
+How the rule and its numbers were chosen (``benchmarks/bench_multisource.py``, the
+README's "Several talkers" section): on seeded rooms 0-31 (RT60 0.3 s, SNR 20 dB; 4-mic
+square, 6-mic circle, 4-mic line, 4x4 grid) zones of 2 / 3 / 4 frames and 1 / 2 bins,
+dominance 0.6-0.95, onsets 1-4, a plane-wave fit floor, band floors of 300-1500 Hz,
+smoothing of 3-12 degrees or 0.15-0.3 beamwidths, peak picking against matching
+pursuit with Gaussian and Cauchy atoms of 0.25-1 beamwidth, and ratios 0.1-0.5 were
+compared; the numbers above sit in the middle of a broad plateau (mean share counted
+right for K = 1-3 over the four arrays 0.84-0.86), then were checked once on rooms
+32-63. Without the onset test, zones of the reverberant tail scatter the histogram
+(0.80 at best); with Gaussian atoms of the smoothing's width, one talker's heavy
+tails count as two more talkers on the 4-mic square.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from arraykit._cache import Cache
+from arraykit.doa import extract as _extract
+from arraykit.doa import grids as _grids
+from arraykit.doa.plan import Plan
+
+__all__ = [
+    "ATOM",
+    "DOMINANCE",
+    "GRID_KINDS",
+    "ONSET",
+    "RATIO",
+    "SMOOTH",
+    "Atoms",
+    "Zones",
+    "count_zones",
+    "pursue",
+    "single_source",
+    "zone_directions",
+]
+
+DOMINANCE = 0.7
+"""A zone is a single-source zone when its dominant eigenvalue holds at least this
+share of the zone's power."""
+
+ONSET = 1.5
+"""... and its power is at least this many times that of the same bin's previous zone
+(1.8 dB: an onset, where the direct path dominates)."""
+
+SMOOTH = 0.25
+"""The histogram's Gaussian smoothing, standard deviation in beamwidths."""
+
+ATOM = 0.6
+"""Half width at half height of a matching-pursuit atom (a Cauchy shape), in beamwidths."""
+
+RATIO = 0.15
+"""An atom counts while its height is at least this fraction of the first atom's."""
+
+GRID_KINDS = ("ring", "arc", "arc-el")
+"""Grids the histogram is made on (one angle); other grids are counted by ``"clean"``."""
+
+_kernels: Cache[tuple[np.ndarray, np.ndarray]] = Cache("doa.zone_kernels", 16)
+
+
+class Zones(NamedTuple):
+    """The single-source zones' directions: grid indices ``(n,)``, of ``total`` zones."""
+
+    grid_index: np.ndarray
+    total: int
+
+
+class Atoms(NamedTuple):
+    """What the matching pursuit found: the counted atoms' grid indices ``(K,)`` and
+    heights relative to the first ``(K,)``, the relative height of the highest point
+    left when it stopped (under :data:`RATIO` unless ``kmax`` stopped it), and the
+    zones it read."""
+
+    grid_index: np.ndarray
+    heights: np.ndarray
+    left: float
+    zones: Zones
+
+
+def single_source(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The single-source zones of the band's STFT ``X`` ``(M, F, T)`` (steps 1-2 of the
+    module's docstring): their bins ``(n,)``, zone numbers ``(n,)`` (zone ``z`` holds
+    frames ``2z, 2z + 1``) and dominant eigenvectors ``(n, M)`` with each element
+    scaled to modulus 1 (PHAT)."""
+    _, F, T = X.shape
+    Z = T // 2
+    x1, x2 = X[:, :, 0 : 2 * Z : 2], X[:, :, 1 : 2 * Z : 2]  # (M, F, Z)
+    a = (x1.real**2 + x1.imag**2).sum(axis=0)  # (F, Z)
+    d = (x2.real**2 + x2.imag**2).sum(axis=0)
+    b = (x1.conj() * x2).sum(axis=0)  # Gram matrix [[a, b], [b*, d]]
+    power = a + d
+    lam = 0.5 * power + np.sqrt(0.25 * (a - d) ** 2 + np.abs(b) ** 2)
+    prev = np.concatenate([np.full((F, 1), np.inf), power[:, :-1]], axis=1)
+    keep = (lam >= DOMINANCE * power) & (power >= ONSET * prev) & (power > 0)
+    fi, zi = np.nonzero(keep)  # fi ascending
+    # dominant eigenvector of C: x1 w1 + x2 w2 with (w1, w2) the Gram matrix's, from
+    # whichever of its two rows gives the longer (b = 0: orthogonal frames)
+    bk, lk, ak, dk = b[fi, zi], lam[fi, zi], a[fi, zi], d[fi, zi]
+    first = np.abs(bk) ** 2 + (lk - ak) ** 2 >= (lk - dk) ** 2 + np.abs(bk) ** 2
+    w1 = np.where(first, bk, lk - dk)
+    w2 = np.where(first, lk - ak, np.conj(bk))
+    u = x1[:, fi, zi] * w1 + x2[:, fi, zi] * w2  # (M, n)
+    return fi, zi, (u / np.maximum(np.abs(u), 1e-300)).T
+
+
+def zone_directions(X: np.ndarray, plan: Plan, step: int = 1) -> Zones:
+    """The grid point of each single-source zone of the band's STFT ``X`` ``(M, F, T)``
+    (steps 1-3 of the module's docstring), searched on every `step`-th point of the
+    plan's grid (the histogram is smoothed over several points anyway)."""
+    _, F, T = X.shape
+    fi, _, u = single_source(X)
+    # zones padded per bin, one batched product per bin: (F, n_max, M) x (F, M, G_s)
+    counts = np.bincount(fi, minlength=F)
+    pos = np.arange(len(fi)) - (np.cumsum(counts) - counts)[fi]
+    # single precision: a direction is an argmax over a smoothed-over grid
+    U = np.zeros((F, max(int(counts.max(initial=0)), 1), u.shape[1]), dtype=np.complex64)
+    U[fi, pos] = np.conj(u)
+    best = np.zeros(len(fi), dtype=int)
+    score = np.full(len(fi), -1.0)
+    for sl, A in plan.steering().chunks():  # (F, G_chunk, M), kept per plan
+        first_point = (-sl.start) % step  # every step-th point of the whole grid
+        As = A[:, first_point::step].astype(np.complex64).transpose(0, 2, 1)  # (F, M, G_s)
+        prod = (U @ As)[fi, pos]  # (n, G_s) u^H a
+        fit = prod.real**2 + prod.imag**2
+        j = fit.argmax(axis=1)
+        top = fit[np.arange(len(fi)), j]
+        better = top > score
+        best[better] = sl.start + first_point + step * j[better]
+        score[better] = top[better]
+    if plan.grid_kind != "ring":  # an arc's ends clamp the maximum
+        last = step * ((len(plan.grid_directions) - 1) // step)
+        best = best[(best > 0) & (best < last)]
+    return Zones(best, F * (T // 2))
+
+
+def pursue(X: np.ndarray, plan: Plan, kmax: int) -> Atoms:
+    """Steps 1-5 of the module's docstring on the band's STFT ``X`` ``(M, F, T)`` and
+    the plan's ring or arc: the atoms of the zones' direction histogram."""
+    grid = plan.grid_directions
+    width = _extract.beamwidth(plan.geometry, plan.freqs, plan.c)
+    # zone directions on every step-th grid point: two or more per smoothing deviation
+    step = max(1, int(SMOOTH * width / (2.0 * plan.coarse)))
+    zones = zone_directions(X, plan, step)
+    atoms: list[int] = []
+    heights: list[float] = []
+    if len(zones.grid_index) == 0:
+        return Atoms(np.array(atoms, dtype=int), np.array(heights), 0.0, zones)
+    smooth, dist = _kernels_for(grid, width)
+    hist = smooth @ np.bincount(zones.grid_index, minlength=len(grid)).astype(float)  # (G,)
+    first = float(hist.max())
+    for _ in range(kmax + 3):  # a loop over atoms (few)
+        q = int(np.argmax(hist))
+        h = float(hist[q])
+        if h <= 0 or h < RATIO * first or len(atoms) == kmax:
+            break
+        if all(dist[q, j] >= plan.min_separation for j in atoms):
+            atoms.append(q)
+            heights.append(h / first)
+        hist = np.maximum(hist - h / (1.0 + (dist[q] / (ATOM * width)) ** 2), 0.0)
+    left = float(hist.max()) / first
+    return Atoms(np.array(atoms, dtype=int), np.array(heights), left, zones)
+
+
+def count_zones(X: np.ndarray, plan: Plan, kmax: int) -> tuple[int, str, np.ndarray | None]:
+    """``counting="tf"``: the number of talkers from the band's STFT ``X`` ``(M, F, T)``
+    on the plan's ring or arc (:func:`pursue`), why, and the atoms' grid indices
+    ``(K,)`` (None without a single-source zone)."""
+    found = pursue(X, plan, kmax)
+    zones = found.zones
+    if len(found.grid_index) == 0:
+        return (
+            1,
+            f"auto (tf): 1 source (no single-source zone among {zones.total}: none with an onset "
+            f"and a dominant eigenvalue of at least {DOMINANCE:.0%} of its power)",
+            None,
+        )
+    K = len(found.grid_index)
+    grid = plan.grid_directions
+    where = ", ".join(
+        f"{_angle(grid[q], plan)} ({r:.2f})"
+        for q, r in zip(found.grid_index, found.heights, strict=True)
+    )
+    return (
+        K,
+        f"auto (tf): {K} source(s) in the direction histogram of {len(zones.grid_index)} "
+        f"single-source zones (of {zones.total}); atoms at {where} (height relative to the "
+        f"first; one counts at {RATIO:.0%} or more and {plan.min_separation:.1f} deg or more "
+        f"from the others; {found.left:.2f} left)",
+        found.grid_index,
+    )
+
+
+def _kernels_for(grid: np.ndarray, width: float) -> tuple[np.ndarray, np.ndarray]:
+    """The histogram's smoothing matrix and the grid's angular distances ``(G, G)``
+    (kept per grid and beamwidth)."""
+    key = (np.ascontiguousarray(grid, float).tobytes(), float(width))
+    kept = _kernels.get(key)
+    if kept is None:
+        dist = _grids.angular_distance(grid[:, None, :], grid[None, :, :])
+        smooth = np.exp(-0.5 * (dist / (SMOOTH * width)) ** 2)
+        kept = (smooth, dist)
+        for arr in kept:
+            arr.setflags(write=False)
+        _kernels.put(key, kept)
+    return kept
+
+
+def _angle(direction: np.ndarray, plan: Plan) -> str:
+    if plan.grid_kind == "arc-el":
+        return f"el {direction[1]:.0f}"
+    return f"az {direction[0]:.0f}"
