@@ -210,6 +210,9 @@ def test_workers_keep_the_adaptive_malloc_and_one_blas_thread(client) -> None:
     assert len(env) == 2
     for worker_env in env.values():
         assert worker_env == {"MALLOC_TRIM_THRESHOLD_": None, "OPENBLAS_NUM_THREADS": "1"}
+    # the quieter periodic callbacks reach the workers too (they cost ~10 % CPU a scene)
+    ticks = client.run(lambda: __import__("dask").config.get("distributed.admin.tick.interval"))
+    assert set(ticks.values()) == {"500ms"}
 
 
 def test_worker_killed_mid_campaign(reference: Path, tmp_path: Path, client) -> None:
@@ -237,7 +240,9 @@ def test_worker_killed_mid_campaign(reference: Path, tmp_path: Path, client) -> 
 
 def test_interrupted_cli_keeps_every_finished_scene(reference: Path, tmp_path: Path) -> None:
     spec_file = tmp_path / "tiny.toml"
-    spec_file.write_text(spec_text(4).replace("duration = 0.3", "duration = 0.6"))
+    # scenes long enough that the signal lands mid-run: at 0.6 s of audio an idle machine
+    # once finished all 12 scenes (1.5 s) before the SIGINT arrived
+    spec_file.write_text(spec_text(4).replace("duration = 0.3", "duration = 1.5"))
     out = tmp_path / "i.parquet"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OPENBLAS_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "arraykit", "campaign", str(spec_file), "-o", str(out)]

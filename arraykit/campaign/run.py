@@ -364,13 +364,19 @@ def _stream(
 def local_cluster(n_workers: int) -> Any:
     """The embedded cluster: `n_workers` processes, one thread each, BLAS on one thread.
 
-    Two of Dask's defaults are changed for these long numeric tasks. Its statistical
-    profiler (a stack sample every 10 ms in every worker) is turned off: it only costs
-    CPU. And its nanny no longer sets ``MALLOC_TRIM_THRESHOLD_=65536`` in the workers:
-    setting that fixes glibc's mmap threshold at 128 KiB, so every array above it is
-    mapped and unmapped afresh, page faults and all -- a scene then took 1.75 times the
-    CPU it takes in a plain process (0.53 s against 0.30 s, measured here). Workers keep
-    glibc's adaptive default, as the serial run does.
+    Dask's defaults are tuned for interactive work; for these long numeric tasks on a
+    few cores (the scheduler shares them, in this process) they cost time, measured on
+    the accuracy campaign's own scenes (`benchmarks/bench_campaign.py --spec`):
+
+    - its nanny sets ``MALLOC_TRIM_THRESHOLD_=65536`` in the workers, which fixes glibc's
+      mmap threshold at 128 KiB, so every array above it is mapped and unmapped afresh, page
+      faults and all: a scene took 1.75 times the CPU of a plain process (0.53 s against
+      0.30 s). Workers keep glibc's adaptive default, as the serial run does;
+    - its periodic callbacks (the event-loop tick every 20 ms, the system monitor every
+      0.5 s, the memory monitor every 0.1 s, in the scheduler and in every worker) and the
+      statistical profiler (a stack sample every 10 ms): slowed to 0.5 s / 5 s / 1 s and
+      off, 2 workers went from 1.66x to 1.85x serial (worker CPU per scene 2.62 s -> 2.33 s,
+      the client's 0.12 s -> 0.03 s).
     """
     dask = need("dask")
     distributed = need("distributed")
@@ -378,6 +384,10 @@ def local_cluster(n_workers: int) -> Any:
     config = {
         "distributed.worker.profile.enabled": False,
         "distributed.nanny.pre-spawn-environ": one_thread,
+        "distributed.admin.tick.interval": "500ms",
+        "distributed.admin.system-monitor.interval": "5s",
+        "distributed.admin.system-monitor.gil.enabled": False,
+        "distributed.worker.memory.monitor-interval": "1s",
     }
     with dask.config.set(config):
         return distributed.LocalCluster(
