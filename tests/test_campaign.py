@@ -240,14 +240,18 @@ def test_worker_killed_mid_campaign(reference: Path, tmp_path: Path, client) -> 
 
 def test_interrupted_cli_keeps_every_finished_scene(reference: Path, tmp_path: Path) -> None:
     spec_file = tmp_path / "tiny.toml"
-    # scenes long enough that the signal lands mid-run: at 0.6 s of audio an idle machine
-    # once finished all 12 scenes (1.5 s) before the SIGINT arrived
-    spec_file.write_text(spec_text(4).replace("duration = 0.3", "duration = 1.5"))
+    spec_file.write_text(spec_text(4).replace("duration = 0.3", "duration = 0.6"))
     out = tmp_path / "i.parquet"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OPENBLAS_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "arraykit", "campaign", str(spec_file), "-o", str(out)]
     proc = subprocess.Popen(
-        [*cmd, "--workers", "0", "--no-progress"], env=env, stderr=subprocess.PIPE, text=True
+        [*cmd, "--workers", "0", "--no-progress"],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+        # a shell's background job (CI under nohup) ignores SIGINT, and a child would
+        # inherit that and finish the run instead
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         deadline = time.monotonic() + 300  # a busy machine starts the CLI slowly
