@@ -103,15 +103,14 @@ def main() -> None:
     # can profit from the other's caches (the salt keeps them apart from warm()'s scene)
     if args.spec:
         base = load_spec(args.spec)
-        serial_spec = dataclasses.replace(base, seeds=args.scenes, salt=base.salt + 1)
+        spec = dataclasses.replace(base, seeds=args.scenes, salt=base.salt + 1)
     else:
-        serial_spec = load_spec(SPEC.format(seeds=args.scenes, salt=1))
-    dask_spec = serial_spec
+        spec = load_spec(SPEC.format(seeds=args.scenes, salt=1))
     # warm-up: imports and steering caches, outside the timings
     warm()
 
     c0 = time.process_time()
-    s_serial = ak.campaign.run(serial_spec, tmp / "serial", workers=0)
+    s_serial = ak.campaign.run(spec, tmp / "serial", workers=0)
     cpu_serial = time.process_time() - c0
     t0 = time.perf_counter()
     cluster = local_cluster(args.workers)
@@ -121,7 +120,7 @@ def main() -> None:
     t_start = time.perf_counter() - t0
     w0 = sum(client.run(time.process_time).values())
     c0 = time.process_time()
-    s_dask = ak.campaign.run(dask_spec, tmp / "dask", client=client)
+    s_dask = ak.campaign.run(spec, tmp / "dask", client=client)
     cpu_client = time.process_time() - c0
     cpu_workers = sum(client.run(time.process_time).values()) - w0
     client.close()
@@ -131,7 +130,7 @@ def main() -> None:
     rate_s = s_serial.computed / s_serial.seconds
     rate_d = s_dask.computed / s_dask.seconds
     rows = ResultTable(tmp / "serial").read().to_pylist()
-    t_render, methods = cpu_split(serial_spec, min(serial_spec.n_scenes, 6))
+    t_render, methods = cpu_split(spec, min(spec.n_scenes, 6))
     per_scene_methods = sum(methods.values())
     table = ResultTable(tmp / "writes")
     scene = [r for r in rows if r["scene"] == 0]
@@ -150,7 +149,7 @@ def main() -> None:
     )
     print(f"\nspeed-up {rate_d / rate_s:.2f}× (cluster start-up {t_start:.1f} s, not counted)")
     print(
-        f"per scene, CPU seconds (medians of {min(serial_spec.n_scenes, 6)} scenes): render "
+        f"per scene, CPU seconds (medians of {min(spec.n_scenes, 6)} scenes): render "
         f"{t_render:.3f} s, methods {per_scene_methods:.3f} s ("
         + ", ".join(f"{m} {t:.3f}" for m, t in methods.items())
         + f"); one core: {1 / (t_render + per_scene_methods):.2f} scenes/s"

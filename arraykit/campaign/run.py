@@ -395,7 +395,6 @@ def local_cluster(n_workers: int) -> Any:
             threads_per_worker=1,
             processes=True,
             dashboard_address=":0",
-            env=one_thread,
         )
 
 
