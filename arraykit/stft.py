@@ -332,7 +332,9 @@ class StreamingISTFT:
         self.transform = stft_transform(fs, nfft=nfft, hop=hop, window=window)
         sft = self.transform
         self._phase = _centre_phase(sft.mfft, sft.m_num_mid).conj()
-        self._tail: np.ndarray | None = None  # (..., m_num - hop) overlap still open
+        self.tail: np.ndarray | None = None
+        """``(..., nfft - hop)``: the overlap still open (None before the first push); a
+        caller that stacks several streams in the leading dimensions may reorder its rows."""
 
     def push(self, frames: npt.ArrayLike) -> np.ndarray:
         """Append frames ``(..., F, T_new)``; return the ``T_new * hop`` samples they complete."""
@@ -345,12 +347,12 @@ class StreamingISTFT:
         T = X.shape[-1]
         seg = np.fft.irfft(np.swapaxes(X, -1, -2) * self._phase, n=sft.mfft, axis=-1)[..., :m]
         seg = seg * sft.dual_win  # (..., T, m)
-        tail = self._tail if self._tail is not None else np.zeros((*lead, m - hop))
+        tail = self.tail if self.tail is not None else np.zeros((*lead, m - hop))
         buf = np.zeros((*lead, T * hop + m - hop))
         buf[..., : m - hop] = tail
         for t in range(T):  # overlap-add (T is a block's few frames)
             buf[..., t * hop : t * hop + m] += seg[..., t, :]
-        self._tail = buf[..., T * hop :].copy()
+        self.tail = buf[..., T * hop :].copy()
         return buf[..., : T * hop]
 
 

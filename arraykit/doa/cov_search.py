@@ -114,10 +114,12 @@ class SrpCovSearch:
         )
         group = group.ravel()
         F, P, B = len(freqs), len(self.pairs), len(rep)
-        # (F, 2P) real view of the pairs' cross-spectra -> (F, 2B) [Re S | Im S] per baseline
-        self.fold = np.zeros((2 * P, 2 * B))
-        self.fold[2 * np.arange(P), group] = 1.0
-        self.fold[2 * np.arange(P) + 1, B + group] = sign
+        # the pairs' cross-spectra -> (F, B) per baseline: the pairs sorted by baseline,
+        # conjugated where the baseline is the opposite one, then summed in runs
+        self._order = np.argsort(group, kind="stable")
+        self._starts = np.flatnonzero(np.r_[True, np.diff(group[self._order]) != 0])
+        self._flip = sign[self._order] < 0
+        self._flip_any = bool(np.any(self._flip))
         self.flat = i * geometry.n_mics + j  # the pairs in a flattened (M * M) covariance
         table = np.empty((len(self.points), F, 2 * B))
         steer = plan.steering(self.points)
@@ -146,7 +148,11 @@ class SrpCovSearch:
     def search_pairs(self, C: np.ndarray) -> tuple[float, float, float, np.ndarray]:
         """The same from the covariance's pairs ``R[:, i, j]`` (``i < j``, :attr:`pairs`)
         alone, ``(F, P)``."""
-        r = (unit_phase(C).view(np.float64) @ self.fold).ravel()  # (F * 2B), PHAT first
+        Z = unit_phase(C[:, self._order])  # PHAT, the pairs in baseline order
+        if self._flip_any:
+            Z[:, self._flip] = Z[:, self._flip].conj()
+        S = np.add.reduceat(Z, self._starts, axis=1)  # (F, B)
+        r = np.concatenate([S.real, S.imag], axis=1).ravel()  # (F * 2B): [Re S | Im S]
         spec = self.coarse_table @ r
         k = int(np.argmax(spec))
         best, power = self.coarse_rows[k], float(spec[k])

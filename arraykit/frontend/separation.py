@@ -37,22 +37,15 @@ from typing import Literal, get_args
 
 import numpy as np
 
-from arraykit.beamform import lcmv_weights, mvdr_weights, steering_vector
-from arraykit.geometry import ArrayGeometry
+from arraykit.beamform import lcmv_weights, mvdr_weights
+from arraykit.geometry import ArrayGeometry, unit_vectors
+from arraykit.steering import plane_wave
 from arraykit.stft import StreamingISTFT
 
-__all__ = ["SEPARATIONS", "Separator", "TrackBeam"]
+__all__ = ["SEPARATIONS", "Separator"]
 
 SeparationKind = Literal["mvdr", "lcmv", "das"]
 SEPARATIONS: tuple[str, ...] = get_args(SeparationKind)
-
-
-class TrackBeam:
-    """One track's synthesis state (its covariance lives in :class:`Separator`'s stack)."""
-
-    def __init__(self, fs: float, nfft: int, first_frame: int) -> None:
-        self.synth = StreamingISTFT(fs, nfft=nfft)
-        self.first_frame = first_frame
 
 
 class Separator:
@@ -87,7 +80,6 @@ class Separator:
         self.coherence_floor = float(coherence_floor)
         self.postfilter = bool(postfilter)
         self.gain_floor = float(gain_floor)
-        self.beams: dict[int, TrackBeam] = {}
         self.n_adaptive = int(np.count_nonzero(self.freqs <= float(max_freq)))  # F_a: a prefix
         self.last_weights: dict[int, np.ndarray] = {}
         self.last_gains: dict[int, np.ndarray] = {}
@@ -101,8 +93,14 @@ class Separator:
         self._fresh = True
         self._block = 0
         self._W = np.zeros((0, self.freqs.size, M), dtype=complex)
-        self._R = np.zeros((0, Fa, M, M), dtype=complex)  # (K, F_a, M, M) unnormalised
-        self._wsum = np.zeros((0, Fa))  # (K, F_a) the weight each covariance holds
+        # (K, F_a, M, M) and (K, F_a): each track's unnormalised covariance and the weight
+        # it holds, both stored divided by `_scale` (the forgetting applied so far, so
+        # that a block adds its frames instead of also decaying the whole stack)
+        self._R = np.zeros((0, Fa, M, M), dtype=np.complex64)
+        self._wsum = np.zeros((0, Fa))
+        self._scale = 1.0
+        self._synth = StreamingISTFT(fs, nfft=nfft)  # every track's synthesis, stacked
+        self._noise: np.ndarray | None = None  # (K, F_a) w^H R w of the last solve
 
     def steering(self, az: float, el: float) -> np.ndarray:
         """``(F, M)`` unit-modulus steering vectors toward one direction (on a 0.5 degree
@@ -110,7 +108,8 @@ class Separator:
         key = (round(az * 2) / 2 % 360.0, round(el * 2) / 2)
         a = self._steer.get(key)
         if a is None:
-            a = steering_vector(self.geometry, self.freqs, np.array([key]))[:, 0, :]
+            a = plane_wave(self.geometry.positions, self.freqs, unit_vectors(np.array([key])))
+            a = a[:, 0, :]
             if len(self._steer) > 4096:
                 self._steer.clear()
             self._steer[key] = a
@@ -128,38 +127,46 @@ class Separator:
         post-filter's gains ``(F, T_b)`` (the output is ``g * w^H x``) in
         :attr:`last_gains`.
 
-        All tracks are done at once (``K`` tracks stacked in every product and in one
-        solve). Each bin's weights are redesigned every `refresh` blocks, in turn (on
-        each block every `refresh`-th bin), and all at once when the set of tracks
-        changes or a track moves more than `refresh_deg` since the last time; the
-        covariances learn every block.
+        All tracks are done at once (``K`` tracks stacked in every product, in one
+        solve and in one synthesis). Each bin's weights are redesigned every `refresh`
+        blocks, in turn (on each block every `refresh`-th bin), and all at once when the
+        set of tracks changes or a track moves more than `refresh_deg` since the last
+        time; the covariances learn every block.
         """
         self.last_weights, self.last_gains = {}, {}
         M, _, Tb = X.shape
         ids = list(tracks)
         if ids != self._ids:
-            self._restack(ids, frame0)
+            self._restack(ids)
         if not ids:
             return {}
         K, Fa = len(ids), self.n_adaptive
         A = np.stack([self.steering(*tracks[k]) for k in ids])  # (K, F, M)
         Xf = X.transpose(1, 0, 2)  # (F, M, T)
+        self._noise = None
         if self.method == "das" and not self.postfilter:
             W = A / M
         else:
             Xa, Aa = Xf[:Fa], A[:, :Fa]  # the bins beamformed adaptively
             wt_time, decay = self._frame_weights(Tb)
             energy = np.sum(Xa.real**2 + Xa.imag**2, axis=1)  # (F_a, T)
-            P = Aa.conj()[:, :, None, :] @ Xa  # (K, F_a, 1, T)
-            C = (P.real**2 + P.imag**2)[:, :, 0] / (M * np.maximum(energy, 1e-30))
+            P = Aa.conj().transpose(1, 0, 2) @ Xa  # (F_a, K, T)
+            C = (P.real**2 + P.imag**2) / (M * np.maximum(energy, 1e-30)[:, None, :])
             # interference bins: another track dominates, or the track does not
-            mask = (np.argmax(C, axis=0) != np.arange(K)[:, None, None]) | (
+            mask = (np.argmax(C, axis=1)[:, None, :] != np.arange(K)[None, :, None]) | (
                 C < self.coherence_floor
             )
-            w_kft = (mask + 1e-3) * wt_time  # (K, F_a, T)
-            self._R *= decay
-            self._R += (Xa * w_kft[:, :, None, :]) @ Xa.conj().transpose(0, 2, 1)
-            self._wsum *= decay
+            self._scale *= decay
+            if self._scale < 1e-200:  # bring the stored stack back to its true scale
+                self._R *= self._scale
+                self._wsum *= self._scale
+                self._scale = 1.0
+            w_fkt = (mask + 1e-3) * (wt_time / self._scale)  # (F_a, K, T)
+            w_kft = w_fkt.transpose(1, 0, 2)
+            X32 = Xa.astype(np.complex64)  # single precision: the products are 3x faster
+            self._R += (X32 * w_kft[:, :, None, :].astype(np.float32)) @ X32.conj().transpose(
+                0, 2, 1
+            )
             self._wsum += w_kft.sum(axis=2)
             dirs = np.array([tracks[k] for k in ids])
             self._block += 1
@@ -170,19 +177,21 @@ class Separator:
                 > self.refresh_deg
             ):
                 W = A / M  # delay-and-sum above max_freq
-                W[:, :Fa] = self._weights(Aa, self._R, self._wsum)
+                W[:, :Fa], self._noise = self._weights(Aa, self._R, self._wsum)
                 self._dirs, self._fresh = dirs, False
             else:  # every refresh-th bin, in turn (a copy: the last block's were handed out)
                 sel = slice(self._block % self.refresh, Fa, self.refresh)
                 W = self._W.copy()
-                W[:, sel] = self._weights(Aa[:, sel], self._R[:, sel], self._wsum[:, sel])
+                W[:, sel] = self._weights(Aa[:, sel], self._R[:, sel], self._wsum[:, sel])[0]
                 W[:, Fa:] = A[:, Fa:] / M
             self._W = W
-        Y = (W.conj()[:, :, None, :] @ Xf)[:, :, 0]  # (K, F, T)
+        Y = (W.conj().transpose(1, 0, 2) @ Xf).transpose(1, 0, 2)  # (K, F, T)
         if self.postfilter:
             Ya, Wa = Y[:, :Fa], W[:, :Fa]
-            noise = np.einsum("kfm,kfm->kf", Wa.conj(), (self._R @ Wa[..., None])[..., 0]).real
-            noise /= np.maximum(self._wsum, 1e-30)
+            noise = self._noise
+            if noise is None:  # w^H R w (every bin's weights were not designed this block)
+                noise = np.einsum("kfm,kfm->kf", Wa.conj(), (self._R @ Wa[..., None])[..., 0]).real
+            noise = noise / np.maximum(self._wsum, 1e-30)
             g = 1.0 - noise[:, :, None] / np.maximum(Ya.real**2 + Ya.imag**2, 1e-30)
             g = np.maximum(g, self.gain_floor)  # (K, F_a, T)
             Y[:, :Fa] = Ya * g
@@ -190,10 +199,11 @@ class Separator:
             gain[:, :Fa] = g
             for k, tid in enumerate(ids):
                 self.last_gains[tid] = gain[k]
+        y = self._synth.push(Y)  # (K, T * hop)
         out: dict[int, np.ndarray] = {}
         for k, tid in enumerate(ids):
             self.last_weights[tid] = W[k]
-            out[tid] = self.beams[tid].synth.push(Y[k])
+            out[tid] = y[k]
         return out
 
     def _frame_weights(self, Tb: int) -> tuple[np.ndarray, float]:
@@ -206,35 +216,43 @@ class Separator:
             )
         return got
 
-    def _restack(self, ids: list[int], frame0: int) -> None:
-        """The set of tracks changed: keep the covariances of those that stay, start the
-        new ones (their synthesis from `frame0`), forget the others; redesign next."""
+    def _restack(self, ids: list[int]) -> None:
+        """The set of tracks changed: keep the covariances and the syntheses of those
+        that stay, start the new ones (from this block's frames), forget the others;
+        redesign next."""
         M, Fa = self.geometry.n_mics, self.n_adaptive
-        R = np.zeros((len(ids), Fa, M, M), dtype=complex)
+        R = np.zeros((len(ids), Fa, M, M), dtype=np.complex64)
         wsum = np.zeros((len(ids), Fa))
+        tail = self._synth.tail
+        new_tail = np.zeros((len(ids), self.nfft - self.nfft // 2))
         for k, tid in enumerate(ids):
             if tid in self._ids:
                 j = self._ids.index(tid)
                 R[k], wsum[k] = self._R[j], self._wsum[j]
-            elif tid not in self.beams:
-                self.beams[tid] = TrackBeam(self.fs, self.nfft, frame0)
-        for gone in set(self.beams) - set(ids):
-            del self.beams[gone]
+                if tail is not None:
+                    new_tail[k] = tail[j]
+        self._synth.tail = new_tail
         self._R, self._wsum, self._ids = R, wsum, ids
         self._dirs, self._fresh = np.zeros((len(ids), 2)), True  # redesign every bin now
 
-    def _weights(self, A: np.ndarray, R: np.ndarray, wsum: np.ndarray) -> np.ndarray:
+    def _weights(
+        self, A: np.ndarray, R: np.ndarray, wsum: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         """``(K, F, M)`` weights of every track from its steering `A` and unnormalised
         covariance `R` ``(K, F, M, M)`` holding weight `wsum` ``(K, F)`` (one batched
-        solve). The loading is `loading` times the mean diagonal plus 1e-12 of the
-        normalised covariance ``R / wsum``; both weights are invariant to that scale."""
+        solve), and for MVDR the output power ``w^H R w`` ``(K, F)`` (None otherwise).
+        The loading is `loading` times the mean diagonal plus 1e-12 of the normalised
+        covariance ``R / wsum``; both weights are invariant to that scale.
+
+        MVDR is solved here rather than through :func:`~arraykit.beamform.mvdr_weights`
+        for ``d = a^H (R + delta I)^-1 a``, which it does not return: the post-filter's
+        ``w^H R w = 1 / d - delta |w|^2`` then costs no product with ``R``."""
         K, _, M = A.shape
         if self.method == "das" or not np.any(wsum):
-            return A / M
-        tr = np.trace(R, axis1=-2, axis2=-1).real / M
-        Rl = R.copy()
-        idx = np.arange(M)
-        Rl[..., idx, idx] += (self.loading * tr + 1e-12 * wsum)[..., None]
+            return A / M, None
+        delta = self.loading * np.einsum("...ii->...", R).real / M + 1e-12 * wsum  # (K, F)
+        Rl = R.astype(complex)
+        Rl.reshape(*R.shape[:-2], M * M)[..., :: M + 1] += delta[..., None]
         if self.method == "lcmv" and 1 < K <= M - 1:
             W = mvdr_weights(A, Rl)
             for k in range(K):
@@ -246,5 +264,9 @@ class Separator:
                     g = np.zeros(K, dtype=complex)
                     g[0] = 1.0
                     W[k, sep] = lcmv_weights(Cm[sep], Rl[k, sep], g)
-            return W
-        return mvdr_weights(A, Rl)
+            return W, None
+        x = np.linalg.solve(Rl, A[..., None])[..., 0]  # (R + delta I)^-1 a
+        d = np.sum(A.real * x.real + A.imag * x.imag, axis=-1)  # Re(a^H x) = a^H x (> 0)
+        W = x / d[..., None]
+        noise = 1.0 / d - delta * np.sum(W.real**2 + W.imag**2, axis=-1)
+        return W, np.maximum(noise, 0.0)
