@@ -393,10 +393,12 @@ def _reads(plan: Plan) -> tuple[bool, bool, bool]:
 
 
 def _reads_zones(plan: Plan) -> bool:
-    """Whether the search counts by time-frequency zones (it keeps the band's frames)."""
+    """Whether the search reads time-frequency zones (it keeps the band's frames): it
+    counts by them, or places two or more given sources at their atoms."""
     opts = plan.options
-    auto_tf = opts.num_sources == "auto" and opts.counting == "tf"
-    return auto_tf and opts.part.max_sources(plan.geometry.n_mics) > 1 and tf_applies(plan)
+    K = opts.num_sources
+    zoned = opts.counting == "tf" and (K == "auto" or K >= 2)
+    return zoned and opts.part.max_sources(plan.geometry.n_mics) > 1 and tf_applies(plan)
 
 
 _OPTION_NAMES = tuple(f.name for f in fields(SearchOptions))
