@@ -34,6 +34,10 @@ pursuit), with the direct-path dominance idea of Nadiri and Rafaely (IEEE/ACM TA
    least ``min_separation`` from the counted ones; the pursuit stops when an atom's
    height falls under :data:`RATIO` of the first one's, or at ``kmax`` counted.
 
+With a given number of sources K (two or more) the same histogram places them: the
+pursuit is forced to K atoms (:func:`seed_zones`) and the search reports the map's peaks
+near them (:func:`arraykit.doa.peaks.peaks_near`).
+
 How the rule and its numbers were chosen (``benchmarks/bench_multisource.py``, the
 README's "Several talkers" section): on seeded rooms 0-31 (RT60 0.3 s, SNR 20 dB; 4-mic
 square, 6-mic circle, 4-mic line, 4x4 grid) zones of 2 / 3 / 4 frames and 1 / 2 bins,
