@@ -69,7 +69,7 @@ def count(
     `srp`: its SRP-PHAT map when already made)."""
     K = plan.options.num_sources
     if K != "auto":
-        return Count(K, f"given: num_sources={K}")
+        return _given(plan, stats, K)
     M = plan.geometry.n_mics
     most = plan.options.part.max_sources(M)
     if most == 1:
@@ -98,6 +98,24 @@ def count(
                      f"not {why}", srp)  # fmt: skip
     K, reason = count_clean(plan, stats, steer, kmax, srp)
     return Count(K, reason, srp)
+
+
+def _given(plan: Plan, stats: BandStatistics, K: int) -> Count:
+    """A given number of sources; with ``counting="tf"``, two or more sources and the
+    frames on a ring or arc, seeded where the zones' histogram puts them
+    (:func:`arraykit.doa.sparsity.seed_zones`)."""
+    frames = stats.tf_frames() if K >= 2 and plan.options.counting == "tf" else None
+    if frames is None or not tf_applies(plan):
+        return Count(K, f"given: num_sources={K}")
+    seeds = _sparsity.seed_zones(frames, plan, K)
+    if seeds is None:
+        return Count(K, f"given: num_sources={K} (no single-source zone: the map's peaks)")
+    return Count(
+        K,
+        f"given: num_sources={K}, at the map's peaks near the first {len(seeds)} atoms of "
+        "the single-source zones' direction histogram",
+        seeds=seeds,
+    )
 
 
 def tf_applies(plan: Plan) -> bool:
