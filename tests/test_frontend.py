@@ -60,6 +60,56 @@ def test_streaming_istft_inverts_the_streaming_stft_exactly() -> None:
     np.testing.assert_allclose(y, x[:, :n], atol=1e-12)
 
 
+def test_separator_equals_plain_per_track_mvdr_and_postfilter(six: ak.ArrayGeometry) -> None:
+    """The separator's stacked, rescaled, single-precision covariances, its post-filter
+    noise from the solve and its one synthesis for all tracks give what a frame-by-frame
+    MVDR per track gives (``ak.beamform.mvdr_weights`` on the normalised forgetting
+    covariance of the bins that are not the track's, the Wiener gain, one
+    ``StreamingISTFT`` each), also across a track ending and another starting."""
+    from arraykit.frontend.separation import Separator
+
+    nfft, hop, Tb, M = 512, 256, 3, six.n_mics
+    sep = Separator(six, FS, nfft, method="mvdr", memory=1.0, hop_seconds=hop / FS, postfilter=True)
+    alpha = np.exp(-hop / FS / 1.0)
+    rng = np.random.default_rng(3)
+    dirs = {1: (40.0, 0.0), 2: (160.0, 0.0), 3: (250.0, 0.0)}
+    steer = {k: ak.beamform.steering_vector(six, sep.freqs, [d])[:, 0, :] for k, d in dirs.items()}
+    R: dict[int, np.ndarray] = {}
+    wsum: dict[int, np.ndarray] = {}
+    synth: dict[int, StreamingISTFT] = {}
+    for b in range(10):
+        ids = [1, 2] if b < 5 else [1, 3]
+        X = rng.standard_normal((M, sep.freqs.size, Tb)) + 1j * rng.standard_normal(
+            (M, sep.freqs.size, Tb)
+        )
+        out = sep.process(X, b * Tb, {k: dirs[k] for k in ids})
+        for k in ids:
+            if k not in R:
+                R[k] = np.zeros((sep.freqs.size, M, M), dtype=complex)
+                wsum[k] = np.zeros(sep.freqs.size)
+                synth[k] = StreamingISTFT(FS, nfft=nfft)
+        for t in range(Tb):  # the forgetting covariances, frame by frame
+            x = X[:, :, t].T  # (F, M)
+            share = np.stack([np.abs(np.sum(steer[k].conj() * x, axis=1)) ** 2 for k in ids])
+            share /= M * np.sum(np.abs(x) ** 2, axis=1)
+            for i, k in enumerate(ids):
+                w = ((np.argmax(share, axis=0) != i) | (share[i] < 0.3)) + 1e-3
+                R[k] = alpha * R[k] + (1 - alpha) * w[:, None, None] * (
+                    x[:, :, None] * x.conj()[:, None, :]
+                )
+                wsum[k] = alpha * wsum[k] + (1 - alpha) * w
+        for k in ids:
+            Rn = R[k] / wsum[k][:, None, None]
+            W = ak.beamform.mvdr_weights(steer[k], Rn, loading=1e-3, loading_mode="trace")
+            Y = np.einsum("fm,mft->ft", W.conj(), X)
+            noise = np.einsum("fm,fmn,fn->f", W.conj(), Rn, W).real
+            Y *= np.maximum(1 - noise[:, None] / np.abs(Y) ** 2, 0.1)
+            ref = synth[k].push(Y)
+            np.testing.assert_allclose(sep.last_weights[k], W, atol=1e-4 * np.abs(W).max())
+            np.testing.assert_allclose(out[k], ref, atol=1e-4 * np.abs(ref).max())
+        assert sorted(out) == ids
+
+
 def test_deflation_is_the_projection_p_r_p(six: ak.ArrayGeometry) -> None:
     """The localiser's rank-two deflation equals ``P R P`` with ``P = I - a a^H / M``,
     and its pairs-only form the pairs of that matrix (what the last search reads)."""

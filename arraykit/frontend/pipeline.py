@@ -87,11 +87,14 @@ class FrontendOptions:
         another was confirmed 0.28 s after onset (median; 0.50 s at worst) against
         0.38 s (0.88 s) with 3 hits in 5, with no swap or false track either way; on the
         four-microphone array 0.40 s against 0.45 s, 2 swaps against 1, 2 false tracks
-        against 3. The measurement noise 6 degrees and the acceleration 50 degrees/s^2
-        (4 and 60 before): on the same meetings a median / p90 azimuth error of 2.95 /
-        7.98 degrees against 2.80 / 8.58 (six microphones; no swap, no false track
-        either way) and 2.88 / 9.27 against 2.92 / 10.73 with no swap against 2, 3 false
-        tracks against 2 (four)
+        against 3. `meas_sd` and `accel_sd` None: 6 degrees and 50 degrees/s^2 on arrays
+        of more than four microphones, 8 and 60 on four or fewer (their directions are
+        noisier). Six microphones, 6 and 50 against 4 and 60: on the same meetings a
+        median / p90 azimuth error of 2.95 / 7.98 degrees against 2.80 / 8.58 (no swap,
+        no false track either way). Four microphones, 8 and 60 against 6 and 50: 2.94 /
+        8.92 against 2.88 / 9.27, no false track against 3, no swap either way (7 to 10
+        degrees and 50 to 70 degrees/s^2 all gave no false track; p90 8.9 to 10.2, and
+        a swap from 9 degrees on)
     separation : ``"mvdr"``, ``"lcmv"`` or ``"das"`` per track
     separation_memory : time constant of each track's interference covariance, s
     separation_max_freq : bins above it are delay-and-sum (no solve), Hz. 5000 cut the
@@ -114,8 +117,8 @@ class FrontendOptions:
     activity: ActivityKind = "auto"
     activity_threshold: float = 0.5
     gate: float = 20.0
-    meas_sd: float = 6.0
-    accel_sd: float = 50.0
+    meas_sd: float | None = None
+    accel_sd: float | None = None
     birth_hits: int = 2
     birth_window: int = 3
     hold: float = 3.0
@@ -130,8 +133,11 @@ class FrontendOptions:
             if self.nfft % 2:
                 raise v.fail("nfft", self.nfft, "must be even (50 % overlap)")
         v.integer("block_hops", self.block_hops, 1)
-        for name in ("memory", "resolution", "gate", "meas_sd", "accel_sd", "hold"):
+        for name in ("memory", "resolution", "gate", "hold"):
             v.positive(name, getattr(self, name))
+        for name in ("meas_sd", "accel_sd"):
+            if getattr(self, name) is not None:
+                v.positive(name, getattr(self, name))
         v.positive("separation_memory", self.separation_memory)
         v.positive("separation_max_freq", self.separation_max_freq)
         if self.max_sources is not None:
@@ -254,11 +260,12 @@ class Pipeline:
                 kind = "energy"
         self.activity_kind = kind
         self.activity = make_activity(kind, self.fs)
+        few = geometry.n_mics <= 4  # noisier directions: see FrontendOptions
         self.tracker = Tracker(
             self.block_n / self.fs,
             gate=opts.gate,
-            meas_sd=opts.meas_sd,
-            accel_sd=opts.accel_sd,
+            meas_sd=opts.meas_sd or (8.0 if few else 6.0),
+            accel_sd=opts.accel_sd or (60.0 if few else 50.0),
             birth_hits=opts.birth_hits,
             birth_window=opts.birth_window,
             hold=opts.hold,
