@@ -163,7 +163,8 @@ class Separator:
                 C < self.coherence_floor
             )
             self._scale *= decay
-            if self._scale < 1e-200:  # bring the stored stack back to its true scale
+            if self._scale < 1e-9:  # back to the true scale (the single-precision stack
+                # would overflow after about 1e-38 / power: 100 s of forgetting in 1 s)
                 self._R *= self._scale
                 self._wsum *= self._scale
                 self._scale = 1.0
