@@ -97,9 +97,12 @@ class FrontendOptions:
         a swap from 9 degrees on)
     separation : ``"mvdr"``, ``"lcmv"`` or ``"das"`` per track
     separation_memory : time constant of each track's interference covariance, s
-    separation_max_freq : bins above it are delay-and-sum (no solve), Hz. 5000 cut the
-        real-time factor (measured in the README) for 0.3 dB of median SIR gain on the
-        16 six-microphone meetings (+11.0 -> +10.8 dB; four-microphone +10.0 -> +9.8)
+    separation_max_freq : bins above it are delay-and-sum (no solve), Hz. 1500 meets the
+        issue's real-time targets (0.029 at 6 mics and 16 kHz, 0.095 at 16 mics and
+        48 kHz, measured in the README, against 0.042 and 0.15) for 0.36 dB of median
+        SIR gain on the 16 six-microphone meetings (+11.24 -> +10.88 dB; four
+        microphones +10.59 -> +10.20), but halves the gain in the 1.5-4 kHz band (+12.6
+        -> +6.8 dB; +9.8 -> +5.2), which the broadband SIR hides: not the default
     postfilter : single-channel Wiener post-filter on each track's output (default on:
         on the 16 six-microphone meetings it raised the median SIR gain per track from
         +9.0 to +11.0 dB and the median SI-SDR from 1.6 to 1.7 dB)
