@@ -53,6 +53,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from arraykit import _cache
 from arraykit._cache import Cache
 from arraykit.doa import extract as _extract
 from arraykit.doa import grids as _grids
@@ -94,6 +95,7 @@ GRID_KINDS = ("ring", "arc", "arc-el")
 """Grids the histogram is made on (one angle); other grids are counted by ``"clean"``."""
 
 _kernels: Cache[tuple[np.ndarray, np.ndarray]] = Cache("doa.zone_kernels", 16)
+_search: Cache[np.ndarray] = _cache.named("doa.zone_steering", 16)
 
 
 class Zones(NamedTuple):
@@ -153,22 +155,28 @@ def zone_directions(X: np.ndarray, plan: Plan, step: int = 1) -> Zones:
     # single precision: a direction is an argmax over a smoothed-over grid
     U = np.zeros((F, max(int(counts.max(initial=0)), 1), u.shape[1]), dtype=np.complex64)
     U[fi, pos] = np.conj(u)
-    best = np.zeros(len(fi), dtype=int)
-    score = np.full(len(fi), -1.0)
-    for sl, A in plan.steering().chunks():  # (F, G_chunk, M), kept per plan
-        first_point = (-sl.start) % step  # every step-th point of the whole grid
-        As = A[:, first_point::step].astype(np.complex64).transpose(0, 2, 1)  # (F, M, G_s)
-        prod = (U @ As)[fi, pos]  # (n, G_s) u^H a
-        fit = prod.real**2 + prod.imag**2
-        j = fit.argmax(axis=1)
-        top = fit[np.arange(len(fi)), j]
-        better = top > score
-        best[better] = sl.start + first_point + step * j[better]
-        score[better] = top[better]
+    prod = (U @ _search_steering(plan, step))[fi, pos]  # (n, G_s) u^H a
+    best = step * (prod.real**2 + prod.imag**2).argmax(axis=1)
     if plan.grid_kind != "ring":  # an arc's ends clamp the maximum
         last = step * ((len(plan.grid_directions) - 1) // step)
         best = best[(best > 0) & (best < last)]
     return Zones(best, F * (T // 2))
+
+
+def _search_steering(plan: Plan, step: int) -> np.ndarray:
+    """``(F, M, G_s)`` single-precision steering of every `step`-th point of the plan's
+    grid (the plan's own steering, kept per grid and step)."""
+    steer = plan.steering()
+    key = steer.cache_key(float(step))
+    kept = _search.get(key)
+    if kept is None:
+        parts = [A[:, (-sl.start) % step :: step] for sl, A in steer.chunks()]  # (F, Gc, M)
+        kept = np.ascontiguousarray(
+            np.concatenate(parts, axis=1).astype(np.complex64).transpose(0, 2, 1)
+        )
+        kept.setflags(write=False)
+        _search.put(key, kept)
+    return kept
 
 
 def pursue(X: np.ndarray, plan: Plan, kmax: int) -> Atoms:
