@@ -49,7 +49,7 @@ fraction of the strongest peak's height above the map's median."""
 
 MAX_AUTO_SOURCES = 6
 
-_diffuse_maps: Cache[tuple[np.ndarray, np.ndarray]] = Cache("doa.diffuse_map", 16)
+_diffuse_maps: Cache[tuple[np.ndarray, np.ndarray, float]] = Cache("doa.diffuse_map", 16)
 
 
 class Count(NamedTuple):
@@ -63,15 +63,27 @@ class Count(NamedTuple):
 
 
 def count(
-    plan: Plan, stats: BandStatistics, steer: Steering, srp: np.ndarray | None = None
+    plan: Plan,
+    stats: BandStatistics,
+    steer: Steering,
+    srp: np.ndarray | None = None,
+    weak: str | None = None,
 ) -> Count:
     """The search's number of sources (`steer`: the plan's grid, for counting by peaks;
-    `srp`: its SRP-PHAT map when already made)."""
+    `srp`: its SRP-PHAT map when already made; `weak`: why that map holds no directional
+    source, :func:`~arraykit.doa.confidence.weak_reason`, which says 0 unless
+    ``counting="tf"``'s zones clearly gather, :data:`~arraykit.doa.sparsity.CLEAR`)."""
     K = plan.options.num_sources
     if K != "auto":
         return Count(K, f"given: num_sources={K}")
     M = plan.geometry.n_mics
     most = plan.options.part.max_sources(M)
+    found = None
+    if weak is not None:
+        found = _tf_pursuit(plan, stats, min(M - 1, most, MAX_AUTO_SOURCES))
+        if found is None or found.clear < _sparsity.CLEAR:
+            why = "" if found is None else f"; {_zones_weak(found)}"
+            return Count(0, f"auto: 0 sources ({weak}{why})", srp)
     if most == 1:
         return Count(1, f"auto: {plan.method} finds one source")
     if plan.options.counting == "mdl":
@@ -86,11 +98,21 @@ def count(
         return Count(K, reason, srp)
     diffuse = diffuse_reason(plan, stats, steer, srp)
     if diffuse is not None:
-        return Count(0, diffuse, srp)
+        # where a diffuse field alone cannot make the map stand out (the weak-map check
+        # sees it), its zones do not gather either: clearly gathered zones are talkers
+        if _diffuse_map(plan, steer)[2] >= _confidence.NO_SOURCE_FLOOR:
+            return Count(0, diffuse, srp)
+        if found is None:
+            found = _tf_pursuit(plan, stats, kmax)
+        if found is None or found.clear < _sparsity.CLEAR:
+            why = "" if found is None else f"; {_zones_weak(found)}"
+            return Count(0, f"{diffuse}{why}", srp)
     if plan.options.counting == "tf":
         frames = stats.tf_frames()
         if frames is not None and tf_applies(plan):
-            K, reason, seeds = _sparsity.count_zones(frames, plan, kmax)
+            K, reason, seeds = _sparsity.count_zones(frames, plan, kmax, found)
+            if found is not None:
+                reason = f"{reason}; {_zones_weak(found)}"
             return Count(K, reason, srp, seeds)
         K, reason = count_clean(plan, stats, steer, kmax, srp)
         why = "a covariance alone" if frames is None else f"a {plan.grid_kind} grid"
@@ -98,6 +120,22 @@ def count(
                      f"not {why}", srp)  # fmt: skip
     K, reason = count_clean(plan, stats, steer, kmax, srp)
     return Count(K, reason, srp)
+
+
+def _tf_pursuit(plan: Plan, stats: BandStatistics, kmax: int) -> _sparsity.Atoms | None:
+    """``counting="tf"``'s pursuit where it can run (else None), read before the map's
+    weak-peak or diffuse-field test says 0 sources."""
+    frames = stats.tf_frames()
+    if plan.options.counting != "tf" or frames is None or not tf_applies(plan):
+        return None
+    return _sparsity.pursue(frames, plan, kmax)
+
+
+def _zones_weak(found: _sparsity.Atoms) -> str:
+    return (
+        f"the time-frequency zones gather {found.clear:.1f} standard deviations above an even "
+        f"spread, {'at least' if found.clear >= _sparsity.CLEAR else 'under'} {_sparsity.CLEAR}"
+    )
 
 
 def tf_applies(plan: Plan) -> bool:
@@ -175,6 +213,16 @@ def _diffuse_height(plan: Plan, R: np.ndarray, srp: np.ndarray, steer: Steering)
     the median for a 4-mic 40 mm line) and fits ``Gamma`` almost wholly (under 0.016
     left); a talker's direct sound does not (0.036 or more left on the same line).
     """
+    g_off, diffuse_map, _ = _diffuse_map(plan, steer)
+    off = ~np.eye(plan.geometry.n_mics, dtype=bool)
+    alpha = max(float(np.sum(R[:, off].real * g_off) / np.sum(g_off**2)), 0.0)
+    m = srp - alpha * diffuse_map
+    return float(m.max() - np.median(m))
+
+
+def _diffuse_map(plan: Plan, steer: Steering) -> tuple[np.ndarray, np.ndarray, float]:
+    """The isotropic field's off-diagonal coherences ``(F, M (M - 1))``, its SRP-PHAT map
+    ``(G,)`` and how far that map's peak rises above its median (kept per plan)."""
     p = plan.geometry.positions
     off = ~np.eye(p.shape[0], dtype=bool)
     grid = plan.points if plan.points is not None else plan.grid_directions
@@ -187,14 +235,13 @@ def _diffuse_height(plan: Plan, R: np.ndarray, srp: np.ndarray, steer: Steering)
         d = np.linalg.norm(p[:, None, :] - p[None, :, :], axis=-1)  # (M, M)
         gamma = np.sinc(2.0 * np.asarray(plan.freqs)[:, None, None] * d[None] / plan.c)
         gamma[:, ~off] = 0.0  # (F, M, M)
-        kept = (gamma[:, off], srp_map(plan, gamma.astype(complex), steer))
-        for arr in kept:
+        diffuse_map = srp_map(plan, gamma.astype(complex), steer)
+        g_off = gamma[:, off]
+        for arr in (g_off, diffuse_map):
             arr.setflags(write=False)
+        kept = (g_off, diffuse_map, float(diffuse_map.max() - np.median(diffuse_map)))
         _diffuse_maps.put(key, kept)
-    g_off, diffuse_map = kept
-    alpha = max(float(np.sum(R[:, off].real * g_off) / np.sum(g_off**2)), 0.0)
-    m = srp - alpha * diffuse_map
-    return float(m.max() - np.median(m))
+    return kept
 
 
 def count_peaks(srp: np.ndarray, plan: Plan, kmax: int) -> tuple[int, str]:

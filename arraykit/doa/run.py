@@ -52,10 +52,9 @@ def run(plan: Plan, stats: BandStatistics) -> DOAResult:
         if plan.options.num_sources != "auto":
             raise NoSourceError(stats.no_source)
         return no_source(plan, srp, f"auto: 0 sources ({stats.no_source})")
-    if weak is not None and plan.options.num_sources == "auto":
-        return no_source(plan, srp, f"auto: 0 sources ({weak})")
     assert srp is not None
-    counted = count(plan, stats, steer, srp)
+    # a weak map says 0 sources unless the time-frequency zones clearly hold talkers
+    counted = count(plan, stats, steer, srp, weak)
     K = int(counted.K)
     if K == 0:
         return no_source(plan, srp, counted.reason)

@@ -61,6 +61,7 @@ from arraykit.doa.plan import Plan
 
 __all__ = [
     "ATOM",
+    "CLEAR",
     "DOMINANCE",
     "GRID_KINDS",
     "ONSET",
@@ -91,6 +92,12 @@ ATOM = 0.6
 RATIO = 0.15
 """An atom counts while its height is at least this fraction of the first atom's."""
 
+CLEAR = 6.5
+"""The zones show a talker when the share of them within :data:`ATOM` beamwidths of
+the histogram's top exceeds the share of the grid there by at least this many binomial
+standard deviations (:attr:`Atoms.clear`); then a map whose peak hardly stands out
+(:func:`arraykit.doa.confidence.weak_reason`) does not veto counting."""
+
 GRID_KINDS = ("ring", "arc", "arc-el")
 """Grids the histogram is made on (one angle); other grids are counted by ``"clean"``."""
 
@@ -108,13 +115,17 @@ class Zones(NamedTuple):
 class Atoms(NamedTuple):
     """What the matching pursuit found: the counted atoms' grid indices ``(K,)`` and
     heights relative to the first ``(K,)``, the relative height of the highest point
-    left when it stopped (under :data:`RATIO` unless ``kmax`` stopped it), and the
-    zones it read."""
+    left when it stopped (under :data:`RATIO` unless ``kmax`` stopped it), the zones it
+    read, and how clearly they gather anywhere: ``(n_top - n p) / sqrt(n p (1 - p))``
+    with ``n`` zones, ``n_top`` of them within :data:`ATOM` beamwidths of the
+    histogram's top and ``p`` the share of the grid's points there (a binomial z-score
+    against zones spread evenly; see :data:`CLEAR`)."""
 
     grid_index: np.ndarray
     heights: np.ndarray
     left: float
     zones: Zones
+    clear: float = 0.0
 
 
 def single_source(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -193,7 +204,9 @@ def pursue(X: np.ndarray, plan: Plan, kmax: int) -> Atoms:
         return Atoms(np.array(atoms, dtype=int), np.array(heights), 0.0, zones)
     smooth, dist = _kernels_for(grid, width)
     hist = smooth @ np.bincount(zones.grid_index, minlength=len(grid)).astype(float)  # (G,)
-    first = float(hist.max())
+    top = int(np.argmax(hist))
+    clear = _gathered(zones.grid_index, dist[top] <= ATOM * width)
+    first = float(hist[top])
     for _ in range(kmax + 3):  # a loop over atoms (few)
         q = int(np.argmax(hist))
         h = float(hist[q])
@@ -204,14 +217,27 @@ def pursue(X: np.ndarray, plan: Plan, kmax: int) -> Atoms:
             heights.append(h / first)
         hist = np.maximum(hist - h / (1.0 + (dist[q] / (ATOM * width)) ** 2), 0.0)
     left = float(hist.max()) / first
-    return Atoms(np.array(atoms, dtype=int), np.array(heights), left, zones)
+    return Atoms(np.array(atoms, dtype=int), np.array(heights), left, zones, clear)
 
 
-def count_zones(X: np.ndarray, plan: Plan, kmax: int) -> tuple[int, str, np.ndarray | None]:
+def _gathered(grid_index: np.ndarray, inside: np.ndarray) -> float:
+    """:attr:`Atoms.clear` of the zones' grid indices ``(n,)`` and a window over the
+    grid ``(G,)`` bool."""
+    n = len(grid_index)
+    p = float(inside.mean())
+    if n == 0 or not 0.0 < p < 1.0:
+        return 0.0
+    return float((np.count_nonzero(inside[grid_index]) - n * p) / np.sqrt(n * p * (1.0 - p)))
+
+
+def count_zones(
+    X: np.ndarray, plan: Plan, kmax: int, found: Atoms | None = None
+) -> tuple[int, str, np.ndarray | None]:
     """``counting="tf"``: the number of talkers from the band's STFT ``X`` ``(M, F, T)``
-    on the plan's ring or arc (:func:`pursue`), why, and the atoms' grid indices
-    ``(K,)`` (None without a single-source zone)."""
-    found = pursue(X, plan, kmax)
+    on the plan's ring or arc (:func:`pursue`, or its result `found`), why, and the
+    atoms' grid indices ``(K,)`` (None without a single-source zone)."""
+    if found is None:
+        found = pursue(X, plan, kmax)
     zones = found.zones
     if len(found.grid_index) == 0:
         return (
