@@ -63,16 +63,17 @@ def peaks_near(
     local = peak_mask(spectrum, plan)
     cand = np.flatnonzero(local)
     cand = cand[np.argsort(-spectrum[cand], kind="stable")]
-    seeds = np.asarray(seeds, dtype=int)
-    near_seed = _separations(plan, cand, seeds) <= SNAP * plan.min_separation  # (C, K)
-    free = np.ones(len(cand), dtype=bool)  # apart from every point taken so far
     chosen: list[int] = []
     on: list[bool] = []
-    for k, s in enumerate(seeds):  # a loop over the few sources
-        near = np.flatnonzero(near_seed[:, k] & free)
-        chosen.append(int(cand[near[0]]) if len(near) else int(s))
-        on.append(bool(len(near)))
-        free &= _separations(plan, cand, np.array(chosen[-1:]))[:, 0] >= plan.min_separation
+    for s in seeds:  # a loop over the few sources
+        near = [
+            int(i)
+            for i in cand
+            if separation(plan, int(i), int(s)) <= SNAP * plan.min_separation
+            and all(separation(plan, int(i), j) >= plan.min_separation for j in chosen)
+        ]
+        chosen.append(near[0] if near else int(s))
+        on.append(bool(near))
     idx, on_peak = np.array(chosen, dtype=int), np.array(on, dtype=bool)
     order = np.lexsort((-spectrum[idx], ~on_peak))
     return idx[order], on_peak[order]
@@ -116,14 +117,6 @@ def _neighbours(plan: Plan) -> tuple[np.ndarray, np.ndarray]:
             arr.setflags(write=False)
         _NEIGHBOURS.put(key, kept)
     return kept
-
-
-def _separations(plan: Plan, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-    """:func:`separation` of grid indices `i` ``(A,)`` and `j` ``(B,)``, ``(A, B)``."""
-    if plan.points is not None:
-        return np.linalg.norm(plan.points[i][:, None] - plan.points[j][None], axis=-1)
-    assert plan.directions is not None
-    return _grids.angular_distance(plan.directions[i][:, None], plan.directions[j][None])
 
 
 def separation(plan: Plan, i: int, j: int) -> float:
