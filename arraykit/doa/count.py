@@ -24,7 +24,6 @@ counted; otherwise the count is capped at the method's ``max_sources(M)``.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from typing import NamedTuple
 
@@ -225,11 +224,8 @@ def _diffuse_map(plan: Plan, steer: Steering) -> tuple[np.ndarray, np.ndarray, f
     ``(G,)`` and how far that map's peak rises above its median (kept per plan)."""
     p = plan.geometry.positions
     off = ~np.eye(p.shape[0], dtype=bool)
-    grid = plan.points if plan.points is not None else plan.grid_directions
-    key = hashlib.sha1(
-        b"".join(np.ascontiguousarray(a, float).tobytes() for a in (p, plan.freqs, grid))
-        + repr((plan.c, plan.fs, plan.nfft, plan.options.srp_kernel)).encode()
-    ).digest()
+    # the steering's digest (geometry, band, grid, c: kept on it) and the map's settings
+    key = (steer.cache_key(plan.fs, plan.nfft), plan.options.srp_kernel)
     kept = _diffuse_maps.get(key)
     if kept is None:
         d = np.linalg.norm(p[:, None, :] - p[None, :, :], axis=-1)  # (M, M)

@@ -63,18 +63,20 @@ def peaks_near(
     local = peak_mask(spectrum, plan)
     cand = np.flatnonzero(local)
     cand = cand[np.argsort(-spectrum[cand], kind="stable")]
-    chosen: list[int] = []
-    on: list[bool] = []
-    for s in seeds:  # a loop over the few sources
+    C = len(cand)
+    every = np.concatenate([cand, np.asarray(seeds, dtype=int)])  # peaks, then seeds
+    D = _separations(plan, every)  # one call: :func:`separation` of each pair
+    taken: list[int] = []  # rows of D
+    for k in range(len(every) - C):  # a loop over the few sources
         near = [
-            int(i)
-            for i in cand
-            if separation(plan, int(i), int(s)) <= SNAP * plan.min_separation
-            and all(separation(plan, int(i), j) >= plan.min_separation for j in chosen)
+            i
+            for i in range(C)
+            if D[i, C + k] <= SNAP * plan.min_separation
+            and all(D[i, j] >= plan.min_separation for j in taken)
         ]
-        chosen.append(near[0] if near else int(s))
-        on.append(bool(near))
-    idx, on_peak = np.array(chosen, dtype=int), np.array(on, dtype=bool)
+        taken.append(near[0] if near else C + k)
+    idx = every[np.array(taken, dtype=int)]
+    on_peak = np.array(taken, dtype=int) < C
     order = np.lexsort((-spectrum[idx], ~on_peak))
     return idx[order], on_peak[order]
 
@@ -117,6 +119,15 @@ def _neighbours(plan: Plan) -> tuple[np.ndarray, np.ndarray]:
             arr.setflags(write=False)
         _NEIGHBOURS.put(key, kept)
     return kept
+
+
+def _separations(plan: Plan, i: np.ndarray) -> np.ndarray:
+    """:func:`separation` of every pair of grid indices `i` ``(A,)``, ``(A, A)``."""
+    if plan.points is not None:
+        return np.linalg.norm(plan.points[i][:, None] - plan.points[i][None], axis=-1)
+    assert plan.directions is not None
+    d = plan.directions[i]
+    return _grids.angular_distance(d[:, None], d[None])
 
 
 def separation(plan: Plan, i: int, j: int) -> float:
