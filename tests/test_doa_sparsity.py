@@ -120,8 +120,35 @@ def test_tf_counts_as_clean_where_it_cannot_run_and_says_so(close_talkers: dict)
     assert "counted as 'clean'" in res.count_reason and "covariance" in res.count_reason
     res = ak.doa.locate(x, FS, g, num_sources="auto", grid="sphere")
     assert res.num_sources == 1 and "counted as 'clean'" in res.count_reason, res.count_reason
-    fixed = ak.doa.locate(x, FS, g, num_sources=2)
-    assert fixed.count_reason == "given: num_sources=2"
+    fixed = ak.doa.locate(x, FS, g, num_sources=2, counting="clean")
+    assert fixed.count_reason == "given: num_sources=2"  # the map's peaks alone
+    cov_fixed = ak.doa.locate_cov(cov, freqs[band], g, num_sources=2)
+    assert cov_fixed.count_reason == "given: num_sources=2"  # no frames, no zones
+
+
+def test_given_talkers_are_placed_at_the_zones_atoms(close_talkers: dict) -> None:
+    """Two and three talkers 40-65 degrees apart, the count given, every method: placed
+    near the zones' first K atoms (the default), every talker is found within 12 degrees
+    (measured: 10 at most, 24 searches); read from the map's K highest peaks alone
+    (``counting="clean"``) a talker is missed by more than 12 degrees in 18 of the 24
+    (measured: up to 125 degrees: two merged peaks, a sidelobe taken)."""
+    from scipy.optimize import linear_sum_assignment
+
+    missed = {"tf": 0, "clean": 0}
+    for name in ROOMS:
+        for k in (2, 3):
+            g, x, truth = close_talkers[(name, k)]
+            for method in ("srp-phat", "music", "normmusic", "tops"):
+                for rule in missed:
+                    res = ak.doa.locate(x, FS, g, method=method, num_sources=k, counting=rule)
+                    d = angular_distance(res.directions[:, None], truth[None])  # (K, K)
+                    i, j = linear_sum_assignment(d)
+                    worst = float(d[i, j].max())
+                    missed[rule] += worst > 12.0
+                    if rule == "tf":
+                        assert "atoms" in res.count_reason, res.count_reason
+                        assert worst <= 12.0, (name, k, method, res.directions, truth)
+    assert missed == {"tf": 0, "clean": missed["clean"]} and missed["clean"] >= 10, missed
 
 
 def test_clear_zones_overrule_a_weak_map() -> None:

@@ -74,7 +74,7 @@ def count(
     ``counting="tf"``'s zones clearly gather, :data:`~arraykit.doa.sparsity.CLEAR`)."""
     K = plan.options.num_sources
     if K != "auto":
-        return Count(K, f"given: num_sources={K}")
+        return _given(plan, stats, K)
     M = plan.geometry.n_mics
     most = plan.options.part.max_sources(M)
     found = None
@@ -134,6 +134,24 @@ def _zones_weak(found: _sparsity.Atoms) -> str:
     return (
         f"the time-frequency zones gather {found.clear:.1f} standard deviations above an even "
         f"spread, {'at least' if found.clear >= _sparsity.CLEAR else 'under'} {_sparsity.CLEAR}"
+    )
+
+
+def _given(plan: Plan, stats: BandStatistics, K: int) -> Count:
+    """A given number of sources; with ``counting="tf"``, two or more sources and the
+    frames on a ring or arc, seeded where the zones' histogram puts them
+    (:func:`arraykit.doa.sparsity.seed_zones`)."""
+    frames = stats.tf_frames() if K >= 2 and plan.options.counting == "tf" else None
+    if frames is None or not tf_applies(plan):
+        return Count(K, f"given: num_sources={K}")
+    seeds = _sparsity.seed_zones(frames, plan, K)
+    if seeds is None:
+        return Count(K, f"given: num_sources={K} (no single-source zone: the map's peaks)")
+    return Count(
+        K,
+        f"given: num_sources={K}, at the map's peaks near the first {len(seeds)} atoms of "
+        "the single-source zones' direction histogram",
+        seeds=seeds,
     )
 
 

@@ -51,15 +51,16 @@ def peaks(
 
 
 def peaks_near(
-    spectrum: np.ndarray, plan: Plan, seeds: np.ndarray
+    spectrum: np.ndarray, plan: Plan, seeds: np.ndarray, K: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """One estimate per seed (grid indices ``(K,)``, strongest source first: where
     counting found the sources) and ``on_peak`` ``(K,)``: the highest peak of the map
     within :data:`SNAP` ``min_separation`` of the seed and apart from those taken, else
     the seed itself, flagged ``on_peak=False`` (two talkers closer than the map's
     beamwidth make one peak between them, while each one's time-frequency zones point
-    at it).
-    Ordered as :func:`peaks`: the peaks by height, then the flagged seeds."""
+    at it). With `K` larger than the seeds, the rest as :func:`peaks` picks them, apart
+    from those taken.
+    Ordered as :func:`peaks`: the peaks by height, then the flagged points."""
     local = peak_mask(spectrum, plan)
     cand = np.flatnonzero(local)
     cand = cand[np.argsort(-spectrum[cand], kind="stable")]
@@ -75,8 +76,17 @@ def peaks_near(
             and all(D[i, j] >= plan.min_separation for j in taken)
         ]
         taken.append(near[0] if near else C + k)
-    idx = every[np.array(taken, dtype=int)]
-    on_peak = np.array(taken, dtype=int) < C
+    chosen = [int(every[t]) for t in taken]
+    on = [t < C for t in taken]
+    if K is not None and K > len(chosen):
+
+        def apart(i: int, more: Iterable[int]) -> bool:
+            return all(separation(plan, i, j) >= plan.min_separation for j in [*chosen, *more])
+
+        rest, rest_on = _extract.choose(spectrum, local, K - len(chosen), apart)
+        chosen.extend(int(i) for i in rest)
+        on.extend(bool(o) for o in rest_on)
+    idx, on_peak = np.array(chosen, dtype=int), np.array(on, dtype=bool)
     order = np.lexsort((-spectrum[idx], ~on_peak))
     return idx[order], on_peak[order]
 

@@ -61,7 +61,7 @@ def run(plan: Plan, stats: BandStatistics) -> DOAResult:
     evaluate = method.make_map(stats, K, plan)
     spectrum = srp if plan.method == "srp-phat" else evaluate(steer)
     if counted.seeds is not None:  # counting found where: the map's peaks near there
-        idx, on_peak = peaks_near(spectrum, plan, counted.seeds)
+        idx, on_peak = peaks_near(spectrum, plan, counted.seeds, K)
     else:
         idx, on_peak = peaks(spectrum, plan, K)
     positions = None

@@ -96,7 +96,8 @@ def locate(
         for rings, 3 for spheres, never finer than `resolution`).
     min_separation : float, optional
         Smallest angle (degrees; metres for `points`) between two reported sources,
-        default 10 degrees or 0.1 m.
+        default half the half width of the array's own SRP-PHAT point-spread over the
+        band (:func:`arraykit.doa.extract.default_separation`), 0.1 m for `points`.
     counting : {"tf", "clean", "peaks", "mdl"}
         For ``num_sources="auto"`` (:mod:`arraykit.doa.count`): ``"tf"`` counts the
         directions of the time-frequency zones one talker dominates
@@ -105,7 +106,11 @@ def locate(
         cross-spectra whose residual peak stands out, ``"peaks"`` the peaks of the
         SRP-PHAT map that rise at least half as high above its median as the
         strongest, ``"mdl"`` the minimum description length of the covariance
-        eigenvalues (median over bins).
+        eigenvalues (median over bins). With a given ``num_sources`` of 2 or more,
+        ``"tf"`` (on rings and arcs from frames) also places the estimates: at the
+        map's peaks near the zones' first K atoms
+        (:func:`arraykit.doa.sparsity.seed_zones`); the other rules read the map's K
+        highest peaks.
     srp_kernel : {"auto", "steered", "lookup"}
         How SRP-PHAT is computed (equal results; see :mod:`arraykit.doa.srp`).
     c : float
@@ -393,10 +398,12 @@ def _reads(plan: Plan) -> tuple[bool, bool, bool]:
 
 
 def _reads_zones(plan: Plan) -> bool:
-    """Whether the search counts by time-frequency zones (it keeps the band's frames)."""
+    """Whether the search reads time-frequency zones (it keeps the band's frames): it
+    counts by them, or places two or more given sources at their atoms."""
     opts = plan.options
-    auto_tf = opts.num_sources == "auto" and opts.counting == "tf"
-    return auto_tf and opts.part.max_sources(plan.geometry.n_mics) > 1 and tf_applies(plan)
+    K = opts.num_sources
+    zoned = opts.counting == "tf" and (K == "auto" or K >= 2)
+    return zoned and opts.part.max_sources(plan.geometry.n_mics) > 1 and tf_applies(plan)
 
 
 _OPTION_NAMES = tuple(f.name for f in fields(SearchOptions))
