@@ -1,9 +1,13 @@
 """How many sources: given, or counted (``num_sources="auto"``).
 
+- every rule: 0 when the SRP-PHAT map's peak hardly stands out (the weak-map reason
+  :func:`count` is given), except that ``"tf"`` counts on when its time-frequency zones
+  gather clearly (:data:`arraykit.doa.sparsity.CLEAR`: three talkers spread the map);
 - ``counting="tf"`` (default) and ``"clean"``: 0 when the map's peak no longer stands
   out once the best-fitting diffuse field is taken out of the PHAT cross-spectra
   (:func:`_diffuse_height`: a small line's map of a diffuse field peaks at broadside like
-  a talker); otherwise
+  a talker; ``"tf"``'s clearly gathered zones overrule it where the array's own map of a
+  diffuse field stays under that floor, as on the square, circle and grid); otherwise
 - ``"tf"``: the directions of the time-frequency zones one talker dominates, counted in
   their histogram (:func:`arraykit.doa.sparsity.count_zones`); it reads the STFT's
   frames and a ring or arc grid, and without them (:func:`~arraykit.doa.locate_cov`, a

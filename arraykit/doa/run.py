@@ -13,7 +13,9 @@
 
 Before counting, the SRP-PHAT map says whether any directional source is heard
 (:mod:`arraykit.doa.confidence`): if not, ``num_sources="auto"`` returns no source and
-the reason, a fixed count raises :class:`~arraykit.errors.NoSourceError`.
+the reason (unless ``counting="tf"``'s time-frequency zones clearly gather:
+:func:`arraykit.doa.count.count`), a fixed count raises
+:class:`~arraykit.errors.NoSourceError` for silence and an empty band only.
 """
 
 from __future__ import annotations
