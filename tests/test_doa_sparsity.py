@@ -189,3 +189,23 @@ def test_noise_zones_do_not_gather(name: str, kind: str) -> None:
         assert found.clear < 0.5 * sparsity.CLEAR, found.clear
         res = ak.doa.locate(x, FS, g, num_sources="auto")
         assert res.num_sources == 0 and "zones gather" in res.count_reason, res.count_reason
+
+
+LINE = ak.ArrayGeometry.linear(4, 0.04)
+
+
+@pytest.mark.parametrize(("azimuth", "seed"), [(20.0, 21), (160.0, 21)])
+def test_one_talker_near_a_lines_axis_is_one(azimuth: float, seed: int) -> None:
+    """A talker 20 degrees from a 4-mic line's axis: its zones scatter toward broadside
+    (the line's beamwidth grows as 1 / sin toward endfire) and an atom as wide as at
+    broadside left a second atom (measured: 0.23-0.24 of the first); atoms widened by
+    1 / sin leave one, and at most 0.083 of the first is left (RATIO 0.15)."""
+    g, x, _ = talker_rooms({"line": (LINE, (azimuth, 90.0, 120.0))}, seed=seed, distance=1.8)[
+        ("line", 1)
+    ]
+    res = ak.doa.locate(x, FS, g, num_sources="auto")
+    assert res.num_sources == 1, res.count_reason
+    plan, band = plan_stft(FS, g, {"num_sources": "auto"})
+    found = sparsity.pursue(ak.stft.stft(x, FS, nfft=512)[:, band], plan, 3)
+    assert found.left < 0.7 * sparsity.RATIO, found.left  # nothing near a second atom
+    assert abs(res.azimuth[0] - azimuth) < 45.0  # on the talker's side of broadside

@@ -30,7 +30,8 @@ pursuit), with the direct-path dominance idea of Nadiri and Rafaely (IEEE/ACM TA
    with the beamwidth.
 5. **Matching pursuit**: the highest point of what is left is an atom; an atom
    ``h_q / (1 + (d / w)^2)`` (``w`` = :data:`ATOM` times the beamwidth: the scatter
-   has heavy tails) scaled to that height is taken out. An atom counts when it is at
+   has heavy tails; on a line divided by the sine of the atom's angle from the axis,
+   where the beamwidth grows toward endfire) scaled to that height is taken out. An atom counts when it is at
    least ``min_separation`` from the counted ones; the pursuit stops when an atom's
    height falls under :data:`RATIO` of the first one's, or at ``kmax`` counted.
 
@@ -62,11 +63,13 @@ from arraykit._cache import Cache
 from arraykit.doa import extract as _extract
 from arraykit.doa import grids as _grids
 from arraykit.doa.plan import Plan
+from arraykit.geometry import unit_vectors
 
 __all__ = [
     "ATOM",
     "CLEAR",
     "DOMINANCE",
+    "ENDFIRE",
     "GRID_KINDS",
     "ONSET",
     "RATIO",
@@ -96,6 +99,10 @@ ATOM = 0.6
 
 RATIO = 0.15
 """An atom counts while its height is at least this fraction of the first atom's."""
+
+ENDFIRE = 0.25
+"""On a line, an atom's width is :data:`ATOM` beamwidths over the sine of its angle from
+the line's axis, at least this sine (4x the broadside width at most)."""
 
 CLEAR = 6.5
 """The zones show a talker when the share of them within :data:`ATOM` beamwidths of
@@ -212,6 +219,7 @@ def pursue(X: np.ndarray, plan: Plan, kmax: int, *, force: bool = False) -> Atom
         return Atoms(np.array(atoms, dtype=int), np.array(heights), 0.0, zones)
     smooth, dist = _kernels_for(grid, width)
     hist = smooth @ np.bincount(zones.grid_index, minlength=len(grid)).astype(float)  # (G,)
+    stretch = _stretch(plan)  # (G,) a line's atoms widen toward its axis
     top = int(np.argmax(hist))
     clear = _gathered(zones.grid_index, dist[top] <= ATOM * width)
     first = float(hist[top])
@@ -223,9 +231,22 @@ def pursue(X: np.ndarray, plan: Plan, kmax: int, *, force: bool = False) -> Atom
         if all(dist[q, j] >= plan.min_separation for j in atoms):
             atoms.append(q)
             heights.append(h / first)
-        hist = np.maximum(hist - h / (1.0 + (dist[q] / (ATOM * width)) ** 2), 0.0)
+        hist = np.maximum(hist - h / (1.0 + (dist[q] / (ATOM * width * stretch[q])) ** 2), 0.0)
     left = float(hist.max()) / first
     return Atoms(np.array(atoms, dtype=int), np.array(heights), left, zones, clear)
+
+
+def _stretch(plan: Plan) -> np.ndarray:
+    """``(G,)`` how much wider than at broadside an atom is at each grid point: a line's
+    resolution is even in the cosine of the angle from its axis, so in angle its
+    beamwidth grows as ``1 / sin`` of that angle (at most 1 / :data:`ENDFIRE`); 1 for
+    other arrays."""
+    axis = plan.geometry.axis
+    grid = plan.grid_directions
+    if axis is None:
+        return np.ones(len(grid))
+    cos = unit_vectors(grid) @ axis
+    return 1.0 / np.maximum(np.sqrt(np.maximum(1.0 - cos**2, 0.0)), ENDFIRE)
 
 
 def _gathered(grid_index: np.ndarray, inside: np.ndarray) -> float:
