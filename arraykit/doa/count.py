@@ -1,9 +1,13 @@
 """How many sources: given, or counted (``num_sources="auto"``).
 
+- every rule: 0 when the SRP-PHAT map's peak hardly stands out (the weak-map reason
+  :func:`count` is given), except that ``"tf"`` counts on when its time-frequency zones
+  gather clearly (:data:`arraykit.doa.sparsity.CLEAR`: three talkers spread the map);
 - ``counting="tf"`` (default) and ``"clean"``: 0 when the map's peak no longer stands
   out once the best-fitting diffuse field is taken out of the PHAT cross-spectra
   (:func:`_diffuse_height`: a small line's map of a diffuse field peaks at broadside like
-  a talker); otherwise
+  a talker; ``"tf"``'s clearly gathered zones overrule it where the array's own map of a
+  diffuse field stays under that floor, as on the square, circle and grid); otherwise
 - ``"tf"``: the directions of the time-frequency zones one talker dominates, counted in
   their histogram (:func:`arraykit.doa.sparsity.count_zones`); it reads the STFT's
   frames and a ring or arc grid, and without them (:func:`~arraykit.doa.locate_cov`, a
@@ -24,7 +28,6 @@ counted; otherwise the count is capped at the method's ``max_sources(M)``.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from typing import NamedTuple
 
@@ -49,7 +52,7 @@ fraction of the strongest peak's height above the map's median."""
 
 MAX_AUTO_SOURCES = 6
 
-_diffuse_maps: Cache[tuple[np.ndarray, np.ndarray]] = Cache("doa.diffuse_map", 16)
+_diffuse_maps: Cache[tuple[np.ndarray, np.ndarray, float]] = Cache("doa.diffuse_map", 16)
 
 
 class Count(NamedTuple):
@@ -63,15 +66,27 @@ class Count(NamedTuple):
 
 
 def count(
-    plan: Plan, stats: BandStatistics, steer: Steering, srp: np.ndarray | None = None
+    plan: Plan,
+    stats: BandStatistics,
+    steer: Steering,
+    srp: np.ndarray | None = None,
+    weak: str | None = None,
 ) -> Count:
     """The search's number of sources (`steer`: the plan's grid, for counting by peaks;
-    `srp`: its SRP-PHAT map when already made)."""
+    `srp`: its SRP-PHAT map when already made; `weak`: why that map holds no directional
+    source, :func:`~arraykit.doa.confidence.weak_reason`, which says 0 unless
+    ``counting="tf"``'s zones clearly gather, :data:`~arraykit.doa.sparsity.CLEAR`)."""
     K = plan.options.num_sources
     if K != "auto":
         return _given(plan, stats, K)
     M = plan.geometry.n_mics
     most = plan.options.part.max_sources(M)
+    found = None
+    if weak is not None:
+        found = _tf_pursuit(plan, stats, min(M - 1, most, MAX_AUTO_SOURCES))
+        if found is None or found.clear < _sparsity.CLEAR:
+            why = "" if found is None else f"; {_zones_weak(found)}"
+            return Count(0, f"auto: 0 sources ({weak}{why})", srp)
     if most == 1:
         return Count(1, f"auto: {plan.method} finds one source")
     if plan.options.counting == "mdl":
@@ -86,11 +101,21 @@ def count(
         return Count(K, reason, srp)
     diffuse = diffuse_reason(plan, stats, steer, srp)
     if diffuse is not None:
-        return Count(0, diffuse, srp)
+        # where a diffuse field alone cannot make the map stand out (the weak-map check
+        # sees it), its zones do not gather either: clearly gathered zones are talkers
+        if _diffuse_map(plan, steer)[2] >= _confidence.NO_SOURCE_FLOOR:
+            return Count(0, diffuse, srp)
+        if found is None:
+            found = _tf_pursuit(plan, stats, kmax)
+        if found is None or found.clear < _sparsity.CLEAR:
+            why = "" if found is None else f"; {_zones_weak(found)}"
+            return Count(0, f"{diffuse}{why}", srp)
     if plan.options.counting == "tf":
         frames = stats.tf_frames()
         if frames is not None and tf_applies(plan):
-            K, reason, seeds = _sparsity.count_zones(frames, plan, kmax)
+            K, reason, seeds = _sparsity.count_zones(frames, plan, kmax, found)
+            if found is not None:
+                reason = f"{reason}; {_zones_weak(found)}"
             return Count(K, reason, srp, seeds)
         K, reason = count_clean(plan, stats, steer, kmax, srp)
         why = "a covariance alone" if frames is None else f"a {plan.grid_kind} grid"
@@ -98,6 +123,22 @@ def count(
                      f"not {why}", srp)  # fmt: skip
     K, reason = count_clean(plan, stats, steer, kmax, srp)
     return Count(K, reason, srp)
+
+
+def _tf_pursuit(plan: Plan, stats: BandStatistics, kmax: int) -> _sparsity.Atoms | None:
+    """``counting="tf"``'s pursuit where it can run (else None), read before the map's
+    weak-peak or diffuse-field test says 0 sources."""
+    frames = stats.tf_frames()
+    if plan.options.counting != "tf" or frames is None or not tf_applies(plan):
+        return None
+    return _sparsity.pursue(frames, plan, kmax)
+
+
+def _zones_weak(found: _sparsity.Atoms) -> str:
+    return (
+        f"the time-frequency zones gather {found.clear:.1f} standard deviations above an even "
+        f"spread, {'at least' if found.clear >= _sparsity.CLEAR else 'under'} {_sparsity.CLEAR}"
+    )
 
 
 def _given(plan: Plan, stats: BandStatistics, K: int) -> Count:
@@ -193,26 +234,32 @@ def _diffuse_height(plan: Plan, R: np.ndarray, srp: np.ndarray, steer: Steering)
     the median for a 4-mic 40 mm line) and fits ``Gamma`` almost wholly (under 0.016
     left); a talker's direct sound does not (0.036 or more left on the same line).
     """
+    g_off, diffuse_map, _ = _diffuse_map(plan, steer)
+    off = ~np.eye(plan.geometry.n_mics, dtype=bool)
+    alpha = max(float(np.sum(R[:, off].real * g_off) / np.sum(g_off**2)), 0.0)
+    m = srp - alpha * diffuse_map
+    return float(m.max() - np.median(m))
+
+
+def _diffuse_map(plan: Plan, steer: Steering) -> tuple[np.ndarray, np.ndarray, float]:
+    """The isotropic field's off-diagonal coherences ``(F, M (M - 1))``, its SRP-PHAT map
+    ``(G,)`` and how far that map's peak rises above its median (kept per plan)."""
     p = plan.geometry.positions
     off = ~np.eye(p.shape[0], dtype=bool)
-    grid = plan.points if plan.points is not None else plan.grid_directions
-    key = hashlib.sha1(
-        b"".join(np.ascontiguousarray(a, float).tobytes() for a in (p, plan.freqs, grid))
-        + repr((plan.c, plan.fs, plan.nfft, plan.options.srp_kernel)).encode()
-    ).digest()
+    # the steering's digest (geometry, band, grid, c: kept on it) and the map's settings
+    key = (steer.cache_key(plan.fs, plan.nfft), plan.options.srp_kernel)
     kept = _diffuse_maps.get(key)
     if kept is None:
         d = np.linalg.norm(p[:, None, :] - p[None, :, :], axis=-1)  # (M, M)
         gamma = np.sinc(2.0 * np.asarray(plan.freqs)[:, None, None] * d[None] / plan.c)
         gamma[:, ~off] = 0.0  # (F, M, M)
-        kept = (gamma[:, off], srp_map(plan, gamma.astype(complex), steer))
-        for arr in kept:
+        diffuse_map = srp_map(plan, gamma.astype(complex), steer)
+        g_off = gamma[:, off]
+        for arr in (g_off, diffuse_map):
             arr.setflags(write=False)
+        kept = (g_off, diffuse_map, float(diffuse_map.max() - np.median(diffuse_map)))
         _diffuse_maps.put(key, kept)
-    g_off, diffuse_map = kept
-    alpha = max(float(np.sum(R[:, off].real * g_off) / np.sum(g_off**2)), 0.0)
-    m = srp - alpha * diffuse_map
-    return float(m.max() - np.median(m))
+    return kept
 
 
 def count_peaks(srp: np.ndarray, plan: Plan, kmax: int) -> tuple[int, str]:

@@ -6,16 +6,20 @@ Shapes: ``G`` grid points, ``K`` sources.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 
 import numpy as np
 
+from arraykit import _cache
 from arraykit.doa import extract as _extract
 from arraykit.doa import grids as _grids
 from arraykit.doa.plan import Plan
 from arraykit.geometry import unit_vectors
 
 __all__ = ["SNAP", "peak_mask", "peaks", "peaks_near", "separation"]
+
+_NEIGHBOURS: _cache.Cache[tuple[np.ndarray, np.ndarray]] = _cache.named("doa.peak_neighbours", 16)
 
 SNAP = 0.25
 """:func:`peaks_near` takes a map's peak for a seed within this fraction of
@@ -60,17 +64,20 @@ def peaks_near(
     local = peak_mask(spectrum, plan)
     cand = np.flatnonzero(local)
     cand = cand[np.argsort(-spectrum[cand], kind="stable")]
-    chosen: list[int] = []
-    on: list[bool] = []
-    for s in seeds:  # a loop over the few sources
+    C = len(cand)
+    every = np.concatenate([cand, np.asarray(seeds, dtype=int)])  # peaks, then seeds
+    D = _separations(plan, every)  # one call: :func:`separation` of each pair
+    taken: list[int] = []  # rows of D
+    for k in range(len(every) - C):  # a loop over the few sources
         near = [
-            int(i)
-            for i in cand
-            if separation(plan, int(i), int(s)) <= SNAP * plan.min_separation
-            and all(separation(plan, int(i), j) >= plan.min_separation for j in chosen)
+            i
+            for i in range(C)
+            if D[i, C + k] <= SNAP * plan.min_separation
+            and all(D[i, j] >= plan.min_separation for j in taken)
         ]
-        chosen.append(near[0] if near else int(s))
-        on.append(bool(near))
+        taken.append(near[0] if near else C + k)
+    chosen = [int(every[t]) for t in taken]
+    on = [t < C for t in taken]
     if K is not None and K > len(chosen):
 
         def apart(i: int, more: Iterable[int]) -> bool:
@@ -91,20 +98,46 @@ def peak_mask(spectrum: np.ndarray, plan: Plan) -> np.ndarray:
     if plan.grid_kind in ("ring", "arc", "arc-el"):
         local = _extract.ring_maxima(spectrum, closed=plan.grid_kind == "ring")
     elif G > 1:
-        from scipy.spatial import cKDTree
-
-        coords = plan.points if plan.points is not None else unit_vectors(plan.grid_directions)
-        tree = cKDTree(coords)
-        nn, _ = tree.query(coords, k=2)
-        spacing = float(np.median(nn[:, 1]))
-        radius = 2.5 * spacing  # separation between sources is enforced below
-        kmax = int(min(G, 24))  # a 2-D grid has ~20 points within 2.5 spacings
-        dist, nb = tree.query(coords, k=kmax, distance_upper_bound=radius)
-        vals = np.where(np.isinf(dist), -np.inf, spectrum[np.minimum(nb, G - 1)])
+        nb, far = _neighbours(plan)
+        vals = np.where(far, -np.inf, spectrum[nb])
         local = spectrum >= vals.max(axis=1)
     else:
         local[:] = True
     return local
+
+
+def _neighbours(plan: Plan) -> tuple[np.ndarray, np.ndarray]:
+    """Each grid point's neighbours within 2.5 median spacings (up to 24): indices
+    ``(G, k)`` and which of them are beyond that radius ``(G, k)`` (a k-d tree's
+    query, kept per grid: a search on the same sphere, user grid or points reuses it)."""
+    coords = plan.points if plan.points is not None else unit_vectors(plan.grid_directions)
+    coords = np.ascontiguousarray(coords, dtype=float)
+    key = hashlib.blake2b(coords.tobytes(), digest_size=20).digest()
+    kept = _NEIGHBOURS.get(key)
+    if kept is None:
+        from scipy.spatial import cKDTree
+
+        G = len(coords)
+        tree = cKDTree(coords)
+        nn, _ = tree.query(coords, k=2)
+        spacing = float(np.median(nn[:, 1]))
+        radius = 2.5 * spacing  # separation between sources is enforced by the callers
+        kmax = int(min(G, 24))  # a 2-D grid has ~20 points within 2.5 spacings
+        dist, nb = tree.query(coords, k=kmax, distance_upper_bound=radius)
+        kept = (np.minimum(nb, G - 1), np.isinf(dist))
+        for arr in kept:
+            arr.setflags(write=False)
+        _NEIGHBOURS.put(key, kept)
+    return kept
+
+
+def _separations(plan: Plan, i: np.ndarray) -> np.ndarray:
+    """:func:`separation` of every pair of grid indices `i` ``(A,)``, ``(A, A)``."""
+    if plan.points is not None:
+        return np.linalg.norm(plan.points[i][:, None] - plan.points[i][None], axis=-1)
+    assert plan.directions is not None
+    d = plan.directions[i]
+    return _grids.angular_distance(d[:, None], d[None])
 
 
 def separation(plan: Plan, i: int, j: int) -> float:

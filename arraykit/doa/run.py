@@ -13,7 +13,9 @@
 
 Before counting, the SRP-PHAT map says whether any directional source is heard
 (:mod:`arraykit.doa.confidence`): if not, ``num_sources="auto"`` returns no source and
-the reason, a fixed count raises :class:`~arraykit.errors.NoSourceError`.
+the reason (unless ``counting="tf"``'s time-frequency zones clearly gather:
+:func:`arraykit.doa.count.count`), a fixed count raises
+:class:`~arraykit.errors.NoSourceError` for silence and an empty band only.
 """
 
 from __future__ import annotations
@@ -52,10 +54,9 @@ def run(plan: Plan, stats: BandStatistics) -> DOAResult:
         if plan.options.num_sources != "auto":
             raise NoSourceError(stats.no_source)
         return no_source(plan, srp, f"auto: 0 sources ({stats.no_source})")
-    if weak is not None and plan.options.num_sources == "auto":
-        return no_source(plan, srp, f"auto: 0 sources ({weak})")
     assert srp is not None
-    counted = count(plan, stats, steer, srp)
+    # a weak map says 0 sources unless the time-frequency zones clearly hold talkers
+    counted = count(plan, stats, steer, srp, weak)
     K = int(counted.K)
     if K == 0:
         return no_source(plan, srp, counted.reason)

@@ -30,7 +30,8 @@ pursuit), with the direct-path dominance idea of Nadiri and Rafaely (IEEE/ACM TA
    with the beamwidth.
 5. **Matching pursuit**: the highest point of what is left is an atom; an atom
    ``h_q / (1 + (d / w)^2)`` (``w`` = :data:`ATOM` times the beamwidth: the scatter
-   has heavy tails) scaled to that height is taken out. An atom counts when it is at
+   has heavy tails; on a line divided by the sine of the atom's angle from the axis,
+   where the beamwidth grows toward endfire) scaled to that height is taken out. An atom counts when it is at
    least ``min_separation`` from the counted ones; the pursuit stops when an atom's
    height falls under :data:`RATIO` of the first one's, or at ``kmax`` counted.
 
@@ -57,14 +58,18 @@ from typing import NamedTuple
 
 import numpy as np
 
+from arraykit import _cache
 from arraykit._cache import Cache
 from arraykit.doa import extract as _extract
 from arraykit.doa import grids as _grids
 from arraykit.doa.plan import Plan
+from arraykit.geometry import unit_vectors
 
 __all__ = [
     "ATOM",
+    "CLEAR",
     "DOMINANCE",
+    "ENDFIRE",
     "GRID_KINDS",
     "ONSET",
     "RATIO",
@@ -95,10 +100,21 @@ ATOM = 0.6
 RATIO = 0.15
 """An atom counts while its height is at least this fraction of the first atom's."""
 
+ENDFIRE = 0.25
+"""On a line, an atom's width is :data:`ATOM` beamwidths over the sine of its angle from
+the line's axis, at least this sine (4x the broadside width at most)."""
+
+CLEAR = 6.5
+"""The zones show a talker when the share of them within :data:`ATOM` beamwidths of
+the histogram's top exceeds the share of the grid there by at least this many binomial
+standard deviations (:attr:`Atoms.clear`); then a map whose peak hardly stands out
+(:func:`arraykit.doa.confidence.weak_reason`) does not veto counting."""
+
 GRID_KINDS = ("ring", "arc", "arc-el")
 """Grids the histogram is made on (one angle); other grids are counted by ``"clean"``."""
 
 _kernels: Cache[tuple[np.ndarray, np.ndarray]] = Cache("doa.zone_kernels", 16)
+_search: Cache[np.ndarray] = _cache.named("doa.zone_steering", 16)
 
 
 class Zones(NamedTuple):
@@ -111,13 +127,17 @@ class Zones(NamedTuple):
 class Atoms(NamedTuple):
     """What the matching pursuit found: the counted atoms' grid indices ``(K,)`` and
     heights relative to the first ``(K,)``, the relative height of the highest point
-    left when it stopped (under :data:`RATIO` unless ``kmax`` stopped it), and the
-    zones it read."""
+    left when it stopped (under :data:`RATIO` unless ``kmax`` stopped it), the zones it
+    read, and how clearly they gather anywhere: ``(n_top - n p) / sqrt(n p (1 - p))``
+    with ``n`` zones, ``n_top`` of them within :data:`ATOM` beamwidths of the
+    histogram's top and ``p`` the share of the grid's points there (a binomial z-score
+    against zones spread evenly; see :data:`CLEAR`)."""
 
     grid_index: np.ndarray
     heights: np.ndarray
     left: float
     zones: Zones
+    clear: float = 0.0
 
 
 def single_source(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -158,22 +178,28 @@ def zone_directions(X: np.ndarray, plan: Plan, step: int = 1) -> Zones:
     # single precision: a direction is an argmax over a smoothed-over grid
     U = np.zeros((F, max(int(counts.max(initial=0)), 1), u.shape[1]), dtype=np.complex64)
     U[fi, pos] = np.conj(u)
-    best = np.zeros(len(fi), dtype=int)
-    score = np.full(len(fi), -1.0)
-    for sl, A in plan.steering().chunks():  # (F, G_chunk, M), kept per plan
-        first_point = (-sl.start) % step  # every step-th point of the whole grid
-        As = A[:, first_point::step].astype(np.complex64).transpose(0, 2, 1)  # (F, M, G_s)
-        prod = (U @ As)[fi, pos]  # (n, G_s) u^H a
-        fit = prod.real**2 + prod.imag**2
-        j = fit.argmax(axis=1)
-        top = fit[np.arange(len(fi)), j]
-        better = top > score
-        best[better] = sl.start + first_point + step * j[better]
-        score[better] = top[better]
+    prod = (U @ _search_steering(plan, step))[fi, pos]  # (n, G_s) u^H a
+    best = step * (prod.real**2 + prod.imag**2).argmax(axis=1)
     if plan.grid_kind != "ring":  # an arc's ends clamp the maximum
         last = step * ((len(plan.grid_directions) - 1) // step)
         best = best[(best > 0) & (best < last)]
     return Zones(best, F * (T // 2))
+
+
+def _search_steering(plan: Plan, step: int) -> np.ndarray:
+    """``(F, M, G_s)`` single-precision steering of every `step`-th point of the plan's
+    grid (the plan's own steering, kept per grid and step)."""
+    steer = plan.steering()
+    key = steer.cache_key(float(step))
+    kept = _search.get(key)
+    if kept is None:
+        parts = [A[:, (-sl.start) % step :: step] for sl, A in steer.chunks()]  # (F, Gc, M)
+        kept = np.ascontiguousarray(
+            np.concatenate(parts, axis=1).astype(np.complex64).transpose(0, 2, 1)
+        )
+        kept.setflags(write=False)
+        _search.put(key, kept)
+    return kept
 
 
 def pursue(X: np.ndarray, plan: Plan, kmax: int, *, force: bool = False) -> Atoms:
@@ -193,7 +219,10 @@ def pursue(X: np.ndarray, plan: Plan, kmax: int, *, force: bool = False) -> Atom
         return Atoms(np.array(atoms, dtype=int), np.array(heights), 0.0, zones)
     smooth, dist = _kernels_for(grid, width)
     hist = smooth @ np.bincount(zones.grid_index, minlength=len(grid)).astype(float)  # (G,)
-    first = float(hist.max())
+    stretch = _stretch(plan)  # (G,) a line's atoms widen toward its axis
+    top = int(np.argmax(hist))
+    clear = _gathered(zones.grid_index, dist[top] <= ATOM * width)
+    first = float(hist[top])
     for _ in range(4 * kmax + 3 if force else kmax + 3):  # a loop over atoms (few)
         q = int(np.argmax(hist))
         h = float(hist[q])
@@ -202,16 +231,42 @@ def pursue(X: np.ndarray, plan: Plan, kmax: int, *, force: bool = False) -> Atom
         if all(dist[q, j] >= plan.min_separation for j in atoms):
             atoms.append(q)
             heights.append(h / first)
-        hist = np.maximum(hist - h / (1.0 + (dist[q] / (ATOM * width)) ** 2), 0.0)
+        hist = np.maximum(hist - h / (1.0 + (dist[q] / (ATOM * width * stretch[q])) ** 2), 0.0)
     left = float(hist.max()) / first
-    return Atoms(np.array(atoms, dtype=int), np.array(heights), left, zones)
+    return Atoms(np.array(atoms, dtype=int), np.array(heights), left, zones, clear)
 
 
-def count_zones(X: np.ndarray, plan: Plan, kmax: int) -> tuple[int, str, np.ndarray | None]:
+def _stretch(plan: Plan) -> np.ndarray:
+    """``(G,)`` how much wider than at broadside an atom is at each grid point: a line's
+    resolution is even in the cosine of the angle from its axis, so in angle its
+    beamwidth grows as ``1 / sin`` of that angle (at most 1 / :data:`ENDFIRE`); 1 for
+    other arrays."""
+    axis = plan.geometry.axis
+    grid = plan.grid_directions
+    if axis is None:
+        return np.ones(len(grid))
+    cos = unit_vectors(grid) @ axis
+    return 1.0 / np.maximum(np.sqrt(np.maximum(1.0 - cos**2, 0.0)), ENDFIRE)
+
+
+def _gathered(grid_index: np.ndarray, inside: np.ndarray) -> float:
+    """:attr:`Atoms.clear` of the zones' grid indices ``(n,)`` and a window over the
+    grid ``(G,)`` bool."""
+    n = len(grid_index)
+    p = float(inside.mean())
+    if n == 0 or not 0.0 < p < 1.0:
+        return 0.0
+    return float((np.count_nonzero(inside[grid_index]) - n * p) / np.sqrt(n * p * (1.0 - p)))
+
+
+def count_zones(
+    X: np.ndarray, plan: Plan, kmax: int, found: Atoms | None = None
+) -> tuple[int, str, np.ndarray | None]:
     """``counting="tf"``: the number of talkers from the band's STFT ``X`` ``(M, F, T)``
-    on the plan's ring or arc (:func:`pursue`), why, and the atoms' grid indices
-    ``(K,)`` (None without a single-source zone)."""
-    found = pursue(X, plan, kmax)
+    on the plan's ring or arc (:func:`pursue`, or its result `found`), why, and the
+    atoms' grid indices ``(K,)`` (None without a single-source zone)."""
+    if found is None:
+        found = pursue(X, plan, kmax)
     zones = found.zones
     if len(found.grid_index) == 0:
         return (
