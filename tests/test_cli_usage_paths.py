@@ -20,6 +20,20 @@ from arraykit.cli import main
         (["geometry", "uma-8", "--plot", "{d}/nodir/g.png"], "--plot"),
         (["geometry", "uma-8", "--plot", "{d}/g.txt"], "--plot"),
         (["demo", "--plot", "{d}/nodir/demo.png"], "--plot"),
+        (
+            [
+                "track",
+                "--device",
+                "sim:uma-8",
+                "--seconds",
+                "1",
+                "-o",
+                "{d}/o",
+                "--view-png",
+                "{d}/x/v.png",
+            ],
+            "--view-png",
+        ),
     ],
 )
 def test_bad_figure_path_is_refused_before_any_work(

@@ -426,3 +426,66 @@ def test_track_output_must_be_a_folder_in_an_existing_one(tmp_path: Path, capsys
     assert main([*cmd, str(tmp_path / "nodir" / "sub")]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert not (tmp_path / "nodir").exists()
+
+
+def test_track_refuses_a_folder_holding_an_earlier_runs_tracks(tmp_path: Path, capsys) -> None:
+    """A second run into the same -o overwrote tracks.jsonl and the first IDs' WAVs and left
+    the earlier run's track-3.wav among them: refused, one line, nothing on disk changed.
+    A folder holding other files is used as it is; tracks.jsonl is data, not a program."""
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "tracks.jsonl").write_text('{"t": 0.048}\n')
+    (old / "track-3.wav").write_bytes(b"an earlier take")
+    cmd = ["track", "--device", "sim:respeaker-usb-4mic", "--seconds", "0.3", "-o"]
+    assert main([*cmd, str(old)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("arraykit: error: --out=")
+    assert "earlier run" in err and "track-3.wav" in err
+    assert sorted(p.name for p in old.iterdir()) == ["track-3.wav", "tracks.jsonl"]
+    assert (old / "track-3.wav").read_bytes() == b"an earlier take"
+    assert (old / "tracks.jsonl").read_text() == '{"t": 0.048}\n'
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    (mixed / "notes.txt").write_text("keep")
+    assert main([*cmd, str(mixed)]) == 0
+    assert (mixed / "notes.txt").read_text() == "keep"
+    assert (mixed / "tracks.jsonl").stat().st_mode & 0o111 == 0
+
+
+@pytest.mark.parametrize(
+    ("target", "why"),
+    [
+        ("udp://127.0.0.1:notaport", "udp://127.0.0.1:PORT"),
+        ("udp://127.0.0.1:99999", "1..65535"),
+        ("udp://127.0.0.1:0", "1..65535"),
+        ("{d}/nodir/lines.jsonl", "cannot be written"),
+    ],
+)
+def test_bad_json_target_is_one_line_before_the_folder_is_made(
+    tmp_path: Path, target: str, why: str, capsys
+) -> None:
+    cmd = ["track", "--device", "sim:respeaker-usb-4mic", "--seconds", "0.3", "-o"]
+    assert main([*cmd, str(tmp_path / "o"), "--json", target.format(d=tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("arraykit: error: --json=")
+    assert why in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_recording_with_the_wrong_channels_or_rate_is_named_as_the_file(
+    tmp_path: Path, capsys
+) -> None:
+    """The error names IN.wav (not --device, which the user never gave); --samplerate that
+    contradicts the file's header is refused, not silently ignored."""
+    mono = tmp_path / "mono.wav"
+    sf.write(str(mono), np.zeros(FS), FS)
+    base = ["--geometry", "respeaker-6mic", "-o", str(tmp_path / "o")]
+    assert main(["track", str(mono), *base]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("arraykit: error: IN.wav=") and "1 channel(s)" in err
+    six = tmp_path / "six.wav"
+    sf.write(str(six), np.zeros((FS, 6)), FS)
+    assert main(["track", str(six), *base, "--samplerate", "48000"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("arraykit: error: --samplerate=48000") and "16000 Hz" in err
+    assert not (tmp_path / "o").exists()

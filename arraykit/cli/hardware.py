@@ -133,6 +133,7 @@ def file_or_device(args: argparse.Namespace, file: str | None, name: str) -> Non
         if args.device is not None:
             raise v.fail(name, file, "give a file or --device, not both")
         args.device = file
+        args.device_flag = name  # what errors about the recording call it
     if args.device is None:
         raise v.fail("--device", None, f"give --device NAME or a {name}")
 
@@ -140,14 +141,20 @@ def file_or_device(args: argparse.Namespace, file: str | None, name: str) -> Non
 def open_device(args: argparse.Namespace, **kw: Any) -> Any:
     """Open ``--device`` with the overrides given on the command line."""
     if is_recording(args.device):  # a recording: the checks and wording all inputs share
-        return open_recording(
+        flag = getattr(args, "device_flag", "--device")
+        rec = open_recording(
             args.device,
             geometry=args.geometry,
             profile=args.profile,
             channel_map=channel_map(args.channel_map),
-            flag="--device" if getattr(args, "file", None) is None else "FILE",
+            flag=flag,
             **kw,
         )
+        rate = getattr(args, "samplerate", None)
+        if rate is not None and float(rate) != rec.fs:
+            why = f"{flag} {args.device!r} is recorded at {rec.fs:g} Hz (its header says so)"
+            raise v.fail("--samplerate", rate, f"{why}: leave --samplerate out, or resample")
+        return rec
     return hw.open(
         args.device,
         profile=args.profile,

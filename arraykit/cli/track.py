@@ -11,12 +11,14 @@ readable files holding every complete block.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from typing import Any
 
 import numpy as np
 
+from arraykit.cli._inputs import check_figure_output
 from arraykit.cli.hardware import (
     _device_args,
     _StopOnSignal,
@@ -74,7 +76,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _check_out_dir(path: str) -> None:
     """DIR must be a folder or a new name inside one that exists (as every command's
-    output must), checked before the device is opened."""
+    output must), and hold no tracks of an earlier run (they would be overwritten, or
+    left among the new ones), checked before the device is opened."""
     from pathlib import Path
 
     from arraykit import _validate as v
@@ -86,6 +89,18 @@ def _check_out_dir(path: str) -> None:
         raise v.fail(
             "--out", path, f"its folder {str(out.parent)!r} does not exist: create it first"
         )
+    if out.is_dir():
+        earlier = sorted(p.name for p in out.glob("track*") if _TRACK_FILE.fullmatch(p.name))
+        if earlier:
+            shown = ", ".join(earlier[:3]) + (", ..." if len(earlier) > 3 else "")
+            raise v.fail(
+                "--out",
+                path,
+                f"holds {shown} from an earlier run: give a new folder (or move them away)",
+            )
+
+
+_TRACK_FILE = re.compile(r"tracks\.jsonl|track-\d+\.wav")
 
 
 def run_track(args: argparse.Namespace) -> int:
@@ -95,6 +110,7 @@ def run_track(args: argparse.Namespace) -> int:
 
     file_or_device(args, args.input, "IN.wav")
     _check_out_dir(args.out)
+    check_figure_output(args.view_png, "--view-png")
     extra = {"realtime": args.realtime} if str(args.device).startswith("sim:") else {}
     if args.input is None and not str(args.device).startswith("sim:"):
         extra["on_loss"] = "ignore"
@@ -107,7 +123,8 @@ def run_track(args: argparse.Namespace) -> int:
     )
     limit = None if args.seconds is None else round(v.positive("seconds", args.seconds) * dev.fs)
     pipe = Pipeline(dev.geometry, dev.fs, opts)
-    extra_sink = JsonLines(args.json) if args.json else None  # checked before DIR is touched
+    # checked before DIR is touched
+    extra_sink = JsonLines(args.json, name="--json") if args.json else None
     files = TrackFiles(args.out, int(dev.fs))
     sinks = [JsonLines(f"{args.out}/tracks.jsonl")]
     if extra_sink is not None:

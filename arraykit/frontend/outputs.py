@@ -30,9 +30,12 @@ __all__ = ["GrowingWav", "JsonLines", "Player", "TrackFiles"]
 
 
 class JsonLines:
-    """A sink of JSON lines: a path, ``"-"`` (stdout) or ``"udp://HOST:PORT"`` (localhost)."""
+    """A sink of JSON lines: a path, ``"-"`` (stdout) or ``"udp://HOST:PORT"`` (localhost).
 
-    def __init__(self, target: str | Path) -> None:
+    `name` is what an error calls the target (the CLI passes its flag, ``"--json"``).
+    """
+
+    def __init__(self, target: str | Path, *, name: str = "json") -> None:
         self.target = str(target)
         self._file: IO[str] | None = None
         self._fd: int | None = None  # a file target: one write() per line, nothing buffered
@@ -43,7 +46,9 @@ class JsonLines:
         elif self.target.startswith("udp://"):
             host, _, port = self.target[len("udp://") :].rpartition(":")
             if host not in ("127.0.0.1", "localhost", "::1") or not port.isdigit():
-                raise v.fail("json", target, "must be udp://127.0.0.1:PORT (this machine only)")
+                raise v.fail(name, target, "must be udp://127.0.0.1:PORT (this machine only)")
+            if not 1 <= int(port) <= 65535:
+                raise v.fail(name, target, "the port must lie in 1..65535")
             self._addr = (host, int(port))
             self._sock = socket.socket(
                 socket.AF_INET6 if host == "::1" else socket.AF_INET, socket.SOCK_DGRAM
@@ -52,7 +57,12 @@ class JsonLines:
             # each line goes to the file in one write() system call on an unbuffered
             # descriptor, so a SIGKILL leaves whole lines only (a buffered writer can
             # hand a line to the kernel in two pieces)
-            self._fd = os.open(self.target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND)
+            # (mode 0o666 before the umask, as open() gives: a data file, not a program)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+            try:
+                self._fd = os.open(self.target, flags, 0o666)
+            except OSError as exc:
+                raise v.fail(name, target, f"cannot be written: {exc.strerror}") from None
 
     def write(self, obj: dict[str, Any]) -> None:
         line = json.dumps(obj, separators=(",", ":")) + "\n"
