@@ -489,3 +489,24 @@ def test_a_recording_with_the_wrong_channels_or_rate_is_named_as_the_file(
     err = capsys.readouterr().err
     assert err.startswith("arraykit: error: --samplerate=48000") and "16000 Hz" in err
     assert not (tmp_path / "o").exists()
+
+
+def test_a_44k1_recording_is_tracked_with_the_default_activity(tmp_path: Path) -> None:
+    """44.1 kHz, the commonest rate the WebRTC VAD cannot take: ``activity="auto"`` falls
+    back to the energy detector (as without the VAD) instead of refusing the file."""
+    fs = 44100
+    six = ak.load_geometry("respeaker-6mic")
+    sc = ak.sim.simulate(six, [ak.sim.Source(ak.sim.speech_like(1.5, fs, seed=7), 130.0)],
+                         fs=fs, rt60=0.2, snr_db=25, seed=4, max_order=4)  # fmt: skip
+    assert Pipeline(six, fs).activity_kind == "energy"
+    ak.io.write_audio(tmp_path / "r.wav", sc.signals / np.abs(sc.signals).max() * 0.5, fs)
+    out = tmp_path / "o"
+    assert (
+        main(["track", str(tmp_path / "r.wav"), "--geometry", "respeaker-6mic", "-o", str(out)])
+        == 0
+    )
+    last = json.loads((out / "tracks.jsonl").read_text().splitlines()[-1])
+    assert [t["id"] for t in last["tracks"]] == [1]
+    assert abs((last["tracks"][0]["azimuth"] - 130.0 + 180) % 360 - 180) < 5
+    with pytest.raises(ak.InvalidArgumentError, match="activity='energy'"):
+        Pipeline(six, fs, FrontendOptions(activity="webrtc"))

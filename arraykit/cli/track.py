@@ -62,7 +62,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--activity",
         choices=ACTIVITIES,
         default="auto",
-        help="speech activity (auto: WebRTC VAD and energy both, energy without the VAD)",
+        help="speech activity (auto: WebRTC VAD and energy both; energy alone without the VAD "
+        "or at a rate it cannot take, such as 44100)",
     )
     p.add_argument(
         "--max-sources",

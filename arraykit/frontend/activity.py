@@ -10,7 +10,8 @@ Two detectors behind one :class:`Activity` protocol, chosen by
   never speech to it), so the channel is first brought to a fixed level: divided by
   the loudest recent block's RMS (held, decaying 6 dB per 10 s) and multiplied by
   0.1 (-20 dBFS), the gain at most 60 dB. Rates other than 8, 16, 32 and 48 kHz are
-  decimated to the nearest one below it that divides the rate, else rejected.
+  decimated to the nearest one below it that divides the rate, else rejected
+  (``"auto"`` then uses the energy detector alone).
 - ``"energy"``: the block's level against a tracked noise floor (the floor follows
   quiet blocks at once and loud ones slowly, like minimum statistics); activity
   rises from 0 at `snr_lo` dB above the floor to 1 at `snr_hi` dB. No dependency.
@@ -35,6 +36,7 @@ __all__ = [
     "EnergyActivity",
     "WebrtcActivity",
     "make_activity",
+    "webrtc_rate",
 ]
 
 DetectorKind = Literal["webrtc", "energy", "both", "none"]
@@ -42,6 +44,13 @@ KINDS: tuple[str, ...] = get_args(DetectorKind)
 """The detectors :func:`make_activity` makes (the pipeline adds ``"auto"``)."""
 
 WEBRTC_RATES = (8000, 16000, 32000, 48000)
+
+
+def webrtc_rate(fs: float) -> int | None:
+    """The rate the WebRTC VAD hears a `fs` input at: the highest of :data:`WEBRTC_RATES`
+    that divides it (decimated by block means), None if none does (44.1 kHz)."""
+    fs_i = round(fs)
+    return next((r for r in reversed(WEBRTC_RATES) if r <= fs_i and fs_i % r == 0), None)
 
 
 class Activity(Protocol):
@@ -90,9 +99,10 @@ class WebrtcActivity:
                 "or use activity='energy'"
             ) from exc
         fs_i = round(v.positive("fs", fs))
-        rate = next((r for r in reversed(WEBRTC_RATES) if r <= fs_i and fs_i % r == 0), None)
+        rate = webrtc_rate(fs_i)
         if rate is None:
-            raise v.fail("fs", fs, f"the WebRTC VAD needs a multiple of one of {WEBRTC_RATES} Hz")
+            why = f"the WebRTC VAD needs a multiple of one of {WEBRTC_RATES} Hz"
+            raise v.fail("fs", fs, f"{why}: use activity='energy' (or 'auto', which does)")
         self.step = fs_i // rate
         self.rate = rate
         self.frame = rate // 100  # 10 ms

@@ -39,7 +39,7 @@ import numpy as np
 import numpy.typing as npt
 
 from arraykit import _validate as v
-from arraykit.frontend.activity import DetectorKind, make_activity
+from arraykit.frontend.activity import DetectorKind, make_activity, webrtc_rate
 from arraykit.frontend.localise import Detections, Localiser
 from arraykit.frontend.separation import SEPARATIONS, SeparationKind, Separator
 from arraykit.frontend.tracking import Event, Tracker
@@ -50,7 +50,8 @@ __all__ = ["BlockReport", "FrontendOptions", "Pipeline", "TrackReport"]
 
 ActivityKind = Literal["auto", DetectorKind]
 ACTIVITIES: tuple[str, ...] = get_args(ActivityKind)
-"""``"auto"``: both detectors when the WebRTC VAD is installed, else energy alone."""
+"""``"auto"``: both detectors when the WebRTC VAD is installed and takes the rate (8, 16,
+32, 48 kHz or a multiple), else energy alone."""
 
 
 @dataclass(frozen=True)
@@ -78,8 +79,8 @@ class FrontendOptions:
     resolution : direction grid step, degrees
     min_height : least height of a peak above its map's median (the map is a mean
         GCC-PHAT, at most 1)
-    activity : ``"auto"`` (``"both"`` when the WebRTC VAD is installed, else
-        ``"energy"``), ``"webrtc"``, ``"energy"``, ``"both"`` or ``"none"``
+    activity : ``"auto"`` (``"both"`` when the WebRTC VAD is installed and takes the
+        rate, else ``"energy"``), ``"webrtc"``, ``"energy"``, ``"both"`` or ``"none"``
     activity_threshold : blocks below it are not localised
     gate, meas_sd, accel_sd, birth_hits, birth_window, hold : the tracker's
         (:class:`~arraykit.frontend.tracking.Tracker`). A track is confirmed after 2
@@ -258,7 +259,8 @@ class Pipeline:
             try:
                 import webrtcvad  # noqa: F401
 
-                kind = "both"
+                # a rate the VAD cannot hear (44.1 kHz) gets the energy detector alone
+                kind = "both" if webrtc_rate(self.fs) is not None else "energy"
             except ImportError:  # pragma: no cover - depends on the install
                 kind = "energy"
         self.activity_kind = kind
