@@ -31,7 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("input", metavar="IN.wav", help="multichannel recording, one channel per mic")
-    p.add_argument("--geometry", help="named geometry or a .toml/.xml file (or --profile)")
+    p.add_argument(
+        "--geometry", help="named geometry or a .toml/.xml/ODAS .cfg file (or --profile)"
+    )
     add_channel_args(p)
     p.add_argument(
         "--direction",
@@ -70,7 +72,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Beam pattern (polar plot) and metrics: WNG, directivity index, beamwidth, "
         "highest sidelobe, front-to-back ratio per frequency.",
     )
-    q.add_argument("--geometry", required=True, help="named geometry or a .toml/.xml file")
+    q.add_argument(
+        "--geometry", required=True, help="named geometry or a .toml/.xml/ODAS .cfg file"
+    )
     q.add_argument(
         "--method",
         default="das",

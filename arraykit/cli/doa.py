@@ -24,7 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("file", metavar="FILE.wav", help="multichannel recording")
     p.add_argument(
-        "--geometry", metavar="NAME", help="named geometry or .toml/.xml path (or --profile)"
+        "--geometry",
+        metavar="NAME",
+        help="named geometry or a .toml/.xml/ODAS .cfg file (or --profile)",
     )
     add_channel_args(p)
     p.add_argument(
