@@ -362,6 +362,9 @@ def test_bad_options_raise_one_error_naming_the_value() -> None:
         FrontendOptions(deflate_every=0)
     with pytest.raises(ak.InvalidArgumentError, match="max_sources"):
         FrontendOptions(max_sources=0)
+    # six microphones resolve at most five directions (ten gave six tracks for two talkers)
+    with pytest.raises(ak.InvalidArgumentError, match=r"max_sources=6: .* 1\.\.5"):
+        Pipeline(ak.load_geometry("respeaker-6mic"), FS, FrontendOptions(max_sources=6))
     with pytest.raises(ak.InvalidArgumentError, match="chunk"):
         Pipeline(ak.load_geometry("respeaker-6mic"), FS).process(np.zeros((4, 100)))
 
@@ -510,3 +513,15 @@ def test_a_44k1_recording_is_tracked_with_the_default_activity(tmp_path: Path) -
     assert abs((last["tracks"][0]["azimuth"] - 130.0 + 180) % 360 - 180) < 5
     with pytest.raises(ak.InvalidArgumentError, match="activity='energy'"):
         Pipeline(six, fs, FrontendOptions(activity="webrtc"))
+
+
+def test_a_bad_play_device_is_refused_before_the_folder_is_made(tmp_path: Path, capsys) -> None:
+    """It was found after tracks.jsonl was created: a folder the next run refuses."""
+    from alsa_support import require_portaudio
+
+    require_portaudio()
+    cmd = ["track", "--device", "sim:respeaker-usb-4mic", "--seconds", "0.3", "-o"]
+    assert main([*cmd, str(tmp_path / "o"), "--play", "no-such-output-anywhere"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("arraykit: error: --play=")
+    assert list(tmp_path.iterdir()) == []

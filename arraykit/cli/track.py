@@ -126,6 +126,7 @@ def run_track(args: argparse.Namespace) -> int:
     pipe = Pipeline(dev.geometry, dev.fs, opts)
     # checked before DIR is touched
     extra_sink = JsonLines(args.json, name="--json") if args.json else None
+    player = Player(args.play, int(dev.fs), name="--play") if args.play else None
     files = TrackFiles(args.out, int(dev.fs))
     sinks = [JsonLines(f"{args.out}/tracks.jsonl")]
     if extra_sink is not None:
@@ -135,7 +136,6 @@ def run_track(args: argparse.Namespace) -> int:
         from arraykit.frontend.view import LiveView
 
         view = LiveView(interactive=bool(args.view))
-    player = Player(args.play, int(dev.fs)) if args.play else None
 
     def emit(reports: list[Any]) -> None:
         for r in reports:

@@ -167,16 +167,25 @@ class TrackFiles:
 
 
 class Player:
-    """Play one voice on a PortAudio output device (sounddevice), fed block by block."""
+    """Play one voice on a PortAudio output device (sounddevice), fed block by block.
 
-    def __init__(self, device: str | int, fs: int, *, latency: float = 0.2) -> None:
-        import sounddevice as sd
+    `name` is what an error calls the device (the CLI passes its flag, ``"--play"``).
+    """
 
+    def __init__(
+        self, device: str | int, fs: int, *, latency: float = 0.2, name: str = "device"
+    ) -> None:
+        from arraykit.hardware._backend import import_sounddevice
+
+        sd = import_sounddevice()
         dev: str | int = int(device) if str(device).isdigit() else device
-        self.stream: Any = sd.OutputStream(
-            samplerate=fs, channels=1, dtype="float32", device=dev, latency=latency
-        )
-        self.stream.start()
+        try:
+            self.stream: Any = sd.OutputStream(
+                samplerate=fs, channels=1, dtype="float32", device=dev, latency=latency
+            )
+            self.stream.start()
+        except (ValueError, sd.PortAudioError) as exc:  # no such output, or it refuses
+            raise v.fail(name, device, f"cannot play: {exc}") from None
         self.played = 0
         self.underflows = 0
 

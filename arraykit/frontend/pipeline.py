@@ -243,6 +243,10 @@ class Pipeline:
         band, _ = v.band_bins("freq_range", opts.freq_range, self.fs, nfft)
         self.band = band
         hop_s = self.hop / self.fs
+        M = geometry.n_mics
+        if opts.max_sources is not None:  # more directions than the array resolves: arbitrary
+            most = f"{M - 1} (an array of {M} microphones resolves at most {M - 1} sources)"
+            v.integer("max_sources", opts.max_sources, 1, M - 1, upper=most)
         self.localiser = Localiser(
             geometry,
             self.sts.freqs[band],
