@@ -491,6 +491,9 @@ def test_a_recording_with_the_wrong_channels_or_rate_is_named_as_the_file(
     assert main(["track", str(six), *base, "--samplerate", "48000"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("arraykit: error: --samplerate=48000") and "16000 Hz" in err
+    assert main(["track", str(six), *base, "--channels", "3"]) == 2  # was ignored
+    err = capsys.readouterr().err
+    assert err.startswith("arraykit: error: --channels=3") and "--channel-map" in err
     assert not (tmp_path / "o").exists()
 
 

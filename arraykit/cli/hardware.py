@@ -150,10 +150,14 @@ def open_device(args: argparse.Namespace, **kw: Any) -> Any:
             flag=flag,
             **kw,
         )
+        # a device's settings that a file already fixes: refused, not ignored
         rate = getattr(args, "samplerate", None)
         if rate is not None and float(rate) != rec.fs:
             why = f"{flag} {args.device!r} is recorded at {rec.fs:g} Hz (its header says so)"
             raise v.fail("--samplerate", rate, f"{why}: leave --samplerate out, or resample")
+        if getattr(args, "channels", None) is not None:
+            why = f"sets a device's channel count; {flag} {args.device!r} has its own"
+            raise v.fail("--channels", args.channels, f"{why}: pick channels with --channel-map")
         return rec
     return hw.open(
         args.device,
