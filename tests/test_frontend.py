@@ -528,3 +528,16 @@ def test_a_bad_play_device_is_refused_before_the_folder_is_made(tmp_path: Path, 
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("arraykit: error: --play=")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_json_lines_never_overwrite_the_input_recording(tmp_path: Path, capsys) -> None:
+    """``--json IN.wav`` (a slip for ``-o``) truncated the recording to JSON text."""
+    rec = tmp_path / "rec.wav"
+    sf.write(str(rec), 0.1 * np.random.default_rng(1).standard_normal((FS // 2, 6)), FS)
+    before = rec.read_bytes()
+    cmd = ["track", str(rec), "--geometry", "respeaker-6mic", "-o", str(tmp_path / "o")]
+    assert main([*cmd, "--json", str(rec)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("arraykit: error: --json=")
+    assert "input" in err and rec.read_bytes() == before
+    assert not (tmp_path / "o").exists()

@@ -11,6 +11,7 @@ readable files holding every complete block.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import time
@@ -112,6 +113,9 @@ def run_track(args: argparse.Namespace) -> int:
     file_or_device(args, args.input, "IN.wav")
     _check_out_dir(args.out)
     check_figure_output(args.view_png, "--view-png")
+    if args.json and os.path.isfile(args.json) and os.path.isfile(str(args.device)):
+        if os.path.samefile(args.json, str(args.device)):  # it would be truncated to JSON
+            raise v.fail("--json", args.json, "is the input recording: give another file")
     extra = {"realtime": args.realtime} if str(args.device).startswith("sim:") else {}
     if args.input is None and not str(args.device).startswith("sim:"):
         extra["on_loss"] = "ignore"
