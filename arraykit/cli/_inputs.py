@@ -176,3 +176,17 @@ def check_figure_output(path: str | None, flag: str) -> None:
     parent = p.parent if str(p.parent) else Path(".")
     if not parent.is_dir():
         raise v.fail(flag, str(path), f"folder {str(parent)!r} does not exist")
+
+
+def refuse_overwriting_input(input_path: str, output_path: str, flag: str = "--output") -> None:
+    """Refuse an output path (`flag`) that names the input file (the recording would be lost)."""
+    same = os.path.realpath(input_path) == os.path.realpath(output_path)
+    if not same and os.path.exists(output_path) and os.path.exists(input_path):
+        same = os.path.samefile(input_path, output_path)
+    if same:
+        raise v.fail(
+            flag,
+            output_path,
+            f"is the input recording {input_path!r}; writing there would destroy it. "
+            "Give another output file",
+        )

@@ -9,7 +9,12 @@ from typing import Any, Literal
 import numpy as np
 
 from arraykit.beamform.registry import design_names, get_design
-from arraykit.cli._inputs import add_channel_args, check_figure_output, read_recording
+from arraykit.cli._inputs import (
+    add_channel_args,
+    check_figure_output,
+    read_recording,
+    refuse_overwriting_input,
+)
 from arraykit.errors import InvalidArgumentError
 
 SQUINT_DB = 0.05
@@ -177,20 +182,6 @@ def run_beamform(args: argparse.Namespace) -> int:
         target = "the dominant source (blind: no direction)"
     print(f"{args.method} toward {target}: wrote {args.output} ({y.size / fs:.2f} s at {fs} Hz)")
     return 0
-
-
-def refuse_overwriting_input(input_path: str, output_path: str) -> None:
-    """Refuse an output path that names the input file (the recording would be lost)."""
-    import os
-
-    same = os.path.realpath(input_path) == os.path.realpath(output_path)
-    if not same and os.path.exists(output_path) and os.path.exists(input_path):
-        same = os.path.samefile(input_path, output_path)
-    if same:
-        raise InvalidArgumentError(
-            f"--output={output_path!r}: is the input recording {input_path!r}; writing there "
-            "would destroy it. Give another output file"
-        )
 
 
 def _locate(x: np.ndarray, fs: int, g) -> tuple[float, float]:

@@ -11,7 +11,6 @@ readable files holding every complete block.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 import time
@@ -19,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from arraykit.cli._inputs import check_figure_output
+from arraykit.cli._inputs import check_figure_output, refuse_overwriting_input
 from arraykit.cli.hardware import (
     _device_args,
     _StopOnSignal,
@@ -113,9 +112,8 @@ def run_track(args: argparse.Namespace) -> int:
     file_or_device(args, args.input, "IN.wav")
     _check_out_dir(args.out)
     check_figure_output(args.view_png, "--view-png")
-    if args.json and os.path.isfile(args.json) and os.path.isfile(str(args.device)):
-        if os.path.samefile(args.json, str(args.device)):  # it would be truncated to JSON
-            raise v.fail("--json", args.json, "is the input recording: give another file")
+    if args.json and args.input is not None:
+        refuse_overwriting_input(args.input, args.json, "--json")
     extra = {"realtime": args.realtime} if str(args.device).startswith("sim:") else {}
     if args.input is None and not str(args.device).startswith("sim:"):
         extra["on_loss"] = "ignore"
