@@ -541,3 +541,18 @@ def test_json_lines_never_overwrite_the_input_recording(tmp_path: Path, capsys) 
     assert err.count("\n") == 1 and err.startswith("arraykit: error: --json=")
     assert "input" in err and rec.read_bytes() == before
     assert not (tmp_path / "o").exists()
+
+
+def test_view_without_a_window_is_refused_naming_view_png(tmp_path: Path, capsys) -> None:
+    """``--view`` where matplotlib has no window to draw in (no display, Agg) showed
+    nothing and said nothing; now one line pointing at --view-png, before any work."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    cmd = ["track", "--device", "sim:respeaker-usb-4mic", "--seconds", "0.3", "-o"]
+    assert main([*cmd, str(tmp_path / "o"), "--view"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("arraykit: error: --view=")
+    assert "--view-png" in err and list(tmp_path.iterdir()) == []
+    assert main([*cmd, str(tmp_path / "p"), "--view-png", str(tmp_path / "v.png")]) == 0
+    assert (tmp_path / "v.png").stat().st_size > 0

@@ -128,16 +128,23 @@ def run_track(args: argparse.Namespace) -> int:
     pipe = Pipeline(dev.geometry, dev.fs, opts)
     # checked before DIR is touched
     extra_sink = JsonLines(args.json, name="--json") if args.json else None
-    player = Player(args.play, int(dev.fs), name="--play") if args.play else None
-    files = TrackFiles(args.out, int(dev.fs))
-    sinks = [JsonLines(f"{args.out}/tracks.jsonl")]
-    if extra_sink is not None:
-        sinks.append(extra_sink)
     view = None
     if args.view or args.view_png:
         from arraykit.frontend.view import LiveView
 
         view = LiveView(interactive=bool(args.view))
+        if args.view and view.window_backend() is None:
+            import matplotlib
+
+            why = "matplotlib has no window to draw in here (no display?)"
+            raise v.fail(
+                "--view", matplotlib.get_backend(), f"{why}: save the map with --view-png PNG"
+            )
+    player = Player(args.play, int(dev.fs), name="--play") if args.play else None
+    files = TrackFiles(args.out, int(dev.fs))
+    sinks = [JsonLines(f"{args.out}/tracks.jsonl")]
+    if extra_sink is not None:
+        sinks.append(extra_sink)
 
     def emit(reports: list[Any]) -> None:
         for r in reports:

@@ -62,6 +62,14 @@ class LiveView:
             if not pts:
                 del self.tracks[tid]
 
+    def window_backend(self) -> str | None:
+        """The matplotlib backend if it draws in a window, else None (Agg: no display)."""
+        import matplotlib
+
+        fig = self.draw()
+        framework = fig.canvas.required_interactive_framework
+        return None if framework is None else str(matplotlib.get_backend())
+
     def draw(self) -> Any:
         """Draw the current frame; returns the matplotlib figure."""
         import matplotlib.pyplot as plt
