@@ -41,7 +41,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("input", nargs="?", metavar="IN.wav", help="a recording (else --device)")
     _device_args(p)
-    p.add_argument("-o", "--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument(
+        "-o",
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="output folder: new, or one without an earlier run's tracks (never overwritten)",
+    )
     p.add_argument(
         "--json",
         metavar="TARGET",
