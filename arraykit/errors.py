@@ -12,6 +12,7 @@ __all__ = [
     "DeviceError",
     "GeometryFileError",
     "InvalidArgumentError",
+    "MissingDependencyError",
     "NoSourceError",
 ]
 
@@ -42,3 +43,8 @@ class NoSourceError(ArraykitError, ValueError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class MissingDependencyError(ArraykitError, ImportError):
+    """A package of an extra (``campaign``, ``track``) is not installed; the message says
+    how to get it."""

@@ -556,3 +556,21 @@ def test_view_without_a_window_is_refused_naming_view_png(tmp_path: Path, capsys
     assert "--view-png" in err and list(tmp_path.iterdir()) == []
     assert main([*cmd, str(tmp_path / "p"), "--view-png", str(tmp_path / "v.png")]) == 0
     assert (tmp_path / "v.png").stat().st_size > 0
+
+
+def test_without_the_track_extra_one_line_before_the_folder_is_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """The plain install has no filterpy: the tracker's ImportError came as a traceback
+    when the first track was born, after tracks.jsonl had been started."""
+    import sys
+
+    for name in ("filterpy", "filterpy.common", "filterpy.kalman"):
+        monkeypatch.setitem(sys.modules, name, None)  # import fails as if not installed
+    rec = tmp_path / "rec.wav"
+    sf.write(str(rec), np.zeros((FS // 2, 6)), FS)
+    cmd = ["track", str(rec), "--geometry", "respeaker-6mic", "-o", str(tmp_path / "o")]
+    assert main(cmd) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "filterpy" in err and "pip install 'arraykit[track]'" in err
+    assert not (tmp_path / "o").exists()

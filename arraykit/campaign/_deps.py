@@ -5,13 +5,11 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from arraykit.errors import ArraykitError
+from arraykit.errors import MissingDependencyError
+
+__all__ = ["HINT", "MissingDependencyError", "need"]
 
 HINT = "pip install 'arraykit[campaign]'"
-
-
-class MissingDependencyError(ArraykitError, ImportError):
-    """A package of the ``campaign`` extra is not installed; the message says how to get it."""
 
 
 def need(module: str) -> ModuleType:

@@ -28,6 +28,7 @@ from typing import Literal, Protocol, get_args
 import numpy as np
 
 from arraykit import _validate as v
+from arraykit.errors import MissingDependencyError
 
 __all__ = [
     "Activity",
@@ -93,11 +94,11 @@ class WebrtcActivity:
     def __init__(self, fs: float, *, aggressiveness: int = 2) -> None:
         try:
             import webrtcvad
-        except ImportError as exc:  # pragma: no cover - depends on the install
-            raise ImportError(
+        except ImportError:  # pragma: no cover - depends on the install
+            raise MissingDependencyError(
                 "activity='webrtc' needs webrtcvad-wheels (pip install 'arraykit[track]'); "
                 "or use activity='energy'"
-            ) from exc
+            ) from None
         fs_i = round(v.positive("fs", fs))
         rate = webrtc_rate(fs_i)
         if rate is None:

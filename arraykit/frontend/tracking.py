@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from arraykit.errors import MissingDependencyError
+
 __all__ = ["Event", "Track", "Tracker", "angle_between"]
 
 
@@ -134,6 +136,7 @@ class Tracker:
         rate_decay: float = 0.5,
         max_gate: float = 40.0,
     ) -> None:
+        _filterpy()  # a missing package says so now, not when the first track is born
         self.dt = float(dt)
         self.gate = float(gate)
         self.max_gate = float(max_gate)
@@ -150,13 +153,7 @@ class Tracker:
         self.block = 0
 
     def _new_filter(self, az: float, el: float) -> Any:
-        try:
-            from filterpy.common import Q_discrete_white_noise
-            from filterpy.kalman import KalmanFilter
-        except ImportError as exc:  # pragma: no cover - depends on the install
-            raise ImportError(
-                "the front end's tracker needs filterpy: pip install 'arraykit[track]'"
-            ) from exc
+        Q_discrete_white_noise, KalmanFilter = _filterpy()
 
         dt = self.dt
         kf = KalmanFilter(dim_x=4, dim_z=2)
@@ -267,3 +264,15 @@ class Tracker:
             if not near:
                 out.append(tr)
         return out
+
+
+def _filterpy() -> tuple[Any, Any]:
+    """filterpy's ``Q_discrete_white_noise`` and ``KalmanFilter``, or one line naming the extra."""
+    try:
+        from filterpy.common import Q_discrete_white_noise
+        from filterpy.kalman import KalmanFilter
+    except ImportError:
+        raise MissingDependencyError(
+            "the front end's tracker needs filterpy (the track extra): pip install 'arraykit[track]'"
+        ) from None
+    return Q_discrete_white_noise, KalmanFilter
