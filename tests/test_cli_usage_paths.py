@@ -152,3 +152,14 @@ def test_a_bad_audio_output_is_named_by_its_flag(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(f"arraykit: error: {flag}=")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"]
+
+
+def test_a_missing_channel_map_file_is_named_by_its_flag(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # before: "arraykit: error: path='.../odas.cfg': no such file" (which option's path?)
+    cfg = str(tmp_path / "odas.cfg")
+    assert main(["doa", "x.wav", "--geometry", "respeaker-6mic", "--channel-map", cfg]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"arraykit: error: --channel-map={cfg!r}")
+    assert "no such file" in err

@@ -37,6 +37,8 @@ def channel_map(text: str | None) -> list[int] | None:
     if text.lower().endswith(".cfg"):
         from arraykit.geometry import odas_channel_map
 
+        if not Path(text).is_file():
+            raise v.fail("--channel-map", text, "no such file")
         return list(odas_channel_map(text))
     try:
         return [int(t) for t in text.split(",") if t.strip()]
