@@ -541,6 +541,12 @@ def test_json_lines_never_overwrite_the_input_recording(tmp_path: Path, capsys) 
     assert err.count("\n") == 1 and err.startswith("arraykit: error: --json=")
     assert "input" in err and rec.read_bytes() == before
     assert not (tmp_path / "o").exists()
+    # --json DIR/tracks.jsonl: the same file opened twice, every line written twice
+    (tmp_path / "o").mkdir()
+    assert main([*cmd, "--json", str(tmp_path / "o" / "tracks.jsonl")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("arraykit: error: --json=") and "already written" in err
+    assert list((tmp_path / "o").iterdir()) == []
 
 
 def test_view_without_a_window_is_refused_naming_view_png(tmp_path: Path, capsys) -> None:

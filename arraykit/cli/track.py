@@ -11,6 +11,7 @@ readable files holding every complete block.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import time
@@ -120,6 +121,9 @@ def run_track(args: argparse.Namespace) -> int:
     check_figure_output(args.view_png, "--view-png")
     if args.json and args.input is not None:
         refuse_overwriting_input(args.input, args.json, "--json")
+    own = os.path.join(args.out, "tracks.jsonl")
+    if args.json and os.path.realpath(args.json) == os.path.realpath(own):
+        raise v.fail("--json", args.json, "is DIR/tracks.jsonl, already written: leave --json out")
     extra = {"realtime": args.realtime} if str(args.device).startswith("sim:") else {}
     if args.input is None and not str(args.device).startswith("sim:"):
         extra["on_loss"] = "ignore"
