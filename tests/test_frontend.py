@@ -494,6 +494,9 @@ def test_a_recording_with_the_wrong_channels_or_rate_is_named_as_the_file(
     assert main(["track", str(six), *base, "--channels", "3"]) == 2  # was ignored
     err = capsys.readouterr().err
     assert err.startswith("arraykit: error: --channels=3") and "--channel-map" in err
+    assert main(["track", str(six), *base, "--realtime"]) == 2  # was ignored
+    err = capsys.readouterr().err
+    assert err.startswith("arraykit: error: --realtime=") and "sim:" in err
     assert not (tmp_path / "o").exists()
 
 

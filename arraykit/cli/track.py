@@ -125,6 +125,9 @@ def run_track(args: argparse.Namespace) -> int:
     if args.json and os.path.realpath(args.json) == os.path.realpath(own):
         raise v.fail("--json", args.json, "is DIR/tracks.jsonl, already written: leave --json out")
     extra = {"realtime": args.realtime} if str(args.device).startswith("sim:") else {}
+    if args.realtime and not extra:
+        why = "paces a sim: device only (a recording runs as fast as it can, a device at its own pace)"
+        raise v.fail("--realtime", True, why)
     if args.input is None and not str(args.device).startswith("sim:"):
         extra["on_loss"] = "ignore"
     dev = open_device(args, **extra)
