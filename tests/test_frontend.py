@@ -362,6 +362,9 @@ def test_bad_options_raise_one_error_naming_the_value() -> None:
         FrontendOptions(deflate_every=0)
     with pytest.raises(ak.InvalidArgumentError, match="max_sources"):
         FrontendOptions(max_sources=0)
+    # a 4 kHz recording: the rate is named, not the band option `arraykit track` has not got
+    with pytest.raises(ak.InvalidArgumentError, match=r"fs=4000: .* fs >= 7000 Hz"):
+        Pipeline(ak.load_geometry("respeaker-6mic"), 4000)
     # six microphones resolve at most five directions (ten gave six tracks for two talkers)
     with pytest.raises(ak.InvalidArgumentError, match=r"max_sources=6: .* 1\.\.5"):
         Pipeline(ak.load_geometry("respeaker-6mic"), FS, FrontendOptions(max_sources=6))

@@ -234,6 +234,10 @@ class Pipeline:
         self.options = opts = options if options is not None else FrontendOptions()
         if not isinstance(opts, FrontendOptions):
             raise v.fail("options", options, "must be a FrontendOptions")
+        _, top = v.band("freq_range", opts.freq_range, math.inf)
+        if top > self.fs / 2:  # name the rate (a recording's), not an option the CLI has not got
+            why = f"is too low for the band up to {top:g} Hz (freq_range)"
+            raise v.fail("fs", fs, f"{why}: the front end needs fs >= {2 * top:g} Hz")
         nfft = opts.nfft or int(2 ** math.floor(math.log2(0.032 * self.fs)))
         self.nfft, self.hop = nfft, nfft // 2
         self.block_n = opts.block_hops * self.hop
