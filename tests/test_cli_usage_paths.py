@@ -163,3 +163,34 @@ def test_a_missing_channel_map_file_is_named_by_its_flag(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(f"arraykit: error: --channel-map={cfg!r}")
     assert "no such file" in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["doa", "{i}"],
+        ["beamform", "{i}", "--direction", "30", "-o", "{d}/y.wav"],
+        ["diagnose", "--direction", "30"],
+        ["pattern", "--direction", "30", "-o", "{d}/p.png"],
+        ["track", "{i}", "-o", "{d}/tracks"],
+        ["live", "--device", "sim:respeaker-6mic", "--seconds", "1"],
+    ],
+)
+@pytest.mark.parametrize(
+    ("geometry", "why"),
+    [("respeaker-7mic", "unknown geometry"), ("{d}/mine.toml", "no such file")],
+)
+def test_a_bad_geometry_is_named_by_its_flag(
+    argv: list[str], geometry: str, why: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import numpy as np
+    import soundfile as sf
+
+    i = tmp_path / "in.wav"
+    sf.write(i, np.random.default_rng(0).standard_normal((4000, 6)) * 0.1, 16000)
+    # before: "name_or_path='respeaker-7mic': ..." (load_geometry's parameter, not the flag)
+    g = geometry.format(d=tmp_path)
+    assert main([a.format(i=i, d=tmp_path) for a in argv] + ["--geometry", g]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"arraykit: error: --geometry={g!r}: {why}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"]

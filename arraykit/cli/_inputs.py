@@ -81,7 +81,6 @@ def open_recording(
     import soundfile as sf
 
     from arraykit import hardware as hw
-    from arraykit.geometry import load_geometry
 
     p = Path(path)
     if not p.is_file():
@@ -91,7 +90,7 @@ def open_recording(
     except (sf.LibsndfileError, RuntimeError) as exc:
         raise v.fail(flag, str(path), f"cannot be read as audio: {exc}") from None
     prof = hw.load_profile(profile) if profile is not None else None
-    g = load_geometry(geometry) if geometry is not None else (prof.geometry if prof else None)
+    g = geometry_flag(geometry) if geometry is not None else (prof.geometry if prof else None)
     cmap = (
         tuple(channel_map)
         if channel_map is not None
@@ -178,6 +177,26 @@ def check_figure_output(path: str | None, flag: str) -> None:
     parent = p.parent if str(p.parent) else Path(".")
     if not parent.is_dir():
         raise v.fail(flag, str(path), f"folder {str(parent)!r} does not exist")
+
+
+def geometry_flag(text: Any, flag: str = "--geometry") -> Any:
+    """``--geometry``: a known name or a .toml / .xml / .cfg file, as
+    :func:`arraykit.geometry.load_geometry` reads it (None stays None), with errors about
+    the name or path in the flag's words (a malformed file's message names its field)."""
+    from arraykit.errors import GeometryFileError, InvalidArgumentError
+    from arraykit.geometry import load_geometry
+
+    if text is None:
+        return None
+    try:
+        return load_geometry(text)
+    except GeometryFileError:
+        raise
+    except InvalidArgumentError as exc:
+        head, sep, rest = str(exc).partition("=")
+        if head != "name_or_path" or not sep:
+            raise
+        raise InvalidArgumentError(f"{flag}={rest}") from None
 
 
 def refuse_overwriting_input(input_path: str, output_path: str, flag: str = "--output") -> None:

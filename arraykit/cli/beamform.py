@@ -12,6 +12,7 @@ from arraykit.beamform.registry import design_names, get_design
 from arraykit.cli._inputs import (
     add_channel_args,
     check_figure_output,
+    geometry_flag,
     read_recording,
     refuse_overwriting_input,
 )
@@ -269,10 +270,8 @@ def _num(x: float) -> float | None:
 
 
 def run_pattern(args: argparse.Namespace) -> int:
-    from arraykit.geometry import load_geometry
-
     check_figure_output(args.output, "--output")
-    g = load_geometry(args.geometry)
+    g = geometry_flag(args.geometry)
     direction = parse_direction(args.direction)
     freqs = parse_numbers(args.freqs, "--freqs")
     if any(f <= 0 for f in freqs):

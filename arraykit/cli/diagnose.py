@@ -14,8 +14,12 @@ import numpy as np
 
 from arraykit import _validate as v
 from arraykit.beamform import design_names
-from arraykit.cli._inputs import add_channel_args, check_figure_output, read_recording
-from arraykit.geometry import load_geometry
+from arraykit.cli._inputs import (
+    add_channel_args,
+    check_figure_output,
+    geometry_flag,
+    read_recording,
+)
 
 TABLE_FREQS = (500.0, 1000.0, 2000.0, 4000.0)
 
@@ -85,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         raise v.fail(
             "--profile/--channel-map", args.profile or args.channel_map, "only apply to IN.wav"
         )
-    return _prediction(args, load_geometry(args.geometry), direction)
+    return _prediction(args, geometry_flag(args.geometry), direction)
 
 
 def _prediction(args, geometry, direction) -> int:

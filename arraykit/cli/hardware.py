@@ -18,7 +18,13 @@ import numpy as np
 
 from arraykit import _validate as v
 from arraykit import hardware as hw
-from arraykit.cli._inputs import add_channel_args, channel_map, is_recording, open_recording
+from arraykit.cli._inputs import (
+    add_channel_args,
+    channel_map,
+    geometry_flag,
+    is_recording,
+    open_recording,
+)
 from arraykit.doa import registry as doa_registry
 from arraykit.hardware.control import led_help, open_control
 
@@ -144,7 +150,7 @@ def open_device(args: argparse.Namespace, **kw: Any) -> Any:
         flag = getattr(args, "device_flag", "--device")
         rec = open_recording(
             args.device,
-            geometry=args.geometry,
+            geometry=geometry_flag(args.geometry),
             profile=args.profile,
             channel_map=channel_map(args.channel_map),
             flag=flag,
@@ -164,7 +170,7 @@ def open_device(args: argparse.Namespace, **kw: Any) -> Any:
         profile=args.profile,
         channels=args.channels,
         channel_map=channel_map(args.channel_map),
-        geometry=args.geometry,
+        geometry=geometry_flag(args.geometry),
         samplerate=args.samplerate,
         **kw,
     )
