@@ -194,3 +194,19 @@ def test_a_bad_geometry_is_named_by_its_flag(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(f"arraykit: error: --geometry={g!r}: {why}")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"]
+
+
+def test_a_silent_recording_with_a_fixed_count_names_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import numpy as np
+    import soundfile as sf
+
+    i = tmp_path / "silent.wav"
+    sf.write(i, np.zeros((8000, 6)), 16000)
+    # before: "arraykit: error: silence: every sample is zero" (which file?)
+    assert main(["doa", str(i), "--geometry", "respeaker-6mic", "--sources", "2"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"arraykit: error: FILE={str(i)!r}: silence")
+    assert main(["doa", str(i), "--geometry", "respeaker-6mic", "--sources", "auto"]) == 0
+    assert "sources: 0" in capsys.readouterr().out  # "no source" is an answer

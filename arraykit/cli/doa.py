@@ -8,8 +8,10 @@ from typing import Literal
 
 import numpy as np
 
+from arraykit import _validate as v
 from arraykit.cli._inputs import add_channel_args, check_figure_output, read_recording
 from arraykit.doa import registry
+from arraykit.errors import NoSourceError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -73,17 +75,22 @@ def run(args: argparse.Namespace) -> int:
 
     check_figure_output(args.plot, "--plot")
     signals, fs, g = read_recording(args.file, args)
-    res = locate(
-        signals,
-        fs,
-        g,
-        method=args.method,
-        num_sources=_sources(args.sources),
-        freq_range=tuple(args.freq_range),
-        nfft=args.nfft,
-        grid=args.grid,
-        resolution=args.resolution,
-    )
+    try:
+        res = locate(
+            signals,
+            fs,
+            g,
+            method=args.method,
+            num_sources=_sources(args.sources),
+            freq_range=tuple(args.freq_range),
+            nfft=args.nfft,
+            grid=args.grid,
+            resolution=args.resolution,
+        )
+    except NoSourceError as exc:  # a fixed count and nothing to locate: say in which file
+        raise v.fail(
+            "FILE", args.file, f"{exc.reason}: no source to locate (--sources auto says 0)"
+        ) from None
     if args.plot:
         from arraykit.plot.doa import plot_doa
 
