@@ -53,7 +53,9 @@ def _owner(reports: list, truth, tid: int) -> int:
     return int(np.bincount(votes).argmax()) if votes else -1
 
 
-def meetings(name: str, seeds: int, cache: dict, args_activity: str = "auto") -> dict:
+def meetings(
+    name: str, seeds: int, cache: dict, args_activity: str = "auto", zones: bool = False
+) -> dict:
     g = ak.load_geometry(name)
     out: dict = {"err": [], "swaps": 0, "delay": [], "false": 0, "ospa": [], "sep": []}
     for seed in range(seeds):
@@ -64,7 +66,9 @@ def meetings(name: str, seeds: int, cache: dict, args_activity: str = "auto") ->
             ("plain", "mvdr", False),
             ("das", "das", False),
         ):
-            opts = FrontendOptions(activity=args_activity, separation=sep, postfilter=pf)
+            opts = FrontendOptions(
+                activity=args_activity, separation=sep, postfilter=pf, zones=zones
+            )
             pipe = Pipeline(g, FS, opts)
             runs[key] = (pipe, pipe.process(m.scene.signals) + pipe.finish())
         pipe, reps = runs["mvdr"]
@@ -214,6 +218,7 @@ def main() -> None:
     ap.add_argument("--skip", default="", help="comma list of parts to skip")
     ap.add_argument("--arrays", default="respeaker-6mic,respeaker-usb-4mic")
     ap.add_argument("--activity", default="auto", help="activity detector of the meetings")
+    ap.add_argument("--zones", action="store_true", help="meetings with the onset zones on")
     args = ap.parse_args()
     skip = set(args.skip.split(","))
     t0 = time.perf_counter()
@@ -229,7 +234,7 @@ def main() -> None:
     if "meetings" not in skip:
         rows_t, rows_s = [], []
         for name in args.arrays.split(","):
-            r = meetings(name, args.seeds, {}, args.activity)
+            r = meetings(name, args.seeds, {}, args.activity, args.zones)
             err = np.asarray(r["err"])
             delays = np.asarray(r["delay"])
             sep = np.asarray(r["sep"])

@@ -84,6 +84,7 @@ class SrpCovSearch:
         self.resolution, self.coarse = resolution, coarse
         opts = {"method": "srp-phat", "num_sources": 1, "resolution": resolution, "coarse": coarse}
         plan = plan_covariance(geometry, freqs, opts)
+        self.plan = plan  # its grid is the coarse map's (the zones' search reads it too)
         self.grid = np.asarray(plan.grid_directions)  # (G_c, 2)
         self.fast = plan.grid_kind in ("ring", "arc")
         if not self.fast:

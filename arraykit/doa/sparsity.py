@@ -77,6 +77,7 @@ __all__ = [
     "Atoms",
     "Zones",
     "count_zones",
+    "histogram_atoms",
     "pursue",
     "seed_zones",
     "single_source",
@@ -213,16 +214,33 @@ def pursue(X: np.ndarray, plan: Plan, kmax: int, *, force: bool = False) -> Atom
     # zone directions on every step-th grid point: two or more per smoothing deviation
     step = max(1, int(SMOOTH * width / (2.0 * plan.coarse)))
     zones = zone_directions(X, plan, step)
+    if len(zones.grid_index) == 0:
+        return Atoms(np.zeros(0, dtype=int), np.zeros(0), 0.0, zones)
+    smooth, dist = _kernels_for(grid, width)
+    counts = np.bincount(zones.grid_index, minlength=len(grid)).astype(float)  # (G,)
+    top = int(np.argmax(smooth @ counts))
+    clear = _gathered(zones.grid_index, dist[top] <= ATOM * width)
+    atoms, heights, left = histogram_atoms(counts, plan, kmax, force=force)
+    return Atoms(atoms, heights, left, zones, clear)
+
+
+def histogram_atoms(
+    counts: np.ndarray, plan: Plan, kmax: int, *, force: bool = False
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Steps 4-5 of the module's docstring on zone counts per grid point ``(G,)`` of the
+    plan's ring or arc (weights allowed: a forgetting histogram): the counted atoms'
+    grid indices ``(K,)``, their heights relative to the first ``(K,)`` and the relative
+    height of the highest point left (see :func:`pursue`)."""
+    grid = plan.grid_directions
+    width = _extract.beamwidth(plan.geometry, plan.freqs, plan.c)
+    smooth, dist = _kernels_for(grid, width)
+    hist = smooth @ np.asarray(counts, dtype=float)  # (G,)
     atoms: list[int] = []
     heights: list[float] = []
-    if len(zones.grid_index) == 0:
-        return Atoms(np.array(atoms, dtype=int), np.array(heights), 0.0, zones)
-    smooth, dist = _kernels_for(grid, width)
-    hist = smooth @ np.bincount(zones.grid_index, minlength=len(grid)).astype(float)  # (G,)
+    first = float(hist.max(initial=0.0))
+    if first <= 0:
+        return np.array(atoms, dtype=int), np.array(heights), 0.0
     stretch = _stretch(plan)  # (G,) a line's atoms widen toward its axis
-    top = int(np.argmax(hist))
-    clear = _gathered(zones.grid_index, dist[top] <= ATOM * width)
-    first = float(hist[top])
     for _ in range(4 * kmax + 3 if force else kmax + 3):  # a loop over atoms (few)
         q = int(np.argmax(hist))
         h = float(hist[q])
@@ -232,8 +250,7 @@ def pursue(X: np.ndarray, plan: Plan, kmax: int, *, force: bool = False) -> Atom
             atoms.append(q)
             heights.append(h / first)
         hist = np.maximum(hist - h / (1.0 + (dist[q] / (ATOM * width * stretch[q])) ** 2), 0.0)
-    left = float(hist.max()) / first
-    return Atoms(np.array(atoms, dtype=int), np.array(heights), left, zones, clear)
+    return np.array(atoms, dtype=int), np.array(heights), float(hist.max()) / first
 
 
 def _stretch(plan: Plan) -> np.ndarray:

@@ -27,9 +27,12 @@ import numpy as np
 
 from arraykit.beamform import RecursiveCovariance, steering_vector
 from arraykit.doa import SrpCovSearch
+from arraykit.doa import sparsity as _sparsity
+from arraykit.doa.plan import Plan
+from arraykit.frontend.tracking import _angle
 from arraykit.geometry import ArrayGeometry
 
-__all__ = ["Detections", "Localiser"]
+__all__ = ["Detections", "Localiser", "OnsetZones"]
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,47 @@ def _median(x: np.ndarray) -> float:
     return float(part[k]) if n % 2 else float(0.5 * (part[k - 1] + part[k]))
 
 
+class OnsetZones:
+    """A short-memory histogram of the single-source zones' directions, block by block.
+
+    Each block's band frames continue a stream of two-frame zones
+    (:func:`arraykit.doa.sparsity.zone_directions`: a zone counts when one eigenvalue
+    dominates it and its power rose at least :data:`~arraykit.doa.sparsity.ONSET` times
+    over the same bin's previous zone, an onset, where a talker's direct sound dominates
+    even while another talks); their directions on the search's coarse grid are added
+    to a histogram forgetting with time constant `memory`, whose matching-pursuit atoms
+    (:func:`arraykit.doa.sparsity.histogram_atoms`) name the talkers starting now.
+    """
+
+    def __init__(self, plan: Plan, *, hop_seconds: float, memory: float) -> None:
+        self.plan = plan
+        self.hop_seconds = float(hop_seconds)
+        self.memory = float(memory)
+        self.hist = np.zeros(len(plan.grid_directions))  # (G,) over the plan's grid
+        self._frames: np.ndarray | None = None  # the last zone's two frames + a leftover
+
+    def update(self, X_band: np.ndarray) -> None:
+        """Fold in a block's band frames ``(M, F, T_b)``."""
+        buf = X_band if self._frames is None else np.concatenate([self._frames, X_band], axis=2)
+        T = buf.shape[2]
+        self.hist *= float(np.exp(-X_band.shape[2] * self.hop_seconds / self.memory))
+        if T >= 4 or (self._frames is None and T >= 2):
+            # the first zone of `buf` is the previous block's last one: only the onset
+            # test of the next reads it (single_source never keeps a first zone)
+            zones = _sparsity.zone_directions(buf, self.plan)
+            self.hist += np.bincount(zones.grid_index, minlength=self.hist.size)
+            z = T // 2
+            self._frames = buf[:, :, 2 * z - 2 :]
+        else:
+            self._frames = buf
+
+    def atoms(self, kmax: int) -> tuple[np.ndarray, np.ndarray, float]:
+        """The histogram's atoms: grid indices ``(K,)``, heights relative to the first
+        ``(K,)``, and the zones the histogram holds (forgetting-weighted)."""
+        idx, rel, _ = _sparsity.histogram_atoms(self.hist, self.plan, kmax)
+        return idx, rel, float(self.hist.sum())
+
+
 class Localiser:
     """Directions from blocks of band STFT frames ``(M, F_band, T_b)``."""
 
@@ -77,6 +121,13 @@ class Localiser:
         min_height: float = 0.15,
         coarse: float | None = 6.0,
         deflate_every: int = 1,
+        zones: bool = False,
+        zone_memory: float = 0.2,
+        zone_ratio: float = 0.15,
+        zone_min: float = 10.0,
+        zone_apart: float = 40.0,
+        zone_support: float = 0.5,
+        zone_rival: float = 20.0,
     ) -> None:
         self.geometry = geometry
         self.freqs = np.asarray(freqs, dtype=float)
@@ -92,6 +143,16 @@ class Localiser:
         self._n = 0
         self.search = SrpCovSearch(geometry, self.freqs, resolution=resolution, coarse=coarse)
         self.grid_azimuth = self.search.grid[:, 0].copy()
+        self.zones = (
+            OnsetZones(self.search.plan, hop_seconds=hop_seconds, memory=zone_memory)
+            if zones
+            else None
+        )
+        self.zone_ratio = float(zone_ratio)
+        self.zone_min = float(zone_min)
+        self.zone_apart = float(zone_apart)
+        self.zone_support = float(zone_support)
+        self.zone_rival = float(zone_rival)
 
     def _deflate(self, R: np.ndarray, az: float, el: float, *, pairs: bool = False) -> np.ndarray:
         """``P R P`` with ``P = I - a a^H / M`` per bin (``a`` toward ``(az, el)``), as
@@ -121,9 +182,18 @@ class Localiser:
             + (s[:, None, None] * a[:, :, None] * a.conj()[:, None, :])
         )
 
-    def update(self, X_band: np.ndarray, active: bool) -> Detections:
-        """Fold in a block's frames; search the covariance when the block is `active`."""
+    def update(
+        self,
+        X_band: np.ndarray,
+        active: bool,
+        known: list[tuple[float, float]] | tuple[()] = (),
+    ) -> Detections:
+        """Fold in a block's frames; search the covariance when the block is `active`.
+        `known`: directions ``(azimuth, elevation)`` of the talkers already tracked (the
+        onset zones report only a talker at least `zone_apart` from all of them)."""
         R = self.cov.update(X_band)
+        if self.zones is not None:  # every block: the zones' onset test reads the last one
+            self.zones.update(X_band)
         empty = np.zeros(0)
         if not active or not np.any(np.diagonal(R, axis1=1, axis2=2).real):  # PSD: 0 iff diag 0
             return Detections(empty, empty, empty, empty, empty)
@@ -146,5 +216,41 @@ class Localiser:
             if h < max(self.peak_ratio * h0, self.min_height):
                 break
             found.append((az, el, h / h0))
+        if self.zones is not None:
+            found += self._zone_peaks(found, spec, h0, known)
         arr = np.array(found)
         return Detections(arr[:, 0], arr[:, 1], arr[:, 2], spec, self.grid_azimuth)
+
+    def _zone_peaks(
+        self,
+        found: list[tuple[float, float, float]],
+        spec: np.ndarray,
+        h0: float,
+        known: list[tuple[float, float]] | tuple[()],
+    ) -> list[tuple[float, float, float]]:
+        """Directions the onset zones hold and the map's peaks do not: each atom of their
+        histogram standing at least `zone_ratio` of the first, over at least `zone_min`
+        zones in memory, `zone_apart` degrees or more from every peak found (strength:
+        the atom's relative height)."""
+        assert self.zones is not None
+        idx, rel, mass = self.zones.atoms(2)
+        if mass < self.zone_min:
+            return []
+        grid = self.search.grid
+        med = _median(spec)
+        out: list[tuple[float, float, float]] = []
+        for q, r in zip(idx, rel, strict=True):
+            az, el = float(grid[q, 0]), float(grid[q, 1])
+            if r < self.zone_ratio:
+                continue
+            if spec[q] - med < self.zone_support * h0:
+                continue
+            taken = [(a, e) for a, e, _ in found + out]
+            rival = any(
+                _angle(az, el, a, e) < self.zone_rival
+                and any(_angle(fa, fe, a, e) < self.zone_apart for fa, fe, _ in found)
+                for a, e in known
+            )
+            if not rival and all(_angle(az, el, a, e) >= self.zone_apart for a, e in taken):
+                out.append((az, el, float(r)))
+        return out

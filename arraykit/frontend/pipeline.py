@@ -130,6 +130,12 @@ class FrontendOptions:
     separation_memory: float = 1.0
     separation_max_freq: float = 8000.0
     postfilter: bool = True
+    zones: bool = False
+    zone_memory: float = 0.2
+    zone_ratio: float = 0.15
+    zone_min: float = 10.0
+    zone_apart: float = 40.0
+    zone_support: float = 0.5
 
     def __post_init__(self) -> None:
         if self.nfft is not None:
@@ -137,7 +143,7 @@ class FrontendOptions:
             if self.nfft % 2:
                 raise v.fail("nfft", self.nfft, "must be even (50 % overlap)")
         v.integer("block_hops", self.block_hops, 1)
-        for name in ("memory", "resolution", "gate", "hold"):
+        for name in ("memory", "resolution", "gate", "hold", "zone_memory", "zone_apart"):
             v.positive(name, getattr(self, name))
         for name in ("meas_sd", "accel_sd"):
             if getattr(self, name) is not None:
@@ -154,6 +160,12 @@ class FrontendOptions:
         if not 0 <= float(self.activity_threshold) <= 1:
             raise v.fail("activity_threshold", self.activity_threshold, "must lie in [0, 1]")
         v.choice("activity", self.activity, ACTIVITIES)
+        if not isinstance(self.zones, bool):
+            raise v.fail("zones", self.zones, "must be True or False")
+        if not 0 < float(self.zone_ratio) <= 1:
+            raise v.fail("zone_ratio", self.zone_ratio, "must lie in (0, 1]")
+        if not float(self.zone_min) >= 0:
+            raise v.fail("zone_min", self.zone_min, "must be >= 0 (zones)")
         v.choice("separation", self.separation, SEPARATIONS)
 
 
@@ -261,6 +273,13 @@ class Pipeline:
             resolution=opts.resolution,
             min_height=opts.min_height,
             deflate_every=opts.deflate_every,
+            zones=opts.zones,
+            zone_memory=opts.zone_memory,
+            zone_ratio=opts.zone_ratio,
+            zone_min=opts.zone_min,
+            zone_apart=opts.zone_apart,
+            zone_support=opts.zone_support,
+            zone_rival=opts.gate,
         )
         kind = opts.activity
         if kind == "auto":
@@ -356,7 +375,8 @@ class Pipeline:
         self._frame += X.shape[2]
         self._consumed += x.shape[1]
         t = self._consumed / self.fs
-        det = self.localiser.update(X[:, self.band, :], act >= opts.activity_threshold)
+        known = [(tr.azimuth, tr.elevation) for tr in self.tracker.tracks if tr.confirmed]
+        det = self.localiser.update(X[:, self.band, :], act >= opts.activity_threshold, known)
         tracks, events = self.tracker.step(t, det.azimuth, det.elevation)
         events = self._events + events
         self._events = []
