@@ -17,6 +17,12 @@ from the blocks where it dominates). Every peak must also stand `min_height` abo
 its map's median (the map is a mean GCC-PHAT, at most 1): in sensor noise alone the
 first peak stands 0.02-0.1 high, a talker 0.3-0.45 (six-microphone circle, RT60
 0.3 s, 20 dB SNR).
+
+With `zones` (:class:`OnsetZones`, off by default) the single-source time-frequency
+zones of each block (onsets, where a talker's direct sound dominates even while
+another talks) feed a short-memory direction histogram, and a clear atom of it away
+from the map's peak is one more detection: a talker starting over another is detected
+before the covariance shows it (see :class:`~arraykit.frontend.FrontendOptions`).
 """
 
 from __future__ import annotations
