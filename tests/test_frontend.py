@@ -260,8 +260,11 @@ def _record_and_track(tmp: Path, *extra: str) -> tuple[Path, Path]:
     return off, live
 
 
-def test_offline_run_equals_live_run_from_the_simulated_device(tmp_path: Path) -> None:
-    off, live = _record_and_track(tmp_path)
+@pytest.mark.parametrize("extra", [(), ("--zones",)])
+def test_offline_run_equals_live_run_from_the_simulated_device(
+    tmp_path: Path, extra: tuple[str, ...]
+) -> None:
+    off, live = _record_and_track(tmp_path, *extra)
     assert (off / "tracks.jsonl").read_bytes() == (live / "tracks.jsonl").read_bytes()
     wavs = sorted(p.name for p in off.glob("track-*.wav"))
     assert wavs == sorted(p.name for p in live.glob("track-*.wav")) and wavs

@@ -78,6 +78,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="directions per block (default: 2 with more than four microphones, else 1)",
     )
+    p.add_argument(
+        "--zones",
+        action="store_true",
+        help="onset zones: detect a talker who starts over another sooner (4-mic: 0.40 -> 0.23 s "
+        "median, p90 8.9 -> 9.3 deg, about 20 %% more CPU; off by default)",
+    )
     p.add_argument("--realtime", action="store_true", help="pace a sim: device in real time")
     p.set_defaults(handler=run_track)
 
@@ -136,6 +142,7 @@ def run_track(args: argparse.Namespace) -> int:
         postfilter=args.postfilter,
         activity=args.activity,
         max_sources=args.max_sources,
+        zones=args.zones,
     )
     limit = None if args.seconds is None else round(v.positive("seconds", args.seconds) * dev.fs)
     pipe = Pipeline(dev.geometry, dev.fs, opts)
