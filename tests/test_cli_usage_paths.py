@@ -106,6 +106,7 @@ def test_a_wav_without_frames_is_named_not_a_numpy_error(
     assert main([a.format(f=f, o=tmp_path / "o.wav") for a in argv]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "empty.wav" in err and "no audio frames" in err
+    assert not err.startswith("arraykit: error: path=")  # the command's name for it, not the API's
     assert not (tmp_path / "o.wav").exists()
 
 

@@ -86,9 +86,12 @@ def open_recording(
     if not p.is_file():
         raise v.fail(flag, str(path), "no such file")
     try:
-        n = sf.info(str(p)).channels
+        info = sf.info(str(p))
     except (sf.LibsndfileError, RuntimeError) as exc:
         raise v.fail(flag, str(path), f"cannot be read as audio: {exc}") from None
+    if info.frames == 0:
+        raise v.fail(flag, str(path), "holds no audio frames (0 samples): nothing to read")
+    n = info.channels
     prof = hw.load_profile(profile) if profile is not None else None
     g = geometry_flag(geometry) if geometry is not None else (prof.geometry if prof else None)
     cmap = (
