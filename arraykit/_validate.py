@@ -24,7 +24,9 @@ def show(value: Any, limit: int = 80) -> str:
 
 def fail(name: str, value: Any, why: str) -> InvalidArgumentError:
     """Build the error for argument `name` holding `value`: ``raise fail(...)``."""
-    return InvalidArgumentError(f"{name}={show(value)}: {why}")
+    err = InvalidArgumentError(f"{name}={show(value)}: {why}")
+    err.name = name
+    return err
 
 
 def positive(name: str, value: Any) -> float:

@@ -22,7 +22,23 @@ class ArraykitError(Exception):
 
 
 class InvalidArgumentError(ArraykitError, ValueError):
-    """An argument has a bad value; the message names it and shows the value."""
+    """An argument has a bad value; the message names it and shows the value.
+
+    Made by :func:`arraykit._validate.fail`, it also knows the argument's name
+    (``name``; None when the message was written by hand), so that a caller who calls
+    the argument otherwise (a CLI flag) can say the same in its own words
+    (:meth:`renamed`)."""
+
+    name: str | None = None
+
+    def renamed(self, name: str) -> InvalidArgumentError:
+        """The same error about the argument called `name` (itself when its name is not
+        known)."""
+        if self.name is None:
+            return self
+        err = type(self)(name + str(self)[len(self.name) :])
+        err.name = name
+        return err
 
 
 class GeometryFileError(InvalidArgumentError):

@@ -81,6 +81,7 @@ def open_recording(
     import soundfile as sf
 
     from arraykit import hardware as hw
+    from arraykit.errors import InvalidArgumentError
 
     p = Path(path)
     if not p.is_file():
@@ -89,8 +90,6 @@ def open_recording(
         info = sf.info(str(p))
     except (sf.LibsndfileError, RuntimeError) as exc:
         raise v.fail(flag, str(path), f"cannot be read as audio: {exc}") from None
-    if info.frames == 0:
-        raise v.fail(flag, str(path), "holds no audio frames (0 samples): nothing to read")
     n = info.channels
     prof = hw.load_profile(profile) if profile is not None else None
     g = geometry_flag(geometry) if geometry is not None else (prof.geometry if prof else None)
@@ -115,7 +114,13 @@ def open_recording(
             f"has {n} channel(s) and no geometry known: give --geometry NAME or FILE (or "
             "--profile NAME of the device that recorded it)",
         )
-    return hw.open(str(p), profile=profile, channel_map=cmap, geometry=geometry, **kw)
+    given = None if geometry is None else g  # as read above (an ArrayGeometry passes through)
+    try:
+        return hw.open(str(p), profile=profile, channel_map=cmap, geometry=given, **kw)
+    except InvalidArgumentError as exc:  # about the file (no frames): in the command's words
+        if exc.name != "path":
+            raise
+        raise exc.renamed(flag) from None
 
 
 def _layout_hint(name: str, n: int, g: Any, cmap: tuple[int, ...] | None, explicit: bool) -> str:
@@ -186,20 +191,17 @@ def geometry_flag(text: Any, flag: str = "--geometry") -> Any:
     """``--geometry``: a known name or a .toml / .xml / .cfg file, as
     :func:`arraykit.geometry.load_geometry` reads it (None stays None), with errors about
     the name or path in the flag's words (a malformed file's message names its field)."""
-    from arraykit.errors import GeometryFileError, InvalidArgumentError
+    from arraykit.errors import InvalidArgumentError
     from arraykit.geometry import load_geometry
 
     if text is None:
         return None
     try:
         return load_geometry(text)
-    except GeometryFileError:
-        raise
     except InvalidArgumentError as exc:
-        head, sep, rest = str(exc).partition("=")
-        if head != "name_or_path" or not sep:
+        if exc.name != "name_or_path":  # a malformed file: its message names the field
             raise
-        raise InvalidArgumentError(f"{flag}={rest}") from None
+        raise exc.renamed(flag) from None
 
 
 def refuse_overwriting_input(input_path: str, output_path: str, flag: str = "--output") -> None:
