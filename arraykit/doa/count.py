@@ -28,7 +28,6 @@ counted; otherwise the count is capped at the method's ``max_sources(M)``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import NamedTuple
 
 import numpy as np
@@ -39,7 +38,7 @@ from arraykit.doa import extract as _extract
 from arraykit.doa import sparsity as _sparsity
 from arraykit.doa._steer import Steering
 from arraykit.doa.methods.srp_phat import srp_map
-from arraykit.doa.peaks import peak_mask, peaks, separation
+from arraykit.doa.peaks import apart_rule, peak_mask, peaks
 from arraykit.doa.plan import Plan
 from arraykit.doa.statistics import BandStatistics
 from arraykit.steering import near_field_delays
@@ -84,8 +83,8 @@ def count(
     found = None
     if weak is not None:
         found = _tf_pursuit(plan, stats, min(M - 1, most, MAX_AUTO_SOURCES))
-        if found is None or found.clear < _sparsity.CLEAR:
-            why = "" if found is None else f"; {_zones_weak(found)}"
+        why = _unclear(found)
+        if why is not None:
             return Count(0, f"auto: 0 sources ({weak}{why})", srp)
     if most == 1:
         return Count(1, f"auto: {plan.method} finds one source")
@@ -107,8 +106,8 @@ def count(
             return Count(0, diffuse, srp)
         if found is None:
             found = _tf_pursuit(plan, stats, kmax)
-        if found is None or found.clear < _sparsity.CLEAR:
-            why = "" if found is None else f"; {_zones_weak(found)}"
+        why = _unclear(found)
+        if why is not None:
             return Count(0, f"{diffuse}{why}", srp)
     if plan.options.counting == "tf":
         frames = stats.tf_frames()
@@ -132,6 +131,14 @@ def _tf_pursuit(plan: Plan, stats: BandStatistics, kmax: int) -> _sparsity.Atoms
     if plan.options.counting != "tf" or frames is None or not tf_applies(plan):
         return None
     return _sparsity.pursue(frames, plan, kmax)
+
+
+def _unclear(found: _sparsity.Atoms | None) -> str | None:
+    """None when the zones gather clearly enough to overrule a map that says 0 sources
+    (:data:`~arraykit.doa.sparsity.CLEAR`); else what to add to that map's reason."""
+    if found is not None and found.clear >= _sparsity.CLEAR:
+        return None
+    return "" if found is None else f"; {_zones_weak(found)}"
 
 
 def _zones_weak(found: _sparsity.Atoms) -> str:
@@ -203,14 +210,18 @@ def count_clean(
     def peaks_of(m: np.ndarray) -> np.ndarray:
         return peak_mask(m, plan)
 
-    def apart(i: int, chosen: Iterable[int]) -> bool:
-        return all(separation(plan, i, j) >= plan.min_separation for j in chosen)
-
     R = stats.phat()
     if srp is None:
         srp = srp_map(plan, R, steer)
     K, heights = _extract.clean_count(
-        R, residual_map, steer_at, peaks_of, apart, kmax, _confidence.NO_SOURCE_FLOOR, first=srp
+        R,
+        residual_map,
+        steer_at,
+        peaks_of,
+        apart_rule(plan),
+        kmax,
+        _confidence.NO_SOURCE_FLOOR,
+        first=srp,
     )
     if K == 0:
         return 0, f"auto (clean): 0 sources ({_confidence.weak_reason(float(heights[0]))})"

@@ -7,7 +7,7 @@ Shapes: ``G`` grid points, ``K`` sources.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -17,7 +17,7 @@ from arraykit.doa import grids as _grids
 from arraykit.doa.plan import Plan
 from arraykit.geometry import unit_vectors
 
-__all__ = ["SNAP", "peak_mask", "peaks", "peaks_near", "separation"]
+__all__ = ["SNAP", "apart_rule", "peak_mask", "peaks", "peaks_near", "separation"]
 
 _NEIGHBOURS: _cache.Cache[tuple[np.ndarray, np.ndarray]] = _cache.named("doa.peak_neighbours", 16)
 
@@ -43,11 +43,7 @@ def peaks(
     if K == 1 and fill and plan.grid_kind in ("ring", "arc", "arc-el"):
         return np.array([int(np.argmax(spectrum))]), np.ones(1, dtype=bool)  # the top peak
     local = peak_mask(spectrum, plan)
-
-    def apart(i: int, chosen: Iterable[int]) -> bool:
-        return all(separation(plan, i, j) >= plan.min_separation for j in chosen)
-
-    return _extract.choose(spectrum, local, K, apart, fill=fill)
+    return _extract.choose(spectrum, local, K, apart_rule(plan), fill=fill)
 
 
 def peaks_near(
@@ -79,16 +75,25 @@ def peaks_near(
     chosen = [int(every[t]) for t in taken]
     on = [t < C for t in taken]
     if K is not None and K > len(chosen):
-
-        def apart(i: int, more: Iterable[int]) -> bool:
-            return all(separation(plan, i, j) >= plan.min_separation for j in [*chosen, *more])
-
-        rest, rest_on = _extract.choose(spectrum, local, K - len(chosen), apart)
+        rest, rest_on = _extract.choose(
+            spectrum, local, K - len(chosen), apart_rule(plan, taken=chosen)
+        )
         chosen.extend(int(i) for i in rest)
         on.extend(bool(o) for o in rest_on)
     idx, on_peak = np.array(chosen, dtype=int), np.array(on, dtype=bool)
     order = np.lexsort((-spectrum[idx], ~on_peak))
     return idx[order], on_peak[order]
+
+
+def apart_rule(plan: Plan, taken: Iterable[int] = ()) -> Callable[[int, Iterable[int]], bool]:
+    """``apart(i, chosen)``: whether grid point ``i`` is at least ``min_separation``
+    (:func:`separation`) from every chosen point and every point `taken` already."""
+    fixed = list(taken)
+
+    def apart(i: int, chosen: Iterable[int]) -> bool:
+        return all(separation(plan, i, j) >= plan.min_separation for j in [*fixed, *chosen])
+
+    return apart
 
 
 def peak_mask(spectrum: np.ndarray, plan: Plan) -> np.ndarray:

@@ -218,9 +218,10 @@ def pursue(X: np.ndarray, plan: Plan, kmax: int, *, force: bool = False) -> Atom
         return Atoms(np.zeros(0, dtype=int), np.zeros(0), 0.0, zones)
     smooth, dist = _kernels_for(grid, width)
     counts = np.bincount(zones.grid_index, minlength=len(grid)).astype(float)  # (G,)
-    top = int(np.argmax(smooth @ counts))
-    clear = _gathered(zones.grid_index, dist[top] <= ATOM * width)
     atoms, heights, left = histogram_atoms(counts, plan, kmax, force=force)
+    # the histogram's top is the first atom (made there before the others)
+    top = int(atoms[0]) if len(atoms) else int(np.argmax(smooth @ counts))
+    clear = _gathered(zones.grid_index, dist[top] <= ATOM * width)
     return Atoms(atoms, heights, left, zones, clear)
 
 
@@ -317,7 +318,7 @@ def seed_zones(X: np.ndarray, plan: Plan, K: int) -> np.ndarray | None:
     a reverberant ridge can then outrank the weaker talker; the zones' histogram holds
     each talker's direct sound at its onsets (on rooms 32-63 of
     ``benchmarks/bench_multisource.py``, SRP-PHAT given K = 2, 3, the p90 error fell from
-    43-90 degrees to 4-10 degrees on the circle, square and 4x4 grid; see the README's
+    7-116 degrees to 3-12 degrees on the circle, square and 4x4 grid; see the README's
     "Several talkers")."""
     found = pursue(X, plan, K, force=True)
     return found.grid_index if len(found.grid_index) else None
