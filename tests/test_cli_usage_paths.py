@@ -4,9 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
+import soundfile as sf
 
 from arraykit.cli import main
+
+
+def _wav(path: Path, frames: np.ndarray) -> Path:
+    """A 16 kHz recording of `frames` ``(N, C)``."""
+    sf.write(path, frames, 16000)
+    return path
+
+
+def _noise(n: int, channels: int) -> np.ndarray:
+    return np.random.default_rng(0).standard_normal((n, channels)) * 0.1
 
 
 @pytest.mark.parametrize(
@@ -97,11 +109,7 @@ def test_check_refuses_a_bad_duration_before_asking_for_a_sound(
 def test_a_wav_without_frames_is_named_not_a_numpy_error(
     argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import numpy as np
-    import soundfile as sf
-
-    f = tmp_path / "empty.wav"
-    sf.write(f, np.zeros((0, 4)), 16000)
+    f = _wav(tmp_path / "empty.wav", np.zeros((0, 4)))
     # before: "arraykit: error: need at least one array to concatenate"
     assert main([a.format(f=f, o=tmp_path / "o.wav") for a in argv]) == 2
     err = capsys.readouterr().err
@@ -143,11 +151,7 @@ def test_diagnose_default_method_says_how_to_give_the_snr(
 def test_a_bad_audio_output_is_named_by_its_flag(
     argv: list[str], flag: str, out: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import numpy as np
-    import soundfile as sf
-
-    i = tmp_path / "in.wav"
-    sf.write(i, np.random.default_rng(0).standard_normal((4000, 4)) * 0.1, 16000)
+    i = _wav(tmp_path / "in.wav", _noise(4000, 4))
     # before: "path='nodir/o.wav': ..." (the API's parameter, not the command's flag)
     assert main([a.format(i=i, o=tmp_path / out) for a in argv]) == 2
     err = capsys.readouterr().err
@@ -184,11 +188,7 @@ def test_a_missing_channel_map_file_is_named_by_its_flag(
 def test_a_bad_geometry_is_named_by_its_flag(
     argv: list[str], geometry: str, why: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import numpy as np
-    import soundfile as sf
-
-    i = tmp_path / "in.wav"
-    sf.write(i, np.random.default_rng(0).standard_normal((4000, 6)) * 0.1, 16000)
+    i = _wav(tmp_path / "in.wav", _noise(4000, 6))
     # before: "name_or_path='respeaker-7mic': ..." (load_geometry's parameter, not the flag)
     g = geometry.format(d=tmp_path)
     assert main([a.format(i=i, d=tmp_path) for a in argv] + ["--geometry", g]) == 2
@@ -200,11 +200,7 @@ def test_a_bad_geometry_is_named_by_its_flag(
 def test_a_silent_recording_with_a_fixed_count_names_the_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import numpy as np
-    import soundfile as sf
-
-    i = tmp_path / "silent.wav"
-    sf.write(i, np.zeros((8000, 6)), 16000)
+    i = _wav(tmp_path / "silent.wav", np.zeros((8000, 6)))
     # before: "arraykit: error: silence: every sample is zero" (which file?)
     assert main(["doa", str(i), "--geometry", "respeaker-6mic", "--sources", "2"]) == 2
     err = capsys.readouterr().err
