@@ -42,7 +42,7 @@ from arraykit import _validate as v
 from arraykit.frontend.activity import DetectorKind, make_activity, webrtc_rate
 from arraykit.frontend.localise import Detections, Localiser
 from arraykit.frontend.separation import SEPARATIONS, SeparationKind, Separator
-from arraykit.frontend.tracking import Event, Tracker
+from arraykit.frontend.tracking import MOTIONS, Event, MotionKind, Tracker
 from arraykit.geometry import ArrayGeometry
 from arraykit.stft import StreamingSTFT
 
@@ -95,7 +95,16 @@ class FrontendOptions:
         no false track either way). Four microphones, 8 and 60 against 6 and 50: 2.94 /
         8.92 against 2.88 / 9.27, no false track against 3, no swap either way (7 to 10
         degrees and 50 to 70 degrees/s^2 all gave no false track; p90 8.9 to 10.2, and
-        a swap from 9 degrees on)
+        a swap from 9 degrees on). These numbers were measured with ``motion="cv"``
+    motion, still_sd, switch : the tracker's motion model. ``"imm"`` (default): a
+        standing and a walking model mixed (:class:`~arraykit.frontend.tracking.Tracker`),
+        the standing one a random walk of `still_sd` degrees per square-root second,
+        switching with probability `switch` per block; ``"cv"``: constant velocity
+        alone. Chosen on meetings 16-47 (switch 0.001 to 0.02 and still_sd 1 to 3 all
+        gave a p90 of 6.4 to 7.8 degrees on either array, against 7.7 and 8.8 with
+        ``"cv"``), then measured on the benchmark's 0-15: four microphones 1.7 / 5.9
+        degrees median / p90 against 2.9 / 8.9, six 2.5 / 6.4 against 3.0 / 8.0, no
+        swap either way, one false track on each array against none
     separation : ``"mvdr"``, ``"lcmv"`` or ``"das"`` per track
     separation_memory : time constant of each track's interference covariance, s
     separation_max_freq : bins above it are delay-and-sum (no solve), Hz. 1500 meets the
@@ -144,6 +153,9 @@ class FrontendOptions:
     birth_hits: int = 2
     birth_window: int = 3
     hold: float = 3.0
+    motion: MotionKind = "imm"
+    still_sd: float = 2.0
+    switch: float = 0.003
     separation: SeparationKind = "mvdr"
     separation_memory: float = 1.0
     separation_max_freq: float = 8000.0
@@ -178,6 +190,10 @@ class FrontendOptions:
         if not 0 <= float(self.activity_threshold) <= 1:
             raise v.fail("activity_threshold", self.activity_threshold, "must lie in [0, 1]")
         v.choice("activity", self.activity, ACTIVITIES)
+        v.choice("motion", self.motion, MOTIONS)
+        v.positive("still_sd", self.still_sd)
+        if not 0 < float(self.switch) < 1:
+            raise v.fail("switch", self.switch, "must lie in (0, 1)")
         if not isinstance(self.zones, bool):
             raise v.fail("zones", self.zones, "must be True or False")
         if not 0 < float(self.zone_ratio) <= 1:
@@ -319,6 +335,9 @@ class Pipeline:
             birth_hits=opts.birth_hits,
             birth_window=opts.birth_window,
             hold=opts.hold,
+            motion=opts.motion,
+            still_sd=opts.still_sd,
+            switch=opts.switch,
         )
         self.separator = Separator(
             geometry,
