@@ -125,14 +125,17 @@ class FrontendOptions:
         peak's height above its median, is one more detection (not when it lies within
         `gate` of a confirmed track whose map peak also lies within `zone_apart` of that
         track: it would take the track's detection and leave the peak, often one between
-        two talkers, to start a false track). Off by default: on the 16 benchmark
-        meetings it confirmed a talker starting over another after 0.23 s (median)
-        instead of 0.40 s on the four-microphone array and 0.21 s instead of 0.28 s on
-        the six-microphone circle, with no swap or false track, and the six-microphone
-        azimuth p90 fell from 8.0 to 7.6 degrees, but the four-microphone p90 rose from
-        8.9 to 9.3 degrees (median 2.9 -> 3.1; on 48 other seeds 9.1 -> 8.9), and it
-        costs about 0.6 ms of thread time per block (+19 % at six microphones). The
-        numbers were chosen on four-microphone meetings 16-63 (the benchmark's are 0-15)
+        two talkers, to start a false track). None (default): on with four microphones
+        or fewer, off with more. On the 16 benchmark meetings (with ``motion="imm"``) a
+        talker starting over another was confirmed 0.23 s after onset (median) instead
+        of 0.40 s on the four-microphone array (issue target 0.3 s), with a median / p90
+        error of 1.8 / 6.5 degrees instead of 1.7 / 5.9, no swap, two false tracks
+        instead of one; on the six-microphone circle 0.21 s instead of 0.28 s (already
+        within the target), 2.5 / 6.5 instead of 2.5 / 6.4 degrees, one false track
+        either way. They cost about 0.6 ms of thread time per block (+19 % at six
+        microphones), which is why the circle does without them. (With constant
+        velocity, ``motion="cv"``, they raised the four-microphone p90 from 8.9 to 9.3
+        degrees.) The numbers were chosen on four-microphone meetings 16-63
     zone_memory, zone_ratio, zone_min, zone_apart, zone_support : see `zones`
     """
 
@@ -160,7 +163,7 @@ class FrontendOptions:
     separation_memory: float = 1.0
     separation_max_freq: float = 8000.0
     postfilter: bool = True
-    zones: bool = False
+    zones: bool | None = None
     zone_memory: float = 0.2
     zone_ratio: float = 0.15
     zone_min: float = 10.0
@@ -194,8 +197,8 @@ class FrontendOptions:
         v.positive("still_sd", self.still_sd)
         if not 0 < float(self.switch) < 1:
             raise v.fail("switch", self.switch, "must lie in (0, 1)")
-        if not isinstance(self.zones, bool):
-            raise v.fail("zones", self.zones, "must be True or False")
+        if self.zones is not None and not isinstance(self.zones, bool):
+            raise v.fail("zones", self.zones, "must be True, False or None (on with <= 4 mics)")
         if not 0 < float(self.zone_ratio) <= 1:
             raise v.fail("zone_ratio", self.zone_ratio, "must lie in (0, 1]")
         if not float(self.zone_min) >= 0:
@@ -307,7 +310,7 @@ class Pipeline:
             resolution=opts.resolution,
             min_height=opts.min_height,
             deflate_every=opts.deflate_every,
-            zones=opts.zones,
+            zones=geometry.n_mics <= 4 if opts.zones is None else opts.zones,
             zone_memory=opts.zone_memory,
             zone_ratio=opts.zone_ratio,
             zone_min=opts.zone_min,
