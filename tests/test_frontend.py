@@ -646,3 +646,23 @@ def test_onset_zones_confirm_a_talker_starting_over_another_sooner() -> None:
             assert np.percentile(score.errors, 90) <= 10.0  # measured 7.2 (without: 14.8)
     assert delays[False] >= 0.35  # measured 0.45 s
     assert delays[True] <= 0.2  # measured 0.11 s (issue target 0.3 s)
+
+
+def test_default_block_is_the_longest_within_the_latency_bound(six: ak.ArrayGeometry) -> None:
+    """``block_hops=None``: the most STFT hops whose latency (block + nfft - hop) stays
+    within 64 ms, so that 16 kHz keeps the 3 hops its meetings were tuned with and 48 kHz
+    spreads the per-block work over 5 hops (64 ms instead of 43 with 3)."""
+    from arraykit.frontend.pipeline import LATENCY_BOUND
+
+    hops = {}
+    for fs in (8000, 16000, 32000, 44100, 48000):
+        pipe = Pipeline(six, fs)
+        assert pipe.latency <= LATENCY_BOUND + 1e-12
+        longer = ((pipe.block_hops + 1) * pipe.hop + pipe.nfft - pipe.hop) / fs
+        assert longer > LATENCY_BOUND
+        hops[fs] = pipe.block_hops
+    assert hops == {8000: 3, 16000: 3, 32000: 3, 44100: 4, 48000: 5}
+    assert Pipeline(six, 48000).latency == pytest.approx(0.064)
+    assert Pipeline(six, 48000, FrontendOptions(block_hops=3)).latency == pytest.approx(
+        2048 / 48000
+    )
