@@ -159,6 +159,7 @@ class FrontendOptions:
     separation: SeparationKind = "mvdr"
     separation_memory: float = 1.0
     separation_max_freq: float = 8000.0
+    separation_group: int = 1
     postfilter: bool = True
     zones: bool = False
     zone_memory: float = 0.2
@@ -181,6 +182,7 @@ class FrontendOptions:
                 v.positive(name, getattr(self, name))
         v.positive("separation_memory", self.separation_memory)
         v.positive("separation_max_freq", self.separation_max_freq)
+        v.integer("separation_group", self.separation_group, 1)
         if self.max_sources is not None:
             v.integer("max_sources", self.max_sources, 1)
         v.integer("deflate_every", self.deflate_every, 1)
@@ -347,6 +349,7 @@ class Pipeline:
             hop_seconds=hop_s,
             postfilter=opts.postfilter,
             max_freq=opts.separation_max_freq,
+            group=opts.separation_group,
         )
         self._pending = np.zeros((geometry.n_mics, 0))
         self._frame = 0
