@@ -70,9 +70,14 @@ class FrontendOptions:
         4 at 44.1 kHz (46 ms), 5 at 48 kHz (53 ms). The directions are searched, the
         tracks stepped and the beamformers designed once per block, so a longer block
         spreads their cost over more hops: at 48 kHz 5 hops instead of 3
-        (latency 64 ms instead of 43) cut the real-time factor of 16 microphones by a
-        third (0.189 -> 0.126, measured in the README); at 16 kHz the default is the
-        3 hops the benchmark meetings were tuned with
+        (latency 64 ms instead of 43) cut the real-time factor of 16 microphones by
+        about 30 % (0.154 -> 0.109, measured in the README). It costs the tracker some
+        accuracy there: on 8 UMA-16 meetings at 48 kHz (image order 10) the median /
+        p90 azimuth error went from 2.06 / 6.75 to 2.28 / 7.03 degrees and a talker
+        starting over another was confirmed after 0.24 s (median; 0.51 s at worst)
+        instead of 0.19 s (0.37 s), with no swap or false track either way and the
+        median SIR gain +13.04 -> +13.11 dB. At 16 kHz the default is the 3 hops the
+        benchmark meetings were tuned with
     freq_range : band searched for directions, Hz
     memory : time constant of the localisation covariance, s
     max_sources : peaks searched per block (None: 2 on arrays of more than four
@@ -110,24 +115,26 @@ class FrontendOptions:
         a swap from 9 degrees on)
     separation : ``"mvdr"``, ``"lcmv"`` or ``"das"`` per track
     separation_memory : time constant of each track's interference covariance, s
-    separation_max_freq : bins above it are delay-and-sum (no solve), Hz. 1500 meets the
-        issue's real-time targets (0.029 at 6 mics and 16 kHz, 0.095 at 16 mics and
-        48 kHz, measured in the README, against 0.042 and 0.15) for 0.36 dB of median
-        SIR gain on the 16 six-microphone meetings (+11.24 -> +10.88 dB; four
-        microphones +10.59 -> +10.20), but halves the gain in the 1.5-4 kHz band (+12.6
-        -> +6.8 dB; +9.8 -> +5.2), which the broadband SIR hides: not the default
+    separation_max_freq : bins above it are delay-and-sum (no solve), Hz. 1500 cut the
+        real-time factor by a quarter (0.052 -> 0.039 at 6 mics and 16 kHz, 0.109 ->
+        0.084 at 16 mics and 48 kHz, measured in the README) and, before bins were
+        paired, 0.36 dB of median SIR gain on the 16 six-microphone meetings (+11.24 ->
+        +10.88 dB; four microphones +10.59 -> +10.20), but it halves the gain in the
+        1.5-4 kHz band (+12.6 -> +6.8 dB; +9.8 -> +5.2), which the broadband SIR hides:
+        not the default
     separation_group : adjacent bins that share one interference covariance and one
         factorisation (their steering vectors the right-hand sides of one solve), so that
         the solves and the covariance products per block are 1 / `separation_group` as
         many; the adaptive bins end at the last whole group below `separation_max_freq`.
-        2 (the default) against 1, per-block thread time (interleaved, see the README):
-        SPEED_G2; on the 16 + 16 meetings the median SIR gain per track +11.24 -> +10.96
+        2 (the default) against 1: a real-time factor of 0.052 against 0.059 (6 mics,
+        16 kHz) and 0.109 against 0.126 (16 mics, 48 kHz; per-block thread time,
+        interleaved, see the README); on the 16 + 16 meetings the median SIR gain per track +11.24 -> +10.96
         dB (six microphones; lowest +8.54 -> +8.52) and +10.59 -> +10.45 dB (four; lowest
         +6.92 -> +6.80), in the 1.5-4 kHz band +11.69 -> +11.59 and +8.89 -> +8.58 dB,
         SI-SDR 1.69 -> 1.82 and 2.58 -> 2.65 dB, tracking unchanged (MVDR without the
         post-filter loses 0.09 dB: most of the loss is the post-filter's noise estimate,
         which reads the pair's covariance). 4: +10.55 and +10.11 dB, the four-microphone
-        lowest +5.96, for SPEED_G4. A point interferer's phase difference across the
+        lowest +5.96, for 0.049 and 0.095. A point interferer's phase difference across the
         array turns by 0.05 rad from one bin to the next on the 93 mm six-microphone
         circle at 16 kHz (nfft 512), 0.15 rad on the 178 mm UMA-16 at 48 kHz (1024)
     postfilter : single-channel Wiener post-filter on each track's output (default on:

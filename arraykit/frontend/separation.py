@@ -291,7 +291,7 @@ class Separator:
         K, F, M = A.shape
         Fg = R.shape[1]
         G = F // max(Fg, 1)
-        if self.method == "das" or not np.any(wsum):
+        if self.method == "das" or not wsum.any():
             return A / M, None
         delta = self.loading * np.einsum("...ii->...", R).real / M + 1e-12 * wsum  # (K, F_g)
         Rl = R.astype(complex)
@@ -311,7 +311,7 @@ class Separator:
             return W, None
         B = A.reshape(K, Fg, G, M).transpose(0, 1, 3, 2)  # (K, F_g, M, G)
         x = np.linalg.solve(Rl, B).transpose(0, 1, 3, 2).reshape(K, F, M)  # (R + delta I)^-1 a
-        d = np.sum(A.real * x.real + A.imag * x.imag, axis=-1)  # Re(a^H x) = a^H x (> 0)
+        d = np.einsum("kfm,kfm->kf", A.conj(), x).real  # a^H x (real, > 0)
         W = x / d[..., None]
         w2 = np.sum(W.real**2 + W.imag**2, axis=-1).reshape(K, Fg, G)
         noise = 1.0 / d - (delta[..., None] * w2).reshape(K, F)
