@@ -43,7 +43,7 @@ from arraykit import _validate as v
 from arraykit.frontend.activity import DetectorKind, make_activity, webrtc_rate
 from arraykit.frontend.localise import Detections, Localiser
 from arraykit.frontend.separation import SEPARATIONS, SeparationKind, Separator
-from arraykit.frontend.tracking import Event, Tracker
+from arraykit.frontend.tracking import MOTIONS, Event, MotionKind, Tracker
 from arraykit.geometry import ArrayGeometry
 from arraykit.stft import StreamingSTFT
 
@@ -112,7 +112,16 @@ class FrontendOptions:
         no false track either way). Four microphones, 8 and 60 against 6 and 50: 2.94 /
         8.92 against 2.88 / 9.27, no false track against 3, no swap either way (7 to 10
         degrees and 50 to 70 degrees/s^2 all gave no false track; p90 8.9 to 10.2, and
-        a swap from 9 degrees on)
+        a swap from 9 degrees on). These numbers were measured with ``motion="cv"``
+    motion, still_sd, switch : the tracker's motion model. ``"imm"`` (default): a
+        standing and a walking model mixed (:class:`~arraykit.frontend.tracking.Tracker`),
+        the standing one a random walk of `still_sd` degrees per square-root second,
+        switching with probability `switch` per block; ``"cv"``: constant velocity
+        alone. Chosen on meetings 16-47 (switch 0.001 to 0.02 and still_sd 1 to 3 all
+        gave a p90 of 6.4 to 7.8 degrees on either array, against 7.7 and 8.8 with
+        ``"cv"``), then measured on the benchmark's 0-15: four microphones 1.7 / 5.9
+        degrees median / p90 against 2.9 / 8.9, six 2.5 / 6.4 against 3.0 / 8.0, no
+        swap either way, one false track on each array against none
     separation : ``"mvdr"``, ``"lcmv"`` or ``"das"`` per track
     separation_memory : time constant of each track's interference covariance, s
     separation_max_freq : bins above it are delay-and-sum (no solve), Hz. 1500 cut the
@@ -149,14 +158,17 @@ class FrontendOptions:
         peak's height above its median, is one more detection (not when it lies within
         `gate` of a confirmed track whose map peak also lies within `zone_apart` of that
         track: it would take the track's detection and leave the peak, often one between
-        two talkers, to start a false track). Off by default: on the 16 benchmark
-        meetings it confirmed a talker starting over another after 0.23 s (median)
-        instead of 0.40 s on the four-microphone array and 0.21 s instead of 0.28 s on
-        the six-microphone circle, with no swap or false track, and the six-microphone
-        azimuth p90 fell from 8.0 to 7.6 degrees, but the four-microphone p90 rose from
-        8.9 to 9.3 degrees (median 2.9 -> 3.1; on 48 other seeds 9.1 -> 8.9), and it
-        costs about 0.6 ms of thread time per block (+19 % at six microphones). The
-        numbers were chosen on four-microphone meetings 16-63 (the benchmark's are 0-15)
+        two talkers, to start a false track). None (default): on with four microphones
+        or fewer, off with more. On the 16 benchmark meetings (with ``motion="imm"``) a
+        talker starting over another was confirmed 0.23 s after onset (median) instead
+        of 0.40 s on the four-microphone array (issue target 0.3 s), with a median / p90
+        error of 1.8 / 6.5 degrees instead of 1.7 / 5.9, no swap, two false tracks
+        instead of one; on the six-microphone circle 0.21 s instead of 0.28 s (already
+        within the target), 2.5 / 6.5 instead of 2.5 / 6.4 degrees, one false track
+        either way. They cost about 0.6 ms of thread time per block (+19 % at six
+        microphones), which is why the circle does without them. (With constant
+        velocity, ``motion="cv"``, they raised the four-microphone p90 from 8.9 to 9.3
+        degrees.) The numbers were chosen on four-microphone meetings 16-63
     zone_memory, zone_ratio, zone_min, zone_apart, zone_support : see `zones`
     """
 
@@ -177,12 +189,15 @@ class FrontendOptions:
     birth_hits: int = 2
     birth_window: int = 3
     hold: float = 3.0
+    motion: MotionKind = "imm"
+    still_sd: float = 2.0
+    switch: float = 0.003
     separation: SeparationKind = "mvdr"
     separation_memory: float = 1.0
     separation_max_freq: float = 8000.0
     separation_group: int = 2
     postfilter: bool = True
-    zones: bool = False
+    zones: bool | None = None
     zone_memory: float = 0.2
     zone_ratio: float = 0.15
     zone_min: float = 10.0
@@ -214,8 +229,12 @@ class FrontendOptions:
         if not 0 <= float(self.activity_threshold) <= 1:
             raise v.fail("activity_threshold", self.activity_threshold, "must lie in [0, 1]")
         v.choice("activity", self.activity, ACTIVITIES)
-        if not isinstance(self.zones, bool):
-            raise v.fail("zones", self.zones, "must be True or False")
+        v.choice("motion", self.motion, MOTIONS)
+        v.positive("still_sd", self.still_sd)
+        if not 0 < float(self.switch) < 1:
+            raise v.fail("switch", self.switch, "must lie in (0, 1)")
+        if self.zones is not None and not isinstance(self.zones, bool):
+            raise v.fail("zones", self.zones, "must be True, False or None (on with <= 4 mics)")
         if not 0 < float(self.zone_ratio) <= 1:
             raise v.fail("zone_ratio", self.zone_ratio, "must lie in (0, 1]")
         if not float(self.zone_min) >= 0:
@@ -332,7 +351,7 @@ class Pipeline:
             resolution=opts.resolution,
             min_height=opts.min_height,
             deflate_every=opts.deflate_every,
-            zones=opts.zones,
+            zones=geometry.n_mics <= 4 if opts.zones is None else opts.zones,
             zone_memory=opts.zone_memory,
             zone_ratio=opts.zone_ratio,
             zone_min=opts.zone_min,
@@ -360,6 +379,9 @@ class Pipeline:
             birth_hits=opts.birth_hits,
             birth_window=opts.birth_window,
             hold=opts.hold,
+            motion=opts.motion,
+            still_sd=opts.still_sd,
+            switch=opts.switch,
         )
         self.separator = Separator(
             geometry,
