@@ -54,7 +54,7 @@ def _owner(reports: list, truth, tid: int) -> int:
 
 
 def meetings(
-    name: str, seeds: int, cache: dict, args_activity: str = "auto", zones: bool = False
+    name: str, seeds: int, cache: dict, args_activity: str = "auto", zones: bool | None = None
 ) -> dict:
     g = ak.load_geometry(name)
     out: dict = {"err": [], "swaps": 0, "delay": [], "false": 0, "ospa": [], "sep": []}
@@ -221,7 +221,12 @@ def main() -> None:
     ap.add_argument("--skip", default="", help="comma list of parts to skip")
     ap.add_argument("--arrays", default="respeaker-6mic,respeaker-usb-4mic")
     ap.add_argument("--activity", default="auto", help="activity detector of the meetings")
-    ap.add_argument("--zones", action="store_true", help="meetings with the onset zones on")
+    ap.add_argument(
+        "--zones",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="meetings with the onset zones on / off (default: the pipeline's, on with <= 4 mics)",
+    )
     args = ap.parse_args()
     skip = set(args.skip.split(","))
     t0 = time.perf_counter()
