@@ -288,6 +288,25 @@ def test_report_cli_and_cdf_plot(
     assert png.stat().st_size > 10_000
 
 
+def test_a_bad_plot_path_is_one_line_before_any_table(
+    reference: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """``report --plot`` into a missing folder or with a spec's name printed every table,
+    then failed in matplotlib's words (``[Errno 2] ...``, no flag named); ``--plot`` on a
+    run was silently ignored. Now one line naming --plot, before anything is read."""
+    spec = tmp_path / "rooms.toml"
+    spec.write_text(spec_text(1))
+    for bad, why in [(tmp_path / "nodir" / "cdf.png", "does not exist"), (spec, "extension")]:
+        assert cli_main(["campaign", "report", str(reference), "--plot", str(bad)]) == 2
+        out, err = capsys.readouterr()
+        assert out == "" and err.count("\n") == 1
+        assert err.startswith("arraykit: error: --plot=") and why in err
+    assert spec.read_text() == spec_text(1)
+    assert cli_main(["campaign", str(spec), "-o", str(tmp_path / "t"), "--plot", "x.png"]) == 2
+    err = capsys.readouterr().err
+    assert "--plot" in err and "report" in err and not (tmp_path / "t").exists()
+
+
 def test_rows_say_which_code_computed_them(reference: Path, tmp_path: Path) -> None:
     """Every row names its library's version (arraykit's with the checkout's commit); a
     table written before the column existed still reads, its rows "unrecorded"."""

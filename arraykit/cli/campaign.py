@@ -38,10 +38,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from arraykit.cli import UsageError
+    from arraykit.cli._inputs import check_figure_output
 
     if args.spec == "report":
         if not args.results:
             raise UsageError("arraykit campaign report: give the result table (RESULTS)")
+        check_figure_output(args.plot, "--plot")  # before the tables are printed
         from arraykit.campaign import plot_cdf, report
 
         print(report(args.results).markdown(), end="")
@@ -51,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.results:
         raise UsageError(f"arraykit campaign: unexpected argument {args.results!r}")
+    if args.plot:
+        raise UsageError("arraykit campaign: --plot draws a table's CDFs: use it with report")
     if not args.output:
         raise UsageError("arraykit campaign: give the result table with -o RESULTS")
     if args.workers is not None and args.workers < 0:
