@@ -716,6 +716,21 @@ def test_view_without_a_window_is_refused_naming_view_png(tmp_path: Path, capsys
     assert (tmp_path / "v.png").stat().st_size > 0
 
 
+def test_view_png_may_go_into_the_new_output_folder(tmp_path: Path, capsys) -> None:
+    """``-o out --view-png out/view.png`` was refused ("folder 'out' does not exist") when
+    the run was about to create `out`; a folder that will not exist still is."""
+    cmd = ["track", "--device", "sim:respeaker-usb-4mic", "--seconds", "0.3", "-o"]
+    out = tmp_path / "out"
+    assert main([*cmd, str(out), "--view-png", str(out / "view.png")]) == 0
+    assert (out / "view.png").stat().st_size > 0 and (out / "tracks.jsonl").exists()
+    capsys.readouterr()
+    bad = tmp_path / "other" / "view.png"
+    assert main([*cmd, str(tmp_path / "o2"), "--view-png", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("arraykit: error: --view-png=") and "does not exist" in err
+    assert not (tmp_path / "o2").exists()
+
+
 def test_without_the_track_extra_one_line_before_the_folder_is_made(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:

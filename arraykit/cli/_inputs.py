@@ -171,8 +171,12 @@ def read_recording(
     return x, int(dev.fs), dev.geometry
 
 
-def check_figure_output(path: str | None, flag: str) -> None:
-    """Refuse a figure path matplotlib cannot write before any work is done."""
+def check_figure_output(path: str | None, flag: str, made: str | None = None) -> None:
+    """Refuse a figure path matplotlib cannot write before any work is done.
+
+    `made` is a folder the command creates before it draws (``track -o DIR``): the figure
+    may go there although it does not exist yet.
+    """
     if path is None:
         return
     p = Path(path)
@@ -183,7 +187,9 @@ def check_figure_output(path: str | None, flag: str) -> None:
     if ext not in known:
         raise v.fail(flag, str(path), f"needs a figure extension: {', '.join(known[:4])}, ...")
     parent = p.parent if str(p.parent) else Path(".")
-    if not parent.is_dir():
+    if not parent.is_dir() and not (
+        made is not None and parent.absolute() == Path(made).absolute()
+    ):
         raise v.fail(flag, str(path), f"folder {str(parent)!r} does not exist")
 
 

@@ -125,7 +125,7 @@ def run_track(args: argparse.Namespace) -> int:
 
     file_or_device(args, args.input, "IN.wav")
     _check_out_dir(args.out)
-    check_figure_output(args.view_png, "--view-png")
+    check_figure_output(args.view_png, "--view-png", made=args.out)
     if args.json and args.input is not None:
         refuse_overwriting_input(args.input, args.json, "--json")
     own = os.path.join(args.out, "tracks.jsonl")
