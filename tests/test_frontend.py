@@ -518,6 +518,20 @@ def test_bad_options_raise_one_error_naming_the_value() -> None:
         Pipeline(ak.load_geometry("respeaker-6mic"), FS).process(np.zeros((4, 100)))
 
 
+def test_options_store_numbers_and_refuse_none_naming_the_option() -> None:
+    """``switch=None`` (or zone_ratio, peak_ratio, ...) raised a bare TypeError from
+    float(); a number given as text passed validation as text and ``memory="0.12"`` failed
+    later inside process(). The options now hold the checked numbers."""
+    for name in ("switch", "zone_ratio", "peak_ratio", "activity_threshold", "zone_min"):
+        with pytest.raises(ak.InvalidArgumentError, match=f"^{name}=None: must be"):
+            FrontendOptions(**{name: None})
+    with pytest.raises(ak.InvalidArgumentError, match=r"^switch='often': must be a number"):
+        FrontendOptions(switch="often")  # type: ignore[arg-type]
+    text = FrontendOptions(memory="0.12", still_sd="2", switch="0.003", gate="20")  # type: ignore[arg-type]
+    assert text == FrontendOptions(memory=0.12, still_sd=2.0, switch=0.003, gate=20.0)
+    assert isinstance(text.memory, float) and isinstance(text.switch, float)
+
+
 ODAS_CFG = """# like ODAS's respeaker_usb_4_mic_array.cfg
 raw: { fS = 16000; nChannels = 6; }
 mapping: { map: (2, 3, 4, 5); }

@@ -206,41 +206,53 @@ class FrontendOptions:
     zone_support: float = 0.5
 
     def __post_init__(self) -> None:
+        """Validate every option once; store the checked numbers (``"0.12"`` as 0.12)."""
+        set_ = object.__setattr__
         if self.nfft is not None:
             v.integer("nfft", self.nfft, 16)
             if self.nfft % 2:
                 raise v.fail("nfft", self.nfft, "must be even (50 % overlap)")
         if self.block_hops is not None:
             v.integer("block_hops", self.block_hops, 1)
-        for name in ("memory", "resolution", "gate", "hold", "zone_memory", "zone_apart"):
-            v.positive(name, getattr(self, name))
+        positive = ("memory", "resolution", "gate", "hold", "zone_memory", "zone_apart")
+        for name in (*positive, "still_sd", "separation_memory", "separation_max_freq"):
+            set_(self, name, v.positive(name, getattr(self, name)))
         for name in ("meas_sd", "accel_sd"):
             if getattr(self, name) is not None:
-                v.positive(name, getattr(self, name))
-        v.positive("separation_memory", self.separation_memory)
-        v.positive("separation_max_freq", self.separation_max_freq)
+                set_(self, name, v.positive(name, getattr(self, name)))
         v.integer("separation_group", self.separation_group, 1)
         if self.max_sources is not None:
             v.integer("max_sources", self.max_sources, 1)
         v.integer("deflate_every", self.deflate_every, 1)
         v.integer("birth_hits", self.birth_hits, 1)
         v.integer("birth_window", self.birth_window, self.birth_hits)
-        if not 0 < float(self.peak_ratio) <= 1:
-            raise v.fail("peak_ratio", self.peak_ratio, "must lie in (0, 1]")
-        if not 0 <= float(self.activity_threshold) <= 1:
-            raise v.fail("activity_threshold", self.activity_threshold, "must lie in [0, 1]")
+        for name, low, high in (
+            ("peak_ratio", "(0", "1]"),
+            ("activity_threshold", "[0", "1]"),
+            ("switch", "(0", "1)"),
+            ("zone_ratio", "(0", "1]"),
+        ):
+            set_(self, name, _within(name, getattr(self, name), low, high))
+        set_(self, "zone_min", v.nonnegative("zone_min", self.zone_min))
         v.choice("activity", self.activity, ACTIVITIES)
         v.choice("motion", self.motion, MOTIONS)
-        v.positive("still_sd", self.still_sd)
-        if not 0 < float(self.switch) < 1:
-            raise v.fail("switch", self.switch, "must lie in (0, 1)")
         if self.zones is not None and not isinstance(self.zones, bool):
             raise v.fail("zones", self.zones, "must be True, False or None (on with <= 4 mics)")
-        if not 0 < float(self.zone_ratio) <= 1:
-            raise v.fail("zone_ratio", self.zone_ratio, "must lie in (0, 1]")
-        if not float(self.zone_min) >= 0:
-            raise v.fail("zone_min", self.zone_min, "must be >= 0 (zones)")
         v.choice("separation", self.separation, SEPARATIONS)
+
+
+def _within(name: str, value: Any, low: str, high: str) -> float:
+    """A number in the interval ``low, high`` of 0 and 1 (``"(0"``: 0 excluded, ``"1]"``:
+    1 included), as a float."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise v.fail(name, value, f"must be a number in {low}, {high}") from None
+    above = x > 0 if low == "(0" else x >= 0
+    below = x < 1 if high == "1)" else x <= 1
+    if not (above and below):  # NaN too
+        raise v.fail(name, value, f"must lie in {low}, {high}")
+    return x
 
 
 @dataclass(frozen=True)
