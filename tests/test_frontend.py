@@ -524,7 +524,7 @@ def test_options_store_numbers_and_refuse_none_naming_the_option() -> None:
     later inside process(). The options now hold the checked numbers."""
     for name in ("switch", "zone_ratio", "peak_ratio", "activity_threshold", "zone_min"):
         with pytest.raises(ak.InvalidArgumentError, match=f"^{name}=None: must be"):
-            FrontendOptions(**{name: None})
+            FrontendOptions(**{name: None})  # type: ignore[arg-type]
     with pytest.raises(ak.InvalidArgumentError, match=r"^switch='often': must be a number"):
         FrontendOptions(switch="often")  # type: ignore[arg-type]
     text = FrontendOptions(memory="0.12", still_sd="2", switch="0.003", gate="20")  # type: ignore[arg-type]
