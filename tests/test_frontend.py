@@ -745,6 +745,24 @@ def test_view_png_may_go_into_the_new_output_folder(tmp_path: Path, capsys) -> N
     assert not (tmp_path / "o2").exists()
 
 
+@pytest.mark.parametrize(
+    ("flags", "start", "why"),
+    [
+        (["--seconds", "0"], "--seconds=0.0", "> 0"),
+        (["--max-sources", "0"], "--max-sources=0", ">= 1"),
+        (["--max-sources", "6"], "--max-sources=6", "1..5"),
+    ],
+)
+def test_track_errors_name_the_flag(tmp_path: Path, flags, start: str, why: str, capsys) -> None:
+    """The messages named the Python option (``seconds=0.0``, ``max_sources=0``), not the
+    flag the user typed."""
+    cmd = ["track", "--device", "sim:respeaker-6mic", "-o", str(tmp_path / "o"), *flags]
+    assert main(cmd) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"arraykit: error: {start}: ") and why in err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_without_the_track_extra_one_line_before_the_folder_is_made(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:

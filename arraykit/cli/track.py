@@ -120,6 +120,7 @@ _TRACK_FILE = re.compile(r"tracks\.jsonl|track-\d+\.wav")
 
 def run_track(args: argparse.Namespace) -> int:
     from arraykit import _validate as v
+    from arraykit.errors import InvalidArgumentError
     from arraykit.frontend import FrontendOptions, Pipeline
     from arraykit.frontend.outputs import JsonLines, Player, TrackFiles
 
@@ -138,15 +139,18 @@ def run_track(args: argparse.Namespace) -> int:
     if args.input is None and not str(args.device).startswith("sim:"):
         extra["on_loss"] = "ignore"
     dev = open_device(args, **extra)
-    opts = FrontendOptions(
-        separation=args.separation,
-        postfilter=args.postfilter,
-        activity=args.activity,
-        max_sources=args.max_sources,
-        zones=args.zones,
-    )
-    limit = None if args.seconds is None else round(v.positive("seconds", args.seconds) * dev.fs)
-    pipe = Pipeline(dev.geometry, dev.fs, opts)
+    limit = None if args.seconds is None else round(v.positive("--seconds", args.seconds) * dev.fs)
+    try:
+        opts = FrontendOptions(
+            separation=args.separation,
+            postfilter=args.postfilter,
+            activity=args.activity,
+            max_sources=args.max_sources,
+            zones=args.zones,
+        )
+        pipe = Pipeline(dev.geometry, dev.fs, opts)
+    except InvalidArgumentError as exc:  # in the flag's words
+        raise exc.renamed("--max-sources") if exc.name == "max_sources" else exc from None
     # checked before DIR is touched
     extra_sink = JsonLines(args.json, name="--json") if args.json else None
     view = None
