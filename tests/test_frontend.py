@@ -465,6 +465,23 @@ def test_json_to_udp_and_stdout(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert main([*cmd, str(tmp_path / "x"), "--json", "udp://10.0.0.1:9"]) == 2
 
 
+def test_json_to_udp_on_ipv6_loopback_in_url_brackets() -> None:
+    """``udp://[::1]:PORT`` (how a URL writes an IPv6 host) was refused as not this
+    machine while the unbracketed ``udp://::1:PORT`` was taken."""
+    from arraykit.frontend.outputs import JsonLines
+
+    rx = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    rx.bind(("::1", 0))
+    rx.settimeout(5)
+    sink = JsonLines(f"udp://[::1]:{rx.getsockname()[1]}")
+    sink.write({"t": 0.048, "tracks": []})
+    sink.close()
+    assert json.loads(rx.recv(65536)) == {"t": 0.048, "tracks": []}
+    rx.close()
+    with pytest.raises(ak.InvalidArgumentError, match="this machine only"):
+        JsonLines("udp://[::2]:9001")
+
+
 def test_view_draws_each_track_at_its_azimuth(tmp_path: Path, six: ak.ArrayGeometry) -> None:
     import matplotlib.image as mpimg
 

@@ -45,6 +45,8 @@ class JsonLines:
             self._file = sys.stdout
         elif self.target.startswith("udp://"):
             host, _, port = self.target[len("udp://") :].rpartition(":")
+            if host.startswith("[") and host.endswith("]"):  # a URL's IPv6 host: [::1]
+                host = host[1:-1]
             if host not in ("127.0.0.1", "localhost", "::1") or not port.isdigit():
                 raise v.fail(name, target, "must be udp://127.0.0.1:PORT (this machine only)")
             if not 1 <= int(port) <= 65535:
