@@ -145,9 +145,10 @@ def signals(
     """
     arr = finite_array(name, value, ndim=2, check_finite=check_finite)
     if n_mics is not None and arr.shape[0] != n_mics:
-        raise fail(
-            name, value, f"must have one row per microphone: {n_mics} rows, got {arr.shape[0]}"
-        )
+        why = f"must have one row per microphone: {n_mics} rows, got {arr.shape[0]}"
+        if arr.shape[1] == n_mics:  # frames as rows, as soundfile reads a file
+            why += " (frames as rows (N, M), as soundfile reads a file: pass its .T)"
+        raise fail(name, value, why)
     return arr
 
 

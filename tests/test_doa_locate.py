@@ -291,6 +291,9 @@ def test_bad_signals(two_talkers) -> None:
     s = two_talkers
     with pytest.raises(ValueError, match=r"signals=.*6 rows, got 5"):
         ak.doa.locate(s.signals[:5], FS, s.geometry)
+    # a file read with soundfile is (N, M): the message says to transpose, not just "rows"
+    with pytest.raises(ValueError, match=r"6 rows, got \d+ .*\(N, M\).*\.T"):
+        ak.doa.locate(s.signals.T, FS, s.geometry)
     bad = np.array(s.signals)
     bad[0, 10] = np.nan
     with pytest.raises(ValueError, match=r"signals=.*NaN"):

@@ -533,6 +533,9 @@ def test_bad_options_raise_one_error_naming_the_value() -> None:
         Pipeline(ak.load_geometry("respeaker-6mic"), FS, FrontendOptions(max_sources=6))
     with pytest.raises(ak.InvalidArgumentError, match="chunk"):
         Pipeline(ak.load_geometry("respeaker-6mic"), FS).process(np.zeros((4, 100)))
+    # soundfile's (N, M) frames, as a newcomer passes them: told to transpose
+    with pytest.raises(ak.InvalidArgumentError, match=r"^chunk=.*6 rows, got 100 .*\.T"):
+        Pipeline(ak.load_geometry("respeaker-6mic"), FS).process(np.zeros((100, 6)))
 
 
 def test_options_store_numbers_and_refuse_none_naming_the_option() -> None:

@@ -418,9 +418,7 @@ class Pipeline:
     def process(self, chunk: npt.ArrayLike) -> list[BlockReport]:
         """Add input samples ``(M, n)``; return the reports of the blocks they completed."""
         t0 = time.perf_counter()
-        x = v.finite_array("chunk", chunk, ndim=2)
-        if x.shape[0] != self.geometry.n_mics:
-            raise v.fail("chunk", chunk, f"must have {self.geometry.n_mics} rows (microphones)")
+        x = v.signals("chunk", chunk, self.geometry.n_mics)
         if self._finished:
             raise v.fail("chunk", "...", "the pipeline is finished; make a new one")
         self.samples_in += x.shape[1]
