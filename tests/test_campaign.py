@@ -119,6 +119,13 @@ def test_bad_spec_one_line_naming_the_key(tmp_path: Path, capsys: pytest.Capture
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and "campaign.doa[1]" in lines[0] and "srp-phat" in lines[0]
     assert not (tmp_path / "out").exists()
+    # nine talkers at the default 50 deg apart: it named a key the spec did not set and
+    # said neither the count nor what would fit
+    with pytest.raises(InvalidArgumentError) as err:
+        load_spec(spec_text(2).replace("sources = [1]", "sources = [1, 9]"))
+    msg = str(err.value)
+    assert msg.startswith("rooms.min_separation=50.0: ") and "9 talkers" in msg
+    assert "rooms.sources" in msg and "below 22.5" in msg
 
 
 def test_methods_are_validated_against_the_libraries_lists() -> None:

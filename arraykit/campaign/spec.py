@@ -264,7 +264,12 @@ def _build(data: Any, base: Path) -> Spec:
     sources = [_int(f"rooms.sources[{i}]", s, 1) for i, s in enumerate(src)]
     min_sep = _number("rooms.min_separation", rooms.get("min_separation", 50.0), low=0.0)
     if max(sources) > 1 and min_sep * (max(sources) - 1) >= 180:
-        raise v.fail("rooms.min_separation", min_sep, "is too large for that many talkers")
+        n = max(sources)
+        why = (
+            f"is too large for {n} talkers (rooms.sources): {n} talkers this far apart do not "
+            f"fit in 180 degrees; set rooms.min_separation below {180 / (n - 1):g}"
+        )
+        raise v.fail("rooms.min_separation", min_sep, why)
 
     conds = _table("conditions", data.get("conditions", {}), None)
     conditions: list[tuple[str, dict[str, Any]]] = []
