@@ -716,6 +716,24 @@ def test_a_bad_play_device_is_refused_before_the_folder_is_made(tmp_path: Path, 
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_refused_run_leaves_the_json_file_as_it_was(tmp_path: Path, capsys) -> None:
+    """``--json FILE`` was opened (truncated) before ``--view`` and ``--play`` were checked:
+    a run refused for a missing display or output device emptied the file."""
+    import matplotlib
+    from alsa_support import require_portaudio
+
+    matplotlib.use("Agg")
+    lines = tmp_path / "lines.jsonl"
+    lines.write_text('{"t": 0.048}\n')
+    cmd = ["track", "--device", "sim:respeaker-usb-4mic", "--seconds", "0.3", "-o"]
+    for flags in (["--view"], ["--play", "no-such-output-anywhere"]):
+        if flags[0] == "--play":
+            require_portaudio()
+        assert main([*cmd, str(tmp_path / "o"), "--json", str(lines), *flags]) == 2
+        assert capsys.readouterr().err.startswith(f"arraykit: error: {flags[0]}=")
+        assert lines.read_text() == '{"t": 0.048}\n' and not (tmp_path / "o").exists()
+
+
 def test_json_lines_never_overwrite_the_input_recording(tmp_path: Path, capsys) -> None:
     """``--json IN.wav`` (a slip for ``-o``) truncated the recording to JSON text."""
     rec = tmp_path / "rec.wav"

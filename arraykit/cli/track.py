@@ -152,7 +152,6 @@ def run_track(args: argparse.Namespace) -> int:
     except InvalidArgumentError as exc:  # in the flag's words
         raise exc.renamed("--max-sources") if exc.name == "max_sources" else exc from None
     # checked before DIR is touched
-    extra_sink = JsonLines(args.json, name="--json") if args.json else None
     view = None
     if args.view or args.view_png:
         from arraykit.frontend.view import LiveView
@@ -166,6 +165,12 @@ def run_track(args: argparse.Namespace) -> int:
                 "--view", matplotlib.get_backend(), f"{why}: save the map with --view-png PNG"
             )
     player = Player(args.play, int(dev.fs), name="--play") if args.play else None
+    try:  # opened (a file: emptied) once nothing else can refuse the run
+        extra_sink = JsonLines(args.json, name="--json") if args.json else None
+    except BaseException:
+        if player is not None:
+            player.close()
+        raise
     files = TrackFiles(args.out, int(dev.fs))
     sinks = [JsonLines(f"{args.out}/tracks.jsonl")]
     if extra_sink is not None:
