@@ -160,6 +160,22 @@ def test_simulated_scene_and_geometry_name():
         hw.open("sim:nope")
 
 
+def test_simulated_array_from_an_odas_cfg(tmp_path):
+    """``sim:array.cfg`` was "unknown array" while ``sim:array.toml`` / ``.xml`` and
+    ``--geometry array.cfg`` were taken: an ODAS user could not simulate their array."""
+    from test_geometry_files import ODAS_CFG
+
+    cfg = tmp_path / "respeaker_usb_4_mic_array.cfg"
+    cfg.write_text(ODAS_CFG)
+    g = ak.load_geometry(cfg)
+    scene = ak.sim.simulate(g, [ak.sim.Source(ak.sim.speech_like(0.3, 16000, seed=2), 70.0)], 16000)
+    with hw.open(f"sim:{cfg}", scene=scene, loop=False, blocksize=4096) as dev:
+        assert dev.geometry == g
+        got = np.concatenate(list(dev.blocks()), axis=1)
+    ref = np.asarray(scene.signals) * (0.5 / np.abs(scene.signals).max())
+    np.testing.assert_array_equal(got, ref.astype(np.float32))
+
+
 def test_simulated_moving_source_and_realtime_pacing():
     dev = hw.open("sim:respeaker-usb-4mic", azimuth=[0.0, 180.0], duration=1.0, snr_db=None, rt60=0)
     x = dev.record(1.0)

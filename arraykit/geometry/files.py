@@ -64,7 +64,7 @@ def list_geometries() -> list[str]:
     return sorted(p.stem for p in data_dir("geometries").glob("*.toml"))
 
 
-_READERS = (".toml", ".xml", ".cfg")
+FILE_SUFFIXES = (".toml", ".xml", ".cfg")  # what load_geometry reads: TOML, acoular, ODAS
 
 
 def load_geometry(name_or_path: str | Path | ArrayGeometry) -> ArrayGeometry:
@@ -89,7 +89,7 @@ def load_geometry(name_or_path: str | Path | ArrayGeometry) -> ArrayGeometry:
         raise v.fail("name_or_path", name_or_path, "must be a geometry name or a file path")
     path = Path(name_or_path)
     suffix = path.suffix.lower()
-    if suffix in _READERS or path.is_file():
+    if suffix in FILE_SUFFIXES or path.is_file():
         if not path.is_file():
             raise v.fail("name_or_path", str(name_or_path), "no such file")
         if suffix == ".xml":

@@ -28,6 +28,7 @@ import numpy as np
 from arraykit import _validate as v
 from arraykit.errors import DeviceError
 from arraykit.geometry import ArrayGeometry, list_geometries, load_geometry
+from arraykit.geometry.files import FILE_SUFFIXES
 from arraykit.hardware.device import Device, OpenOptions
 from arraykit.hardware.player import Player
 from arraykit.hardware.profiles import Profile, list_profiles, load_profile, sample_rate
@@ -62,7 +63,7 @@ def open_device(device: str, o: OpenOptions, extra: dict[str, Any]) -> Device:
 def _profile_for(name: str) -> Profile:
     if name in list_profiles():
         return load_profile(name)
-    if name in list_geometries() or Path(name).suffix in (".toml", ".xml"):
+    if name in list_geometries() or Path(name).suffix.lower() in FILE_SUFFIXES:
         g = load_geometry(name)
         return load_profile("generic-uac").with_options(
             channels=g.n_mics, channel_map=range(g.n_mics), geometry=name
@@ -70,8 +71,8 @@ def _profile_for(name: str) -> Profile:
     raise v.fail(
         "device",
         f"sim:{name}",
-        f"unknown array; use a profile ({', '.join(list_profiles())}) or a geometry "
-        f"({', '.join(list_geometries())})",
+        f"unknown array; use a profile ({', '.join(list_profiles())}), a geometry "
+        f"({', '.join(list_geometries())}) or a geometry file ({'/'.join(FILE_SUFFIXES)})",
     )
 
 
@@ -146,7 +147,7 @@ class SimulatedDevice(Player):
         if g is None:
             raise DeviceError(
                 f"sim:{name} has no geometry: give one (geometry=..., --geometry NAME or a "
-                ".toml/.xml file), or name a geometry after sim:"
+                ".toml/.xml/.cfg file), or name a geometry after sim:"
             )
         if scene is not None:
             if scene.signals.shape[0] != g.n_mics:
