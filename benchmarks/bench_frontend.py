@@ -169,8 +169,11 @@ def office() -> list[list[str]]:
 
 SPEED_SETTINGS: dict[str, dict[str, Any]] = {
     "defaults": {},
+    "separation_group=1": {"separation_group": 1},
+    "separation_group=4": {"separation_group": 4},
+    "block_hops=3": {"block_hops": 3},
     "separation_max_freq=4000": {"separation_max_freq": 4000.0},
-    "separation_max_freq=2000": {"separation_max_freq": 2000.0},
+    "separation_max_freq=1500": {"separation_max_freq": 1500.0},
     'separation="das"': {"separation": "das"},
     'separation="das", postfilter=False': {"separation": "das", "postfilter": False},
 }

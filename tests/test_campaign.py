@@ -288,6 +288,35 @@ def test_report_cli_and_cdf_plot(
     assert png.stat().st_size > 10_000
 
 
+def test_rows_say_which_code_computed_them(reference: Path, tmp_path: Path) -> None:
+    """Every row names its library's version (arraykit's with the checkout's commit); a
+    table written before the column existed still reads, its rows "unrecorded"."""
+    import pyarrow.parquet as pq
+    import pyroomacoustics as pra
+
+    from arraykit.campaign.run import library_version
+
+    t = ResultTable(reference).read().to_pylist()
+    ours = library_version("arraykit")
+    assert ours is not None and ours.startswith(ak.__version__)
+    if (ROOT / ".git").exists():  # a checkout: the commit, as git names it
+        head = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        ).stdout.strip()
+        assert f"+g{head}" in ours
+    assert {r["version"] for r in t if r["library"] == "arraykit"} == {ours}
+    assert {r["version"] for r in t if r["library"] == "pyroomacoustics"} == {pra.__version__}
+    text = ak.campaign.report(reference).markdown()
+    n_ours = sum(r["library"] == "arraykit" for r in t)
+    assert f"| arraykit | {ours} | {n_ours} |" in text
+    old = tmp_path / "old"
+    old.mkdir()
+    pq.write_table(ResultTable(reference).read().drop_columns(["version"]), old / "part-0.parquet")
+    again = ResultTable(old).read().to_pylist()
+    assert len(again) == len(t) and {r["version"] for r in again} == {None}
+    assert f"| arraykit | unrecorded | {n_ours} |" in ak.campaign.report(old).markdown()
+
+
 def test_missing_dependency_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     from arraykit.campaign._deps import MissingDependencyError, need
 

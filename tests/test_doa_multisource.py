@@ -138,6 +138,24 @@ def test_shoulder_is_taken_flagged_and_never_a_non_peak_silently() -> None:
     assert idx.tolist() == [100] and on.tolist() == [True]
 
 
+def test_fill_never_repeats_a_point_the_caller_holds() -> None:
+    """When min_separation leaves no point apart from those held (a seeded pick whose
+    zones gave fewer atoms than K), the last resort takes the highest points left, never
+    one already held: the same direction twice would be two sources in one place."""
+    az = np.arange(0.0, 360.0, 30.0)
+    m = np.exp(-0.5 * (angular_distance(np.c_[az, 0 * az], [150.0, 0]) / 40) ** 2)
+    local = extract.ring_maxima(m, closed=True)
+    held = [5]  # 150 degrees: the map's top, taken from a seed
+
+    def apart(i: int, chosen) -> bool:  # 200 degrees: nothing is apart on a circle
+        return all(angular_distance([az[i], 0], [az[j], 0]) >= 200.0 for j in [*held, *chosen])
+
+    idx, on = extract.choose(m, local, 2, apart, taken=held)
+    assert 5 not in idx.tolist() and len(set(idx.tolist())) == 2
+    assert sorted(az[idx].tolist()) == [120.0, 180.0]  # the next highest, flagged
+    assert on.tolist() == [False, False]
+
+
 @pytest.fixture(scope="module")
 def rooms() -> dict:
     """Two seeded rooms (RT60 0.3 s, SNR 20 dB): three talkers each, 6-mic circle and

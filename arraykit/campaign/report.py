@@ -17,7 +17,7 @@ The bootstrap uses a fixed seed: the same table gives the same report.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,6 +102,9 @@ class Report:
     pooled_comparisons: tuple[Comparison, ...]
     failures: tuple[tuple[str, str, int, str, str, int, str], ...]
     confidence: float
+    versions: tuple[tuple[str, str, int], ...] = ()
+    """``(library, version, rows)``: which code computed the rows (``"unrecorded"`` for
+    rows written before tables had a ``version`` column)."""
 
     def markdown(self) -> str:
         out: list[str] = []
@@ -145,6 +148,13 @@ class Report:
             out.append("|---|---|---:|---|---|---:|---|")
             for f in self.failures:
                 out.append("| " + " | ".join(str(x) for x in f) + " |")
+            out.append("")
+        if self.versions:
+            out.append("### Code that computed the rows\n")
+            out.append("| library | version | rows |")
+            out.append("|---|---|---:|")
+            for lib, ver, n in self.versions:
+                out.append(f"| {lib} | {ver} | {n} |")
             out.append("")
         return "\n".join(out).rstrip() + "\n"
 
@@ -330,6 +340,12 @@ def report(results: Any, *, confidence: float = 0.95, n_boot: int = 2000, seed: 
         pooled_comparisons=tuple(sorted(pooled_cmp, key=key)),
         failures=tuple(failures),
         confidence=confidence,
+        versions=tuple(
+            (lib, ver, n)
+            for (lib, ver), n in sorted(
+                Counter((r["library"], r.get("version") or "unrecorded") for r in rows).items()
+            )
+        ),
     )
 
 

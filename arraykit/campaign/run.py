@@ -27,9 +27,11 @@ its running task with it; the scheduler reruns it on another worker.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import os
+import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -151,6 +153,41 @@ def _doa(
     return np.asarray(res.directions)
 
 
+@functools.cache
+def library_version(library: str) -> str | None:
+    """The version of `library` that computes a row here: arraykit's with its git commit
+    when it runs from a checkout (``"0.1.0+g87d0637"``, ``".dirty"`` with uncommitted
+    changes); a peer's ``__version__``; None when it is not installed. Computed once per
+    process (on the worker that renders the scene)."""
+    if library == "arraykit":
+        from arraykit import __version__
+
+        root = Path(__file__).resolve().parents[2]
+        if not (root / ".git").exists():
+            return __version__
+        try:
+            git = ["git", "-C", str(root)]
+            head = subprocess.run(
+                [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10
+            )
+            dirty = subprocess.run(
+                [*git, "status", "--porcelain", "--untracked-files=no", "--", "arraykit"],
+                capture_output=True,
+                text=True,
+                timeout=10,
+            )
+        except (OSError, subprocess.SubprocessError):
+            return __version__
+        if head.returncode != 0:
+            return __version__
+        return f"{__version__}+g{head.stdout.strip()}" + (".dirty" if dirty.stdout.strip() else "")
+    try:
+        module = __import__(library)
+    except ImportError:
+        return None
+    return str(getattr(module, "__version__", None) or "") or None
+
+
 def scene_rows(
     spec: Spec, cell_index: int, index: int, jobs: tuple[Job, ...]
 ) -> list[dict[str, Any]]:
@@ -180,8 +217,8 @@ def scene_rows(
         render_s = time.perf_counter() - t0
         msg = _message(exc)
         return [
-            {**base, "kind": kind, "library": lib, "method": m, "status": "failed", "error": msg,
-             "render_s": render_s}
+            {**base, "kind": kind, "library": lib, "method": m, "version": library_version(lib),
+             "status": "failed", "error": msg, "render_s": render_s}
             for kind, lib, m in jobs
         ]  # fmt: skip
     render_s = time.perf_counter() - t0
@@ -192,7 +229,7 @@ def scene_rows(
     x = np.asarray(scene.signals)
     rows = []
     for kind, lib, m in jobs:
-        row = {**base, "kind": kind, "library": lib, "method": m}
+        row = {**base, "kind": kind, "library": lib, "method": m, "version": library_version(lib)}
         t1 = time.perf_counter()
         try:
             if kind == "doa":

@@ -14,7 +14,10 @@ table at a time.
 
 Columns: the cell (``cell`` id, ``geometry``, ``condition``, ``sources``), the scene
 (``scene`` index, ``seed`` as hex, the drawn ``rt60``, ``snr_db``, ``distance``,
-``room_dim``), the method (``kind`` "doa" | "beamformer", ``library``, ``method``),
+``room_dim``), the method (``kind`` "doa" | "beamformer", ``library``, ``method``,
+and ``version``: the library's version that computed the row, for arraykit run from a
+git checkout with its commit, e.g. ``"0.1.0+g87d0637"``, ``".dirty"`` added when the
+checkout had uncommitted changes; null in tables written before the column existed),
 ``status`` ("ok" | "failed") and ``error``, the true and estimated directions,
 ``errors_deg`` (per true talker, best assignment; a line's mirror counts as right;
 a talker left unfound counts 180°), ``error_deg`` (their mean), ``snr_gain_db`` and
@@ -61,6 +64,7 @@ def schema() -> Any:
             ("kind", pa.string()),
             ("library", pa.string()),
             ("method", pa.string()),
+            ("version", pa.string()),
             ("status", pa.string()),
             ("error", pa.string()),
             ("true_azimuth", lst),

@@ -80,9 +80,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--zones",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,
+        default=None,
         help="onset zones: detect a talker who starts over another sooner (4-mic: 0.40 -> 0.23 s "
-        "median, p90 8.9 -> 9.3 deg, about 20 %% more CPU; off by default)",
+        "median, about 20 %% more CPU; default: on with four microphones or fewer)",
     )
     p.add_argument("--realtime", action="store_true", help="pace a sim: device in real time")
     p.set_defaults(handler=run_track)

@@ -122,6 +122,7 @@ class SrpCovSearch:
         self._flip = sign[self._order] < 0
         self._flip_any = bool(np.any(self._flip))
         self.flat = i * geometry.n_mics + j  # the pairs in a flattened (M * M) covariance
+        self._flat_sorted = self.flat[self._order]  # ... in baseline order
         table = np.empty((len(self.points), F, 2 * B))
         steer = plan.steering(self.points)
         ri, rj, rs = i[rep], j[rep], sign[rep]
@@ -144,12 +145,16 @@ class SrpCovSearch:
         R = np.asarray(R)
         if R.shape != (F, M, M):
             raise v.fail("cov", R, f"must be covariances of shape (F={F}, M={M}, M={M})")
-        return self.search_pairs(np.take(R.reshape(F, M * M), self.flat, axis=1))
+        return self._search_sorted(np.take(R.reshape(F, M * M), self._flat_sorted, axis=1))
 
     def search_pairs(self, C: np.ndarray) -> tuple[float, float, float, np.ndarray]:
         """The same from the covariance's pairs ``R[:, i, j]`` (``i < j``, :attr:`pairs`)
         alone, ``(F, P)``."""
-        Z = unit_phase(C[:, self._order])  # PHAT, the pairs in baseline order
+        return self._search_sorted(C[:, self._order])
+
+    def _search_sorted(self, C: np.ndarray) -> tuple[float, float, float, np.ndarray]:
+        """The search from the pairs in baseline order ``(F, P)`` (one gather, not two)."""
+        Z = unit_phase(C)  # PHAT
         if self._flip_any:
             Z[:, self._flip] = Z[:, self._flip].conj()
         S = np.add.reduceat(Z, self._starts, axis=1)  # (F, B)

@@ -150,6 +150,7 @@ def choose(
     apart: Callable[[int, Iterable[int]], bool],
     *,
     fill: bool = True,
+    taken: Iterable[int] = (),
 ) -> tuple[np.ndarray, np.ndarray]:
     """The K strongest peaks of `spectrum` that are `apart`; indices ``(K,)`` and
     ``on_peak`` ``(K,)``.
@@ -159,8 +160,10 @@ def choose(
     than K peaks are far enough apart, the highest remaining points that are take the
     empty places, flagged ``on_peak=False`` (a shoulder of a stronger peak, or the
     rising flank where a weaker source hides); if even those run out (``min_separation``
-    too large for the grid), the highest points left, also flagged.
+    too large for the grid), the highest points left, also flagged, never one of
+    `taken` (points the caller holds already, which `apart` keeps away from).
     """
+    held = {int(i) for i in taken}
     order = np.argsort(-spectrum, kind="stable")
     chosen: list[int] = []
     on: list[bool] = []
@@ -180,7 +183,7 @@ def choose(
         for i in order:
             if len(chosen) == K:
                 break
-            if int(i) not in chosen:
+            if int(i) not in chosen and int(i) not in held:
                 chosen.append(int(i))
                 on.append(bool(local[i]))
     return np.array(chosen, dtype=int), np.array(on, dtype=bool)

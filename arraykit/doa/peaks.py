@@ -76,7 +76,7 @@ def peaks_near(
     on = [t < C for t in taken]
     if K is not None and K > len(chosen):
         rest, rest_on = _extract.choose(
-            spectrum, local, K - len(chosen), apart_rule(plan, taken=chosen)
+            spectrum, local, K - len(chosen), apart_rule(plan, taken=chosen), taken=chosen
         )
         chosen.extend(int(i) for i in rest)
         on.extend(bool(o) for o in rest_on)

@@ -85,7 +85,7 @@ class EnergyActivity:
         else:  # creep up slowly: a stationary noise raises the floor within seconds
             self.floor_db = min(level, self.floor_db + self.rise_db_per_s * dt)
         snr = level - self.floor_db
-        return float(np.clip((snr - self.snr_lo) / (self.snr_hi - self.snr_lo), 0.0, 1.0))
+        return min(max((snr - self.snr_lo) / (self.snr_hi - self.snr_lo), 0.0), 1.0)
 
 
 class WebrtcActivity:
@@ -130,7 +130,7 @@ class WebrtcActivity:
             for k in range(n_fr)
         ]
         self._buf = buf[n_fr * self.frame :]
-        return float(np.mean(votes)) if votes else 0.0
+        return sum(votes) / len(votes) if votes else 0.0  # (np.mean: 10 us more per block)
 
 
 class BothActivity:

@@ -10,7 +10,8 @@
 [(1, 70)]
 
 :class:`Pipeline` takes chunks of any length (``(M, n)``, float) and runs the
-pipeline on fixed blocks of ``block_hops`` STFT hops (48 ms at 16 kHz by default), so that
+pipeline on fixed blocks of ``block_hops`` STFT hops (48 ms at 16 kHz and 53 ms at 48 kHz
+by default: the longest block whose latency stays within 64 ms), so that
 the results do not depend on how the input was chunked: a file read at once and a
 device delivering 1024-frame blocks give identical reports. Each block yields a
 :class:`BlockReport`:
@@ -25,7 +26,7 @@ device delivering 1024-frame blocks give identical reports. Each block yields a
 
 Algorithmic latency: a sample reaches the track outputs once its block is complete
 and the frames overlapping it are in, ``block + nfft - hop`` samples after it was
-captured (64 ms at 16 kHz, 43 ms at 48 kHz with the defaults; :attr:`Pipeline.latency`).
+captured (64 ms at 16 and 48 kHz with the defaults; :attr:`Pipeline.latency`).
 """
 
 from __future__ import annotations
@@ -42,11 +43,14 @@ from arraykit import _validate as v
 from arraykit.frontend.activity import DetectorKind, make_activity, webrtc_rate
 from arraykit.frontend.localise import Detections, Localiser
 from arraykit.frontend.separation import SEPARATIONS, SeparationKind, Separator
-from arraykit.frontend.tracking import Event, Tracker
+from arraykit.frontend.tracking import MOTIONS, Event, MotionKind, Tracker
 from arraykit.geometry import ArrayGeometry
 from arraykit.stft import StreamingSTFT
 
-__all__ = ["BlockReport", "FrontendOptions", "Pipeline", "TrackReport"]
+__all__ = ["LATENCY_BOUND", "BlockReport", "FrontendOptions", "Pipeline", "TrackReport"]
+
+LATENCY_BOUND = 0.064
+"""The latency (s) the default block length stays within (issue 14's bound)."""
 
 ActivityKind = Literal["auto", DetectorKind]
 ACTIVITIES: tuple[str, ...] = get_args(ActivityKind)
@@ -60,7 +64,20 @@ class FrontendOptions:
 
     nfft : STFT size (None: the largest power of two up to 32 ms at the rate: 512 at
         16 kHz, 1024 at 44.1 and 48 kHz)
-    block_hops : STFT hops per block (the block is ``block_hops * nfft / 2`` samples)
+    block_hops : STFT hops per block (the block is ``block_hops * nfft / 2`` samples).
+        None: the most hops whose latency (block plus ``nfft - hop``) stays within
+        :data:`LATENCY_BOUND` (64 ms), at least 1: 3 at 8, 16 and 32 kHz (48 ms blocks),
+        4 at 44.1 kHz (46 ms), 5 at 48 kHz (53 ms). The directions are searched, the
+        tracks stepped and the beamformers designed once per block, so a longer block
+        spreads their cost over more hops: at 48 kHz 5 hops instead of 3
+        (latency 64 ms instead of 43) cut the real-time factor of 16 microphones by
+        about 30 % (0.154 -> 0.109, measured in the README). It costs the tracker some
+        accuracy there: on 8 UMA-16 meetings at 48 kHz (image order 10) the median /
+        p90 azimuth error went from 2.06 / 6.75 to 2.28 / 7.03 degrees and a talker
+        starting over another was confirmed after 0.24 s (median; 0.51 s at worst)
+        instead of 0.19 s (0.37 s), with no swap or false track either way and the
+        median SIR gain +13.04 -> +13.11 dB. At 16 kHz the default is the 3 hops the
+        benchmark meetings were tuned with
     freq_range : band searched for directions, Hz
     memory : time constant of the localisation covariance, s
     max_sources : peaks searched per block (None: 2 on arrays of more than four
@@ -95,15 +112,40 @@ class FrontendOptions:
         no false track either way). Four microphones, 8 and 60 against 6 and 50: 2.94 /
         8.92 against 2.88 / 9.27, no false track against 3, no swap either way (7 to 10
         degrees and 50 to 70 degrees/s^2 all gave no false track; p90 8.9 to 10.2, and
-        a swap from 9 degrees on)
+        a swap from 9 degrees on). These numbers were measured with ``motion="cv"``
+    motion, still_sd, switch : the tracker's motion model. ``"imm"`` (default): a
+        standing and a walking model mixed (:class:`~arraykit.frontend.tracking.Tracker`),
+        the standing one a random walk of `still_sd` degrees per square-root second,
+        switching with probability `switch` per block; ``"cv"``: constant velocity
+        alone. Chosen on meetings 16-47 (switch 0.001 to 0.02 and still_sd 1 to 3 all
+        gave a p90 of 6.4 to 7.8 degrees on either array, against 7.7 and 8.8 with
+        ``"cv"``), then measured on the benchmark's 0-15: four microphones 1.7 / 5.9
+        degrees median / p90 against 2.9 / 8.9, six 2.5 / 6.4 against 3.0 / 8.0, no
+        swap either way, one false track on each array against none
     separation : ``"mvdr"``, ``"lcmv"`` or ``"das"`` per track
     separation_memory : time constant of each track's interference covariance, s
-    separation_max_freq : bins above it are delay-and-sum (no solve), Hz. 1500 meets the
-        issue's real-time targets (0.029 at 6 mics and 16 kHz, 0.095 at 16 mics and
-        48 kHz, measured in the README, against 0.042 and 0.15) for 0.36 dB of median
-        SIR gain on the 16 six-microphone meetings (+11.24 -> +10.88 dB; four
-        microphones +10.59 -> +10.20), but halves the gain in the 1.5-4 kHz band (+12.6
-        -> +6.8 dB; +9.8 -> +5.2), which the broadband SIR hides: not the default
+    separation_max_freq : bins above it are delay-and-sum (no solve), Hz. 1500 cut the
+        real-time factor by a quarter (0.052 -> 0.039 at 6 mics and 16 kHz, 0.109 ->
+        0.084 at 16 mics and 48 kHz, measured in the README) and, before bins were
+        paired, 0.36 dB of median SIR gain on the 16 six-microphone meetings (+11.24 ->
+        +10.88 dB; four microphones +10.59 -> +10.20), but it halves the gain in the
+        1.5-4 kHz band (+12.6 -> +6.8 dB; +9.8 -> +5.2), which the broadband SIR hides:
+        not the default
+    separation_group : adjacent bins that share one interference covariance and one
+        factorisation (their steering vectors the right-hand sides of one solve), so that
+        the solves and the covariance products per block are 1 / `separation_group` as
+        many; the adaptive bins end at the last whole group below `separation_max_freq`.
+        2 (the default) against 1: a real-time factor of 0.052 against 0.059 (6 mics,
+        16 kHz) and 0.109 against 0.126 (16 mics, 48 kHz; per-block thread time,
+        interleaved, see the README); on the 16 + 16 meetings the median SIR gain per track +11.24 -> +10.96
+        dB (six microphones; lowest +8.54 -> +8.52) and +10.59 -> +10.45 dB (four; lowest
+        +6.92 -> +6.80), in the 1.5-4 kHz band +11.69 -> +11.59 and +8.89 -> +8.58 dB,
+        SI-SDR 1.69 -> 1.82 and 2.58 -> 2.65 dB, tracking unchanged (MVDR without the
+        post-filter loses 0.09 dB: most of the loss is the post-filter's noise estimate,
+        which reads the pair's covariance). 4: +10.55 and +10.11 dB, the four-microphone
+        lowest +5.96, for 0.049 and 0.095. A point interferer's phase difference across the
+        array turns by 0.05 rad from one bin to the next on the 93 mm six-microphone
+        circle at 16 kHz (nfft 512), 0.15 rad on the 178 mm UMA-16 at 48 kHz (1024)
     postfilter : single-channel Wiener post-filter on each track's output (default on:
         on the 16 six-microphone meetings it raised the median SIR gain per track from
         +9.0 to +11.0 dB and the median SI-SDR from 1.6 to 1.7 dB)
@@ -116,19 +158,22 @@ class FrontendOptions:
         peak's height above its median, is one more detection (not when it lies within
         `gate` of a confirmed track whose map peak also lies within `zone_apart` of that
         track: it would take the track's detection and leave the peak, often one between
-        two talkers, to start a false track). Off by default: on the 16 benchmark
-        meetings it confirmed a talker starting over another after 0.23 s (median)
-        instead of 0.40 s on the four-microphone array and 0.21 s instead of 0.28 s on
-        the six-microphone circle, with no swap or false track, and the six-microphone
-        azimuth p90 fell from 8.0 to 7.6 degrees, but the four-microphone p90 rose from
-        8.9 to 9.3 degrees (median 2.9 -> 3.1; on 48 other seeds 9.1 -> 8.9), and it
-        costs about 0.6 ms of thread time per block (+19 % at six microphones). The
-        numbers were chosen on four-microphone meetings 16-63 (the benchmark's are 0-15)
+        two talkers, to start a false track). None (default): on with four microphones
+        or fewer, off with more. On the 16 benchmark meetings (with ``motion="imm"``) a
+        talker starting over another was confirmed 0.23 s after onset (median) instead
+        of 0.40 s on the four-microphone array (issue target 0.3 s), with a median / p90
+        error of 1.8 / 6.5 degrees instead of 1.7 / 5.9, no swap, two false tracks
+        instead of one; on the six-microphone circle 0.21 s instead of 0.28 s (already
+        within the target), 2.5 / 6.5 instead of 2.5 / 6.4 degrees, one false track
+        either way. They cost about 0.6 ms of thread time per block (+19 % at six
+        microphones), which is why the circle does without them. (With constant
+        velocity, ``motion="cv"``, they raised the four-microphone p90 from 8.9 to 9.3
+        degrees.) The numbers were chosen on four-microphone meetings 16-63
     zone_memory, zone_ratio, zone_min, zone_apart, zone_support : see `zones`
     """
 
     nfft: int | None = None
-    block_hops: int = 3
+    block_hops: int | None = None
     freq_range: tuple[float, float] = (300.0, 3500.0)
     memory: float = 0.12
     max_sources: int | None = None
@@ -144,11 +189,15 @@ class FrontendOptions:
     birth_hits: int = 2
     birth_window: int = 3
     hold: float = 3.0
+    motion: MotionKind = "imm"
+    still_sd: float = 2.0
+    switch: float = 0.003
     separation: SeparationKind = "mvdr"
     separation_memory: float = 1.0
     separation_max_freq: float = 8000.0
+    separation_group: int = 2
     postfilter: bool = True
-    zones: bool = False
+    zones: bool | None = None
     zone_memory: float = 0.2
     zone_ratio: float = 0.15
     zone_min: float = 10.0
@@ -160,7 +209,8 @@ class FrontendOptions:
             v.integer("nfft", self.nfft, 16)
             if self.nfft % 2:
                 raise v.fail("nfft", self.nfft, "must be even (50 % overlap)")
-        v.integer("block_hops", self.block_hops, 1)
+        if self.block_hops is not None:
+            v.integer("block_hops", self.block_hops, 1)
         for name in ("memory", "resolution", "gate", "hold", "zone_memory", "zone_apart"):
             v.positive(name, getattr(self, name))
         for name in ("meas_sd", "accel_sd"):
@@ -168,6 +218,7 @@ class FrontendOptions:
                 v.positive(name, getattr(self, name))
         v.positive("separation_memory", self.separation_memory)
         v.positive("separation_max_freq", self.separation_max_freq)
+        v.integer("separation_group", self.separation_group, 1)
         if self.max_sources is not None:
             v.integer("max_sources", self.max_sources, 1)
         v.integer("deflate_every", self.deflate_every, 1)
@@ -178,8 +229,12 @@ class FrontendOptions:
         if not 0 <= float(self.activity_threshold) <= 1:
             raise v.fail("activity_threshold", self.activity_threshold, "must lie in [0, 1]")
         v.choice("activity", self.activity, ACTIVITIES)
-        if not isinstance(self.zones, bool):
-            raise v.fail("zones", self.zones, "must be True or False")
+        v.choice("motion", self.motion, MOTIONS)
+        v.positive("still_sd", self.still_sd)
+        if not 0 < float(self.switch) < 1:
+            raise v.fail("switch", self.switch, "must lie in (0, 1)")
+        if self.zones is not None and not isinstance(self.zones, bool):
+            raise v.fail("zones", self.zones, "must be True, False or None (on with <= 4 mics)")
         if not 0 < float(self.zone_ratio) <= 1:
             raise v.fail("zone_ratio", self.zone_ratio, "must lie in (0, 1]")
         if not float(self.zone_min) >= 0:
@@ -250,6 +305,8 @@ class Pipeline:
     ----------
     latency : float
         Algorithmic latency of the track outputs, seconds.
+    block_hops : int
+        STFT hops per block (the option's, or the rate's default).
     compute_seconds : float
         Time spent in :meth:`process` and :meth:`finish` so far.
     """
@@ -270,7 +327,10 @@ class Pipeline:
             raise v.fail("fs", fs, f"{why}: the front end needs fs >= {2 * top:g} Hz")
         nfft = opts.nfft or int(2 ** math.floor(math.log2(0.032 * self.fs)))
         self.nfft, self.hop = nfft, nfft // 2
-        self.block_n = opts.block_hops * self.hop
+        self.block_hops = opts.block_hops or max(
+            1, math.floor((LATENCY_BOUND * self.fs - (nfft - self.hop)) / self.hop + 1e-9)
+        )
+        self.block_n = self.block_hops * self.hop
         self.latency = (self.block_n + nfft - self.hop) / self.fs
         self.sts = StreamingSTFT(self.fs, geometry.n_mics, nfft=nfft)
         self.sts.push(np.zeros((geometry.n_mics, nfft - self.hop)))  # see StreamingISTFT
@@ -291,7 +351,7 @@ class Pipeline:
             resolution=opts.resolution,
             min_height=opts.min_height,
             deflate_every=opts.deflate_every,
-            zones=opts.zones,
+            zones=geometry.n_mics <= 4 if opts.zones is None else opts.zones,
             zone_memory=opts.zone_memory,
             zone_ratio=opts.zone_ratio,
             zone_min=opts.zone_min,
@@ -319,6 +379,9 @@ class Pipeline:
             birth_hits=opts.birth_hits,
             birth_window=opts.birth_window,
             hold=opts.hold,
+            motion=opts.motion,
+            still_sd=opts.still_sd,
+            switch=opts.switch,
         )
         self.separator = Separator(
             geometry,
@@ -329,6 +392,7 @@ class Pipeline:
             hop_seconds=hop_s,
             postfilter=opts.postfilter,
             max_freq=opts.separation_max_freq,
+            group=opts.separation_group,
         )
         self._pending = np.zeros((geometry.n_mics, 0))
         self._frame = 0
@@ -406,7 +470,7 @@ class Pipeline:
         for tid, y in outs.items():
             s, yy = (start, y) if start >= 0 else (0, y[-start:])
             audio[tid] = (s, yy)
-            p = float(np.mean(y * y)) if y.size else 0.0
+            p = float(np.dot(y, y)) / y.size if y.size else 0.0
             level[tid] = 10 * math.log10(p) if p > 0 else -math.inf
         reports = [
             TrackReport(tr.id, tr.azimuth, tr.elevation, tr.activity, level.get(tr.id, -math.inf))
