@@ -170,12 +170,8 @@ def single_source(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     first = b2k + (lk - ak) ** 2 >= (lk - dk) ** 2 + b2k
     w1 = np.where(first, bk, lk - dk)
     w2 = np.where(first, lk - ak, np.conj(bk))
-    u = np.ascontiguousarray((x1[:, fi, zi] * w1 + x2[:, fi, zi] * w2).T)  # (n, M)
-    # u / |u|: numpy divides a complex number by a real one as both parts times
-    # 1 / |u|, which is done here on the (re, im) pairs (no complex division)
-    scale = 1.0 / np.maximum(np.abs(u), 1e-300)
-    u.view(scale.dtype).reshape(*u.shape, 2)[...] *= scale[..., None]
-    return fi, zi, u
+    u = x1[:, fi, zi] * w1 + x2[:, fi, zi] * w2  # (M, n)
+    return fi, zi, (u / np.maximum(np.abs(u), 1e-300)).T
 
 
 def zone_directions(X: np.ndarray, plan: Plan, step: int = 1) -> Zones:
