@@ -277,7 +277,7 @@ def _diffuse_map(plan: Plan, steer: Steering) -> tuple[np.ndarray, float, np.nda
 
 def count_peaks(srp: np.ndarray, plan: Plan, kmax: int) -> tuple[int, str]:
     idx, _ = peaks(srp, plan, kmax, fill=False)
-    floor = float(np.median(srp))
+    floor = _confidence.map_floor(srp)
     top = float(srp[idx[0]]) - floor
     heights = (srp[idx] - floor) / max(top, 1e-12)
     K = max(1, int(np.sum(heights >= PEAK_RATIO)))
