@@ -44,6 +44,7 @@ __all__ = [
     "NO_SOURCE_FLOOR",
     "band_reason",
     "confidence",
+    "map_floor",
     "weak_reason",
 ]
 
@@ -82,6 +83,15 @@ def band_reason(total: np.ndarray, band: np.ndarray, freq_range: tuple[float, fl
             f"it, under {BAND_FRACTION_FLOOR:.0e} (a constant offset, or a tone outside the band)"
         )
     return None
+
+
+def map_floor(m: np.ndarray) -> float:
+    """A map's floor: the median of ``m`` ``(G,)`` (``np.median``'s number, without the
+    overhead of its general case: a search reads it once or twice)."""
+    n = m.size
+    k = n // 2
+    part = np.partition(m, (k - 1, k) if n % 2 == 0 else k)
+    return float(part[k]) if n % 2 else float(0.5 * (part[k - 1] + part[k]))
 
 
 def weak_reason(height: float) -> str | None:

@@ -51,7 +51,7 @@ fraction of the strongest peak's height above the map's median."""
 
 MAX_AUTO_SOURCES = 6
 
-_diffuse_maps: Cache[tuple[np.ndarray, np.ndarray, float]] = Cache("doa.diffuse_map", 16)
+_diffuse_maps: Cache[tuple[np.ndarray, float, np.ndarray, float]] = Cache("doa.diffuse_map", 16)
 
 
 class Count(NamedTuple):
@@ -102,7 +102,7 @@ def count(
     if diffuse is not None:
         # where a diffuse field alone cannot make the map stand out (the weak-map check
         # sees it), its zones do not gather either: clearly gathered zones are talkers
-        if _diffuse_map(plan, steer)[2] >= _confidence.NO_SOURCE_FLOOR:
+        if _diffuse_map(plan, steer)[3] >= _confidence.NO_SOURCE_FLOOR:
             return Count(0, diffuse, srp)
         if found is None:
             found = _tf_pursuit(plan, stats, kmax)
@@ -245,16 +245,17 @@ def _diffuse_height(plan: Plan, R: np.ndarray, srp: np.ndarray, steer: Steering)
     the median for a 4-mic 40 mm line) and fits ``Gamma`` almost wholly (under 0.016
     left); a talker's direct sound does not (0.036 or more left on the same line).
     """
-    g_off, diffuse_map, _ = _diffuse_map(plan, steer)
+    g_off, g_norm, diffuse_map, _ = _diffuse_map(plan, steer)
     off = ~np.eye(plan.geometry.n_mics, dtype=bool)
-    alpha = max(float(np.sum(R[:, off].real * g_off) / np.sum(g_off**2)), 0.0)
+    alpha = max(float(np.sum(R[:, off].real * g_off) / g_norm), 0.0)
     m = srp - alpha * diffuse_map
-    return float(m.max() - np.median(m))
+    return float(m.max() - _confidence.map_floor(m))
 
 
-def _diffuse_map(plan: Plan, steer: Steering) -> tuple[np.ndarray, np.ndarray, float]:
-    """The isotropic field's off-diagonal coherences ``(F, M (M - 1))``, its SRP-PHAT map
-    ``(G,)`` and how far that map's peak rises above its median (kept per plan)."""
+def _diffuse_map(plan: Plan, steer: Steering) -> tuple[np.ndarray, float, np.ndarray, float]:
+    """The isotropic field's off-diagonal coherences ``(F, M (M - 1))`` and their sum of
+    squares, its SRP-PHAT map ``(G,)`` and how far that map's peak rises above its
+    median (kept per plan)."""
     p = plan.geometry.positions
     off = ~np.eye(p.shape[0], dtype=bool)
     # the steering's digest (geometry, band, grid, c: kept on it) and the map's settings
@@ -268,14 +269,15 @@ def _diffuse_map(plan: Plan, steer: Steering) -> tuple[np.ndarray, np.ndarray, f
         g_off = gamma[:, off]
         for arr in (g_off, diffuse_map):
             arr.setflags(write=False)
-        kept = (g_off, diffuse_map, float(diffuse_map.max() - np.median(diffuse_map)))
+        height = float(diffuse_map.max() - _confidence.map_floor(diffuse_map))
+        kept = (g_off, float(np.sum(g_off**2)), diffuse_map, height)
         _diffuse_maps.put(key, kept)
     return kept
 
 
 def count_peaks(srp: np.ndarray, plan: Plan, kmax: int) -> tuple[int, str]:
     idx, _ = peaks(srp, plan, kmax, fill=False)
-    floor = float(np.median(srp))
+    floor = _confidence.map_floor(srp)
     top = float(srp[idx[0]]) - floor
     heights = (srp[idx] - floor) / max(top, 1e-12)
     K = max(1, int(np.sum(heights >= PEAK_RATIO)))

@@ -44,6 +44,7 @@ __all__ = [
     "choose",
     "default_separation",
     "ring_maxima",
+    "ring_maxima_reference",
 ]
 
 PROMINENCE = 0.01
@@ -100,7 +101,10 @@ def ring_maxima(spectrum: np.ndarray, *, closed: bool) -> np.ndarray:
     prominence is at least :data:`PROMINENCE` of the map's range.
 
     On an arc the ends are compared with their one neighbour (a source at endfire
-    peaks at the end of a line array's half ring).
+    peaks at the end of a line array's half ring). A ring is read from its lowest
+    point round to it again: no peak's surroundings reach past the ring's minimum, so
+    every peak and prominence is the ring's own (:func:`ring_maxima_reference` reads
+    three turns of the ring instead; the two agree).
     """
     from scipy.signal import find_peaks
 
@@ -110,14 +114,32 @@ def ring_maxima(spectrum: np.ndarray, *, closed: bool) -> np.ndarray:
     if span <= 0:
         return local
     if closed:
-        ext = np.concatenate([spectrum, spectrum, spectrum])
-        idx, _ = find_peaks(ext, prominence=PROMINENCE * span)
-        idx = idx[(idx >= G) & (idx < 2 * G)] - G
+        r = int(np.argmin(spectrum))
+        idx, _ = find_peaks(
+            np.concatenate([spectrum[r:], spectrum[: r + 1]]), prominence=PROMINENCE * span
+        )
+        idx = (idx + r) % G
     else:
         low = spectrum.min() - span
         idx, _ = find_peaks(np.r_[low, spectrum, low], prominence=PROMINENCE * span)
         idx = idx - 1
     local[idx] = True
+    return local
+
+
+def ring_maxima_reference(spectrum: np.ndarray, *, closed: bool) -> np.ndarray:
+    """:func:`ring_maxima` on three turns of a ring (the middle one's peaks): slower,
+    for tests."""
+    if not closed:
+        return ring_maxima(spectrum, closed=False)
+    from scipy.signal import find_peaks
+
+    G = spectrum.shape[0]
+    span = float(spectrum.max() - spectrum.min())
+    local = np.zeros(G, dtype=bool)
+    if span > 0:
+        idx, _ = find_peaks(np.tile(spectrum, 3), prominence=PROMINENCE * span)
+        local[idx[(idx >= G) & (idx < 2 * G)] - G] = True
     return local
 
 

@@ -38,6 +38,7 @@ __all__ = [
     "box_points",
     "layout_grid",
     "local_grid",
+    "pairwise_distances",
     "plane_points",
     "sphere_grid",
 ]
@@ -198,3 +199,20 @@ def angular_distance(a: npt.ArrayLike, b: npt.ArrayLike) -> np.ndarray:
         rb[..., 1]
     ) * np.cos(ra[..., 0] - rb[..., 0])
     return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+
+
+_DISTANCES: _cache.Cache[np.ndarray] = _cache.named("doa.grid_distances", 16)
+
+
+def pairwise_distances(directions: np.ndarray) -> np.ndarray:
+    """``(G, G)`` :func:`angular_distance` between every two of a grid's `directions`
+    ``(G, 2)``, kept per grid (read-only; for rings and arcs, a few hundred points:
+    the matrix takes ``8 G^2`` bytes)."""
+    d = np.ascontiguousarray(directions, dtype=float)
+    key = d.tobytes()
+    kept = _DISTANCES.get(key)
+    if kept is None:
+        kept = angular_distance(d[:, None, :], d[None, :, :])
+        kept.setflags(write=False)
+        _DISTANCES.put(key, kept)
+    return kept

@@ -141,6 +141,8 @@ def _separations(plan: Plan, i: np.ndarray) -> np.ndarray:
     if plan.points is not None:
         return np.linalg.norm(plan.points[i][:, None] - plan.points[i][None], axis=-1)
     assert plan.directions is not None
+    if plan.grid_kind in ("ring", "arc", "arc-el"):  # a few hundred points: kept
+        return _grids.pairwise_distances(plan.directions)[np.ix_(i, i)]
     d = plan.directions[i]
     return _grids.angular_distance(d[:, None], d[None])
 

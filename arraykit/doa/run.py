@@ -45,7 +45,7 @@ def run(plan: Plan, stats: BandStatistics) -> DOAResult:
     grid_dirs = plan.grid_directions
     # is there a directional source at all? (arraykit.doa.confidence)
     srp = srp_map(plan, stats.phat(), steer) if stats.no_source is None else None
-    floor = float(np.median(srp)) if srp is not None else 0.0
+    floor = _confidence.map_floor(srp) if srp is not None else 0.0
     top = float(srp.max()) - floor if srp is not None else 0.0
     weak = None
     if stats.no_source is None and stats.whitened and len(grid_dirs) >= _confidence.MIN_GRID:

@@ -146,21 +146,28 @@ def single_source(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     module's docstring): their bins ``(n,)``, zone numbers ``(n,)`` (zone ``z`` holds
     frames ``2z, 2z + 1``) and dominant eigenvectors ``(n, M)`` with each element
     scaled to modulus 1 (PHAT)."""
-    _, F, T = X.shape
+    T = X.shape[2]
     Z = T // 2
     x1, x2 = X[:, :, 0 : 2 * Z : 2], X[:, :, 1 : 2 * Z : 2]  # (M, F, Z)
-    a = (x1.real**2 + x1.imag**2).sum(axis=0)  # (F, Z)
-    d = (x2.real**2 + x2.imag**2).sum(axis=0)
+    if X.strides[-1] == X.itemsize:  # |x|^2 of every frame at once: (re, im) pairs
+        sq = np.square(X.view(X.real.dtype))  # (M, F, 2T)
+        e = (sq[..., 0::2] + sq[..., 1::2]).sum(axis=0)  # (F, T)
+    else:
+        e = (X.real**2 + X.imag**2).sum(axis=0)
+    a, d = e[:, 0 : 2 * Z : 2], e[:, 1 : 2 * Z : 2]  # (F, Z)
     b = (x1.conj() * x2).sum(axis=0)  # Gram matrix [[a, b], [b*, d]]
+    b2 = np.abs(b) ** 2
     power = a + d
-    lam = 0.5 * power + np.sqrt(0.25 * (a - d) ** 2 + np.abs(b) ** 2)
-    prev = np.concatenate([np.full((F, 1), np.inf), power[:, :-1]], axis=1)
+    lam = 0.5 * power + np.sqrt(0.25 * (a - d) ** 2 + b2)
+    prev = np.empty_like(power)
+    prev[:, 0] = np.inf
+    prev[:, 1:] = power[:, :-1]
     keep = (lam >= DOMINANCE * power) & (power >= ONSET * prev) & (power > 0)
     fi, zi = np.nonzero(keep)  # fi ascending
     # dominant eigenvector of C: x1 w1 + x2 w2 with (w1, w2) the Gram matrix's, from
     # whichever of its two rows gives the longer (b = 0: orthogonal frames)
-    bk, lk, ak, dk = b[fi, zi], lam[fi, zi], a[fi, zi], d[fi, zi]
-    first = np.abs(bk) ** 2 + (lk - ak) ** 2 >= (lk - dk) ** 2 + np.abs(bk) ** 2
+    bk, lk, ak, dk, b2k = b[fi, zi], lam[fi, zi], a[fi, zi], d[fi, zi], b2[fi, zi]
+    first = b2k + (lk - ak) ** 2 >= (lk - dk) ** 2 + b2k
     w1 = np.where(first, bk, lk - dk)
     w2 = np.where(first, lk - ak, np.conj(bk))
     u = x1[:, fi, zi] * w1 + x2[:, fi, zi] * w2  # (M, n)
@@ -218,7 +225,7 @@ def pursue(X: np.ndarray, plan: Plan, kmax: int, *, force: bool = False) -> Atom
         return Atoms(np.zeros(0, dtype=int), np.zeros(0), 0.0, zones)
     smooth, dist = _kernels_for(grid, width)
     counts = np.bincount(zones.grid_index, minlength=len(grid)).astype(float)  # (G,)
-    atoms, heights, left = histogram_atoms(counts, plan, kmax, force=force)
+    atoms, heights, left = _atoms(counts, plan, width, kmax, force)
     # the histogram's top is the first atom (made there before the others)
     top = int(atoms[0]) if len(atoms) else int(np.argmax(smooth @ counts))
     clear = _gathered(zones.grid_index, dist[top] <= ATOM * width)
@@ -232,9 +239,14 @@ def histogram_atoms(
     plan's ring or arc (weights allowed: a forgetting histogram): the counted atoms'
     grid indices ``(K,)``, their heights relative to the first ``(K,)`` and the relative
     height of the highest point left (see :func:`pursue`)."""
-    grid = plan.grid_directions
-    width = _extract.beamwidth(plan.geometry, plan.freqs, plan.c)
-    smooth, dist = _kernels_for(grid, width)
+    return _atoms(counts, plan, _extract.beamwidth(plan.geometry, plan.freqs, plan.c), kmax, force)
+
+
+def _atoms(
+    counts: np.ndarray, plan: Plan, width: float, kmax: int, force: bool
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """:func:`histogram_atoms` with the array's beamwidth `width` (degrees) given."""
+    smooth, dist = _kernels_for(plan.grid_directions, width)
     hist = smooth @ np.asarray(counts, dtype=float)  # (G,)
     atoms: list[int] = []
     heights: list[float] = []
@@ -330,11 +342,10 @@ def _kernels_for(grid: np.ndarray, width: float) -> tuple[np.ndarray, np.ndarray
     key = (np.ascontiguousarray(grid, float).tobytes(), float(width))
     kept = _kernels.get(key)
     if kept is None:
-        dist = _grids.angular_distance(grid[:, None, :], grid[None, :, :])
+        dist = _grids.pairwise_distances(grid)
         smooth = np.exp(-0.5 * (dist / (SMOOTH * width)) ** 2)
+        smooth.setflags(write=False)
         kept = (smooth, dist)
-        for arr in kept:
-            arr.setflags(write=False)
         _kernels.put(key, kept)
     return kept
 

@@ -34,6 +34,7 @@ import numpy as np
 from arraykit.beamform import RecursiveCovariance, steering_vector
 from arraykit.doa import SrpCovSearch
 from arraykit.doa import sparsity as _sparsity
+from arraykit.doa.confidence import map_floor
 from arraykit.doa.plan import Plan
 from arraykit.frontend.tracking import _angle
 from arraykit.geometry import ArrayGeometry
@@ -60,14 +61,6 @@ class Detections:
     @property
     def count(self) -> int:
         return int(self.azimuth.size)
-
-
-def _median(x: np.ndarray) -> float:
-    """``np.median`` of a short 1-D map without its overhead (the same number)."""
-    n = x.size
-    k = n // 2
-    part = np.partition(x, (k - 1, k) if n % 2 == 0 else k)
-    return float(part[k]) if n % 2 else float(0.5 * (part[k - 1] + part[k]))
 
 
 class OnsetZones:
@@ -204,7 +197,7 @@ class Localiser:
         if not active or not np.any(np.diagonal(R, axis1=1, axis2=2).real):  # PSD: 0 iff diag 0
             return Detections(empty, empty, empty, empty, empty)
         az, el, p0, spec = self.search(R)
-        h0 = p0 - _median(spec)
+        h0 = p0 - map_floor(spec)
         if h0 < self.min_height:  # no coherent source (noise: 0.02-0.1 on the 6-mic circle)
             return Detections(empty, empty, empty, spec, self.grid_azimuth)
         found = [(az, el, 1.0)]
@@ -218,7 +211,7 @@ class Localiser:
             else:
                 R = self._deflate(R, az, el)
                 az, el, p, spec_k = self.search(R)
-            h = p - _median(spec_k)
+            h = p - map_floor(spec_k)
             if h < max(self.peak_ratio * h0, self.min_height):
                 break
             found.append((az, el, h / h0))
@@ -243,7 +236,7 @@ class Localiser:
         if mass < self.zone_min:
             return []
         grid = self.search.grid
-        med = _median(spec)
+        med = map_floor(spec)
         out: list[tuple[float, float, float]] = []
         for q, r in zip(idx, rel, strict=True):
             az, el = float(grid[q, 0]), float(grid[q, 1])
