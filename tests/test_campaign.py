@@ -314,6 +314,23 @@ def test_a_bad_plot_path_is_one_line_before_any_table(
     assert "--plot" in err and "report" in err and not (tmp_path / "t").exists()
 
 
+def test_scheduler_errors_name_the_flag(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """``--scheduler nonsense`` was distributed's "missing port number in address" with no
+    flag named; ``--workers 0 --scheduler ADDR`` silently went to the scheduler."""
+    spec = tmp_path / "rooms.toml"
+    spec.write_text(spec_text(1))
+    out = tmp_path / "t"
+    cases = [
+        (["--scheduler", "nonsense"], "cannot connect"),
+        (["--workers", "0", "--scheduler", "tcp://127.0.0.1:1"], "give one of them"),
+    ]
+    for flags, why in cases:
+        assert cli_main(["campaign", str(spec), "-o", str(out), "--no-progress", *flags]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("arraykit: error: --scheduler=")
+        assert why in err and not out.exists()
+
+
 def test_rows_say_which_code_computed_them(reference: Path, tmp_path: Path) -> None:
     """Every row names its library's version (arraykit's with the checkout's commit); a
     table written before the column existed still reads, its rows "unrecorded"."""

@@ -313,7 +313,8 @@ def run(
         0: serial, in this process. Otherwise the number of worker processes of an
         embedded ``LocalCluster`` (default: one per core), one thread each.
     scheduler : str, optional
-        Address of an existing Dask scheduler (``tcp://HOST:8786``).
+        Address of an existing Dask scheduler (``tcp://HOST:8786``); not with `workers`
+        or `client`.
     client : distributed.Client, optional
         An existing client to run on (instead of `workers` / `scheduler`).
     progress : bool
@@ -331,6 +332,11 @@ def run(
         from arraykit._validate import fail
 
         raise fail("workers", workers, "must be an integer >= 0 (0: serial)")
+    if scheduler is not None and (workers is not None or client is not None):
+        from arraykit._validate import fail
+
+        why = "names an existing cluster; workers= (0: serial) and client= run elsewhere"
+        raise fail("scheduler", scheduler, f"{why}: give one of them")
     table = ResultTable(out)
     todo, skipped = _todo(spec, table)
     t0 = time.perf_counter()
@@ -447,7 +453,12 @@ class _client:
             return self.given
         distributed = need("distributed")
         if self.scheduler is not None:
-            cl = distributed.Client(self.scheduler)
+            try:
+                cl = distributed.Client(self.scheduler)
+            except (OSError, ValueError, TypeError) as exc:  # a bad address, none answering
+                from arraykit._validate import fail
+
+                raise fail("scheduler", self.scheduler, f"cannot connect: {exc}") from None
             self.own.append(cl)
             return cl
         cluster = local_cluster(self.workers or os.cpu_count() or 1)

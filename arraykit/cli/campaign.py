@@ -61,15 +61,21 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"arraykit campaign: --workers={args.workers}: must be >= 0")
     from arraykit.campaign import load_spec
     from arraykit.campaign import run as run_campaign
+    from arraykit.errors import InvalidArgumentError
 
     spec = load_spec(args.spec)
-    s = run_campaign(
-        spec,
-        args.output,
-        workers=args.workers,
-        scheduler=args.scheduler,
-        progress=not args.no_progress,
-    )
+    try:
+        s = run_campaign(
+            spec,
+            args.output,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            progress=not args.no_progress,
+        )
+    except InvalidArgumentError as exc:  # in the flags' words
+        raise (
+            exc.renamed(f"--{exc.name}") if exc.name in ("scheduler", "workers") else exc
+        ) from None
     print(
         f"{spec.name}: {s.scenes} scenes in {len(spec.cells)} cells; {s.skipped} already in "
         f"{args.output}, {s.computed} computed in {s.seconds:.1f} s, {s.failed_rows} failed rows"
