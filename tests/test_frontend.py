@@ -714,6 +714,11 @@ def test_a_bad_play_device_is_refused_before_the_folder_is_made(tmp_path: Path, 
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("arraykit: error: --play=")
     assert list(tmp_path.iterdir()) == []
+    # and says what could be named instead (README's `--play default` is not everywhere)
+    import sounddevice as sd
+
+    outs = [d["name"] for d in sd.query_devices() if d["max_output_channels"] > 0]
+    assert (f"outputs here: {outs[0]!r}" if outs else "this machine has no audio output") in err
 
 
 def test_a_refused_run_leaves_the_json_file_as_it_was(tmp_path: Path, capsys) -> None:

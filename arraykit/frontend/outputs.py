@@ -187,7 +187,13 @@ class Player:
             )
             self.stream.start()
         except (ValueError, sd.PortAudioError) as exc:  # no such output, or it refuses
-            raise v.fail(name, device, f"cannot play: {exc}") from None
+            outs = [d["name"] for d in sd.query_devices() if d["max_output_channels"] > 0]
+            there = (
+                f"outputs here: {', '.join(map(repr, outs))}"
+                if outs
+                else "this machine has no audio output"
+            )
+            raise v.fail(name, device, f"cannot play: {exc} ({there})") from None
         self.played = 0
         self.underflows = 0
 
