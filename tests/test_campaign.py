@@ -331,6 +331,23 @@ def test_scheduler_errors_name_the_flag(tmp_path: Path, capsys: pytest.CaptureFi
         assert why in err and not out.exists()
 
 
+def test_a_changed_cell_is_not_pooled_with_its_old_scenes(reference: Path, tmp_path: Path) -> None:
+    """The spec's small room edited (RT60 0.15-0.25 s -> 0.5-0.6 s) and rerun into the same
+    table added a new cell under the same labels; the report then pooled both rooms in one
+    row (8 scenes of a 4-seed campaign). Now refused before anything is computed."""
+    import shutil
+
+    table = tmp_path / "t.parquet"
+    shutil.copytree(reference, table)
+    before = rows(table)
+    edited = spec_text(4).replace("rt60 = [0.15, 0.25]", "rt60 = [0.5, 0.6]")
+    with pytest.raises(InvalidArgumentError, match=r"^output=.*small-room.*new table"):
+        run_campaign(load_spec(edited), table, workers=0)
+    assert rows(table) == before
+    s = run_campaign(load_spec(spec_text(4)), table, workers=0)  # the same spec: all there
+    assert (s.skipped, s.computed) == (12, 0)
+
+
 def test_rows_say_which_code_computed_them(reference: Path, tmp_path: Path) -> None:
     """Every row names its library's version (arraykit's with the checkout's commit); a
     table written before the column existed still reads, its rows "unrecorded"."""

@@ -291,6 +291,26 @@ def _todo(spec: Spec, table: ResultTable) -> tuple[list[tuple[int, int, tuple[Jo
     return todo, spec.n_scenes - len(todo)
 
 
+def _refuse_changed_cells(spec: Spec, table: ResultTable) -> None:
+    """A spec cell whose labels (geometry, condition, talkers) the table holds under
+    another cell id was drawn from other settings (the spec's rooms, a condition or the
+    geometry changed since): its scenes would be pooled with the old ones in the report."""
+    held: dict[tuple[str, str, int], set[str]] = {}
+    for cid, geometry, condition, sources in table.cells():
+        held.setdefault((geometry, condition, sources), set()).add(cid)
+    for cell in spec.cells:
+        label = (cell.geometry.label, cell.condition, cell.sources)
+        if held.get(label, set()) - {cell.id}:
+            from arraykit._validate import fail
+
+            why = (
+                f"holds scenes of {label[0]} / {label[1]} / {label[2]} talker(s) drawn from "
+                "other settings (the spec's rooms, conditions or geometry changed since); "
+                "the report would pool them with this spec's: write to a new table"
+            )
+            raise fail("output", str(table.path), why)
+
+
 def run(
     spec: Spec | str | Path,
     out: str | Path,
@@ -338,6 +358,7 @@ def run(
         why = "names an existing cluster; workers= (0: serial) and client= run elsewhere"
         raise fail("scheduler", scheduler, f"{why}: give one of them")
     table = ResultTable(out)
+    _refuse_changed_cells(spec, table)
     todo, skipped = _todo(spec, table)
     t0 = time.perf_counter()
     bar = tqdm(total=len(todo), unit="scene", disable=not progress, smoothing=0.05)

@@ -145,6 +145,17 @@ class ResultTable:
             out.update(zip(*(t.column(c).to_pylist() for c in KEY_COLUMNS), strict=True))
         return out
 
+    def cells(self) -> set[tuple[str, str, str, int]]:
+        """The (cell id, geometry, condition, sources) of every cell with rows on disk."""
+        pq = need("pyarrow.parquet")
+
+        cols = ["cell", "geometry", "condition", "sources"]
+        out: set[tuple[str, str, str, int]] = set()
+        for p in self.parts():
+            t = pq.read_table(p, columns=cols)
+            out.update(zip(*(t.column(c).to_pylist() for c in cols), strict=True))
+        return out
+
     def compact(self) -> None:
         """Merge every part into one file; the old parts go only after it is in place."""
         parts = self.parts()
