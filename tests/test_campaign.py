@@ -348,6 +348,18 @@ def test_a_changed_cell_is_not_pooled_with_its_old_scenes(reference: Path, tmp_p
     assert (s.skipped, s.computed) == (12, 0)
 
 
+def test_a_table_in_a_missing_folder_is_refused(tmp_path: Path, capsys) -> None:
+    """``-o typo/rooms.parquet`` made the folders silently (every other command refuses an
+    output whose folder does not exist)."""
+    spec = tmp_path / "rooms.toml"
+    spec.write_text(spec_text(1))
+    out = tmp_path / "nodir" / "rooms.parquet"
+    assert cli_main(["campaign", str(spec), "-o", str(out), "--workers", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("arraykit: error: output=") and "does not exist" in err
+    assert not (tmp_path / "nodir").exists()
+
+
 def test_rows_say_which_code_computed_them(reference: Path, tmp_path: Path) -> None:
     """Every row names its library's version (arraykit's with the checkout's commit); a
     table written before the column existed still reads, its rows "unrecorded"."""

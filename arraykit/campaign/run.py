@@ -358,6 +358,11 @@ def run(
         why = "names an existing cluster; workers= (0: serial) and client= run elsewhere"
         raise fail("scheduler", scheduler, f"{why}: give one of them")
     table = ResultTable(out)
+    if not table.path.exists() and not table.path.absolute().parent.is_dir():
+        from arraykit._validate import fail
+
+        where = str(table.path.parent)
+        raise fail("output", str(out), f"its folder {where!r} does not exist: create it first")
     _refuse_changed_cells(spec, table)
     todo, skipped = _todo(spec, table)
     t0 = time.perf_counter()
