@@ -128,6 +128,24 @@ def test_bad_spec_one_line_naming_the_key(tmp_path: Path, capsys: pytest.Capture
     assert "rooms.sources" in msg and "below 22.5" in msg
 
 
+def test_a_geometry_file_beside_the_spec(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An ODAS .cfg named in the spec was looked up from the working folder, not beside the
+    spec as a .toml / .xml is; a bad name's message named the value twice."""
+    from test_geometry_files import ODAS_CFG
+
+    (tmp_path / "odas.cfg").write_text(ODAS_CFG)
+    spec = tmp_path / "rooms.toml"
+    spec.write_text(spec_text(1).replace('["respeaker-usb-4mic"]', '["odas.cfg"]'))
+    monkeypatch.chdir(ROOT)
+    cell = load_spec(spec).cells[0]
+    assert cell.geometry.label == "odas.cfg"
+    assert cell.geometry.build() == ak.load_geometry(tmp_path / "odas.cfg")
+    spec.write_text(spec_text(1).replace('["respeaker-usb-4mic"]', '["nosuch"]'))
+    with pytest.raises(InvalidArgumentError) as err:
+        load_spec(spec)
+    assert str(err.value).startswith("campaign.geometries[0]='nosuch': unknown geometry")
+
+
 def test_methods_are_validated_against_the_libraries_lists() -> None:
     spec = load_spec(spec_text(1))
     assert set(spec.doa) <= set(ak.doa.METHODS)

@@ -52,7 +52,9 @@ from pathlib import Path
 from typing import Any
 
 from arraykit import _validate as v
+from arraykit.errors import InvalidArgumentError
 from arraykit.geometry import ArrayGeometry, load_geometry
+from arraykit.geometry.files import FILE_SUFFIXES
 
 __all__ = ["BEAMFORMERS_FROM", "PEERS", "Cell", "Draw", "GeometrySpec", "Spec", "load_spec"]
 
@@ -445,9 +447,15 @@ def _geometries(value: Any, base: Path) -> list[GeometrySpec]:
         key = f"{name}[{i}]"
         if isinstance(item, str):
             path = base / item
-            ref = str(path) if item.endswith((".toml", ".xml")) else item
+            ref = str(path) if item.lower().endswith(FILE_SUFFIXES) else item
             try:
                 load_geometry(ref)
+            except InvalidArgumentError as exc:  # about the name: say it once, as the key
+                if exc.name != "name_or_path":
+                    raise v.fail(key, item, str(exc)) from None
+                why = str(exc).removeprefix(f"name_or_path={v.show(ref)}: ")
+                why += f" (looked for {ref})" if ref != item else ""
+                raise v.fail(key, item, why) from None
             except ValueError as exc:
                 raise v.fail(key, item, str(exc)) from None
             spec = GeometrySpec(item, json.dumps({"named": ref}, sort_keys=True))
