@@ -176,6 +176,13 @@ def test_simulated_array_from_an_odas_cfg(tmp_path):
     np.testing.assert_array_equal(got, ref.astype(np.float32))
 
 
+def test_simulated_device_refuses_a_profile_it_would_ignore():
+    """``--device sim:respeaker-6mic --profile uma-8`` ran the 6-mic circle, the profile
+    silently dropped; the simulated array is the one named after ``sim:``."""
+    with pytest.raises(ValueError, match=r"^profile='uma-8': .*sim:uma-8"):
+        hw.open("sim:respeaker-6mic", profile="uma-8")
+
+
 def test_simulated_moving_source_and_realtime_pacing():
     dev = hw.open("sim:respeaker-usb-4mic", azimuth=[0.0, 180.0], duration=1.0, snr_db=None, rt60=0)
     x = dev.record(1.0)

@@ -48,6 +48,10 @@ def open_device(device: str, o: OpenOptions, extra: dict[str, Any]) -> Device:
     """A :class:`SimulatedDevice`; `extra` (``scene=``, ``azimuth=``, ...) goes to it."""
     if o.callback is not None:
         raise v.fail("callback", o.callback, "is not supported by simulated devices")
+    if o.profile is not None:  # the array simulated is the one named after sim:
+        name = getattr(o.profile, "name", o.profile)
+        why = f"a simulated device is the array named after sim: (sim:{name}): leave it out"
+        raise v.fail("profile", name, why)
     return SimulatedDevice(
         device[len(PREFIX) :],
         samplerate=o.samplerate,
