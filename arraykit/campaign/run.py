@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from arraykit._validate import fail
 from arraykit.campaign._deps import need
 from arraykit.campaign.scene import SceneParams, draw, render
 from arraykit.campaign.spec import Spec, load_spec
@@ -301,8 +302,6 @@ def _refuse_changed_cells(spec: Spec, table: ResultTable) -> None:
     for cell in spec.cells:
         label = (cell.geometry.label, cell.condition, cell.sources)
         if held.get(label, set()) - {cell.id}:
-            from arraykit._validate import fail
-
             why = (
                 f"holds scenes of {label[0]} / {label[1]} / {label[2]} talker(s) drawn from "
                 "other settings (the spec's rooms, conditions or geometry changed since); "
@@ -349,18 +348,12 @@ def run(
     if workers is not None and (
         isinstance(workers, bool) or not isinstance(workers, int) or workers < 0
     ):
-        from arraykit._validate import fail
-
         raise fail("workers", workers, "must be an integer >= 0 (0: serial)")
     if scheduler is not None and (workers is not None or client is not None):
-        from arraykit._validate import fail
-
         why = "names an existing cluster; workers= (0: serial) and client= run elsewhere"
         raise fail("scheduler", scheduler, f"{why}: give one of them")
     table = ResultTable(out)
     if not table.path.exists() and not table.path.absolute().parent.is_dir():
-        from arraykit._validate import fail
-
         where = str(table.path.parent)
         raise fail("output", str(out), f"its folder {where!r} does not exist: create it first")
     _refuse_changed_cells(spec, table)
@@ -482,8 +475,6 @@ class _client:
             try:
                 cl = distributed.Client(self.scheduler)
             except (OSError, ValueError, TypeError) as exc:  # a bad address, none answering
-                from arraykit._validate import fail
-
                 raise fail("scheduler", self.scheduler, f"cannot connect: {exc}") from None
             self.own.append(cl)
             return cl
