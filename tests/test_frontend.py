@@ -794,6 +794,7 @@ def test_view_png_may_go_into_the_new_output_folder(tmp_path: Path, capsys) -> N
         (["--seconds", "0"], "--seconds=0.0", "> 0"),
         (["--max-sources", "0"], "--max-sources=0", ">= 1"),
         (["--max-sources", "6"], "--max-sources=6", "1..5"),
+        (["--channel-map", "0,1"], "--channel-map=(0, 1)", "6 microphones"),
     ],
 )
 def test_track_errors_name_the_flag(tmp_path: Path, flags, start: str, why: str, capsys) -> None:
@@ -804,6 +805,19 @@ def test_track_errors_name_the_flag(tmp_path: Path, flags, start: str, why: str,
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(f"arraykit: error: {start}: ") and why in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_webrtc_at_a_rate_it_cannot_hear_names_the_flag(tmp_path: Path, capsys) -> None:
+    """--activity webrtc on a 44.1 kHz recording: the message said fs= and activity='energy'
+    (the Python option) instead of the flags."""
+    rec = tmp_path / "rec.wav"
+    sf.write(str(rec), 0.01 * np.random.default_rng(2).standard_normal((44100, 6)), 44100)
+    cmd = ["track", str(rec), "--geometry", "respeaker-6mic", "-o", str(tmp_path / "o")]
+    assert main([*cmd, "--activity", "webrtc"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("arraykit: error: --activity='webrtc': ")
+    assert "44100 Hz" in err and "--activity energy" in err and "activity=" not in err[25:]
+    assert not (tmp_path / "o").exists()
 
 
 def test_without_the_track_extra_one_line_before_the_folder_is_made(

@@ -26,6 +26,7 @@ from arraykit.cli._inputs import (
     open_recording,
 )
 from arraykit.doa import registry as doa_registry
+from arraykit.errors import InvalidArgumentError
 from arraykit.hardware.control import led_help, open_control
 
 # The pyusb back end `tune` and `led` use (None: libusb). Tests set a fake one here,
@@ -165,15 +166,29 @@ def open_device(args: argparse.Namespace, **kw: Any) -> Any:
             why = f"sets a device's channel count; {flag} {args.device!r} has its own"
             raise v.fail("--channels", args.channels, f"{why}: pick channels with --channel-map")
         return rec
-    return hw.open(
-        args.device,
-        profile=args.profile,
-        channels=args.channels,
-        channel_map=channel_map(args.channel_map),
-        geometry=geometry_flag(args.geometry),
-        samplerate=args.samplerate,
-        **kw,
-    )
+    try:
+        return hw.open(
+            args.device,
+            profile=args.profile,
+            channels=args.channels,
+            channel_map=channel_map(args.channel_map),
+            geometry=geometry_flag(args.geometry),
+            samplerate=args.samplerate,
+            **kw,
+        )
+    except InvalidArgumentError as exc:  # in the flag's words
+        flag = _DEVICE_FLAGS.get(exc.name or "")
+        raise (exc.renamed(flag) if flag else exc) from None
+
+
+_DEVICE_FLAGS = {
+    "profile": "--profile",
+    "channels": "--channels",
+    "channel_map": "--channel-map",
+    "geometry": "--geometry",
+    "samplerate": "--samplerate",
+}
+"""hw.open's arguments and the flags that give them."""
 
 
 # -- devices ---------------------------------------------------------------------------------

@@ -122,6 +122,7 @@ def run_track(args: argparse.Namespace) -> int:
     from arraykit import _validate as v
     from arraykit.errors import InvalidArgumentError
     from arraykit.frontend import FrontendOptions, Pipeline
+    from arraykit.frontend.activity import WEBRTC_RATES, webrtc_rate
     from arraykit.frontend.outputs import JsonLines, Player, TrackFiles
 
     file_or_device(args, args.input, "IN.wav")
@@ -140,6 +141,9 @@ def run_track(args: argparse.Namespace) -> int:
         extra["on_loss"] = "ignore"
     dev = open_device(args, **extra)
     limit = None if args.seconds is None else round(v.positive("--seconds", args.seconds) * dev.fs)
+    if args.activity in ("webrtc", "both") and webrtc_rate(dev.fs) is None:
+        why = f"the WebRTC VAD needs a multiple of one of {WEBRTC_RATES} Hz, not {dev.fs:g} Hz"
+        raise v.fail("--activity", args.activity, f"{why}: use --activity energy (or auto)")
     try:
         opts = FrontendOptions(
             separation=args.separation,
