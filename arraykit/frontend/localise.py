@@ -198,7 +198,8 @@ class Localiser:
         if not active or not np.any(np.diagonal(R, axis1=1, axis2=2).real):  # PSD: 0 iff diag 0
             return Detections(empty, empty, empty, empty, empty)
         az, el, p0, spec = self.search(R)
-        h0 = p0 - map_floor(spec)
+        floor = map_floor(spec)
+        h0 = p0 - floor
         if h0 < self.min_height:  # no coherent source (noise: 0.02-0.1 on the 6-mic circle)
             return Detections(empty, empty, empty, spec, self.grid_azimuth)
         found = [(az, el, 1.0)]
@@ -217,7 +218,7 @@ class Localiser:
                 break
             found.append((az, el, h / h0))
         if self.zones is not None:
-            found += self._zone_peaks(found, spec, h0, known)
+            found += self._zone_peaks(found, spec, floor, h0, known)
         arr = np.array(found)
         return Detections(arr[:, 0], arr[:, 1], arr[:, 2], spec, self.grid_azimuth)
 
@@ -225,25 +226,26 @@ class Localiser:
         self,
         found: list[tuple[float, float, float]],
         spec: np.ndarray,
+        floor: float,
         h0: float,
         known: list[tuple[float, float]] | tuple[()],
     ) -> list[tuple[float, float, float]]:
         """Directions the onset zones hold and the map's peaks do not: each atom of their
         histogram standing at least `zone_ratio` of the first, over at least `zone_min`
         zones in memory, `zone_apart` degrees or more from every peak found (strength:
-        the atom's relative height)."""
+        the atom's relative height). `floor` is the map's median, `h0` its first peak's
+        height above it."""
         assert self.zones is not None
         idx, rel, mass = self.zones.atoms(2)
         if mass < self.zone_min:
             return []
         grid = self.search.grid
-        med = map_floor(spec)
         out: list[tuple[float, float, float]] = []
         for q, r in zip(idx, rel, strict=True):
             az, el = float(grid[q, 0]), float(grid[q, 1])
             if r < self.zone_ratio:
                 continue
-            if spec[q] - med < self.zone_support * h0:
+            if spec[q] - floor < self.zone_support * h0:
                 continue
             taken = [(a, e) for a, e, _ in found + out]
             rival = any(

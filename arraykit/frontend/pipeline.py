@@ -351,6 +351,7 @@ class Pipeline:
         self.band = band
         hop_s = self.hop / self.fs
         M = geometry.n_mics
+        few = M <= 4  # noisier directions: see FrontendOptions (max_sources, zones, tracker)
         if opts.max_sources is not None:  # more directions than the array resolves: arbitrary
             most = f"{M - 1} (an array of {M} microphones resolves at most {M - 1} sources)"
             v.integer("max_sources", opts.max_sources, 1, M - 1, upper=most)
@@ -359,12 +360,12 @@ class Pipeline:
             self.sts.freqs[band],
             hop_seconds=hop_s,
             memory=opts.memory,
-            max_sources=opts.max_sources or (2 if geometry.n_mics > 4 else 1),
+            max_sources=opts.max_sources or (1 if few else 2),
             peak_ratio=opts.peak_ratio,
             resolution=opts.resolution,
             min_height=opts.min_height,
             deflate_every=opts.deflate_every,
-            zones=geometry.n_mics <= 4 if opts.zones is None else opts.zones,
+            zones=few if opts.zones is None else opts.zones,
             zone_memory=opts.zone_memory,
             zone_ratio=opts.zone_ratio,
             zone_min=opts.zone_min,
@@ -383,7 +384,6 @@ class Pipeline:
                 kind = "energy"
         self.activity_kind = kind
         self.activity = make_activity(kind, self.fs)
-        few = geometry.n_mics <= 4  # noisier directions: see FrontendOptions
         self.tracker = Tracker(
             self.block_n / self.fs,
             gate=opts.gate,

@@ -119,9 +119,9 @@ class Motion:
         self.F, self.Ft, self.Q, self.R = F, F.transpose(0, 2, 1), Q, R
         self.M = trans  # (i, j): probability of model i -> j per block
         self.mu = np.full(J, 1.0 / J)
-        self.x = self.xs[0].copy()
-        self.P = self.Ps[0].copy()
-        self._combine()
+        self.x: np.ndarray
+        self.P: np.ndarray
+        self._combine()  # sets x and P
 
     def _combine(self) -> None:
         if self.mu.size == 1:
@@ -209,6 +209,11 @@ class Track:
     @property
     def confirmed(self) -> bool:
         return self.id > 0
+
+    def angle_to(self, other: Track) -> float:
+        """Great-circle angle (degrees) between this track's estimate and `other`'s."""
+        a, b = self.state.x, other.state.x
+        return _angle(a[0], a[2], b[0], b[2])
 
 
 class Tracker:
@@ -371,12 +376,7 @@ class Tracker:
         for i, b in enumerate(conf):
             # blocks b has stood close to an older confirmed track (any of them: a third
             # track far away must not reset the count)
-            near = [
-                a
-                for a in conf[:i]
-                if a.id not in gone
-                and _angle(a.state.x[0], a.state.x[2], b.state.x[0], b.state.x[2]) < self.merge_deg
-            ]
+            near = [a for a in conf[:i] if a.id not in gone and a.angle_to(b) < self.merge_deg]
             if not near:
                 b.close_blocks = 0
                 continue
@@ -392,11 +392,7 @@ class Tracker:
                 if tr.id not in gone:
                     out.append(tr)
                 continue
-            inside = any(
-                _angle(tr.state.x[0], tr.state.x[2], c.state.x[0], c.state.x[2]) < self.merge_deg
-                for c in conf
-                if c.id not in gone
-            )
+            inside = any(tr.angle_to(c) < self.merge_deg for c in conf if c.id not in gone)
             if not inside:
                 out.append(tr)
         return out
