@@ -159,6 +159,29 @@ def test_grouped_bins_null_a_point_interferer_and_keep_the_look_direction(
     assert worst[1] < -45 and worst[2] < -25
 
 
+@pytest.mark.parametrize(
+    ("name", "fs", "nfft"), [("respeaker-6mic", FS, 512), ("uma-16", 48000, 1024)]
+)
+def test_separator_steering_is_the_plane_wave_toward_its_rounded_direction(
+    name: str, fs: int, nfft: int
+) -> None:
+    """The separator's steering (two tables of about sqrt(F) bins multiplied, cached on a
+    0.5 degree grid) is :func:`ak.beamform.steering_vector` toward the rounded direction
+    in every bin, to 1e-12, elevation included."""
+    from arraykit.frontend.separation import Separator
+
+    g = ak.load_geometry(name)
+    sep = Separator(g, fs, nfft, method="mvdr", memory=1.0, hop_seconds=nfft / 2 / fs)
+    for az, el, key in (
+        (40.2, 0.0, (40.0, 0.0)),
+        (359.8, 10.3, (0.0, 10.5)),
+        (123.0, -31.0, (123.0, -31.0)),
+    ):
+        ref = ak.beamform.steering_vector(g, sep.freqs, [key])[:, 0, :]
+        np.testing.assert_allclose(sep.steering(az, el), ref, rtol=0, atol=1e-12)
+        assert sep.steering(az, el) is sep.steering(key[0], key[1])  # one cached table
+
+
 def test_deflation_is_the_projection_p_r_p(six: ak.ArrayGeometry) -> None:
     """The localiser's rank-two deflation equals ``P R P`` with ``P = I - a a^H / M``,
     and its pairs-only form the pairs of that matrix (what the last search reads)."""

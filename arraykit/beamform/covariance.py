@@ -223,6 +223,7 @@ class RecursiveCovariance:
         self.n_mics = int(n_mics)
         self._R = np.zeros((self.n_freqs, self.n_mics, self.n_mics), dtype=complex)
         self._weight = 0.0
+        self._weights: dict[int, tuple[np.ndarray, float, float]] = {}
 
     def reset(self) -> None:
         """Forget everything seen so far."""
@@ -244,14 +245,23 @@ class RecursiveCovariance:
                 "X_block", X_block, f"must be (M, F, T) = ({self.n_mics}, {self.n_freqs}, T)"
             )
         Tb = X.shape[2]
-        a = self.alpha
-        wt = (1 - a) * a ** np.arange(Tb - 1, -1, -1.0)  # newest frame weighs (1 - a)
-        decay = a**Tb
+        wt, decay, total = self._frame_weights(Tb)
         self._R *= decay
-        Xf = np.moveaxis(X, 0, 1)  # (F, M, T)
-        self._R += (Xf * wt) @ np.swapaxes(Xf.conj(), 1, 2)
-        self._weight = decay * self._weight + wt.sum()
+        Xf = X.transpose(1, 0, 2)  # (F, M, T)
+        self._R += (Xf * wt) @ Xf.conj().transpose(0, 2, 1)
+        self._weight = decay * self._weight + total
         return self._R / self._weight
+
+    def _frame_weights(self, Tb: int) -> tuple[np.ndarray, float, float]:
+        """The weights of a block's `Tb` frames (the newest ``1 - alpha``), the decay of
+        what came before, and the weights' sum (kept per block length: a stream's blocks
+        are mostly one length)."""
+        got = self._weights.get(Tb)
+        if got is None:
+            a = self.alpha
+            wt = (1 - a) * a ** np.arange(Tb - 1, -1, -1.0)
+            got = self._weights[Tb] = (wt, a**Tb, float(wt.sum()))
+        return got
 
 
 # ------------------------------------------------------------------------------ helpers

@@ -49,8 +49,7 @@ from typing import Literal, get_args
 import numpy as np
 
 from arraykit.beamform import lcmv_weights, mvdr_weights
-from arraykit.geometry import ArrayGeometry, unit_vectors
-from arraykit.steering import plane_wave
+from arraykit.geometry import SPEED_OF_SOUND, ArrayGeometry, unit_vectors
 from arraykit.stft import StreamingISTFT
 
 __all__ = ["SEPARATIONS", "Separator"]
@@ -128,12 +127,15 @@ class Separator:
         are uniform): a quarter of its cost at 16 microphones and ``F = 513``."""
         key = (round(az * 2) / 2 % 360.0, round(el * 2) / 2)
         a = self._steer.get(key)
-        if a is None:  # bin k = Q h + l: a(k df) = a(Q h df) a(l df), two short tables
-            u, (Q, H) = unit_vectors(np.array([key])), self._split
-            df = self.freqs[1]
-            lo = plane_wave(self.geometry.positions, df * np.arange(Q), u)  # (Q, 1, M)
-            hi = plane_wave(self.geometry.positions, df * Q * np.arange(H), u)  # (H, 1, M)
-            a = (hi * lo.transpose(1, 0, 2)).reshape(Q * H, -1)[: self.freqs.size]
+        if a is None:  # bin k = Q h + l: a(k df) = z^(Q h) z^l, z = a(df), two short tables
+            Q, H = self._split
+            # plane_wave's phase at df per microphone (a = exp(2j pi f (p . u) / c))
+            step = (2j * np.pi * self.freqs[1] / SPEED_OF_SOUND) * (
+                self.geometry.positions @ unit_vectors(np.array([key]))[0]
+            )  # (M,)
+            lo = np.exp(np.arange(Q)[:, None] * step)  # (Q, M)
+            hi = np.exp((Q * np.arange(H))[:, None] * step)  # (H, M)
+            a = (hi[:, None, :] * lo[None, :, :]).reshape(Q * H, -1)[: self.freqs.size]
             if len(self._steer) > 4096:
                 self._steer.clear()
             self._steer[key] = a
