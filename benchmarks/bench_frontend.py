@@ -23,6 +23,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import time
 from pathlib import Path
@@ -171,12 +172,19 @@ SPEED_SETTINGS: dict[str, dict[str, Any]] = {
     "defaults": {},
     "separation_group=1": {"separation_group": 1},
     "separation_group=4": {"separation_group": 4},
-    "block_hops=3": {"block_hops": 3},
+    "32 ms frames (the default before)": {"nfft": "32ms"},
     "separation_max_freq=4000": {"separation_max_freq": 4000.0},
     "separation_max_freq=1500": {"separation_max_freq": 1500.0},
     'separation="das"': {"separation": "das"},
     'separation="das", postfilter=False': {"separation": "das", "postfilter": False},
 }
+
+
+def _options(kw: dict[str, Any], fs: int) -> FrontendOptions:
+    """A speed setting's options at `fs` (``nfft="32ms"``: the largest power of two within)."""
+    if kw.get("nfft") == "32ms":
+        kw = {**kw, "nfft": 2 ** math.floor(math.log2(0.032 * fs))}
+    return FrontendOptions(**kw)
 
 
 def speed(runs: int = 5) -> tuple[list[list[str]], list[list[str]]]:
@@ -194,7 +202,7 @@ def speed(runs: int = 5) -> tuple[list[list[str]], list[list[str]]]:
         best: dict[str, np.ndarray] = {}
         n_tr = 0
         for _ in range(runs):
-            pipes = {k: Pipeline(g, fs, FrontendOptions(**kw)) for k, kw in SPEED_SETTINGS.items()}
+            pipes = {k: Pipeline(g, fs, _options(kw, fs)) for k, kw in SPEED_SETTINGS.items()}
             n = pipes["defaults"].block_n
             times = {k: np.zeros(x.shape[1] // n) for k in pipes}
             for b in range(x.shape[1] // n):

@@ -913,20 +913,37 @@ def test_onset_zones_confirm_a_talker_starting_over_another_sooner() -> None:
 
 
 def test_default_block_is_the_longest_within_the_latency_bound(six: ak.ArrayGeometry) -> None:
-    """``block_hops=None``: the most STFT hops whose latency (block + nfft - hop) stays
-    within 64 ms, so that 16 kHz keeps the 3 hops its meetings were tuned with and 48 kHz
-    spreads the per-block work over 5 hops (64 ms instead of 43 with 3)."""
+    """``nfft=None``: 16 ms frames (the largest power of two within) on arrays of more
+    than four microphones, 32 ms on four or fewer; ``block_hops=None``: the most STFT hops
+    whose latency (block + nfft - hop) stays within 64 ms, so that the per-block work
+    spreads over 7 hops of 8 ms at 16 kHz on the six-microphone circle (3 of 16 ms on the
+    four-microphone array, whose meetings were tuned with them)."""
     from arraykit.frontend.pipeline import LATENCY_BOUND
 
-    hops = {}
-    for fs in (8000, 16000, 32000, 44100, 48000):
-        pipe = Pipeline(six, fs)
-        assert pipe.latency <= LATENCY_BOUND + 1e-12
-        longer = ((pipe.block_hops + 1) * pipe.hop + pipe.nfft - pipe.hop) / fs
-        assert longer > LATENCY_BOUND
-        hops[fs] = pipe.block_hops
-    assert hops == {8000: 3, 16000: 3, 32000: 3, 44100: 4, 48000: 5}
+    four = ak.load_geometry("respeaker-usb-4mic")
+    got = {}
+    for g in (six, four):
+        for fs in (8000, 16000, 32000, 44100, 48000):
+            pipe = Pipeline(g, fs)
+            assert pipe.latency <= LATENCY_BOUND + 1e-12
+            longer = ((pipe.block_hops + 1) * pipe.hop + pipe.nfft - pipe.hop) / fs
+            assert longer > LATENCY_BOUND
+            got[g.n_mics, fs] = (pipe.nfft, pipe.block_hops)
+    assert {fs: got[6, fs] for fs in (8000, 16000, 32000, 44100, 48000)} == {
+        8000: (128, 7),
+        16000: (256, 7),
+        32000: (512, 7),
+        44100: (512, 10),
+        48000: (512, 11),
+    }
+    assert {fs: got[4, fs] for fs in (8000, 16000, 32000, 44100, 48000)} == {
+        8000: (256, 3),
+        16000: (512, 3),
+        32000: (1024, 3),
+        44100: (1024, 4),
+        48000: (1024, 5),
+    }
     assert Pipeline(six, 48000).latency == pytest.approx(0.064)
-    assert Pipeline(six, 48000, FrontendOptions(block_hops=3)).latency == pytest.approx(
-        2048 / 48000
+    assert Pipeline(six, 48000, FrontendOptions(nfft=1024, block_hops=3)).latency == (
+        pytest.approx(2048 / 48000)
     )

@@ -10,8 +10,9 @@
 [(1, 70)]
 
 :class:`Pipeline` takes chunks of any length (``(M, n)``, float) and runs the
-pipeline on fixed blocks of ``block_hops`` STFT hops (48 ms at 16 kHz and 53 ms at 48 kHz
-by default: the longest block whose latency stays within 64 ms), so that
+pipeline on fixed blocks of ``block_hops`` STFT hops (56 ms at 16 kHz and 59 ms at 48 kHz
+by default, 48 and 53 ms on four microphones or fewer: the longest block whose latency
+stays within 64 ms), so that
 the results do not depend on how the input was chunked: a file read at once and a
 device delivering 1024-frame blocks give identical reports. Each block yields a
 :class:`BlockReport`:
@@ -52,6 +53,13 @@ __all__ = ["LATENCY_BOUND", "BlockReport", "FrontendOptions", "Pipeline", "Track
 LATENCY_BOUND = 0.064
 """The latency (s) the default block length stays within (issue 14's bound)."""
 
+FRAME = 0.016
+"""Seconds: the default STFT frame is the largest power of two within it (256 samples at
+16 kHz, 512 at 44.1 and 48 kHz) on arrays of more than four microphones."""
+
+FEW_MICS_FRAME = 0.032
+"""... and within this on arrays of four microphones or fewer (512 at 16 kHz)."""
+
 ActivityKind = Literal["auto", DetectorKind]
 ACTIVITIES: tuple[str, ...] = get_args(ActivityKind)
 """``"auto"``: both detectors when the WebRTC VAD is installed and takes the rate (8, 16,
@@ -62,23 +70,38 @@ ACTIVITIES: tuple[str, ...] = get_args(ActivityKind)
 class FrontendOptions:
     """Settings of :class:`Pipeline` (validated once, at construction).
 
-    nfft : STFT size (None: the largest power of two up to 32 ms at the rate: 512 at
-        16 kHz, 1024 at 44.1 and 48 kHz)
+    nfft : STFT size. None: the largest power of two within :data:`FRAME` (16 ms: 256
+        at 16 kHz, 512 at 44.1 and 48 kHz) on arrays of more than four microphones, within
+        :data:`FEW_MICS_FRAME` (32 ms: 512 at 16 kHz, 1024 at 48 kHz) on four or fewer.
+        Shorter frames leave more of the 64 ms latency to the block (7 hops, 56 ms, at
+        16 kHz instead of 3, 48 ms), over which the searches, the tracker and the
+        beamformer designs spread, and half the bins to solve: a real-time factor of
+        0.026 against 0.035 (six microphones, 16 kHz) and 0.054 against 0.072 (16, 48
+        kHz; measured in the README). On the six-microphone meetings (benchmark 0-15 /
+        held out 16-47), 16 ms against 32 ms: median / p90 azimuth error 2.31 / 6.10
+        against 2.53 / 6.38 degrees and 2.34 / 6.54 against 2.35 / 6.42, no swap, false
+        tracks 1 and 0 against 1 and 1, a talker starting over another confirmed after
+        0.296 s against 0.28 s and 0.296 against 0.256 (median: the tracker's birth counts
+        blocks, now 56 ms), median SIR gain +11.01 against +11.00 dB and +11.09 against
+        +11.33 (lowest track +8.08 against +8.55, +6.80 against +7.42), SI-SDR 0.27-0.28
+        dB higher; 8 UMA-16 meetings at 48 kHz 1.62 / 6.08 against 1.65 / 6.03 degrees,
+        +12.60 against +12.90 dB. The four-microphone array keeps 32 ms: with 16 ms its
+        held-out meetings had 5 false tracks and 2 swaps against 2 and 1
     block_hops : STFT hops per block (the block is ``block_hops * nfft / 2`` samples).
         None: the most hops whose latency (block plus ``nfft - hop``) stays within
-        :data:`LATENCY_BOUND` (64 ms), at least 1: 3 at 8, 16 and 32 kHz (48 ms blocks),
-        4 at 44.1 kHz (46 ms), 5 at 48 kHz (53 ms). The directions are searched, the
-        tracks stepped and the beamformers designed once per block, so a longer block
-        spreads their cost over more hops: at 48 kHz 5 hops instead of 3
-        (latency 64 ms instead of 43) cut the real-time factor of 16 microphones by
-        about 30 % (0.154 -> 0.109, measured in the README). It costs the tracker some
-        of its speed there (its birth counts blocks): on 8 UMA-16 meetings at 48 kHz
-        (image order 10) a talker starting over another was confirmed after 0.24 s
-        (median; 0.51 s at worst) instead of 0.19 s (0.37 s), one starting in silence
-        after 0.13 s instead of 0.08 s, the median / p90 azimuth error 1.65 / 6.03
-        degrees instead of 1.74 / 5.53, no swap or false track either way, median SIR
-        gain +12.90 dB instead of +13.10. At 16 kHz the default is the 3 hops the
-        benchmark meetings were tuned with
+        :data:`LATENCY_BOUND` (64 ms), at least 1: with the default frames 7 at 8, 16 and
+        32 kHz (56 ms blocks), 10 at 44.1 kHz (58 ms) and 11 at 48 kHz (59 ms) on arrays
+        of more than four microphones; on four or fewer 3 at 16 kHz (48 ms) and 5 at 48
+        kHz (53 ms). The directions are searched, the tracks stepped and the beamformers
+        designed once per block, so a longer block spreads their cost over more hops: at
+        48 kHz with 1024-sample frames 5 hops instead of 3 (latency 64 ms instead of 43)
+        cut the real-time factor of 16 microphones by about 30 % (0.154 -> 0.109,
+        measured in the README). It costs the tracker some of its speed there (its birth
+        counts blocks): on 8 UMA-16 meetings at 48 kHz (image order 10) a talker
+        starting over another was confirmed after 0.24 s (median; 0.51 s at worst)
+        instead of 0.19 s (0.37 s), one starting in silence after 0.13 s instead of 0.08
+        s, the median / p90 azimuth error 1.65 / 6.03 degrees instead of 1.74 / 5.53, no
+        swap or false track either way, median SIR gain +12.90 dB instead of +13.10
     freq_range : band searched for directions, Hz
     memory : time constant of the localisation covariance, s
     max_sources : peaks searched per block (None: 2 on arrays of more than four
@@ -146,7 +169,8 @@ class FrontendOptions:
         which reads the pair's covariance). 4: +10.55 and +10.11 dB, the four-microphone
         lowest +5.96, for 0.049 and 0.095. A point interferer's phase difference across the
         array turns by 0.05 rad from one bin to the next on the 93 mm six-microphone
-        circle at 16 kHz (nfft 512), 0.15 rad on the 178 mm UMA-16 at 48 kHz (1024)
+        circle at 16 kHz with 512-sample frames, 0.15 rad on the 178 mm UMA-16 at 48 kHz
+        with 1024 (twice that with the default 16 ms frames: 0.1 and 0.3 rad)
     postfilter : single-channel Wiener post-filter on each track's output (default on:
         on the 16 six-microphone meetings it raised the median SIR gain per track from
         +9.0 to +11.0 dB and the median SI-SDR from 1.6 to 1.7 dB)
@@ -338,7 +362,10 @@ class Pipeline:
         if top > self.fs / 2:  # name the rate (a recording's), not an option the CLI has not got
             why = f"is too low for the band up to {top:g} Hz (freq_range)"
             raise v.fail("fs", fs, f"{why}: the front end needs fs >= {2 * top:g} Hz")
-        nfft = opts.nfft or int(2 ** math.floor(math.log2(0.032 * self.fs)))
+        M = geometry.n_mics
+        few = M <= 4  # noisier directions: see FrontendOptions (nfft, max_sources, zones, tracker)
+        frame_s = FEW_MICS_FRAME if few else FRAME
+        nfft = opts.nfft or int(2 ** math.floor(math.log2(frame_s * self.fs)))
         self.nfft, self.hop = nfft, nfft // 2
         self.block_hops = opts.block_hops or max(
             1, math.floor((LATENCY_BOUND * self.fs - (nfft - self.hop)) / self.hop + 1e-9)
@@ -350,8 +377,6 @@ class Pipeline:
         band, _ = v.band_bins("freq_range", opts.freq_range, self.fs, nfft)
         self.band = band
         hop_s = self.hop / self.fs
-        M = geometry.n_mics
-        few = M <= 4  # noisier directions: see FrontendOptions (max_sources, zones, tracker)
         if opts.max_sources is not None:  # more directions than the array resolves: arbitrary
             most = f"{M - 1} (an array of {M} microphones resolves at most {M - 1} sources)"
             v.integer("max_sources", opts.max_sources, 1, M - 1, upper=most)

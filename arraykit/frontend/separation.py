@@ -24,7 +24,8 @@ delay-and-sum, which keeps the per-block solves to the speech band. Below it, gr
 accumulated over all their bins' frames, and one LU factorisation whose right-hand sides
 are the bins' own steering vectors: each bin keeps its exact distortionless response and
 the group shares the nulls (a point interferer's phase difference across the array turns
-by 0.05 rad from one bin to the next on the six-microphone circle at 16 kHz).
+by 0.05 rad from one bin to the next on the six-microphone circle at 16 kHz with
+512-sample frames, 0.1 rad with the pipeline's default 256).
 
 A single-channel post-filter (the pipeline's default) multiplies each output bin by a
 Wiener gain ``max(1 - w^H R w / |y|^2, g_min)`` with ``R`` the track's interference
