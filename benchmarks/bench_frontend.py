@@ -175,6 +175,7 @@ SPEED_SETTINGS: dict[str, dict[str, Any]] = {
     "32 ms frames (the default before)": {"nfft": "32ms"},
     "separation_max_freq=4000": {"separation_max_freq": 4000.0},
     "separation_max_freq=1500": {"separation_max_freq": 1500.0},
+    'separation="near"': {"separation": "near"},
     'separation="das"': {"separation": "das"},
     'separation="das", postfilter=False': {"separation": "das", "postfilter": False},
 }

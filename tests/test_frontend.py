@@ -947,3 +947,36 @@ def test_default_block_is_the_longest_within_the_latency_bound(six: ak.ArrayGeom
     assert Pipeline(six, 48000, FrontendOptions(nfft=1024, block_hops=3)).latency == (
         pytest.approx(2048 / 48000)
     )
+
+
+def test_near_separation_finds_each_talkers_range_and_separates_a_near_talker_better() -> None:
+    """``separation="near"`` on an eight-microphone line (3 cm pitch, the office-ula32
+    sub-arrays' 21 cm aperture): a talker 0.25 m from the centre (near field: the
+    wavefront's sagitta over the aperture is 2 cm) and one 1.2 m away, both talking
+    through 4 s, RT60 0.2 s. Each track's range is the candidate whose spherical wave
+    best explains the bins it dominates (candidates 0.25, 0.35, 0.5, 0.7, 1 m and a plane
+    wave): measured 0.35 m for the near talker, 1.0 m for the far one; the near talker's SIR gain rises over the plane-wave MVDR by 3.6 dB
+    (+4.8 -> +8.4), the far talker's stays (+21.0 / +21.3)."""
+    line = ak.ArrayGeometry.linear(8, 0.03)
+    srcs = [ak.sim.Source(ak.sim.speech_like(4.0, FS, seed=11), 50.0, distance=0.25),
+            ak.sim.Source(ak.sim.speech_like(4.0, FS, seed=21), 110.0, distance=1.2)]  # fmt: skip
+    sc = ak.sim.simulate(line, srcs, FS, rt60=0.2, max_order=6, snr_db=30, seed=1)
+    gain = {}
+    for sep in ("mvdr", "near"):
+        pipe = Pipeline(line, FS, FrontendOptions(separation=sep))
+        reps = pipe.process(sc.signals) + pipe.finish()
+        final = {t.id: t.azimuth for t in reps[-1].tracks}
+        tids = [min(final, key=lambda i: abs(final[i] - s.azimuth)) for s in srcs]
+        assert [abs(final[i] - s.azimuth) < 5 for i, s in zip(tids, srcs, strict=True)] == [
+            True,
+            True,
+        ]
+        gain[sep] = [
+            np.subtract(*scoring.sir_gain(pipe, reps, sc.images, tid, k)[1::-1])
+            for k, tid in enumerate(tids)
+        ]
+        if sep == "near":
+            ranges = pipe.separator.last_ranges
+            assert ranges[tids[0]] <= 0.35 and ranges[tids[1]] >= 0.7, ranges
+    assert gain["near"][0] >= gain["mvdr"][0] + 2.0, gain
+    assert gain["near"][1] >= gain["mvdr"][1] - 1.0, gain
