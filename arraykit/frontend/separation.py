@@ -66,7 +66,6 @@ import numpy as np
 
 from arraykit.beamform import lcmv_weights, mvdr_weights
 from arraykit.geometry import SPEED_OF_SOUND, ArrayGeometry, unit_vectors
-from arraykit.steering import spherical_wave
 from arraykit.stft import StreamingISTFT
 
 __all__ = ["SEPARATIONS", "Separator"]
@@ -99,6 +98,7 @@ class Separator:
         from arraykit.stft import stft_frequencies
 
         self.geometry = geometry
+        self._positions, self._centroid = geometry.positions, geometry.centroid
         self.fs = float(fs)
         self.nfft = int(nfft)
         self.freqs = stft_frequencies(fs, nfft)  # k fs / nfft
@@ -119,7 +119,7 @@ class Separator:
         self.last_gains: dict[int, np.ndarray] = {}
         self.last_ranges: dict[int, float] = {}  # "near": each track's range (m) this block
         self._fw: dict[int, tuple[np.ndarray, float]] = {}
-        self._steer: dict[tuple[float, float], np.ndarray] = {}
+        self._steer: dict[tuple[float, float, float], np.ndarray] = {}
         self.refresh = int(refresh)
         self.refresh_deg = float(refresh_deg)
         M, Fg = geometry.n_mics, self.n_adaptive // self.group
@@ -144,7 +144,7 @@ class Separator:
         self.ranges = np.array([0.25, 0.35, 0.5, 0.7, 1.0, np.inf])
         self._evidence = np.zeros((0, self.ranges.size))
         self._range_bins = np.arange(self.n_adaptive)[self.freqs[: self.n_adaptive] >= 1500.0][::4]
-        self._near: dict[tuple[float, float, float], np.ndarray] = {}
+        self.range_every = 4  # blocks: the evidence is a slow statistic; a quarter of the cost
 
     def steering(self, az: float, el: float, distance: float = np.inf) -> np.ndarray:
         """``(F, M)`` unit-modulus steering vectors toward one direction (on a 0.5 degree
@@ -153,32 +153,49 @@ class Separator:
         are uniform): a quarter of its cost at 16 microphones and ``F = 513``.
 
         A finite `distance` (m, from the centroid) gives the spherical wave from that
-        point instead (:func:`arraykit.steering.spherical_wave`), scaled to
-        ``sum |a|^2 = M`` in every bin (a plane wave's norm)."""
-        key = (round(az * 2) / 2 % 360.0, round(el * 2) / 2)
-        if np.isfinite(distance):
-            near_key = (*key, float(distance))
-            a = self._near.get(near_key)
-            if a is None:
-                a = self._spherical(self.freqs, np.array([key]), np.array([distance]))[:, 0]
-                if len(self._near) > 4096:
-                    self._near.clear()
-                self._near[near_key] = a
-            return a
+        point instead (see :meth:`_wave`), the same way."""
+        key = (round(az * 2) / 2 % 360.0, round(el * 2) / 2, float(distance))
         a = self._steer.get(key)
         if a is None:  # bin k = Q h + l: a(k df) = z^(Q h) z^l, z = a(df), two short tables
             Q, H = self._split
-            # plane_wave's phase at df per microphone (a = exp(2j pi f (p . u) / c))
-            step = (2j * np.pi * self.freqs[1] / SPEED_OF_SOUND) * (
-                self.geometry.positions @ unit_vectors(np.array([key]))[0]
-            )  # (M,)
+            phase, gain = self._wave(np.array([key[:2]]), np.array([distance]))
+            step = (2j * np.pi * self.freqs[1]) * phase[0]  # (M,)
             lo = np.exp(np.arange(Q)[:, None] * step)  # (Q, M)
             hi = np.exp((Q * np.arange(H))[:, None] * step)  # (H, M)
             a = (hi[:, None, :] * lo[None, :, :]).reshape(Q * H, -1)[: self.freqs.size]
+            if gain is not None:
+                a *= gain[0]
             if len(self._steer) > 4096:
                 self._steer.clear()
             self._steer[key] = a
         return a
+
+    def _wave(self, dirs: np.ndarray, dist: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Waves from `dirs` ``(G, 2)`` (degrees) at `dist` ``(G,)`` (m, from the
+        centroid; inf: a plane wave): the phase per Hz ``(G, M)`` (``a = gain exp(2j pi f
+        phase)``) and the gain ``(G, M)`` (None when all are plane waves).
+
+        A plane wave is :func:`arraykit.steering.plane_wave`'s, ``phase = p . u / c``;
+        a spherical wave is :func:`arraykit.steering.spherical_wave`'s (delays
+        ``(r_m - r_0) / c``, gains ``r_0 / r_m``, written out here: its checks cost ten
+        times the arithmetic, and the points, `distance` >= 0.25 m from the centroid,
+        are never on a microphone of the arrays it serves), delayed by the plane wave's
+        delay at the centroid so that it tends to the plane wave with the distance (the
+        same phase reference), its gains scaled to ``sum |a|^2 = M`` (a plane wave's
+        norm)."""
+        pos, c0 = self._positions, self._centroid
+        u = unit_vectors(dirs)  # (G, 3)
+        phase = (u @ pos.T) / SPEED_OF_SOUND  # (G, M)
+        near = np.isfinite(dist)
+        if not near.any():
+            return phase, None
+        gain = np.ones_like(phase)
+        d = dist[near, None]  # r_0
+        r = np.linalg.norm(c0 + d[..., None] * u[near, None] - pos, axis=-1)  # (G_n, M)
+        phase[near] = ((u[near] @ c0)[:, None] - (r - d)) / SPEED_OF_SOUND
+        g = d / r
+        gain[near] = g * np.sqrt(g.shape[1] / np.sum(g**2, axis=1, keepdims=True))
+        return phase, gain
 
     def process(
         self, X: np.ndarray, frame0: int, tracks: dict[int, tuple[float, float]]
@@ -249,8 +266,10 @@ class Separator:
                 0, 2, 1
             )
             self._wsum += w_kgt.sum(axis=2)
-            if near:
-                self._weigh_ranges(Xa, energy, ~mask, wt_time, decay, [tracks[k] for k in ids])
+            if near:  # the evidence forgets every block and learns every `range_every`-th
+                self._evidence *= decay
+                if self._block % self.range_every == 0:
+                    self._weigh_ranges(Xa, energy, ~mask, wt_time, [tracks[k] for k in ids])
             dirs = np.array([tracks[k] for k in ids])
             self._block += 1
             if (
@@ -295,43 +314,32 @@ class Separator:
             out[tid] = y[k]
         return out
 
-    def _spherical(self, freqs: np.ndarray, dirs: np.ndarray, dist: np.ndarray) -> np.ndarray:
-        """``(F, G, M)`` spherical waves from the points at `dirs` ``(G, 2)`` (degrees) and
-        `dist` ``(G,)`` (m) from the centroid, each bin scaled to ``sum |a|^2 = M``."""
-        c0 = self.geometry.centroid
-        pts = c0 + dist[:, None] * unit_vectors(dirs)
-        a = spherical_wave(self.geometry.positions, freqs, pts, centre=c0)
-        M = self.geometry.n_mics
-        return a * np.sqrt(M / np.sum(a.real**2 + a.imag**2, axis=-1, keepdims=True))
-
     def _weigh_ranges(
         self,
         Xa: np.ndarray,
         energy: np.ndarray,
         own: np.ndarray,
         wt_time: np.ndarray,
-        decay: float,
         dirs: list[tuple[float, float]],
     ) -> None:
         """``"near"``: add this block's evidence for each track's candidate ranges: the
         share of each bin the track dominates (`own` ``(F_a, K, T)``) that the wave from
         each candidate point explains, ``|a^H x|^2 / (M |x|^2)``, summed over the frames
-        (weights `wt_time`) and the bins `_range_bins`; the evidence forgets by
-        `decay` per block like the covariances."""
+        (weights `wt_time`) and the bins `_range_bins`."""
         b = self._range_bins
         K = len(dirs)
-        d = np.array(dirs)
-        fin = self.ranges[:-1]
-        C = self._spherical(self.freqs[b], np.repeat(d, fin.size, axis=0), np.tile(fin, K))
-        C = C.reshape(b.size, K, fin.size, -1)  # (S, K, R - 1, M)
-        far = np.stack([self.steering(*dk)[b] for dk in dirs], axis=1)  # (S, K, M)
-        C = np.concatenate([C, far[:, :, None]], axis=2)  # (S, K, R, M)
+        R_ = self.ranges.size
+        phase, gain = self._wave(np.repeat(np.array(dirs), R_, axis=0), np.tile(self.ranges, K))
+        C = np.exp((2j * np.pi * self.freqs[b])[:, None, None] * phase)  # (S, K R, M)
+        if gain is not None:
+            C *= gain
+        C = C.reshape(b.size, K, R_, -1)  # (S, K, R, M)
         P = C.conj() @ Xa[b][:, None]  # (S, K, R, T)
         share = (P.real**2 + P.imag**2) / (self.geometry.n_mics * np.maximum(energy[b], 1e-30))[
             :, None, None
         ]
         w = own[b] * wt_time  # (S, K, T)
-        self._evidence = decay * self._evidence + np.einsum("skrt,skt->kr", share, w)
+        self._evidence += np.einsum("skrt,skt->kr", share, w)
 
     def _frame_weights(self, Tb: int) -> tuple[np.ndarray, float]:
         """Each of a block's `Tb` frames' weight (newest ``1 - alpha``) and the decay."""
