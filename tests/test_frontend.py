@@ -995,3 +995,12 @@ def test_near_separation_finds_each_talkers_range_and_separates_a_near_talker_be
             assert ranges[tids[0]] <= 0.35 and ranges[tids[1]] >= 0.7, ranges
     assert gain["near"][0] >= gain["mvdr"][0] + 2.0, gain
     assert gain["near"][1] >= gain["mvdr"][1] - 1.0, gain
+    # no adaptive bin from 1.5 kHz, no evidence: exactly the plane-wave MVDR
+    x = sc.signals[:, : 2 * FS]
+    w = {}
+    for sep in ("mvdr", "near"):
+        pipe = Pipeline(line, FS, FrontendOptions(separation=sep, separation_max_freq=1400.0))
+        w[sep] = [r.weights for r in pipe.process(x)]
+    assert sum(map(len, w["near"])) > 0
+    for a, b in zip(w["mvdr"], w["near"], strict=True):
+        assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)

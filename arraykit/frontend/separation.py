@@ -327,13 +327,15 @@ class Separator:
         each candidate point explains, ``|a^H x|^2 / (M |x|^2)``, summed over the frames
         (weights `wt_time`) and the bins `_range_bins`."""
         b = self._range_bins
+        if not b.size:  # no adaptive bin from 1.5 kHz (max_freq below it): plane waves
+            return
         K = len(dirs)
         R_ = self.ranges.size
         phase, gain = self._wave(np.repeat(np.array(dirs), R_, axis=0), np.tile(self.ranges, K))
         C = np.exp((2j * np.pi * self.freqs[b])[:, None, None] * phase)  # (S, K R, M)
         if gain is not None:
             C *= gain
-        C = C.reshape(b.size, K, R_, -1)  # (S, K, R, M)
+        C = C.reshape(b.size, K, R_, phase.shape[1])  # (S, K, R, M)
         P = C.conj() @ Xa[b][:, None]  # (S, K, R, T)
         share = (P.real**2 + P.imag**2) / (self.geometry.n_mics * np.maximum(energy[b], 1e-30))[
             :, None, None
