@@ -167,7 +167,8 @@ def test_separator_steering_is_the_plane_wave_toward_its_rounded_direction(
 ) -> None:
     """The separator's steering (two tables of about sqrt(F) bins multiplied, cached on a
     0.5 degree grid) is :func:`ak.beamform.steering_vector` toward the rounded direction
-    in every bin, to 1e-12, elevation included."""
+    in every bin, to 1e-12, elevation included; toward a point 0.35 m away, the spherical
+    wave of :func:`ak.steering.spherical_wave` with the plane wave's phase reference."""
     from arraykit.frontend.separation import Separator
 
     g = ak.load_geometry(name)
@@ -180,6 +181,14 @@ def test_separator_steering_is_the_plane_wave_toward_its_rounded_direction(
         ref = ak.beamform.steering_vector(g, sep.freqs, [key])[:, 0, :]
         np.testing.assert_allclose(sep.steering(az, el), ref, rtol=0, atol=1e-12)
         assert sep.steering(az, el) is sep.steering(key[0], key[1])  # one cached table
+        # "near": steering.spherical_wave from the point at that distance, delayed by
+        # the plane wave's delay at the centroid, scaled to sum |a|^2 = M
+        u = ak.geometry.unit_vectors([key])[0]
+        c0 = g.centroid
+        sph = ak.steering.spherical_wave(g.positions, sep.freqs, [c0 + 0.35 * u], centre=c0)
+        sph = sph[:, 0] * np.exp(2j * np.pi * sep.freqs * (u @ c0) / ak.SPEED_OF_SOUND)[:, None]
+        sph *= np.sqrt(g.n_mics / np.sum(np.abs(sph) ** 2, axis=1, keepdims=True))
+        np.testing.assert_allclose(sep.steering(az, el, 0.35), sph, rtol=0, atol=1e-12)
 
 
 def test_deflation_is_the_projection_p_r_p(six: ak.ArrayGeometry) -> None:
