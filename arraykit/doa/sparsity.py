@@ -210,12 +210,19 @@ def _search_steering(plan: Plan, step: int) -> np.ndarray:
     return kept
 
 
-def pursue(X: np.ndarray, plan: Plan, kmax: int, *, force: bool = False) -> Atoms:
+def pursue(
+    X: np.ndarray, plan: Plan, kmax: int, *, force: bool = False, per_cosine: bool = False
+) -> Atoms:
     """Steps 1-5 of the module's docstring on the band's STFT ``X`` ``(M, F, T)`` and
     the plan's ring or arc: the atoms of the zones' direction histogram.
 
     With `force` (a given number of sources) the pursuit does not stop at :data:`RATIO`:
-    it takes atoms until `kmax` count or the histogram is spent."""
+    it takes atoms until `kmax` count or the histogram is spent. With `per_cosine`, a
+    line's histogram counts zones per unit of the cosine of the angle from its axis
+    instead of per degree (each zone weighs :func:`_stretch` of its point; other arrays:
+    1): a line resolves evenly in that cosine, so a talker's zones scatter evenly in
+    it, and per degree their density is that times the sine, whose slope pulls the
+    histogram's top from a talker toward broadside (see :func:`seed_zones`)."""
     grid = plan.grid_directions
     width = _extract.beamwidth(plan.geometry, plan.freqs, plan.c)
     # zone directions on every step-th grid point: two or more per smoothing deviation
@@ -225,6 +232,8 @@ def pursue(X: np.ndarray, plan: Plan, kmax: int, *, force: bool = False) -> Atom
         return Atoms(np.zeros(0, dtype=int), np.zeros(0), 0.0, zones)
     smooth, dist = _kernels_for(grid, width)
     counts = np.bincount(zones.grid_index, minlength=len(grid)).astype(float)  # (G,)
+    if per_cosine:
+        counts *= _stretch(plan)  # d(cos) = sin d(angle)
     atoms, heights, left = _atoms(counts, plan, width, kmax, force)
     # the histogram's top is the first atom (made there before the others)
     top = int(atoms[0]) if len(atoms) else int(np.argmax(smooth @ counts))
@@ -332,7 +341,7 @@ def seed_zones(X: np.ndarray, plan: Plan, K: int) -> np.ndarray | None:
     ``benchmarks/bench_multisource.py``, SRP-PHAT given K = 2, 3, the p90 error fell from
     7-116 degrees to 3-12 degrees on the circle, square and 4x4 grid; see the README's
     "Several talkers")."""
-    found = pursue(X, plan, K, force=True)
+    found = pursue(X, plan, K, force=True, per_cosine=True)
     return found.grid_index if len(found.grid_index) else None
 
 
