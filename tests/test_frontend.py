@@ -746,7 +746,9 @@ def test_a_bad_play_device_is_refused_before_the_folder_is_made(tmp_path: Path, 
 
 def test_a_refused_run_leaves_the_json_file_as_it_was(tmp_path: Path, capsys) -> None:
     """``--json FILE`` was opened (truncated) before ``--view`` and ``--play`` were checked:
-    a run refused for a missing display or output device emptied the file."""
+    a run refused for a missing display or output device emptied the file; and a run that
+    went through overwrote an earlier run's lines. An existing file is now refused first
+    (as an output folder holding an earlier run is), and a refused run creates nothing."""
     import matplotlib
     from alsa_support import require_portaudio
 
@@ -754,12 +756,17 @@ def test_a_refused_run_leaves_the_json_file_as_it_was(tmp_path: Path, capsys) ->
     lines = tmp_path / "lines.jsonl"
     lines.write_text('{"t": 0.048}\n')
     cmd = ["track", "--device", "sim:respeaker-usb-4mic", "--seconds", "0.3", "-o"]
+    assert main([*cmd, str(tmp_path / "o"), "--json", str(lines)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("arraykit: error: --json=") and "never overwritten" in err
+    assert lines.read_text() == '{"t": 0.048}\n' and not (tmp_path / "o").exists()
+    new = tmp_path / "new.jsonl"
     for flags in (["--view"], ["--play", "no-such-output-anywhere"]):
         if flags[0] == "--play":
             require_portaudio()
-        assert main([*cmd, str(tmp_path / "o"), "--json", str(lines), *flags]) == 2
+        assert main([*cmd, str(tmp_path / "o"), "--json", str(new), *flags]) == 2
         assert capsys.readouterr().err.startswith(f"arraykit: error: {flags[0]}=")
-        assert lines.read_text() == '{"t": 0.048}\n' and not (tmp_path / "o").exists()
+        assert not new.exists() and not (tmp_path / "o").exists()
 
 
 def test_json_lines_never_overwrite_the_input_recording(tmp_path: Path, capsys) -> None:
@@ -943,6 +950,12 @@ def test_default_block_is_the_longest_within_the_latency_bound(six: ak.ArrayGeom
         44100: (1024, 4),
         48000: (1024, 5),
     }
+    # the localisation's memory goes with the frames: 0.09 s with 16 ms, 0.12 s with 32 ms
+    for g, memory in ((six, 0.09), (four, 0.12)):
+        pipe = Pipeline(g, FS)
+        assert pipe.localiser.cov.alpha == pytest.approx(np.exp(-pipe.hop / FS / memory))
+    pipe = Pipeline(six, FS, FrontendOptions(memory=0.12))
+    assert pipe.localiser.cov.alpha == pytest.approx(np.exp(-pipe.hop / FS / 0.12))
     assert Pipeline(six, 48000).latency == pytest.approx(0.064)
     assert Pipeline(six, 48000, FrontendOptions(nfft=1024, block_hops=3)).latency == (
         pytest.approx(2048 / 48000)

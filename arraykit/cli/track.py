@@ -133,6 +133,10 @@ def run_track(args: argparse.Namespace) -> int:
     own = os.path.join(args.out, "tracks.jsonl")
     if args.json and os.path.realpath(args.json) == os.path.realpath(own):
         raise v.fail("--json", args.json, "is DIR/tracks.jsonl, already written: leave --json out")
+    if args.json and os.path.isfile(args.json) and os.path.getsize(args.json) > 0:
+        # as DIR: an earlier run's lines are never overwritten (a pipe or /dev/stdout is fine)
+        why = "holds an earlier file (never overwritten): remove it or name a new file"
+        raise v.fail("--json", args.json, why)
     extra = {"realtime": args.realtime} if str(args.device).startswith("sim:") else {}
     if args.realtime and not extra:
         why = "paces a sim: device only (a recording runs as fast as it can, a device at its own pace)"
