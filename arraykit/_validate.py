@@ -114,7 +114,9 @@ def band(name: str, value: Any, fs: float) -> tuple[float, float]:
     """A frequency band ``(low, high)`` in Hz with ``0 < low < high <= fs / 2``."""
     fr = finite_array(name, value, ndim=1)
     if fr.shape != (2,) or not 0 < fr[0] < fr[1] <= fs / 2:
-        raise fail(name, value, f"must be (low, high) Hz with 0 < low < high <= fs/2 = {fs / 2:g}")
+        # fs=inf checks the band alone (the caller names the rate when it is too low)
+        top = "" if np.isinf(fs) else f" <= fs/2 = {fs / 2:g}"
+        raise fail(name, value, f"must be (low, high) Hz with 0 < low < high{top}")
     return float(fr[0]), float(fr[1])
 
 

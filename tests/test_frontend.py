@@ -575,6 +575,57 @@ def test_options_store_numbers_and_refuse_none_naming_the_option() -> None:
     assert isinstance(text.memory, float) and isinstance(text.switch, float)
 
 
+def test_a_memory_the_hops_cannot_hold_is_named_as_memory(six: ak.ArrayGeometry) -> None:
+    """``memory=1e-9`` (or 1e300) was refused as ``alpha=0.0`` (``alpha=1.0``), a name the
+    user never gave: the forgetting factor ``exp(-hop / memory)`` underflows to 0 (rounds
+    to 1). The message now names the option and the range the 8 ms hops allow."""
+    for memory in (1e-9, 1e300):
+        with pytest.raises(
+            ak.InvalidArgumentError, match=rf"^memory={re.escape(repr(memory))}: .*8 ms"
+        ):
+            Pipeline(six, FS, FrontendOptions(memory=memory))
+    # the ends of the range it names still build
+    pipe = Pipeline(six, FS, FrontendOptions(memory=1e-4))
+    assert 0 < pipe.localiser.cov.alpha < 1e-30
+
+
+def test_a_band_without_width_is_refused_without_an_infinite_rate(six: ak.ArrayGeometry) -> None:
+    """``freq_range=(300, 300)`` said ``high <= fs/2 = inf``: the front end checks the band
+    before the rate (whose own message names it), and that check passed an infinite rate."""
+    with pytest.raises(ak.InvalidArgumentError, match=r"^freq_range=\(300, 300\)") as err:
+        Pipeline(six, FS, FrontendOptions(freq_range=(300, 300)))
+    assert "inf" not in str(err.value) and "0 < low < high" in str(err.value)
+
+
+def test_integer_samples_are_refused_not_read_as_full_scale(six: ak.ArrayGeometry) -> None:
+    """int16 samples (soundfile's ``dtype="int16"``, a device's raw frames) went in as
+    numbers up to 32767: the directions were right, but the tracks' ``level_db`` came out
+    +25 "dBFS" for a -45 dBFS talker and the voices 32768 times too loud (clipped in the
+    16-bit WAVs). Integers are refused with the scaling to use; float32 is fine."""
+    pipe = Pipeline(six, FS)
+    with pytest.raises(ak.InvalidArgumentError, match=r"^chunk=.*int16.*/ 32768"):
+        pipe.process(np.zeros((6, 100), dtype=np.int16))
+    with pytest.raises(ak.InvalidArgumentError, match=r"^chunk=.*int32.*/ 2147483648"):
+        pipe.process(np.zeros((6, 100), dtype=np.int32))
+    assert pipe.samples_in == 0  # nothing was taken in
+    assert pipe.process(np.zeros((6, 100), dtype=np.float32)) == []
+    assert pipe.samples_in == 100
+
+
+def test_a_finished_pipeline_refuses_more_input_naming_the_call(six: ak.ArrayGeometry) -> None:
+    """After ``finish()``: a second ``finish()`` returns nothing; ``process`` said
+    ``chunk='...'`` and ``lost(10)`` the same (naming an argument it was not given); both now
+    name what they were given, and ``lost`` adds no event to a finished pipeline."""
+    pipe = Pipeline(six, FS)
+    pipe.process(np.zeros((6, 1000)))
+    assert len(pipe.finish()) > 0 and pipe.finish() == []
+    with pytest.raises(ak.InvalidArgumentError, match=r"^chunk=array\(shape=\(6, 10\).*finished"):
+        pipe.process(np.zeros((6, 10)))
+    with pytest.raises(ak.InvalidArgumentError, match=r"^frames=10: .*finished"):
+        pipe.lost(10)
+    assert pipe._events == []
+
+
 ODAS_CFG = """# like ODAS's respeaker_usb_4_mic_array.cfg
 raw: { fS = 16000; nChannels = 6; }
 mapping: { map: (2, 3, 4, 5); }
