@@ -51,6 +51,21 @@ def nonnegative(name: str, value: Any) -> float:
     return x
 
 
+def fraction(name: str, value: Any, low: str = "(0", high: str = "1]") -> float:
+    """A number between 0 and 1 (forgetting factors, shares, confidence levels), as a
+    float: ``low`` ``"(0"`` excludes 0 and ``"[0"`` includes it, ``high`` ``"1)"`` excludes 1
+    and ``"1]"`` includes it."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise fail(name, value, f"must be a number in {low}, {high}") from None
+    above = x > 0 if low == "(0" else x >= 0
+    below = x < 1 if high == "1)" else x <= 1
+    if not (above and below):  # NaN too
+        raise fail(name, value, f"must lie in {low}, {high}")
+    return x
+
+
 def choice(name: str, value: Any, options: Sequence[str]) -> str:
     """One of `options`; the message lists them."""
     if value not in options:

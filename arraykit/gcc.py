@@ -481,10 +481,7 @@ def _interp(interp: int) -> int:
 
 
 def _beta(beta: float) -> float:
-    b = float(v.finite_array("beta", beta, ndim=0))
-    if not 0.0 <= b <= 1.0:
-        raise v.fail("beta", beta, "must lie in [0, 1]")
-    return b
+    return v.fraction("beta", float(v.finite_array("beta", beta, ndim=0)), "[0", "1]")
 
 
 def _max_shift(max_tau: float | None, fs: float, limit: int) -> int:

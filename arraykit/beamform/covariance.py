@@ -216,9 +216,7 @@ class RecursiveCovariance:
     """
 
     def __init__(self, n_freqs: int, n_mics: int, *, alpha: float = 0.95) -> None:
-        self.alpha = v.positive("alpha", alpha)
-        if self.alpha >= 1:
-            raise v.fail("alpha", alpha, "must lie in (0, 1)")
+        self.alpha = v.fraction("alpha", alpha, "(0", "1)")
         self.n_freqs = int(n_freqs)
         self.n_mics = int(n_mics)
         self._R = np.zeros((self.n_freqs, self.n_mics, self.n_mics), dtype=complex)

@@ -237,9 +237,7 @@ def report(results: Any, *, confidence: float = 0.95, n_boot: int = 2000, seed: 
     """Summarise a campaign table (a path, a :class:`ResultTable` or a ``pyarrow.Table``)."""
     from scipy.stats import binomtest
 
-    confidence = float(confidence)
-    if not 0 < confidence < 1:
-        raise v.fail("confidence", confidence, "must be in (0, 1)")
+    confidence = v.fraction("confidence", confidence, "(0", "1)")
     rows = _rows(results)
     groups: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
     for r in rows:

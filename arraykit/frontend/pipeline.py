@@ -272,27 +272,13 @@ class FrontendOptions:
             ("switch", "(0", "1)"),
             ("zone_ratio", "(0", "1]"),
         ):
-            set_(self, name, _within(name, getattr(self, name), low, high))
+            set_(self, name, v.fraction(name, getattr(self, name), low, high))
         set_(self, "zone_min", v.nonnegative("zone_min", self.zone_min))
         v.choice("activity", self.activity, ACTIVITIES)
         v.choice("motion", self.motion, MOTIONS)
         if self.zones is not None and not isinstance(self.zones, bool):
             raise v.fail("zones", self.zones, "must be True, False or None (on with <= 4 mics)")
         v.choice("separation", self.separation, SEPARATIONS)
-
-
-def _within(name: str, value: Any, low: str, high: str) -> float:
-    """A number in the interval ``low, high`` of 0 and 1 (``"(0"``: 0 excluded, ``"1]"``:
-    1 included), as a float."""
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise v.fail(name, value, f"must be a number in {low}, {high}") from None
-    above = x > 0 if low == "(0" else x >= 0
-    below = x < 1 if high == "1)" else x <= 1
-    if not (above and below):  # NaN too
-        raise v.fail(name, value, f"must lie in {low}, {high}")
-    return x
 
 
 @dataclass(frozen=True)
