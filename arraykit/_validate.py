@@ -194,3 +194,35 @@ def directions(name: str, value: Any) -> np.ndarray:
     if np.any(np.abs(arr[:, 1]) > 90.0 + 1e-9):
         raise fail(name, value, "elevation must lie in [-90, 90] degrees")
     return arr
+
+
+def memory_bytes() -> float:
+    """Physical memory of this machine (8 GiB when the system does not say)."""
+    import os
+
+    try:
+        return float(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):
+        return 8.0 * 2**30
+
+
+def fits(name: str, value: Any, nbytes: float, what: str, fix: str) -> None:
+    """Refuse, before allocating, work that needs more than half the machine's memory:
+    `what` says what the `nbytes` would hold, `fix` what to change."""
+    limit = 0.5 * memory_bytes()
+    if nbytes > limit:
+        raise fail(
+            name,
+            value,
+            f"would need about {size(nbytes)} of memory for {what}, more than half of this "
+            f"machine's {size(2 * limit)}; {fix}",
+        )
+
+
+def size(nbytes: float) -> str:
+    """A byte count for a message: ``"25.1 GB"``."""
+    for unit in ("B", "KB", "MB", "GB", "TB", "PB", "EB"):
+        if nbytes < 1000 or unit == "EB":
+            return f"{nbytes:.3g} {unit}"
+        nbytes /= 1000
+    return f"{nbytes:.3g} EB"

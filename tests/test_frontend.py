@@ -589,6 +589,16 @@ def test_a_memory_the_hops_cannot_hold_is_named_as_memory(six: ak.ArrayGeometry)
     assert 0 < pipe.localiser.cov.alpha < 1e-30
 
 
+def test_a_direction_grid_that_cannot_fit_is_refused_naming_resolution(
+    six: ak.ArrayGeometry,
+) -> None:
+    """``resolution=1e-4`` (degrees) raised numpy's MemoryError from the search's table
+    (25 GiB) and 1e-9 from its grid: both are refused before allocating, naming the option."""
+    for res in (1e-4, 1e-9):
+        with pytest.raises(ak.InvalidArgumentError, match=rf"^resolution={res!r}: would need"):
+            Pipeline(six, FS, FrontendOptions(resolution=res))
+
+
 def test_a_band_without_width_is_refused_without_an_infinite_rate(six: ak.ArrayGeometry) -> None:
     """``freq_range=(300, 300)`` said ``high <= fs/2 = inf``: the front end checks the band
     before the rate (whose own message names it), and that check passed an infinite rate."""
