@@ -584,6 +584,9 @@ def test_a_memory_the_hops_cannot_hold_is_named_as_memory(six: ak.ArrayGeometry)
             ak.InvalidArgumentError, match=rf"^memory={re.escape(repr(memory))}: .*8 ms"
         ):
             Pipeline(six, FS, FrontendOptions(memory=memory))
+    # with the default memory, frames of minutes are what is off: nfft is named
+    with pytest.raises(ak.InvalidArgumentError, match=r"^nfft=8388608: gives 262\.144 s hops"):
+        Pipeline(six, FS, FrontendOptions(nfft=2**23))
     # the ends of the range it names still build
     pipe = Pipeline(six, FS, FrontendOptions(memory=1e-4))
     assert 0 < pipe.localiser.cov.alpha < 1e-30

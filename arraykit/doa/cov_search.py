@@ -107,8 +107,10 @@ class SrpCovSearch:
         n_points = len(self.grid) * (1 + per_patch)  # the patches overlap: fewer rows
         rows = min(n_points, len(self.grid) + 360.0 / plan.resolution)
         what = f"the phasors of {rows:.3g} directions x {F} bins x {B} baselines"
-        nbytes = rows * 2 * F * B * 8.0 + n_points * 3 * 16.0  # table, patches and unique
-        v.fits("resolution", resolution, nbytes, what, "use a coarser resolution")
+        # the table and its scaled copy, the patches and their unique rows
+        nbytes = rows * 2 * F * B * 8.0 * 2 + n_points * 3 * 16.0
+        fix = "use a coarser resolution (or fewer band bins: a shorter STFT, a narrower band)"
+        v.fits("resolution", resolution, nbytes, what, fix)
         patches = []
         for d in self.grid if fine else ():  # each coarse point's refinement patch
             loc = grids.local_grid(d, plan.coarse, plan.resolution, ring=True)
