@@ -125,6 +125,20 @@ def integer(
     raise fail(name, value, f"must be an integer in {minimum}..{upper or maximum}")
 
 
+def forgetting(name: str, memory: float, hop_seconds: float) -> float:
+    """The forgetting factor ``exp(-hop / memory)`` of a time constant `memory` (s, > 0) at
+    `hop_seconds` per update, refused naming `memory` where it underflows to 0 or rounds
+    to 1 (nothing remembered, or nothing learnt)."""
+    memory = positive(name, memory)
+    alpha = float(np.exp(-hop_seconds / memory))
+    if not 0 < alpha < 1:
+        why = f"leaves nothing to remember with {hop_seconds * 1e3:g} ms STFT hops"
+        raise fail(
+            name, memory, f"{why}: give {hop_seconds / 700:.2g} to {hop_seconds * 1e14:.2g} s"
+        )
+    return alpha
+
+
 def band(name: str, value: Any, fs: float) -> tuple[float, float]:
     """A frequency band ``(low, high)`` in Hz with ``0 < low < high <= fs / 2``."""
     fr = finite_array(name, value, ndim=1)

@@ -383,14 +383,11 @@ class Pipeline:
             most = f"{M - 1} (an array of {M} microphones resolves at most {M - 1} sources)"
             v.integer("max_sources", opts.max_sources, 1, M - 1, upper=most)
         memory = opts.memory or (FEW_MICS_MEMORY if few else MEMORY)
-        if not 0 < math.exp(-hop_s / memory) < 1:  # the forgetting factor under- or overflows
-            if opts.memory is None:  # the default memory: the frames are what is off
-                why = f"gives {hop_s:g} s hops, which the {memory:g} s memory cannot span"
-                raise v.fail("nfft", self.nfft, f"{why}: give a shorter nfft (or memory=)")
-            why = f"leaves nothing to remember with {hop_s * 1e3:g} ms STFT hops"
-            raise v.fail(
-                "memory", opts.memory, f"{why}: give {hop_s / 700:.2g} to {hop_s * 1e14:.2g} s"
-            )
+        if opts.memory is None and not 0 < math.exp(-hop_s / memory) < 1:
+            # the default memory: the frames are what is off
+            why = f"gives {hop_s:g} s hops, which the {memory:g} s memory cannot span"
+            raise v.fail("nfft", self.nfft, f"{why}: give a shorter nfft (or memory=)")
+        v.forgetting("memory", memory, hop_s)  # the localiser's covariance forgets with it
         self.localiser = Localiser(
             geometry,
             self.sts.freqs[band],
