@@ -732,13 +732,19 @@ def test_track_refuses_a_folder_holding_an_earlier_runs_tracks(tmp_path: Path, c
         ("udp://127.0.0.1:99999", "1..65535"),
         ("udp://127.0.0.1:0", "1..65535"),
         ("{d}/nodir/lines.jsonl", "cannot be written"),
+        # the output folder itself: an empty file was left under DIR's name, then
+        # "[Errno 17] File exists" (new-user pass)
+        ("{d}/o", "is the output folder"),
+        # the picture --view-png writes at the end: it replaced the lines
+        ("{d}/map.png", "is also --view-png"),
     ],
 )
 def test_bad_json_target_is_one_line_before_the_folder_is_made(
     tmp_path: Path, target: str, why: str, capsys
 ) -> None:
     cmd = ["track", "--device", "sim:respeaker-usb-4mic", "--seconds", "0.3", "-o"]
-    assert main([*cmd, str(tmp_path / "o"), "--json", target.format(d=tmp_path)]) == 2
+    view = ["--view-png", str(tmp_path / "map.png")]
+    assert main([*cmd, str(tmp_path / "o"), "--json", target.format(d=tmp_path), *view]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("arraykit: error: --json=")
     assert why in err

@@ -133,6 +133,15 @@ def run_track(args: argparse.Namespace) -> int:
     own = os.path.join(args.out, "tracks.jsonl")
     if args.json and os.path.realpath(args.json) == os.path.realpath(own):
         raise v.fail("--json", args.json, "is DIR/tracks.jsonl, already written: leave --json out")
+    if args.json and os.path.realpath(args.json) == os.path.realpath(args.out):
+        why = "is the output folder (-o): name a file outside it, or leave --json out"
+        raise v.fail("--json", args.json, f"{why} (DIR/tracks.jsonl holds the lines)")
+    if (
+        args.json
+        and args.view_png
+        and os.path.realpath(args.json) == os.path.realpath(args.view_png)
+    ):
+        raise v.fail("--json", args.json, "is also --view-png, the picture: name another file")
     if args.json and os.path.isfile(args.json) and os.path.getsize(args.json) > 0:
         # as DIR: an earlier run's lines are never overwritten (a pipe or /dev/stdout is fine)
         why = "holds an earlier file (never overwritten): remove it or name a new file"
