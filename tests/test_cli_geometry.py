@@ -64,3 +64,16 @@ def test_console_script_exit_status() -> None:
         proc.stderr.startswith("arraykit: error: name_or_path='nope'")
         and proc.stderr.count("\n") == 1
     )
+
+
+def test_plot_without_a_name_is_refused_not_ignored(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """New-user pass: ``arraykit geometry --plot all.png`` printed the table, drew nothing
+    and exited 0; the picture is of one array, so a name is asked for."""
+    out = tmp_path / "all.png"
+    assert main(["geometry", "--plot", str(out)]) == 2
+    stdout, err = capsys.readouterr()
+    assert stdout == "" and err.count("\n") == 1
+    assert err.startswith("arraykit: error: --plot=") and "give NAME_OR_PATH" in err
+    assert not out.exists()
