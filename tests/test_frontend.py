@@ -472,6 +472,27 @@ def test_kill_leaves_valid_wavs_and_whole_json_lines(tmp_path: Path, sig: int) -
         assert data.size == round(lines[-1]["t"] * fs) or data.size >= len(lines) * 512 - 512
 
 
+def test_a_json_reader_that_goes_away_stops_the_run_as_ctrl_c_does(tmp_path: Path) -> None:
+    """New-user pass: ``arraykit track ... --json - | head -1``: the closed pipe raised
+    again in the clean-up, which then skipped finishing the WAVs, closing DIR/tracks.jsonl,
+    saving --view-png and the summary line (exit 0, nothing said). Now the run stops as
+    Ctrl-C stops it: DIR's files finished, the picture saved, the summary said, exit 0."""
+    out, png = tmp_path / "o", tmp_path / "map.png"
+    cmd = [sys.executable, "-m", "arraykit", "track", "--device", "sim:respeaker-6mic"]
+    cmd += ["--seconds", "1.5", "-o", str(out), "--json", "-", "--view-png", str(png)]
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first line
+    proc = subprocess.run(cmd, env=_env(), stdout=write, stderr=subprocess.PIPE, timeout=120)
+    os.close(write)
+    assert proc.returncode == 0, proc.stderr
+    err = proc.stderr.decode()
+    assert "s of audio from simulated array" in err and "Traceback" not in err
+    assert "Exception ignored" not in err and err.count("\n") == 1
+    assert png.stat().st_size > 0
+    lines = (out / "tracks.jsonl").read_text().splitlines()
+    assert len(lines) >= 1 and all(json.loads(s) for s in lines)
+
+
 def test_json_to_udp_and_stdout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     rx.bind(("127.0.0.1", 0))

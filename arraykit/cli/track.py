@@ -225,6 +225,9 @@ def run_track(args: argparse.Namespace) -> int:
                     break
     except KeyboardInterrupt:
         pass
+    except BrokenPipeError:  # the --json reader went away (`| head`): stop as Ctrl-C does
+        # (its next write would raise again, in the clean-up below, and skip the rest)
+        sinks[:] = [s for s in sinks if s is not extra_sink]
     finally:
         emit(pipe.finish())
         files.finish(pipe.samples_in)
