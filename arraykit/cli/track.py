@@ -58,7 +58,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--view", action="store_true", help="show the azimuth x time map live")
     p.add_argument("--view-png", metavar="PNG", help="save the map to this picture at the end")
     p.add_argument("--play", metavar="DEVICE", help="play the strongest track on this output")
-    p.add_argument("--separation", choices=SEPARATIONS, default="mvdr", help="per track (mvdr)")
+    p.add_argument(
+        "--separation",
+        choices=SEPARATIONS,
+        help="per track (default: near with more than four microphones, mvdr with fewer)",
+    )
     p.add_argument(
         "--postfilter",
         action=argparse.BooleanOptionalAction,
