@@ -147,7 +147,9 @@ def file_or_device(args: argparse.Namespace, file: str | None, name: str) -> Non
 
 def open_device(args: argparse.Namespace, **kw: Any) -> Any:
     """Open ``--device`` with the overrides given on the command line."""
-    if is_recording(args.device):  # a recording: the checks and wording all inputs share
+    # a recording (given as the positional file, whatever its suffix): the checks and
+    # wording all inputs share
+    if getattr(args, "device_flag", None) is not None or is_recording(args.device):
         flag = getattr(args, "device_flag", "--device")
         rec = open_recording(
             args.device,
