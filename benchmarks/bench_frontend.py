@@ -63,7 +63,7 @@ def meetings(
         m = scoring.meeting(g, seed, rir_cache=cache)
         runs = {}
         for key, sep, pf in (
-            ("mvdr", None, True),  # the default: "near" above four microphones
+            ("mvdr", None, True),  # the default (pipeline.default_separation)
             ("plain", "mvdr", False),
             ("das", "das", False),
         ):
@@ -175,7 +175,8 @@ SPEED_SETTINGS: dict[str, dict[str, Any]] = {
     "32 ms frames (the default before)": {"nfft": "32ms"},
     "separation_max_freq=4000": {"separation_max_freq": 4000.0},
     "separation_max_freq=1500": {"separation_max_freq": 1500.0},
-    'separation="mvdr" (the default before)': {"separation": "mvdr"},
+    'separation="mvdr"': {"separation": "mvdr"},
+    'separation="near"': {"separation": "near"},
     'separation="das"': {"separation": "das"},
     'separation="das", postfilter=False': {"separation": "das", "postfilter": False},
 }

@@ -1104,3 +1104,18 @@ def test_near_separation_finds_each_talkers_range_and_separates_a_near_talker_be
     assert sum(map(len, w["near"])) > 0
     for a, b in zip(w["mvdr"], w["near"], strict=True):
         assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_near_field_steering_is_the_default_where_the_aperture_makes_talkers_near() -> None:
+    """``separation=None``: points (``"near"``) where a talker half a metre away lies inside
+    the array's Fraunhofer distance at 4 kHz (2 D^2 f / c >= 0.5 m), plane waves elsewhere."""
+    from arraykit.frontend.pipeline import default_separation
+
+    line8 = ak.ArrayGeometry.linear(8, 0.03)  # 21 cm: 1.03 m
+    got = {g.n_mics: default_separation(g) for g in (line8, ak.load_geometry("uma-16"))}
+    assert got == {8: "near", 16: "near"}  # UMA-16, 17.8 cm: 0.74 m
+    for name in ("respeaker-6mic", "respeaker-usb-4mic"):  # 9.3 cm: 0.2 m; 6.4 cm: 0.1 m
+        assert default_separation(ak.load_geometry(name)) == "mvdr"
+        assert Pipeline(ak.load_geometry(name), FS).separator.method == "mvdr"
+    assert Pipeline(line8, FS).separator.method == "near"
+    assert Pipeline(line8, FS, FrontendOptions(separation="mvdr")).separator.method == "mvdr"

@@ -61,7 +61,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--separation",
         choices=SEPARATIONS,
-        help="per track (default: near with more than four microphones, mvdr with fewer)",
+        help="per track (default: near on arrays of 15 cm or more, such as the UMA-16, whose "
+        "near talkers have curved wavefronts; mvdr on smaller ones)",
     )
     p.add_argument(
         "--postfilter",

@@ -45,7 +45,7 @@ from arraykit.frontend.activity import DetectorKind, make_activity, webrtc_rate
 from arraykit.frontend.localise import Detections, Localiser
 from arraykit.frontend.separation import SEPARATIONS, SeparationKind, Separator
 from arraykit.frontend.tracking import MOTIONS, Event, MotionKind, Tracker
-from arraykit.geometry import ArrayGeometry
+from arraykit.geometry import SPEED_OF_SOUND, ArrayGeometry
 from arraykit.stft import StreamingSTFT
 
 __all__ = ["LATENCY_BOUND", "BlockReport", "FrontendOptions", "Pipeline", "TrackReport"]
@@ -59,6 +59,11 @@ FRAME = 0.016
 
 FEW_MICS_FRAME = 0.032
 """... and within this on arrays of four microphones or fewer (512 at 16 kHz)."""
+
+NEAR_FIELD = (4000.0, 0.5)
+"""(Hz, m): ``separation=None`` steers toward points (``"near"``) on arrays whose
+Fraunhofer distance ``2 D^2 f / c`` at this frequency reaches this range (apertures from
+14.6 cm), plane waves (``"mvdr"``) on smaller ones: see :func:`default_separation`."""
 
 MEMORY = 0.09
 """Seconds: the localisation covariance's default time constant on arrays of more than
@@ -163,17 +168,19 @@ class FrontendOptions:
         degrees median / p90 against 2.9 / 8.9, six 2.5 / 6.4 against 3.0 / 8.0, no
         swap either way, one false track on each array against none
     separation : ``"mvdr"``, ``"near"``, ``"lcmv"`` or ``"das"`` per track; None (the
-        default): ``"near"`` on arrays of more than four microphones, ``"mvdr"`` on four
-        or fewer. ``"near"`` steers each track's MVDR toward a point at the range (0.25
-        to 1 m, or a plane wave) that best explains the bins it dominates instead of the
-        plane wave of ``"mvdr"``, for talkers close to the array. Measured (README, "Near
-        talkers"): office-ula32, eight microphones, SIR gain >= 10 dB for 11 of 19
-        loudspeakers against 8, median +11.8 against +8.8 dB; six-microphone meetings
-        median +11.46 against +11.03 dB (held out +11.64 against +11.29), lowest track
-        +7.80 against +8.09 (+7.56 against +6.80); four-microphone meetings +10.55
-        against +10.42 but +10.39 against +10.50 held out, lowest track +2.86 against
-        +3.85 and SI-SDR 0.1-0.2 dB lower on both sets: its 6.4 cm aperture cannot tell a
-        range, so it keeps the plane wave
+        default): :func:`default_separation`, ``"near"`` on arrays whose aperture makes a
+        talker half a metre away a near-field source at 4 kHz (from 14.6 cm: the
+        office-ula32 eight-microphone sub-arrays, the UMA-16), ``"mvdr"`` on smaller ones
+        (the six-microphone circle, the four-microphone ReSpeaker). ``"near"`` steers each
+        track's MVDR toward a point at the range (0.25 to 1 m, or a plane wave) that best
+        explains the bins it dominates instead of the plane wave of ``"mvdr"``, for talkers
+        close to the array. Measured (README, "Near talkers"): office-ula32, eight
+        microphones, SIR gain >= 10 dB for 11 of 19 loudspeakers against 8, median +11.8
+        against +8.8 dB; 8 UMA-16 meetings at 48 kHz +12.97 against +12.61 dB, SI-SDR +0.3
+        dB; six-microphone meetings median +11.46 against +11.03 dB (held out +11.64
+        against +11.29), lowest track +7.80 against +8.09 (+7.56 against +6.80), for 10 %
+        more CPU time; four-microphone meetings +10.55 against +10.42 but +10.39 against
+        +10.50 held out, lowest track +2.86 against +3.85 and SI-SDR 0.1-0.2 dB lower
     separation_memory : time constant of each track's interference covariance, s
     separation_max_freq : bins above it are delay-and-sum (no solve), Hz. 1500 cut the
         real-time factor by a quarter (0.052 -> 0.039 at 6 mics and 16 kHz, 0.109 ->
@@ -291,6 +298,17 @@ class FrontendOptions:
             raise v.fail("zones", self.zones, "must be True, False or None (on with <= 4 mics)")
         if self.separation is not None:
             v.choice("separation", self.separation, SEPARATIONS)
+
+
+def default_separation(geometry: ArrayGeometry) -> str:
+    """``"near"`` when a talker half a metre away is inside the array's Fraunhofer distance
+    at 4 kHz (:data:`NEAR_FIELD`: its wavefront's curvature shows over the aperture where
+    speech still has energy), else ``"mvdr"``. The office-ula32 sub-arrays (21 cm: 1.0 m)
+    and the UMA-16 (17.8 cm: 0.74 m) get ``"near"``; the six-microphone circle (9.3 cm:
+    0.2 m) and the four-microphone ReSpeaker (6.4 cm: 0.1 m) the plane wave, which on their
+    meetings cost nothing that ``"near"`` won back (README, "Near talkers")."""
+    f, r = NEAR_FIELD
+    return "near" if 2.0 * geometry.aperture**2 * f / SPEED_OF_SOUND >= r else "mvdr"
 
 
 @dataclass(frozen=True)
@@ -445,7 +463,7 @@ class Pipeline:
             geometry,
             self.fs,
             nfft,
-            method=opts.separation or ("mvdr" if few else "near"),
+            method=opts.separation or default_separation(geometry),
             memory=opts.separation_memory,
             hop_seconds=hop_s,
             postfilter=opts.postfilter,
