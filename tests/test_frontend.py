@@ -925,6 +925,8 @@ def test_view_png_may_go_into_the_new_output_folder(tmp_path: Path, capsys) -> N
         (["--max-sources", "0"], "--max-sources=0", ">= 1"),
         (["--max-sources", "6"], "--max-sources=6", "1..5"),
         (["--channel-map", "0,1"], "--channel-map=(0, 1)", "6 microphones"),
+        # a simulated device's rate too low for the band (it said fs=6000)
+        (["--samplerate", "6000"], "--samplerate=6000", "fs >= 7000 Hz"),
     ],
 )
 def test_track_errors_name_the_flag(tmp_path: Path, flags, start: str, why: str, capsys) -> None:

@@ -172,7 +172,10 @@ def run_track(args: argparse.Namespace) -> int:
         )
         pipe = Pipeline(dev.geometry, dev.fs, opts)
     except InvalidArgumentError as exc:  # in the flag's words
-        raise exc.renamed("--max-sources") if exc.name == "max_sources" else exc from None
+        flags = {"max_sources": "--max-sources"}
+        if args.samplerate is not None:  # a simulated device's rate, as the user gave it
+            flags["fs"] = "--samplerate"
+        raise exc.renamed(flags[exc.name]) if exc.name in flags else exc from None
     # checked before DIR is touched
     view = None
     if args.view or args.view_png:
