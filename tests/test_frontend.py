@@ -632,6 +632,15 @@ def test_a_direction_grid_that_cannot_fit_is_refused_naming_resolution(
             Pipeline(six, FS, FrontendOptions(resolution=res))
 
 
+def test_blocks_that_cannot_fit_are_refused_naming_block_hops(six: ak.ArrayGeometry) -> None:
+    """``block_hops=10**9`` (a block of 36 hours) was taken: every chunk was appended to a
+    pending buffer that never made a block, and ``finish()`` raised numpy's MemoryError
+    allocating the block's zeros. Refused at construction, naming the option."""
+    with pytest.raises(ak.InvalidArgumentError, match=r"^block_hops=1000000000: would need"):
+        Pipeline(six, FS, FrontendOptions(block_hops=10**9))
+    assert Pipeline(six, FS, FrontendOptions(block_hops=1000)).block_n == 128_000
+
+
 def test_a_band_without_width_is_refused_without_an_infinite_rate(six: ak.ArrayGeometry) -> None:
     """``freq_range=(300, 300)`` said ``high <= fs/2 = inf``: the front end checks the band
     before the rate (whose own message names it), and that check passed an infinite rate."""

@@ -403,6 +403,9 @@ class Pipeline:
             1, math.floor((LATENCY_BOUND * self.fs - (nfft - self.hop)) / self.hop + 1e-9)
         )
         self.block_n = self.block_hops * self.hop
+        # a block, its pending input and the zeros finish() pads with: refused before use
+        what = f"blocks of {self.block_n} samples x {M} microphones"
+        v.fits("block_hops", opts.block_hops, 4 * 8.0 * M * self.block_n, what, "use fewer hops")
         self.latency = (self.block_n + nfft - self.hop) / self.fs
         self.sts = StreamingSTFT(self.fs, geometry.n_mics, nfft=nfft)
         self.sts.push(np.zeros((geometry.n_mics, nfft - self.hop)))  # see StreamingISTFT
