@@ -132,7 +132,8 @@ def forgetting(name: str, memory: float, hop_seconds: float) -> float:
     memory = positive(name, memory)
     alpha = float(np.exp(-hop_seconds / memory))
     if not 0 < alpha < 1:
-        why = f"leaves nothing to remember with {hop_seconds * 1e3:g} ms STFT hops"
+        what = "remember" if alpha == 0 else "learn (it never forgets)"
+        why = f"leaves nothing to {what} with {hop_seconds * 1e3:g} ms STFT hops"
         raise fail(
             name, memory, f"{why}: give {hop_seconds / 700:.2g} to {hop_seconds * 1e14:.2g} s"
         )

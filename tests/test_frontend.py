@@ -614,6 +614,11 @@ def test_a_memory_the_hops_cannot_hold_is_named_as_memory(six: ak.ArrayGeometry)
             ak.InvalidArgumentError, match=rf"^memory={re.escape(repr(memory))}: .*8 ms"
         ):
             Pipeline(six, FS, FrontendOptions(memory=memory))
+    # the separation's and the zones' memories the same way (1e300 ran: the track's
+    # interference covariance never learnt anything, MVDR in name only)
+    for name in ("separation_memory", "zone_memory"):
+        with pytest.raises(ak.InvalidArgumentError, match=rf"^{name}=1e\+300: leaves nothing"):
+            Pipeline(six, FS, FrontendOptions(**{name: 1e300}))
     # with the default memory, frames of minutes are what is off: nfft is named
     with pytest.raises(ak.InvalidArgumentError, match=r"^nfft=8388608: gives 262\.144 s hops"):
         Pipeline(six, FS, FrontendOptions(nfft=2**23))

@@ -421,6 +421,8 @@ class Pipeline:
             why = f"gives {hop_s:g} s hops, which the {memory:g} s memory cannot span"
             raise v.fail("nfft", self.nfft, f"{why}: give a shorter nfft (or memory=)")
         v.forgetting("memory", memory, hop_s)  # the localiser's covariance forgets with it
+        for name in ("separation_memory", "zone_memory"):  # (1e300: nothing ever learnt)
+            v.forgetting(name, getattr(opts, name), hop_s)
         self.localiser = Localiser(
             geometry,
             self.sts.freqs[band],
