@@ -125,11 +125,28 @@ def integer(
     raise fail(name, value, f"must be an integer in {minimum}..{upper or maximum}")
 
 
+def forgetting(name: str, memory: float, hop_seconds: float) -> float:
+    """The forgetting factor ``exp(-hop / memory)`` of a time constant `memory` (s, > 0) at
+    `hop_seconds` per update, refused naming `memory` where it underflows to 0 or rounds
+    to 1 (nothing remembered, or nothing learnt)."""
+    memory = positive(name, memory)
+    alpha = float(np.exp(-hop_seconds / memory))
+    if not 0 < alpha < 1:
+        what = "remember" if alpha == 0 else "learn (it never forgets)"
+        why = f"leaves nothing to {what} with {hop_seconds * 1e3:g} ms STFT hops"
+        raise fail(
+            name, memory, f"{why}: give {hop_seconds / 700:.2g} to {hop_seconds * 1e14:.2g} s"
+        )
+    return alpha
+
+
 def band(name: str, value: Any, fs: float) -> tuple[float, float]:
     """A frequency band ``(low, high)`` in Hz with ``0 < low < high <= fs / 2``."""
     fr = finite_array(name, value, ndim=1)
     if fr.shape != (2,) or not 0 < fr[0] < fr[1] <= fs / 2:
-        raise fail(name, value, f"must be (low, high) Hz with 0 < low < high <= fs/2 = {fs / 2:g}")
+        # fs=inf checks the band alone (the caller names the rate when it is too low)
+        top = "" if np.isinf(fs) else f" <= fs/2 = {fs / 2:g}"
+        raise fail(name, value, f"must be (low, high) Hz with 0 < low < high{top}")
     return float(fr[0]), float(fr[1])
 
 
@@ -192,3 +209,35 @@ def directions(name: str, value: Any) -> np.ndarray:
     if np.any(np.abs(arr[:, 1]) > 90.0 + 1e-9):
         raise fail(name, value, "elevation must lie in [-90, 90] degrees")
     return arr
+
+
+def memory_bytes() -> float:
+    """Physical memory of this machine (8 GiB when the system does not say)."""
+    import os
+
+    try:
+        return float(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):
+        return 8.0 * 2**30
+
+
+def fits(name: str, value: Any, nbytes: float, what: str, fix: str) -> None:
+    """Refuse, before allocating, work that needs more than half the machine's memory:
+    `what` says what the `nbytes` would hold, `fix` what to change."""
+    limit = 0.5 * memory_bytes()
+    if nbytes > limit:
+        raise fail(
+            name,
+            value,
+            f"would need about {size(nbytes)} of memory for {what}, more than half of this "
+            f"machine's {size(2 * limit)}; {fix}",
+        )
+
+
+def size(nbytes: float) -> str:
+    """A byte count for a message: ``"25.1 GB"``."""
+    for unit in ("B", "KB", "MB", "GB", "TB", "PB", "EB"):
+        if nbytes < 1000 or unit == "EB":
+            return f"{nbytes:.3g} {unit}"
+        nbytes /= 1000
+    return f"{nbytes:.3g} EB"

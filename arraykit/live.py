@@ -31,7 +31,10 @@ from arraykit import doa
 from arraykit.beamform import RecursiveCovariance
 from arraykit.stft import StreamingSTFT
 
-__all__ = ["LiveEstimate", "LiveStats", "track"]
+__all__ = ["FREQ_RANGE", "LiveEstimate", "LiveStats", "track"]
+
+FREQ_RANGE = (300.0, 3500.0)
+"""The band :func:`track` searches by default, Hz (``arraykit live`` has no flag for it)."""
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,7 @@ def track(
     num_sources: int = 1,
     block: float = 0.1,
     memory: float = 0.5,
-    freq_range: tuple[float, float] = (300.0, 3500.0),
+    freq_range: tuple[float, float] = FREQ_RANGE,
     nfft: int = 512,
     resolution: float = 2.0,
     onchip: Callable[[], float] | None = None,
@@ -117,7 +120,7 @@ def track(
     band, _ = v.band_bins("freq_range", freq_range, fs, nfft)
     sts = StreamingSTFT(fs, geometry.n_mics, nfft=nfft)
     freqs = sts.freqs
-    alpha = float(np.exp(-sts.transform.hop / (memory * fs)))
+    alpha = v.forgetting("memory", memory, sts.transform.hop / fs)
     cov = RecursiveCovariance(int(band.sum()), geometry.n_mics, alpha=alpha)
     block_n = max(round(v.positive("block", block) * fs), nfft)
     stats = stats if stats is not None else LiveStats()

@@ -89,6 +89,26 @@ def test_beamform_command_enhances_the_look_direction(recording, tmp_path, capsy
         (["--direction", "60", "--point", "1,0,0"], r"exactly one of --direction and --point"),
         (["--direction", "sixty"], r"--direction='sixty'"),
         (["--direction", "60", "--geometry", "uma-16"], r"16"),
+        # a flag the method does not read is refused, not ignored (it ran as plain das,
+        # mpdr, superdirective, even with an inverted range; gev printed "toward azimuth
+        # 60" while ignoring it)
+        (
+            ["--direction", "60", "--null", "150"],
+            r"--null=\['150'\]: only --method lcmv places nulls",
+        ),
+        (
+            ["--direction", "60", "--method", "mpdr", "--noise", "0:0.2"],
+            r"--noise='0:0.2': method mpdr reads no noise-only .*mvdr, lcmv, gev",
+        ),
+        (
+            ["--direction", "60", "--method", "superdirective", "--noise", "5:1"],
+            r"--noise='5:1': method superdirective reads no",
+        ),
+        (
+            ["--method", "gev", "--direction", "60", "--noise", "0:0.2"],
+            r"--direction='60': method gev is blind",
+        ),
+        (["--method", "gev", "--point", "1,0,0"], r"--point='1,0,0': method gev is blind"),
     ],
 )
 def test_beamform_command_bad_input_is_one_line_exit_2(recording, tmp_path, capsys, args, message):
@@ -104,6 +124,7 @@ def test_beamform_command_bad_input_is_one_line_exit_2(recording, tmp_path, caps
     ]
     code, _out, err = run(capsys, *argv)
     assert code == 2
+    assert not (tmp_path / "o.wav").exists()
     assert len(err.strip().splitlines()) == 1
     assert err.startswith("arraykit: error:")
     assert pytest.importorskip("re").search(message, err), err

@@ -72,6 +72,10 @@ def test_prediction_text_and_figure(tmp_path: Path, capsys: pytest.CaptureFixtur
         (["--snr", "10", "--loading", "-1"], "loading=-1.0: must be a number >= 0"),
         (["--snr", "10", "--direction", "north"], "--direction='north': must be AZ or AZ,EL"),
         (["--snr", "10", "--method", "beam"], "argument --method: invalid choice"),
+        # a recording's flags, or nulls for a method without: refused, not ignored
+        (["--snr", "10", "--noise", "0:1"], "--noise='0:1': applies to a recording (IN.wav)"),
+        (["--snr", "10", "--no-doa"], "--no-doa=True: applies to a recording (IN.wav)"),
+        (["--snr", "10", "--null", "150"], "--null=['150']: only --method lcmv places nulls"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(extra, message, capsys: pytest.CaptureFixture[str]):
@@ -125,6 +129,32 @@ def test_recording_flags_mpdr_self_cancellation(tmp_path: Path, capsys: pytest.C
     assert json.loads(capsys.readouterr().out)["self_cancellation"] is False
     assert main([*base, "--method", "mvdr", "--noise", "0:9"]) == 2
     assert "noise=(0.0, 9.0): must be a time range" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--fmin", "100", "--fmax", "50"],
+        ["--snr", "10"],
+        ["--error", "0:5:1"],
+        ["--axis", "elevation"],
+        ["--n-freqs", "5"],
+        ["--compare"],
+        ["--null", "150"],
+    ],
+)
+def test_prediction_flags_with_a_recording_are_refused(
+    extra: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """New-user pass: with IN.wav these were ignored (``--fmin 100 --fmax 50`` reported
+    the gain over 300-4000 Hz, exit 0); now one line naming the flag, nothing written."""
+    wav = write_audio(tmp_path / "in.wav", np.zeros((4, 1600)), 16000)
+    png = tmp_path / "r.png"
+    argv = ["diagnose", str(wav), "--geometry", "linear-4-40mm", "--direction", "70"]
+    assert main([*argv, "--method", "das", "-o", str(png), *extra]) == 2
+    out, err = capsys.readouterr()
+    assert err.count("\n") == 1 and out == "" and not png.exists()
+    assert err.startswith(f"arraykit: error: {extra[0]}=") and "applies to a prediction" in err
 
 
 def test_recording_without_a_talker_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]):

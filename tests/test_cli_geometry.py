@@ -64,3 +64,30 @@ def test_console_script_exit_status() -> None:
         proc.stderr.startswith("arraykit: error: name_or_path='nope'")
         and proc.stderr.count("\n") == 1
     )
+
+
+def test_plot_without_a_name_is_refused_not_ignored(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """New-user pass: ``arraykit geometry --plot all.png`` printed the table, drew nothing
+    and exited 0; the picture is of one array, so a name is asked for."""
+    out = tmp_path / "all.png"
+    assert main(["geometry", "--plot", str(out)]) == 2
+    stdout, err = capsys.readouterr()
+    assert stdout == "" and err.count("\n") == 1
+    assert err.startswith("arraykit: error: --plot=") and "give NAME_OR_PATH" in err
+    assert not out.exists()
+
+
+@pytest.mark.filterwarnings("default")  # shown, as outside the suite (which makes them errors)
+def test_a_warning_is_one_line_in_the_commands_words(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """New-user pass: a file in millimetres read as metres warned in Python's format, over
+    two lines, the second a line of arraykit's source (``g = load_geometry(args.name)``)."""
+    far = tmp_path / "far.toml"
+    far.write_text("positions = [[0, 0, 0], [50, 0, 0]]\n")
+    assert main(["geometry", str(far)]) == 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert err.startswith("arraykit: warning: geometry file") and 'units = "mm"' in err

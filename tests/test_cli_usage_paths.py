@@ -207,3 +207,40 @@ def test_a_silent_recording_with_a_fixed_count_names_the_file(
     assert err.count("\n") == 1 and err.startswith(f"arraykit: error: FILE={str(i)!r}: silence")
     assert main(["doa", str(i), "--geometry", "respeaker-6mic", "--sources", "auto"]) == 0
     assert "sources: 0" in capsys.readouterr().out  # "no source" is an answer
+
+
+@pytest.mark.parametrize("command", ["track", "beamform", "diagnose", "check"])
+def test_a_channel_map_naming_a_channel_twice_is_refused(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """New-user pass: ``--channel-map 0,0`` ran (track found a talker at broadside: two
+    identical rows); one line naming the flag, nothing written."""
+    wav = _wav(tmp_path / "two.wav", _noise(16000, 2))
+    args = {
+        "track": ["-o", str(tmp_path / "o")],
+        "beamform": ["--direction", "60", "-o", str(tmp_path / "y.wav")],
+        "diagnose": ["--direction", "60", "--method", "das"],
+        "check": [],
+    }[command]
+    argv = [command, str(wav), "--geometry", "linear-4-40mm", "--channel-map", "0,1,1,0"]
+    assert main([*argv, *args]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("arraykit: error: --channel-map='0,1,1,0': uses channel 1 for more")
+    assert err.count("\n") == 1 and sorted(p.name for p in tmp_path.iterdir()) == ["two.wav"]
+
+
+@pytest.mark.parametrize(("command", "flag"), [("track", "IN.wav"), ("check", "FILE")])
+def test_a_positional_file_that_is_not_audio_is_named_as_the_file(
+    command: str, flag: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """New-user pass: ``arraykit track notes.txt ...`` looked for an audio input whose name
+    contains 'notes.txt' (a file without an audio suffix was taken for a device name);
+    beamform and doa said the file cannot be read as audio, as these now do."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not audio\n")
+    extra = ["-o", str(tmp_path / "o")] if command == "track" else []
+    assert main([command, str(notes), "--geometry", "linear-4-40mm", *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"arraykit: error: {flag}='{notes}': cannot be read as audio")
+    assert err.count("\n") == 1 and sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]

@@ -49,6 +49,9 @@ def test_srp_cov_search_bad_input_names_the_value() -> None:
         ak.doa.SrpCovSearch(g, [0.0, 500.0])
     with pytest.raises(ak.InvalidArgumentError, match="geometry"):
         ak.doa.SrpCovSearch("respeaker-6mic", [500.0])  # type: ignore[arg-type]
+    # a table that cannot fit is refused before the patches are made (a MemoryError)
+    with pytest.raises(ak.InvalidArgumentError, match=r"^resolution=1e-06: would need about"):
+        ak.doa.SrpCovSearch(g, np.arange(10, 113) * 31.25, resolution=1e-6, coarse=6.0)
     search = ak.doa.SrpCovSearch(g, [500.0, 1000.0])
     with pytest.raises(ak.InvalidArgumentError, match="cov"):
         search(np.eye(6)[None].repeat(3, axis=0))

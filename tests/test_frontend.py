@@ -481,6 +481,27 @@ def test_kill_leaves_valid_wavs_and_whole_json_lines(tmp_path: Path, sig: int) -
         assert data.size == round(lines[-1]["t"] * fs) or data.size >= len(lines) * 512 - 512
 
 
+def test_a_json_reader_that_goes_away_stops_the_run_as_ctrl_c_does(tmp_path: Path) -> None:
+    """New-user pass: ``arraykit track ... --json - | head -1``: the closed pipe raised
+    again in the clean-up, which then skipped finishing the WAVs, closing DIR/tracks.jsonl,
+    saving --view-png and the summary line (exit 0, nothing said). Now the run stops as
+    Ctrl-C stops it: DIR's files finished, the picture saved, the summary said, exit 0."""
+    out, png = tmp_path / "o", tmp_path / "map.png"
+    cmd = [sys.executable, "-m", "arraykit", "track", "--device", "sim:respeaker-6mic"]
+    cmd += ["--seconds", "1.5", "-o", str(out), "--json", "-", "--view-png", str(png)]
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first line
+    proc = subprocess.run(cmd, env=_env(), stdout=write, stderr=subprocess.PIPE, timeout=120)
+    os.close(write)
+    assert proc.returncode == 0, proc.stderr
+    err = proc.stderr.decode()
+    assert "s of audio from simulated array" in err and "Traceback" not in err
+    assert "Exception ignored" not in err and err.count("\n") == 1
+    assert png.stat().st_size > 0
+    lines = (out / "tracks.jsonl").read_text().splitlines()
+    assert len(lines) >= 1 and all(json.loads(s) for s in lines)
+
+
 def test_json_to_udp_and_stdout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     rx.bind(("127.0.0.1", 0))
@@ -584,6 +605,84 @@ def test_options_store_numbers_and_refuse_none_naming_the_option() -> None:
     assert isinstance(text.memory, float) and isinstance(text.switch, float)
 
 
+def test_a_memory_the_hops_cannot_hold_is_named_as_memory(six: ak.ArrayGeometry) -> None:
+    """``memory=1e-9`` (or 1e300) was refused as ``alpha=0.0`` (``alpha=1.0``), a name the
+    user never gave: the forgetting factor ``exp(-hop / memory)`` underflows to 0 (rounds
+    to 1). The message now names the option and the range the 8 ms hops allow."""
+    for memory in (1e-9, 1e300):
+        with pytest.raises(
+            ak.InvalidArgumentError, match=rf"^memory={re.escape(repr(memory))}: .*8 ms"
+        ):
+            Pipeline(six, FS, FrontendOptions(memory=memory))
+    # the separation's and the zones' memories the same way (1e300 ran: the track's
+    # interference covariance never learnt anything, MVDR in name only)
+    for name in ("separation_memory", "zone_memory"):
+        with pytest.raises(ak.InvalidArgumentError, match=rf"^{name}=1e\+300: leaves nothing"):
+            Pipeline(six, FS, FrontendOptions(**{name: 1e300}))
+    # with the default memory, frames of minutes are what is off: nfft is named
+    with pytest.raises(ak.InvalidArgumentError, match=r"^nfft=8388608: gives 262\.144 s hops"):
+        Pipeline(six, FS, FrontendOptions(nfft=2**23))
+    # the ends of the range it names still build
+    pipe = Pipeline(six, FS, FrontendOptions(memory=1e-4))
+    assert 0 < pipe.localiser.cov.alpha < 1e-30
+
+
+def test_a_direction_grid_that_cannot_fit_is_refused_naming_resolution(
+    six: ak.ArrayGeometry,
+) -> None:
+    """``resolution=1e-4`` (degrees) raised numpy's MemoryError from the search's table
+    (25 GiB) and 1e-9 from its grid: both are refused before allocating, naming the option."""
+    for res in (1e-4, 1e-9):
+        with pytest.raises(ak.InvalidArgumentError, match=rf"^resolution={res!r}: would need"):
+            Pipeline(six, FS, FrontendOptions(resolution=res))
+
+
+def test_blocks_that_cannot_fit_are_refused_naming_block_hops(six: ak.ArrayGeometry) -> None:
+    """``block_hops=10**9`` (a block of 36 hours) was taken: every chunk was appended to a
+    pending buffer that never made a block, and ``finish()`` raised numpy's MemoryError
+    allocating the block's zeros. Refused at construction, naming the option."""
+    with pytest.raises(ak.InvalidArgumentError, match=r"^block_hops=1000000000: would need"):
+        Pipeline(six, FS, FrontendOptions(block_hops=10**9))
+    assert Pipeline(six, FS, FrontendOptions(block_hops=1000)).block_n == 128_000
+
+
+def test_a_band_without_width_is_refused_without_an_infinite_rate(six: ak.ArrayGeometry) -> None:
+    """``freq_range=(300, 300)`` said ``high <= fs/2 = inf``: the front end checks the band
+    before the rate (whose own message names it), and that check passed an infinite rate."""
+    with pytest.raises(ak.InvalidArgumentError, match=r"^freq_range=\(300, 300\)") as err:
+        Pipeline(six, FS, FrontendOptions(freq_range=(300, 300)))
+    assert "inf" not in str(err.value) and "0 < low < high" in str(err.value)
+
+
+def test_integer_samples_are_refused_not_read_as_full_scale(six: ak.ArrayGeometry) -> None:
+    """int16 samples (soundfile's ``dtype="int16"``, a device's raw frames) went in as
+    numbers up to 32767: the directions were right, but the tracks' ``level_db`` came out
+    +25 "dBFS" for a -45 dBFS talker and the voices 32768 times too loud (clipped in the
+    16-bit WAVs). Integers are refused with the scaling to use; float32 is fine."""
+    pipe = Pipeline(six, FS)
+    with pytest.raises(ak.InvalidArgumentError, match=r"^chunk=.*int16.*/ 32768"):
+        pipe.process(np.zeros((6, 100), dtype=np.int16))
+    with pytest.raises(ak.InvalidArgumentError, match=r"^chunk=.*int32.*/ 2147483648"):
+        pipe.process(np.zeros((6, 100), dtype=np.int32))
+    assert pipe.samples_in == 0  # nothing was taken in
+    assert pipe.process(np.zeros((6, 100), dtype=np.float32)) == []
+    assert pipe.samples_in == 100
+
+
+def test_a_finished_pipeline_refuses_more_input_naming_the_call(six: ak.ArrayGeometry) -> None:
+    """After ``finish()``: a second ``finish()`` returns nothing; ``process`` said
+    ``chunk='...'`` and ``lost(10)`` the same (naming an argument it was not given); both now
+    name what they were given, and ``lost`` adds no event to a finished pipeline."""
+    pipe = Pipeline(six, FS)
+    pipe.process(np.zeros((6, 1000)))
+    assert len(pipe.finish()) > 0 and pipe.finish() == []
+    with pytest.raises(ak.InvalidArgumentError, match=r"^chunk=array\(shape=\(6, 10\).*finished"):
+        pipe.process(np.zeros((6, 10)))
+    with pytest.raises(ak.InvalidArgumentError, match=r"^frames=10: .*finished"):
+        pipe.lost(10)
+    assert pipe._events == []
+
+
 ODAS_CFG = """# like ODAS's respeaker_usb_4_mic_array.cfg
 raw: { fS = 16000; nChannels = 6; }
 mapping: { map: (2, 3, 4, 5); }
@@ -677,13 +776,19 @@ def test_track_refuses_a_folder_holding_an_earlier_runs_tracks(tmp_path: Path, c
         ("udp://127.0.0.1:99999", "1..65535"),
         ("udp://127.0.0.1:0", "1..65535"),
         ("{d}/nodir/lines.jsonl", "cannot be written"),
+        # the output folder itself: an empty file was left under DIR's name, then
+        # "[Errno 17] File exists" (new-user pass)
+        ("{d}/o", "is the output folder"),
+        # the picture --view-png writes at the end: it replaced the lines
+        ("{d}/map.png", "is also --view-png"),
     ],
 )
 def test_bad_json_target_is_one_line_before_the_folder_is_made(
     tmp_path: Path, target: str, why: str, capsys
 ) -> None:
     cmd = ["track", "--device", "sim:respeaker-usb-4mic", "--seconds", "0.3", "-o"]
-    assert main([*cmd, str(tmp_path / "o"), "--json", target.format(d=tmp_path)]) == 2
+    view = ["--view-png", str(tmp_path / "map.png")]
+    assert main([*cmd, str(tmp_path / "o"), "--json", target.format(d=tmp_path), *view]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("arraykit: error: --json=")
     assert why in err
@@ -834,6 +939,8 @@ def test_view_png_may_go_into_the_new_output_folder(tmp_path: Path, capsys) -> N
         (["--max-sources", "0"], "--max-sources=0", ">= 1"),
         (["--max-sources", "6"], "--max-sources=6", "1..5"),
         (["--channel-map", "0,1"], "--channel-map=(0, 1)", "6 microphones"),
+        # a simulated device's rate too low for the band (it said fs=6000)
+        (["--samplerate", "6000"], "--samplerate=6000", "fs >= 7000 Hz"),
     ],
 )
 def test_track_errors_name_the_flag(tmp_path: Path, flags, start: str, why: str, capsys) -> None:

@@ -105,6 +105,10 @@ def test_profile_errors():
     g = hw.load_profile("generic-uac")
     with pytest.raises(ValueError, match=r"channel_map=\(0, 9\): refers to channel 9 but only 4"):
         g.with_options(channels=4, channel_map=[0, 9])
+    # one channel for two microphones: a typo, whose identical rows read as a source at
+    # broadside (new-user pass: it ran)
+    with pytest.raises(ValueError, match=r"channel_map=\[0, 1, 1\]: uses channel 1 for more"):
+        g.with_options(channels=4, channel_map=[0, 1, 1])
     with pytest.raises(ValueError, match="orientation_sense=2: must be 1 or -1"):
         g.with_options(orientation_sense=2)
     p = g.with_options(channels=8, channel_map=range(7), geometry="uma-8")

@@ -129,3 +129,23 @@ def test_live_on_a_file_without_geometry_names_the_flag(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "no geometry known" in err and "--geometry NAME or FILE" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_live_bad_values_name_the_flag_the_user_gave(capsys):
+    """New-user pass: ``--memory 1e-9`` said ``alpha=0.0`` (a name never given);
+    ``--samplerate 6000`` named ``freq_range``, which ``live`` has no flag for; ``--led`` on
+    ``sim:respeaker-6mic`` named the profile ``generic-uac``; ``--block 100`` with
+    ``--seconds 0.5`` rendered and searched 100 s of audio."""
+    sim = ["live", "--device", "sim:respeaker-6mic", "--seconds", "0.5"]
+    cases = [
+        (["--memory", "1e-9"], r"^arraykit: error: memory=1e-09: leaves nothing to remember"),
+        (["--memory", "1e300"], r"^arraykit: error: memory=1e\+300: leaves nothing"),
+        (["--samplerate", "6000"], r"^arraykit: error: --samplerate=6000.0: .*fs >= 7000 Hz"),
+        (["--led"], r"^arraykit: error: --led=.sim:respeaker-6mic.: has no USB vendor control"),
+        (["--block", "100"], r"^arraykit: error: --block=100.0: is longer than --seconds 0.5"),
+    ]
+    for extra, message in cases:
+        assert main([*sim, *extra]) == 2
+        out, err = capsys.readouterr()
+        assert re.search(message, err), err
+        assert len(err.strip().splitlines()) == 1 and out == ""

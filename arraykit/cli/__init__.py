@@ -13,6 +13,7 @@ import argparse
 import importlib
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import NoReturn
 
@@ -62,6 +63,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``arraykit`` console script; returns the exit status."""
+    with warnings.catch_warnings():  # a warning: one line, as an error is
+        warnings.showwarning = _warning
+        return _main(argv)
+
+
+def _warning(message: Warning | str, *_: object, **__: object) -> None:
+    msg = " ".join(str(message).split())
+    print(f"arraykit: warning: {msg}", file=sys.stderr)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     try:
         parser = build_parser()
         args = parser.parse_args(argv)

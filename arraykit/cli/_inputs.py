@@ -32,6 +32,8 @@ AUDIO_SUFFIXES = (".wav", ".flac", ".w64", ".rf64", ".aiff", ".aif", ".caf", ".o
 
 def channel_map(text: str | None) -> list[int] | None:
     """``--channel-map``: comma-separated channels, or an ODAS ``.cfg`` file's mapping."""
+    from arraykit.hardware.profiles import check_channel_map
+
     if text is None:
         return None
     if text.lower().endswith(".cfg"):
@@ -39,13 +41,16 @@ def channel_map(text: str | None) -> list[int] | None:
 
         if not Path(text).is_file():
             raise v.fail("--channel-map", text, "no such file")
-        return list(odas_channel_map(text))
-    try:
-        return [int(t) for t in text.split(",") if t.strip()]
-    except ValueError:
-        raise v.fail(
-            "--channel-map", text, "must be channels like 1,2,3,4 or an ODAS .cfg file"
-        ) from None
+        cmap = list(odas_channel_map(text))
+    else:
+        try:
+            cmap = [int(t) for t in text.split(",") if t.strip()]
+        except ValueError:
+            raise v.fail(
+                "--channel-map", text, "must be channels like 1,2,3,4 or an ODAS .cfg file"
+            ) from None
+    check_channel_map("--channel-map", text, cmap)
+    return cmap
 
 
 def add_channel_args(p: argparse.ArgumentParser) -> None:

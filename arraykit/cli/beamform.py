@@ -139,6 +139,8 @@ def run_beamform(args: argparse.Namespace) -> int:
 
     refuse_overwriting_input(args.input, args.output)
     check_output(args.output, name="--output")  # before the input is read and beamformed
+    refuse_unread_flags(args)
+    nulls = parse_nulls(args)
     x, fs, g = read_recording(args.input, args, flag="IN.wav", purpose="beamform")
     point = parse_numbers(args.point, "--point", 3) if args.point else None
     steered = "steering" in get_design(args.method).needs
@@ -160,7 +162,6 @@ def run_beamform(args: argparse.Namespace) -> int:
     elif args.noise:
         t0, t1 = parse_numbers(args.noise, "--noise", 2, sep=":")
         noise = (t0, t1)
-    nulls = parse_nulls(args)
     y = beamform(
         x,
         fs,
@@ -185,6 +186,25 @@ def run_beamform(args: argparse.Namespace) -> int:
     return 0
 
 
+def refuse_unread_flags(args: argparse.Namespace) -> None:
+    """A flag the method does not read is refused, not ignored (``--method das --null 150``
+    ran plain delay-and-sum; ``gev --direction 60`` said "toward azimuth 60", blind)."""
+    from arraykit import _validate as v
+
+    m = args.method
+    needs = get_design(m).needs
+    if args.noise and not needs & {"noise_cov", "cov"}:
+        noisy = {"noise_cov", "cov"}
+        readers = ", ".join(d for d in design_names() if get_design(d).needs & noisy)
+        why = f"method {m} reads no noise-only segment ({readers} do): leave --noise out"
+        raise v.fail("--noise", args.noise, why)
+    if "steering" not in needs:
+        for flag, value in (("--direction", args.direction), ("--point", args.point)):
+            if value is not None:
+                why = f"method {m} is blind (it follows the dominant source): leave {flag} out"
+                raise v.fail(flag, value, why)
+
+
 def _locate(x: np.ndarray, fs: int, g) -> tuple[float, float]:
     try:
         from arraykit.doa import locate
@@ -205,8 +225,14 @@ def _null_text(db: float) -> str:
 
 
 def parse_nulls(args: argparse.Namespace) -> list[tuple[float, float]]:
-    """The ``--null`` directions; a design that needs nulls (LCMV) needs at least one."""
+    """The ``--null`` directions; a design that needs nulls (LCMV) needs at least one, and
+    one that places none is given none (refused, not ignored)."""
     nulls = [parse_direction(n, "--null") for n in args.null]
+    if nulls and "nulls" not in get_design(args.method).needs:
+        only = " or ".join(
+            f"--method {d}" for d in design_names() if "nulls" in get_design(d).needs
+        )
+        raise InvalidArgumentError(f"--null={args.null!r}: only {only} places nulls")
     if "nulls" in get_design(args.method).needs and not nulls:
         raise InvalidArgumentError(
             f"--null=[]: method {args.method} needs at least one --null AZ[,EL]"
@@ -277,8 +303,6 @@ def run_pattern(args: argparse.Namespace) -> int:
     if any(f <= 0 for f in freqs):
         raise InvalidArgumentError(f"--freqs={args.freqs!r}: frequencies must be > 0 Hz")
     nulls = parse_nulls(args)
-    if nulls and args.method != "lcmv":
-        raise InvalidArgumentError(f"--null={args.null!r}: only --method lcmv places nulls")
     w, rows = pattern_metrics(g, args.method, direction, freqs, args.loading, nulls)
     if args.output:
         from arraykit.plot.beam import plot_polar_pattern

@@ -49,19 +49,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--error",
-        default="0:10:0.5",
         metavar="START:STOP:STEP",
         help="steering errors in degrees (or A,B,C); default 0:10:0.5",
     )
-    p.add_argument("--axis", choices=("azimuth", "elevation"), default="azimuth")
+    p.add_argument("--axis", choices=("azimuth", "elevation"), help="default azimuth")
     p.add_argument("--snr", type=float, metavar="DB", help="per-microphone SNR (needed by mpdr)")
     p.add_argument("--loading", type=float, metavar="L", help="diagonal loading")
     p.add_argument(
         "--null", action="append", default=[], metavar="AZ[,EL]", help="lcmv null (repeatable)"
     )
-    p.add_argument("--fmin", type=float, default=100.0, help="lowest frequency, Hz (100)")
-    p.add_argument("--fmax", type=float, default=8000.0, help="highest frequency, Hz (8000)")
-    p.add_argument("--n-freqs", type=int, default=160, help="frequencies in the prediction")
+    p.add_argument("--fmin", type=float, help="lowest frequency, Hz (100)")
+    p.add_argument("--fmax", type=float, help="highest frequency, Hz (8000)")
+    p.add_argument("--n-freqs", type=int, help="frequencies in the prediction (160)")
     p.add_argument(
         "--compare",
         action="store_true",
@@ -78,11 +77,36 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run)
 
 
+PREDICTION_DEFAULTS = {
+    "error": "0:10:0.5",
+    "axis": "azimuth",
+    "fmin": 100.0,
+    "fmax": 8000.0,
+    "n_freqs": 160,
+}
+"""What a prediction uses for the flags left out (None in the parser: a recording refuses
+them given)."""
+
+
 def run(args: argparse.Namespace) -> int:
     direction = _direction("--direction", args.direction)
     check_figure_output(args.output, "--output")
+    # a flag of the other mode is refused, not ignored (--fmin 100 --fmax 50 with IN.wav
+    # reported the gain over 300-4000 Hz)
+    if args.input is not None:
+        only = [*PREDICTION_DEFAULTS, "snr", "null", "compare"]
+        why = "applies to a prediction (no IN.wav) only: leave it out with IN.wav"
+    else:
+        only = ["noise", "no_doa"]
+        why = "applies to a recording (IN.wav) only: give IN.wav or leave it out"
+    for name in only:
+        if getattr(args, name) not in (None, False, []):
+            raise v.fail("--" + name.replace("_", "-"), getattr(args, name), why)
     if args.input is not None:
         return _recording(args, direction)
+    for name, default in PREDICTION_DEFAULTS.items():
+        if getattr(args, name) is None:
+            setattr(args, name, default)
     if args.geometry is None:
         raise v.fail("--geometry", None, "is needed: the array to predict for")
     if args.profile is not None or args.channel_map is not None:
@@ -93,9 +117,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _prediction(args, geometry, direction) -> int:
+    from arraykit.cli.beamform import parse_nulls
     from arraykit.diagnostics import parse_range, sweep, tolerance
 
     errors = parse_range(args.error)
+    parse_nulls(args)  # only a design that places nulls is given them
     from arraykit.beamform import get_design
 
     needs = get_design(args.method).needs
@@ -108,8 +134,6 @@ def _prediction(args, geometry, direction) -> int:
             f"--snr DB, the talker's SNR per microphone (e.g. --snr 10), or a method without "
             f"it ({', '.join(without)})",
         )
-    if "nulls" in needs and not args.null:
-        raise v.fail("--null", None, f"is needed by --method {args.method} (give at least one)")
     n = args.n_freqs
     if n < 1:
         raise v.fail("--n-freqs", n, "must be >= 1")

@@ -61,6 +61,11 @@ def table(names: list[str] | None = None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.name is None and args.plot:  # refused, not ignored (the table has no picture)
+        from arraykit import _validate as v
+
+        why = "draws one array: give NAME_OR_PATH (e.g. arraykit geometry uma-16 --plot uma16.png)"
+        raise v.fail("--plot", args.plot, why)
     if args.name is None:
         if args.json:
             print(json.dumps([load_geometry(n).as_dict() for n in list_geometries()], indent=2))

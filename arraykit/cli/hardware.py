@@ -147,7 +147,9 @@ def file_or_device(args: argparse.Namespace, file: str | None, name: str) -> Non
 
 def open_device(args: argparse.Namespace, **kw: Any) -> Any:
     """Open ``--device`` with the overrides given on the command line."""
-    if is_recording(args.device):  # a recording: the checks and wording all inputs share
+    # a recording (given as the positional file, whatever its suffix): the checks and
+    # wording all inputs share
+    if getattr(args, "device_flag", None) is not None or is_recording(args.device):
         flag = getattr(args, "device_flag", "--device")
         rec = open_recording(
             args.device,
@@ -369,18 +371,33 @@ def run_led(args: argparse.Namespace) -> int:
 
 
 def run_live(args: argparse.Namespace) -> int:
-    from arraykit.live import LiveStats, track
+    from arraykit.hardware.control import profiles_with_control
+    from arraykit.live import FREQ_RANGE, LiveStats, track
 
     if args.seconds is not None:  # before the device opens: a bad value costs nothing
         args.seconds = v.positive("seconds", args.seconds)
+        if v.positive("block", args.block) > args.seconds:  # it ran the whole block
+            why = f"is longer than --seconds {args.seconds:g}, which would run it whole"
+            raise v.fail("--block", args.block, f"{why}: give --block {args.seconds:g} or less")
     extra = {"realtime": args.realtime} if str(args.device).startswith("sim:") else {}
     dev = open_device(args, on_loss="ignore", **extra)
+    if dev.fs < 2 * FREQ_RANGE[1]:  # in the words of the flags live has (not freq_range)
+        flag, rate = (
+            ("fs", dev.fs) if args.samplerate is None else ("--samplerate", args.samplerate)
+        )
+        why = f"is too low for the band up to {FREQ_RANGE[1]:g} Hz"
+        raise v.fail(flag, rate, f"{why}: live needs fs >= {2 * FREQ_RANGE[1]:g} Hz")
     ctl = None
     if args.led or args.compare_onchip:
+        flag = "--led" if args.led else "--compare-onchip"
+        if dev.profile.name not in profiles_with_control():  # the profile: a name not given
+            why = (
+                f"has no USB vendor control; arrays with one: {', '.join(profiles_with_control())}"
+            )
+            raise v.fail(flag, args.device, why)
         try:
             ctl = hw.control_for(dev.profile, backend=usb_backend)
         except hw.DeviceNotFoundError as exc:
-            flag = "--led" if args.led else "--compare-onchip"
             raise hw.DeviceNotFoundError(
                 f"{flag} talks to the array's USB control interface: {exc}"
                 + (" (a sim: device plays audio only)" if extra else "")

@@ -138,6 +138,15 @@ def run_track(args: argparse.Namespace) -> int:
     own = os.path.join(args.out, "tracks.jsonl")
     if args.json and os.path.realpath(args.json) == os.path.realpath(own):
         raise v.fail("--json", args.json, "is DIR/tracks.jsonl, already written: leave --json out")
+    if args.json and os.path.realpath(args.json) == os.path.realpath(args.out):
+        why = "is the output folder (-o): name a file outside it, or leave --json out"
+        raise v.fail("--json", args.json, f"{why} (DIR/tracks.jsonl holds the lines)")
+    if (
+        args.json
+        and args.view_png
+        and os.path.realpath(args.json) == os.path.realpath(args.view_png)
+    ):
+        raise v.fail("--json", args.json, "is also --view-png, the picture: name another file")
     if args.json and os.path.isfile(args.json) and os.path.getsize(args.json) > 0:
         # as DIR: an earlier run's lines are never overwritten (a pipe or /dev/stdout is fine)
         why = "holds an earlier file (never overwritten): remove it or name a new file"
@@ -163,7 +172,10 @@ def run_track(args: argparse.Namespace) -> int:
         )
         pipe = Pipeline(dev.geometry, dev.fs, opts)
     except InvalidArgumentError as exc:  # in the flag's words
-        raise exc.renamed("--max-sources") if exc.name == "max_sources" else exc from None
+        flags = {"max_sources": "--max-sources"}
+        if args.samplerate is not None:  # a simulated device's rate, as the user gave it
+            flags["fs"] = "--samplerate"
+        raise exc.renamed(flags[exc.name]) if exc.name in flags else exc from None
     # checked before DIR is touched
     view = None
     if args.view or args.view_png:
@@ -221,6 +233,9 @@ def run_track(args: argparse.Namespace) -> int:
                     break
     except KeyboardInterrupt:
         pass
+    except BrokenPipeError:  # the --json reader went away (`| head`): stop as Ctrl-C does
+        # (its next write would raise again, in the clean-up below, and skip the rest)
+        sinks[:] = [s for s in sinks if s is not extra_sink]
     finally:
         emit(pipe.finish())
         files.finish(pipe.samples_in)

@@ -932,34 +932,9 @@ def _work_bytes(n_errors: int | float, n_freqs: int, n_mics: int) -> float:
     return float(n_errors) * n_freqs * (n_mics * n_mics + 6 * n_mics) * 16.0
 
 
-def _memory_bytes() -> float:
-    """Physical memory of this machine (8 GiB when the system does not say)."""
-    import os
-
-    try:
-        return float(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-    except (AttributeError, ValueError, OSError):
-        return 8.0 * 2**30
-
-
 def _fits(name: str, value: object, nbytes: float, what: str) -> None:
     """Refuse, before allocating, work that needs more than half the machine's memory."""
-    limit = 0.5 * _memory_bytes()
-    if nbytes > limit:
-        raise v.fail(
-            name,
-            value,
-            f"would need about {_size(nbytes)} of memory for {what}, more than half of this "
-            f"machine's {_size(2 * limit)}; use a coarser STEP or a narrower range",
-        )
-
-
-def _size(nbytes: float) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB", "PB", "EB"):
-        if nbytes < 1000 or unit == "EB":
-            return f"{nbytes:.3g} {unit}"
-        nbytes /= 1000
-    return f"{nbytes:.3g} EB"
+    v.fits(name, value, nbytes, what, "use a coarser STEP or a narrower range")
 
 
 def _first_crossing(loss: np.ndarray, grid: np.ndarray, target: float) -> np.ndarray:

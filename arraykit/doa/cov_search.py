@@ -90,7 +90,27 @@ class SrpCovSearch:
         if not self.fast:
             return
         self.pairs = all_pairs(geometry.n_mics)
+        # pairs with one baseline (or its opposite) share their phasors: sum them first
+        i, j = self.pairs[:, 0], self.pairs[:, 1]
+        base = geometry.positions[j] - geometry.positions[i]  # (P, 3)
+        nz = np.abs(base) > 1e-9
+        lead = base[np.arange(len(base)), np.argmax(nz, axis=1)]  # first nonzero coordinate
+        sign = np.where(lead > 0, 1.0, -1.0)
+        _, rep, group = np.unique(
+            np.round(base * sign[:, None], 9), axis=0, return_index=True, return_inverse=True
+        )
+        group = group.ravel()
+        F, P, B = len(freqs), len(self.pairs), len(rep)
         fine = plan.resolution < plan.coarse - 1e-12
+        # the table holds each point's phasors (G_u, 2 F B): refused before it is made
+        per_patch = 2 * plan.coarse / plan.resolution + 1 if fine else 0.0
+        n_points = len(self.grid) * (1 + per_patch)  # the patches overlap: fewer rows
+        rows = min(n_points, len(self.grid) + 360.0 / plan.resolution)
+        what = f"the phasors of {rows:.3g} directions x {F} bins x {B} baselines"
+        # the table and its scaled copy, the patches and their unique rows
+        nbytes = rows * 2 * F * B * 8.0 * 2 + n_points * 3 * 16.0
+        fix = "use a coarser resolution (or fewer band bins: a shorter STFT, a narrower band)"
+        v.fits("resolution", resolution, nbytes, what, fix)
         patches = []
         for d in self.grid if fine else ():  # each coarse point's refinement patch
             loc = grids.local_grid(d, plan.coarse, plan.resolution, ring=True)
@@ -104,17 +124,6 @@ class SrpCovSearch:
         self.coarse_rows = inv[: len(self.grid)]
         ends = np.cumsum([len(self.grid)] + [len(p) for p in patches])
         self.patch_rows = [inv[ends[k] : ends[k + 1]] for k in range(len(patches))]
-        # pairs with one baseline (or its opposite) share their phasors: sum them first
-        i, j = self.pairs[:, 0], self.pairs[:, 1]
-        base = geometry.positions[j] - geometry.positions[i]  # (P, 3)
-        nz = np.abs(base) > 1e-9
-        lead = base[np.arange(len(base)), np.argmax(nz, axis=1)]  # first nonzero coordinate
-        sign = np.where(lead > 0, 1.0, -1.0)
-        _, rep, group = np.unique(
-            np.round(base * sign[:, None], 9), axis=0, return_index=True, return_inverse=True
-        )
-        group = group.ravel()
-        F, P, B = len(freqs), len(self.pairs), len(rep)
         # the pairs' cross-spectra -> (F, B) per baseline: the pairs sorted by baseline,
         # conjugated where the baseline is the opposite one, then summed in runs
         self._order = np.argsort(group, kind="stable")

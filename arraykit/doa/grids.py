@@ -66,6 +66,7 @@ def azimuth_grid(
     if not 0 < span <= 360:
         raise v.fail("stop", stop, f"must exceed start={start} by at most 360 degrees")
     full = abs(span - 360.0) < 1e-9
+    _fits(resolution, 2 * 8.0 * span / res, f"{span / res:.3g} directions")
     n = round(span / res)
     n = max(n, 1)
     az = start + np.arange(n if full else n + 1) * (span / n)
@@ -87,7 +88,9 @@ def sphere_grid(
     res = v.positive("resolution", resolution)
     v.choice("hemisphere", hemisphere, ("full", "upper"))
     area = 4 * math.pi if hemisphere == "full" else 2 * math.pi
-    n = max(8, round(area / math.radians(res) ** 2))
+    count = area / max(math.radians(res) ** 2, 1e-300)
+    _fits(resolution, 8 * 8.0 * count, f"{count:.3g} directions")  # u, its parts, the result
+    n = max(8, round(count))
     i = np.arange(n) + 0.5
     if hemisphere == "full":
         z = 1.0 - 2.0 * i / n
@@ -148,6 +151,9 @@ def local_grid(center: npt.ArrayLike, half_width: float, step: float, *, ring: b
     sphere stays `step`.
     """
     az0, el0 = np.asarray(center, dtype=float)
+    side = 2 * half_width / step + 1
+    points = side if ring else side * side
+    _fits(step, 6 * 8.0 * points, f"{points:.3g} directions within {half_width:g} degrees")
     n = math.ceil(half_width / step)
     offs = np.arange(-n, n + 1) * step
     if ring:
@@ -216,3 +222,8 @@ def pairwise_distances(directions: np.ndarray) -> np.ndarray:
         kept.setflags(write=False)
         _DISTANCES.put(key, kept)
     return kept
+
+
+def _fits(resolution: float, nbytes: float, what: str) -> None:
+    """A grid at `resolution` that cannot fit in memory is refused before it is made."""
+    v.fits("resolution", resolution, nbytes, what, "use a coarser resolution")

@@ -403,6 +403,9 @@ class Pipeline:
             1, math.floor((LATENCY_BOUND * self.fs - (nfft - self.hop)) / self.hop + 1e-9)
         )
         self.block_n = self.block_hops * self.hop
+        # a block, its pending input and the zeros finish() pads with: refused before use
+        what = f"blocks of {self.block_n} samples x {M} microphones"
+        v.fits("block_hops", opts.block_hops, 4 * 8.0 * M * self.block_n, what, "use fewer hops")
         self.latency = (self.block_n + nfft - self.hop) / self.fs
         self.sts = StreamingSTFT(self.fs, geometry.n_mics, nfft=nfft)
         self.sts.push(np.zeros((geometry.n_mics, nfft - self.hop)))  # see StreamingISTFT
@@ -412,11 +415,19 @@ class Pipeline:
         if opts.max_sources is not None:  # more directions than the array resolves: arbitrary
             most = f"{M - 1} (an array of {M} microphones resolves at most {M - 1} sources)"
             v.integer("max_sources", opts.max_sources, 1, M - 1, upper=most)
+        memory = opts.memory or (FEW_MICS_MEMORY if few else MEMORY)
+        if opts.memory is None and not 0 < math.exp(-hop_s / memory) < 1:
+            # the default memory: the frames are what is off
+            why = f"gives {hop_s:g} s hops, which the {memory:g} s memory cannot span"
+            raise v.fail("nfft", self.nfft, f"{why}: give a shorter nfft (or memory=)")
+        v.forgetting("memory", memory, hop_s)  # the localiser's covariance forgets with it
+        for name in ("separation_memory", "zone_memory"):  # (1e300: nothing ever learnt)
+            v.forgetting(name, getattr(opts, name), hop_s)
         self.localiser = Localiser(
             geometry,
             self.sts.freqs[band],
             hop_seconds=hop_s,
-            memory=opts.memory or (FEW_MICS_MEMORY if few else MEMORY),
+            memory=memory,
             max_sources=opts.max_sources or (1 if few else 2),
             peak_ratio=opts.peak_ratio,
             resolution=opts.resolution,
@@ -473,11 +484,18 @@ class Pipeline:
         self._finished = False
 
     def process(self, chunk: npt.ArrayLike) -> list[BlockReport]:
-        """Add input samples ``(M, n)``; return the reports of the blocks they completed."""
+        """Add input samples ``(M, n)``, floats at full scale 1 (integers are refused); return
+        the reports of the blocks they completed."""
         t0 = time.perf_counter()
-        x = v.signals("chunk", chunk, self.geometry.n_mics)
         if self._finished:
-            raise v.fail("chunk", "...", "the pipeline is finished; make a new one")
+            raise v.fail("chunk", chunk, "the pipeline is finished (finish()): make a new one")
+        kind = np.asarray(chunk).dtype
+        if kind.kind in "iu":  # raw device or file samples: level_db is dBFS, outputs in [-1, 1]
+            half = 2 ** (8 * kind.itemsize - 1)
+            scale = f"x / {half}" if kind.kind == "i" else f"(x - {half}) / {half}"
+            why = f"holds {kind} samples: give floats at full scale 1 ({scale})"
+            raise v.fail("chunk", chunk, why)
+        x = v.signals("chunk", chunk, self.geometry.n_mics)
         self.samples_in += x.shape[1]
         buf = np.concatenate([self._pending, x], axis=1)
         out = []
@@ -491,6 +509,8 @@ class Pipeline:
     def lost(self, frames: int) -> list[BlockReport]:
         """The device lost `frames` frames: fill them with zeros (keeps the timing), report it."""
         frames = v.integer("frames", frames, 0)
+        if self._finished:
+            raise v.fail("frames", frames, "the pipeline is finished (finish()): make a new one")
         self._events.append(Event("frames_lost", self.samples_in / self.fs, frames=frames))
         return self.process(np.zeros((self.geometry.n_mics, frames)))
 

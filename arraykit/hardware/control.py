@@ -187,14 +187,17 @@ def _control_class(name: str) -> Any:
     return getattr(importlib.import_module(module), cls)
 
 
+def profiles_with_control() -> list[str]:
+    """The profiles whose chip has a USB vendor control (tuning, LEDs, on-chip DOA)."""
+    return [n for n in list_profiles() if load_profile(n).control in CONTROLS]
+
+
 def control_for(profile: str | Profile, device: Any = None, *, backend: Any = None) -> Control:
     """The vendor-control object for a profile's chip (ValueError if it has none)."""
     p = load_profile(profile)
     if p.control not in CONTROLS:
-        known = [n for n in list_profiles() if load_profile(n).control in CONTROLS]
-        raise v.fail(
-            "device", p.name, f"has no USB vendor control; devices with one: {', '.join(known)}"
-        )
+        known = ", ".join(profiles_with_control())
+        raise v.fail("device", p.name, f"has no USB vendor control; devices with one: {known}")
     ctl: Control = _control_class(p.control)(device, backend=backend, profile=p)
     return ctl
 
@@ -206,7 +209,7 @@ def open_control(spec: str, *, backend: Any = None) -> Control:
             f"--device {spec!r} is simulated: it has no control chip to tune or light; "
             f"connect the array and give its profile (--device {spec[4:]})"
         )
-    with_control = [n for n in list_profiles() if load_profile(n).control in CONTROLS]
+    with_control = profiles_with_control()
     if re.fullmatch(r"[0-9a-fA-F]{4}:[0-9a-fA-F]{4}", spec):
         vid, pid = (int(x, 16) for x in spec.split(":"))
         for name in with_control:

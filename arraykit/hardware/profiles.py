@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -161,6 +162,7 @@ class Profile:
             cmap = tuple(int(c) for c in channel_map)
             if not cmap or min(cmap) < 0:
                 raise v.fail("channel_map", channel_map, "must be channel indices >= 0")
+            check_channel_map("channel_map", channel_map, cmap)
             changes["channel_map_override"] = cmap
         if geometry is not None:
             g = load_geometry(geometry)
@@ -195,6 +197,17 @@ class Profile:
                 f"has {len(cmap)} channels but geometry {self.geometry_name!r} has "
                 f"{g.n_mics} microphones",
             )
+
+
+def check_channel_map(name: str, value: Any, cmap: Sequence[int]) -> None:
+    """Each microphone its own channel: one named twice is refused (a typo, whose identical
+    rows read as a source at broadside)."""
+    seen: set[int] = set()
+    for c in cmap:
+        if c in seen:
+            why = f"uses channel {c} for more than one microphone: give each its own channel"
+            raise v.fail(name, value, why)
+        seen.add(c)
 
 
 def fit_orientation(onchip: Any, azimuth: Any) -> tuple[float, int, float]:
