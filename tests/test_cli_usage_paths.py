@@ -86,7 +86,7 @@ def test_live_refuses_a_duration_that_is_not_positive(
     argv = ["live", "--device", "sim:respeaker-usb-4mic", "--seconds", seconds]
     assert main(argv) == 2
     out, err = capsys.readouterr()
-    assert out == "" and err.startswith("arraykit: error: seconds=") and "> 0" in err
+    assert out == "" and err.startswith("arraykit: error: --seconds=") and "> 0" in err
 
 
 def test_check_refuses_a_bad_duration_before_asking_for_a_sound(
@@ -95,7 +95,7 @@ def test_check_refuses_a_bad_duration_before_asking_for_a_sound(
     # before: "recording 0 s from ...: play a sound now", then the error
     assert main(["check", "--device", "sim:respeaker-usb-4mic", "--seconds", "0"]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("arraykit: error: seconds=0.0")
+    assert err.count("\n") == 1 and err.startswith("arraykit: error: --seconds=0.0")
 
 
 @pytest.mark.parametrize(

@@ -228,10 +228,10 @@ def run_record(args: argparse.Namespace) -> int:
     from arraykit.io import AudioWriter, OutputError, check_output
 
     check_output(args.out, name="OUT.wav")  # a bad path is refused before the device is touched
-    target_s = None if args.seconds is None else v.positive("seconds", args.seconds)
+    target_s = None if args.seconds is None else v.positive("--seconds", args.seconds)
     probe = open_device(args, all_channels=args.all_channels)
     blocksize = 1024
-    queue_blocks = max(4, round(v.positive("buffer", args.buffer) * probe.fs / blocksize))
+    queue_blocks = max(4, round(v.positive("--buffer", args.buffer) * probe.fs / blocksize))
     dev = open_device(
         args,
         all_channels=args.all_channels,
@@ -375,8 +375,8 @@ def run_live(args: argparse.Namespace) -> int:
     from arraykit.live import FREQ_RANGE, LiveStats, track
 
     if args.seconds is not None:  # before the device opens: a bad value costs nothing
-        args.seconds = v.positive("seconds", args.seconds)
-        if v.positive("block", args.block) > args.seconds:  # it ran the whole block
+        args.seconds = v.positive("--seconds", args.seconds)
+        if v.positive("--block", args.block) > args.seconds:  # it ran the whole block
             why = f"is longer than --seconds {args.seconds:g}, which would run it whole"
             raise v.fail("--block", args.block, f"{why}: give --block {args.seconds:g} or less")
     extra = {"realtime": args.realtime} if str(args.device).startswith("sim:") else {}
@@ -469,7 +469,7 @@ def run_check(args: argparse.Namespace) -> int:
 
     file_or_device(args, args.file, "FILE")
     if args.file is None:  # recording: refuse a bad duration before asking for a sound
-        args.seconds = v.positive("seconds", args.seconds)
+        args.seconds = v.positive("--seconds", args.seconds)
     sim = str(args.device).startswith("sim:") and args.azimuth is not None
     dev = open_device(args, **({"azimuth": args.azimuth} if sim else {}))  # the sim plays there
     with dev:

@@ -75,6 +75,9 @@ class CheckReport:
     ties: list[tuple[int, ...]] = field(default_factory=list)  # orders fitting as well
     tolerance: float = 0.0  # seconds a delay may exceed its limit by
     notes: list[str] = field(default_factory=list)
+    # the direction the layout cannot tell from `direction` (a line: the other side of its
+    # axis), or None where every azimuth is its own (planar and volumetric arrays)
+    mirror: tuple[float, float] | None = None
 
     @property
     def ok(self) -> bool:
@@ -98,8 +101,9 @@ class CheckReport:
         if np.isnan(self.fit_error):
             lines.append("no best-fit direction: no pair of live channels")
         else:
+            alike = "" if self.mirror is None else f" (or {self.mirror[0]:.0f}: a line's mirror)"
             lines.append(
-                f"best-fit direction {self.direction[0]:.0f} deg azimuth, "
+                f"best-fit direction {self.direction[0]:.0f} deg azimuth{alike}, "
                 f"{self.direction[1]:.0f} deg elevation; delay misfit "
                 f"{1e6 * self.fit_error:.1f} us"
             )
@@ -254,6 +258,7 @@ def check_signals(
         delays=taus,
         max_delays=limits,
         direction=(float(direction[0]), float(direction[1])),
+        mirror=_mirror(geometry, direction),
         fit_error=float(fit_error),
         best_order=best_order,
         best_error=float(best_error),
@@ -262,6 +267,16 @@ def check_signals(
         tolerance=tol,
         notes=notes,
     )
+
+
+def _mirror(geometry: ArrayGeometry, direction: np.ndarray) -> tuple[float, float] | None:
+    """The azimuth a line confuses with `direction` (None: another layout, or no fit)."""
+    if geometry.layout != "linear" or not np.all(np.isfinite(direction)):
+        return None
+    m = geometry.mirrors([direction])[0]
+    if abs((m[0] - direction[0] + 180.0) % 360.0 - 180.0) < 1e-6:  # on the axis: itself
+        return None
+    return float(m[0]), float(m[1])
 
 
 def _directions(geometry: ArrayGeometry, azimuth: float | None, elevation: float) -> np.ndarray:
