@@ -123,6 +123,27 @@ def _check_out_dir(path: str) -> None:
 _TRACK_FILE = re.compile(r"tracks\.jsonl|track-\d+\.wav")
 
 
+def _check_json_target(target: str, args: argparse.Namespace) -> None:
+    """``--json TARGET`` may not be a file the run reads or writes otherwise (the input
+    recording, DIR or DIR/tracks.jsonl, the --view-png picture) nor a file that holds data
+    already (never overwritten, as DIR is; a pipe or /dev/stdout is fine)."""
+    from arraykit import _validate as v
+
+    if args.input is not None:
+        refuse_overwriting_input(args.input, target, "--json")
+    path = os.path.realpath(target)
+    if path == os.path.realpath(os.path.join(args.out, "tracks.jsonl")):
+        raise v.fail("--json", target, "is DIR/tracks.jsonl, already written: leave --json out")
+    if path == os.path.realpath(args.out):
+        why = "is the output folder (-o): name a file outside it, or leave --json out"
+        raise v.fail("--json", target, f"{why} (DIR/tracks.jsonl holds the lines)")
+    if args.view_png and path == os.path.realpath(args.view_png):
+        raise v.fail("--json", target, "is also --view-png, the picture: name another file")
+    if os.path.isfile(target) and os.path.getsize(target) > 0:
+        why = "holds an earlier file (never overwritten): remove it or name a new file"
+        raise v.fail("--json", target, why)
+
+
 def run_track(args: argparse.Namespace) -> int:
     from arraykit import _validate as v
     from arraykit.errors import InvalidArgumentError
@@ -133,24 +154,8 @@ def run_track(args: argparse.Namespace) -> int:
     file_or_device(args, args.input, "IN.wav")
     _check_out_dir(args.out)
     check_figure_output(args.view_png, "--view-png", made=args.out)
-    if args.json and args.input is not None:
-        refuse_overwriting_input(args.input, args.json, "--json")
-    own = os.path.join(args.out, "tracks.jsonl")
-    if args.json and os.path.realpath(args.json) == os.path.realpath(own):
-        raise v.fail("--json", args.json, "is DIR/tracks.jsonl, already written: leave --json out")
-    if args.json and os.path.realpath(args.json) == os.path.realpath(args.out):
-        why = "is the output folder (-o): name a file outside it, or leave --json out"
-        raise v.fail("--json", args.json, f"{why} (DIR/tracks.jsonl holds the lines)")
-    if (
-        args.json
-        and args.view_png
-        and os.path.realpath(args.json) == os.path.realpath(args.view_png)
-    ):
-        raise v.fail("--json", args.json, "is also --view-png, the picture: name another file")
-    if args.json and os.path.isfile(args.json) and os.path.getsize(args.json) > 0:
-        # as DIR: an earlier run's lines are never overwritten (a pipe or /dev/stdout is fine)
-        why = "holds an earlier file (never overwritten): remove it or name a new file"
-        raise v.fail("--json", args.json, why)
+    if args.json:
+        _check_json_target(args.json, args)
     extra = {"realtime": args.realtime} if str(args.device).startswith("sim:") else {}
     if args.realtime and not extra:
         why = "paces a sim: device only (a recording runs as fast as it can, a device at its own pace)"
