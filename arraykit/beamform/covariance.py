@@ -251,15 +251,21 @@ class RecursiveCovariance:
         return self._R / self._weight
 
     def _frame_weights(self, Tb: int) -> tuple[np.ndarray, float, float]:
-        """The weights of a block's `Tb` frames (the newest ``1 - alpha``), the decay of
-        what came before, and the weights' sum (kept per block length: a stream's blocks
-        are mostly one length)."""
+        """:func:`forgetting_weights` of a block of `Tb` frames (kept per block length: a
+        stream's blocks are mostly one length)."""
         got = self._weights.get(Tb)
         if got is None:
-            a = self.alpha
-            wt = (1 - a) * a ** np.arange(Tb - 1, -1, -1.0)
-            got = self._weights[Tb] = (wt, a**Tb, float(wt.sum()))
+            got = self._weights[Tb] = forgetting_weights(self.alpha, Tb)
         return got
+
+
+def forgetting_weights(alpha: float, n_frames: int) -> tuple[np.ndarray, float, float]:
+    """The recursion ``R <- alpha R + (1 - alpha) x x^H`` over a block of `n_frames`
+    frames as one weighted sum: each frame's weight ``(n_frames,)`` (the newest
+    ``1 - alpha``), the decay ``alpha ** n_frames`` of what came before, and the weights'
+    sum (:class:`RecursiveCovariance`, and the front end's per-track covariances)."""
+    wt = (1 - alpha) * alpha ** np.arange(n_frames - 1, -1, -1.0)
+    return wt, alpha**n_frames, float(wt.sum())
 
 
 # ------------------------------------------------------------------------------ helpers

@@ -66,6 +66,7 @@ from typing import Literal, get_args
 import numpy as np
 
 from arraykit.beamform import lcmv_weights, mvdr_weights
+from arraykit.beamform.covariance import forgetting_weights
 from arraykit.geometry import SPEED_OF_SOUND, ArrayGeometry, unit_vectors
 from arraykit.stft import StreamingISTFT
 
@@ -345,13 +346,11 @@ class Separator:
         self._evidence += np.einsum("skrt,skt->kr", share, w)
 
     def _frame_weights(self, Tb: int) -> tuple[np.ndarray, float]:
-        """Each of a block's `Tb` frames' weight (newest ``1 - alpha``) and the decay."""
+        """Each of a block's `Tb` frames' weight (newest ``1 - alpha``) and the decay
+        (:func:`~arraykit.beamform.covariance.forgetting_weights`, kept per block length)."""
         got = self._fw.get(Tb)
         if got is None:
-            got = self._fw[Tb] = (
-                (1 - self.alpha) * self.alpha ** np.arange(Tb - 1, -1, -1.0),
-                self.alpha**Tb,
-            )
+            got = self._fw[Tb] = forgetting_weights(self.alpha, Tb)[:2]
         return got
 
     def _restack(self, ids: list[int]) -> None:
