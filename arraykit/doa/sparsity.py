@@ -149,7 +149,7 @@ def single_source(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     module's docstring): their bins ``(n,)``, zone numbers ``(n,)`` (zone ``z`` holds
     frames ``2z, 2z + 1``) and dominant eigenvectors ``(n, M)`` with each element
     scaled to modulus 1 (PHAT)."""
-    T = X.shape[2]
+    M, _, T = X.shape
     Z = T // 2
     x1, x2 = X[:, :, 0 : 2 * Z : 2], X[:, :, 1 : 2 * Z : 2]  # (M, F, Z)
     if X.strides[-1] == X.itemsize:  # |x|^2 of every frame at once: (re, im) pairs
@@ -166,15 +166,26 @@ def single_source(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     prev[:, 0] = np.inf
     prev[:, 1:] = power[:, :-1]
     keep = (lam >= DOMINANCE * power) & (power >= ONSET * prev) & (power > 0)
-    fi, zi = np.nonzero(keep)  # fi ascending
+    k = np.flatnonzero(keep)  # zone fi * Z + zi, fi ascending
+    fi, zi = np.divmod(k, Z)
     # dominant eigenvector of C: x1 w1 + x2 w2 with (w1, w2) the Gram matrix's, from
-    # whichever of its two rows gives the longer (b = 0: orthogonal frames)
-    bk, lk, ak, dk, b2k = b[fi, zi], lam[fi, zi], a[fi, zi], d[fi, zi], b2[fi, zi]
+    # whichever of its two rows gives the longer (b = 0: orthogonal frames); gathered by
+    # flat index (one index array, no per-element bounds of two)
+    bk, lk, b2k = b.take(k), lam.take(k), b2.take(k)
+    ek = fi * T + 2 * zi  # the zone's first frame in e (F, T)
+    ak, dk = e.take(ek), e.take(ek + 1)
     first = b2k + (lk - ak) ** 2 >= (lk - dk) ** 2 + b2k
     w1 = np.where(first, bk, lk - dk)
     w2 = np.where(first, lk - ak, np.conj(bk))
-    u = x1[:, fi, zi] * w1 + x2[:, fi, zi] * w2  # (M, n)
-    return fi, zi, (u / np.maximum(np.abs(u), 1e-300)).T
+    # frames laid out (F, M, T), as the searches keep them (else copied so): element
+    # (m, f, 2 zi) of X at f M T + m T + 2 zi
+    Xf = np.ascontiguousarray(X.transpose(1, 0, 2)).reshape(-1)
+    at = (np.arange(M) * T)[:, None] + (fi * (M * T) + 2 * zi)[None, :]  # (M, n)
+    u = Xf.take(at) * w1 + Xf.take(at + 1) * w2  # (M, n)
+    # u / |u| as numpy divides a complex by a real: times the reciprocal, part by part
+    scale = np.reciprocal(np.maximum(np.abs(u), 1e-300))
+    u.view(scale.dtype).reshape(*u.shape, 2)[...] *= scale[..., None]
+    return fi, zi, u.T
 
 
 def zone_directions(X: np.ndarray, plan: Plan, step: int = 1) -> Zones:
@@ -183,14 +194,17 @@ def zone_directions(X: np.ndarray, plan: Plan, step: int = 1) -> Zones:
     plan's grid (the histogram is smoothed over several points anyway)."""
     _, F, T = X.shape
     fi, _, u = single_source(X)
+    n, M = u.shape
     # zones padded per bin, one batched product per bin: (F, n_max, M) x (F, M, G_s)
     counts = np.bincount(fi, minlength=F)
-    pos = np.arange(len(fi)) - (np.cumsum(counts) - counts)[fi]
+    n_max = max(int(counts.max(initial=0)), 1)
+    rows = fi * n_max + (np.arange(n) - (np.cumsum(counts) - counts)[fi])  # (n,) in (F n_max)
     # single precision: a direction is an argmax over a smoothed-over grid
-    U = np.zeros((F, max(int(counts.max(initial=0)), 1), u.shape[1]), dtype=np.complex64)
-    U[fi, pos] = np.conj(u)
-    prod = (U @ _search_steering(plan, step))[fi, pos]  # (n, G_s) u^H a
-    best = step * (prod.real**2 + prod.imag**2).argmax(axis=1)
+    U = np.zeros((F * n_max, M), dtype=np.complex64)
+    U[rows] = np.conj(u)
+    A = _search_steering(plan, step)  # (F, M, G_s)
+    prod = np.matmul(U.reshape(F, n_max, M), A).reshape(F * n_max, -1).take(rows, axis=0)
+    best = step * (prod.real**2 + prod.imag**2).argmax(axis=1)  # |u^H a|^2
     if plan.grid_kind != "ring":  # an arc's ends clamp the maximum
         last = step * ((len(plan.grid_directions) - 1) // step)
         best = best[(best > 0) & (best < last)]
