@@ -117,6 +117,7 @@ standard deviations (:attr:`Atoms.clear`); then a map whose peak hardly stands o
 GRID_KINDS = ("ring", "arc", "arc-el")
 """Grids the histogram is made on (one angle); other grids are counted by ``"clean"``."""
 
+_columns: Cache[np.ndarray] = _cache.named("doa.zone_smoothing_columns", 16)
 _kernels: Cache[tuple[np.ndarray, np.ndarray]] = Cache("doa.zone_kernels", 16)
 _search: Cache[np.ndarray] = _cache.named("doa.zone_steering", 16)
 
@@ -250,14 +251,18 @@ def pursue(
     zones = zone_directions(X, plan, step)
     if len(zones.grid_index) == 0:
         return Atoms(np.zeros(0, dtype=int), np.zeros(0), 0.0, zones)
-    smooth, dist = _kernels_for(grid, width)
+    dist = _kernels_for(grid, width)[1]
     counts = np.bincount(zones.grid_index, minlength=len(grid)).astype(float)  # (G,)
     line = per_cosine and plan.geometry.axis is not None
     weighted = counts * _stretch(plan) if line else counts  # d(cos) = sin d(angle)
-    atoms, heights, left = _atoms(weighted, plan, width, kmax, force)
+    # the zones sit on every step-th point: the smoothing reads those columns only (a
+    # third of the matrix on the circle; the same sums but for the order of their terms)
+    cols = _smoothing_columns(grid, width, step)
+    hist = cols @ weighted[::step]  # (G,)
+    atoms, heights, left = _atoms(weighted, plan, width, kmax, force, hist)
     # how clearly the zones gather is read around the top of the histogram per degree
     # (CLEAR was set there): the first atom, unless a line's atoms were per cosine
-    top = int(atoms[0]) if len(atoms) and not line else int(np.argmax(smooth @ counts))
+    top = int(atoms[0]) if len(atoms) and not line else int(np.argmax(cols @ counts[::step]))
     clear = _gathered(zones.grid_index, dist[top] <= ATOM * width)
     return Atoms(atoms, heights, left, zones, clear)
 
@@ -273,11 +278,18 @@ def histogram_atoms(
 
 
 def _atoms(
-    counts: np.ndarray, plan: Plan, width: float, kmax: int, force: bool
+    counts: np.ndarray,
+    plan: Plan,
+    width: float,
+    kmax: int,
+    force: bool,
+    hist: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, float]:
-    """:func:`histogram_atoms` with the array's beamwidth `width` (degrees) given."""
+    """:func:`histogram_atoms` with the array's beamwidth `width` (degrees) given (and
+    the smoothed histogram `hist` ``(G,)`` when made already)."""
     smooth, dist = _kernels_for(plan.grid_directions, width)
-    hist = smooth @ np.asarray(counts, dtype=float)  # (G,)
+    if hist is None:
+        hist = smooth @ np.asarray(counts, dtype=float)  # (G,)
     atoms: list[int] = []
     heights: list[float] = []
     first = float(hist.max(initial=0.0))
@@ -379,6 +391,18 @@ def _kernels_for(grid: np.ndarray, width: float) -> tuple[np.ndarray, np.ndarray
         smooth.setflags(write=False)
         kept = (smooth, dist)
         _kernels.put(key, kept)
+    return kept
+
+
+def _smoothing_columns(grid: np.ndarray, width: float, step: int) -> np.ndarray:
+    """The histogram's smoothing matrix's every `step`-th column ``(G, G_s)``, contiguous
+    (kept per grid, beamwidth and step)."""
+    key = (np.ascontiguousarray(grid, float).tobytes(), float(width), int(step))
+    kept = _columns.get(key)
+    if kept is None:
+        kept = np.ascontiguousarray(_kernels_for(grid, width)[0][:, ::step])
+        kept.setflags(write=False)
+        _columns.put(key, kept)
     return kept
 
 
