@@ -125,8 +125,8 @@ def stft_band(x: np.ndarray, sft: ShortTimeFFT, bins: slice) -> np.ndarray:
     """
     lo, hi, _ = bins.indices(sft.f_pts)
     out = np.empty((hi - lo, x.shape[0], frame_count(sft, x.shape[-1])), dtype=complex)
-    for _ in stft_band_chunks(x, sft, bins, out=out):  # each chunk computed in place
-        pass
+    for t0, chunk in stft_band_chunks(x, sft, bins):
+        out[:, :, t0 : t0 + chunk.shape[2]] = chunk
     return out.transpose(1, 0, 2)
 
 
@@ -137,7 +137,6 @@ def stft_band_chunks(
     *,
     dtype: type = np.float64,
     scaled: bool = True,
-    out: np.ndarray | None = None,
 ) -> Iterator[tuple[int, np.ndarray]]:
     """The band `bins` of the STFT of signals ``(M, N)``, a few frames at a time.
 
@@ -156,10 +155,6 @@ def stft_band_chunks(
     ``scaled=False`` leaves out what multiplies every channel alike in a bin (the
     centre phase and, for Hann, a factor -4): for statistics that do not see it,
     such as PHAT-whitened cross-spectra.
-
-    With `out` (``(F_band, M, T)``, complex of `dtype`'s precision) each chunk is
-    computed in place there, in its frames, and yielded as that view: the whole band is
-    kept without a copy.
     """
     from scipy.fft import rfft  # keeps float32 in float32 (numpy's float32 FFT is slow)
 
@@ -178,19 +173,15 @@ def stft_band_chunks(
     step = max(1, _CHUNK_BYTES // (x.shape[0] * sft.f_pts * 2 * np.dtype(dtype).itemsize))
     for t0 in range(0, n_frames, step):
         fr = frames[:, t0 : t0 + step]
-        X = None if out is None else out[:, :, t0 : t0 + fr.shape[1]]
         if hann:
             S = rfft(fr, axis=-1)  # (M, Tc, F) unwindowed
             Sb = np.ascontiguousarray(S[..., lo - 1 : hi + 1].transpose(2, 0, 1))
-            X = np.add(Sb[:-2], Sb[2:], out=X)  # -4 X_w, with X_w the windowed spectrum
+            X = Sb[:-2] + Sb[2:]  # -4 X_w, with X_w the windowed spectrum
             X -= Sb[1:-1]
             X -= Sb[1:-1]
         else:
             S = rfft(fr * win, n=sft.mfft, axis=-1)
-            if X is None:
-                X = np.ascontiguousarray(S[..., lo:hi].transpose(2, 0, 1))
-            else:
-                X[...] = S[..., lo:hi].transpose(2, 0, 1)
+            X = np.ascontiguousarray(S[..., lo:hi].transpose(2, 0, 1))
         if scaled and real:  # on (F, M, Tc, re/im): a real multiply
             X.view(dtype).reshape(*X.shape, 2)[...] *= phase
         elif scaled:

@@ -200,11 +200,5 @@ def test_band_stft_equals_the_band_of_stft(
     raw = np.concatenate([X for _, X in stft_band_chunks(x, sft, bins, scaled=False)], axis=2)
     factor = raw.transpose(1, 0, 2) / ref  # (M, F, T): one number per bin
     np.testing.assert_allclose(factor, factor[:1, :, :1] * np.ones_like(factor), rtol=1e-8)
-    for dtype, scaled in ((np.float32, False), (np.float64, True)):  # computed in place
-        parts = [X for _, X in stft_band_chunks(x, sft, bins, dtype=dtype, scaled=scaled)]
-        kept = np.empty((bins.stop - bins.start, 4, ref.shape[2]), dtype=parts[0].dtype)
-        views = [X for _, X in stft_band_chunks(x, sft, bins, dtype=dtype, scaled=scaled, out=kept)]
-        assert all(np.shares_memory(X, kept) for X in views)
-        assert np.array_equal(kept, np.concatenate(parts, axis=2))  # bit for bit
     if n == 32000:
         assert len(chunks) >= 2  # the chunking is exercised

@@ -20,6 +20,7 @@ covariance in double.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -176,17 +177,16 @@ def from_signals(
         level = float(np.abs(x[:, :: max(1, x.shape[1] // 2048)]).max())
         if not 2.0**-60 < level < 2.0**60:
             x = _unit_peak(x)
-    # the band's frames (F, M, T), each chunk computed into its place, when kept
-    F = band.stop - band.start
-    kept = np.empty((F, n_mics, T), np.complex64 if phat else complex) if zones else None
+    kept: list[np.ndarray] | None = [] if zones else None
     stat = _band_statistic(x, sft, band, T, phat=phat, keep=kept)
     if not (stat.any() and np.isfinite(stat).all()):
         # NaN or inf samples (every one reaches the statistic), silence, or samples
         # beyond the range of the precision (overflow): look closer
         x = _checked_signals(signals, n_mics)
+        kept = [] if zones else None
         stat = _band_statistic(_unit_peak(x), sft, band, T, phat=phat, keep=kept)
     why = band_share(x, sft, band, freq_range)
-    Z = None if kept is None else kept.transpose(1, 0, 2)  # (M, F, T)
+    Z = None if not kept else np.concatenate(kept, axis=2).transpose(1, 0, 2)  # (M, F, T)
     if phat:
         return BandStatistics(n_frames=T, phat_spectra=stat, no_source=why, zone_frames=Z)
     return BandStatistics(n_frames=T, cov=stat, no_source=why, whitened=False, zone_frames=Z)
@@ -229,15 +229,22 @@ def _band_statistic(
     n_frames: int,
     *,
     phat: bool,
-    keep: np.ndarray | None = None,
+    keep: list[np.ndarray] | None = None,
 ) -> np.ndarray:
     """The band's PHAT cross-spectra (single precision) or covariance (double),
-    accumulated chunk by chunk; each chunk ``(F, M, T_chunk)`` computed into its frames
-    of `keep` ``(F, M, T)`` when given."""
+    accumulated chunk by chunk; each chunk ``(F, M, T_chunk)`` appended to `keep` when
+    given."""
     from arraykit.stft import stft_band_chunks
 
     dtype = np.float32 if phat else np.float64
     # PHAT does not see a factor common to the channels of a bin; a covariance keeps it
-    chunks = stft_band_chunks(x, sft, band, dtype=dtype, scaled=not phat, out=keep)
+    chunks = stft_band_chunks(x, sft, band, dtype=dtype, scaled=not phat)
+
+    def kept() -> Iterator[np.ndarray]:
+        for _, X in chunks:
+            if keep is not None:
+                keep.append(X)
+            yield X
+
     with np.errstate(over="ignore", invalid="ignore"):  # the caller checks the result
-        return cross_spectra_chunks((X for _, X in chunks), n_frames, phat=phat)
+        return cross_spectra_chunks(kept(), n_frames, phat=phat)
