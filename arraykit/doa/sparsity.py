@@ -152,37 +152,40 @@ def single_source(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     scaled to modulus 1 (PHAT)."""
     M, _, T = X.shape
     Z = T // 2
-    x1, x2 = X[:, :, 0 : 2 * Z : 2], X[:, :, 1 : 2 * Z : 2]  # (M, F, Z)
     if X.strides[-1] == X.itemsize:  # |x|^2 of every frame at once: (re, im) pairs
         sq = np.square(X.view(X.real.dtype))  # (M, F, 2T)
         e = (sq[..., 0::2] + sq[..., 1::2]).sum(axis=0)  # (F, T)
     else:
         e = (X.real**2 + X.imag**2).sum(axis=0)
-    a, d = e[:, 0 : 2 * Z : 2], e[:, 1 : 2 * Z : 2]  # (F, Z)
-    b = (x1.conj() * x2).sum(axis=0)  # Gram matrix [[a, b], [b*, d]]
-    b2 = np.abs(b) ** 2
-    power = a + d
-    lam = 0.5 * power + np.sqrt(0.25 * (a - d) ** 2 + b2)
+    power = e[:, 0 : 2 * Z : 2] + e[:, 1 : 2 * Z : 2]  # (F, Z) a + d
     prev = np.empty_like(power)
     prev[:, 0] = np.inf
     prev[:, 1:] = power[:, :-1]
-    keep = (lam >= DOMINANCE * power) & (power >= ONSET * prev) & (power > 0)
-    k = np.flatnonzero(keep)  # zone fi * Z + zi, fi ascending
+    # the onset test first (a quarter of the zones pass it), then the Gram matrix
+    # [[a, b], [b*, d]] and its dominant eigenvalue of those zones only, gathered by
+    # flat index: zone fi * Z + zi, fi ascending
+    k = np.flatnonzero((power >= ONSET * prev) & (power > 0))
     fi, zi = np.divmod(k, Z)
-    # dominant eigenvector of C: x1 w1 + x2 w2 with (w1, w2) the Gram matrix's, from
-    # whichever of its two rows gives the longer (b = 0: orthogonal frames); gathered by
-    # flat index (one index array, no per-element bounds of two)
-    bk, lk, b2k = b.take(k), lam.take(k), b2.take(k)
     ek = fi * T + 2 * zi  # the zone's first frame in e (F, T)
-    ak, dk = e.take(ek), e.take(ek + 1)
-    first = b2k + (lk - ak) ** 2 >= (lk - dk) ** 2 + b2k
-    w1 = np.where(first, bk, lk - dk)
-    w2 = np.where(first, lk - ak, np.conj(bk))
+    a, d, pk = e.take(ek), e.take(ek + 1), power.take(k)
     # frames laid out (F, M, T), as the searches keep them (else copied so): element
     # (m, f, 2 zi) of X at f M T + m T + 2 zi
     Xf = np.ascontiguousarray(X.transpose(1, 0, 2)).reshape(-1)
     at = (np.arange(M) * T)[:, None] + (fi * (M * T) + 2 * zi)[None, :]  # (M, n)
-    u = Xf.take(at) * w1 + Xf.take(at + 1) * w2  # (M, n)
+    x1, x2 = Xf.take(at), Xf.take(at + 1)  # (M, n) the zones' two frames
+    b = (x1.conj() * x2).sum(axis=0)
+    b2 = np.abs(b) ** 2
+    lam = 0.5 * pk + np.sqrt(0.25 * (a - d) ** 2 + b2)
+    keep = np.flatnonzero(lam >= DOMINANCE * pk)
+    if len(keep) < len(k):
+        fi, zi, a, d, b, b2, lam = (v.take(keep) for v in (fi, zi, a, d, b, b2, lam))
+        x1, x2 = x1.take(keep, axis=1), x2.take(keep, axis=1)
+    # dominant eigenvector of C: x1 w1 + x2 w2 with (w1, w2) the Gram matrix's, from
+    # whichever of its two rows gives the longer (b = 0: orthogonal frames)
+    first = b2 + (lam - a) ** 2 >= (lam - d) ** 2 + b2
+    w1 = np.where(first, b, lam - d)
+    w2 = np.where(first, lam - a, np.conj(b))
+    u = x1 * w1 + x2 * w2  # (M, n)
     # u / |u| as numpy divides a complex by a real: times the reciprocal, part by part
     scale = np.reciprocal(np.maximum(np.abs(u), 1e-300))
     u.view(scale.dtype).reshape(*u.shape, 2)[...] *= scale[..., None]
