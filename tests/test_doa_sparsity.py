@@ -288,7 +288,7 @@ def test_smoothing_on_the_search_points_is_the_full_smoothing(
     smooth = sparsity._kernels_for(grid, width)[0]
     rng = np.random.default_rng(3)
     for step in (1, 2, 3, 4):
-        cols = sparsity._smoothing_columns(grid, width, step)
+        cols = sparsity._smoothing_columns(plan, width, step)
         assert cols.shape == (len(grid), len(grid[::step]))
         for _ in range(50):
             counts = np.zeros(len(grid))

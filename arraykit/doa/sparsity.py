@@ -260,7 +260,7 @@ def pursue(
     weighted = counts * _stretch(plan) if line else counts  # d(cos) = sin d(angle)
     # the zones sit on every step-th point: the smoothing reads those columns only (a
     # third of the matrix on the circle; the same sums but for the order of their terms)
-    cols = _smoothing_columns(grid, width, step)
+    cols = _smoothing_columns(plan, width, step)
     hist = cols @ weighted[::step]  # (G,)
     atoms, heights, left = _atoms(weighted, plan, width, kmax, force, hist)
     # how clearly the zones gather is read around the top of the histogram per degree
@@ -397,13 +397,15 @@ def _kernels_for(grid: np.ndarray, width: float) -> tuple[np.ndarray, np.ndarray
     return kept
 
 
-def _smoothing_columns(grid: np.ndarray, width: float, step: int) -> np.ndarray:
-    """The histogram's smoothing matrix's every `step`-th column ``(G, G_s)``, contiguous
-    (kept per grid, beamwidth and step)."""
-    key = (np.ascontiguousarray(grid, float).tobytes(), float(width), int(step))
+def _smoothing_columns(plan: Plan, width: float, step: int) -> np.ndarray:
+    """The histogram's smoothing matrix's every `step`-th column ``(G, G_s)`` on the
+    plan's grid, contiguous (kept per grid, beamwidth and step: keyed by the plan's
+    steering digest, no hash of the grid per call)."""
+    key = plan.steering().cache_key(float(width), float(step))
     kept = _columns.get(key)
     if kept is None:
-        kept = np.ascontiguousarray(_kernels_for(grid, width)[0][:, ::step])
+        smooth = _kernels_for(plan.grid_directions, width)[0]
+        kept = np.ascontiguousarray(smooth[:, ::step])
         kept.setflags(write=False)
         _columns.put(key, kept)
     return kept
