@@ -178,6 +178,7 @@ def office() -> list[list[str]]:
 
 SPEED_SETTINGS: dict[str, dict[str, Any]] = {
     "defaults": {},
+    "zones=True": {"zones": True},
     "separation_group=1": {"separation_group": 1},
     "separation_group=4": {"separation_group": 4},
     "32 ms frames (the default before)": {"nfft": "32ms"},
