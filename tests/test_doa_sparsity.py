@@ -49,8 +49,8 @@ def test_zones_eigenvectors_are_the_local_covariances_dominant_ones() -> None:
 
 
 def test_zones_of_strided_frames_are_those_of_contiguous_ones() -> None:
-    """single_source reads a frame's power from its (re, im) pairs when the frames are
-    contiguous and from .real / .imag otherwise: the same zones and vectors, bit for
+    """single_source gathers a zone's frames by flat index from frames laid out
+    (F, M, T) and copies other layouts so first: the same zones and vectors, bit for
     bit (single and double precision)."""
     rng = np.random.default_rng(2)
     M, F, T = 4, 9, 30

@@ -152,11 +152,7 @@ def single_source(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     scaled to modulus 1 (PHAT)."""
     M, _, T = X.shape
     Z = T // 2
-    if X.strides[-1] == X.itemsize:  # |x|^2 of every frame at once: (re, im) pairs
-        sq = np.square(X.view(X.real.dtype))  # (M, F, 2T)
-        e = (sq[..., 0::2] + sq[..., 1::2]).sum(axis=0)  # (F, T)
-    else:
-        e = (X.real**2 + X.imag**2).sum(axis=0)
+    e = (X.real**2 + X.imag**2).sum(axis=0)  # (F, T) each frame's power
     power = e[:, 0 : 2 * Z : 2] + e[:, 1 : 2 * Z : 2]  # (F, Z) a + d
     prev = np.empty_like(power)
     prev[:, 0] = np.inf
