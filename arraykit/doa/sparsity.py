@@ -117,7 +117,6 @@ standard deviations (:attr:`Atoms.clear`); then a map whose peak hardly stands o
 GRID_KINDS = ("ring", "arc", "arc-el")
 """Grids the histogram is made on (one angle); other grids are counted by ``"clean"``."""
 
-_columns: Cache[np.ndarray] = _cache.named("doa.zone_smoothing_columns", 16)
 _kernels: Cache[tuple[np.ndarray, np.ndarray]] = Cache("doa.zone_kernels", 16)
 _search: Cache[np.ndarray] = _cache.named("doa.zone_steering", 16)
 
@@ -250,18 +249,14 @@ def pursue(
     zones = zone_directions(X, plan, step)
     if len(zones.grid_index) == 0:
         return Atoms(np.zeros(0, dtype=int), np.zeros(0), 0.0, zones)
-    dist = _kernels_for(grid, width)[1]
+    smooth, dist = _kernels_for(grid, width)
     counts = np.bincount(zones.grid_index, minlength=len(grid)).astype(float)  # (G,)
     line = per_cosine and plan.geometry.axis is not None
     weighted = counts * _stretch(plan) if line else counts  # d(cos) = sin d(angle)
-    # the zones sit on every step-th point: the smoothing reads those columns only (a
-    # third of the matrix on the circle; the same sums but for the order of their terms)
-    cols = _smoothing_columns(plan, width, step)
-    hist = cols @ weighted[::step]  # (G,)
-    atoms, heights, left = _atoms(weighted, plan, width, kmax, force, hist)
+    atoms, heights, left = _atoms(weighted, plan, width, kmax, force)
     # how clearly the zones gather is read around the top of the histogram per degree
     # (CLEAR was set there): the first atom, unless a line's atoms were per cosine
-    top = int(atoms[0]) if len(atoms) and not line else int(np.argmax(cols @ counts[::step]))
+    top = int(atoms[0]) if len(atoms) and not line else int(np.argmax(smooth @ counts))
     clear = _gathered(zones.grid_index, dist[top] <= ATOM * width)
     return Atoms(atoms, heights, left, zones, clear)
 
@@ -277,18 +272,11 @@ def histogram_atoms(
 
 
 def _atoms(
-    counts: np.ndarray,
-    plan: Plan,
-    width: float,
-    kmax: int,
-    force: bool,
-    hist: np.ndarray | None = None,
+    counts: np.ndarray, plan: Plan, width: float, kmax: int, force: bool
 ) -> tuple[np.ndarray, np.ndarray, float]:
-    """:func:`histogram_atoms` with the array's beamwidth `width` (degrees) given (and
-    the smoothed histogram `hist` ``(G,)`` when made already)."""
+    """:func:`histogram_atoms` with the array's beamwidth `width` (degrees) given."""
     smooth, dist = _kernels_for(plan.grid_directions, width)
-    if hist is None:
-        hist = smooth @ np.asarray(counts, dtype=float)  # (G,)
+    hist = smooth @ np.asarray(counts, dtype=float)  # (G,)
     atoms: list[int] = []
     heights: list[float] = []
     first = float(hist.max(initial=0.0))
@@ -390,20 +378,6 @@ def _kernels_for(grid: np.ndarray, width: float) -> tuple[np.ndarray, np.ndarray
         smooth.setflags(write=False)
         kept = (smooth, dist)
         _kernels.put(key, kept)
-    return kept
-
-
-def _smoothing_columns(plan: Plan, width: float, step: int) -> np.ndarray:
-    """The histogram's smoothing matrix's every `step`-th column ``(G, G_s)`` on the
-    plan's grid, contiguous (kept per grid, beamwidth and step: keyed by the plan's
-    steering digest, no hash of the grid per call)."""
-    key = plan.steering().cache_key(float(width), float(step))
-    kept = _columns.get(key)
-    if kept is None:
-        smooth = _kernels_for(plan.grid_directions, width)[0]
-        kept = np.ascontiguousarray(smooth[:, ::step])
-        kept.setflags(write=False)
-        _columns.put(key, kept)
     return kept
 
 
