@@ -119,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
 def _prediction(args, geometry, direction) -> int:
     from arraykit.cli.beamform import parse_nulls
     from arraykit.diagnostics import parse_range, sweep, tolerance
+    from arraykit.diagnostics.mismatch import check_work
 
     errors = parse_range(args.error)
     parse_nulls(args)  # only a design that places nulls is given them
@@ -137,6 +138,23 @@ def _prediction(args, geometry, direction) -> int:
     n = args.n_freqs
     if n < 1:
         raise v.fail("--n-freqs", n, "must be >= 1")
+    max_err = max(float(np.max(np.abs(errors))), 1e-3)
+    step = min(0.05, max_err)
+    for count, search in (
+        (errors.size, ""),
+        (
+            2 * int(np.floor(max_err / step + 0.5)) + 1,
+            f" (the tolerance's {step:g}° steps to ±{max_err:g}°)",
+        ),
+    ):
+        check_work(
+            count,
+            n,
+            geometry.n_mics,
+            errors=("--error", args.error),
+            freqs=("--n-freqs", n),
+            search=search,
+        )
     if not (np.isfinite(args.fmin) and np.isfinite(args.fmax)) or not 0 <= args.fmin < args.fmax:
         raise v.fail("--fmin/--fmax", (args.fmin, args.fmax), "need 0 <= fmin < fmax")
     freqs = np.linspace(args.fmin, args.fmax, n)
@@ -149,8 +167,7 @@ def _prediction(args, geometry, direction) -> int:
         nulls=[_direction("--null", s) for s in args.null],
     )
     s = sweep(geometry, freqs, errors=errors, **kw)
-    max_err = max(float(np.max(np.abs(errors))), 1e-3)
-    t = tolerance(geometry, freqs, max_error=max_err, step=min(0.05, max_err), **kw)
+    t = tolerance(geometry, freqs, max_error=max_err, step=step, **kw)
     if args.output:
         from arraykit.plot.diagnostics import plot_steering_report
 
