@@ -15,6 +15,7 @@ import os
 import re
 import sys
 import time
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -206,7 +207,7 @@ def run_track(args: argparse.Namespace) -> int:
     if extra_sink is not None:
         sinks.append(extra_sink)
 
-    def emit(reports: list[Any]) -> None:
+    def emit(reports: Iterable[Any]) -> None:
         for r in reports:
             line = r.as_dict()
             for s in sinks:
@@ -228,7 +229,7 @@ def run_track(args: argparse.Namespace) -> int:
             for start, block in dev.blocks_with_index():
                 if start > expected:  # the device lost frames: keep the timing
                     lost += start - expected
-                    emit(pipe.lost(start - expected))
+                    emit(pipe.lost_blocks(start - expected))
                 x = block.astype(np.float64)
                 if limit is not None:
                     x = x[:, : max(0, limit - start)]
