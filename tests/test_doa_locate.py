@@ -323,6 +323,26 @@ def test_signals_beyond_single_precision_are_located_alike(two_talkers, scale: f
         ak.doa.locate(s.signals, FS, "respeaker-6mic")
 
 
+@pytest.mark.parametrize("scale", [1e300, 1e-155, 1e-300])
+@pytest.mark.parametrize("method", [m for m in ak.doa.METHODS if m != "srp-phat"])
+def test_every_method_locates_signals_near_the_limits_of_double_alike(
+    two_talkers, method: str, scale: float
+) -> None:
+    """New-user pass: the methods reading STFT frames squared them as given: TOPS at 1e300
+    raised numpy's LinAlgError (its covariances overflowed) and at 1e-300 answered 0° (they
+    were zero); no method sees an overall scale, so signals that far from 1 are brought to a
+    peak of 1 first (and only they: the maps at ordinary levels are unchanged)."""
+    s = two_talkers
+    x = np.array(s.signals) / np.abs(s.signals).max()
+    k = 1 if method == "tdoa-ls" else 2
+    res = ak.doa.locate(x * scale, FS, s.geometry, method=method, num_sources=k)
+    ref = ak.doa.locate(x, FS, s.geometry, method=method, num_sources=k)
+    np.testing.assert_allclose(
+        res.spectrum, ref.spectrum, rtol=1e-6, atol=1e-6 * np.ptp(ref.spectrum)
+    )
+    np.testing.assert_allclose(res.azimuth, ref.azimuth, atol=1e-6)
+
+
 def _band(scene: ak.sim.Scene, nfft: int = 512, freq_range=(300.0, 3500.0)):
     X = ak.stft.stft(scene.signals, FS, nfft=nfft)
     f = ak.stft.stft_frequencies(FS, nfft)
