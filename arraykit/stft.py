@@ -35,10 +35,23 @@ __all__ = [
     "StreamingSTFT",
     "frame_times",
     "istft",
+    "near_unit",
     "stft",
     "stft_frequencies",
     "stft_transform",
 ]
+
+
+def near_unit(x: np.ndarray, level: float | None = None) -> np.ndarray:
+    """`x` scaled to a peak of 1 when its `level` (default its peak) lies beyond 2**±60,
+    else `x` itself: float32 spans 1e-38..3e38 and a square of 1e-155 is subnormal. For
+    statistics that see no overall scale (PHAT, subspaces, where a correlation peaks)."""
+    if level is None:
+        level = float(np.max(np.abs(x))) if x.size else 0.0
+    if 2.0**-60 < level < 2.0**60:
+        return x
+    peak = float(np.max(np.abs(x))) if x.size else 0.0
+    return x / peak if 0 < peak < np.inf else x
 
 
 def stft_transform(

@@ -32,6 +32,7 @@ from arraykit.doa import confidence as _confidence
 from arraykit.doa._cross import cross_spectra_chunks
 from arraykit.doa.srp import phat_covariance, phat_cross_spectra
 from arraykit.doa.subspace import covariance
+from arraykit.stft import near_unit
 
 __all__ = ["BandStatistics", "from_signals", "from_stft"]
 
@@ -208,8 +209,7 @@ def _near_one(x: np.ndarray) -> np.ndarray:
     """`x` scaled to a peak of 1 when its level (from a few thousand samples) lies beyond
     2**±60, else `x` itself: float32 spans 1e-38..3e38, and a covariance's squares of
     1e-155 are subnormal (neither PHAT nor the subspace methods see an overall scale)."""
-    level = float(np.abs(x[:, :: max(1, x.shape[1] // 2048)]).max())
-    return x if 2.0**-60 < level < 2.0**60 else _unit_peak(x)
+    return near_unit(x, float(np.abs(x[:, :: max(1, x.shape[1] // 2048)]).max()))
 
 
 def _unit_peak(x: np.ndarray) -> np.ndarray:
