@@ -169,3 +169,21 @@ def test_input_errors_are_one_line_in_the_flags_words(uma8_raw, capsys, extra, m
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and match in err
     assert "channel_map=" not in err
+
+
+@pytest.mark.parametrize("suffix", [".ogg", ".aiff", ".caf", ".w64", ".rf64"])
+def test_every_audio_suffix_is_read_as_the_recording(
+    wav, tmp_path, suffix: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """New-user pass: ``arraykit doa take.ogg`` (or .aiff, .caf, .w64, .rf64: formats
+    soundfile reads and the commands call audio) opened the name as a device, 'no audio
+    input matches ... take.ogg'; the file device knew .wav and .flac only."""
+    import soundfile as sf
+
+    x, fs = sf.read(wav)
+    path = tmp_path / f"take{suffix}"
+    sf.write(path, x, fs)
+    argv = ["doa", str(path), "--geometry", "respeaker-6mic", "--sources", "2", "--json"]
+    assert main(argv) == 0
+    az = sorted(s["azimuth"] for s in json.loads(capsys.readouterr().out)["sources"])
+    assert abs(az[0] - 75.0) <= 3.0 and abs(az[1] - 250.0) <= 3.0, az

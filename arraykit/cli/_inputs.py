@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from arraykit import _validate as v
+from arraykit.hardware.file import SUFFIXES as FILE_SUFFIXES
 
 __all__ = [
     "add_channel_args",
@@ -26,8 +27,6 @@ __all__ = [
     "open_recording",
     "read_recording",
 ]
-
-AUDIO_SUFFIXES = (".wav", ".flac", ".w64", ".rf64", ".aiff", ".aif", ".caf", ".ogg")
 
 
 def channel_map(text: str | None) -> list[int] | None:
@@ -69,7 +68,7 @@ def add_channel_args(p: argparse.ArgumentParser) -> None:
 
 def is_recording(path: Any) -> bool:
     """Whether ``--device`` names an audio file rather than a device."""
-    return isinstance(path, str | Path) and Path(str(path)).suffix.lower() in AUDIO_SUFFIXES
+    return isinstance(path, str | Path) and Path(str(path)).suffix.lower() in FILE_SUFFIXES
 
 
 def open_recording(

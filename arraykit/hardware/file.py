@@ -20,11 +20,12 @@ from arraykit.hardware.profiles import Profile, load_profile
 
 __all__ = ["FileDevice", "accepts", "open_device"]
 
-SUFFIXES = (".wav", ".flac")
+SUFFIXES = (".wav", ".flac", ".w64", ".rf64", ".aiff", ".aif", ".caf", ".ogg")
+"""The audio files soundfile reads that a recording comes in (the commands call these audio)."""
 
 
 def accepts(device: object) -> bool:
-    """A path ending in .wav or .flac."""
+    """A path ending in one of :data:`SUFFIXES`."""
     return isinstance(device, str | Path) and Path(device).suffix.lower() in SUFFIXES
 
 
