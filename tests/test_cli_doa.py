@@ -187,3 +187,37 @@ def test_every_audio_suffix_is_read_as_the_recording(
     assert main(argv) == 0
     az = sorted(s["azimuth"] for s in json.loads(capsys.readouterr().out)["sources"])
     assert abs(az[0] - 75.0) <= 3.0 and abs(az[1] - 250.0) <= 3.0, az
+
+
+@pytest.mark.parametrize(
+    ("scale", "bad", "match"),
+    [
+        (1e200, None, r"peak 1e\+200 lies beyond float32's range .*scale the recording"),
+        (1e-300, None, r"peak 1e-300 lies below float32's smallest normal"),
+        (1.0, np.nan, r"holds NaN or infinite samples \(the first at frame 100, channel 2\)"),
+    ],
+)
+def test_a_float_recording_that_float32_cannot_hold_is_refused_naming_the_file(
+    wav, tmp_path, scale: float, bad: float | None, match: str, capsys
+) -> None:
+    """New-user pass: a 64-bit float WAV of peak 1e200 printed numpy's 'overflow encountered
+    in cast' and 'signals=array(...): contains NaN or infinite values'; one of peak 1e-300
+    was called 'silence: every sample is zero'; a NaN sample named signals=array(...), not
+    the file. Files replay as float32, as devices deliver: these are refused naming it."""
+    import soundfile as sf
+
+    x, fs = sf.read(wav)
+    x = x / np.abs(x).max() * scale
+    if bad is not None:
+        x[100, 2] = bad
+    path = tmp_path / "take.wav"
+    sf.write(path, x, fs, subtype="DOUBLE")
+    for flag, cmd in (
+        ("FILE", ["doa"]),
+        ("IN.wav", ["beamform", "--direction", "75", "-o", str(tmp_path / "y.wav")]),
+    ):
+        assert main([cmd[0], str(path), "--geometry", "respeaker-6mic", *cmd[1:]]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith(f"arraykit: error: {flag}='{path}': "), err
+        assert re.search(match, err), err
+    assert not (tmp_path / "y.wav").exists()
