@@ -93,8 +93,8 @@ def test_channel_mismatch_is_one_line_exit_2(wav, capsys: pytest.CaptureFixture[
     [
         (["--method", "esprit"], "invalid choice"),
         (["--sources", "two"], "--sources='two'"),
-        (["--sources", "9"], "num_sources=9"),
-        (["--freq-range", "300", "9000"], "freq_range="),
+        (["--sources", "9"], "--sources=9"),
+        (["--freq-range", "300", "9000"], "--freq-range=(300.0, 9000.0)"),
     ],
 )
 def test_bad_options(wav, capsys: pytest.CaptureFixture[str], args: list[str], match: str) -> None:
@@ -220,4 +220,38 @@ def test_a_float_recording_that_float32_cannot_hold_is_refused_naming_the_file(
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and err.startswith(f"arraykit: error: {flag}='{path}': "), err
         assert re.search(match, err), err
+    assert not (tmp_path / "y.wav").exists()
+
+
+def test_recordings_the_search_cannot_read_are_named_as_the_file(
+    wav, tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """New-user pass: a 1-frame or 300-frame WAV was refused as 'signals=array(shape=(6, 1),
+    dtype=float64): has 1 samples, fewer than nfft=512', in doa, beamform and diagnose alike
+    (a name no command has; the file unnamed); a WAV whose header says 1 Hz as
+    'freq_range=...' (doa's flag is --freq-range)."""
+    import soundfile as sf
+
+    x, fs = sf.read(wav)
+    one, slow = tmp_path / "one.wav", tmp_path / "slow.wav"
+    sf.write(one, x[:1], fs)
+    sf.write(slow, x, 1)
+    geo = ["--geometry", "respeaker-6mic"]
+    cases = [
+        (["doa", str(one), *geo], f"FILE='{one}': has 1 samples, fewer than nfft=512"),
+        (
+            ["beamform", str(one), *geo, "--direction", "60", "-o", str(tmp_path / "y.wav")],
+            f"IN.wav='{one}': has 1 samples, fewer than nfft=512",
+        ),
+        (["diagnose", str(one), *geo, "--direction", "60"], f"IN.wav='{one}': has 1 samples"),
+        (["doa", str(slow), *geo], r"--freq-range=(300.0, 3500.0): must be (low, high) Hz"),
+        (
+            ["diagnose", str(slow), *geo, "--direction", "60"],
+            f"IN.wav='{slow}': sampled at 1 Hz, ",
+        ),
+    ]
+    for argv, start in cases:
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("arraykit: error: " + start), err
     assert not (tmp_path / "y.wav").exists()

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -26,6 +29,7 @@ __all__ = [
     "is_recording",
     "open_recording",
     "read_recording",
+    "recording_terms",
 ]
 
 
@@ -173,6 +177,28 @@ def read_recording(
     if purpose is not None and not np.any(x):
         raise v.fail(flag, str(path), f"is all zero (silence): nothing to {purpose}")
     return x, int(dev.fs), dev.geometry
+
+
+@contextmanager
+def recording_terms(
+    path: str, flag: str, fs: float, flags: Mapping[str, str | None] = MappingProxyType({})
+) -> Iterator[None]:
+    """The library's errors in the command's words: about ``signals``, as about the
+    recording (`flag`, `path`); about an argument in `flags`, as about that flag, or,
+    mapped to None, as about the recording at its rate `fs` (a band the command fixes)."""
+    from arraykit.errors import InvalidArgumentError
+
+    try:
+        yield
+    except InvalidArgumentError as exc:
+        if exc.name == "signals" and exc.why is not None:
+            raise v.fail(flag, path, exc.why) from None
+        if exc.name is not None and exc.name in flags:
+            to = flags[exc.name]
+            if to is not None:
+                raise exc.renamed(to) from None
+            raise v.fail(flag, path, f"sampled at {fs:g} Hz, {exc}") from None
+        raise
 
 
 def check_figure_output(path: str | None, flag: str, made: str | None = None) -> None:

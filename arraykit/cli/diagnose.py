@@ -19,6 +19,7 @@ from arraykit.cli._inputs import (
     check_figure_output,
     geometry_flag,
     read_recording,
+    recording_terms,
 )
 
 TABLE_FREQS = (500.0, 1000.0, 2000.0, 4000.0)
@@ -261,16 +262,18 @@ def _recording(args, direction) -> int:
             raise v.fail("--noise", args.noise, "must be T0:T1 in seconds") from None
         noise = (t0, t1)
     signals, fs, geometry = read_recording(args.input, args, flag="IN.wav", purpose="diagnose")
-    rep = diagnose_recording(
-        signals,
-        fs,
-        geometry,
-        direction,
-        method=args.method,
-        noise=noise,
-        loading=args.loading,
-        locate=not args.no_doa,
-    )
+    terms = {"freq_range": None, "noise": "--noise", "loading": "--loading"}
+    with recording_terms(args.input, "IN.wav", fs, terms):
+        rep = diagnose_recording(
+            signals,
+            fs,
+            geometry,
+            direction,
+            method=args.method,
+            noise=noise,
+            loading=args.loading,
+            locate=not args.no_doa,
+        )
     if args.output:
         from arraykit.plot.diagnostics import plot_recording_report
 

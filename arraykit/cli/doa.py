@@ -9,7 +9,12 @@ from typing import Literal
 import numpy as np
 
 from arraykit import _validate as v
-from arraykit.cli._inputs import add_channel_args, check_figure_output, read_recording
+from arraykit.cli._inputs import (
+    add_channel_args,
+    check_figure_output,
+    read_recording,
+    recording_terms,
+)
 from arraykit.doa import registry
 from arraykit.errors import NoSourceError
 
@@ -75,18 +80,25 @@ def run(args: argparse.Namespace) -> int:
 
     check_figure_output(args.plot, "--plot")
     signals, fs, g = read_recording(args.file, args)
+    flags = {
+        "freq_range": "--freq-range",
+        "nfft": "--nfft",
+        "resolution": "--resolution",
+        "num_sources": "--sources",
+    }
     try:
-        res = locate(
-            signals,
-            fs,
-            g,
-            method=args.method,
-            num_sources=_sources(args.sources),
-            freq_range=tuple(args.freq_range),
-            nfft=args.nfft,
-            grid=args.grid,
-            resolution=args.resolution,
-        )
+        with recording_terms(args.file, "FILE", fs, flags):
+            res = locate(
+                signals,
+                fs,
+                g,
+                method=args.method,
+                num_sources=_sources(args.sources),
+                freq_range=tuple(args.freq_range),
+                nfft=args.nfft,
+                grid=args.grid,
+                resolution=args.resolution,
+            )
     except NoSourceError as exc:  # a fixed count and nothing to locate: say in which file
         raise v.fail(
             "FILE", args.file, f"{exc.reason}: no source to locate (--sources auto says 0)"
