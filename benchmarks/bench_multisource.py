@@ -15,7 +15,8 @@ Run: ``.venv/bin/python benchmarks/bench_multisource.py [--rooms 32] [--cache DI
    array's resolution (the default ``min_separation``) of a talker;
 5. speed: one source, two sources and ``"auto"`` on the same map;
 6. office-ula32 (real measured responses): 2 and 3 loudspeakers at once, 4- and 8-mic
-   sub-arrays, calibrated and aligned.
+   sub-arrays, calibrated and aligned; ``--only office-resolution``: every pair and triple,
+   grouped by how far apart each sub-array can see them.
 
 Scenes come from ``multisource_scenes.py`` (seeded; ``--cache`` keeps the rendered rooms).
 """
@@ -380,6 +381,71 @@ def office(root: Path) -> str:
     )
 
 
+def office_resolution(root: Path) -> str:
+    """Every pair and every triple of the five loudspeakers on every sub-array, grouped by
+    how far apart the array can see them: the smallest difference between two of them in
+    the cosine of the angle from the line's axis (a line resolves evenly in it), in units
+    of the sine of the array's half width at half height at broadside
+    (:func:`arraykit.doa.extract.beamwidth`). ``num_sources="auto"`` and SRP-PHAT with the
+    count given (the line's own arc, the default)."""
+    from arraykit.datasets import calibrate, load_office_ula32, render_source
+
+    data = load_office_ula32(root, rir_seconds=0.1)
+    cal = calibrate(data)
+    g = data.geometry
+    clips = ("female_1", "male_1", "female_2")
+    band = (300.0, 5500.0)
+    bins = ((0.0, 1.0), (1.0, 1.5), (1.5, np.inf))
+    got: dict = {}
+    for K in (2, 3):
+        for combo in itertools.combinations(data.source_ids, K):
+            x = sum(
+                render_source(data, sid, clips[j], fs=16000, seconds=2.0, start_seconds=0.5)
+                for j, sid in enumerate(combo)
+            )
+            x = cal.align(x, 16000)
+            pos = [cal.positions[data.index(sid)] for sid in combo]
+            for n in (4, 8):
+                for k0 in range(0, g.n_mics, n):
+                    idx = list(range(k0, k0 + n))
+                    sub = g.subarray(idx)
+                    rel = [p - sub.centroid for p in pos]
+                    cos = [float(r @ sub.axis) / float(np.linalg.norm(r)) for r in rel]
+                    half = np.sin(np.radians(extract.beamwidth(sub, np.linspace(*band, 50), 343.0)))
+                    apart = min(abs(a - b) for a, b in itertools.combinations(cos, 2)) / half
+                    truth = np.array([[np.degrees(np.arctan2(r[1], r[0])), 0.0] for r in rel])
+                    auto = ak.doa.locate(x[idx], 16000, sub, num_sources="auto", freq_range=band)
+                    given = ak.doa.locate(
+                        x[idx], 16000, sub, method="srp-phat", num_sources=K, resolution=0.25,
+                        freq_range=band,
+                    )  # fmt: skip
+                    b = next(i for i, (lo, hi) in enumerate(bins) if lo <= apart < hi)
+                    cell = got.setdefault((n, K, b), ([], []))
+                    cell[0].append(auto.num_sources)
+                    cell[1].extend(errors(given.directions, truth, sub))
+    rows = []
+    for n, K in itertools.product((4, 8), (2, 3)):
+        for b, (lo, hi) in enumerate(bins):
+            counts, errs = got.get((n, K, b), ([], []))
+            span = f"{lo:g}-{hi:g}" if np.isfinite(hi) else f">= {lo:g}"
+            if not counts:
+                rows.append([str(n), str(K), span, "0", "—", "—"])
+                continue
+            right = np.mean(np.array(counts) == K) * 100
+            rows.append(
+                [str(n), str(K), span, str(len(counts)),
+                 f"{right:.0f} % {np.bincount(counts, minlength=K + 2).tolist()}", mp(errs)]
+            )  # fmt: skip
+    return (
+        "Every pair and triple of the 5 loudspeakers (10 + 10; female_1, male_1, female_2), "
+        "2 s each, on every sub-array, by the smallest separation between two of them in "
+        "the cosine of the angle from the line's axis, in units of the sine of the array's "
+        'broadside half width at half height; `num_sources="auto"` (share counted right, '
+        "counts 0, 1, 2, ...) and SRP-PHAT given K (median / p90 error per loudspeaker):\n\n"
+        + table(["mics", "K", "separation", "sets", "counted right", "SRP-PHAT given K"], rows)
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rooms", type=int, default=32)
@@ -411,6 +477,9 @@ def main() -> None:
     if "office" in only and (args.office / "sources.csv").is_file():
         print("\n## office-ula32: several loudspeakers at once\n")
         print(office(args.office))
+    if "office-resolution" in only and (args.office / "sources.csv").is_file():
+        print("\n## office-ula32: by how far apart the sub-array sees the loudspeakers\n")
+        print(office_resolution(args.office))
     print(f"\n({time.perf_counter() - t0:.0f} s)")
 
 
