@@ -28,6 +28,7 @@ from arraykit.beamform.covariance import covariance, noise_covariance_auto
 from arraykit.beamform.registry import design_names, get_design, weights_for
 from arraykit.beamform.weights import LoadingMode
 from arraykit.geometry import SPEED_OF_SOUND, ArrayGeometry
+from arraykit.steering import check_frame_holds
 from arraykit.stft import istft, stft, stft_frequencies, unit_scale
 
 __all__ = ["MethodScore", "apply_weights", "beamform", "compare_methods"]
@@ -255,6 +256,7 @@ def _design(
     c: float,
 ) -> np.ndarray:
     """The weights ``(F, M)`` :func:`beamform` uses for this STFT and these options."""
+    check_frame_holds(geometry, fs, nfft, v.positive("c", c))
     return weights_for(
         method,
         geometry,

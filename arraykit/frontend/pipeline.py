@@ -47,6 +47,7 @@ from arraykit.frontend.localise import Detections, Localiser
 from arraykit.frontend.separation import SEPARATIONS, SeparationKind, Separator
 from arraykit.frontend.tracking import MOTIONS, Event, MotionKind, Tracker
 from arraykit.geometry import SPEED_OF_SOUND, ArrayGeometry
+from arraykit.steering import check_frame_holds
 from arraykit.stft import StreamingSTFT
 
 __all__ = ["LATENCY_BOUND", "BlockReport", "FrontendOptions", "Pipeline", "TrackReport"]
@@ -400,6 +401,7 @@ class Pipeline:
         frame_s = FEW_MICS_FRAME if few else FRAME
         nfft = opts.nfft or int(2 ** math.floor(math.log2(frame_s * self.fs)))
         self.nfft, self.hop = nfft, nfft // 2
+        check_frame_holds(geometry, self.fs, nfft, SPEED_OF_SOUND)
         self.block_hops = opts.block_hops or max(
             1, math.floor((LATENCY_BOUND * self.fs - (nfft - self.hop)) / self.hop + 1e-9)
         )
