@@ -153,8 +153,8 @@ def check_signals(
         raise v.fail(
             "signals",
             signals,
-            f"has {x.shape[1]} samples, fewer than the {need} the delays it searches "
-            f"(±{1e6 * search:.0f} us) need: record a longer clip (a second or more)",
+            f"has {x.shape[1]} samples, fewer than the {need:.4g} the delays it searches "
+            f"(±{1e6 * search:.4g} us) need: record a longer clip (a second or more)",
         )
     problems: list[str] = []
 
