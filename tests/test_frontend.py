@@ -1172,3 +1172,15 @@ def test_near_field_steering_is_the_default_where_the_aperture_makes_talkers_nea
         assert Pipeline(ak.load_geometry(name), FS).separator.method == "mvdr"
     assert Pipeline(line8, FS).separator.method == "near"
     assert Pipeline(line8, FS, FrontendOptions(separation="mvdr")).separator.method == "mvdr"
+
+
+def test_an_out_folder_that_cannot_be_made_is_named(tmp_path: Path, capsys) -> None:
+    """New-user pass: ``track -o /proc/trk`` said '[Errno 2] No such file or directory:
+    '/proc/trk'' (no flag), with the device already open."""
+    rec = tmp_path / "rec.wav"
+    assert main(["record", "--device", "sim:respeaker-6mic", "--seconds", "0.3", str(rec)]) == 0
+    capsys.readouterr()
+    argv = ["track", str(rec), "--geometry", "respeaker-6mic", "-o", "/proc/arraykit-trk"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("arraykit: error: --out='/proc/arraykit-trk': cannot be made a folder: ")

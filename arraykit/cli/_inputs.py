@@ -30,6 +30,7 @@ __all__ = [
     "open_recording",
     "read_recording",
     "recording_terms",
+    "save_figure",
 ]
 
 
@@ -221,6 +222,17 @@ def check_figure_output(path: str | None, flag: str, made: str | None = None) ->
         made is not None and parent.absolute() == Path(made).absolute()
     ):
         raise v.fail(flag, str(path), f"folder {str(parent)!r} does not exist")
+    if parent.is_dir() and not os.access(parent, os.W_OK):
+        raise v.fail(flag, str(path), f"folder {str(parent)!r} is not writable")
+
+
+def save_figure(fig: Any, path: str, **kw: Any) -> None:
+    """``fig.savefig(path, **kw)`` written beside `path` and renamed over it
+    (:func:`arraykit.io.replacing`): a full disk leaves an earlier picture as it was."""
+    from arraykit.io import replacing
+
+    with replacing(path) as tmp:
+        fig.savefig(tmp, **kw)
 
 
 def geometry_flag(text: Any, flag: str = "--geometry") -> Any:

@@ -16,6 +16,7 @@ from arraykit.cli._inputs import (
     read_recording,
     recording_terms,
     refuse_overwriting_input,
+    save_figure,
 )
 from arraykit.errors import InvalidArgumentError
 
@@ -314,7 +315,7 @@ def run_pattern(args: argparse.Namespace) -> int:
         fig = plot_polar_pattern(
             w, g, freqs, direction=direction, title=f"{g.name or 'array'}: {args.method}"
         )
-        fig.savefig(args.output, dpi=120, bbox_inches="tight")
+        save_figure(fig, args.output, dpi=120, bbox_inches="tight")
         from arraykit.plot._mpl import pyplot
 
         pyplot().close(fig)

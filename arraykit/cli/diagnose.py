@@ -20,6 +20,7 @@ from arraykit.cli._inputs import (
     geometry_flag,
     read_recording,
     recording_terms,
+    save_figure,
 )
 
 TABLE_FREQS = (500.0, 1000.0, 2000.0, 4000.0)
@@ -177,7 +178,7 @@ def _prediction(args, geometry, direction) -> int:
             t,
             title=f"{geometry.name or args.geometry}, {args.method}, talker at {direction[0]:g}°",
         )
-        fig.savefig(args.output, dpi=110, bbox_inches="tight")
+        save_figure(fig, args.output, dpi=110, bbox_inches="tight")
     if args.json:
         print(
             json.dumps(
@@ -277,7 +278,7 @@ def _recording(args, direction) -> int:
     if args.output:
         from arraykit.plot.diagnostics import plot_recording_report
 
-        plot_recording_report(rep).savefig(args.output, dpi=110, bbox_inches="tight")
+        save_figure(plot_recording_report(rep), args.output, dpi=110, bbox_inches="tight")
     if args.json:
         finite = [None if not np.isfinite(x) else round(float(x), 4) for x in rep.gain_db]
         print(

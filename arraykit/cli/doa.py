@@ -14,6 +14,7 @@ from arraykit.cli._inputs import (
     check_figure_output,
     read_recording,
     recording_terms,
+    save_figure,
 )
 from arraykit.doa import registry
 from arraykit.errors import NoSourceError
@@ -107,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
         from arraykit.plot.doa import plot_doa
 
         fig = plot_doa(res, title=f"{args.method}: {args.file}")
-        fig.savefig(args.plot, dpi=120, bbox_inches="tight")
+        save_figure(fig, args.plot, dpi=120, bbox_inches="tight")
     if args.json:
         out = {
             "file": args.file,

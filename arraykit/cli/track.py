@@ -195,6 +195,10 @@ def run_track(args: argparse.Namespace) -> int:
             raise v.fail(
                 "--view", matplotlib.get_backend(), f"{why}: save the map with --view-png PNG"
             )
+    try:
+        files = TrackFiles(args.out, int(dev.fs))
+    except OSError as exc:  # /proc/x, a read-only disk: before anything is processed
+        raise v.fail("--out", args.out, f"cannot be made a folder: {exc.strerror}") from None
     player = Player(args.play, int(dev.fs), name="--play") if args.play else None
     try:  # opened (a file: emptied) once nothing else can refuse the run
         extra_sink = JsonLines(args.json, name="--json") if args.json else None
@@ -202,7 +206,6 @@ def run_track(args: argparse.Namespace) -> int:
         if player is not None:
             player.close()
         raise
-    files = TrackFiles(args.out, int(dev.fs))
     sinks = [JsonLines(f"{args.out}/tracks.jsonl")]
     if extra_sink is not None:
         sinks.append(extra_sink)
