@@ -145,7 +145,10 @@ def test_live_bad_values_name_the_flag_the_user_gave(capsys):
         (["--block", "100"], r"^arraykit: error: --block=100.0: is longer than --seconds 0.5"),
         # new-user pass: 10 MHz rendered for minutes (10 s: a 3 M-tap room response per
         # microphone), and SIGTERM waits for the render to end
-        (["--samplerate", "1e7"], r"^arraykit: error: --samplerate=10000000.0: is above the 384000 Hz"),
+        (
+            ["--samplerate", "1e7"],
+            r"^arraykit: error: --samplerate=10000000.0: is above the 384000 Hz",
+        ),
     ]
     for extra, message in cases:
         assert main([*sim, *extra]) == 2
