@@ -33,6 +33,7 @@ Weightings ``W(f)`` of the cross-spectrum ``G = S R*``:
 
 from __future__ import annotations
 
+import math
 from itertools import combinations
 from typing import Any, Literal
 
@@ -42,6 +43,7 @@ import scipy.fft as sfft
 
 from arraykit import _validate as v
 from arraykit.geometry import SPEED_OF_SOUND, ArrayGeometry
+from arraykit.stft import near_unit
 
 __all__ = [
     "Weighting",
@@ -149,6 +151,10 @@ def gcc_phat(
                 "is silent (no signal beyond a constant offset): a pair with a silent side "
                 "has no delay; check that microphone",
             )
+    peaks = (float(np.max(np.abs(s))), float(np.max(np.abs(r))))  # > 0: neither is silent
+    far = not all(2.0**-60 < p < 2.0**60 for p in peaks)
+    if far:  # squares would overflow or be subnormal: each side at a peak of 1 (see _at_scale)
+        s, r = s / peaks[0], r / peaks[1]
     ns, nr = s.size, r.size
     nfft = _whole_nfft(ns + nr - 1)
     if interp * nfft <= WHOLE_POINTS:
@@ -173,7 +179,10 @@ def gcc_phat(
     if keep is not None:
         G[:, ~keep, :] = 0
     lag, cc = _peaks(G, nfft, interp, lo, hi, keep_cc=True)
-    return float(lag[0, 0] / fs), cc[0, :, 0]
+    cc = cc[0, :, 0]
+    if far and wt in ("none", "phat-beta"):
+        cc = _at_scale(cc, peaks, 1.0 if wt == "none" else 1.0 - beta, wt, sig, ref)
+    return float(lag[0, 0] / fs), cc
 
 
 def gcc_phat_pairs(
@@ -226,6 +235,7 @@ def gcc_phat_pairs(
     pairs : np.ndarray [shape=(P, 2), int]
     """
     x = v.signals("signals", signals, None if geometry is None else geometry.n_mics)
+    x = near_unit(x)  # one scale for all rows: the delays and which rows are silent see none
     fs = v.positive("fs", fs)
     c = v.positive("c", c)
     M, N = x.shape
@@ -350,11 +360,36 @@ def peak_delays(
 
 # --------------------------------------------------------------------- kernels
 def _ac_rms(x: np.ndarray) -> float:
-    """RMS about the mean, a million samples at a time (no copy of a long input)."""
-    mean = float(np.mean(x))
+    """RMS about the mean, a million samples at a time (no copy of a long input), summed in
+    units of the peak: levels near double's limits neither overflow nor vanish."""
+    peak = float(np.max(np.abs(x))) if x.size else 0.0
+    if not 0 < peak < np.inf:
+        return peak
     step = 1 << 20
-    total = sum(float(np.sum((x[i : i + step] - mean) ** 2)) for i in range(0, x.size, step))
-    return float(np.sqrt(total / x.size))
+    chunks = range(0, x.size, step)
+    mean = sum(float(np.sum(x[i : i + step] / peak)) for i in chunks) / x.size
+    total = sum(float(np.sum((x[i : i + step] / peak - mean) ** 2)) for i in chunks)
+    return peak * float(np.sqrt(total / x.size))
+
+
+def _at_scale(
+    cc: np.ndarray, peaks: tuple[float, float], power: float, wt: str, sig: Any, ref: Any
+) -> np.ndarray:
+    """`cc` of the two sides at a peak of 1 given back at their `peaks`: the plain
+    correlation scales as their product, PHAT-beta as its ``1 - beta`` power; refused
+    where double cannot hold it."""
+    top = float(np.max(np.abs(cc)))
+    log_top = math.log10(top) + power * (math.log10(peaks[0]) + math.log10(peaks[1]))
+    if not -290.0 < log_top < 307.0:
+        far = not 2.0**-60 < peaks[0] < 2.0**60
+        raise v.fail(
+            "sig" if far else "ref",
+            sig if far else ref,
+            f"with ref (peaks {peaks[0]:.3g} and {peaks[1]:.3g}) gives a {wt!r} correlation of "
+            f"about 1e{log_top:.0f}, out of the range of double: scale the signals nearer 1, "
+            "or use weighting='phat' or 'scot' (neither sees a scale)",
+        )
+    return cc / top * 10.0**log_top
 
 
 def _power(S: np.ndarray) -> np.ndarray:

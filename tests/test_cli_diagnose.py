@@ -247,3 +247,27 @@ def test_work_that_cannot_fit_is_refused_before_allocating(capsys: pytest.Captur
     with pytest.raises(ValueError, match="would need about"):
         sweep(LINE4, np.linspace(100, 8000, 4000), method="das", source=(90, 0),
               errors=np.zeros(3_000_000))  # fmt: skip
+
+
+def test_sizes_are_refused_naming_the_flag_that_sets_them(capsys: pytest.CaptureFixture[str]):
+    """New-user pass: ``--n-freqs 10**12`` raised numpy's MemoryError in ``linspace`` (and
+    ``10**9`` was killed for memory); ``10**8`` and ``--error 0:10:1e-6`` were refused as
+    ``errors='... errors'``, a name the command has not got, and ``--error 0:1e5:1e4``
+    (11 errors) as ``errors='4000001 errors'``: the tolerance search's 0.05° grid."""
+    argv = ["diagnose", "--geometry", "uma-8", "--direction", "70", "--method", "das"]
+    for n in (10**12, 10**10):
+        assert main([*argv, "--n-freqs", str(n)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith(f"arraykit: error: --n-freqs={n}:"), err
+        assert f"{n} frequencies x 7 microphones" in err and "fewer" in err, err
+    assert main([*argv, "--error", "0:10:1e-6"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("arraykit: error: --error='0:10:1e-6':"), err
+    assert main([*argv, "--error", "0:1e5:1e4"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("arraykit: error: --error='0:1e5:1e4':"), err
+    assert "tolerance" in err and "4000001" in err, err
+    with pytest.raises(ValueError, match=r"^max_error/step=\(100000\.0, 0\.05\): .*4000001 errors"):
+        ak.diagnostics.tolerance(
+            LINE4, np.arange(1.0, 1001), method="das", source=(90, 0), max_error=1e5
+        )

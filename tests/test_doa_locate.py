@@ -323,6 +323,45 @@ def test_signals_beyond_single_precision_are_located_alike(two_talkers, scale: f
         ak.doa.locate(s.signals, FS, "respeaker-6mic")
 
 
+@pytest.mark.parametrize("scale", [1e300, 1e-155, 1e-300])
+@pytest.mark.parametrize("method", [m for m in ak.doa.METHODS if m != "srp-phat"])
+def test_every_method_locates_signals_near_the_limits_of_double_alike(
+    two_talkers, method: str, scale: float
+) -> None:
+    """New-user pass: the methods reading STFT frames squared them as given: TOPS at 1e300
+    raised numpy's LinAlgError (its covariances overflowed) and at 1e-300 answered 0° (they
+    were zero); no method sees an overall scale, so signals that far from 1 are brought to a
+    peak of 1 first (and only they: the maps at ordinary levels are unchanged)."""
+    s = two_talkers
+    x = np.array(s.signals) / np.abs(s.signals).max()
+    k = 1 if method == "tdoa-ls" else 2
+    res = ak.doa.locate(x * scale, FS, s.geometry, method=method, num_sources=k)
+    ref = ak.doa.locate(x, FS, s.geometry, method=method, num_sources=k)
+    np.testing.assert_allclose(
+        res.spectrum, ref.spectrum, rtol=1e-6, atol=1e-6 * np.ptp(ref.spectrum)
+    )
+    np.testing.assert_allclose(res.azimuth, ref.azimuth, atol=1e-6)
+
+
+def test_an_array_whose_delays_no_frame_holds_is_refused(two_talkers) -> None:
+    """New-user pass: a 6-mic ring read in mm as metres (92.6 m across) was searched with
+    32 ms frames that cannot hold its 0.27 s delays, and gave an answer; a 1400 km one was
+    killed for memory (the SRP-PHAT lag table). Refused, as by the beamformers and the front
+    end."""
+    s = two_talkers
+    pos = s.geometry.positions.copy()
+    for scale in (1000.0, 1e6):  # 92.6 m, 92.6 km
+        g = ak.ArrayGeometry(pos * scale)
+        with pytest.raises(ValueError, match=r"^geometry=.* m across: sound takes .* longer than"):
+            ak.doa.locate(s.signals, FS, g)
+    ak.doa.locate(s.signals, FS, ak.ArrayGeometry(pos * 10), nfft=512)  # 0.9 m: 2.7 ms < 32 ms
+    km = ak.ArrayGeometry(pos * 1000.0)  # the beamformers and the front end alike
+    with pytest.raises(ValueError, match=r"^geometry=.* m across: sound takes 0\.27 s"):
+        ak.beamform.beamform(s.signals, FS, km, (40.0, 0.0))
+    with pytest.raises(ValueError, match=r"^geometry=.* m across: sound takes 0\.27 s"):
+        ak.frontend.Pipeline(km, FS)
+
+
 def _band(scene: ak.sim.Scene, nfft: int = 512, freq_range=(300.0, 3500.0)):
     X = ak.stft.stft(scene.signals, FS, nfft=nfft)
     f = ak.stft.stft_frequencies(FS, nfft)

@@ -219,6 +219,9 @@ def test_unit_vectors_round_trip() -> None:
         ([[0, 0, 0, 0], [1, 0, 0, 0]], r"positions=.*shape \(M, 3\) or \(M, 2\)"),
         ([["a", "b"], ["c", "d"]], r"positions=.*must be numeric"),
         ([[True, False, False], [False, True, False]], r"positions=.*not booleans"),
+        # new-user pass: distances of 1e300 overflowed (RuntimeWarning), and the aperture,
+        # inf, then failed in doa and check with OverflowError tracebacks
+        ([[0, 0, 0], [1e300, 0, 0]], r"positions=.*1e\+300 m apart.*are they in metres"),
     ],
 )
 def test_bad_positions(positions: object, match: str) -> None:

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
 from arraykit import _validate as v
+from arraykit.hardware.file import SUFFIXES as FILE_SUFFIXES
 
 __all__ = [
     "add_channel_args",
@@ -25,9 +29,9 @@ __all__ = [
     "is_recording",
     "open_recording",
     "read_recording",
+    "recording_terms",
+    "save_figure",
 ]
-
-AUDIO_SUFFIXES = (".wav", ".flac", ".w64", ".rf64", ".aiff", ".aif", ".caf", ".ogg")
 
 
 def channel_map(text: str | None) -> list[int] | None:
@@ -69,7 +73,7 @@ def add_channel_args(p: argparse.ArgumentParser) -> None:
 
 def is_recording(path: Any) -> bool:
     """Whether ``--device`` names an audio file rather than a device."""
-    return isinstance(path, str | Path) and Path(str(path)).suffix.lower() in AUDIO_SUFFIXES
+    return isinstance(path, str | Path) and Path(str(path)).suffix.lower() in FILE_SUFFIXES
 
 
 def open_recording(
@@ -176,6 +180,28 @@ def read_recording(
     return x, int(dev.fs), dev.geometry
 
 
+@contextmanager
+def recording_terms(
+    path: str, flag: str, fs: float, flags: Mapping[str, str | None] = MappingProxyType({})
+) -> Iterator[None]:
+    """The library's errors in the command's words: about ``signals``, as about the
+    recording (`flag`, `path`); about an argument in `flags`, as about that flag, or,
+    mapped to None, as about the recording at its rate `fs` (a band the command fixes)."""
+    from arraykit.errors import InvalidArgumentError
+
+    try:
+        yield
+    except InvalidArgumentError as exc:
+        if exc.name == "signals" and exc.why is not None:
+            raise v.fail(flag, path, exc.why) from None
+        if exc.name is not None and exc.name in flags:
+            to = flags[exc.name]
+            if to is not None:
+                raise exc.renamed(to) from None
+            raise v.fail(flag, path, f"sampled at {fs:g} Hz, {exc}") from None
+        raise
+
+
 def check_figure_output(path: str | None, flag: str, made: str | None = None) -> None:
     """Refuse a figure path matplotlib cannot write before any work is done.
 
@@ -196,6 +222,17 @@ def check_figure_output(path: str | None, flag: str, made: str | None = None) ->
         made is not None and parent.absolute() == Path(made).absolute()
     ):
         raise v.fail(flag, str(path), f"folder {str(parent)!r} does not exist")
+    if parent.is_dir() and not os.access(parent, os.W_OK):
+        raise v.fail(flag, str(path), f"folder {str(parent)!r} is not writable")
+
+
+def save_figure(fig: Any, path: str, **kw: Any) -> None:
+    """``fig.savefig(path, **kw)`` written beside `path` and renamed over it
+    (:func:`arraykit.io.replacing`): a full disk leaves an earlier picture as it was."""
+    from arraykit.io import replacing
+
+    with replacing(path) as tmp:
+        fig.savefig(tmp, **kw)
 
 
 def geometry_flag(text: Any, flag: str = "--geometry") -> Any:

@@ -14,7 +14,9 @@ from arraykit.cli._inputs import (
     check_figure_output,
     geometry_flag,
     read_recording,
+    recording_terms,
     refuse_overwriting_input,
+    save_figure,
 )
 from arraykit.errors import InvalidArgumentError
 
@@ -149,8 +151,10 @@ def run_beamform(args: argparse.Namespace) -> int:
             f"--direction={args.direction!r}: give exactly one of --direction and --point"
         )
     direction = None
+    terms = {"nfft": "--nfft", "noise": "--noise", "ref": "--ref-mic", "loading": "--loading"}
     if args.direction == "auto":
-        direction = _locate(x, fs, g)
+        with recording_terms(args.input, "IN.wav", fs, terms):
+            direction = _locate(x, fs, g)
         print(
             f"direction auto: strongest source at azimuth {direction[0]:.1f}, elevation {direction[1]:.1f}"
         )
@@ -162,19 +166,20 @@ def run_beamform(args: argparse.Namespace) -> int:
     elif args.noise:
         t0, t1 = parse_numbers(args.noise, "--noise", 2, sep=":")
         noise = (t0, t1)
-    y = beamform(
-        x,
-        fs,
-        g,
-        direction,
-        method=args.method,
-        noise=noise,
-        nulls=nulls,
-        loading=args.loading,
-        point=point,
-        ref=args.ref_mic,
-        nfft=args.nfft,
-    )
+    with recording_terms(args.input, "IN.wav", fs, terms):
+        y = beamform(
+            x,
+            fs,
+            g,
+            direction,
+            method=args.method,
+            noise=noise,
+            nulls=nulls,
+            loading=args.loading,
+            point=point,
+            ref=args.ref_mic,
+            nfft=args.nfft,
+        )
     write_audio(args.output, y, fs)
     if point:
         target = f"point {tuple(point)} m"
@@ -310,7 +315,7 @@ def run_pattern(args: argparse.Namespace) -> int:
         fig = plot_polar_pattern(
             w, g, freqs, direction=direction, title=f"{g.name or 'array'}: {args.method}"
         )
-        fig.savefig(args.output, dpi=120, bbox_inches="tight")
+        save_figure(fig, args.output, dpi=120, bbox_inches="tight")
         from arraykit.plot._mpl import pyplot
 
         pyplot().close(fig)

@@ -24,6 +24,7 @@ from arraykit.cli._inputs import (
     geometry_flag,
     is_recording,
     open_recording,
+    recording_terms,
 )
 from arraykit.doa import registry as doa_registry
 from arraykit.errors import InvalidArgumentError
@@ -480,6 +481,9 @@ def run_check(args: argparse.Namespace) -> int:
                 f"recording {args.seconds:g} s from {dev.name}: play a sound now", file=sys.stderr
             )
             x = dev.record(args.seconds)
-    report = check_signals(x.astype(np.float64), dev.fs, dev.geometry, azimuth=args.azimuth)
+    with recording_terms(
+        args.file or str(args.device), "FILE" if args.file else "--device", dev.fs
+    ):
+        report = check_signals(x.astype(np.float64), dev.fs, dev.geometry, azimuth=args.azimuth)
     print(report.summary())
     return 0 if report.ok else 1

@@ -15,6 +15,7 @@ import os
 import re
 import sys
 import time
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -194,6 +195,10 @@ def run_track(args: argparse.Namespace) -> int:
             raise v.fail(
                 "--view", matplotlib.get_backend(), f"{why}: save the map with --view-png PNG"
             )
+    try:
+        files = TrackFiles(args.out, int(dev.fs))
+    except OSError as exc:  # /proc/x, a read-only disk: before anything is processed
+        raise v.fail("--out", args.out, f"cannot be made a folder: {exc.strerror}") from None
     player = Player(args.play, int(dev.fs), name="--play") if args.play else None
     try:  # opened (a file: emptied) once nothing else can refuse the run
         extra_sink = JsonLines(args.json, name="--json") if args.json else None
@@ -201,12 +206,11 @@ def run_track(args: argparse.Namespace) -> int:
         if player is not None:
             player.close()
         raise
-    files = TrackFiles(args.out, int(dev.fs))
     sinks = [JsonLines(f"{args.out}/tracks.jsonl")]
     if extra_sink is not None:
         sinks.append(extra_sink)
 
-    def emit(reports: list[Any]) -> None:
+    def emit(reports: Iterable[Any]) -> None:
         for r in reports:
             line = r.as_dict()
             for s in sinks:
@@ -228,7 +232,7 @@ def run_track(args: argparse.Namespace) -> int:
             for start, block in dev.blocks_with_index():
                 if start > expected:  # the device lost frames: keep the timing
                     lost += start - expected
-                    emit(pipe.lost(start - expected))
+                    emit(pipe.lost_blocks(start - expected))
                 x = block.astype(np.float64)
                 if limit is not None:
                     x = x[:, : max(0, limit - start)]

@@ -61,7 +61,15 @@ class ArrayGeometry:
             raise v.fail(
                 "positions", positions, f"an array needs at least 2 microphones, got {pos.shape[0]}"
             )
-        dist = np.linalg.norm(pos[:, None, :] - pos[None, :, :], axis=-1)
+        with np.errstate(over="ignore"):
+            dist = np.linalg.norm(pos[:, None, :] - pos[None, :, :], axis=-1)
+        if not np.isfinite(dist).all():
+            raise v.fail(
+                "positions",
+                positions,
+                f"microphones {float(np.abs(pos).max()):.3g} m apart, beyond what double "
+                "squares: are they in metres?",
+            )
         dist[np.diag_indices_from(dist)] = np.inf
         i, j = np.unravel_index(np.argmin(dist), dist.shape)
         if dist[i, j] < 1e-6:
