@@ -49,8 +49,8 @@ def test_zones_eigenvectors_are_the_local_covariances_dominant_ones() -> None:
 
 
 def test_zones_of_strided_frames_are_those_of_contiguous_ones() -> None:
-    """single_source reads a frame's power from its (re, im) pairs when the frames are
-    contiguous and from .real / .imag otherwise: the same zones and vectors, bit for
+    """single_source gathers a zone's frames by flat index from frames laid out
+    (F, M, T) and copies other layouts so first: the same zones and vectors, bit for
     bit (single and double precision)."""
     rng = np.random.default_rng(2)
     M, F, T = 4, 9, 30
@@ -271,3 +271,30 @@ def test_three_talkers_on_a_line_are_counted_per_cosine(seed: int) -> None:
     assert res.num_sources == 3, res.count_reason
     d = angular_distance(res.directions[:, None], truth[None])
     assert d.min(axis=0).max() <= 12.0, (res.directions, truth)
+
+
+@pytest.mark.parametrize("geometry", [CIRCLE, ak.ArrayGeometry.linear(4, 0.04)])
+def test_smoothing_on_the_search_points_is_the_full_smoothing(
+    geometry: ak.ArrayGeometry,
+) -> None:
+    """The pursuit smooths zone counts, which sit on every step-th grid point, with
+    those columns of the smoothing matrix only: the full product's histogram to
+    rounding (random counts on 200 draws, rings and arcs, steps 1-4)."""
+    from arraykit.doa.extract import beamwidth
+
+    plan, _ = plan_stft(FS, geometry, {"num_sources": "auto"})
+    grid = plan.grid_directions
+    width = beamwidth(geometry, plan.freqs, plan.c)
+    smooth = sparsity._kernels_for(grid, width)[0]
+    rng = np.random.default_rng(3)
+    for step in (1, 2, 3, 4):
+        cols = sparsity._smoothing_columns(plan, width, step)
+        assert cols.shape == (len(grid), len(grid[::step]))
+        for _ in range(50):
+            counts = np.zeros(len(grid))
+            counts[::step] = rng.poisson(rng.uniform(0.1, 8.0), size=len(grid[::step]))
+            full = smooth @ counts
+            np.testing.assert_allclose(cols @ counts[::step], full, rtol=1e-12, atol=1e-12)
+            assert np.argmax(cols @ counts[::step]) == np.argmax(full) or np.isclose(
+                full.max(), full[np.argmax(cols @ counts[::step])], rtol=1e-12
+            )

@@ -69,7 +69,7 @@ def beamwidth(geometry: ArrayGeometry, freqs: np.ndarray, c: float) -> float:
     and its peak, and the median over the looks is returned.
     """
     key = (geometry.positions.tobytes(), np.asarray(freqs, float).tobytes(), float(c))
-    hit = _kept.get(repr(key).encode())
+    hit = _kept.get(key)
     if hit is not None:
         return hit
     grid = _grids.layout_grid(geometry, "azimuth", 1.0)
@@ -86,7 +86,7 @@ def beamwidth(geometry: ArrayGeometry, freqs: np.ndarray, c: float) -> float:
         near = psf >= floor + 0.5 * (psf[g0] - floor)
         widths.append(float(_grids.angular_distance(grid[near], grid[g0]).max()))
     width = max(float(np.median(widths)), 1.0)
-    _kept.put(repr(key).encode(), width)
+    _kept.put(key, width)
     return width
 
 

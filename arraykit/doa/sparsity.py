@@ -117,6 +117,7 @@ standard deviations (:attr:`Atoms.clear`); then a map whose peak hardly stands o
 GRID_KINDS = ("ring", "arc", "arc-el")
 """Grids the histogram is made on (one angle); other grids are counted by ``"clean"``."""
 
+_columns: Cache[np.ndarray] = _cache.named("doa.zone_smoothing_columns", 16)
 _kernels: Cache[tuple[np.ndarray, np.ndarray]] = Cache("doa.zone_kernels", 16)
 _search: Cache[np.ndarray] = _cache.named("doa.zone_steering", 16)
 
@@ -149,32 +150,42 @@ def single_source(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     module's docstring): their bins ``(n,)``, zone numbers ``(n,)`` (zone ``z`` holds
     frames ``2z, 2z + 1``) and dominant eigenvectors ``(n, M)`` with each element
     scaled to modulus 1 (PHAT)."""
-    T = X.shape[2]
+    M, _, T = X.shape
     Z = T // 2
-    x1, x2 = X[:, :, 0 : 2 * Z : 2], X[:, :, 1 : 2 * Z : 2]  # (M, F, Z)
-    if X.strides[-1] == X.itemsize:  # |x|^2 of every frame at once: (re, im) pairs
-        sq = np.square(X.view(X.real.dtype))  # (M, F, 2T)
-        e = (sq[..., 0::2] + sq[..., 1::2]).sum(axis=0)  # (F, T)
-    else:
-        e = (X.real**2 + X.imag**2).sum(axis=0)
-    a, d = e[:, 0 : 2 * Z : 2], e[:, 1 : 2 * Z : 2]  # (F, Z)
-    b = (x1.conj() * x2).sum(axis=0)  # Gram matrix [[a, b], [b*, d]]
-    b2 = np.abs(b) ** 2
-    power = a + d
-    lam = 0.5 * power + np.sqrt(0.25 * (a - d) ** 2 + b2)
+    e = (X.real**2 + X.imag**2).sum(axis=0)  # (F, T) each frame's power
+    power = e[:, 0 : 2 * Z : 2] + e[:, 1 : 2 * Z : 2]  # (F, Z) a + d
     prev = np.empty_like(power)
     prev[:, 0] = np.inf
     prev[:, 1:] = power[:, :-1]
-    keep = (lam >= DOMINANCE * power) & (power >= ONSET * prev) & (power > 0)
-    fi, zi = np.nonzero(keep)  # fi ascending
+    # the onset test first (a quarter of the zones pass it), then the Gram matrix
+    # [[a, b], [b*, d]] and its dominant eigenvalue of those zones only, gathered by
+    # flat index: zone fi * Z + zi, fi ascending
+    k = np.flatnonzero((power >= ONSET * prev) & (power > 0))
+    fi, zi = np.divmod(k, Z)
+    ek = fi * T + 2 * zi  # the zone's first frame in e (F, T)
+    a, d, pk = e.take(ek), e.take(ek + 1), power.take(k)
+    # frames laid out (F, M, T), as the searches keep them (else copied so): element
+    # (m, f, 2 zi) of X at f M T + m T + 2 zi
+    Xf = np.ascontiguousarray(X.transpose(1, 0, 2)).reshape(-1)
+    at = (np.arange(M) * T)[:, None] + (fi * (M * T) + 2 * zi)[None, :]  # (M, n)
+    x1, x2 = Xf.take(at), Xf.take(at + 1)  # (M, n) the zones' two frames
+    b = (x1.conj() * x2).sum(axis=0)
+    b2 = np.abs(b) ** 2
+    lam = 0.5 * pk + np.sqrt(0.25 * (a - d) ** 2 + b2)
+    keep = np.flatnonzero(lam >= DOMINANCE * pk)
+    if len(keep) < len(k):
+        fi, zi, a, d, b, b2, lam = (v.take(keep) for v in (fi, zi, a, d, b, b2, lam))
+        x1, x2 = x1.take(keep, axis=1), x2.take(keep, axis=1)
     # dominant eigenvector of C: x1 w1 + x2 w2 with (w1, w2) the Gram matrix's, from
     # whichever of its two rows gives the longer (b = 0: orthogonal frames)
-    bk, lk, ak, dk, b2k = b[fi, zi], lam[fi, zi], a[fi, zi], d[fi, zi], b2[fi, zi]
-    first = b2k + (lk - ak) ** 2 >= (lk - dk) ** 2 + b2k
-    w1 = np.where(first, bk, lk - dk)
-    w2 = np.where(first, lk - ak, np.conj(bk))
-    u = x1[:, fi, zi] * w1 + x2[:, fi, zi] * w2  # (M, n)
-    return fi, zi, (u / np.maximum(np.abs(u), 1e-300)).T
+    first = b2 + (lam - a) ** 2 >= (lam - d) ** 2 + b2
+    w1 = np.where(first, b, lam - d)
+    w2 = np.where(first, lam - a, np.conj(b))
+    u = x1 * w1 + x2 * w2  # (M, n)
+    # u / |u| as numpy divides a complex by a real: times the reciprocal, part by part
+    scale = np.reciprocal(np.maximum(np.abs(u), 1e-300))
+    u.view(scale.dtype).reshape(*u.shape, 2)[...] *= scale[..., None]
+    return fi, zi, u.T
 
 
 def zone_directions(X: np.ndarray, plan: Plan, step: int = 1) -> Zones:
@@ -183,14 +194,17 @@ def zone_directions(X: np.ndarray, plan: Plan, step: int = 1) -> Zones:
     plan's grid (the histogram is smoothed over several points anyway)."""
     _, F, T = X.shape
     fi, _, u = single_source(X)
+    n, M = u.shape
     # zones padded per bin, one batched product per bin: (F, n_max, M) x (F, M, G_s)
     counts = np.bincount(fi, minlength=F)
-    pos = np.arange(len(fi)) - (np.cumsum(counts) - counts)[fi]
+    n_max = max(int(counts.max(initial=0)), 1)
+    rows = fi * n_max + (np.arange(n) - (np.cumsum(counts) - counts)[fi])  # (n,) in (F n_max)
     # single precision: a direction is an argmax over a smoothed-over grid
-    U = np.zeros((F, max(int(counts.max(initial=0)), 1), u.shape[1]), dtype=np.complex64)
-    U[fi, pos] = np.conj(u)
-    prod = (U @ _search_steering(plan, step))[fi, pos]  # (n, G_s) u^H a
-    best = step * (prod.real**2 + prod.imag**2).argmax(axis=1)
+    U = np.zeros((F * n_max, M), dtype=np.complex64)
+    U[rows] = np.conj(u)
+    A = _search_steering(plan, step)  # (F, M, G_s)
+    prod = np.matmul(U.reshape(F, n_max, M), A).reshape(F * n_max, -1).take(rows, axis=0)
+    best = step * (prod.real**2 + prod.imag**2).argmax(axis=1)  # |u^H a|^2
     if plan.grid_kind != "ring":  # an arc's ends clamp the maximum
         last = step * ((len(plan.grid_directions) - 1) // step)
         best = best[(best > 0) & (best < last)]
@@ -236,14 +250,18 @@ def pursue(
     zones = zone_directions(X, plan, step)
     if len(zones.grid_index) == 0:
         return Atoms(np.zeros(0, dtype=int), np.zeros(0), 0.0, zones)
-    smooth, dist = _kernels_for(grid, width)
+    dist = _kernels_for(grid, width)[1]
     counts = np.bincount(zones.grid_index, minlength=len(grid)).astype(float)  # (G,)
     line = per_cosine and plan.geometry.axis is not None
     weighted = counts * _stretch(plan) if line else counts  # d(cos) = sin d(angle)
-    atoms, heights, left = _atoms(weighted, plan, width, kmax, force)
+    # the zones sit on every step-th point: the smoothing reads those columns only (a
+    # third of the matrix on the circle; the same sums but for the order of their terms)
+    cols = _smoothing_columns(plan, width, step)
+    hist = cols @ weighted[::step]  # (G,)
+    atoms, heights, left = _atoms(weighted, plan, width, kmax, force, hist)
     # how clearly the zones gather is read around the top of the histogram per degree
     # (CLEAR was set there): the first atom, unless a line's atoms were per cosine
-    top = int(atoms[0]) if len(atoms) and not line else int(np.argmax(smooth @ counts))
+    top = int(atoms[0]) if len(atoms) and not line else int(np.argmax(cols @ counts[::step]))
     clear = _gathered(zones.grid_index, dist[top] <= ATOM * width)
     return Atoms(atoms, heights, left, zones, clear)
 
@@ -259,11 +277,18 @@ def histogram_atoms(
 
 
 def _atoms(
-    counts: np.ndarray, plan: Plan, width: float, kmax: int, force: bool
+    counts: np.ndarray,
+    plan: Plan,
+    width: float,
+    kmax: int,
+    force: bool,
+    hist: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, float]:
-    """:func:`histogram_atoms` with the array's beamwidth `width` (degrees) given."""
+    """:func:`histogram_atoms` with the array's beamwidth `width` (degrees) given (and
+    the smoothed histogram `hist` ``(G,)`` when made already)."""
     smooth, dist = _kernels_for(plan.grid_directions, width)
-    hist = smooth @ np.asarray(counts, dtype=float)  # (G,)
+    if hist is None:
+        hist = smooth @ np.asarray(counts, dtype=float)  # (G,)
     atoms: list[int] = []
     heights: list[float] = []
     first = float(hist.max(initial=0.0))
@@ -365,6 +390,20 @@ def _kernels_for(grid: np.ndarray, width: float) -> tuple[np.ndarray, np.ndarray
         smooth.setflags(write=False)
         kept = (smooth, dist)
         _kernels.put(key, kept)
+    return kept
+
+
+def _smoothing_columns(plan: Plan, width: float, step: int) -> np.ndarray:
+    """The histogram's smoothing matrix's every `step`-th column ``(G, G_s)`` on the
+    plan's grid, contiguous (kept per grid, beamwidth and step: keyed by the plan's
+    steering digest, no hash of the grid per call)."""
+    key = plan.steering().cache_key(float(width), float(step))
+    kept = _columns.get(key)
+    if kept is None:
+        smooth = _kernels_for(plan.grid_directions, width)[0]
+        kept = np.ascontiguousarray(smooth[:, ::step])
+        kept.setflags(write=False)
+        _columns.put(key, kept)
     return kept
 
 
