@@ -110,6 +110,12 @@ def _check_out_dir(path: str) -> None:
         raise v.fail(
             "--out", path, f"its folder {str(out.parent)!r} does not exist: create it first"
         )
+    if not out.exists():  # /proc/x, a read-only disk: tried, and removed again
+        try:
+            out.mkdir()
+            out.rmdir()
+        except OSError as exc:
+            raise v.fail("--out", path, f"cannot be made a folder: {exc.strerror}") from None
     if out.is_dir():
         earlier = sorted(p.name for p in out.glob("track*") if _TRACK_FILE.fullmatch(p.name))
         if earlier:
@@ -195,10 +201,6 @@ def run_track(args: argparse.Namespace) -> int:
             raise v.fail(
                 "--view", matplotlib.get_backend(), f"{why}: save the map with --view-png PNG"
             )
-    try:
-        files = TrackFiles(args.out, int(dev.fs))
-    except OSError as exc:  # /proc/x, a read-only disk: before anything is processed
-        raise v.fail("--out", args.out, f"cannot be made a folder: {exc.strerror}") from None
     player = Player(args.play, int(dev.fs), name="--play") if args.play else None
     try:  # opened (a file: emptied) once nothing else can refuse the run
         extra_sink = JsonLines(args.json, name="--json") if args.json else None
@@ -206,6 +208,7 @@ def run_track(args: argparse.Namespace) -> int:
         if player is not None:
             player.close()
         raise
+    files = TrackFiles(args.out, int(dev.fs))
     sinks = [JsonLines(f"{args.out}/tracks.jsonl")]
     if extra_sink is not None:
         sinks.append(extra_sink)
