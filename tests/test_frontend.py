@@ -714,6 +714,12 @@ def test_blocks_that_cannot_fit_are_refused_naming_block_hops(six: ak.ArrayGeome
     with pytest.raises(ak.InvalidArgumentError, match=r"^block_hops=1000000000: would need"):
         Pipeline(six, FS, FrontendOptions(block_hops=10**9))
     assert Pipeline(six, FS, FrontendOptions(block_hops=1000)).block_n == 128_000
+    # new-user pass: fs=1e300 with the default block was refused as block_hops=None (not
+    # given), its size a 280-digit count
+    with pytest.raises(
+        ak.InvalidArgumentError, match=r"^fs=1e\+300: .*blocks of 5\.76e\+298 samples"
+    ):
+        Pipeline(six, 1e300)
 
 
 def test_a_band_without_width_is_refused_without_an_infinite_rate(six: ak.ArrayGeometry) -> None:

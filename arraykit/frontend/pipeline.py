@@ -415,8 +415,11 @@ class Pipeline:
         )
         self.block_n = self.block_hops * self.hop
         # a block, its pending input and the zeros finish() pads with: refused before use
-        what = f"blocks of {self.block_n} samples x {M} microphones"
-        v.fits("block_hops", opts.block_hops, 4 * 8.0 * M * self.block_n, what, "use fewer hops")
+        what = f"blocks of {self.block_n:.3g} samples x {M} microphones"
+        size = 4 * 8.0 * M * self.block_n
+        if opts.block_hops is None:  # the default block: the rate is what is off
+            v.fits("fs", fs, size, what, "give a sampling rate in Hz")
+        v.fits("block_hops", opts.block_hops, size, what, "use fewer hops")
         self.latency = (self.block_n + nfft - self.hop) / self.fs
         self.sts = StreamingSTFT(self.fs, geometry.n_mics, nfft=nfft)
         self.sts.push(np.zeros((geometry.n_mics, nfft - self.hop)))  # see StreamingISTFT
