@@ -743,6 +743,13 @@ def test_integer_samples_are_refused_not_read_as_full_scale(six: ak.ArrayGeometr
     assert pipe.samples_in == 0  # nothing was taken in
     assert pipe.process(np.zeros((6, 100), dtype=np.float32)) == []
     assert pipe.samples_in == 100
+    # new-user pass: floats of 1e30 overflowed the separator's float32 covariances
+    # (RuntimeWarnings) and the tracks' voices came out NaN; at 1e160 no track at all
+    for peak in (1e30, 1e200):
+        with pytest.raises(ak.InvalidArgumentError, match=r"^chunk=.*samples up to 1e\+\d+, "):
+            pipe.process(np.full((6, 100), peak))
+    assert pipe.samples_in == 100
+    assert pipe.process(np.full((6, 100), 1e18)) == []  # below 2**60: taken
 
 
 def test_a_finished_pipeline_refuses_more_input_naming_the_call(six: ak.ArrayGeometry) -> None:

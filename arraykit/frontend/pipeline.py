@@ -511,6 +511,14 @@ class Pipeline:
             why = f"holds {kind} samples: give floats at full scale 1 ({scale})"
             raise v.fail("chunk", chunk, why)
         x = v.signals("chunk", chunk, self.geometry.n_mics)
+        peak = float(np.max(np.abs(x))) if x.size else 0.0
+        if peak > 2.0**60:  # the separator's float32 covariances square the samples
+            why = "beyond 2**60, which the front end's float32 covariances cannot square"
+            raise v.fail(
+                "chunk",
+                chunk,
+                f"holds samples up to {peak:.3g}, {why}: give floats at full scale 1",
+            )
         self.samples_in += x.shape[1]
         buf = np.concatenate([self._pending, x], axis=1)
         out = []
