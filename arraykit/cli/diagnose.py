@@ -17,9 +17,9 @@ from arraykit.beamform import design_names
 from arraykit.cli._inputs import (
     add_channel_args,
     check_figure_output,
+    command_terms,
     geometry_flag,
     read_recording,
-    recording_terms,
     save_figure,
 )
 
@@ -264,7 +264,7 @@ def _recording(args, direction) -> int:
         noise = (t0, t1)
     signals, fs, geometry = read_recording(args.input, args, flag="IN.wav", purpose="diagnose")
     terms = {"freq_range": None, "noise": "--noise", "loading": "--loading"}
-    with recording_terms(args.input, "IN.wav", fs, terms):
+    with command_terms(terms, ("IN.wav", args.input, fs)):
         rep = diagnose_recording(
             signals,
             fs,

@@ -21,10 +21,10 @@ from arraykit import hardware as hw
 from arraykit.cli._inputs import (
     add_channel_args,
     channel_map,
+    command_terms,
     geometry_flag,
     is_recording,
     open_recording,
-    recording_terms,
 )
 from arraykit.doa import registry as doa_registry
 from arraykit.errors import InvalidArgumentError
@@ -481,9 +481,8 @@ def run_check(args: argparse.Namespace) -> int:
                 f"recording {args.seconds:g} s from {dev.name}: play a sound now", file=sys.stderr
             )
             x = dev.record(args.seconds)
-    with recording_terms(
-        args.file or str(args.device), "FILE" if args.file else "--device", dev.fs
-    ):
+    where = ("FILE", args.file) if args.file else ("--device", str(args.device))
+    with command_terms(recording=(*where, dev.fs)):
         report = check_signals(x.astype(np.float64), dev.fs, dev.geometry, azimuth=args.azimuth)
     print(report.summary())
     return 0 if report.ok else 1
