@@ -231,6 +231,9 @@ def run_record(args: argparse.Namespace) -> int:
     check_output(args.out, name="OUT.wav")  # a bad path is refused before the device is touched
     target_s = None if args.seconds is None else v.positive("--seconds", args.seconds)
     probe = open_device(args, all_channels=args.all_channels)
+    if target_s is not None and round(target_s * probe.fs) < 1:  # an empty file as a take
+        why = f"is less than one frame at {probe.fs:g} Hz ({1 / probe.fs:.3g} s): nothing to record"
+        raise v.fail("--seconds", args.seconds, why)
     blocksize = 1024
     queue_blocks = max(4, round(v.positive("--buffer", args.buffer) * probe.fs / blocksize))
     dev = open_device(
