@@ -168,8 +168,9 @@ def _prediction(args, geometry, direction) -> int:
         loading=0.0 if args.loading is None else args.loading,
         nulls=[_direction("--null", s) for s in args.null],
     )
-    s = sweep(geometry, freqs, errors=errors, **kw)
-    t = tolerance(geometry, freqs, max_error=max_err, step=step, **kw)
+    with command_terms({"snr_db": "--snr", "loading": "--loading", "nulls": "--null"}):
+        s = sweep(geometry, freqs, errors=errors, **kw)
+        t = tolerance(geometry, freqs, max_error=max_err, step=step, **kw)
     if args.output:
         from arraykit.plot.diagnostics import plot_steering_report
 
