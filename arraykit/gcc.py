@@ -170,7 +170,7 @@ def gcc_phat(
     else:
         shift = LONG_WINDOW if max_tau is None else _max_shift(max_tau, fs, max(ns, nr))
         n = min(ns, nr)
-        frame = _frame_for(shift, n, interp, interp * nfft)
+        frame = _frame_for(shift, n, interp, interp * nfft, max_tau is not None)
         lo, hi = -min(nr - 1, shift), min(ns - 1, shift)
         nfft = frame
         keep = _band_bins(freq_range, fs, nfft)
@@ -260,7 +260,7 @@ def gcc_phat_pairs(
         else:  # long: frame-averaged cross-spectra, bounded memory
             if geometry is None and max_tau is None:
                 shift = np.full(len(pr), LONG_WINDOW)
-            nfft = _frame_for(int(shift.max()), N, interp, interp * nfft)
+            nfft = _frame_for(int(shift.max()), N, interp, interp * nfft, max_tau is not None)
             cross, pw = _framewise(x, pr, nfft)
             X, power = None, pw[:, :, None]
     else:
@@ -401,17 +401,25 @@ def _whole_nfft(n: int) -> int:
     return int(sfft.next_fast_len(n, real=True))
 
 
-def _frame_for(shift: int, n: int, interp: int, need: int) -> int:
+def _frame_for(shift: int, n: int, interp: int, need: int, given: bool = True) -> int:
     """Frame length for frame-averaged GCC searching ``±shift`` samples of `n`-sample
-    signals; `need` is the upsampled size a whole-signal correlation would take."""
+    signals; `need` is the upsampled size a whole-signal correlation would take. The
+    error names max_tau when it was `given`, else interp (the default window is fixed)."""
     frame = max(4096, 1 << (4 * (shift + 1) - 1).bit_length())
     if frame > n // 2 or interp * frame > WHOLE_POINTS:
+        mb = need * 8 / 2**20
+        whole = f"one correlation of the whole signals at interp={interp} needs {mb:.0f} MB"
+        if not given:
+            why = (
+                f"{whole}, and the default ±{shift} samples cannot be searched in frames of "
+                f"{n}-sample signals"
+            )
+            raise v.fail("interp", interp, f"{why}: give a smaller interp, or shorter signals")
         raise v.fail(
             "max_tau",
             shift,
-            f"(samples) cannot be searched in frames of {n}-sample signals, and one "
-            f"correlation of the whole signals at interp={interp} needs {need * 8 / 2**20:.0f} "
-            "MB; give a smaller max_tau, a smaller interp, or shorter signals",
+            f"(samples) cannot be searched in frames of {n}-sample signals, and {whole}; give "
+            "a smaller max_tau, a smaller interp, or shorter signals",
         )
     return frame
 

@@ -68,7 +68,7 @@ def test_prediction_text_and_figure(tmp_path: Path, capsys: pytest.CaptureFixtur
     [
         (["--error", "5:0:1", "--snr", "10"], "error='5:0:1': is empty or inverted"),
         (["--error", "0:1:0.5"], "--snr=None: is needed by --method mpdr"),
-        (["--snr", "nan"], "snr_db=nan: contains NaN"),
+        (["--snr", "nan"], "--snr=nan: contains NaN"),
         (["--snr", "10", "--loading", "-1"], "loading=-1.0: must be a number >= 0"),
         (["--snr", "10", "--direction", "north"], "--direction='north': must be AZ or AZ,EL"),
         (["--snr", "10", "--method", "beam"], "argument --method: invalid choice"),
@@ -271,3 +271,11 @@ def test_sizes_are_refused_naming_the_flag_that_sets_them(capsys: pytest.Capture
         ak.diagnostics.tolerance(
             LINE4, np.arange(1.0, 1001), method="das", source=(90, 0), max_error=1e5
         )
+
+
+def test_an_snr_out_of_range_names_the_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    """New-user pass: ``--snr 1e300`` overflowed 10**(snr/10) (RuntimeWarning, NaN gains)."""
+    argv = ["diagnose", "--geometry", "uma-8", "--direction", "70", "--snr", "1e300"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("arraykit: error: --snr=1e+300: lies beyond")

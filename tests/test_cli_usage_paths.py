@@ -244,3 +244,14 @@ def test_a_positional_file_that_is_not_audio_is_named_as_the_file(
     err = capsys.readouterr().err
     assert err.startswith(f"arraykit: error: {flag}='{notes}': cannot be read as audio")
     assert err.count("\n") == 1 and sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_record_refuses_a_duration_shorter_than_one_frame(tmp_path, capsys) -> None:
+    """New-user pass: ``record --seconds 1e-9`` wrote a WAV of 0 frames ('recorded 0
+    frames'), which every command then refuses as holding no audio."""
+    out = tmp_path / "take.wav"
+    argv = ["record", "--device", "sim:respeaker-6mic", "--seconds", "1e-9", str(out)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("arraykit: error: --seconds=1e-09: is less than one frame at 16000 Hz")
+    assert not out.exists()

@@ -362,6 +362,16 @@ def test_an_array_whose_delays_no_frame_holds_is_refused(two_talkers) -> None:
         ak.frontend.Pipeline(km, FS)
 
 
+def test_a_grid_coarser_than_half_a_turn_is_refused(two_talkers) -> None:
+    """New-user pass: ``resolution=1e300`` answered azimuth 0° (the grid's one direction)
+    with confidence 0; ``arraykit doa --resolution 1e300`` printed it."""
+    s = two_talkers
+    for res in (1e300, 180.0):
+        with pytest.raises(ValueError, match=r"^resolution=.*must be under 180"):
+            ak.doa.locate(s.signals, FS, s.geometry, resolution=res)
+    assert ak.doa.locate(s.signals, FS, s.geometry, resolution=90.0).azimuth.size == 1
+
+
 def _band(scene: ak.sim.Scene, nfft: int = 512, freq_range=(300.0, 3500.0)):
     X = ak.stft.stft(scene.signals, FS, nfft=nfft)
     f = ak.stft.stft_frequencies(FS, nfft)

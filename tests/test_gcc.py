@@ -128,6 +128,8 @@ def test_phat_sharper_than_plain_in_reverb() -> None:
         (lambda x: gcc_phat(x, x, FS, weighting="roth"), r"weighting='roth': must be one of"),
         (lambda x: gcc_phat(x, x, FS, interp=0), r"interp=0"),
         (lambda x: gcc_phat(x, x, FS, max_tau=-1.0), r"max_tau=-1.0"),
+        # new-user pass: named max_tau=8192 (not given: the default window)
+        (lambda x: gcc_phat(x, x, FS, interp=10**9), r"^interp=1000000000: one correlation"),
         (lambda x: gcc_phat(x, x, FS, weighting="phat-beta", beta=2), r"beta=2"),
         (lambda x: gcc_phat(x[:1], x, FS), r"sig=.*needs >= 2 samples"),
         (lambda x: gcc_phat(np.r_[x, np.nan], x, FS), r"sig=.*NaN"),

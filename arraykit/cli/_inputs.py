@@ -26,10 +26,10 @@ __all__ = [
     "add_channel_args",
     "channel_map",
     "check_figure_output",
+    "command_terms",
     "is_recording",
     "open_recording",
     "read_recording",
-    "recording_terms",
     "save_figure",
 ]
 
@@ -181,24 +181,26 @@ def read_recording(
 
 
 @contextmanager
-def recording_terms(
-    path: str, flag: str, fs: float, flags: Mapping[str, str | None] = MappingProxyType({})
+def command_terms(
+    flags: Mapping[str, str | None] = MappingProxyType({}),
+    recording: tuple[str, str, float] | None = None,
 ) -> Iterator[None]:
-    """The library's errors in the command's words: about ``signals``, as about the
-    recording (`flag`, `path`); about an argument in `flags`, as about that flag, or,
-    mapped to None, as about the recording at its rate `fs` (a band the command fixes)."""
+    """The library's errors in the command's words: about an argument in `flags`, as
+    about that flag; with the `recording` (its flag, path and rate), about ``signals`` as
+    about the recording, and about an argument mapped to None as about the recording at
+    its rate (a band the command fixes)."""
     from arraykit.errors import InvalidArgumentError
 
     try:
         yield
     except InvalidArgumentError as exc:
-        if exc.name == "signals" and exc.why is not None:
-            raise v.fail(flag, path, exc.why) from None
-        if exc.name is not None and exc.name in flags:
-            to = flags[exc.name]
-            if to is not None:
-                raise exc.renamed(to) from None
-            raise v.fail(flag, path, f"sampled at {fs:g} Hz, {exc}") from None
+        to = flags.get(exc.name, "") if exc.name is not None else ""
+        if recording is not None and (exc.name == "signals" or (to is None and exc.name)):
+            flag, path, fs = recording
+            why = exc.why if exc.name == "signals" else f"sampled at {fs:g} Hz, {exc}"
+            raise v.fail(flag, path, why or str(exc)) from None
+        if to:
+            raise exc.renamed(to) from None
         raise
 
 

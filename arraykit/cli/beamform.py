@@ -12,9 +12,9 @@ from arraykit.beamform.registry import design_names, get_design
 from arraykit.cli._inputs import (
     add_channel_args,
     check_figure_output,
+    command_terms,
     geometry_flag,
     read_recording,
-    recording_terms,
     refuse_overwriting_input,
     save_figure,
 )
@@ -153,7 +153,7 @@ def run_beamform(args: argparse.Namespace) -> int:
     direction = None
     terms = {"nfft": "--nfft", "noise": "--noise", "ref": "--ref-mic", "loading": "--loading"}
     if args.direction == "auto":
-        with recording_terms(args.input, "IN.wav", fs, terms):
+        with command_terms(terms, ("IN.wav", args.input, fs)):
             direction = _locate(x, fs, g)
         print(
             f"direction auto: strongest source at azimuth {direction[0]:.1f}, elevation {direction[1]:.1f}"
@@ -166,7 +166,7 @@ def run_beamform(args: argparse.Namespace) -> int:
     elif args.noise:
         t0, t1 = parse_numbers(args.noise, "--noise", 2, sep=":")
         noise = (t0, t1)
-    with recording_terms(args.input, "IN.wav", fs, terms):
+    with command_terms(terms, ("IN.wav", args.input, fs)):
         y = beamform(
             x,
             fs,
@@ -308,7 +308,9 @@ def run_pattern(args: argparse.Namespace) -> int:
     if any(f <= 0 for f in freqs):
         raise InvalidArgumentError(f"--freqs={args.freqs!r}: frequencies must be > 0 Hz")
     nulls = parse_nulls(args)
-    w, rows = pattern_metrics(g, args.method, direction, freqs, args.loading, nulls)
+    flags = {"direction": "--direction", "freqs": "--freqs", "loading": "--loading"}
+    with command_terms({**flags, "nulls": "--null"}):
+        w, rows = pattern_metrics(g, args.method, direction, freqs, args.loading, nulls)
     if args.output:
         from arraykit.plot.beam import plot_polar_pattern
 

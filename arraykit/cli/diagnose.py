@@ -17,9 +17,9 @@ from arraykit.beamform import design_names
 from arraykit.cli._inputs import (
     add_channel_args,
     check_figure_output,
+    command_terms,
     geometry_flag,
     read_recording,
-    recording_terms,
     save_figure,
 )
 
@@ -168,8 +168,9 @@ def _prediction(args, geometry, direction) -> int:
         loading=0.0 if args.loading is None else args.loading,
         nulls=[_direction("--null", s) for s in args.null],
     )
-    s = sweep(geometry, freqs, errors=errors, **kw)
-    t = tolerance(geometry, freqs, max_error=max_err, step=step, **kw)
+    with command_terms({"snr_db": "--snr", "loading": "--loading", "nulls": "--null"}):
+        s = sweep(geometry, freqs, errors=errors, **kw)
+        t = tolerance(geometry, freqs, max_error=max_err, step=step, **kw)
     if args.output:
         from arraykit.plot.diagnostics import plot_steering_report
 
@@ -264,7 +265,7 @@ def _recording(args, direction) -> int:
         noise = (t0, t1)
     signals, fs, geometry = read_recording(args.input, args, flag="IN.wav", purpose="diagnose")
     terms = {"freq_range": None, "noise": "--noise", "loading": "--loading"}
-    with recording_terms(args.input, "IN.wav", fs, terms):
+    with command_terms(terms, ("IN.wav", args.input, fs)):
         rep = diagnose_recording(
             signals,
             fs,

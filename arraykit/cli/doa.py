@@ -12,8 +12,8 @@ from arraykit import _validate as v
 from arraykit.cli._inputs import (
     add_channel_args,
     check_figure_output,
+    command_terms,
     read_recording,
-    recording_terms,
     save_figure,
 )
 from arraykit.doa import registry
@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         "num_sources": "--sources",
     }
     try:
-        with recording_terms(args.file, "FILE", fs, flags):
+        with command_terms(flags, ("FILE", args.file, fs)):
             res = locate(
                 signals,
                 fs,

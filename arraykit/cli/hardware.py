@@ -21,10 +21,10 @@ from arraykit import hardware as hw
 from arraykit.cli._inputs import (
     add_channel_args,
     channel_map,
+    command_terms,
     geometry_flag,
     is_recording,
     open_recording,
-    recording_terms,
 )
 from arraykit.doa import registry as doa_registry
 from arraykit.errors import InvalidArgumentError
@@ -231,6 +231,9 @@ def run_record(args: argparse.Namespace) -> int:
     check_output(args.out, name="OUT.wav")  # a bad path is refused before the device is touched
     target_s = None if args.seconds is None else v.positive("--seconds", args.seconds)
     probe = open_device(args, all_channels=args.all_channels)
+    if target_s is not None and round(target_s * probe.fs) < 1:  # an empty file as a take
+        why = f"is less than one frame at {probe.fs:g} Hz ({1 / probe.fs:.3g} s): nothing to record"
+        raise v.fail("--seconds", args.seconds, why)
     blocksize = 1024
     queue_blocks = max(4, round(v.positive("--buffer", args.buffer) * probe.fs / blocksize))
     dev = open_device(
@@ -481,9 +484,8 @@ def run_check(args: argparse.Namespace) -> int:
                 f"recording {args.seconds:g} s from {dev.name}: play a sound now", file=sys.stderr
             )
             x = dev.record(args.seconds)
-    with recording_terms(
-        args.file or str(args.device), "FILE" if args.file else "--device", dev.fs
-    ):
+    where = ("FILE", args.file) if args.file else ("--device", str(args.device))
+    with command_terms(recording=(*where, dev.fs)):
         report = check_signals(x.astype(np.float64), dev.fs, dev.geometry, azimuth=args.azimuth)
     print(report.summary())
     return 0 if report.ok else 1

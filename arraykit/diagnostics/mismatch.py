@@ -771,6 +771,8 @@ class _Problem:
                 raise v.fail(
                     "snr_db", snr_db, f"must be a number or one value per frequency ({f.size})"
                 )
+            if np.any(np.abs(snr) > 2000):  # 10**(snr/10) and its products leave double
+                raise v.fail("snr_db", snr_db, "lies beyond ±2000 dB: give an SNR in dB")
             level = np.real(np.trace(rn, axis1=-2, axis2=-1)) / m
             sigma = np.broadcast_to(10.0 ** (snr / 10.0), f.shape) * level
         elif "mixture_cov" in get_design(method).needs:
