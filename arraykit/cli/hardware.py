@@ -378,9 +378,12 @@ def run_live(args: argparse.Namespace) -> int:
     from arraykit.hardware.control import profiles_with_control
     from arraykit.live import FREQ_RANGE, LiveStats, track
 
-    if args.seconds is not None:  # before the device opens: a bad value costs nothing
+    # before the device opens, in the flags' names: a bad value costs nothing
+    args.memory = v.positive("--memory", args.memory)
+    args.block = v.positive("--block", args.block)
+    if args.seconds is not None:
         args.seconds = v.positive("--seconds", args.seconds)
-        if v.positive("--block", args.block) > args.seconds:  # it ran the whole block
+        if args.block > args.seconds:  # it ran the whole block
             why = f"is longer than --seconds {args.seconds:g}, which would run it whole"
             raise v.fail("--block", args.block, f"{why}: give --block {args.seconds:g} or less")
     extra = {"realtime": args.realtime} if str(args.device).startswith("sim:") else {}
@@ -410,8 +413,9 @@ def run_live(args: argparse.Namespace) -> int:
     pairs: list[tuple[float, float]] = []  # (raw on-chip angle, arraykit azimuth)
     tty = sys.stdout.isatty()
     onchip = ctl.onchip_azimuth if (ctl is not None and args.compare_onchip) else None
+    terms = {"memory": "--memory", "block": "--block", "num_sources": "--sources"}
     try:
-        with dev:
+        with dev, command_terms(terms):
             for est in track(
                 dev,
                 method=args.method,
