@@ -151,7 +151,13 @@ def run_beamform(args: argparse.Namespace) -> int:
             f"--direction={args.direction!r}: give exactly one of --direction and --point"
         )
     direction = None
-    terms = {"nfft": "--nfft", "noise": "--noise", "ref": "--ref-mic", "loading": "--loading"}
+    terms = {
+        "nfft": "--nfft",
+        "noise": "--noise",
+        "ref": "--ref-mic",
+        "loading": "--loading",
+        "points": "--point",
+    }
     if args.direction == "auto":
         with command_terms(terms, ("IN.wav", args.input, fs)):
             direction = _locate(x, fs, g)
