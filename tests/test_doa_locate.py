@@ -576,3 +576,19 @@ def test_complex_signals_are_refused_not_cast(two_talkers) -> None:
         ak.gcc_phat(x[0], x[1].real, FS)
     with pytest.raises(ak.InvalidArgumentError, match="is complex"):
         ak.beamform.beamform(x, FS, g, method="das", direction=(60.0, 0.0))
+
+
+def test_a_fine_sphere_resolution_is_reached_in_stages() -> None:
+    """New-user pass: ``--grid sphere --resolution 0.001`` built one patch of 36 M
+    directions around the coarse peak (6001 x 6001) and sorted it for a minute. A patch
+    of more than 20,000 directions is now reached in stages (each the last one's step
+    wide, 141 x 141 points): the direction found at 0.005 degrees is within 0.05 degrees
+    of the one-stage patch at 0.05 and within 2 degrees of the talker."""
+    g = ak.ArrayGeometry.rectangular(4, 4, 0.042)
+    src = [ak.sim.Source(ak.sim.speech_like(1.0, 16000, seed=3), 60.0, elevation=25.0)]
+    x = ak.sim.simulate(g, src, 16000, snr_db=30, seed=0).signals
+    fine, staged = (
+        ak.doa.locate(x, 16000, g, grid="sphere", resolution=r).directions[0] for r in (0.05, 0.005)
+    )
+    assert abs(staged[0] - fine[0]) < 0.05 and abs(staged[1] - fine[1]) < 0.05
+    assert abs(staged[0] - 60.0) < 2.0 and abs(staged[1] - 25.0) < 2.0
