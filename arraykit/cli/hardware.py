@@ -225,6 +225,24 @@ def run_devices(args: argparse.Namespace) -> int:
 # -- record ----------------------------------------------------------------------------------
 
 
+def _check_room(out: str, seconds: float, fs: float, channels: int, sample_format: str) -> None:
+    """Refuse a ``--seconds`` whose take would not fit in the free space where `out` goes
+    (a recording that fills the disk ends in an error hours in)."""
+    import shutil
+    from pathlib import Path
+
+    width = {"int16": 2, "int32": 4}.get(sample_format, 4)  # bytes a sample, as written
+    need = seconds * fs * channels * width
+    folder = Path(out).resolve().parent
+    free = shutil.disk_usage(folder).free
+    if need > free:
+        why = (
+            f"would write {need / 1e9:.3g} GB ({channels} channels at {fs:g} Hz, {width} bytes "
+            f"a sample) where {free / 1e9:.3g} GB are free ({folder}): give a shorter take"
+        )
+        raise v.fail("--seconds", seconds, why)
+
+
 def run_record(args: argparse.Namespace) -> int:
     from arraykit.io import AudioWriter, OutputError, check_output
 
@@ -234,6 +252,8 @@ def run_record(args: argparse.Namespace) -> int:
     if target_s is not None and round(target_s * probe.fs) < 1:  # an empty file as a take
         why = f"is less than one frame at {probe.fs:g} Hz ({1 / probe.fs:.3g} s): nothing to record"
         raise v.fail("--seconds", args.seconds, why)
+    if target_s is not None:  # the whole take must fit on the disk it goes to
+        _check_room(args.out, target_s, probe.fs, probe.n_outputs, probe.sample_format)
     blocksize = 1024
     queue_blocks = max(4, round(v.positive("--buffer", args.buffer) * probe.fs / blocksize))
     dev = open_device(
