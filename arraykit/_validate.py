@@ -25,7 +25,7 @@ def show(value: Any, limit: int = 80) -> str:
 def fail(name: str, value: Any, why: str) -> InvalidArgumentError:
     """Build the error for argument `name` holding `value`: ``raise fail(...)``."""
     err = InvalidArgumentError(f"{name}={show(value)}: {why}")
-    err.name = name
+    err.name, err.why = name, why
     return err
 
 

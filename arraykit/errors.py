@@ -30,6 +30,7 @@ class InvalidArgumentError(ArraykitError, ValueError):
     (:meth:`renamed`)."""
 
     name: str | None = None
+    why: str | None = None  # the message after ``name=value: `` (None when written by hand)
 
     def renamed(self, name: str) -> InvalidArgumentError:
         """The same error about the argument called `name` (itself when its name is not
@@ -37,7 +38,7 @@ class InvalidArgumentError(ArraykitError, ValueError):
         if self.name is None:
             return self
         err = type(self)(name + str(self)[len(self.name) :])
-        err.name = name
+        err.name, err.why = name, self.why
         return err
 
 

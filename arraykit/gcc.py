@@ -33,6 +33,7 @@ Weightings ``W(f)`` of the cross-spectrum ``G = S R*``:
 
 from __future__ import annotations
 
+import math
 from itertools import combinations
 from typing import Any, Literal
 
@@ -42,6 +43,7 @@ import scipy.fft as sfft
 
 from arraykit import _validate as v
 from arraykit.geometry import SPEED_OF_SOUND, ArrayGeometry
+from arraykit.stft import near_unit
 
 __all__ = [
     "Weighting",
@@ -149,6 +151,10 @@ def gcc_phat(
                 "is silent (no signal beyond a constant offset): a pair with a silent side "
                 "has no delay; check that microphone",
             )
+    peaks = (float(np.max(np.abs(s))), float(np.max(np.abs(r))))  # > 0: neither is silent
+    far = not all(2.0**-60 < p < 2.0**60 for p in peaks)
+    if far:  # squares would overflow or be subnormal: each side at a peak of 1 (see _at_scale)
+        s, r = s / peaks[0], r / peaks[1]
     ns, nr = s.size, r.size
     nfft = _whole_nfft(ns + nr - 1)
     if interp * nfft <= WHOLE_POINTS:
@@ -164,7 +170,7 @@ def gcc_phat(
     else:
         shift = LONG_WINDOW if max_tau is None else _max_shift(max_tau, fs, max(ns, nr))
         n = min(ns, nr)
-        frame = _frame_for(shift, n, interp, interp * nfft)
+        frame = _frame_for(shift, n, interp, interp * nfft, max_tau is not None)
         lo, hi = -min(nr - 1, shift), min(ns - 1, shift)
         nfft = frame
         keep = _band_bins(freq_range, fs, nfft)
@@ -173,7 +179,10 @@ def gcc_phat(
     if keep is not None:
         G[:, ~keep, :] = 0
     lag, cc = _peaks(G, nfft, interp, lo, hi, keep_cc=True)
-    return float(lag[0, 0] / fs), cc[0, :, 0]
+    cc = cc[0, :, 0]
+    if far and wt in ("none", "phat-beta"):
+        cc = _at_scale(cc, peaks, 1.0 if wt == "none" else 1.0 - beta, wt, sig, ref)
+    return float(lag[0, 0] / fs), cc
 
 
 def gcc_phat_pairs(
@@ -226,6 +235,7 @@ def gcc_phat_pairs(
     pairs : np.ndarray [shape=(P, 2), int]
     """
     x = v.signals("signals", signals, None if geometry is None else geometry.n_mics)
+    x = near_unit(x)  # one scale for all rows: the delays and which rows are silent see none
     fs = v.positive("fs", fs)
     c = v.positive("c", c)
     M, N = x.shape
@@ -250,7 +260,7 @@ def gcc_phat_pairs(
         else:  # long: frame-averaged cross-spectra, bounded memory
             if geometry is None and max_tau is None:
                 shift = np.full(len(pr), LONG_WINDOW)
-            nfft = _frame_for(int(shift.max()), N, interp, interp * nfft)
+            nfft = _frame_for(int(shift.max()), N, interp, interp * nfft, max_tau is not None)
             cross, pw = _framewise(x, pr, nfft)
             X, power = None, pw[:, :, None]
     else:
@@ -350,11 +360,36 @@ def peak_delays(
 
 # --------------------------------------------------------------------- kernels
 def _ac_rms(x: np.ndarray) -> float:
-    """RMS about the mean, a million samples at a time (no copy of a long input)."""
-    mean = float(np.mean(x))
+    """RMS about the mean, a million samples at a time (no copy of a long input), summed in
+    units of the peak: levels near double's limits neither overflow nor vanish."""
+    peak = float(np.max(np.abs(x))) if x.size else 0.0
+    if not 0 < peak < np.inf:
+        return peak
     step = 1 << 20
-    total = sum(float(np.sum((x[i : i + step] - mean) ** 2)) for i in range(0, x.size, step))
-    return float(np.sqrt(total / x.size))
+    chunks = range(0, x.size, step)
+    mean = sum(float(np.sum(x[i : i + step] / peak)) for i in chunks) / x.size
+    total = sum(float(np.sum((x[i : i + step] / peak - mean) ** 2)) for i in chunks)
+    return peak * float(np.sqrt(total / x.size))
+
+
+def _at_scale(
+    cc: np.ndarray, peaks: tuple[float, float], power: float, wt: str, sig: Any, ref: Any
+) -> np.ndarray:
+    """`cc` of the two sides at a peak of 1 given back at their `peaks`: the plain
+    correlation scales as their product, PHAT-beta as its ``1 - beta`` power; refused
+    where double cannot hold it."""
+    top = float(np.max(np.abs(cc)))
+    log_top = math.log10(top) + power * (math.log10(peaks[0]) + math.log10(peaks[1]))
+    if not -290.0 < log_top < 307.0:
+        far = not 2.0**-60 < peaks[0] < 2.0**60
+        raise v.fail(
+            "sig" if far else "ref",
+            sig if far else ref,
+            f"with ref (peaks {peaks[0]:.3g} and {peaks[1]:.3g}) gives a {wt!r} correlation of "
+            f"about 1e{log_top:.0f}, out of the range of double: scale the signals nearer 1, "
+            "or use weighting='phat' or 'scot' (neither sees a scale)",
+        )
+    return cc / top * 10.0**log_top
 
 
 def _power(S: np.ndarray) -> np.ndarray:
@@ -366,17 +401,25 @@ def _whole_nfft(n: int) -> int:
     return int(sfft.next_fast_len(n, real=True))
 
 
-def _frame_for(shift: int, n: int, interp: int, need: int) -> int:
+def _frame_for(shift: int, n: int, interp: int, need: int, given: bool = True) -> int:
     """Frame length for frame-averaged GCC searching ``±shift`` samples of `n`-sample
-    signals; `need` is the upsampled size a whole-signal correlation would take."""
+    signals; `need` is the upsampled size a whole-signal correlation would take. The
+    error names max_tau when it was `given`, else interp (the default window is fixed)."""
     frame = max(4096, 1 << (4 * (shift + 1) - 1).bit_length())
     if frame > n // 2 or interp * frame > WHOLE_POINTS:
+        mb = need * 8 / 2**20
+        whole = f"one correlation of the whole signals at interp={interp} needs {mb:.0f} MB"
+        if not given:
+            why = (
+                f"{whole}, and the default ±{shift} samples cannot be searched in frames of "
+                f"{n}-sample signals"
+            )
+            raise v.fail("interp", interp, f"{why}: give a smaller interp, or shorter signals")
         raise v.fail(
             "max_tau",
             shift,
-            f"(samples) cannot be searched in frames of {n}-sample signals, and one "
-            f"correlation of the whole signals at interp={interp} needs {need * 8 / 2**20:.0f} "
-            "MB; give a smaller max_tau, a smaller interp, or shorter signals",
+            f"(samples) cannot be searched in frames of {n}-sample signals, and {whole}; give "
+            "a smaller max_tau, a smaller interp, or shorter signals",
         )
     return frame
 

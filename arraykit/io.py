@@ -18,6 +18,7 @@ import contextlib
 import os
 import re
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ __all__ = [
     "TruncatedAudioWarning",
     "check_output",
     "read_audio",
+    "replacing",
     "write_audio",
 ]
 
@@ -251,10 +253,20 @@ def write_audio(
     if round(rate) < 1:
         raise v.fail("fs", fs, "must be at least 1 Hz")
     p, _, sub = check_output(path, subtype)
+    with replacing(p) as tmp, AudioWriter(tmp, round(rate), x.shape[0], subtype=sub) as w:
+        w.write(x.T)
+    return p
+
+
+@contextlib.contextmanager
+def replacing(path: str | Path) -> Iterator[Path]:
+    """A temporary name beside `path` to write to, renamed over `path` once the block
+    completes: a full disk or any write error leaves `path` as it was (no temporary left)
+    and raises :class:`OutputError`. Audio outputs and figures are written so."""
+    p = Path(path)
     tmp = p.with_name(f".{p.stem}.{os.getpid()}.part{p.suffix}")
     try:
-        with AudioWriter(tmp, round(rate), x.shape[0], subtype=sub) as w:
-            w.write(x.T)
+        yield tmp
         os.replace(tmp, p)
     except OSError as exc:  # OutputError included
         with contextlib.suppress(OSError):
@@ -262,4 +274,3 @@ def write_audio(
         why = exc.reason if isinstance(exc, OutputError) else _why(exc)
         before = "left as it was" if p.exists() else "not created"
         raise OutputError(f"cannot write {p}: {why}; {p} was {before}") from None
-    return p

@@ -19,6 +19,7 @@ from arraykit import _validate as v
 from arraykit.geometry import SPEED_OF_SOUND, ArrayGeometry, unit_vectors
 
 __all__ = [
+    "check_frame_holds",
     "near_field_delays",
     "plane_wave",
     "spherical_wave",
@@ -28,6 +29,27 @@ __all__ = [
 
 CENTRE_TOL = 1e-6
 """Metres: a near-field point this close to the array centroid (or a microphone) is refused."""
+
+MAX_RANGE = 1e6
+"""Metres: a near-field point farther than this from the origin is refused. Its wave is the
+plane wave to double precision long before (the delays' difference from it falls as the
+aperture squared over the range), and at about 1e154 m the distances' squares overflow."""
+
+
+def check_frame_holds(geometry: ArrayGeometry, fs: float, nfft: int, c: float) -> None:
+    """Refuse an array whose delays no STFT frame of `nfft` samples holds: a frame's
+    correlation has lags up to `nfft` samples, no more (a file's positions in mm read as
+    metres make a 1.4 km array of a 14 cm one)."""
+    crossing = geometry.aperture / c
+    if crossing > nfft / fs:
+        raise v.fail(
+            "geometry",
+            geometry,
+            f"is {geometry.aperture:.3g} m across: sound takes {crossing:.3g} s to cross it, "
+            f"longer than an STFT frame (nfft={nfft} at {fs:g} Hz: {nfft / fs:.3g} s), so no "
+            "frame holds its delays: are the positions in metres (a file in mm or cm)? else "
+            "give a larger nfft",
+        )
 
 
 def plane_wave(
@@ -174,4 +196,12 @@ def _points(name: str, value: npt.ArrayLike) -> np.ndarray:
         raise v.fail(name, value, "must be points in metres, shape (3,), (G, 3) or (G, 2)")
     if pts.shape[1] == 2:
         pts = np.concatenate([pts, np.zeros((pts.shape[0], 1))], axis=1)
+    if np.abs(pts).max(initial=0.0) > MAX_RANGE:
+        far = float(np.abs(pts).max())
+        raise v.fail(
+            name,
+            value,
+            f"a coordinate of {far:.3g} m is beyond {MAX_RANGE:.0e} m, where a point's wave is "
+            "the plane wave: give the direction instead (far field)",
+        )
     return pts

@@ -35,10 +35,30 @@ __all__ = [
     "StreamingSTFT",
     "frame_times",
     "istft",
+    "near_unit",
     "stft",
     "stft_frequencies",
     "stft_transform",
+    "unit_scale",
 ]
+
+
+def unit_scale(x: np.ndarray, level: float | None = None) -> float:
+    """The peak of `x` when its `level` (default its peak) lies beyond 2**±60, else 1.0:
+    float32 spans 1e-38..3e38 and a square of 1e-155 is subnormal, so statistics that see
+    no overall scale (PHAT, subspaces, where a correlation peaks) divide by it first."""
+    if level is None:
+        level = float(np.max(np.abs(x))) if x.size else 0.0
+    if 2.0**-60 < level < 2.0**60:
+        return 1.0
+    peak = float(np.max(np.abs(x))) if x.size else 0.0
+    return peak if 0 < peak < np.inf else 1.0
+
+
+def near_unit(x: np.ndarray, level: float | None = None) -> np.ndarray:
+    """`x` divided by :func:`unit_scale` (`x` itself, not a copy, at ordinary levels)."""
+    k = unit_scale(x, level)
+    return x if k == 1.0 else x / k
 
 
 def stft_transform(

@@ -32,6 +32,7 @@ import functools
 import itertools
 import operator
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -306,21 +307,16 @@ def speed(cache: Path | None = None, rounds: int = 20) -> str:
 
 
 # ------------------------------------------------------------------- 6. office-ula32
-def office(root: Path) -> str:
+def _office_cases(root: Path, combos: dict[int, list[tuple[int, ...]]]) -> Iterator[tuple]:
+    """Each set of loudspeakers of `combos` (K -> sets) playing at once (female_1, male_1,
+    female_2 in turn; 2 s, 16 kHz, calibrated and aligned) on every 4- and 8-mic
+    sub-array: ``(K, set, n mics, channel indices, sub-array, the whole mixture,
+    loudspeaker positions)``."""
     from arraykit.datasets import calibrate, load_office_ula32, render_source
 
     data = load_office_ula32(root, rir_seconds=0.1)
     cal = calibrate(data)
-    g = data.geometry
-    az = np.arange(-90.0, 90.0 + 1e-9, 0.25)
-    grid = np.stack([np.mod(az, 360.0), np.zeros_like(az)], axis=1)
     clips = ("female_1", "male_1", "female_2")
-    combos = {
-        2: [(1, 9), (3, 7), (5, 1), (7, 3), (9, 5)],
-        3: [(1, 5, 9), (3, 5, 7), (1, 3, 9), (5, 7, 9), (1, 7, 3)],
-    }
-    err: dict = {}
-    counted: dict = {}
     for K, sets in combos.items():
         for combo in sets:
             x = sum(
@@ -330,31 +326,39 @@ def office(root: Path) -> str:
             x = cal.align(x, 16000)
             pos = [cal.positions[data.index(sid)] for sid in combo]
             for n in (4, 8):
-                for k0 in range(0, g.n_mics, n):
+                for k0 in range(0, data.geometry.n_mics, n):
                     idx = list(range(k0, k0 + n))
-                    sub = g.subarray(idx)
-                    truth = np.array(
-                        [[np.degrees(np.arctan2(*(p - sub.centroid)[1::-1])), 0.0] for p in pos]
-                    )
-                    for m in METHODS:
-                        res = ak.doa.locate(
-                            x[idx], 16000, sub, method=m, num_sources=K, grid=grid,
-                            freq_range=(300.0, 5500.0),
-                        )  # fmt: skip
-                        err.setdefault((n, K, m), []).extend(errors(res.directions, truth, sub))
-                        arc = ak.doa.locate(  # the line's own arc: the zones' atoms place K
-                            x[idx], 16000, sub, method=m, num_sources=K, resolution=0.25,
-                            freq_range=(300.0, 5500.0),
-                        )  # fmt: skip
-                        err.setdefault((n, K, m, "arc"), []).extend(
-                            errors(arc.directions, truth, sub)
-                        )
-                    for rule in ("tf", "clean"):  # on the line's own arc ("tf" reads one)
-                        auto = ak.doa.locate(
-                            x[idx], 16000, sub, num_sources="auto", counting=rule,
-                            freq_range=(300.0, 5500.0),
-                        )  # fmt: skip
-                        counted.setdefault((rule, n, K), []).append(auto.num_sources)
+                    yield K, combo, n, idx, data.geometry.subarray(idx), x, pos
+
+
+def office(root: Path) -> str:
+    az = np.arange(-90.0, 90.0 + 1e-9, 0.25)
+    grid = np.stack([np.mod(az, 360.0), np.zeros_like(az)], axis=1)
+    combos = {
+        2: [(1, 9), (3, 7), (5, 1), (7, 3), (9, 5)],
+        3: [(1, 5, 9), (3, 5, 7), (1, 3, 9), (5, 7, 9), (1, 7, 3)],
+    }
+    err: dict = {}
+    counted: dict = {}
+    for K, _, n, idx, sub, x, pos in _office_cases(root, combos):
+        truth = np.array([[np.degrees(np.arctan2(*(p - sub.centroid)[1::-1])), 0.0] for p in pos])
+        for m in METHODS:
+            res = ak.doa.locate(
+                x[idx], 16000, sub, method=m, num_sources=K, grid=grid,
+                freq_range=(300.0, 5500.0),
+            )  # fmt: skip
+            err.setdefault((n, K, m), []).extend(errors(res.directions, truth, sub))
+            arc = ak.doa.locate(  # the line's own arc: the zones' atoms place K
+                x[idx], 16000, sub, method=m, num_sources=K, resolution=0.25,
+                freq_range=(300.0, 5500.0),
+            )  # fmt: skip
+            err.setdefault((n, K, m, "arc"), []).extend(errors(arc.directions, truth, sub))
+        for rule in ("tf", "clean"):  # on the line's own arc ("tf" reads one)
+            auto = ak.doa.locate(
+                x[idx], 16000, sub, num_sources="auto", counting=rule,
+                freq_range=(300.0, 5500.0),
+            )  # fmt: skip
+            counted.setdefault((rule, n, K), []).append(auto.num_sources)
     rows = []
     for K, m in itertools.product((2, 3), METHODS):
         keys = [(n, K, m) for n in (4, 8)] + [(n, K, m, "arc") for n in (4, 8)]
@@ -388,41 +392,25 @@ def office_resolution(root: Path) -> str:
     of the sine of the array's half width at half height at broadside
     (:func:`arraykit.doa.extract.beamwidth`). ``num_sources="auto"`` and SRP-PHAT with the
     count given (the line's own arc, the default)."""
-    from arraykit.datasets import calibrate, load_office_ula32, render_source
-
-    data = load_office_ula32(root, rir_seconds=0.1)
-    cal = calibrate(data)
-    g = data.geometry
-    clips = ("female_1", "male_1", "female_2")
     band = (300.0, 5500.0)
     bins = ((0.0, 1.0), (1.0, 1.5), (1.5, np.inf))
     got: dict = {}
-    for K in (2, 3):
-        for combo in itertools.combinations(data.source_ids, K):
-            x = sum(
-                render_source(data, sid, clips[j], fs=16000, seconds=2.0, start_seconds=0.5)
-                for j, sid in enumerate(combo)
-            )
-            x = cal.align(x, 16000)
-            pos = [cal.positions[data.index(sid)] for sid in combo]
-            for n in (4, 8):
-                for k0 in range(0, g.n_mics, n):
-                    idx = list(range(k0, k0 + n))
-                    sub = g.subarray(idx)
-                    rel = [p - sub.centroid for p in pos]
-                    cos = [float(r @ sub.axis) / float(np.linalg.norm(r)) for r in rel]
-                    half = np.sin(np.radians(extract.beamwidth(sub, np.linspace(*band, 50), 343.0)))
-                    apart = min(abs(a - b) for a, b in itertools.combinations(cos, 2)) / half
-                    truth = np.array([[np.degrees(np.arctan2(r[1], r[0])), 0.0] for r in rel])
-                    auto = ak.doa.locate(x[idx], 16000, sub, num_sources="auto", freq_range=band)
-                    given = ak.doa.locate(
-                        x[idx], 16000, sub, method="srp-phat", num_sources=K, resolution=0.25,
-                        freq_range=band,
-                    )  # fmt: skip
-                    b = next(i for i, (lo, hi) in enumerate(bins) if lo <= apart < hi)
-                    cell = got.setdefault((n, K, b), ([], []))
-                    cell[0].append(auto.num_sources)
-                    cell[1].extend(errors(given.directions, truth, sub))
+    every = {K: list(itertools.combinations((1, 3, 5, 7, 9), K)) for K in (2, 3)}
+    for K, _, n, idx, sub, x, pos in _office_cases(root, every):
+        rel = [p - sub.centroid for p in pos]
+        cos = [float(r @ sub.axis) / float(np.linalg.norm(r)) for r in rel]
+        half = np.sin(np.radians(extract.beamwidth(sub, np.linspace(*band, 50), 343.0)))
+        apart = min(abs(a - b) for a, b in itertools.combinations(cos, 2)) / half
+        truth = np.array([[np.degrees(np.arctan2(r[1], r[0])), 0.0] for r in rel])
+        auto = ak.doa.locate(x[idx], 16000, sub, num_sources="auto", freq_range=band)
+        given = ak.doa.locate(
+            x[idx], 16000, sub, method="srp-phat", num_sources=K, resolution=0.25,
+            freq_range=band,
+        )  # fmt: skip
+        b = next(i for i, (lo, hi) in enumerate(bins) if lo <= apart < hi)
+        cell = got.setdefault((n, K, b), ([], []))
+        cell[0].append(auto.num_sources)
+        cell[1].extend(errors(given.directions, truth, sub))
     rows = []
     for n, K in itertools.product((4, 8), (2, 3)):
         for b, (lo, hi) in enumerate(bins):

@@ -295,3 +295,24 @@ def test_steering_toward_the_array_centre_is_refused(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "sits at the array centre" in err
     assert not out.exists()
+
+
+def test_steering_toward_a_point_beyond_any_near_field_is_refused(tmp_path, capsys):
+    """New-user pass: ``--point 1e300,0,0`` overflowed the distances (numpy warnings) and
+    was refused as ``method='das': design returned non-finite weights``; a point farther
+    than :data:`arraykit.steering.MAX_RANGE` is refused naming it (its wave is the plane
+    wave there), while one at 1e5 m still gives the plane wave's steering to 1e-6."""
+    g = ak.load_geometry("respeaker-6mic")
+    with pytest.raises(ValueError, match=r"points=.*beyond 1e\+06 m.*give the direction"):
+        ak.steering.steering_vector_near(g, [1000.0], (1e300, 0.0, 0.0))
+    near = ak.steering.steering_vector_near(g, [1000.0], (1e5, 0.0, 0.0))[0, 0]
+    plane = ak.steering.steering_vector(g, [1000.0], [(0.0, 0.0)])[0, 0]
+    np.testing.assert_allclose(near, plane, atol=1e-6)
+    x = np.random.default_rng(0).standard_normal((6, 4000))
+    wav = ak.io.write_audio(tmp_path / "x.wav", x * 0.1, FS)
+    out = tmp_path / "o.wav"
+    cmd = ["beamform", str(wav), "--geometry", "respeaker-6mic", "--point", "1e300,0,0"]
+    code = main([*cmd, "-o", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and err.startswith("arraykit: error: --point=")
+    assert "beyond" in err and not out.exists()

@@ -170,6 +170,35 @@ def test_distortionless_beamform_passes_the_look_direction_unchanged(method):
     assert np.max(np.abs(y - x.mean(0))) < tol * np.max(np.abs(s))
 
 
+def test_levels_near_the_limits_of_double_are_beamformed_alike():
+    """New-user pass: MPDR at 1e200 returned NaN (its covariance overflowed) and at 1e-300
+    said 'the selected segment is all zeros' (it had vanished). With the default trace
+    loading every design is linear in the signals (its weights see no scale): signals
+    beyond 2**±60 are beamformed at a peak of 1 and the output scaled back. Absolute
+    loading is tied to the signals' units: an output double cannot hold is refused."""
+    g = ak.ArrayGeometry.circular(6, 0.05)
+    lead = np.concatenate([np.zeros(3200), sim.speech_like(0.3, FS, seed=1)])
+    scene = sim.simulate(
+        g,
+        [sim.Source(lead, azimuth=60.0), sim.Source(sim.speech_like(0.5, FS, seed=2), 200.0)],
+        FS,
+        rt60=0.2,
+        snr_db=30.0,
+        seed=0,
+    )
+    x = scene.signals / np.abs(scene.signals).max()
+    for method in ak.beamform.design_names():
+        kw = {"noise": (0.0, 0.2), "nulls": [(200.0, 0.0)] if method == "lcmv" else ()}
+        if method in ("das", "superdirective", "mpdr"):
+            kw.pop("noise")
+        y = beamform(x, FS, g, (60.0, 0.0), method=method, **kw)
+        for k in (1e200, 1e-300):
+            yk = beamform(x * k, FS, g, (60.0, 0.0), method=method, **kw)
+            np.testing.assert_allclose(yk / k, y, rtol=1e-7, atol=1e-9 * np.abs(y).max())
+    with pytest.raises(ValueError, match=r"^signals=.*loading_mode='absolute'"):
+        beamform(x * 1e200, FS, g, (60.0, 0.0), method="mpdr", loading=0.1, loading_mode="absolute")
+
+
 def test_integer_delay_plane_wave_off_broadside():
     """Endfire plane wave with whole-sample delays: delay-and-sum recovers it (STFT edge effects only)."""
     d = 343.0 / FS  # one sample of travel per spacing

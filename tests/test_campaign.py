@@ -374,7 +374,7 @@ def test_a_table_in_a_missing_folder_is_refused(tmp_path: Path, capsys) -> None:
     out = tmp_path / "nodir" / "rooms.parquet"
     assert cli_main(["campaign", str(spec), "-o", str(out), "--workers", "0"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("arraykit: error: output=") and "does not exist" in err
+    assert err.startswith("arraykit: error: -o=") and "does not exist" in err
     assert not (tmp_path / "nodir").exists()
 
 
@@ -413,3 +413,30 @@ def test_missing_dependency_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setitem(sys.modules, "tqdm", None)
     with pytest.raises(MissingDependencyError, match=r"pip install 'arraykit\[campaign\]'"):
         need("tqdm")
+
+
+def test_an_output_that_cannot_hold_the_table_is_refused_before_any_scene(
+    tmp_path: Path, capsys
+) -> None:
+    """New-user pass: ``-o`` a folder holding other files (keep.txt, a track's WAVs) got
+    the table's parts among them; ``-o /proc/x.parquet`` said '[Errno 2] No such file or
+    directory' (no flag) after a scene was computed; ``seeds = 1000000000`` listed the
+    scenes to do until memory ran out."""
+    spec = tmp_path / "rooms.toml"
+    spec.write_text(spec_text(1))
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "keep.txt").write_text("mine")
+    argv = ["campaign", str(spec), "--workers", "0", "-o"]
+    assert cli_main([*argv, str(other)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"arraykit: error: -o='{other}': holds keep.txt, not a campaign "), err
+    assert [p.name for p in other.iterdir()] == ["keep.txt"]
+    assert cli_main([*argv, "/proc/arraykit-campaign.parquet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("arraykit: error: -o='/proc/arraykit-campaign.parquet': cannot be"), err
+    spec.write_text(spec_text(10**9))
+    assert cli_main([*argv, str(tmp_path / "big.parquet")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("arraykit: error: campaign.seeds=1000000000: would need about"), err
+    assert "3e+09 scenes" in err and not (tmp_path / "big.parquet").exists()

@@ -172,3 +172,33 @@ def test_a_line_names_both_sides_of_its_axis() -> None:
     assert min(near) < 8.0, (r.direction, r.mirror)
     assert f"(or {r.mirror[0]:.0f}: a line's mirror)" in r.summary()
     assert check_signals(ak.sim.simulate(G, [talk], 16000, seed=1).signals, 16000, G).mirror is None
+
+
+def test_identical_channels_and_a_clip_too_short_are_not_passed(clip, tmp_path, capsys) -> None:
+    """New-user pass: one channel copied to all four (a mono input, or a driver's upmix)
+    passed as 'OK: channels alive, delays physical, channel order consistent' (zero delays
+    fit a source overhead); a 1-frame WAV reported every channel dead at -240 dB. Channels
+    equal sample for sample are a problem; a clip shorter than the delays searched is
+    refused naming the file."""
+    copied = np.repeat(clip[:1], 4, axis=0)
+    r = check_signals(copied, 16000, G)
+    assert not r.ok
+    assert any(
+        "channels 0, 1, 2, 3 are identical sample for sample: one signal copied" in p
+        for p in r.problems
+    ), r.problems
+    pair = clip.copy()
+    pair[3] = pair[1]
+    r = check_signals(pair, 16000, G)
+    assert [p for p in r.problems if "identical" in p] == [
+        "channels 1, 3 are identical sample for sample: one signal copied to each (a mono "
+        "input, or a driver's upmix), not microphones"
+    ]
+    assert check_signals(clip, 16000, G).ok
+    with pytest.raises(ValueError, match=r"^signals=array\(shape=\(4, 1\).*has 1 samples, "):
+        check_signals(clip[:, :1], 16000, G)
+    wav = tmp_path / "one.wav"
+    sf.write(wav, clip[:, :1].T, 16000)
+    assert main(["check", str(wav), "--geometry", "respeaker-usb-4mic"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"arraykit: error: FILE='{wav}': has 1 samples, fewer than"), err

@@ -324,3 +324,19 @@ def test_a_silent_recording_is_refused_in_the_users_words(capsys, tmp_path, comm
     assert code == 2
     assert "is all zero (silence): nothing to" in err and "array(" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_pattern_names_its_flags(capsys: pytest.CaptureFixture[str]) -> None:
+    """New-user pass: ``pattern --direction nan`` said 'direction=(nan, 0.0)', ``--freqs nan``
+    'freqs=array(shape=(1,), dtype=float64)', ``--loading -1`` 'loading=-1.0': the
+    library's names; now the flags."""
+    base = ["pattern", "--geometry", "respeaker-6mic"]
+    cases = [
+        (["--direction", "nan"], "--direction=(nan, 0.0): contains NaN"),
+        (["--direction", "60", "--freqs", "nan"], "--freqs=array(shape=(1,), dtype=float64): "),
+        (["--direction", "60", "--loading", "-1"], "--loading=-1.0: must be a finite number"),
+    ]
+    for extra, start in cases:
+        assert main([*base, *extra]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("arraykit: error: " + start), err

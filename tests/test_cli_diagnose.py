@@ -68,7 +68,7 @@ def test_prediction_text_and_figure(tmp_path: Path, capsys: pytest.CaptureFixtur
     [
         (["--error", "5:0:1", "--snr", "10"], "error='5:0:1': is empty or inverted"),
         (["--error", "0:1:0.5"], "--snr=None: is needed by --method mpdr"),
-        (["--snr", "nan"], "snr_db=nan: contains NaN"),
+        (["--snr", "nan"], "--snr=nan: contains NaN"),
         (["--snr", "10", "--loading", "-1"], "loading=-1.0: must be a number >= 0"),
         (["--snr", "10", "--direction", "north"], "--direction='north': must be AZ or AZ,EL"),
         (["--snr", "10", "--method", "beam"], "argument --method: invalid choice"),
@@ -247,3 +247,35 @@ def test_work_that_cannot_fit_is_refused_before_allocating(capsys: pytest.Captur
     with pytest.raises(ValueError, match="would need about"):
         sweep(LINE4, np.linspace(100, 8000, 4000), method="das", source=(90, 0),
               errors=np.zeros(3_000_000))  # fmt: skip
+
+
+def test_sizes_are_refused_naming_the_flag_that_sets_them(capsys: pytest.CaptureFixture[str]):
+    """New-user pass: ``--n-freqs 10**12`` raised numpy's MemoryError in ``linspace`` (and
+    ``10**9`` was killed for memory); ``10**8`` and ``--error 0:10:1e-6`` were refused as
+    ``errors='... errors'``, a name the command has not got, and ``--error 0:1e5:1e4``
+    (11 errors) as ``errors='4000001 errors'``: the tolerance search's 0.05° grid."""
+    argv = ["diagnose", "--geometry", "uma-8", "--direction", "70", "--method", "das"]
+    for n in (10**12, 10**10):
+        assert main([*argv, "--n-freqs", str(n)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith(f"arraykit: error: --n-freqs={n}:"), err
+        assert f"{n} frequencies x 7 microphones" in err and "fewer" in err, err
+    assert main([*argv, "--error", "0:10:1e-6"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("arraykit: error: --error='0:10:1e-6':"), err
+    assert main([*argv, "--error", "0:1e5:1e4"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("arraykit: error: --error='0:1e5:1e4':"), err
+    assert "tolerance" in err and "4000001" in err, err
+    with pytest.raises(ValueError, match=r"^max_error/step=\(100000\.0, 0\.05\): .*4000001 errors"):
+        ak.diagnostics.tolerance(
+            LINE4, np.arange(1.0, 1001), method="das", source=(90, 0), max_error=1e5
+        )
+
+
+def test_an_snr_out_of_range_names_the_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    """New-user pass: ``--snr 1e300`` overflowed 10**(snr/10) (RuntimeWarning, NaN gains)."""
+    argv = ["diagnose", "--geometry", "uma-8", "--direction", "70", "--snr", "1e300"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("arraykit: error: --snr=1e+300: lies beyond")

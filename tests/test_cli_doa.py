@@ -93,8 +93,8 @@ def test_channel_mismatch_is_one_line_exit_2(wav, capsys: pytest.CaptureFixture[
     [
         (["--method", "esprit"], "invalid choice"),
         (["--sources", "two"], "--sources='two'"),
-        (["--sources", "9"], "num_sources=9"),
-        (["--freq-range", "300", "9000"], "freq_range="),
+        (["--sources", "9"], "--sources=9"),
+        (["--freq-range", "300", "9000"], "--freq-range=(300.0, 9000.0)"),
     ],
 )
 def test_bad_options(wav, capsys: pytest.CaptureFixture[str], args: list[str], match: str) -> None:
@@ -169,3 +169,89 @@ def test_input_errors_are_one_line_in_the_flags_words(uma8_raw, capsys, extra, m
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and match in err
     assert "channel_map=" not in err
+
+
+@pytest.mark.parametrize("suffix", [".ogg", ".aiff", ".caf", ".w64", ".rf64"])
+def test_every_audio_suffix_is_read_as_the_recording(
+    wav, tmp_path, suffix: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """New-user pass: ``arraykit doa take.ogg`` (or .aiff, .caf, .w64, .rf64: formats
+    soundfile reads and the commands call audio) opened the name as a device, 'no audio
+    input matches ... take.ogg'; the file device knew .wav and .flac only."""
+    import soundfile as sf
+
+    x, fs = sf.read(wav)
+    path = tmp_path / f"take{suffix}"
+    sf.write(path, x, fs)
+    argv = ["doa", str(path), "--geometry", "respeaker-6mic", "--sources", "2", "--json"]
+    assert main(argv) == 0
+    az = sorted(s["azimuth"] for s in json.loads(capsys.readouterr().out)["sources"])
+    assert abs(az[0] - 75.0) <= 3.0 and abs(az[1] - 250.0) <= 3.0, az
+
+
+@pytest.mark.parametrize(
+    ("scale", "bad", "match"),
+    [
+        (1e200, None, r"peak 1e\+200 lies beyond float32's range .*scale the recording"),
+        (1e-300, None, r"peak 1e-300 lies below float32's smallest normal"),
+        (1.0, np.nan, r"holds NaN or infinite samples \(the first at frame 100, channel 2\)"),
+    ],
+)
+def test_a_float_recording_that_float32_cannot_hold_is_refused_naming_the_file(
+    wav, tmp_path, scale: float, bad: float | None, match: str, capsys
+) -> None:
+    """New-user pass: a 64-bit float WAV of peak 1e200 printed numpy's 'overflow encountered
+    in cast' and 'signals=array(...): contains NaN or infinite values'; one of peak 1e-300
+    was called 'silence: every sample is zero'; a NaN sample named signals=array(...), not
+    the file. Files replay as float32, as devices deliver: these are refused naming it."""
+    import soundfile as sf
+
+    x, fs = sf.read(wav)
+    x = x / np.abs(x).max() * scale
+    if bad is not None:
+        x[100, 2] = bad
+    path = tmp_path / "take.wav"
+    sf.write(path, x, fs, subtype="DOUBLE")
+    for flag, cmd in (
+        ("FILE", ["doa"]),
+        ("IN.wav", ["beamform", "--direction", "75", "-o", str(tmp_path / "y.wav")]),
+    ):
+        assert main([cmd[0], str(path), "--geometry", "respeaker-6mic", *cmd[1:]]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith(f"arraykit: error: {flag}='{path}': "), err
+        assert re.search(match, err), err
+    assert not (tmp_path / "y.wav").exists()
+
+
+def test_recordings_the_search_cannot_read_are_named_as_the_file(
+    wav, tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """New-user pass: a 1-frame or 300-frame WAV was refused as 'signals=array(shape=(6, 1),
+    dtype=float64): has 1 samples, fewer than nfft=512', in doa, beamform and diagnose alike
+    (a name no command has; the file unnamed); a WAV whose header says 1 Hz as
+    'freq_range=...' (doa's flag is --freq-range)."""
+    import soundfile as sf
+
+    x, fs = sf.read(wav)
+    one, slow = tmp_path / "one.wav", tmp_path / "slow.wav"
+    sf.write(one, x[:1], fs)
+    sf.write(slow, x, 1)
+    geo = ["--geometry", "respeaker-6mic"]
+    cases = [
+        (["doa", str(one), *geo], f"FILE='{one}': has 1 samples, fewer than nfft=512"),
+        (
+            ["beamform", str(one), *geo, "--direction", "60", "-o", str(tmp_path / "y.wav")],
+            f"IN.wav='{one}': has 1 samples, fewer than nfft=512",
+        ),
+        (["diagnose", str(one), *geo, "--direction", "60"], f"IN.wav='{one}': has 1 samples"),
+        (["doa", str(slow), *geo], r"--freq-range=(300.0, 3500.0): must be (low, high) Hz"),
+        (
+            ["diagnose", str(slow), *geo, "--direction", "60"],
+            f"IN.wav='{slow}': sampled at 1 Hz, ",
+        ),
+    ]
+    for argv, start in cases:
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("arraykit: error: " + start), err
+    assert not (tmp_path / "y.wav").exists()

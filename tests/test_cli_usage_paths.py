@@ -244,3 +244,33 @@ def test_a_positional_file_that_is_not_audio_is_named_as_the_file(
     err = capsys.readouterr().err
     assert err.startswith(f"arraykit: error: {flag}='{notes}': cannot be read as audio")
     assert err.count("\n") == 1 and sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_record_refuses_a_duration_shorter_than_one_frame(tmp_path, capsys) -> None:
+    """New-user pass: ``record --seconds 1e-9`` wrote a WAV of 0 frames ('recorded 0
+    frames'), which every command then refuses as holding no audio."""
+    out = tmp_path / "take.wav"
+    argv = ["record", "--device", "sim:respeaker-6mic", "--seconds", "1e-9", str(out)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("arraykit: error: --seconds=1e-09: is less than one frame at 16000 Hz")
+    assert not out.exists()
+
+
+def test_record_refuses_a_take_larger_than_the_free_space(tmp_path, capsys) -> None:
+    """New-user pass: ``record --seconds 1e9`` started a take of 384 TB (six float32
+    channels at 16 kHz) that could only end when the disk was full; it is refused before
+    the device starts, with the size, the free space and the folder; an existing file
+    under that name is left as it was."""
+    import shutil
+
+    out = tmp_path / "take.wav"
+    out.write_bytes(b"earlier take")
+    free = shutil.disk_usage(tmp_path).free
+    seconds = 2 * free / (16000 * 6 * 4)  # twice what fits
+    argv = ["record", "--device", "sim:respeaker-6mic", "--seconds", f"{seconds:.6g}", str(out)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("arraykit: error: --seconds=") and err.count("\n") == 1
+    assert "GB are free" in err and str(tmp_path) in err
+    assert out.read_bytes() == b"earlier take"

@@ -354,6 +354,10 @@ def test_bad_input_messages():
     kw = dict(look=LOOK, source=SOURCE)
     with pytest.raises(ValueError, match=r"snr_db=nan: contains NaN"):
         steering_loss(LINE8, 1000.0, method="mpdr", snr_db=float("nan"), **kw)
+    # new-user pass: 1e300 dB overflowed 10**(snr_db/10) (a RuntimeWarning, then NaN)
+    for snr in (1e300, [10.0, -5000.0]):
+        with pytest.raises(ValueError, match=r"^snr_db=.*lies beyond ±2000 dB"):
+            steering_loss(LINE8, [1000.0, 2000.0], method="mpdr", snr_db=snr, **kw)
     with pytest.raises(ValueError, match=r"loading=-1\.0: must be a number >= 0"):
         steering_loss(LINE8, 1000.0, method="mpdr", snr_db=10, loading=-1.0, **kw)
     with pytest.raises(ValueError, match=r"snr_db=None: is needed by method='mpdr'"):

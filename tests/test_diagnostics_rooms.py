@@ -173,6 +173,22 @@ def test_diagnose_flags_mpdr_self_cancellation(loud):
     assert any("noise-only covariance" in s for s in rep.suggestions)
 
 
+@pytest.mark.parametrize("k", [1e200, 1e-300])
+def test_diagnose_reads_levels_near_the_limits_of_double_alike(loud, k: float):
+    """New-user pass: at 1e200 the talker's power overflowed (RuntimeWarning, NaN gains) and
+    at 1e-300 the noise covariance vanished ('the selected segment is all zeros'). Every
+    figure of the report is a ratio: the recording is read at a peak of 1."""
+    scene, _ = loud
+    x = scene.signals / np.abs(scene.signals).max()
+    for method, locate in (("mpdr", True), ("mvdr", False)):
+        ref = diagnose_recording(x, FS, LINE, (78.0, 0.0), method=method, locate=locate)
+        rep = diagnose_recording(x * k, FS, LINE, (78.0, 0.0), method=method, locate=locate)
+        np.testing.assert_allclose(rep.gain_db, ref.gain_db, atol=1e-9)
+        np.testing.assert_allclose(rep.excess_db, ref.excess_db, atol=1e-9)
+        assert rep.self_cancellation == ref.self_cancellation
+        assert rep.suggestions == ref.suggestions and rep.doa_direction == ref.doa_direction
+
+
 def test_diagnose_mvdr_with_noise_covariance_does_not_cancel(loud):
     scene, _ = loud
     rep = diagnose_recording(scene.signals, FS, LINE, (78.0, 0.0), method="mvdr", locate=False)

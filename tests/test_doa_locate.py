@@ -261,7 +261,8 @@ def test_plots_return_figures(two_talkers, tmp_path) -> None:
         ({"resolution": -1}, r"resolution=-1"),
         # a grid that cannot fit is refused before it is made (it was a MemoryError)
         ({"resolution": 1e-9}, r"resolution=1e-09: would need about .* of memory for"),
-        ({"grid": "sphere", "resolution": 1e-4}, r"resolution=0.0001: would need about"),
+        # (a sphere at 1e-4 degrees was refused here for its one 60000 x 60000 patch; it
+        # is reached in stages now: test_a_fine_sphere_resolution_is_reached_in_stages)
         ({"points": [[1.0, 2.0]]}, r"points=.*\(G, 3\)"),
         ({"point_resolution": 0.01}, r"point_resolution=0.01: .*give points"),
         ({"nfft": 4096}, r"signals=.*fewer than nfft=4096"),
@@ -321,6 +322,55 @@ def test_signals_beyond_single_precision_are_located_alike(two_talkers, scale: f
     np.testing.assert_allclose(np.sort(res.azimuth), np.sort(ref.azimuth), atol=1e-6)
     with pytest.raises(ValueError, match=r"geometry=.*ArrayGeometry"):
         ak.doa.locate(s.signals, FS, "respeaker-6mic")
+
+
+@pytest.mark.parametrize("scale", [1e300, 1e-155, 1e-300])
+@pytest.mark.parametrize("method", [m for m in ak.doa.METHODS if m != "srp-phat"])
+def test_every_method_locates_signals_near_the_limits_of_double_alike(
+    two_talkers, method: str, scale: float
+) -> None:
+    """New-user pass: the methods reading STFT frames squared them as given: TOPS at 1e300
+    raised numpy's LinAlgError (its covariances overflowed) and at 1e-300 answered 0° (they
+    were zero); no method sees an overall scale, so signals that far from 1 are brought to a
+    peak of 1 first (and only they: the maps at ordinary levels are unchanged)."""
+    s = two_talkers
+    x = np.array(s.signals) / np.abs(s.signals).max()
+    k = 1 if method == "tdoa-ls" else 2
+    res = ak.doa.locate(x * scale, FS, s.geometry, method=method, num_sources=k)
+    ref = ak.doa.locate(x, FS, s.geometry, method=method, num_sources=k)
+    np.testing.assert_allclose(
+        res.spectrum, ref.spectrum, rtol=1e-6, atol=1e-6 * np.ptp(ref.spectrum)
+    )
+    np.testing.assert_allclose(res.azimuth, ref.azimuth, atol=1e-6)
+
+
+def test_an_array_whose_delays_no_frame_holds_is_refused(two_talkers) -> None:
+    """New-user pass: a 6-mic ring read in mm as metres (92.6 m across) was searched with
+    32 ms frames that cannot hold its 0.27 s delays, and gave an answer; a 1400 km one was
+    killed for memory (the SRP-PHAT lag table). Refused, as by the beamformers and the front
+    end."""
+    s = two_talkers
+    pos = s.geometry.positions.copy()
+    for scale in (1000.0, 1e6):  # 92.6 m, 92.6 km
+        g = ak.ArrayGeometry(pos * scale)
+        with pytest.raises(ValueError, match=r"^geometry=.* m across: sound takes .* longer than"):
+            ak.doa.locate(s.signals, FS, g)
+    ak.doa.locate(s.signals, FS, ak.ArrayGeometry(pos * 10), nfft=512)  # 0.9 m: 2.7 ms < 32 ms
+    km = ak.ArrayGeometry(pos * 1000.0)  # the beamformers and the front end alike
+    with pytest.raises(ValueError, match=r"^geometry=.* m across: sound takes 0\.27 s"):
+        ak.beamform.beamform(s.signals, FS, km, (40.0, 0.0))
+    with pytest.raises(ValueError, match=r"^geometry=.* m across: sound takes 0\.27 s"):
+        ak.frontend.Pipeline(km, FS)
+
+
+def test_a_grid_coarser_than_half_a_turn_is_refused(two_talkers) -> None:
+    """New-user pass: ``resolution=1e300`` answered azimuth 0° (the grid's one direction)
+    with confidence 0; ``arraykit doa --resolution 1e300`` printed it."""
+    s = two_talkers
+    for res in (1e300, 180.0):
+        with pytest.raises(ValueError, match=r"^resolution=.*must be under 180"):
+            ak.doa.locate(s.signals, FS, s.geometry, resolution=res)
+    assert ak.doa.locate(s.signals, FS, s.geometry, resolution=90.0).azimuth.size == 1
 
 
 def _band(scene: ak.sim.Scene, nfft: int = 512, freq_range=(300.0, 3500.0)):
@@ -527,3 +577,19 @@ def test_complex_signals_are_refused_not_cast(two_talkers) -> None:
         ak.gcc_phat(x[0], x[1].real, FS)
     with pytest.raises(ak.InvalidArgumentError, match="is complex"):
         ak.beamform.beamform(x, FS, g, method="das", direction=(60.0, 0.0))
+
+
+def test_a_fine_sphere_resolution_is_reached_in_stages() -> None:
+    """New-user pass: ``--grid sphere --resolution 0.001`` built one patch of 36 M
+    directions around the coarse peak (6001 x 6001) and sorted it for a minute. A patch
+    of more than 20,000 directions is now reached in stages (each the last one's step
+    wide, 141 x 141 points): the direction found at 0.005 degrees is within 0.05 degrees
+    of the one-stage patch at 0.05 and within 2 degrees of the talker."""
+    g = ak.ArrayGeometry.rectangular(4, 4, 0.042)
+    src = [ak.sim.Source(ak.sim.speech_like(1.0, 16000, seed=3), 60.0, elevation=25.0)]
+    x = ak.sim.simulate(g, src, 16000, snr_db=30, seed=0).signals
+    fine, staged = (
+        ak.doa.locate(x, 16000, g, grid="sphere", resolution=r).directions[0] for r in (0.05, 0.005)
+    )
+    assert abs(staged[0] - fine[0]) < 0.05 and abs(staged[1] - fine[1]) < 0.05
+    assert abs(staged[0] - 60.0) < 2.0 and abs(staged[1] - 25.0) < 2.0

@@ -177,6 +177,24 @@ def test_auto_counts_talkers_and_finds_them_confidently(rooms: dict, name: str, 
     assert res.confidence.min() > 0.5
 
 
+@pytest.mark.parametrize("rt60", [0.0, 0.2])
+def test_a_pure_tone_is_one_source_not_the_atoms_of_the_noise_around_it(rt60: float) -> None:
+    """A 1 kHz tone from 40 degrees (six-microphone circle, 30 dB SNR): the zones of the
+    sensor noise in every other bin scatter and make atoms of their own, which the
+    histogram counted (3-5 sources before); they hold under 0.1 % of the tone's zones'
+    power, and an atom counts from 2 % (``sparsity.POWER``): one source, at the tone."""
+    from arraykit.doa import sparsity
+
+    g = ak.load_geometry("respeaker-6mic")
+    t = np.arange(int(1.0 * FS)) / FS
+    kw = {"rt60": rt60} if rt60 else {}
+    sc = simulate(g, [Source(np.sin(2 * np.pi * 1000.0 * t), 40.0)], FS, snr_db=30, seed=0, **kw)
+    res = ak.doa.locate(sc.signals, FS, g, num_sources="auto")
+    assert res.num_sources == 1, res.count_reason
+    assert abs((res.directions[0, 0] - 40.0 + 180.0) % 360.0 - 180.0) < 5.0
+    assert "dropped" in res.count_reason and f"under {sparsity.POWER:.0%}" in res.count_reason
+
+
 def test_confidence_is_lower_for_a_source_that_is_not_there(rooms: dict) -> None:
     """One talker, three asked for: the two extra estimates are flagged or less sure."""
     g, x, truth = rooms[("circle", 1)]

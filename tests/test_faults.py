@@ -323,3 +323,22 @@ def test_closed_pipe_ends_quietly(tmp_path: Path):
     p.stdout.close()  # the reader is gone before the first write (`| head -c 0`)
     err = p.communicate(timeout=60)[1].decode()
     assert err == "" and p.returncode == 0, err
+
+
+def test_disk_full_in_a_figure_leaves_the_existing_picture_untouched(tmp_path):
+    """New-user pass: figures were written in place by matplotlib: a full disk left a
+    truncated PNG where the earlier picture was, and the error was numpy-free but
+    flagless ('[Errno 27] File too large'). They are written beside and renamed over, as
+    audio outputs are."""
+    pic = tmp_path / "map.png"
+    pic.write_bytes(b"an earlier picture")
+    for args in (
+        ["geometry", "respeaker-6mic", "--plot", str(pic)],
+        ["pattern", "--geometry", "respeaker-6mic", "--direction", "60", "-o", str(pic)],
+    ):
+        r = _run(args, env_for(tmp_path), limit=2_000)
+        assert r.returncode == 2, r.stderr
+        line = _one_error_line(r.stderr)
+        assert "file-size limit was reached" in line and f"{pic} was left as it was" in line
+        assert pic.read_bytes() == b"an earlier picture"
+        assert not list(tmp_path.glob("*part*"))  # no temporary left (HOME: matplotlib's)

@@ -448,6 +448,43 @@ def test_lost_frames_are_an_event_and_keep_the_outputs_aligned(six: ak.ArrayGeom
     assert max(ends) == x.shape[1] == pipe.samples_in  # output sample n is input sample n
 
 
+def test_lost_frames_are_fed_as_silence_in_bounded_memory(six: ak.ArrayGeometry) -> None:
+    """New-user pass: ``lost(n)`` made ``n`` zeros at once (and ``process`` a second copy):
+    a device that skipped hours of frames asked for gigabytes. Silence is fed a block at a
+    time (``lost_blocks``, which ``track`` reads report by report); the reports are those of
+    the same zeros given to ``process`` (JSON lines, and each output's samples bit for bit)."""
+    import hashlib
+    import tracemalloc
+
+    def line(r):  # what track keeps of a report: its JSON line; the audio goes to the WAVs
+        audio = {k: (s, hashlib.sha1(a.tobytes()).hexdigest()) for k, (s, a) in r.audio.items()}
+        return r.as_dict(), audio
+
+    x = ak.sim.simulate(
+        six, [ak.sim.Source(ak.sim.speech_like(0.6, FS, seed=3), 40.0)], snr_db=30, seed=1
+    ).signals
+    n = 3 * FS  # 2.3 MB of zeros at once
+    runs = []
+    for fill in ("lost", "process"):
+        pipe = Pipeline(six, FS, FrontendOptions(activity="energy"))
+        head = [line(r) for r in pipe.process(x)]
+        tracemalloc.start()
+        gap = pipe.lost_blocks(n) if fill == "lost" else pipe.process(np.zeros((6, n)))
+        kept = [line(r) for r in gap]
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        runs.append((head + kept + [line(r) for r in pipe.finish()], peak))
+    (lost, peak), (zeros, peak_zeros) = runs
+    assert len(lost) == len(zeros) > n // 896
+    assert any(audio for _, audio in lost[-20:])  # the talker's track still writes
+    events = [e for d, _ in lost for e in d["events"] if e["type"] == "frames_lost"]
+    assert events == [{"type": "frames_lost", "t": x.shape[1] / FS, "frames": n}]
+    for d, _ in lost:
+        d["events"] = [e for e in d["events"] if e["type"] != "frames_lost"]
+    assert lost == zeros
+    assert peak < 0.5 * 8 * 6 * n < peak_zeros, (peak, peak_zeros)  # 0.59 and 6.6 MB
+
+
 def _record_and_track(tmp: Path, *extra: str) -> tuple[Path, Path]:
     rec = tmp / "rec.wav"
     assert main(["record", "--device", "sim:respeaker-6mic", "--seconds", "2.5", str(rec)]) == 0
@@ -677,6 +714,12 @@ def test_blocks_that_cannot_fit_are_refused_naming_block_hops(six: ak.ArrayGeome
     with pytest.raises(ak.InvalidArgumentError, match=r"^block_hops=1000000000: would need"):
         Pipeline(six, FS, FrontendOptions(block_hops=10**9))
     assert Pipeline(six, FS, FrontendOptions(block_hops=1000)).block_n == 128_000
+    # new-user pass: fs=1e300 with the default block was refused as block_hops=None (not
+    # given), its size a 280-digit count
+    with pytest.raises(
+        ak.InvalidArgumentError, match=r"^fs=1e\+300: .*blocks of 5\.76e\+298 samples"
+    ):
+        Pipeline(six, 1e300)
 
 
 def test_a_band_without_width_is_refused_without_an_infinite_rate(six: ak.ArrayGeometry) -> None:
@@ -700,6 +743,13 @@ def test_integer_samples_are_refused_not_read_as_full_scale(six: ak.ArrayGeometr
     assert pipe.samples_in == 0  # nothing was taken in
     assert pipe.process(np.zeros((6, 100), dtype=np.float32)) == []
     assert pipe.samples_in == 100
+    # new-user pass: floats of 1e30 overflowed the separator's float32 covariances
+    # (RuntimeWarnings) and the tracks' voices came out NaN; at 1e160 no track at all
+    for peak in (1e30, 1e200):
+        with pytest.raises(ak.InvalidArgumentError, match=r"^chunk=.*samples up to 1e\+\d+, "):
+            pipe.process(np.full((6, 100), peak))
+    assert pipe.samples_in == 100
+    assert pipe.process(np.full((6, 100), 1e18)) == []  # below 2**60: taken
 
 
 def test_a_finished_pipeline_refuses_more_input_naming_the_call(six: ak.ArrayGeometry) -> None:
@@ -1172,3 +1222,15 @@ def test_near_field_steering_is_the_default_where_the_aperture_makes_talkers_nea
         assert Pipeline(ak.load_geometry(name), FS).separator.method == "mvdr"
     assert Pipeline(line8, FS).separator.method == "near"
     assert Pipeline(line8, FS, FrontendOptions(separation="mvdr")).separator.method == "mvdr"
+
+
+def test_an_out_folder_that_cannot_be_made_is_named(tmp_path: Path, capsys) -> None:
+    """New-user pass: ``track -o /proc/trk`` said '[Errno 2] No such file or directory:
+    '/proc/trk'' (no flag), with the device already open."""
+    rec = tmp_path / "rec.wav"
+    assert main(["record", "--device", "sim:respeaker-6mic", "--seconds", "0.3", str(rec)]) == 0
+    capsys.readouterr()
+    argv = ["track", str(rec), "--geometry", "respeaker-6mic", "-o", "/proc/arraykit-trk"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("arraykit: error: --out='/proc/arraykit-trk': cannot be made a folder: ")

@@ -128,6 +128,8 @@ def test_phat_sharper_than_plain_in_reverb() -> None:
         (lambda x: gcc_phat(x, x, FS, weighting="roth"), r"weighting='roth': must be one of"),
         (lambda x: gcc_phat(x, x, FS, interp=0), r"interp=0"),
         (lambda x: gcc_phat(x, x, FS, max_tau=-1.0), r"max_tau=-1.0"),
+        # new-user pass: named max_tau=8192 (not given: the default window)
+        (lambda x: gcc_phat(x, x, FS, interp=10**9), r"^interp=1000000000: one correlation"),
         (lambda x: gcc_phat(x, x, FS, weighting="phat-beta", beta=2), r"beta=2"),
         (lambda x: gcc_phat(x[:1], x, FS), r"sig=.*needs >= 2 samples"),
         (lambda x: gcc_phat(np.r_[x, np.nan], x, FS), r"sig=.*NaN"),
@@ -194,6 +196,39 @@ def test_a_silent_side_has_no_delay(noise: np.ndarray, silent: np.ndarray) -> No
         gcc_phat(silent, noise[:1000], FS)
     with pytest.raises(ValueError, match=r"ref=.*is silent"):
         gcc_phat(noise[:1000], silent, FS, weighting="none")
+
+
+@pytest.mark.parametrize(("ks", "kr"), [(1e300, 1e295), (1e-300, 1e-305), (1e100, 1e95)])
+def test_levels_near_the_limits_of_double_give_the_same_delays(
+    noise: np.ndarray, ks: float, kr: float
+) -> None:
+    """New-user pass: at 1e200 the silence check's squares overflowed (a RuntimeWarning,
+    then NaN spectra) and at 1e-300 they vanished: ``gcc_phat`` said a speaking microphone
+    was silent, ``gcc_phat_pairs`` divided by zero. Each side far from 1 is brought to a
+    peak of 1 first: PHAT and SCOT see no scale; the plain correlation and PHAT-beta carry
+    the product of the two (its ``1 - beta`` power), given back where double holds it, else
+    refused in one line."""
+    sig, ref = _delayed(noise, 3.71), noise
+    for wt, power in (("phat", 0.0), ("scot", 0.0), ("none", 1.0), ("phat-beta", 0.3)):
+        tau, cc = gcc_phat(sig, ref, FS, max_tau=0.001, weighting=wt)
+        exponent = power * (np.log10(ks) + np.log10(kr))
+        if not -290 < np.log10(np.abs(cc).max()) + exponent < 307:
+            with pytest.raises(ValueError, match=r"^sig=.*out of the range of double.*'phat'"):
+                gcc_phat(sig * ks, ref * kr, FS, max_tau=0.001, weighting=wt)
+            continue
+        tau_k, cc_k = gcc_phat(sig * ks, ref * kr, FS, max_tau=0.001, weighting=wt)
+        assert tau_k == pytest.approx(tau, abs=1e-12) and abs(tau * FS - 3.71) < 0.01
+        np.testing.assert_allclose(
+            cc_k / 10.0**exponent, cc, rtol=1e-9, atol=1e-9 * np.abs(cc).max()
+        )
+    x = np.stack([sig, ref, _delayed(noise, -2.0)])
+    taus, _ = gcc_phat_pairs(x, FS, max_tau=0.001)
+    for wt in ("phat", "none"):
+        taus_k, _ = gcc_phat_pairs(x * ks, FS, max_tau=0.001, weighting=wt)
+        np.testing.assert_allclose(taus_k, taus, atol=0.01 / FS)
+    quiet = x * ks
+    quiet[1] = 0.0
+    assert ak.gcc.silent_channels(quiet).tolist() == [False, True, False]
 
 
 def test_pairs_with_a_dead_channel_are_nan() -> None:

@@ -219,6 +219,13 @@ def test_unit_vectors_round_trip() -> None:
         ([[0, 0, 0, 0], [1, 0, 0, 0]], r"positions=.*shape \(M, 3\) or \(M, 2\)"),
         ([["a", "b"], ["c", "d"]], r"positions=.*must be numeric"),
         ([[True, False, False], [False, True, False]], r"positions=.*not booleans"),
+        # new-user pass: distances of 1e300 overflowed (RuntimeWarning), and the aperture,
+        # inf, then failed in doa and check with OverflowError tracebacks
+        ([[0, 0, 0], [1e300, 0, 0]], r"positions=.*1e\+300 m apart.*are they in metres"),
+        (
+            [[0, 0, 0], [1e-9, 0, 0]],
+            r"same position \[0.0, 0.0, 0.0\] \(1e-09 m apart, under 1 µm\)",
+        ),
     ],
 )
 def test_bad_positions(positions: object, match: str) -> None:
@@ -248,3 +255,19 @@ def test_bad_positions(positions: object, match: str) -> None:
 def test_bad_arguments_name_the_argument_and_show_the_value(call: object, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         call()  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda: ak.ArrayGeometry.linear(10**9, 0.01), r"^n=1000000000: would need about"),
+        (lambda: ak.ArrayGeometry.linear(10**5, 0.01), r"^n=100000: would need about 320 GB"),
+        (lambda: ak.ArrayGeometry.circular(10**6, 0.05), r"^n=1000000: would need"),
+        (lambda: ak.ArrayGeometry(np.zeros((10**5, 3))), r"^positions=array\(shape=\(100000, 3\)"),
+    ],
+)
+def test_arrays_whose_distances_cannot_fit_are_refused(make: object, match: str) -> None:
+    """New-user pass: ``linear(10**5, 0.01)`` raised numpy's MemoryError asking for 224 GiB
+    (the pairwise distances), ``linear(10**9, ...)`` for 7.45 GiB of positions first."""
+    with pytest.raises(ak.InvalidArgumentError, match=match):
+        make()  # type: ignore[operator]

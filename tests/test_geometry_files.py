@@ -88,7 +88,14 @@ def test_acoular_xml(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("suffix", "text", "match"),
     [
-        (".toml", "positions = [[0, 0, 0], [0.1, 0", r"is not valid TOML"),
+        (".toml", "positions = [[0, 0, 0], [0.1, 0", r"is not valid TOML: (?!.*read as)"),
+        # new-user pass: a JSON file was said to be 'not valid TOML', no more
+        (
+            ".json",
+            '{"positions": [[0, 0, 0], [0.1, 0, 0]]}',
+            r"not valid TOML: .* \(read as TOML: arraykit reads \.toml, \.xml, \.cfg geometry "
+            r"files, not \.json\)",
+        ),
         (".toml", 'name = "x"\n', r"field 'positions' is missing"),
         (".toml", 'positions = "nope"\n', r"field 'positions' must be a list"),
         (".toml", "positions = [[0, 0, 0], [0.1, 0]]\n", r"mixes rows of 2 and 3"),

@@ -138,11 +138,19 @@ def test_live_bad_values_name_the_flag_the_user_gave(capsys):
     ``--seconds 0.5`` rendered and searched 100 s of audio."""
     sim = ["live", "--device", "sim:respeaker-6mic", "--seconds", "0.5"]
     cases = [
-        (["--memory", "1e-9"], r"^arraykit: error: memory=1e-09: leaves nothing to remember"),
-        (["--memory", "1e300"], r"^arraykit: error: memory=1e\+300: leaves nothing"),
+        (["--memory", "1e-9"], r"^arraykit: error: --memory=1e-09: leaves nothing to remember"),
+        (["--memory", "1e300"], r"^arraykit: error: --memory=1e\+300: leaves nothing"),
+        # new-user pass: named memory=, the library's word
+        (["--memory", "0"], r"^arraykit: error: --memory=0.0: must be a finite number > 0"),
         (["--samplerate", "6000"], r"^arraykit: error: --samplerate=6000.0: .*fs >= 7000 Hz"),
         (["--led"], r"^arraykit: error: --led=.sim:respeaker-6mic.: has no USB vendor control"),
         (["--block", "100"], r"^arraykit: error: --block=100.0: is longer than --seconds 0.5"),
+        # new-user pass: 10 MHz rendered for minutes (10 s: a 3 M-tap room response per
+        # microphone), and SIGTERM waits for the render to end
+        (
+            ["--samplerate", "1e7"],
+            r"^arraykit: error: --samplerate=10000000.0: is above the 384000 Hz",
+        ),
     ]
     for extra, message in cases:
         assert main([*sim, *extra]) == 2

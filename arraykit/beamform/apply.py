@@ -28,7 +28,8 @@ from arraykit.beamform.covariance import covariance, noise_covariance_auto
 from arraykit.beamform.registry import design_names, get_design, weights_for
 from arraykit.beamform.weights import LoadingMode
 from arraykit.geometry import SPEED_OF_SOUND, ArrayGeometry
-from arraykit.stft import istft, stft, stft_frequencies
+from arraykit.steering import check_frame_holds
+from arraykit.stft import istft, stft, stft_frequencies, unit_scale
 
 __all__ = ["MethodScore", "apply_weights", "beamform", "compare_methods"]
 
@@ -136,12 +137,23 @@ def beamform(
     fs = v.positive("fs", fs)
     v.choice("method", method, design_names())
     N = x.shape[1]
-    X = stft(x, fs, nfft=nfft, hop=hop)
+    # with trace loading the weights see no scale: far from 1, beamform at a peak of 1
+    k = unit_scale(x)
+    if k != 1.0 and loading_mode != "trace":
+        raise v.fail(
+            "signals",
+            signals,
+            f"peak {k:.3g}, beyond 2**±60, cannot be squared in double with "
+            f"loading_mode={loading_mode!r} (the loading is in the signals' squared units, so "
+            "they are not rescaled): scale them nearer 1, or use loading_mode='trace'",
+        )
+    X = stft(x if k == 1.0 else x / k, fs, nfft=nfft, hop=hop)
     w = _design(
         X, fs, N, geometry, direction, method, noise, nulls, loading, loading_mode, point, ref,
         nfft, hop, c,
     )  # fmt: skip
-    return istft(apply_weights(w, X), fs, nfft=nfft, hop=hop, length=N)
+    y = istft(apply_weights(w, X), fs, nfft=nfft, hop=hop, length=N)
+    return y if k == 1.0 else y * k
 
 
 @dataclass(frozen=True)
@@ -244,6 +256,7 @@ def _design(
     c: float,
 ) -> np.ndarray:
     """The weights ``(F, M)`` :func:`beamform` uses for this STFT and these options."""
+    check_frame_holds(geometry, fs, nfft, v.positive("c", c))
     return weights_for(
         method,
         geometry,

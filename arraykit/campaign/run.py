@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from arraykit import _validate as v
 from arraykit._validate import fail
 from arraykit.campaign._deps import need
 from arraykit.campaign.scene import SceneParams, draw, render
@@ -357,6 +358,10 @@ def run(
         where = str(table.path.parent)
         raise fail("output", str(out), f"its folder {where!r} does not exist: create it first")
     _refuse_changed_cells(spec, table)
+    # the list of scenes to do: (cell, scene, jobs) tuples of about 200 bytes
+    what = f"the list of {spec.n_scenes:.3g} scenes ({spec.seeds} seeds x {len(spec.cells)} cells)"
+    v.fits("campaign.seeds", spec.seeds, 200.0 * spec.n_scenes, what, "use fewer seeds")
+    table.check_writable()
     todo, skipped = _todo(spec, table)
     t0 = time.perf_counter()
     bar = tqdm(total=len(todo), unit="scene", disable=not progress, smoothing=0.05)

@@ -91,6 +91,30 @@ class ResultTable:
                 "output", str(path), "exists and is not a directory (a campaign table is one)"
             )
 
+    def check_writable(self) -> None:
+        """Refuse, before any scene is computed, a folder holding other files than a
+        table's (parts, and the hidden temporaries of an interrupted run), and one that
+        cannot be made (tried, and removed again: nothing is left if the run stops)."""
+        if self.path.is_dir():
+            other = sorted(
+                p.name for p in self.path.iterdir() if not p.name.startswith((_PART, "."))
+            )
+            if other:
+                shown = ", ".join(other[:3]) + (", ..." if len(other) > 3 else "")
+                raise v.fail(
+                    "output",
+                    str(self.path),
+                    f"holds {shown}, not a campaign table's parts: give a new folder (or "
+                    "the table of an earlier run of the spec, to resume it)",
+                )
+            return
+        try:
+            self.path.mkdir()
+            self.path.rmdir()
+        except OSError as exc:
+            why = f"cannot be made a folder: {exc.strerror}"
+            raise v.fail("output", str(self.path), why) from None
+
     def parts(self) -> list[Path]:
         if not self.path.is_dir():
             return []

@@ -11,23 +11,27 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
 from arraykit import _validate as v
+from arraykit.hardware.file import SUFFIXES as FILE_SUFFIXES
 
 __all__ = [
     "add_channel_args",
     "channel_map",
     "check_figure_output",
+    "command_terms",
     "is_recording",
     "open_recording",
     "read_recording",
+    "save_figure",
 ]
-
-AUDIO_SUFFIXES = (".wav", ".flac", ".w64", ".rf64", ".aiff", ".aif", ".caf", ".ogg")
 
 
 def channel_map(text: str | None) -> list[int] | None:
@@ -69,7 +73,7 @@ def add_channel_args(p: argparse.ArgumentParser) -> None:
 
 def is_recording(path: Any) -> bool:
     """Whether ``--device`` names an audio file rather than a device."""
-    return isinstance(path, str | Path) and Path(str(path)).suffix.lower() in AUDIO_SUFFIXES
+    return isinstance(path, str | Path) and Path(str(path)).suffix.lower() in FILE_SUFFIXES
 
 
 def open_recording(
@@ -176,6 +180,30 @@ def read_recording(
     return x, int(dev.fs), dev.geometry
 
 
+@contextmanager
+def command_terms(
+    flags: Mapping[str, str | None] = MappingProxyType({}),
+    recording: tuple[str, str, float] | None = None,
+) -> Iterator[None]:
+    """The library's errors in the command's words: about an argument in `flags`, as
+    about that flag; with the `recording` (its flag, path and rate), about ``signals`` as
+    about the recording, and about an argument mapped to None as about the recording at
+    its rate (a band the command fixes)."""
+    from arraykit.errors import InvalidArgumentError
+
+    try:
+        yield
+    except InvalidArgumentError as exc:
+        to = flags.get(exc.name, "") if exc.name is not None else ""
+        if recording is not None and (exc.name == "signals" or (to is None and exc.name)):
+            flag, path, fs = recording
+            why = exc.why if exc.name == "signals" else f"sampled at {fs:g} Hz, {exc}"
+            raise v.fail(flag, path, why or str(exc)) from None
+        if to:
+            raise exc.renamed(to) from None
+        raise
+
+
 def check_figure_output(path: str | None, flag: str, made: str | None = None) -> None:
     """Refuse a figure path matplotlib cannot write before any work is done.
 
@@ -196,6 +224,17 @@ def check_figure_output(path: str | None, flag: str, made: str | None = None) ->
         made is not None and parent.absolute() == Path(made).absolute()
     ):
         raise v.fail(flag, str(path), f"folder {str(parent)!r} does not exist")
+    if parent.is_dir() and not os.access(parent, os.W_OK):
+        raise v.fail(flag, str(path), f"folder {str(parent)!r} is not writable")
+
+
+def save_figure(fig: Any, path: str, **kw: Any) -> None:
+    """``fig.savefig(path, **kw)`` written beside `path` and renamed over it
+    (:func:`arraykit.io.replacing`): a full disk leaves an earlier picture as it was."""
+    from arraykit.io import replacing
+
+    with replacing(path) as tmp:
+        fig.savefig(tmp, **kw)
 
 
 def geometry_flag(text: Any, flag: str = "--geometry") -> Any:

@@ -12,9 +12,11 @@ from arraykit.beamform.registry import design_names, get_design
 from arraykit.cli._inputs import (
     add_channel_args,
     check_figure_output,
+    command_terms,
     geometry_flag,
     read_recording,
     refuse_overwriting_input,
+    save_figure,
 )
 from arraykit.errors import InvalidArgumentError
 
@@ -149,8 +151,16 @@ def run_beamform(args: argparse.Namespace) -> int:
             f"--direction={args.direction!r}: give exactly one of --direction and --point"
         )
     direction = None
+    terms = {
+        "nfft": "--nfft",
+        "noise": "--noise",
+        "ref": "--ref-mic",
+        "loading": "--loading",
+        "points": "--point",
+    }
     if args.direction == "auto":
-        direction = _locate(x, fs, g)
+        with command_terms(terms, ("IN.wav", args.input, fs)):
+            direction = _locate(x, fs, g)
         print(
             f"direction auto: strongest source at azimuth {direction[0]:.1f}, elevation {direction[1]:.1f}"
         )
@@ -162,19 +172,20 @@ def run_beamform(args: argparse.Namespace) -> int:
     elif args.noise:
         t0, t1 = parse_numbers(args.noise, "--noise", 2, sep=":")
         noise = (t0, t1)
-    y = beamform(
-        x,
-        fs,
-        g,
-        direction,
-        method=args.method,
-        noise=noise,
-        nulls=nulls,
-        loading=args.loading,
-        point=point,
-        ref=args.ref_mic,
-        nfft=args.nfft,
-    )
+    with command_terms(terms, ("IN.wav", args.input, fs)):
+        y = beamform(
+            x,
+            fs,
+            g,
+            direction,
+            method=args.method,
+            noise=noise,
+            nulls=nulls,
+            loading=args.loading,
+            point=point,
+            ref=args.ref_mic,
+            nfft=args.nfft,
+        )
     write_audio(args.output, y, fs)
     if point:
         target = f"point {tuple(point)} m"
@@ -303,14 +314,16 @@ def run_pattern(args: argparse.Namespace) -> int:
     if any(f <= 0 for f in freqs):
         raise InvalidArgumentError(f"--freqs={args.freqs!r}: frequencies must be > 0 Hz")
     nulls = parse_nulls(args)
-    w, rows = pattern_metrics(g, args.method, direction, freqs, args.loading, nulls)
+    flags = {"direction": "--direction", "freqs": "--freqs", "loading": "--loading"}
+    with command_terms({**flags, "nulls": "--null"}):
+        w, rows = pattern_metrics(g, args.method, direction, freqs, args.loading, nulls)
     if args.output:
         from arraykit.plot.beam import plot_polar_pattern
 
         fig = plot_polar_pattern(
             w, g, freqs, direction=direction, title=f"{g.name or 'array'}: {args.method}"
         )
-        fig.savefig(args.output, dpi=120, bbox_inches="tight")
+        save_figure(fig, args.output, dpi=120, bbox_inches="tight")
         from arraykit.plot._mpl import pyplot
 
         pyplot().close(fig)

@@ -73,9 +73,8 @@ def run(args: argparse.Namespace) -> int:
             progress=not args.no_progress,
         )
     except InvalidArgumentError as exc:  # in the flags' words
-        raise (
-            exc.renamed(f"--{exc.name}") if exc.name in ("scheduler", "workers") else exc
-        ) from None
+        flags = {"scheduler": "--scheduler", "workers": "--workers", "output": "-o"}
+        raise (exc.renamed(flags[exc.name]) if exc.name in flags else exc) from None
     print(
         f"{spec.name}: {s.scenes} scenes in {len(spec.cells)} cells; {s.skipped} already in "
         f"{args.output}, {s.computed} computed in {s.seconds:.1f} s, {s.failed_rows} failed rows"

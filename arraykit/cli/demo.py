@@ -59,7 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from arraykit import hardware
-    from arraykit.cli._inputs import check_figure_output
+    from arraykit.cli._inputs import check_figure_output, save_figure
     from arraykit.doa.grids import angular_distance
     from arraykit.errors import DeviceError
 
@@ -128,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
         except ImportError as exc:  # matplotlib missing
             print(f"\n(no picture: {exc})")
             return 0
-        fig.savefig(args.plot, dpi=110, bbox_inches="tight")
+        save_figure(fig, args.plot, dpi=110, bbox_inches="tight")
         print(f"\npicture of the maps written to {args.plot}")
     return 0
 

@@ -17,8 +17,10 @@ from arraykit.beamform import design_names
 from arraykit.cli._inputs import (
     add_channel_args,
     check_figure_output,
+    command_terms,
     geometry_flag,
     read_recording,
+    save_figure,
 )
 
 TABLE_FREQS = (500.0, 1000.0, 2000.0, 4000.0)
@@ -119,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
 def _prediction(args, geometry, direction) -> int:
     from arraykit.cli.beamform import parse_nulls
     from arraykit.diagnostics import parse_range, sweep, tolerance
+    from arraykit.diagnostics.mismatch import check_work
 
     errors = parse_range(args.error)
     parse_nulls(args)  # only a design that places nulls is given them
@@ -137,6 +140,23 @@ def _prediction(args, geometry, direction) -> int:
     n = args.n_freqs
     if n < 1:
         raise v.fail("--n-freqs", n, "must be >= 1")
+    max_err = max(float(np.max(np.abs(errors))), 1e-3)
+    step = min(0.05, max_err)
+    for count, search in (
+        (errors.size, ""),
+        (
+            2 * int(np.floor(max_err / step + 0.5)) + 1,
+            f" (the tolerance's {step:g}° steps to ±{max_err:g}°)",
+        ),
+    ):
+        check_work(
+            count,
+            n,
+            geometry.n_mics,
+            errors=("--error", args.error),
+            freqs=("--n-freqs", n),
+            search=search,
+        )
     if not (np.isfinite(args.fmin) and np.isfinite(args.fmax)) or not 0 <= args.fmin < args.fmax:
         raise v.fail("--fmin/--fmax", (args.fmin, args.fmax), "need 0 <= fmin < fmax")
     freqs = np.linspace(args.fmin, args.fmax, n)
@@ -148,9 +168,9 @@ def _prediction(args, geometry, direction) -> int:
         loading=0.0 if args.loading is None else args.loading,
         nulls=[_direction("--null", s) for s in args.null],
     )
-    s = sweep(geometry, freqs, errors=errors, **kw)
-    max_err = max(float(np.max(np.abs(errors))), 1e-3)
-    t = tolerance(geometry, freqs, max_error=max_err, step=min(0.05, max_err), **kw)
+    with command_terms({"snr_db": "--snr", "loading": "--loading", "nulls": "--null"}):
+        s = sweep(geometry, freqs, errors=errors, **kw)
+        t = tolerance(geometry, freqs, max_error=max_err, step=step, **kw)
     if args.output:
         from arraykit.plot.diagnostics import plot_steering_report
 
@@ -159,7 +179,7 @@ def _prediction(args, geometry, direction) -> int:
             t,
             title=f"{geometry.name or args.geometry}, {args.method}, talker at {direction[0]:g}°",
         )
-        fig.savefig(args.output, dpi=110, bbox_inches="tight")
+        save_figure(fig, args.output, dpi=110, bbox_inches="tight")
     if args.json:
         print(
             json.dumps(
@@ -244,20 +264,22 @@ def _recording(args, direction) -> int:
             raise v.fail("--noise", args.noise, "must be T0:T1 in seconds") from None
         noise = (t0, t1)
     signals, fs, geometry = read_recording(args.input, args, flag="IN.wav", purpose="diagnose")
-    rep = diagnose_recording(
-        signals,
-        fs,
-        geometry,
-        direction,
-        method=args.method,
-        noise=noise,
-        loading=args.loading,
-        locate=not args.no_doa,
-    )
+    terms = {"freq_range": None, "noise": "--noise", "loading": "--loading"}
+    with command_terms(terms, ("IN.wav", args.input, fs)):
+        rep = diagnose_recording(
+            signals,
+            fs,
+            geometry,
+            direction,
+            method=args.method,
+            noise=noise,
+            loading=args.loading,
+            locate=not args.no_doa,
+        )
     if args.output:
         from arraykit.plot.diagnostics import plot_recording_report
 
-        plot_recording_report(rep).savefig(args.output, dpi=110, bbox_inches="tight")
+        save_figure(plot_recording_report(rep), args.output, dpi=110, bbox_inches="tight")
     if args.json:
         finite = [None if not np.isfinite(x) else round(float(x), 4) for x in rep.gain_db]
         print(

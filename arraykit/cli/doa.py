@@ -9,7 +9,13 @@ from typing import Literal
 import numpy as np
 
 from arraykit import _validate as v
-from arraykit.cli._inputs import add_channel_args, check_figure_output, read_recording
+from arraykit.cli._inputs import (
+    add_channel_args,
+    check_figure_output,
+    command_terms,
+    read_recording,
+    save_figure,
+)
 from arraykit.doa import registry
 from arraykit.errors import NoSourceError
 
@@ -75,18 +81,25 @@ def run(args: argparse.Namespace) -> int:
 
     check_figure_output(args.plot, "--plot")
     signals, fs, g = read_recording(args.file, args)
+    flags = {
+        "freq_range": "--freq-range",
+        "nfft": "--nfft",
+        "resolution": "--resolution",
+        "num_sources": "--sources",
+    }
     try:
-        res = locate(
-            signals,
-            fs,
-            g,
-            method=args.method,
-            num_sources=_sources(args.sources),
-            freq_range=tuple(args.freq_range),
-            nfft=args.nfft,
-            grid=args.grid,
-            resolution=args.resolution,
-        )
+        with command_terms(flags, ("FILE", args.file, fs)):
+            res = locate(
+                signals,
+                fs,
+                g,
+                method=args.method,
+                num_sources=_sources(args.sources),
+                freq_range=tuple(args.freq_range),
+                nfft=args.nfft,
+                grid=args.grid,
+                resolution=args.resolution,
+            )
     except NoSourceError as exc:  # a fixed count and nothing to locate: say in which file
         raise v.fail(
             "FILE", args.file, f"{exc.reason}: no source to locate (--sources auto says 0)"
@@ -95,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
         from arraykit.plot.doa import plot_doa
 
         fig = plot_doa(res, title=f"{args.method}: {args.file}")
-        fig.savefig(args.plot, dpi=120, bbox_inches="tight")
+        save_figure(fig, args.plot, dpi=120, bbox_inches="tight")
     if args.json:
         out = {
             "file": args.file,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from arraykit.cli._inputs import check_figure_output
+from arraykit.cli._inputs import check_figure_output, save_figure
 from arraykit.geometry import ArrayGeometry, list_geometries, load_geometry
 
 
@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         from arraykit.plot import plot_geometry
 
         fig = plot_geometry(g)
-        fig.savefig(args.plot, dpi=120, bbox_inches="tight")
+        save_figure(fig, args.plot, dpi=120, bbox_inches="tight")
     if args.json:
         print(json.dumps(g.as_dict(), indent=2))
         return 0

@@ -21,6 +21,7 @@ from arraykit import hardware as hw
 from arraykit.cli._inputs import (
     add_channel_args,
     channel_map,
+    command_terms,
     geometry_flag,
     is_recording,
     open_recording,
@@ -224,12 +225,35 @@ def run_devices(args: argparse.Namespace) -> int:
 # -- record ----------------------------------------------------------------------------------
 
 
+def _check_room(out: str, seconds: float, fs: float, channels: int, sample_format: str) -> None:
+    """Refuse a ``--seconds`` whose take would not fit in the free space where `out` goes
+    (a recording that fills the disk ends in an error hours in)."""
+    import shutil
+    from pathlib import Path
+
+    width = {"int16": 2, "int32": 4}.get(sample_format, 4)  # bytes a sample, as written
+    need = seconds * fs * channels * width
+    folder = Path(out).resolve().parent
+    free = shutil.disk_usage(folder).free
+    if need > free:
+        why = (
+            f"would write {need / 1e9:.3g} GB ({channels} channels at {fs:g} Hz, {width} bytes "
+            f"a sample) where {free / 1e9:.3g} GB are free ({folder}): give a shorter take"
+        )
+        raise v.fail("--seconds", seconds, why)
+
+
 def run_record(args: argparse.Namespace) -> int:
     from arraykit.io import AudioWriter, OutputError, check_output
 
     check_output(args.out, name="OUT.wav")  # a bad path is refused before the device is touched
     target_s = None if args.seconds is None else v.positive("--seconds", args.seconds)
     probe = open_device(args, all_channels=args.all_channels)
+    if target_s is not None and round(target_s * probe.fs) < 1:  # an empty file as a take
+        why = f"is less than one frame at {probe.fs:g} Hz ({1 / probe.fs:.3g} s): nothing to record"
+        raise v.fail("--seconds", args.seconds, why)
+    if target_s is not None:  # the whole take must fit on the disk it goes to
+        _check_room(args.out, target_s, probe.fs, probe.n_outputs, probe.sample_format)
     blocksize = 1024
     queue_blocks = max(4, round(v.positive("--buffer", args.buffer) * probe.fs / blocksize))
     dev = open_device(
@@ -374,9 +398,12 @@ def run_live(args: argparse.Namespace) -> int:
     from arraykit.hardware.control import profiles_with_control
     from arraykit.live import FREQ_RANGE, LiveStats, track
 
-    if args.seconds is not None:  # before the device opens: a bad value costs nothing
+    # before the device opens, in the flags' names: a bad value costs nothing
+    args.memory = v.positive("--memory", args.memory)
+    args.block = v.positive("--block", args.block)
+    if args.seconds is not None:
         args.seconds = v.positive("--seconds", args.seconds)
-        if v.positive("--block", args.block) > args.seconds:  # it ran the whole block
+        if args.block > args.seconds:  # it ran the whole block
             why = f"is longer than --seconds {args.seconds:g}, which would run it whole"
             raise v.fail("--block", args.block, f"{why}: give --block {args.seconds:g} or less")
     extra = {"realtime": args.realtime} if str(args.device).startswith("sim:") else {}
@@ -406,8 +433,9 @@ def run_live(args: argparse.Namespace) -> int:
     pairs: list[tuple[float, float]] = []  # (raw on-chip angle, arraykit azimuth)
     tty = sys.stdout.isatty()
     onchip = ctl.onchip_azimuth if (ctl is not None and args.compare_onchip) else None
+    terms = {"memory": "--memory", "block": "--block", "num_sources": "--sources"}
     try:
-        with dev:
+        with dev, command_terms(terms):
             for est in track(
                 dev,
                 method=args.method,
@@ -480,6 +508,8 @@ def run_check(args: argparse.Namespace) -> int:
                 f"recording {args.seconds:g} s from {dev.name}: play a sound now", file=sys.stderr
             )
             x = dev.record(args.seconds)
-    report = check_signals(x.astype(np.float64), dev.fs, dev.geometry, azimuth=args.azimuth)
+    where = ("FILE", args.file) if args.file else ("--device", str(args.device))
+    with command_terms(recording=(*where, dev.fs)):
+        report = check_signals(x.astype(np.float64), dev.fs, dev.geometry, azimuth=args.azimuth)
     print(report.summary())
     return 0 if report.ok else 1

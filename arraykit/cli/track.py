@@ -15,6 +15,7 @@ import os
 import re
 import sys
 import time
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -109,6 +110,12 @@ def _check_out_dir(path: str) -> None:
         raise v.fail(
             "--out", path, f"its folder {str(out.parent)!r} does not exist: create it first"
         )
+    if not out.exists():  # /proc/x, a read-only disk: tried, and removed again
+        try:
+            out.mkdir()
+            out.rmdir()
+        except OSError as exc:
+            raise v.fail("--out", path, f"cannot be made a folder: {exc.strerror}") from None
     if out.is_dir():
         earlier = sorted(p.name for p in out.glob("track*") if _TRACK_FILE.fullmatch(p.name))
         if earlier:
@@ -206,7 +213,7 @@ def run_track(args: argparse.Namespace) -> int:
     if extra_sink is not None:
         sinks.append(extra_sink)
 
-    def emit(reports: list[Any]) -> None:
+    def emit(reports: Iterable[Any]) -> None:
         for r in reports:
             line = r.as_dict()
             for s in sinks:
@@ -228,7 +235,7 @@ def run_track(args: argparse.Namespace) -> int:
             for start, block in dev.blocks_with_index():
                 if start > expected:  # the device lost frames: keep the timing
                     lost += start - expected
-                    emit(pipe.lost(start - expected))
+                    emit(pipe.lost_blocks(start - expected))
                 x = block.astype(np.float64)
                 if limit is not None:
                     x = x[:, : max(0, limit - start)]

@@ -494,11 +494,12 @@ def sweep(
     p = _Problem.build(geometry, freqs, method, snr_db, noise_cov, loading, nulls, c)
     src = _direction("source", source)
     err = _errors("errors", errors)
-    _fits(
-        "errors",
-        f"{err.size} errors",
-        _work_bytes(err.size, p.freqs.size, geometry.n_mics),
-        f"{err.size} errors x {p.freqs.size} frequencies x {geometry.n_mics} microphones",
+    check_work(
+        err.size,
+        p.freqs.size,
+        geometry.n_mics,
+        errors=("errors", f"{err.size} errors"),
+        freqs=("freqs", f"{p.freqs.size} frequencies"),
     )
     looks = _looks(src, err, _axis(axis))
     gain, sinr, _ = p.steered(geometry, looks, src)
@@ -552,6 +553,15 @@ def tolerance(
     st = v.positive("step", step)
     if st > mx:
         raise v.fail("step", step, f"must not exceed max_error={mx}")
+    n_grid = int(np.floor(mx / st + 0.5)) + 1  # np.arange's length below
+    check_work(
+        2 * n_grid - 1,
+        np.size(freqs),
+        geometry.n_mics,
+        errors=("max_error/step", (max_error, step)),
+        freqs=("freqs", f"{np.size(freqs)} frequencies"),
+        search=f" (the search's {st:g}° steps to ±{mx:g}°)",
+    )
     grid = np.arange(0.0, mx + st / 2, st)
     err = np.concatenate([grid, -grid[1:]])
     s = sweep(
@@ -761,6 +771,8 @@ class _Problem:
                 raise v.fail(
                     "snr_db", snr_db, f"must be a number or one value per frequency ({f.size})"
                 )
+            if np.any(np.abs(snr) > 2000):  # 10**(snr/10) and its products leave double
+                raise v.fail("snr_db", snr_db, "lies beyond ±2000 dB: give an SNR in dB")
             level = np.real(np.trace(rn, axis1=-2, axis2=-1)) / m
             sigma = np.broadcast_to(10.0 ** (snr / 10.0), f.shape) * level
         elif "mixture_cov" in get_design(method).needs:
@@ -930,6 +942,33 @@ def _covariance(name: str, value, n_freqs: int, m: int) -> np.ndarray:
 def _work_bytes(n_errors: int | float, n_freqs: int, n_mics: int) -> float:
     """Bytes a batched prediction holds at once: steering, weights and a covariance per error."""
     return float(n_errors) * n_freqs * (n_mics * n_mics + 6 * n_mics) * 16.0
+
+
+def check_work(
+    n_errors: int,
+    n_freqs: int,
+    n_mics: int,
+    *,
+    errors: tuple[str, object],
+    freqs: tuple[str, object],
+    search: str = "",
+) -> None:
+    """Refuse, before allocating, a prediction over ``n_errors`` x ``n_freqs`` that cannot fit
+    in memory: naming ``freqs`` (the argument's name and value) when the frequencies alone
+    cannot, else ``errors``; ``search`` says where the errors come from."""
+    v.fits(
+        freqs[0],
+        freqs[1],
+        _work_bytes(1, n_freqs, n_mics),
+        f"{n_freqs} frequencies x {n_mics} microphones",
+        "use fewer frequencies",
+    )
+    _fits(
+        errors[0],
+        errors[1],
+        _work_bytes(n_errors, n_freqs, n_mics),
+        f"{n_errors} errors{search} x {n_freqs} frequencies x {n_mics} microphones",
+    )
 
 
 def _fits(name: str, value: object, nbytes: float, what: str) -> None:

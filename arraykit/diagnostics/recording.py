@@ -37,7 +37,7 @@ from arraykit.beamform import (
 )
 from arraykit.diagnostics.mismatch import loading_for, steering_loss
 from arraykit.geometry import SPEED_OF_SOUND, ArrayGeometry, unit_vectors
-from arraykit.stft import stft, stft_frequencies
+from arraykit.stft import near_unit, stft, stft_frequencies
 
 __all__ = ["Report", "diagnose_recording", "measure_gain", "recording_methods"]
 
@@ -237,7 +237,7 @@ def diagnose_recording(
     -------
     Report
     """
-    x = v.signals("signals", signals, geometry.n_mics)
+    x = near_unit(v.signals("signals", signals, geometry.n_mics))  # every figure is a ratio
     fs = v.positive("fs", fs)
     v.choice("method", method, recording_methods())
     look = v.directions("direction", direction)

@@ -74,6 +74,9 @@ class SearchOptions:
                 raise v.fail("num_sources", k, "must be a positive integer or 'auto'")
             set_(self, "num_sources", int(k))
         set_(self, "resolution", v.positive("resolution", self.resolution))
+        if self.points is None and self.resolution >= 180:  # a grid of one or two directions
+            why = "(degrees) must be under 180: a grid this coarse answers its own directions"
+            raise v.fail("resolution", self.resolution, why)
         if self.point_resolution is not None:
             set_(self, "point_resolution", v.positive("point_resolution", self.point_resolution))
             if self.points is None:

@@ -23,6 +23,7 @@ from arraykit.doa import grids as _grids
 from arraykit.doa._steer import Steering
 from arraykit.doa.options import SearchOptions
 from arraykit.geometry import ArrayGeometry, directions_from_vectors
+from arraykit.steering import check_frame_holds
 
 __all__ = ["GridKind", "Plan", "check_geometry", "plan_covariance", "plan_stft"]
 
@@ -112,6 +113,7 @@ def _plan_stft(fs: Any, geometry: Any, kwargs: dict[str, Any]) -> tuple[Plan, sl
     fs = v.positive("fs", fs)
     options = SearchOptions.create(**kwargs)
     nfft = options.nfft
+    check_frame_holds(geometry, fs, nfft, options.c)
     need = options.part.min_bins
     mask, fr = v.band_bins("freq_range", options.freq_range, fs, nfft, need=need)
     idx = np.flatnonzero(mask)  # the band is contiguous

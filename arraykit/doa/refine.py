@@ -36,23 +36,38 @@ def refine(
     power = np.empty(len(coarse_dirs))
     for k, d in enumerate(coarse_dirs):  # a loop over the K sources
         ring = plan.grid_kind in ("ring", "arc")
-        if plan.grid_kind == "arc-el":  # a vertical line: elevation only
-            n = math.ceil(plan.coarse / plan.resolution)
-            el = np.clip(d[1] + np.arange(-n, n + 1) * plan.resolution, -90, 90)
-            loc = np.stack([np.zeros(2 * n + 1), el], axis=1)
-        else:
-            loc = _grids.local_grid(d, plan.coarse, plan.resolution, ring=ring)
-        if plan.grid_kind == "arc":
-            loc = _inside_arc(loc, plan.directions)
-        if plan.grid_kind == "sphere" and plan.geometry.layout == "planar":
-            loc = loc[loc[:, 1] >= -1e-9]
-        vals = evaluate(plan.steering(loc))
-        j = int(np.argmax(vals))
+        flat = ring or plan.grid_kind == "arc-el"  # one angle: a line of points
+        centre, half = d, plan.coarse
+        while True:  # a patch of more than _MAX_LATTICE directions: in stages (a sphere's)
+            step = plan.resolution
+            if not flat and (2 * half / step + 1) ** 2 > _MAX_LATTICE:
+                step = 2 * half / (math.isqrt(_MAX_LATTICE) - 1)  # this stage's lattice
+            loc = _patch(plan, centre, half, step, ring)
+            vals = evaluate(plan.steering(loc))
+            j = int(np.argmax(vals))
+            if step <= plan.resolution:
+                break
+            centre, half = loc[j], step  # the next stage around this one's best
         if vals[j] >= coarse_power[k]:
             est[k], power[k] = loc[j], vals[j]
         else:
             est[k], power[k] = d, coarse_power[k]
     return est, power
+
+
+def _patch(plan: Plan, centre: np.ndarray, half: float, step: float, ring: bool) -> np.ndarray:
+    """The directions within `half` degrees of `centre` at `step` that the plan's grid
+    allows (an arc's own side; a planar array's upper hemisphere)."""
+    if plan.grid_kind == "arc-el":  # a vertical line: elevation only
+        n = math.ceil(half / step)
+        el = np.clip(centre[1] + np.arange(-n, n + 1) * step, -90, 90)
+        return np.stack([np.zeros(2 * n + 1), el], axis=1)
+    loc = _grids.local_grid(centre, half, step, ring=ring)
+    if plan.grid_kind == "arc":
+        loc = _inside_arc(loc, plan.directions)
+    if plan.grid_kind == "sphere" and plan.geometry.layout == "planar":
+        loc = loc[loc[:, 1] >= -1e-9]
+    return loc
 
 
 _MAX_LATTICE = 20_000  # points per refinement pass; finer lattices zoom in stages

@@ -32,6 +32,7 @@ from arraykit.doa import confidence as _confidence
 from arraykit.doa._cross import cross_spectra_chunks
 from arraykit.doa.srp import phat_covariance, phat_cross_spectra
 from arraykit.doa.subspace import covariance
+from arraykit.stft import near_unit
 
 __all__ = ["BandStatistics", "from_signals", "from_stft"]
 
@@ -169,14 +170,11 @@ def from_signals(
         zero = np.zeros((F, n_mics, n_mics), np.complex64)
         return BandStatistics(n_frames=T, phat_spectra=zero, no_source=silence)
     if frames or (phat and cov):
-        x = _checked_signals(signals, n_mics)
+        x = _near_one(_checked_signals(signals, n_mics))
         return BandStatistics(
             X=stft_band(x, sft, band), no_source=band_share(x, sft, band, freq_range)
         )
-    if phat:  # float32 spans 1e-38..3e38: bring a signal far from 1 near it (PHAT sees no scale)
-        level = float(np.abs(x[:, :: max(1, x.shape[1] // 2048)]).max())
-        if not 2.0**-60 < level < 2.0**60:
-            x = _unit_peak(x)
+    x = _near_one(x)
     kept: list[np.ndarray] | None = [] if zones else None
     stat = _band_statistic(x, sft, band, T, phat=phat, keep=kept)
     if not (stat.any() and np.isfinite(stat).all()):
@@ -205,6 +203,13 @@ def band_share(x: np.ndarray, sft: Any, band: slice, freq_range: tuple[float, fl
     frames = x0[: T * nfft].reshape(T, nfft) * np.hanning(nfft + 1)[:-1]
     power = np.abs(np.fft.rfft(frames, axis=1)) ** 2  # (T, F_all)
     return _confidence.band_reason(power.sum(1), power[:, band].sum(1), freq_range)
+
+
+def _near_one(x: np.ndarray) -> np.ndarray:
+    """`x` scaled to a peak of 1 when its level (from a few thousand samples) lies beyond
+    2**±60, else `x` itself: float32 spans 1e-38..3e38, and a covariance's squares of
+    1e-155 are subnormal (neither PHAT nor the subspace methods see an overall scale)."""
+    return near_unit(x, float(np.abs(x[:, :: max(1, x.shape[1] // 2048)]).max()))
 
 
 def _unit_peak(x: np.ndarray) -> np.ndarray:

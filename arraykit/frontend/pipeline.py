@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
@@ -46,6 +47,7 @@ from arraykit.frontend.localise import Detections, Localiser
 from arraykit.frontend.separation import SEPARATIONS, SeparationKind, Separator
 from arraykit.frontend.tracking import MOTIONS, Event, MotionKind, Tracker
 from arraykit.geometry import SPEED_OF_SOUND, ArrayGeometry
+from arraykit.steering import check_frame_holds
 from arraykit.stft import StreamingSTFT
 
 __all__ = ["LATENCY_BOUND", "BlockReport", "FrontendOptions", "Pipeline", "TrackReport"]
@@ -407,13 +409,17 @@ class Pipeline:
         frame_s = FEW_MICS_FRAME if few else FRAME
         nfft = opts.nfft or int(2 ** math.floor(math.log2(frame_s * self.fs)))
         self.nfft, self.hop = nfft, nfft // 2
+        check_frame_holds(geometry, self.fs, nfft, SPEED_OF_SOUND)
         self.block_hops = opts.block_hops or max(
             1, math.floor((LATENCY_BOUND * self.fs - (nfft - self.hop)) / self.hop + 1e-9)
         )
         self.block_n = self.block_hops * self.hop
         # a block, its pending input and the zeros finish() pads with: refused before use
-        what = f"blocks of {self.block_n} samples x {M} microphones"
-        v.fits("block_hops", opts.block_hops, 4 * 8.0 * M * self.block_n, what, "use fewer hops")
+        what = f"blocks of {self.block_n:.3g} samples x {M} microphones"
+        size = 4 * 8.0 * M * self.block_n
+        if opts.block_hops is None:  # the default block: the rate is what is off
+            v.fits("fs", fs, size, what, "give a sampling rate in Hz")
+        v.fits("block_hops", opts.block_hops, size, what, "use fewer hops")
         self.latency = (self.block_n + nfft - self.hop) / self.fs
         self.sts = StreamingSTFT(self.fs, geometry.n_mics, nfft=nfft)
         self.sts.push(np.zeros((geometry.n_mics, nfft - self.hop)))  # see StreamingISTFT
@@ -505,6 +511,14 @@ class Pipeline:
             why = f"holds {kind} samples: give floats at full scale 1 ({scale})"
             raise v.fail("chunk", chunk, why)
         x = v.signals("chunk", chunk, self.geometry.n_mics)
+        peak = float(np.max(np.abs(x))) if x.size else 0.0
+        if peak > 2.0**60:  # the separator's float32 covariances square the samples
+            why = "beyond 2**60, which the front end's float32 covariances cannot square"
+            raise v.fail(
+                "chunk",
+                chunk,
+                f"holds samples up to {peak:.3g}, {why}: give floats at full scale 1",
+            )
         self.samples_in += x.shape[1]
         buf = np.concatenate([self._pending, x], axis=1)
         out = []
@@ -517,11 +531,22 @@ class Pipeline:
 
     def lost(self, frames: int) -> list[BlockReport]:
         """The device lost `frames` frames: fill them with zeros (keeps the timing), report it."""
+        return list(self.lost_blocks(frames))
+
+    def lost_blocks(self, frames: int) -> Iterator[BlockReport]:
+        """:meth:`lost`, its reports one at a time: the zeros are fed a block at a time, so
+        that a long gap costs one block's memory (the reports are those of ``process`` on
+        the same zeros). Checked, and the event added, when called."""
         frames = v.integer("frames", frames, 0)
         if self._finished:
             raise v.fail("frames", frames, "the pipeline is finished (finish()): make a new one")
         self._events.append(Event("frames_lost", self.samples_in / self.fs, frames=frames))
-        return self.process(np.zeros((self.geometry.n_mics, frames)))
+        return self._silence(frames)
+
+    def _silence(self, frames: int) -> Iterator[BlockReport]:
+        zeros = np.zeros((self.geometry.n_mics, min(frames, self.block_n)))
+        for done in range(0, frames, self.block_n):
+            yield from self.process(zeros[:, : min(self.block_n, frames - done)])
 
     def finish(self) -> list[BlockReport]:
         """Flush: process what is pending and the overlap still open (zeros after the end)."""

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from arraykit.io import replacing
+
 __all__ = ["TRACK_COLOURS", "LiveView"]
 
 TRACK_COLOURS = ("#ff0000", "#00ff00", "#00c0ff", "#ff00ff", "#ffff00", "#ff8000")
@@ -140,7 +142,8 @@ class LiveView:
     def save(self, path: str | Path) -> Path:
         """Write the current frame to a picture (PNG)."""
         fig = self.draw()
-        fig.savefig(path)
+        with replacing(path) as tmp:  # a full disk leaves an earlier picture as it was
+            fig.savefig(tmp)
         return Path(path)
 
     def close(self) -> None:

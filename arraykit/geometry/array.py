@@ -61,14 +61,25 @@ class ArrayGeometry:
             raise v.fail(
                 "positions", positions, f"an array needs at least 2 microphones, got {pos.shape[0]}"
             )
-        dist = np.linalg.norm(pos[:, None, :] - pos[None, :, :], axis=-1)
-        dist[np.diag_indices_from(dist)] = np.inf
-        i, j = np.unravel_index(np.argmin(dist), dist.shape)
-        if dist[i, j] < 1e-6:
+        _fits_pairs("positions", positions, pos.shape[0])
+        with np.errstate(over="ignore"):
+            dist = np.linalg.norm(pos[:, None, :] - pos[None, :, :], axis=-1)
+        if not np.isfinite(dist).all():
             raise v.fail(
                 "positions",
                 positions,
-                f"microphones {min(i, j)} and {max(i, j)} are at the same position {pos[i].tolist()}",
+                f"microphones {float(np.abs(pos).max()):.3g} m apart, beyond what double "
+                "squares: are they in metres?",
+            )
+        dist[np.diag_indices_from(dist)] = np.inf
+        i, j = np.unravel_index(np.argmin(dist), dist.shape)
+        if dist[i, j] < 1e-6:
+            apart = "" if dist[i, j] == 0 else f" ({dist[i, j]:.3g} m apart, under 1 µm)"
+            raise v.fail(
+                "positions",
+                positions,
+                f"microphones {min(i, j)} and {max(i, j)} are at the same position "
+                f"{pos[i].tolist()}{apart}",
             )
         if not isinstance(name, str):
             raise v.fail("name", name, "must be a string")
@@ -372,7 +383,16 @@ class ArrayGeometry:
 
 
 def _count(name: str, value: Any, minimum: int) -> int:
-    return v.integer(name, value, minimum)
+    n = v.integer(name, value, minimum)
+    _fits_pairs(name, value, n)
+    return n
+
+
+def _fits_pairs(name: str, value: Any, n_mics: int) -> None:
+    """Refuse, before allocating, an array whose pairwise distances (``(M, M, 3)`` and
+    ``(M, M)`` doubles, for the coincidence check) cannot fit in memory."""
+    what = f"the distances between {n_mics} microphones"
+    v.fits(name, value, 32.0 * n_mics * n_mics, what, "arrays have tens to hundreds of them")
 
 
 def _direction(name: str, value: Any) -> tuple[float, float]:

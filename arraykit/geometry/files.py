@@ -147,7 +147,17 @@ def _toml_doc(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise GeometryFileError(f"geometry file {str(path)!r} is not valid TOML: {exc}") from None
+        what = (
+            ""
+            if path.suffix.lower() == ".toml"
+            else (
+                f" (read as TOML: arraykit reads {', '.join(FILE_SUFFIXES)} geometry files, "
+                f"not {path.suffix or 'files without a suffix'})"
+            )
+        )
+        raise GeometryFileError(
+            f"geometry file {str(path)!r} is not valid TOML: {exc}{what}"
+        ) from None
 
 
 def _read_toml(path: Path) -> ArrayGeometry:

@@ -25,6 +25,7 @@ Shapes: ``M`` microphones, ``N`` samples, ``P`` pairs, ``G`` directions.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -146,6 +147,15 @@ def check_signals(
     x = v.signals("signals", signals, geometry.n_mics)
     fs = v.positive("fs", fs)
     M = geometry.n_mics
+    search = 4 * geometry.max_spacing / c + 4 / fs  # look beyond the physical limit
+    need = 2 * math.ceil(search * fs) + 1
+    if x.shape[1] < need:
+        raise v.fail(
+            "signals",
+            signals,
+            f"has {x.shape[1]} samples, fewer than the {need:.4g} the delays it searches "
+            f"(±{1e6 * search:.4g} us) need: record a longer clip (a second or more)",
+        )
     problems: list[str] = []
 
     dc = x.mean(axis=1)
@@ -171,9 +181,9 @@ def check_signals(
         if abs(s.dc) > 0.01:
             problems.append(f"channel {s.channel} has a DC offset of {s.dc:+.4f}")
 
+    problems += _copies(x, dead)
     live = ~dead
     spacing = np.linalg.norm(geometry.positions[:, None] - geometry.positions[None], axis=-1)
-    search = 4 * geometry.max_spacing / c + 4 / fs  # look beyond the physical limit
     with np.errstate(all="ignore"):
         taus, pairs = gcc_phat_pairs(ac, fs, max_tau=search)
     use = live[pairs[:, 0]] & live[pairs[:, 1]]
@@ -267,6 +277,20 @@ def check_signals(
         tolerance=tol,
         notes=notes,
     )
+
+
+def _copies(x: np.ndarray, dead: np.ndarray) -> list[str]:
+    """A problem for each group of live rows of `x` equal sample for sample (two
+    microphones never are: each has its own noise)."""
+    groups: dict[bytes, list[int]] = {}
+    for m in np.flatnonzero(~dead):
+        groups.setdefault(x[m].tobytes(), []).append(int(m))
+    return [
+        f"channels {', '.join(map(str, g))} are identical sample for sample: one signal "
+        "copied to each (a mono input, or a driver's upmix), not microphones"
+        for g in groups.values()
+        if len(g) > 1
+    ]
 
 
 def _mirror(geometry: ArrayGeometry, direction: np.ndarray) -> tuple[float, float] | None:

@@ -20,11 +20,12 @@ from arraykit.hardware.profiles import Profile, load_profile
 
 __all__ = ["FileDevice", "accepts", "open_device"]
 
-SUFFIXES = (".wav", ".flac")
+SUFFIXES = (".wav", ".flac", ".w64", ".rf64", ".aiff", ".aif", ".caf", ".ogg")
+"""The audio files soundfile reads that a recording comes in (the commands call these audio)."""
 
 
 def accepts(device: object) -> bool:
-    """A path ending in .wav or .flac."""
+    """A path ending in one of :data:`SUFFIXES`."""
     return isinstance(device, str | Path) and Path(device).suffix.lower() in SUFFIXES
 
 
@@ -40,6 +41,34 @@ def open_device(device: str | Path, o: OpenOptions, extra: dict[str, Any]) -> De
         realtime=bool(extra.get("realtime", False)),
         loop=bool(extra.get("loop", False)),
     )
+
+
+def _check_float32(path: Path, data: np.ndarray) -> None:
+    """Refuse samples ``(C, N)`` that the float32 blocks of a device cannot hold (a float
+    file may hold NaN, 1e200 or 1e-300), naming the file."""
+    finite = np.isfinite(data)
+    if not finite.all():
+        frame, ch = divmod(int(np.flatnonzero(~finite.T)[0]), data.shape[0])
+        raise v.fail(
+            "path",
+            str(path),
+            f"holds NaN or infinite samples (the first at frame {frame}, channel {ch}): "
+            "nothing can be measured through them; cut or repair that part",
+        )
+    peak = float(np.max(np.abs(data)))
+    big, tiny = float(np.finfo(np.float32).max), float(np.finfo(np.float32).tiny)
+    if peak > big or 0 < peak < tiny:
+        where = (
+            f"beyond float32's range ({big:.3g})"
+            if peak > 1
+            else (f"below float32's smallest normal ({tiny:.3g})")
+        )
+        raise v.fail(
+            "path",
+            str(path),
+            f"peak {peak:.3g} lies {where}, in which files are replayed as devices deliver: "
+            "scale the recording to a peak near 1",
+        )
 
 
 class FileDevice(Player):
@@ -81,6 +110,7 @@ class FileDevice(Player):
         data, fs = read_audio(p)
         if data.shape[-1] == 0:
             raise v.fail("path", str(p), "holds no audio frames (0 samples): nothing to read")
+        _check_float32(p, data)
         self.path = p
         self.fs = int(fs)
         self.name = f"file {p.name}"

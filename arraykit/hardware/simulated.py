@@ -37,6 +37,9 @@ __all__ = ["SimulatedDevice", "accepts", "open_device", "render_path"]
 
 
 PREFIX = "sim:"
+MAX_RATE = 384_000
+"""Hz: the highest rate audio devices deliver, and a simulated array renders at (10 MHz
+rendered for minutes)."""
 
 
 def accepts(device: object) -> bool:
@@ -163,6 +166,12 @@ class SimulatedDevice(Player):
             self.fs = int(scene.fs)
         else:
             self.fs = sample_rate(self.profile.samplerate if samplerate is None else samplerate)
+            if self.fs > MAX_RATE:
+                raise v.fail(
+                    "samplerate",
+                    samplerate,
+                    f"is above the {MAX_RATE} Hz a simulated array renders at",
+                )
         self.scene = scene
         self._array: ArrayGeometry = g
         self._sources = sources
