@@ -271,3 +271,24 @@ def test_three_talkers_on_a_line_are_counted_per_cosine(seed: int) -> None:
     assert res.num_sources == 3, res.count_reason
     d = angular_distance(res.directions[:, None], truth[None])
     assert d.min(axis=0).max() <= 12.0, (res.directions, truth)
+
+
+def test_zones_power_is_their_two_frames_power() -> None:
+    """Each kept zone carries the power its onset test read (the power-share rule of
+    ``counting="tf"`` uses it instead of gathering the frames again): its two frames'
+    ``|x|^2`` summed over the microphones, on the circle's ring and the line's arc."""
+    rng = np.random.default_rng(4)
+    for geometry in (CIRCLE, ak.ArrayGeometry.linear(4, 0.04)):
+        plan, _ = plan_stft(FS, geometry, {"num_sources": "auto"})
+        M, F, T = geometry.n_mics, len(plan.freqs), 60
+        X = (rng.standard_normal((M, F, T)) + 1j * rng.standard_normal((M, F, T))).astype(
+            np.complex64
+        ) * rng.uniform(0.05, 3.0, size=(1, F, T)).astype(np.float32)
+        X[:, :, 10:20] *= np.exp(
+            -2j * np.pi * plan.freqs[None, :, None] * 1e-4 * np.arange(M)[:, None, None]
+        )
+        zones = sparsity.zone_directions(X, plan, 3)
+        assert len(zones.grid_index) >= 20
+        f, z = zones.bins, 2 * zones.numbers
+        want = (np.abs(X[:, f, z]) ** 2 + np.abs(X[:, f, z + 1]) ** 2).sum(axis=0)
+        np.testing.assert_allclose(zones.power, want, rtol=1e-5)

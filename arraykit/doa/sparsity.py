@@ -131,12 +131,15 @@ _search: Cache[np.ndarray] = _cache.named("doa.zone_steering", 16)
 
 class Zones(NamedTuple):
     """The single-source zones' directions: grid indices ``(n,)``, of ``total`` zones;
-    each one's bin in the band ``(n,)`` and zone number ``(n,)`` (frames ``2z, 2z + 1``)."""
+    each one's bin in the band ``(n,)``, zone number ``(n,)`` (frames ``2z, 2z + 1``) and
+    power ``(n,)`` (its two frames' ``|x|^2`` summed over the microphones, as the onset
+    test read it)."""
 
     grid_index: np.ndarray
     total: int
     bins: np.ndarray
     numbers: np.ndarray
+    power: np.ndarray
 
 
 class Atoms(NamedTuple):
@@ -160,6 +163,11 @@ def single_source(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     module's docstring): their bins ``(n,)``, zone numbers ``(n,)`` (zone ``z`` holds
     frames ``2z, 2z + 1``) and dominant eigenvectors ``(n, M)`` with each element
     scaled to modulus 1 (PHAT)."""
+    return _single_source(X)[:3]
+
+
+def _single_source(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`single_source` and the zones' powers ``(n,)`` (:attr:`Zones.power`)."""
     M, _, T = X.shape
     Z = T // 2
     e = (X.real**2 + X.imag**2).sum(axis=0)  # (F, T) each frame's power
@@ -184,7 +192,7 @@ def single_source(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     lam = 0.5 * pk + np.sqrt(0.25 * (a - d) ** 2 + b2)
     keep = np.flatnonzero(lam >= DOMINANCE * pk)
     if len(keep) < len(k):
-        fi, zi, a, d, b, b2, lam = (v.take(keep) for v in (fi, zi, a, d, b, b2, lam))
+        fi, zi, a, d, b, b2, lam, pk = (v.take(keep) for v in (fi, zi, a, d, b, b2, lam, pk))
         x1, x2 = x1.take(keep, axis=1), x2.take(keep, axis=1)
     # dominant eigenvector of C: x1 w1 + x2 w2 with (w1, w2) the Gram matrix's, from
     # whichever of its two rows gives the longer (b = 0: orthogonal frames)
@@ -195,7 +203,7 @@ def single_source(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     # u / |u| as numpy divides a complex by a real: times the reciprocal, part by part
     scale = np.reciprocal(np.maximum(np.abs(u), 1e-300))
     u.view(scale.dtype).reshape(*u.shape, 2)[...] *= scale[..., None]
-    return fi, zi, u.T
+    return fi, zi, u.T, pk
 
 
 def zone_directions(X: np.ndarray, plan: Plan, step: int = 1) -> Zones:
@@ -203,7 +211,7 @@ def zone_directions(X: np.ndarray, plan: Plan, step: int = 1) -> Zones:
     (steps 1-3 of the module's docstring), searched on every `step`-th point of the
     plan's grid (the histogram is smoothed over several points anyway)."""
     _, F, T = X.shape
-    fi, zi, u = single_source(X)
+    fi, zi, u, power = _single_source(X)
     n, M = u.shape
     # zones padded per bin, one batched product per bin: (F, n_max, M) x (F, M, G_s)
     counts = np.bincount(fi, minlength=F)
@@ -218,8 +226,8 @@ def zone_directions(X: np.ndarray, plan: Plan, step: int = 1) -> Zones:
     if plan.grid_kind != "ring":  # an arc's ends clamp the maximum
         last = step * ((len(plan.grid_directions) - 1) // step)
         inner = (best > 0) & (best < last)
-        best, fi, zi = best[inner], fi[inner], zi[inner]
-    return Zones(best, F * (T // 2), fi, zi)
+        best, fi, zi, power = best[inner], fi[inner], zi[inner], power[inner]
+    return Zones(best, F * (T // 2), fi, zi, power)
 
 
 def _search_steering(plan: Plan, step: int) -> np.ndarray:
@@ -347,7 +355,7 @@ def count_zones(
             None,
         )
     atoms, heights = found.grid_index, found.heights
-    share = _power_shares(X, plan, found)
+    share = _power_shares(plan, found)
     weak = share < POWER
     weak[0] = False
     if weak.any():
@@ -372,7 +380,7 @@ def count_zones(
     )
 
 
-def _power_shares(X: np.ndarray, plan: Plan, found: Atoms) -> np.ndarray:
+def _power_shares(plan: Plan, found: Atoms) -> np.ndarray:
     """``(K,)`` each atom's zones' power (the zones within :data:`ATOM` beamwidths of it,
     a line's widened toward its axis) relative to the first atom's; all ones for one atom."""
     K = len(found.grid_index)
@@ -384,10 +392,8 @@ def _power_shares(X: np.ndarray, plan: Plan, found: Atoms) -> np.ndarray:
     reach = ATOM * width * _stretch(plan)[found.grid_index]  # (K,)
     near = dist[found.grid_index][:, zones.grid_index] <= reach[:, None]  # (K, n)
     used = np.flatnonzero(near.any(axis=0))
-    f, z = zones.bins[used], 2 * zones.numbers[used]
-    x = X[:, f, z], X[:, f, z + 1]  # (M, n_used) each zone's two frames
-    power = sum((v.real**2 + v.imag**2).sum(axis=0) for v in x)  # (n_used,)
-    total = near[:, used].astype(float) @ power  # (K,)
+    # each zone's power as the onset test read it (not gathered from X again)
+    total = near[:, used].astype(float) @ zones.power[used]  # (K,)
     return total / max(float(total[0]), 1e-300)
 
 
