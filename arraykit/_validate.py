@@ -208,7 +208,18 @@ def directions(name: str, value: Any) -> np.ndarray:
         raise fail(name, value, "must be (azimuth, elevation) in degrees, one pair or shape (G, 2)")
     if np.any(np.abs(arr[:, 1]) > 90.0 + 1e-9):
         raise fail(name, value, "elevation must lie in [-90, 90] degrees")
+    if np.any(np.abs(arr[:, 0]) > MAX_AZIMUTH):  # 1e300 mod 360 is any angle at all
+        raise fail(
+            name,
+            value,
+            f"an azimuth beyond {MAX_AZIMUTH:.0e} degrees keeps no precision: give it in [0, 360)",
+        )
     return arr
+
+
+MAX_AZIMUTH = 1e6
+"""Degrees: a larger azimuth is refused (at 1e6 a double still holds it to 1e-10 degrees;
+at 1e17 not to one degree)."""
 
 
 def memory_bytes() -> float:

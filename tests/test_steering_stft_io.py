@@ -54,6 +54,13 @@ def test_steering_bad_input() -> None:
         steering_vector(g, [100.0], (0, 95))
     with pytest.raises(ValueError, match=r"points=.*sits on microphone 1"):
         steering_vector_near(g, [100.0], (0.0, 0.0, 0.0))
+    # new-user pass: 1e300 degrees steered somewhere (1e300 mod 360 is any angle at all)
+    with pytest.raises(ValueError, match=r"directions=.*azimuth beyond 1e\+06 degrees"):
+        steering_vector(g, [100.0], (1e300, 0))
+    np.testing.assert_allclose(  # 999800 = 2777 turns + 80 degrees: still 80, to 1e-9
+        steering_vector(g, [100.0], (999_800.0, 0)), steering_vector(g, [100.0], (80.0, 0)),
+        atol=1e-9,
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize(
