@@ -1211,7 +1211,8 @@ def test_near_separation_finds_each_talkers_range_and_separates_a_near_talker_be
 
 def test_near_field_steering_is_the_default_where_the_aperture_makes_talkers_near() -> None:
     """``separation=None``: points (``"near"``) where a talker half a metre away lies inside
-    the array's Fraunhofer distance at 4 kHz (2 D^2 f / c >= 0.5 m), plane waves elsewhere."""
+    the array's Fraunhofer distance at 4 kHz (2 D^2 f / c >= 0.5 m), plane waves elsewhere;
+    ``separation_nulls=None``: soft nulls on the same arrays."""
     from arraykit.frontend.pipeline import default_separation
 
     line8 = ak.ArrayGeometry.linear(8, 0.03)  # 21 cm: 1.03 m
@@ -1222,6 +1223,12 @@ def test_near_field_steering_is_the_default_where_the_aperture_makes_talkers_nea
         assert Pipeline(ak.load_geometry(name), FS).separator.method == "mvdr"
     assert Pipeline(line8, FS).separator.method == "near"
     assert Pipeline(line8, FS, FrontendOptions(separation="mvdr")).separator.method == "mvdr"
+    # the soft nulls go with it: on where "near" is the default, off on the small arrays
+    # (whose real-time budget they would cost 5-6 %), and as given when given
+    assert Pipeline(line8, FS).separator.nulls == 0.1
+    assert Pipeline(ak.load_geometry("respeaker-6mic"), FS).separator.nulls == 0.0
+    opts = FrontendOptions(separation_nulls=0.3)
+    assert Pipeline(ak.load_geometry("respeaker-6mic"), FS, opts).separator.nulls == 0.3
 
 
 def test_an_out_folder_that_cannot_be_made_is_named(tmp_path: Path, capsys) -> None:

@@ -186,9 +186,11 @@ class FrontendOptions:
     separation_nulls : weight of the soft nulls toward the other tracks: each other
         track's ``a a^H`` times this fraction of the interference covariance's mean
         diagonal, added to it (:class:`~arraykit.frontend.separation.Separator`); 0 turns
-        them off. 0.1 (default) against 0: office-ula32 loudspeakers >= 10 dB 10 -> 12 of
-        19, six-microphone meetings 16-47 +11.29 -> +11.48 dB median (README, "Near
-        talkers")
+        them off. None (default): :func:`default_nulls`, 0.1 on the arrays that take
+        ``"near"`` (office-ula32 loudspeakers >= 10 dB 10 -> 12 of 19; UMA-16 meetings
+        +12.97 -> +13.09 dB median), 0 on smaller ones (six-microphone meetings +11.03 ->
+        +11.18 dB, for 5-6 % of the time per block where the real-time factor is at its
+        0.03 target; README, "Near talkers")
     separation_memory : time constant of each track's interference covariance, s
     separation_max_freq : bins above it are delay-and-sum (no solve), Hz. 1500 cut the
         real-time factor by a quarter (0.052 -> 0.039 at 6 mics and 16 kHz, 0.109 ->
@@ -263,7 +265,7 @@ class FrontendOptions:
     separation_memory: float = 1.0
     separation_max_freq: float = 8000.0
     separation_group: int = 2
-    separation_nulls: float = 0.1
+    separation_nulls: float | None = None
     postfilter: bool = True
     zones: bool | None = None
     zone_memory: float = 0.2
@@ -288,7 +290,8 @@ class FrontendOptions:
             if getattr(self, name) is not None:
                 set_(self, name, v.positive(name, getattr(self, name)))
         v.integer("separation_group", self.separation_group, 1)
-        set_(self, "separation_nulls", v.nonnegative("separation_nulls", self.separation_nulls))
+        if self.separation_nulls is not None:
+            set_(self, "separation_nulls", v.nonnegative("separation_nulls", self.separation_nulls))
         if self.max_sources is not None:
             v.integer("max_sources", self.max_sources, 1)
         v.integer("deflate_every", self.deflate_every, 1)
@@ -319,6 +322,15 @@ def default_separation(geometry: ArrayGeometry) -> str:
     meetings cost nothing that ``"near"`` won back (README, "Near talkers")."""
     f, r = NEAR_FIELD
     return "near" if 2.0 * geometry.aperture**2 * f / SPEED_OF_SOUND >= r else "mvdr"
+
+
+def default_nulls(geometry: ArrayGeometry) -> float:
+    """The soft nulls' weight (``FrontendOptions.separation_nulls=None``): 0.1 where
+    :func:`default_separation` takes ``"near"`` (apertures from 14.6 cm, whose real-time
+    budget at 16 microphones has room: 0.064 of 0.1), 0 on smaller arrays, where they
+    gained 0.1-0.2 dB of median for 5-6 % of a per-block time already near the six-
+    microphone target (0.03)."""
+    return 0.1 if default_separation(geometry) == "near" else 0.0
 
 
 @dataclass(frozen=True)
@@ -488,7 +500,9 @@ class Pipeline:
             postfilter=opts.postfilter,
             max_freq=opts.separation_max_freq,
             group=opts.separation_group,
-            nulls=opts.separation_nulls,
+            nulls=default_nulls(geometry)
+            if opts.separation_nulls is None
+            else opts.separation_nulls,
         )
         self._pending = np.zeros((geometry.n_mics, 0))
         self._frame = 0

@@ -135,6 +135,7 @@ class Separator:
         self.last_ranges: dict[int, float] = {}  # "near": each track's range (m) this block
         self._fw: dict[int, tuple[np.ndarray, float]] = {}
         self._steer: dict[tuple[float, float, float], np.ndarray] = {}
+        self._outers: dict[tuple[float, float, float], np.ndarray] = {}  # see _outer
         self.refresh = int(refresh)
         self.refresh_deg = float(refresh_deg)
         M, Fg = geometry.n_mics, self.n_adaptive // self.group
@@ -169,7 +170,7 @@ class Separator:
 
         A finite `distance` (m, from the centroid) gives the spherical wave from that
         point instead (see :meth:`_wave`), the same way."""
-        key = (round(az * 2) / 2 % 360.0, round(el * 2) / 2, float(distance))
+        key = self._key(az, el, distance)
         a = self._steer.get(key)
         if a is None:  # bin k = Q h + l: a(k df) = z^(Q h) z^l, z = a(df), two short tables
             Q, H = self._split
@@ -184,6 +185,26 @@ class Separator:
                 self._steer.clear()
             self._steer[key] = a
         return a
+
+    @staticmethod
+    def _key(az: float, el: float, distance: float = np.inf) -> tuple[float, float, float]:
+        """The steering cache's key: the direction on a 0.5 degree grid, the range."""
+        return (round(az * 2) / 2 % 360.0, round(el * 2) / 2, float(distance))
+
+    def _outer(self, key: tuple[float, float, float]) -> np.ndarray:
+        """``(F_g, M, M)`` the soft null of the wave `key` (:meth:`steering`'s): its
+        ``a a^H`` averaged over each group's bins, times `nulls` (cached with the steering:
+        a still talker's is made once)."""
+        O = self._outers.get(key)
+        if O is None:
+            G, M = self.group, self.geometry.n_mics
+            a = self.steering(*key).reshape(-1)[: self.n_adaptive * M]
+            Ag = a.reshape(-1, G, M)  # (F_g, G, M)
+            O = np.swapaxes(Ag, 1, 2) @ (Ag.conj() * (self.nulls / G))
+            if len(self._outers) > 256:
+                self._outers.clear()
+            self._outers[key] = O
+        return O
 
     def _wave(self, dirs: np.ndarray, dist: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """Waves from `dirs` ``(G, 2)`` (degrees) at `dist` ``(G,)`` (m, from the
@@ -244,9 +265,13 @@ class Separator:
             # ties (no evidence yet) go to the farthest: a plane wave
             pick = self.ranges.size - 1 - np.argmax(self._evidence[:, ::-1], axis=1)
             self.last_ranges = {k: float(self.ranges[i]) for k, i in zip(ids, pick, strict=True)}
-            A = np.stack([self.steering(*tracks[k], self.last_ranges[k]) for k in ids])
+            keys = [self._key(*tracks[k], self.last_ranges[k]) for k in ids]
         else:
-            A = np.stack([self.steering(*tracks[k]) for k in ids])  # (K, F, M)
+            keys = [self._key(*tracks[k]) for k in ids]
+        A = np.stack([self.steering(*key) for key in keys])  # (K, F, M)
+        outer = (  # each track's soft null toward the others: (K, F_g, M, M)
+            np.stack([self._outer(key) for key in keys]) if self.nulls and K > 1 else None
+        )
         Xf = X.transpose(1, 0, 2)  # (F, M, T)
         self._noise = None
         if self.method == "das" and not self.postfilter:
@@ -294,13 +319,16 @@ class Separator:
                 > self.refresh_deg
             ):
                 W = A / M  # delay-and-sum above max_freq
-                W[:, :Fa], self._noise = self._weights(Aa, self._R, self._wsum)
+                W[:, :Fa], self._noise = self._weights(Aa, self._R, self._wsum, outer)
                 self._dirs, self._fresh = dirs, False
             else:  # every refresh-th group, in turn (a copy: the last block's were handed out)
                 sel = slice(self._block % self.refresh, Fg, self.refresh)
                 W = self._W.copy()
                 Ag = Aa.reshape(K, Fg, G, M)[:, sel]
-                Wg = self._weights(Ag.reshape(K, -1, M), self._R[:, sel], self._wsum[:, sel])[0]
+                part = None if outer is None else outer[:, sel]
+                Wg = self._weights(Ag.reshape(K, -1, M), self._R[:, sel], self._wsum[:, sel], part)[
+                    0
+                ]
                 W[:, :Fa].reshape(K, Fg, G, M)[:, sel] = Wg.reshape(Ag.shape)
                 W[:, Fa:] = A[:, Fa:] / M
             self._W = W
@@ -387,13 +415,15 @@ class Separator:
         self._dirs, self._fresh = np.zeros((len(ids), 2)), True  # redesign every bin now
 
     def _weights(
-        self, A: np.ndarray, R: np.ndarray, wsum: np.ndarray
+        self, A: np.ndarray, R: np.ndarray, wsum: np.ndarray, outer: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """``(K, F, M)`` weights of every track from its steering `A` and unnormalised
         covariance `R` ``(K, F_g, M, M)`` of each group of ``G = F / F_g`` adjacent bins,
         holding weight `wsum` ``(K, F_g)`` (one batched solve, the G bins of a group as G
         right-hand sides of one factorisation), and for MVDR the output power
-        ``w^H R w`` ``(K, F)`` (None otherwise).
+        ``w^H R w`` ``(K, F)`` (None otherwise). `outer` ``(K, F_g, M, M)``: each track's
+        soft null (:meth:`_outer`), added to the other tracks' covariances in proportion
+        to their mean diagonal.
         The loading is `loading` times the mean diagonal plus 1e-12 of the normalised
         covariance ``R / wsum``; both weights are invariant to that scale.
 
@@ -409,10 +439,8 @@ class Separator:
         delta = self.loading * power + 1e-12 * wsum
         Rl = R.astype(complex)
         Rl.reshape(*R.shape[:-2], M * M)[..., :: M + 1] += delta[..., None]
-        if self.nulls and K > 1:  # soft nulls: the other tracks' a a^H, a group's mean
-            Ag = A.reshape(K, Fg, G, M)
-            O = np.swapaxes(Ag, 2, 3) @ (Ag.conj() * (self.nulls / G))  # (K, F_g, M, M)
-            others = O[::-1] if K == 2 else O.sum(axis=0)[None] - O
+        if outer is not None:  # soft nulls: the other tracks' a a^H, a group's mean
+            others = outer[::-1] if K == 2 else outer.sum(axis=0)[None] - outer
             Rl += power[..., None, None] * others
         if self.method == "lcmv" and 1 < K <= M - 1:
             Rl = np.repeat(Rl, G, axis=1)  # (K, F, M, M)
