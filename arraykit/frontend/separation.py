@@ -34,7 +34,8 @@ current direction (:func:`arraykit.beamform.steering_vector`):
   tell the directions apart).
 - ``"das"``: delay-and-sum toward the track (ODAS's simplest separation), the baseline.
 
-Soft nulls (`nulls`, the pipeline's default 0.1): the MVDR's interference covariance of
+Soft nulls (`nulls`; the pipeline's default 0.1 where it steers ``"near"``, else 0,
+:func:`~arraykit.frontend.pipeline.default_nulls`): the MVDR's interference covariance of
 each track also holds every other track's steering, ``R_k + nulls * tr(R_k) / M *
 sum_{j != k} a_j a_j^H`` (averaged over a group's bins), so the weights lean toward a
 null at the other talkers even where the mask gave their bins to the wrong track, which
