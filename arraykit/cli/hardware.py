@@ -225,13 +225,19 @@ def run_devices(args: argparse.Namespace) -> int:
 # -- record ----------------------------------------------------------------------------------
 
 
+def _written(sample_format: str) -> tuple[str, int]:
+    """The WAV subtype a take of raw `sample_format` blocks is written in, and its bytes a
+    sample (integers as captured, anything else as 32-bit float)."""
+    return {"int16": ("PCM_16", 2), "int32": ("PCM_32", 4)}.get(sample_format, ("FLOAT", 4))
+
+
 def _check_room(out: str, seconds: float, fs: float, channels: int, sample_format: str) -> None:
     """Refuse a ``--seconds`` whose take would not fit in the free space where `out` goes
     (a recording that fills the disk ends in an error hours in)."""
     import shutil
     from pathlib import Path
 
-    width = {"int16": 2, "int32": 4}.get(sample_format, 4)  # bytes a sample, as written
+    width = _written(sample_format)[1]
     need = seconds * fs * channels * width
     folder = Path(out).resolve().parent
     free = shutil.disk_usage(folder).free
@@ -263,7 +269,7 @@ def run_record(args: argparse.Namespace) -> int:
         blocksize=blocksize,
         queue_blocks=queue_blocks,
     )
-    subtype = {"int16": "PCM_16", "int32": "PCM_32"}.get(dev.sample_format, "FLOAT")
+    subtype = _written(dev.sample_format)[0]
     target = None if target_s is None else round(target_s * dev.fs)
     writer: AudioWriter | None = None  # created with the first block: a failed start
     written = 0  # leaves an existing file as it was

@@ -391,9 +391,7 @@ def _power_shares(plan: Plan, found: Atoms) -> np.ndarray:
     dist = _kernels_for(plan.grid_directions, width)[1]
     reach = ATOM * width * _stretch(plan)[found.grid_index]  # (K,)
     near = dist[found.grid_index][:, zones.grid_index] <= reach[:, None]  # (K, n)
-    used = np.flatnonzero(near.any(axis=0))
-    # each zone's power as the onset test read it (not gathered from X again)
-    total = near[:, used].astype(float) @ zones.power[used]  # (K,)
+    total = near.astype(float) @ zones.power  # (K,) the power as the onset test read it
     return total / max(float(total[0]), 1e-300)
 
 
