@@ -462,10 +462,13 @@ def main() -> None:
     if "speed" in only:
         print("\n## Speed\n")
         print(speed(args.cache))
-    if "office" in only and (args.office / "sources.csv").is_file():
+    have_office = (args.office / "sources.csv").is_file()
+    if {"office", "office-resolution"} & set(only) and not have_office:
+        print(f"\n(office-ula32 not found at {args.office}: its tables skipped; --office ROOT)")
+    if "office" in only and have_office:
         print("\n## office-ula32: several loudspeakers at once\n")
         print(office(args.office))
-    if "office-resolution" in only and (args.office / "sources.csv").is_file():
+    if "office-resolution" in only and have_office:
         print("\n## office-ula32: by how far apart the sub-array sees the loudspeakers\n")
         print(office_resolution(args.office))
     print(f"\n({time.perf_counter() - t0:.0f} s)")
