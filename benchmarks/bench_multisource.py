@@ -206,18 +206,11 @@ def counting(n: int, cache: Path | None) -> str:
     rel_rows = []
     for s in ("mixed", "rt03"):
         pairs = np.array(rel[s])
-        for lo, hi in ((0, 0.5), (0.5, 0.7), (0.7, 0.9), (0.9, 1.01)):
-            sel = (pairs[:, 0] >= lo) & (pairs[:, 0] < hi)
-            if sel.any():
-                rel_rows.append(
-                    [s, f"{lo:.1f}-{min(hi, 1.0):.1f}", str(int(sel.sum())),
-                     f"{pairs[sel, 0].mean():.2f}", f"{100 * pairs[sel, 1].mean():.0f} %"]
-                )  # fmt: skip
+        rel_rows += reliability_rows(pairs[:, 0], pairs[:, 1].astype(bool), [s])
     reliability = (
         "Confidence reliability (every method, K = 1-3 talkers given, each estimate; "
         "'right' = within the array's resolution, the default min_separation, of a talker; "
-        "weights fitted on SRP-PHAT's estimates in 24 of the RT60 0.2-0.6 s rooms per array "
-        "and noise-only scenes):\n\n"
+        "the weights fitted as --only confidence prints):\n\n"
         + table(["set", "confidence", "estimates", "mean confidence", "right"], rel_rows)
     )
     return "\n\n".join([*out, "Every rule, share counted right:\n\n" + acc, nosrc, reliability])
@@ -310,7 +303,85 @@ def speed(cache: Path | None = None, rounds: int = 20) -> str:
     )
 
 
-# ------------------------------------------------------------- 7. a covariance alone
+# ------------------------------------ 7. the confidence's weights; a covariance alone
+def fit_logistic(X: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Logistic regression weights ``(D,)`` of features ``X`` ``(n, D)`` (a column of ones
+    first) for the labels `right` ``(n,)``: the log-loss minimised by scipy's BFGS."""
+    from scipy.optimize import minimize
+
+    y = np.asarray(right, dtype=float)
+
+    def loss(w: np.ndarray) -> float:
+        z = X @ w
+        return float(np.mean(np.logaddexp(0.0, z) - y * z))
+
+    return np.asarray(minimize(loss, np.zeros(X.shape[1]), method="BFGS").x)
+
+
+def reliability_rows(conf: np.ndarray, right: np.ndarray, label: list[str]) -> list[list[str]]:
+    """Estimates binned by confidence: count, mean confidence, share right."""
+    rows = []
+    for lo, hi in ((0, 0.5), (0.5, 0.7), (0.7, 0.9), (0.9, 1.01)):
+        sel = (conf >= lo) & (conf < hi)
+        if sel.any():
+            rows.append([*label, f"{lo:.1f}-{min(hi, 1.0):.1f}", str(int(sel.sum())),
+                         f"{conf[sel].mean():.2f}", f"{100 * right[sel].mean():.0f} %"])  # fmt: skip
+    return rows
+
+
+def confidence_fit(n: int, cache: Path | None) -> str:
+    """The frame-whitened map's confidence: weights fitted on SRP-PHAT's estimates (a
+    given K = 1-3, rooms 0 to n/2 - 1 of both sets, and a noise-only scene's estimate, all
+    wrong), and the library's confidence of every method on rooms n/2 to n - 1."""
+    from arraykit.doa import confidence as cf
+
+    feats, labels = [], []
+    held: dict[str, list[tuple[float, bool]]] = {}
+    for aname, g in ARRAYS.items():
+        sep = extract.default_separation(g, FREQS, ak.SPEED_OF_SOUND)
+        for i in range(n):
+            scenes = [(1, noise_only(g, i)[1], None, "noise")]
+            for s in ("rt03", "mixed"):
+                r = room(aname, s, i, cache)
+                # the true count, and one more asked (a source that is not there)
+                scenes += [(k + extra, mixture(r, k), r["directions"][:k], s)
+                           for k in (1, 2, 3) for extra in (0, 1) if k + extra <= 3]  # fmt: skip
+            for k, x, truth, s in scenes:
+                X = ak.stft.stft(x, FS, nfft=512)
+                for m in METHODS if i >= n // 2 else ("srp-phat",):
+                    res = ak.doa.locate_stft(X, FS, g, method=m, num_sources=k)
+                    right = np.zeros(k, dtype=bool)
+                    if truth is not None:
+                        d = angular_distance(res.directions[:, None], truth[None])
+                        if g.layout == "linear":
+                            mir = np.array([g.mirror(tuple(t)) for t in truth])
+                            d = np.minimum(d, angular_distance(res.directions[:, None], mir[None]))
+                        right = d.min(axis=1) <= sep
+                    if i >= n // 2:
+                        held.setdefault(s, []).extend(zip(res.confidence, right, strict=True))
+                        continue
+                    floor = cf.map_floor(np.asarray(res.spectrum))
+                    top = max(float(np.max(res.spectrum)) - floor, 1e-4)
+                    h = np.maximum(np.asarray(res.power) - floor, 1e-4)
+                    feats.append(np.stack([np.ones(k), np.log(h),
+                                           np.log(np.clip(h / top, 1e-3, None)),
+                                           np.asarray(res.on_peak, float)], axis=1))  # fmt: skip
+                    labels.append(right)
+    w = fit_logistic(np.concatenate(feats), np.concatenate(labels))
+    rows = []
+    for s in ("rt03", "mixed", "noise"):
+        pairs = np.array(held.get(s, []), dtype=float)
+        if len(pairs):
+            rows += reliability_rows(pairs[:, 0], pairs[:, 1].astype(bool), [s])
+    return (
+        f"Weights fitted on SRP-PHAT's estimates of rooms 0-{n // 2 - 1} (both sets, K = 1-3 "
+        f"talkers with their count given and with one more asked, and noise-only scenes): {tuple(round(float(x), 3) for x in w)}; the "
+        f"library's {cf.CONFIDENCE_WEIGHTS}. Every method's estimates on rooms "
+        f"{n // 2}-{n - 1} with the library's confidence:\n\n"
+        + table(["set", "confidence", "estimates", "mean confidence", "right"], rows)
+    )
+
+
 def _live_blocks(x: np.ndarray, g: ak.ArrayGeometry, memory: float) -> Iterator[np.ndarray]:
     """The band's recursive covariance (memory `memory` s) after every 0.1 s block from
     0.2 s on, as :func:`arraykit.live.track` keeps it (nfft 512, 300-3500 Hz)."""
@@ -368,8 +439,6 @@ def _live_rows(n: int, cache: Path | None) -> list[dict]:
 
 def live(n: int, cache: Path | None) -> str:
     """The no-source floor and the confidence of a covariance alone (``locate_cov``)."""
-    from scipy.optimize import minimize
-
     from arraykit.doa import confidence as cf
 
     rows = _live_rows(n, cache)
@@ -397,23 +466,13 @@ def live(n: int, cache: Path | None) -> str:
         "memory 0.25 / 0.5 / 1 s in turn, a search every 0.1 s:\n\n" + table(head, floor_rows)
     )
     fit = [r for r in rows if r["i"] < n // 2]
-    X = np.concatenate([r["feats"] for r in fit])
-    y = np.concatenate([r["right"] for r in fit]).astype(float)
-
-    def loss(w: np.ndarray) -> float:
-        z = X @ w
-        return float(np.mean(np.logaddexp(0.0, z) - y * z))
-
-    w = minimize(loss, np.zeros(4), method="BFGS").x
+    w = fit_logistic(
+        np.concatenate([r["feats"] for r in fit]), np.concatenate([r["right"] for r in fit])
+    )
     held = [r for r in rows if r["i"] >= n // 2]
     conf = np.concatenate([r["conf"] for r in held])
     right = np.concatenate([r["right"] for r in held])
-    rel_rows = []
-    for lo, hi in ((0, 0.5), (0.5, 0.7), (0.7, 0.9), (0.9, 1.01)):
-        sel = (conf >= lo) & (conf < hi)
-        if sel.any():
-            rel_rows.append([f"{lo:.1f}-{min(hi, 1.0):.1f}", str(int(sel.sum())),
-                             f"{conf[sel].mean():.2f}", f"{100 * right[sel].mean():.0f} %"])  # fmt: skip
+    rel_rows = reliability_rows(conf, right, [])
     return (
         first
         + "\n\nConfidence on the held-out rooms "
@@ -583,6 +642,9 @@ def main() -> None:
     have_office = (args.office / "sources.csv").is_file()
     if {"office", "office-resolution"} & set(only) and not have_office:
         print(f"\n(office-ula32 not found at {args.office}: its tables skipped; --office ROOT)")
+    if "confidence" in only:
+        print("\n## The confidence's weights and reliability\n")
+        print(confidence_fit(args.rooms, args.cache))
     if "live" in only:
         print("\n## A covariance alone (locate_cov, arraykit live): no source, confidence\n")
         print(live(args.rooms, args.cache))
