@@ -63,23 +63,36 @@ def test_a_signal_copied_to_every_channel_is_no_source_on_the_grid(
     """Copies (bit-exact, or with independent noise 30 dB under them): 0 sources, and
     the reason says the channels are copies, what to check and, for a planar array, that
     a source on its normal looks the same. Before: the circle 4 sources, the square 3
-    (confidence 0.5-0.7, also with noise 30-80 dB under the copies)."""
-    res = ak.doa.locate(_copies(g, snr_db), FS, g, num_sources="auto")
+    (confidence 0.5-0.7, also with noise 30-80 dB under the copies), the irregular plane
+    and the tetrahedron 2 (confidence 0.85-0.9). A fixed count, which keeps no frames,
+    warns from the PHAT cross-spectra alone where the copies are bit-exact (there the
+    irregular plane's answer had no warning and confidence 0.9)."""
+    x = _copies(g, snr_db)
+    res = ak.doa.locate(x, FS, g, num_sources="auto")
     assert res.num_sources == 0 and res.azimuth.shape == (0,), res.count_reason
     assert "every channel is a copy of the first" in res.count_reason
     assert "wiring" in res.count_reason and "channel map" in res.count_reason
     assert ("array's normal" in res.count_reason) == planar, res.count_reason
+    if snr_db is None:
+        fixed = ak.doa.locate(x, FS, g)
+        assert fixed.num_sources == 1
+        assert "warning: no directional source on this grid" in fixed.count_reason
+        assert "copy of the first" in fixed.count_reason
 
 
 def test_copies_are_a_source_where_the_grid_holds_zero_delay() -> None:
     """A line's broadside and a planar array's normal (grid="sphere") give every pair
-    zero delay: the copies are one source there, confidently."""
+    zero delay: the copies are one source there, confidently (the sphere's coarse grid
+    misses the pole by a hair: its best point 0.671 against 0.672 at zero delay)."""
     line = ak.ArrayGeometry.linear(4, 0.04)
     res = ak.doa.locate(_copies(line, None), FS, line, num_sources="auto")
     assert res.num_sources == 1 and abs(res.azimuth[0] - 90.0) <= 2.0, res.count_reason
     up = ak.doa.locate(_copies(CIRCLE, None), FS, CIRCLE, num_sources="auto", grid="sphere")
     assert up.num_sources == 1 and up.elevation[0] >= 88.0, up.count_reason
     assert up.confidence[0] > 0.9
+    # no direction gives a volumetric array zero delay, not even on the sphere
+    tetra = ak.doa.locate(_copies(TETRA, None), FS, TETRA, num_sources="auto", grid="sphere")
+    assert tetra.num_sources == 0 and "copy of the first" in tetra.count_reason
 
 
 def test_a_talker_near_the_normal_is_still_counted_at_its_azimuth() -> None:

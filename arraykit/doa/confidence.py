@@ -39,7 +39,12 @@ warning in ``count_reason``.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+
 import numpy as np
+
+from arraykit.geometry import ArrayGeometry, unit_vectors
 
 __all__ = [
     "BAND_FRACTION_FLOOR",
@@ -51,6 +56,7 @@ __all__ = [
     "NO_SOURCE_FLOOR",
     "band_reason",
     "confidence",
+    "holds_zero_delay",
     "in_phase",
     "in_phase_reason",
     "map_floor",
@@ -134,8 +140,15 @@ def in_phase(X: np.ndarray, freqs: np.ndarray) -> tuple[float, float]:
     Xf = X.transpose(1, 0, 2)  # (F, M, T)
     C = np.matmul(Xf, np.conj(Xf[:, :1].transpose(0, 2, 1)))[..., 0]  # (F, M) sum_t X_m X_0^*
     power = (X.real**2 + X.imag**2).sum(axis=-1)  # (M, F)
-    cross = C[:, 1:].T  # (M - 1, F)
-    denom = np.sqrt(np.maximum(power[1:] * power[:1], np.finfo(float).tiny))
+    return _in_phase(C[:, 1:].T, power[1:], power[0], freqs)
+
+
+def _in_phase(
+    cross: np.ndarray, power: np.ndarray, ref: np.ndarray, freqs: np.ndarray
+) -> tuple[float, float]:
+    """:func:`in_phase` of the cross-spectra with the first channel ``(M - 1, F)``, the
+    other channels' powers ``(M - 1, F)`` and the first's ``(F,)``."""
+    denom = np.sqrt(np.maximum(power * ref[None, :], np.finfo(float).tiny))
     coherence = float(np.mean(cross.real / denom))  # a bin without power counts 0
     f = np.asarray(freqs, dtype=float)
     wphase = np.abs(cross) * np.angle(cross)  # (M - 1, F)
@@ -144,24 +157,58 @@ def in_phase(X: np.ndarray, freqs: np.ndarray) -> tuple[float, float]:
     return coherence, float(np.max(np.abs(tau), initial=0.0))
 
 
+def holds_zero_delay(geometry: ArrayGeometry, grid: np.ndarray | None, spacing: float) -> bool:
+    """Whether a direction of `grid` ``(G, 2)`` (None: near-field points) lies within
+    `spacing` degrees of one that gives every pair of microphones zero delay: a planar
+    array's normal, a line's broadside plane (a volumetric array has none)."""
+    if grid is None:
+        return False
+    u = unit_vectors(grid)  # (G, 3)
+    if geometry.normal is not None:
+        off = np.sqrt(np.maximum(1.0 - (u @ geometry.normal) ** 2, 0.0))  # sin from the normal
+    elif geometry.axis is not None:
+        off = np.abs(u @ geometry.axis)  # sin from the broadside plane
+    else:
+        return False
+    return bool(off.min() <= math.sin(math.radians(spacing)))
+
+
 def in_phase_reason(
-    R: np.ndarray, best: float, X: np.ndarray | None, freqs: np.ndarray, normal: bool = False
+    R: np.ndarray,
+    best: float,
+    X: np.ndarray | None,
+    freqs: np.ndarray,
+    *,
+    on_grid: Callable[[], bool] = lambda: False,
+    normal: bool = False,
+    whitened: bool = True,
 ) -> str | None:
     """Why the search hears no directional source on its grid although the sound is
     coherent, or None: the SRP-PHAT map of the PHAT cross-spectra `R` ``(F, M, M)`` at
-    zero delay on every pair lies above the grid's best point `best`, and every channel
+    zero delay on every pair lies above the grid's best point `best`, the grid holds no
+    direction near zero delay (`on_grid`, asked only then: :func:`holds_zero_delay`),
+    and every channel
     of the band's STFT `X` ``(M, F, T)`` (at `freqs` ``(F,)``) is a copy of the first
-    (:func:`in_phase`: :data:`IN_PHASE`, :data:`IN_PHASE_DELAY`; None without `X`).
-    `normal`: the array is planar, so a source on its normal gives the same."""
+    (:func:`in_phase`: :data:`IN_PHASE`, :data:`IN_PHASE_DELAY`). Without `X` the same
+    statistic of `R` itself when it is `whitened` (frame by frame: every frame weighs
+    alike, so noise in the pauses lowers it; bit-exact copies give 1). `normal`: the array
+    is planar, so a source on its normal gives the same."""
     F, M, _ = R.shape
-    if X is None or M < 2:
+    if (X is None and not whitened) or M < 2:
         return None
     diag = float(np.trace(R, axis1=1, axis2=2).real.sum())
     zero = (float(R.real.sum()) - diag) / (F * M * (M - 1))  # the map at zero delay
-    if zero <= best:
-        return None  # a grid point explains the cross-spectra as well: a source there
+    if zero <= best or on_grid():
+        return None  # a grid point explains the cross-spectra (nearly) as well: a source there
     # every IN_PHASE_STEP-th bin: a quick look (the thresholds were measured so)
-    same, lag = in_phase(X[:, ::IN_PHASE_STEP], np.asarray(freqs)[::IN_PHASE_STEP])
+    step = slice(None, None, IN_PHASE_STEP)
+    f = np.asarray(freqs)[step]
+    if X is not None:
+        same, lag = in_phase(X[:, step], f)
+    else:  # the frame-whitened cross-spectra: each frame weighs alike
+        Rs = R[step]
+        d = np.diagonal(Rs, axis1=1, axis2=2).real.T  # (M, F)
+        same, lag = _in_phase(Rs[:, 1:, 0].T, d[1:], d[0], f)
     if not (same >= IN_PHASE and lag <= IN_PHASE_DELAY):  # NaN: a silent channel
         return None
     where = (

@@ -61,8 +61,10 @@ def run(plan: Plan, stats: BandStatistics) -> DOAResult:
     # every channel a copy of the first, heard at zero delay off the grid: no direction
     # of this grid is a measurement (the map's ties would be)
     off_grid = _confidence.in_phase_reason(
-        stats.phat(), float(srp.max()), stats.tf_frames(), plan.freqs, geometry.layout == "planar"
-    )
+        stats.phat(), float(srp.max()), stats.tf_frames(), plan.freqs,
+        on_grid=lambda: _confidence.holds_zero_delay(geometry, plan.directions, plan.coarse),
+        normal=geometry.layout == "planar", whitened=stats.whitened,
+    )  # fmt: skip
     if off_grid is not None:
         if plan.options.num_sources == "auto":
             return no_source(plan, srp, f"auto: 0 sources ({off_grid})")
