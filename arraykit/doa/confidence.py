@@ -77,23 +77,26 @@ BAND_FRACTION_FLOOR = 1e-5
 IN_PHASE = 0.7
 """Every channel is a copy of the first when their in-phase coherence (:func:`in_phase`)
 reaches this and no channel lags the first by more than :data:`IN_PHASE_DELAY`.
-Measured (``benchmarks/bench_multisource.py``'s scenes: per array 64 noise-only scenes
-and 1-3 talkers in 64 + 32 rooms, 352 scenes): the coherence at most 0.56 (the 4-mic
-square: a small array's low bins are nearly in phase for any direction; the 6-mic
-circle 0.37); one speech signal copied to every channel 1.0, with independent noise
-30 dB under it 0.94, 20 dB under it 0.67."""
+Measured on every :data:`IN_PHASE_STEP`-th bin (``benchmarks/bench_multisource.py``'s
+scenes: per array 64 noise-only scenes and 1-3 talkers in 64 + 32 rooms, 352 scenes):
+at most 0.56 (the 4-mic square: a small array's low bins are nearly in phase for any
+direction; the 6-mic circle 0.38); one speech signal copied to every channel 1.0, with
+independent noise 30 dB under it 0.94, 20 dB under it 0.67-0.69. Read from the
+frame-whitened cross-spectra instead (no frames kept: a fixed count), the scenes reach
+0.48, bit-exact copies 1.0, copies with noise 60 dB under them 0.66 (every frame weighs
+alike, and the noise fills the pauses)."""
 
 IN_PHASE_DELAY = 2e-6
 """The largest delay (seconds) of a channel that is a copy of the first: fitted to the
 phase of their cross-spectrum over the band, copies with noise 20 dB under them lag
-0.3 us at most, a talker 2 degrees off a 46 mm circle's normal 4-8 us (88 degrees of
-elevation, free field, SNR 40 dB: there the coherence is 0.99); from 10 degrees off
-it, 20-38 us."""
+0.9 us at most; a talker 2 degrees off the normal of a 4-mic square, 6-mic circle or
+4x4 grid (elevation 88, free field, SNR 40 dB, coherence 0.98-0.99) 4-19 us, 10 degrees
+off it 20-81 us."""
 
 IN_PHASE_STEP = 4
 """:func:`in_phase_reason` reads every this-many-th bin of the band (26 of the 103 bins of
-300-3500 Hz at nfft 512: 50 us on the 6-mic circle, 1 s of signal; run only where the map
-at zero delay beats every grid point)."""
+300-3500 Hz at nfft 512); it runs only where the map at zero delay beats every grid point
+(there about 2 % of a 6-mic ``num_sources="auto"`` call, elsewhere 0.2-0.3 %)."""
 
 CONFIDENCE_WEIGHTS = (4.185, 1.22, -0.668, 1.504)
 """Logistic weights: 1, ``ln h``, ``ln(h / h_top)``, ``on_peak``."""
@@ -186,10 +189,10 @@ def in_phase_reason(
     """Why the search hears no directional source on its grid although the sound is
     coherent, or None: the SRP-PHAT map of the PHAT cross-spectra `R` ``(F, M, M)`` at
     zero delay on every pair lies above the grid's best point `best`, the grid holds no
-    direction near zero delay (`on_grid`, asked only then: :func:`holds_zero_delay`),
-    and every channel
-    of the band's STFT `X` ``(M, F, T)`` (at `freqs` ``(F,)``) is a copy of the first
-    (:func:`in_phase`: :data:`IN_PHASE`, :data:`IN_PHASE_DELAY`). Without `X` the same
+    direction near zero delay (`on_grid`, asked last: :func:`holds_zero_delay`), and
+    every channel of the band's STFT `X` ``(M, F, T)`` (at `freqs` ``(F,)``) is a copy
+    of the first (:func:`in_phase`: :data:`IN_PHASE`, :data:`IN_PHASE_DELAY`). Without
+    `X` the same
     statistic of `R` itself when it is `whitened` (frame by frame: every frame weighs
     alike, so noise in the pauses lowers it; bit-exact copies give 1). `normal`: the array
     is planar, so a source on its normal gives the same."""
@@ -198,8 +201,8 @@ def in_phase_reason(
         return None
     diag = float(np.trace(R, axis1=1, axis2=2).real.sum())
     zero = (float(R.real.sum()) - diag) / (F * M * (M - 1))  # the map at zero delay
-    if zero <= best or on_grid():
-        return None  # a grid point explains the cross-spectra (nearly) as well: a source there
+    if zero <= best:
+        return None  # a grid point explains the cross-spectra as well: a source there
     # every IN_PHASE_STEP-th bin: a quick look (the thresholds were measured so)
     step = slice(None, None, IN_PHASE_STEP)
     f = np.asarray(freqs)[step]
@@ -210,6 +213,8 @@ def in_phase_reason(
         d = np.diagonal(Rs, axis1=1, axis2=2).real.T  # (M, F)
         same, lag = _in_phase(Rs[:, 1:, 0].T, d[1:], d[0], f)
     if not (same >= IN_PHASE and lag <= IN_PHASE_DELAY):  # NaN: a silent channel
+        return None
+    if on_grid():  # a grid point near zero delay (the map's coarse point just under it)
         return None
     where = (
         "or a source on the array's normal (overhead: off the azimuth ring; "
