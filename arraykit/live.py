@@ -31,10 +31,13 @@ from arraykit import doa
 from arraykit.beamform import RecursiveCovariance
 from arraykit.stft import StreamingSTFT
 
-__all__ = ["FREQ_RANGE", "LiveEstimate", "LiveStats", "track"]
+__all__ = ["FREQ_RANGE", "SILENCE", "LiveEstimate", "LiveStats", "track"]
 
 FREQ_RANGE = (300.0, 3500.0)
 """The band :func:`track` searches by default, Hz (``arraykit live`` has no flag for it)."""
+
+SILENCE = "digital silence so far"
+""":attr:`LiveEstimate.no_source` of a stream's first blocks while every sample is zero."""
 
 
 @dataclass(frozen=True)
@@ -43,9 +46,14 @@ class LiveEstimate:
 
     time : seconds of audio since the start (end of the block)
     azimuth, elevation, power : ``(K,)`` degrees / spectrum value, strongest first (NaN
-        directions and zero power while only digital silence has been heard)
+        directions and zero power while no directional source is heard: see `no_source`)
     onchip : the device's own DOA in arraykit's frame (degrees), when asked for
     lost_frames : frames the device lost so far
+    confidence : ``(K,)`` probability that each direction is within the array's
+        resolution of a source (:attr:`arraykit.doa.DOAResult.confidence`, calibrated on
+        such covariances); 0 while nothing directional is heard
+    no_source : why no direction is given (digital silence so far, or a map whose peak
+        does not stand out of the noise: :attr:`arraykit.doa.DOAResult.no_source`), or None
     """
 
     time: float
@@ -54,6 +62,8 @@ class LiveEstimate:
     power: np.ndarray
     onchip: float | None = None
     lost_frames: int = 0
+    confidence: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    no_source: str | None = None
 
 
 @dataclass
@@ -138,6 +148,7 @@ def track(
         total += new.shape[1]
         X = sts.push(new)[:, band, :]  # the frames this block completed (>= 1)
         R = cov.update(X)  # (F, M, M)
+        why: str | None = SILENCE
         if np.any(R):
             res = doa.locate_cov(
                 R,
@@ -147,10 +158,13 @@ def track(
                 num_sources=num_sources,
                 resolution=resolution,
             )
+            why = res.no_source  # noise alone gives a direction of noise: none is given
+        if why is None:
             az, el, pw = np.asarray(res.azimuth), np.asarray(res.elevation), np.asarray(res.power)
-        else:  # digital silence so far (a stream's first blocks): no direction yet
+            conf = np.asarray(res.confidence)
+        else:
             az = el = np.full(num_sources, np.nan)
-            pw = np.zeros(num_sources)
+            pw = conf = np.zeros(num_sources)
         chip = onchip() if onchip is not None else None
         stats.compute_seconds += time.perf_counter() - t0
         stats.audio_seconds += new.shape[1] / fs
@@ -163,4 +177,6 @@ def track(
             power=pw,
             onchip=chip,
             lost_frames=device.lost_frames,
+            confidence=conf,
+            no_source=why,
         )

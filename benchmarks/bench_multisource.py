@@ -16,7 +16,11 @@ Run: ``.venv/bin/python benchmarks/bench_multisource.py [--rooms 32] [--cache DI
 5. speed: one source, two sources and ``"auto"`` on the same map;
 6. office-ula32 (real measured responses): 2 and 3 loudspeakers at once, 4- and 8-mic
    sub-arrays, calibrated and aligned; ``--only office-resolution``: every pair and triple,
-   grouped by how far apart each sub-array can see them.
+   grouped by how far apart each sub-array can see them;
+7. ``--only live``: a covariance alone, as ``arraykit live`` keeps it (recursive, a search
+   every 0.1 s): its map's noise floor (``confidence.NO_SOURCE_Z``) and the confidence's
+   weights fitted on rooms 0 to n/2 - 1 (``confidence.COV_CONFIDENCE_WEIGHTS``), their
+   reliability on the other rooms.
 
 Scenes come from ``multisource_scenes.py`` (seeded; ``--cache`` keeps the rendered rooms).
 """
@@ -306,6 +310,120 @@ def speed(cache: Path | None = None, rounds: int = 20) -> str:
     )
 
 
+# ------------------------------------------------------------- 7. a covariance alone
+def _live_blocks(x: np.ndarray, g: ak.ArrayGeometry, memory: float) -> Iterator[np.ndarray]:
+    """The band's recursive covariance (memory `memory` s) after every 0.1 s block from
+    0.2 s on, as :func:`arraykit.live.track` keeps it (nfft 512, 300-3500 Hz)."""
+    from arraykit.beamform import RecursiveCovariance
+    from arraykit.stft import StreamingSTFT
+
+    sts = StreamingSTFT(FS, g.n_mics, nfft=512)
+    X = sts.push(x)[:, 10:113, :]
+    rc = RecursiveCovariance(X.shape[1], g.n_mics, alpha=float(np.exp(-256 / FS / memory)))
+    for b in range(0, X.shape[2] - 5, 6):  # 6 frames of 16 ms: 0.1 s
+        R = rc.update(X[:, :, b : b + 6])
+        if b >= 6:
+            yield R
+
+
+def _live_rows(n: int, cache: Path | None) -> list[dict]:
+    """Per block: array, room, K (0: noise only), the map's top height over the noise's
+    standard deviation, each estimate's features and whether it is right."""
+    from arraykit.doa.confidence import cov_noise_sd, map_floor
+
+    out = []
+    for aname, g in ARRAYS.items():
+        sd = cov_noise_sd(FREQS.size, g.n_mics)
+        sep = extract.default_separation(g, FREQS, ak.SPEED_OF_SOUND)
+        for i in range(n):
+            memory = (0.25, 0.5, 1.0)[i % 3]
+            kind, xn = noise_only(g, i)
+            scenes = [(0, xn, None, kind, "noise")]
+            for s in ("rt03", "mixed"):
+                r = room(aname, s, i, cache)
+                scenes += [(k, mixture(r, k), r["directions"][:k], "", s) for k in (1, 2, 3)]
+            for k, x, truth, kind, s in scenes:
+                for R in _live_blocks(x, g, memory):
+                    res = ak.doa.locate_cov(R, FREQS, g, num_sources=max(k, 1), resolution=2.0)
+                    floor = map_floor(np.asarray(res.spectrum))
+                    top = float(np.max(res.spectrum)) - floor
+                    h = np.maximum(np.asarray(res.power) - floor, 1e-4)
+                    right = np.zeros(len(h), dtype=bool)
+                    if truth is not None:
+                        d = angular_distance(res.directions[:, None], truth[None])
+                        if g.layout == "linear":
+                            mir = np.array([g.mirror(tuple(t)) for t in truth])
+                            d = np.minimum(d, angular_distance(res.directions[:, None], mir[None]))
+                        right = d.min(axis=1) <= sep
+                    feats = np.stack(
+                        [np.ones(len(h)), np.log(h / sd),
+                         np.log(np.clip(h / max(top, 1e-4), 1e-3, None)),
+                         np.asarray(res.on_peak, float)], axis=1,
+                    )  # fmt: skip
+                    out.append({"a": aname, "i": i, "k": k, "kind": kind, "set": s,
+                                "z": top / sd, "feats": feats, "right": right,
+                                "conf": np.asarray(res.confidence)})  # fmt: skip
+    return out
+
+
+def live(n: int, cache: Path | None) -> str:
+    """The no-source floor and the confidence of a covariance alone (``locate_cov``)."""
+    from scipy.optimize import minimize
+
+    from arraykit.doa import confidence as cf
+
+    rows = _live_rows(n, cache)
+    floor_rows = []
+    for aname in ARRAYS:
+        noise = [r for r in rows if r["a"] == aname and r["k"] == 0]
+        talk = [r for r in rows if r["a"] == aname and r["k"] > 0]
+        cells = [aname]
+        for kind in ("white", "diffuse", "diffuse+white"):
+            z = np.array([r["z"] for r in noise if r["kind"] == kind])
+            cells.append(f"{z.max():.1f} / {np.percentile(z, 99):.1f}")
+        for k in (1, 2, 3):
+            z = np.array([r["z"] for r in talk if r["k"] == k])
+            cells.append(f"{np.percentile(z, 1):.1f} / {np.percentile(z, 5):.1f}")
+        fa = np.mean([r["z"] < cf.NO_SOURCE_Z for r in noise])
+        lost = [r["z"] < cf.NO_SOURCE_Z for r in talk if r["right"][0]]
+        cells += [f"{100 * (1 - fa):.1f} %", f"{100 * np.mean(lost):.1f} %"]
+        floor_rows.append(cells)
+    head = ["array", "white noise: max / p99", "diffuse", "diffuse + white",
+            "K=1 talkers: p1 / p5", "K=2", "K=3",
+            f"noise blocks with a top ≥ {cf.NO_SOURCE_Z}", "right talker blocks under it"]  # fmt: skip
+    first = (
+        "The map's top over the noise's standard deviation (1 / sqrt(2 F P)) per block: "
+        f"{len(rows)} blocks, rooms 0-{n - 1} (RT60 0.3 s / 20 dB and 0.2-0.6 s / 10-30 dB), "
+        "memory 0.25 / 0.5 / 1 s in turn, a search every 0.1 s:\n\n" + table(head, floor_rows)
+    )
+    fit = [r for r in rows if r["i"] < n // 2]
+    X = np.concatenate([r["feats"] for r in fit])
+    y = np.concatenate([r["right"] for r in fit]).astype(float)
+
+    def loss(w: np.ndarray) -> float:
+        z = X @ w
+        return float(np.mean(np.logaddexp(0.0, z) - y * z))
+
+    w = minimize(loss, np.zeros(4), method="BFGS").x
+    held = [r for r in rows if r["i"] >= n // 2]
+    conf = np.concatenate([r["conf"] for r in held])
+    right = np.concatenate([r["right"] for r in held])
+    rel_rows = []
+    for lo, hi in ((0, 0.5), (0.5, 0.7), (0.7, 0.9), (0.9, 1.01)):
+        sel = (conf >= lo) & (conf < hi)
+        if sel.any():
+            rel_rows.append([f"{lo:.1f}-{min(hi, 1.0):.1f}", str(int(sel.sum())),
+                             f"{conf[sel].mean():.2f}", f"{100 * right[sel].mean():.0f} %"])  # fmt: skip
+    return (
+        first
+        + "\n\nConfidence on the held-out rooms "
+        + f"{n // 2}-{n - 1} (every estimate, noise-only blocks included, all wrong), the "
+        + f"library's weights {tuple(round(x, 3) for x in cf.COV_CONFIDENCE_WEIGHTS)}; "
+        + f"fitted here on rooms 0-{n // 2 - 1}: {tuple(round(float(x), 3) for x in w)}:\n\n"
+        + table(["confidence", "estimates", "mean confidence", "right"], rel_rows)
+    )
+
+
 # ------------------------------------------------------------------- 6. office-ula32
 def _office_cases(root: Path, combos: dict[int, list[tuple[int, ...]]]) -> Iterator[tuple]:
     """Each set of loudspeakers of `combos` (K -> sets) playing at once (female_1, male_1,
@@ -465,6 +583,9 @@ def main() -> None:
     have_office = (args.office / "sources.csv").is_file()
     if {"office", "office-resolution"} & set(only) and not have_office:
         print(f"\n(office-ula32 not found at {args.office}: its tables skipped; --office ROOT)")
+    if "live" in only:
+        print("\n## A covariance alone (locate_cov, arraykit live): no source, confidence\n")
+        print(live(args.rooms, args.cache))
     if "office" in only and have_office:
         print("\n## office-ula32: several loudspeakers at once\n")
         print(office(args.office))

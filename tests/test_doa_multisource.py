@@ -244,3 +244,56 @@ def test_a_line_tells_a_diffuse_field_from_a_broadside_talker(seed: int) -> None
     res = ak.doa.locate(sc.signals, FS, LINE, num_sources="auto")
     assert res.num_sources == 1, res.count_reason
     assert angular_distance(res.directions[0], [90.0, 0.0]) < 4
+
+
+def _recursive_cov(x: np.ndarray, g: ak.ArrayGeometry, memory: float = 0.5) -> np.ndarray:
+    """The band's covariance after `x` as ``arraykit live`` keeps it (nfft 512)."""
+    from arraykit.beamform import RecursiveCovariance
+    from arraykit.stft import StreamingSTFT
+
+    sts = StreamingSTFT(FS, g.n_mics, nfft=512)
+    X = sts.push(x)[:, 10:113, :]
+    alpha = float(np.exp(-256 / FS / memory))
+    return RecursiveCovariance(X.shape[1], g.n_mics, alpha=alpha).update(X)
+
+
+def test_a_covariance_map_of_noise_has_the_closed_form_spread() -> None:
+    """Whitened after averaging, every pair's cross-spectrum of sensor noise is a unit
+    phasor of random phase, so the covariance's SRP-PHAT map is a mean of F P cosines:
+    standard deviation 1 / sqrt(2 F P) (``confidence.cov_noise_sd``), over 200 covariances
+    of independent white noise on the six-microphone circle."""
+    from arraykit.doa.confidence import cov_noise_sd
+
+    rng = np.random.default_rng(5)
+    F, M = BAND_FREQS.size, CIRCLE.n_mics
+    values = []
+    for _ in range(200):
+        X = rng.standard_normal((M, F, 20)) + 1j * rng.standard_normal((M, F, 20))
+        R = np.einsum("mft,nft->fmn", X, X.conj()) / 20
+        res = ak.doa.locate_cov(R, BAND_FREQS, CIRCLE, resolution=10.0)
+        values.append(res.spectrum[::9])  # points 90 degrees apart: nearly independent
+    sd = float(np.std(np.concatenate(values)))
+    assert abs(sd / cov_noise_sd(F, M) - 1.0) < 0.1, (sd, cov_noise_sd(F, M))
+
+
+@pytest.mark.parametrize("g", [SQUARE, CIRCLE], ids=["square", "circle"])
+def test_a_covariance_of_noise_holds_no_source_and_of_a_talker_a_sure_one(
+    g: ak.ArrayGeometry,
+) -> None:
+    """``locate_cov`` (``arraykit live``'s search): a recursive covariance of white or
+    diffuse noise says no directional source (auto: 0 sources; a given count: its
+    estimate with a low confidence and the reason in ``no_source``), a talker's (RT60 0.3
+    s, 20 dB) is found with a confidence above 0.9. Before the covariance's own floor, the
+    noise's estimate had a confidence of 0.95."""
+    rng = np.random.default_rng(3)
+    for noise in (rng.standard_normal((g.n_mics, FS)), diffuse_noise(g, FS, FS, seed=4)):
+        R = _recursive_cov(noise, g)
+        auto = ak.doa.locate_cov(R, BAND_FREQS, g, num_sources="auto")
+        assert auto.num_sources == 0 and "no directional source" in auto.count_reason
+        one = ak.doa.locate_cov(R, BAND_FREQS, g)
+        assert one.no_source is not None and "noise standard deviations" in one.no_source
+        assert one.confidence[0] < 0.5, one.confidence
+    sc = simulate(g, [Source(speech_like(1.0, FS, seed=8), 110.0)], FS, rt60=0.3, snr_db=20)
+    res = ak.doa.locate_cov(_recursive_cov(sc.signals[:, : int(0.9 * FS)], g), BAND_FREQS, g)
+    assert res.no_source is None and res.confidence[0] > 0.9, (res.confidence, res.count_reason)
+    assert angular_distance(res.directions[0], [110.0, 0.0]) < 5

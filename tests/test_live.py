@@ -55,7 +55,9 @@ def test_cli_live_with_led_and_onchip(monkeypatch, capsys):
     lines = out.strip().splitlines()
     assert len(lines) == 4  # 0.1 s blocks of whole 1024-frame device blocks: 0.128 s each
     assert all(
-        re.fullmatch(r"\s*[\d.]+ s  az  (5[5-9]|6[0-5])\.\d° el\s+[\d.]+°  on-chip  95\.0°", x)
+        re.fullmatch(
+            r"\s*[\d.]+ s  az  (5[5-9]|6[0-5])\.\d° el\s+[\d.]+° conf 0\.\d\d  on-chip  95\.0°", x
+        )
         for x in lines
     ), lines
     assert re.search(r"4 blocks, 0\.51 s of audio, real-time factor 0\.\d+; no frames lost", err)
@@ -157,3 +159,27 @@ def test_live_bad_values_name_the_flag_the_user_gave(capsys):
         out, err = capsys.readouterr()
         assert re.search(message, err), err
         assert len(err.strip().splitlines()) == 1 and out == ""
+
+
+def test_live_says_no_directional_source_in_noise_then_follows_the_talker(tmp_path):
+    """Sensor noise alone, then a talker at 120 degrees: no direction (and the reason) while
+    only noise is heard, where the search gave a direction of noise with a confidence of
+    0.95 before; the talker's direction with a confidence above 0.9 once the covariance
+    holds it."""
+    from arraykit.io import write_audio
+    from arraykit.sim import Source, simulate, speech_like
+
+    g = ak.load_geometry("respeaker-usb-4mic")
+    scene = simulate(g, [Source(speech_like(1.0, 16000, seed=2), azimuth=120.0)], 16000, seed=1)
+    talk = scene.signals[:, :16000]
+    noise = 0.01 * np.std(talk) * np.random.default_rng(0).standard_normal((4, 32000))
+    x = np.concatenate([np.zeros((4, 16000)), talk], axis=1) + noise
+    wav = write_audio(tmp_path / "noise-then-talker.wav", x / np.abs(x).max() * 0.5, 16000)
+    with ak.hardware.open(wav, geometry=g, blocksize=800) as dev:
+        est = list(track(dev, block=0.1, memory=0.1))
+    quiet = [e for e in est if 0.3 <= e.time <= 0.9]
+    assert quiet and all(np.isnan(e.azimuth[0]) for e in quiet)
+    assert all("no directional source" in str(e.no_source) for e in quiet)
+    late = [e for e in est if e.time >= 1.4]
+    assert late and all(e.no_source is None for e in late)
+    assert all(abs(e.azimuth[0] - 120.0) < 6 and e.confidence[0] > 0.9 for e in late)

@@ -116,9 +116,12 @@ class ResultTable:
             raise v.fail("output", str(self.path), why) from None
 
     def parts(self) -> list[Path]:
-        if not self.path.is_dir():
+        # read while a run may be making its folder (its writability check makes and
+        # removes it): a folder gone between the check and the listing has no parts
+        try:
+            return sorted(p for p in self.path.iterdir() if p.name.startswith(_PART))
+        except (FileNotFoundError, NotADirectoryError):
             return []
-        return sorted(p for p in self.path.iterdir() if p.name.startswith(_PART))
 
     def append(self, rows: Sequence[dict[str, Any]]) -> None:
         """Write `rows` (one scene) as a new part file, atomically."""

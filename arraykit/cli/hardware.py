@@ -402,7 +402,7 @@ def run_led(args: argparse.Namespace) -> int:
 
 def run_live(args: argparse.Namespace) -> int:
     from arraykit.hardware.control import profiles_with_control
-    from arraykit.live import FREQ_RANGE, LiveStats, track
+    from arraykit.live import FREQ_RANGE, SILENCE, LiveStats, track
 
     # before the device opens, in the flags' names: a bad value costs nothing
     args.memory = v.positive("--memory", args.memory)
@@ -451,14 +451,16 @@ def run_live(args: argparse.Namespace) -> int:
                 onchip=onchip,
                 stats=stats,
             ):
-                heard = bool(np.isfinite(est.azimuth).all())
+                heard = est.no_source is None
                 dirs = (
                     "  ".join(
-                        f"az {a:5.1f}° el {e:4.1f}°"
-                        for a, e in zip(est.azimuth, est.elevation, strict=True)
+                        f"az {a:5.1f}° el {e:4.1f}° conf {c:.2f}"
+                        for a, e, c in zip(est.azimuth, est.elevation, est.confidence, strict=True)
                     )
                     if heard
                     else "silence"
+                    if est.no_source == SILENCE
+                    else "no directional source"
                 )
                 chip = "" if est.onchip is None else f"  on-chip {est.onchip:5.1f}°"
                 if est.onchip is not None and heard:

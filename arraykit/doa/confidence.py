@@ -30,6 +30,26 @@ the strongest talker's peak rose 0.021-0.27. The confidence weights were fitted 
 estimates in the RT60 0.2-0.6 s rooms and half the noise-only scenes (every estimate
 there wrong) and checked on the separate RT60 0.3 s / 20 dB rooms and the other half.
 
+**A covariance alone** (:func:`~arraykit.doa.locate_cov`, ``arraykit live``; a covariance
+method given a count): its PHAT normalisation comes after the averaging, ``R_ij / |R_ij|``,
+so sensor noise leaves each pair's cross-spectrum a unit phasor of random phase however
+many frames are behind it, and the map of noise does not shrink toward 0 as the
+frame-whitened one does: it is a mean of ``F P`` cosines of random phase (``F`` bins,
+``P`` microphone pairs), standard deviation :func:`cov_noise_sd` ``= 1 / sqrt(2 F P)``.
+Heights there are read in those units (``z = h / sd``): a directional source needs its
+peak :data:`NO_SOURCE_Z` above the median, and the confidence has weights of its own
+(:data:`COV_CONFIDENCE_WEIGHTS`, ``ln z`` for ``ln h``). Both were chosen on recursive
+covariances as ``arraykit live`` keeps them (memory 0.25 / 0.5 / 1 s, a search every
+0.1 s, 300-3500 Hz at nfft 512; ``benchmarks/bench_multisource.py --only live``): in
+white, diffuse and diffuse + white noise the top stood at most 4.9 (4-mic square), 5.5
+(6-mic circle), 4.9 (4-mic line, white noise) and 7.5 (4x4 grid, a diffuse field) standard
+deviations above the median, one talker at least 7.3, 9.9, 4.7 and 25.9: the floor lets
+0-1.6 % of the noise's blocks through, except a 4-mic line's diffuse field (39 %: it
+peaks at broadside like a talker), and drops 0-1 % of the blocks whose strongest
+estimate was right, except two or three talkers on a 4-mic array (9-12 %: their mixed
+phases flatten the map). The weights were fitted on rooms 0-31 (every estimate; the
+noise's all wrong) and checked on rooms 32-63.
+
 The floor overlaps the weakest talkers (a 4-mic line at RT60 0.6 s, SNR 10 dB: 0.021
 to 0.024), so only ``num_sources="auto"`` reads it (0 sources below it); a fixed
 count raises :class:`~arraykit.errors.NoSourceError` only for silence and an empty
@@ -49,13 +69,16 @@ from arraykit.geometry import ArrayGeometry, unit_vectors
 __all__ = [
     "BAND_FRACTION_FLOOR",
     "CONFIDENCE_WEIGHTS",
+    "COV_CONFIDENCE_WEIGHTS",
     "IN_PHASE",
     "IN_PHASE_DELAY",
     "IN_PHASE_STEP",
     "MIN_GRID",
     "NO_SOURCE_FLOOR",
+    "NO_SOURCE_Z",
     "band_reason",
     "confidence",
+    "cov_noise_sd",
     "holds_zero_delay",
     "in_phase",
     "in_phase_reason",
@@ -100,6 +123,14 @@ IN_PHASE_STEP = 4
 
 CONFIDENCE_WEIGHTS = (4.185, 1.22, -0.668, 1.504)
 """Logistic weights: 1, ``ln h``, ``ln(h / h_top)``, ``on_peak``."""
+
+NO_SOURCE_Z = 5.5
+"""A covariance's own map holds a directional source when its peak rises at least this
+many :func:`cov_noise_sd` above its median."""
+
+COV_CONFIDENCE_WEIGHTS = (-2.985, 1.599, -1.09, 1.184)
+"""Logistic weights on a covariance's own map: 1, ``ln(h / sd)``, ``ln(h / h_top)``,
+``on_peak`` (``sd``: :func:`cov_noise_sd`)."""
 
 
 def band_reason(total: np.ndarray, band: np.ndarray, freq_range: tuple[float, float]) -> str | None:
@@ -231,8 +262,24 @@ def in_phase_reason(
     )
 
 
-def weak_reason(height: float) -> str | None:
-    """Why the map holds no directional source (its top peak `height` above its median)."""
+def cov_noise_sd(n_freqs: int, n_mics: int) -> float:
+    """The standard deviation of a covariance's own SRP-PHAT map in sensor noise:
+    ``1 / sqrt(2 F P)`` with ``F`` bins and ``P = M (M - 1) / 2`` pairs."""
+    pairs = n_mics * (n_mics - 1) // 2
+    return 1.0 / float(np.sqrt(2.0 * max(n_freqs * pairs, 1)))
+
+
+def weak_reason(height: float, sd: float | None = None) -> str | None:
+    """Why the map holds no directional source (its top peak `height` above its median),
+    or None; `sd`: the map is a covariance's own (:func:`cov_noise_sd`)."""
+    if sd is not None:
+        if height >= NO_SOURCE_Z * sd:
+            return None
+        return (
+            f"no directional source: the covariance's SRP-PHAT map's highest peak rises "
+            f"{height / sd:.1f} noise standard deviations above its median, under "
+            f"{NO_SOURCE_Z} (noise, a diffuse field, or talkers who have stopped)"
+        )
     if height < NO_SOURCE_FLOOR:
         return (
             f"no directional source: the SRP-PHAT map's highest peak rises {height:.3f} above "
@@ -241,12 +288,16 @@ def weak_reason(height: float) -> str | None:
     return None
 
 
-def confidence(height: np.ndarray, top: float, on_peak: np.ndarray) -> np.ndarray:
+def confidence(
+    height: np.ndarray, top: float, on_peak: np.ndarray, sd: float | None = None
+) -> np.ndarray:
     """``(K,)`` probability in [0, 1] that each estimate is within the array's resolution
     of a source, from its SRP-PHAT height above the median ``(K,)``, the strongest
-    height `top` and ``on_peak`` ``(K,)``."""
-    w0, w1, w2, w3 = CONFIDENCE_WEIGHTS
+    height `top` and ``on_peak`` ``(K,)``; with `sd` (:func:`cov_noise_sd`) the map is a
+    covariance's own and :data:`COV_CONFIDENCE_WEIGHTS` read ``h / sd``."""
+    w0, w1, w2, w3 = CONFIDENCE_WEIGHTS if sd is None else COV_CONFIDENCE_WEIGHTS
     h = np.maximum(np.asarray(height, dtype=float), 1e-4)
     rel = np.clip(h / max(top, 1e-4), 1e-3, None)
-    z = w0 + w1 * np.log(h) + w2 * np.log(rel) + w3 * np.asarray(on_peak, dtype=float)
+    scaled = h if sd is None else h / sd
+    z = w0 + w1 * np.log(scaled) + w2 * np.log(rel) + w3 * np.asarray(on_peak, dtype=float)
     return 1.0 / (1.0 + np.exp(-z))

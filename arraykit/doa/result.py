@@ -50,7 +50,14 @@ class DOAResult:
         Probability in [0, 1] that each estimate lies within the array's resolution of
         a source, calibrated on simulated rooms (:func:`arraykit.doa.confidence.confidence`;
         the reliability table is in the README). From a covariance alone
-        (:func:`locate_cov`) it is computed the same way but was not calibrated there.
+        (:func:`locate_cov`) it reads that covariance's own map with weights fitted there
+        (:data:`arraykit.doa.confidence.COV_CONFIDENCE_WEIGHTS`).
+    no_source : str or None
+        Why nothing directional was heard (silence, an empty band, or a map whose peak
+        hardly stands out: :func:`arraykit.doa.confidence.weak_reason`), else None.
+        ``num_sources="auto"`` then returns no source; a given count still returns its
+        estimates, with their (low) confidence. None where ``counting="tf"``'s zones
+        overruled a weak map (they gather clearly: talkers).
     """
 
     azimuth: np.ndarray
@@ -67,6 +74,7 @@ class DOAResult:
     freq_range: tuple[float, float] = (300.0, 3500.0)
     on_peak: np.ndarray = field(default_factory=lambda: np.ones(0, dtype=bool))
     confidence: np.ndarray = field(default_factory=lambda: np.ones(0))
+    no_source: str | None = None
 
     @property
     def directions(self) -> np.ndarray:
@@ -135,5 +143,5 @@ def follow(res: DOAResult, prev: np.ndarray) -> DOAResult:
         count_reason=res.count_reason, mirror=res.mirror[o],
         positions=None if res.positions is None else res.positions[o],
         points=res.points, freq_range=res.freq_range, on_peak=res.on_peak[o],
-        confidence=res.confidence[o],
+        confidence=res.confidence[o], no_source=res.no_source,
     )  # fmt: skip

@@ -50,9 +50,11 @@ def run(plan: Plan, stats: BandStatistics) -> DOAResult:
     srp = srp_map(plan, stats.phat(), steer) if stats.no_source is None else None
     floor = _confidence.map_floor(srp) if srp is not None else 0.0
     top = float(srp.max()) - floor if srp is not None else 0.0
+    # a covariance's own PHAT normalisation has a noise floor of its own
+    sd = None if stats.whitened else _confidence.cov_noise_sd(len(plan.freqs), geometry.n_mics)
     weak = None
-    if stats.no_source is None and stats.whitened and len(grid_dirs) >= _confidence.MIN_GRID:
-        weak = _confidence.weak_reason(top)
+    if stats.no_source is None and len(grid_dirs) >= _confidence.MIN_GRID:
+        weak = _confidence.weak_reason(top, sd)
     if stats.no_source is not None:  # silence or an empty band: nothing at all
         if plan.options.num_sources != "auto":
             raise NoSourceError(stats.no_source)
@@ -99,7 +101,7 @@ def run(plan: Plan, stats: BandStatistics) -> DOAResult:
         at = srp_map(plan, stats.phat(), near)
     else:
         at = srp_map(plan, stats.phat(), plan.steering(est))
-    confidence = _confidence.confidence(at - floor, top, on_peak)
+    confidence = _confidence.confidence(at - floor, top, on_peak, sd)
     mirror = geometry._mirrors(est)  # est is ours: no need to validate it
     for arr in (est, power, spectrum, mirror, on_peak, confidence):
         arr.setflags(write=False)
@@ -118,6 +120,7 @@ def run(plan: Plan, stats: BandStatistics) -> DOAResult:
         freq_range=plan.freq_range,
         on_peak=on_peak,
         confidence=confidence,
+        no_source=weak if plan.options.num_sources != "auto" else None,
     )
 
 
@@ -133,5 +136,5 @@ def no_source(plan: Plan, srp: np.ndarray | None, reason: str) -> DOAResult:
         grid=plan.grid_directions, method=plan.method, num_sources=0, count_reason=reason,
         mirror=np.zeros((0, 2)), positions=None if plan.points is None else np.zeros((0, 3)),
         points=plan.points, freq_range=plan.freq_range, on_peak=np.zeros(0, dtype=bool),
-        confidence=empty,
+        confidence=empty, no_source=reason,
     )  # fmt: skip
