@@ -15,7 +15,10 @@ Before counting, the SRP-PHAT map says whether any directional source is heard
 (:mod:`arraykit.doa.confidence`): if not, ``num_sources="auto"`` returns no source and
 the reason (unless ``counting="tf"``'s time-frequency zones clearly gather:
 :func:`arraykit.doa.count.count`), a fixed count raises
-:class:`~arraykit.errors.NoSourceError` for silence and an empty band only.
+:class:`~arraykit.errors.NoSourceError` for silence and an empty band only. Channels
+that are copies of one another, heard at zero delay where the grid holds no such
+direction (:func:`arraykit.doa.confidence.in_phase_reason`), give ``"auto"`` no source
+and a fixed count that reason as its warning.
 """
 
 from __future__ import annotations
@@ -57,6 +60,17 @@ def run(plan: Plan, stats: BandStatistics) -> DOAResult:
             raise NoSourceError(stats.no_source)
         return no_source(plan, srp, f"auto: 0 sources ({stats.no_source})")
     assert srp is not None
+    # every channel a copy of the first, heard at zero delay off the grid: no direction
+    # of this grid is a measurement (the map's ties would be)
+    off_grid = _confidence.in_phase_reason(
+        stats.phat(), float(srp.max()), stats.tf_frames(), plan.freqs,
+        on_grid=lambda: _confidence.holds_zero_delay(geometry, plan.directions, plan.coarse),
+        normal=geometry.layout == "planar", whitened=stats.whitened,
+    )  # fmt: skip
+    if off_grid is not None:
+        if plan.options.num_sources == "auto":
+            return no_source(plan, srp, f"auto: 0 sources ({off_grid})")
+        weak = off_grid
     # a weak map says 0 sources unless the time-frequency zones clearly hold talkers
     counted = count(plan, stats, steer, srp, weak)
     K = int(counted.K)
