@@ -124,3 +124,31 @@ def test_a_talker_overhead_in_a_room_is_no_source_on_the_ring(g: ak.ArrayGeometr
     assert res.num_sources == 0 and "array's normal" in res.count_reason, res.count_reason
     up = ak.doa.locate(x, FS, g, num_sources="auto", grid="sphere")
     assert up.num_sources == 1 and up.elevation[0] >= 88.0, up.count_reason
+
+
+@pytest.mark.parametrize("g", [CIRCLE, SQUARE])
+@pytest.mark.parametrize("snr_db", [None, 30.0])
+def test_a_covariance_of_copies_says_they_are_copies(
+    g: ak.ArrayGeometry, snr_db: float | None, tmp_path
+) -> None:
+    """A covariance alone (``locate_cov``, ``arraykit live``) reads the copies' statistic
+    from the covariance itself (its entries are the frames' sums that ``in_phase`` reads).
+    Before, its PHAT normalisation (every entry a unit phasor) hid it: "auto" gave 0
+    sources as "noise, a diffuse field, or talkers who have stopped" (the circle's map of
+    copies is flat) and a fixed count warned the same, so nothing pointed at the wiring."""
+    x = _copies(g, snr_db)
+    plan, band = plan_stft(FS, g, {})
+    X = ak.stft.stft(x, FS, nfft=512)[:, band]
+    R = ak.beamform.covariance(X)
+    res = ak.doa.locate_cov(R, plan.freqs, g, num_sources="auto")
+    assert res.num_sources == 0 and "copy of the first" in str(res.no_source), res.no_source
+    assert "wiring" in res.count_reason and "array's normal" in res.count_reason
+    fixed = ak.doa.locate_cov(R, plan.freqs, g, num_sources=2, method="music")
+    assert "copy of the first" in str(fixed.no_source), fixed.no_source
+    assert "warning: no directional source on this grid" in fixed.count_reason
+    # the same from a file device, block by block, as `arraykit live` runs it
+    wav = ak.io.write_audio(tmp_path / "copies.wav", x / np.abs(x).max() * 0.5, FS)
+    with ak.hardware.open(wav, geometry=g, blocksize=800) as dev:
+        est = list(ak.live.track(dev, block=0.1))
+    assert len(est) >= 8 and all("copy of the first" in str(e.no_source) for e in est[2:])
+    assert all(np.isnan(e.azimuth).all() for e in est)
