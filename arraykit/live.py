@@ -31,10 +31,13 @@ from arraykit import doa
 from arraykit.beamform import RecursiveCovariance
 from arraykit.stft import StreamingSTFT
 
-__all__ = ["FREQ_RANGE", "SILENCE", "LiveEstimate", "LiveStats", "track"]
+__all__ = ["FREQ_RANGE", "NFFT", "SILENCE", "LiveEstimate", "LiveStats", "track"]
 
 FREQ_RANGE = (300.0, 3500.0)
 """The band :func:`track` searches by default, Hz (``arraykit live`` has no flag for it)."""
+
+NFFT = 512
+"""The STFT size :func:`track` uses by default (``arraykit live`` has no flag for it)."""
 
 SILENCE = "digital silence so far"
 """:attr:`LiveEstimate.no_source` of a stream's first blocks while every sample is zero."""
@@ -68,9 +71,11 @@ class LiveEstimate:
 
 @dataclass
 class LiveStats:
-    """Running totals: blocks, audio seconds, compute seconds, frame-loss events."""
+    """Running totals: blocks, audio seconds, compute seconds, frame-loss events, and the
+    samples read (also those of a stream too short for one STFT frame)."""
 
     blocks: int = 0
+    samples: int = 0
     audio_seconds: float = 0.0
     compute_seconds: float = 0.0
     overflows: list[Any] = field(default_factory=list)
@@ -89,7 +94,7 @@ def track(
     block: float = 0.1,
     memory: float = 0.5,
     freq_range: tuple[float, float] = FREQ_RANGE,
-    nfft: int = 512,
+    nfft: int = NFFT,
     resolution: float = 2.0,
     onchip: Callable[[], float] | None = None,
     stats: LiveStats | None = None,
@@ -137,16 +142,15 @@ def track(
     pending: list[np.ndarray] = []
     have = 0
     total = 0
-    for chunk in device.blocks():
-        pending.append(chunk)
-        have += chunk.shape[1]
-        if have < block_n:
-            continue
-        new = np.concatenate(pending, axis=1)
-        pending, have = [], 0
+
+    def search(new: np.ndarray) -> LiveEstimate | None:
+        """The estimate after the frames `new` ``(M, n)`` completes (None: it completes none)."""
+        nonlocal total
         t0 = time.perf_counter()
         total += new.shape[1]
-        X = sts.push(new)[:, band, :]  # the frames this block completed (>= 1)
+        X = sts.push(new)[:, band, :]  # the frames this block completed
+        if X.shape[2] == 0:  # a stream's last few samples, short of a frame
+            return None
         R = cov.update(X)  # (F, M, M)
         why: str | None = SILENCE
         if np.any(R):
@@ -170,7 +174,7 @@ def track(
         stats.audio_seconds += new.shape[1] / fs
         stats.blocks += 1
         stats.overflows = list(device.overflows)
-        yield LiveEstimate(
+        return LiveEstimate(
             time=total / fs,
             azimuth=az,
             elevation=el,
@@ -180,3 +184,19 @@ def track(
             confidence=conf,
             no_source=why,
         )
+
+    for chunk in device.blocks():
+        pending.append(chunk)
+        have += chunk.shape[1]
+        stats.samples += chunk.shape[1]
+        if have < block_n:
+            continue
+        new = np.concatenate(pending, axis=1)
+        pending, have = [], 0
+        est = search(new)  # block_n >= nfft: at least one new frame
+        assert est is not None
+        yield est
+    if pending:  # a stream that ended (a file): its last, shorter block
+        est = search(np.concatenate(pending, axis=1))
+        if est is not None:
+            yield est

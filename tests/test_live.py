@@ -183,3 +183,88 @@ def test_live_says_no_directional_source_in_noise_then_follows_the_talker(tmp_pa
     late = [e for e in est if e.time >= 1.4]
     assert late and all(e.no_source is None for e in late)
     assert all(abs(e.azimuth[0] - 120.0) < 6 and e.confidence[0] > 0.9 for e in late)
+
+
+def _talker_wav(tmp_path, n: int, name: str = "talker.wav"):
+    from arraykit.io import write_audio
+    from arraykit.sim import Source, simulate, speech_like
+
+    g = ak.load_geometry("respeaker-usb-4mic")
+    scene = simulate(g, [Source(speech_like(1.0, 16000, seed=2), azimuth=120.0)], 16000, seed=1)
+    x = scene.signals[:, 4000 : 4000 + n]
+    return write_audio(tmp_path / name, x / np.abs(x).max() * 0.5, 16000), g
+
+
+def test_a_file_shorter_than_a_block_is_searched_and_one_shorter_than_a_frame_refused(
+    tmp_path, capsys
+):
+    """New-user pass: a file of 1000 samples (under one 0.1 s block) printed nothing and
+    exited 0 ("0 blocks"), and a file's last samples short of a block were dropped. Now the
+    last, shorter block is searched (the talker at 120 degrees), and a file shorter than
+    one STFT frame is one line naming --device and why, exit 2."""
+    wav, g = _talker_wav(tmp_path, 1000)
+    assert main(["live", "--device", str(wav), "--geometry", "respeaker-usb-4mic"]) == 0
+    out, err = capsys.readouterr()
+    az = [float(m) for m in re.findall(r"az\s+([\d.]+)°", out)]
+    assert len(az) == 1 and abs(az[0] - 120.0) < 6, out
+    assert err.startswith("1 blocks, 0.06 s of audio"), err
+    # every sample of a longer file is searched: 8000 samples in 800-sample device blocks
+    # and 0.15 s blocks (2400): three whole blocks and the last 800 samples
+    wav, g = _talker_wav(tmp_path, 8000, "longer.wav")
+    stats = LiveStats()
+    with ak.hardware.open(wav, geometry=g, blocksize=800) as dev:
+        est = list(track(dev, block=0.15, stats=stats))
+    assert [round(e.time, 3) for e in est] == [0.15, 0.3, 0.45, 0.5]
+    assert stats.samples == 8000 and abs(stats.audio_seconds - 0.5) < 1e-9
+    assert all(abs(e.azimuth[0] - 120.0) < 6 for e in est[1:]), [e.azimuth for e in est]
+    wav, _ = _talker_wav(tmp_path, 300, "short.wav")
+    assert main(["live", "--device", str(wav), "--geometry", "respeaker-usb-4mic"]) == 2
+    out, err = capsys.readouterr()
+    assert re.fullmatch(
+        r"arraykit: error: --device='.*short\.wav': gave 300 samples \(0\.019 s\), fewer than "
+        r"one STFT frame of 512 \(0\.032 s\): nothing to locate\n",
+        err,
+    ), err
+    assert out == ""
+
+
+def test_live_tells_why_no_direction_is_given_once(tmp_path, capsys):
+    """New-user pass: a WAV whose channels are copies of one another printed "no
+    directional source" block after block and never why (the check of the wiring was in
+    LiveEstimate.no_source only). Now the reason goes to stderr once per kind (its
+    numbers change every block), and stdout keeps one line per block."""
+    from arraykit.io import read_audio, write_audio
+
+    wav, _ = _talker_wav(tmp_path, 8000)
+    y = read_audio(wav)[0]
+    copies = write_audio(tmp_path / "copies.wav", np.repeat(y[:1], 4, axis=0), 16000)
+    assert main(["live", "--device", str(copies), "--geometry", "respeaker-usb-4mic"]) == 0
+    out, err = capsys.readouterr()
+    lines = out.strip().splitlines()
+    assert len(lines) == 4 and all(s.endswith("s  no directional source") for s in lines)
+    said = err.strip().splitlines()
+    assert len(said) == 2 and said[1].startswith("4 blocks, 0.50 s"), err
+    assert said[0].startswith("arraykit live: no directional source on this grid: every channel")
+    assert "Check the wiring and the channel map" in said[0]
+
+
+def test_live_on_a_terminal_refreshes_lines_that_fit_and_scrolls_longer_ones(monkeypatch, capsys):
+    """New-user pass: on a terminal every block was "\\r" + the line padded to 78 columns;
+    three sources make a line of 107 characters, which wraps, and "\\r" then returns to
+    the wrapped part only, so each refresh left a broken line behind. Now a line that fits
+    the terminal refreshes in place (padded to its width) and a longer one scrolls."""
+    import sys
+
+    monkeypatch.setenv("COLUMNS", "80")
+    sim = ["live", "--device", "sim:respeaker-6mic", "--seconds", "0.3"]
+    for sources, refreshed in (("1", True), ("3", False)):
+        monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+        assert main([*sim, "--sources", sources]) == 0
+        out = capsys.readouterr().out
+        if refreshed:
+            parts = out.split("\r")[1:]
+            assert len(parts) == 3 and all(len(p.rstrip("\n")) == 79 for p in parts), out
+            assert out.endswith("\n") and out.count("\n") == 1
+        else:
+            lines = out.splitlines()
+            assert "\r" not in out and len(lines) == 3 and all(len(s) > 80 for s in lines)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import signal
 import sys
 import threading
@@ -234,7 +235,6 @@ def _written(sample_format: str) -> tuple[str, int]:
 def _check_room(out: str, seconds: float, fs: float, channels: int, sample_format: str) -> None:
     """Refuse a ``--seconds`` whose take would not fit in the free space where `out` goes
     (a recording that fills the disk ends in an error hours in)."""
-    import shutil
     from pathlib import Path
 
     width = _written(sample_format)[1]
@@ -402,7 +402,7 @@ def run_led(args: argparse.Namespace) -> int:
 
 def run_live(args: argparse.Namespace) -> int:
     from arraykit.hardware.control import profiles_with_control
-    from arraykit.live import FREQ_RANGE, SILENCE, LiveStats, track
+    from arraykit.live import FREQ_RANGE, NFFT, SILENCE, LiveStats, track
 
     # before the device opens, in the flags' names: a bad value costs nothing
     args.memory = v.positive("--memory", args.memory)
@@ -438,6 +438,9 @@ def run_live(args: argparse.Namespace) -> int:
     stats = LiveStats()
     pairs: list[tuple[float, float]] = []  # (raw on-chip angle, arraykit azimuth)
     tty = sys.stdout.isatty()
+    width = shutil.get_terminal_size().columns
+    open_line = False  # a refreshing line is on the terminal, not yet ended
+    said: set[str] = set()  # the kinds of no-source reason already told
     onchip = ctl.onchip_azimuth if (ctl is not None and args.compare_onchip) else None
     terms = {"memory": "--memory", "block": "--block", "num_sources": "--sources"}
     try:
@@ -468,10 +471,19 @@ def run_live(args: argparse.Namespace) -> int:
                     pairs.append((raw, float(est.azimuth[0])))
                 lost = f"  lost {est.lost_frames}" if dev.overflows else ""
                 line = f"{est.time:7.2f} s  {dirs}{chip}{lost}"
-                if tty:
-                    print("\r" + line.ljust(78), end="", flush=True)
+                kind = (est.no_source or SILENCE).split(":")[0]
+                if kind not in said and est.no_source not in (None, SILENCE):
+                    said.add(kind)  # why, once per kind (the numbers change every block)
+                    if open_line:
+                        print(flush=True)
+                        open_line = False
+                    print(f"arraykit live: {est.no_source}", file=sys.stderr, flush=True)
+                if tty and len(line) < width:  # refresh in place (a wrapped line cannot)
+                    print("\r" + line.ljust(width - 1), end="", flush=True)
+                    open_line = True
                 else:
-                    print(line, flush=True)
+                    print(("\n" if open_line else "") + line, flush=True)
+                    open_line = False
                 if ctl is not None and args.led and heard:
                     ctl.led_point(float(est.azimuth[0]))
                 if args.seconds is not None and est.time >= args.seconds:
@@ -481,8 +493,14 @@ def run_live(args: argparse.Namespace) -> int:
     finally:
         if ctl is not None:
             ctl.close()
-    if tty:
+    if open_line:
         print()
+    if stats.blocks == 0:  # a stream that ended before one STFT frame: nothing was searched
+        why = (
+            f"gave {stats.samples} samples ({stats.samples / dev.fs:.3f} s), fewer than one "
+            f"STFT frame of {NFFT} ({NFFT / dev.fs:.3f} s): nothing to locate"
+        )
+        raise v.fail("--device", args.device, why)
     print(
         f"{stats.blocks} blocks, {stats.audio_seconds:.2f} s of audio, real-time factor "
         f"{stats.real_time_factor:.3f}; {dev.loss_report()}",
