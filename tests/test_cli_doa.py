@@ -43,6 +43,25 @@ def test_doa_json(wav, capsys: pytest.CaptureFixture[str]) -> None:
     az = sorted(s["azimuth"] for s in out["sources"])
     assert az == pytest.approx([75.0, 250.0], abs=4.0)
     assert out["num_sources"] == 2 and out["method"] == "srp-phat"
+    assert out["no_source"] is None
+
+
+def test_doa_json_says_why_no_direction_is_a_measurement(
+    tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """New-user pass: ``res.no_source`` (why nothing directional was heard) was not in
+    ``--json``, so a script had to parse "warning:" out of count_reason. One channel
+    copied to all six: with a given count the estimates come with the reason beside
+    them, with "auto" 0 sources and the same reason."""
+    x = np.repeat(speech_like(0.8, FS, seed=1)[None], 6, axis=0)
+    path = write_audio(tmp_path / "copies.wav", x / np.abs(x).max() * 0.5, FS)
+    for sources, n in (("2", 2), ("auto", 0)):
+        argv = ["doa", str(path), "--geometry", "respeaker-6mic", "--sources", sources]
+        assert main([*argv, "--json"]) == 0
+        out = json.loads(capsys.readouterr().out)
+        assert out["num_sources"] == n == len(out["sources"])
+        assert "every channel is a copy of the first" in out["no_source"]
+        assert "Check the wiring" in out["no_source"]
 
 
 def test_doa_text_auto_and_plot(wav, tmp_path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -117,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
             "method": res.method,
             "num_sources": res.num_sources,
             "count_reason": res.count_reason,
+            "no_source": res.no_source,
             "sources": [
                 {
                     "azimuth": round(float(a), 3),
