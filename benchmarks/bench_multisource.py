@@ -1,7 +1,7 @@
 """Several talkers: peaks, counting, confidence and "no source" (issue 13; issue 12 item 8).
 
 Run: ``.venv/bin/python benchmarks/bench_multisource.py [--rooms 32] [--cache DIR]
-[--office ROOT]``. Prints markdown tables:
+[--office ROOT] [--only PART,...]`` (``--help`` lists the parts). Prints markdown tables:
 
 1. accuracy with 2 and 3 talkers (RT60 0.2-0.6 s, SNR 10-30 dB): arraykit, plain local
    maxima of arraykit's own map, and pyroomacoustics on the same STFT and 1-degree grid;
@@ -12,7 +12,9 @@ Run: ``.venv/bin/python benchmarks/bench_multisource.py [--rooms 32] [--cache DI
    ``"auto"`` reports where it counted right, against a search given the true K);
 3. "no directional source": false alarms on noise-only scenes, misses on talker scenes;
 4. the confidence's reliability: estimates binned by confidence, the share within the
-   array's resolution (the default ``min_separation``) of a talker;
+   array's resolution (the default ``min_separation``) of a talker; ``--only confidence``:
+   the frame-whitened map's weights (``confidence.CONFIDENCE_WEIGHTS``) fitted on rooms 0
+   to n/2 - 1, every method's reliability on the other rooms;
 5. speed: one source, two sources and ``"auto"`` on the same map;
 6. office-ula32 (real measured responses): 2 and 3 loudspeakers at once, 4- and 8-mic
    sub-arrays, calibrated and aligned; ``--only office-resolution``: every pair and triple,
@@ -611,18 +613,48 @@ def office_resolution(root: Path) -> str:
     )
 
 
+PARTS = (
+    "accuracy", "counting", "confusion", "speed", "confidence", "live", "office",
+    "office-resolution",
+)  # fmt: skip
+"""What ``--only`` runs (in this order, whatever order it names them in)."""
+
+DEFAULT_PARTS = "accuracy,counting,speed,office"
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rooms", type=int, default=32)
-    parser.add_argument("--cache", type=Path, default=None)
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog=f"--only parts: {', '.join(PARTS)} (default: {DEFAULT_PARTS}).",
+    )
+    parser.add_argument(
+        "--rooms", type=int, default=32, help="rooms per set (default 32; each part's tables)"
+    )
+    parser.add_argument(
+        "--cache", type=Path, default=None, help="folder that keeps the rendered rooms"
+    )
     parser.add_argument(
         "--office",
         type=Path,
         default=Path(__file__).resolve().parents[2] / "shared" / "data" / "office-ula32",
+        help="office-ula32's root (default: ../shared/data/office-ula32)",
     )
-    parser.add_argument("--only", default="accuracy,counting,speed,office")
+    parser.add_argument(
+        "--only",
+        default=DEFAULT_PARTS,
+        help="comma-separated parts to run (see below; each long on 32 rooms or more)",
+    )
     parser.add_argument("--first", type=int, default=32, help="first room of --only confusion")
     args = parser.parse_args()
+    unknown = sorted(set(args.only.split(",")) - set(PARTS))
+    if unknown:  # a misspelt part ran nothing and printed only the time
+        parser.error(
+            f"--only {args.only!r}: unknown {', '.join(unknown)}; parts: {', '.join(PARTS)}"
+        )
+    fits = {"confidence", "live"} & set(args.only.split(","))
+    if args.rooms < (2 if fits else 1):  # a fit reads rooms 0 to n/2 - 1, its check the rest
+        why = f"at least 2 for --only {','.join(sorted(fits))} (half fit, half held out)"
+        parser.error(f"--rooms {args.rooms}: {why if fits else 'at least 1'}")
     if args.cache is not None:
         args.cache.mkdir(parents=True, exist_ok=True)
     only = args.only.split(",")
