@@ -55,8 +55,9 @@ class LiveEstimate:
     confidence : ``(K,)`` probability that each direction is within the array's
         resolution of a source (:attr:`arraykit.doa.DOAResult.confidence`, calibrated on
         such covariances); 0 while nothing directional is heard
-    no_source : why no direction is given (digital silence so far, or a map whose peak
-        does not stand out of the noise: :attr:`arraykit.doa.DOAResult.no_source`), or None
+    no_source : why no direction is given (digital silence so far, a map whose peak
+        does not stand out of the noise, or channels that are copies of one another:
+        :attr:`arraykit.doa.DOAResult.no_source`), or None
     """
 
     time: float
@@ -99,7 +100,9 @@ def track(
     onchip: Callable[[], float] | None = None,
     stats: LiveStats | None = None,
 ) -> Iterator[LiveEstimate]:
-    """Estimate directions block by block from an open device (runs until stopped).
+    """Estimate directions block by block from an open device (runs until stopped, or
+    until a finite stream such as a file ends: its last, shorter block is searched too
+    when it completes an STFT frame).
 
     Every STFT frame (Hann, `nfft`, hop ``nfft // 2``) updates the band's covariance
     ``R <- alpha R + (1 - alpha) x x^H`` with ``alpha = exp(-hop / (memory * fs))``:

@@ -53,8 +53,10 @@ class DOAResult:
         (:func:`locate_cov`) it reads that covariance's own map with weights fitted there
         (:data:`arraykit.doa.confidence.COV_CONFIDENCE_WEIGHTS`).
     no_source : str or None
-        Why nothing directional was heard (silence, an empty band, or a map whose peak
-        hardly stands out: :func:`arraykit.doa.confidence.weak_reason`), else None.
+        Why nothing directional was heard (silence, an empty band, a map whose peak
+        hardly stands out: :func:`arraykit.doa.confidence.weak_reason`, or channels that
+        are copies of one another, heard at zero delay where the grid holds no such
+        direction: :func:`arraykit.doa.confidence.in_phase_reason`), else None.
         ``num_sources="auto"`` then returns no source; a given count still returns its
         estimates, with their (low) confidence. None where ``counting="tf"``'s zones
         overruled a weak map (they gather clearly: talkers).
