@@ -200,9 +200,9 @@ def _single_source(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     w1 = np.where(first, b, lam - d)
     w2 = np.where(first, lam - a, np.conj(b))
     u = x1 * w1 + x2 * w2  # (M, n)
-    # u / |u| as numpy divides a complex by a real: times the reciprocal, part by part
-    scale = np.reciprocal(np.maximum(np.abs(u), 1e-300))
-    u.view(scale.dtype).reshape(*u.shape, 2)[...] *= scale[..., None]
+    # u / |u| as numpy divides a complex by a real: times the reciprocal (a real factor:
+    # each part times it, the cross terms exact zeros)
+    u *= np.reciprocal(np.maximum(np.abs(u), 1e-300))
     return fi, zi, u.T, pk
 
 
@@ -222,7 +222,9 @@ def zone_directions(X: np.ndarray, plan: Plan, step: int = 1) -> Zones:
     U[rows] = np.conj(u)
     A = _search_steering(plan, step)  # (F, M, G_s)
     prod = np.matmul(U.reshape(F, n_max, M), A).reshape(F * n_max, -1).take(rows, axis=0)
-    best = step * (prod.real**2 + prod.imag**2).argmax(axis=1)  # |u^H a|^2
+    fit = np.square(prod.real)
+    fit += np.square(prod.imag)  # |u^H a|^2
+    best = step * fit.argmax(axis=1)
     if plan.grid_kind != "ring":  # an arc's ends clamp the maximum
         last = step * ((len(plan.grid_directions) - 1) // step)
         inner = (best > 0) & (best < last)
