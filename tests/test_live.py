@@ -250,7 +250,7 @@ def test_live_tells_why_no_direction_is_given_once(tmp_path, capsys):
 
 def test_live_on_a_terminal_refreshes_lines_that_fit_and_scrolls_longer_ones(monkeypatch, capsys):
     """New-user pass: on a terminal every block was "\\r" + the line padded to 78 columns;
-    three sources make a line of 107 characters, which wraps, and "\\r" then returns to
+    three sources make a line of 99 characters, which wraps, and "\\r" then returns to
     the wrapped part only, so each refresh left a broken line behind. Now a line that fits
     the terminal refreshes in place (padded to its width) and a longer one scrolls."""
     import sys
