@@ -78,6 +78,9 @@ def test_a_signal_copied_to_every_channel_is_no_source_on_the_grid(
         assert fixed.num_sources == 1
         assert "warning: no directional source on this grid" in fixed.count_reason
         assert "copy of the first" in fixed.count_reason
+        # no direction of the grid is a measurement (the square's was 0.74, the irregular
+        # plane's 0.9: the map's shape alone, which the calibration never saw for copies)
+        assert fixed.confidence.tolist() == [0.0], fixed.confidence
 
 
 def test_copies_are_a_source_where_the_grid_holds_zero_delay() -> None:
@@ -146,6 +149,7 @@ def test_a_covariance_of_copies_says_they_are_copies(
     fixed = ak.doa.locate_cov(R, plan.freqs, g, num_sources=2, method="music")
     assert "copy of the first" in str(fixed.no_source), fixed.no_source
     assert "warning: no directional source on this grid" in fixed.count_reason
+    assert fixed.confidence.tolist() == [0.0, 0.0], fixed.confidence
     # the same from a file device, block by block, as `arraykit live` runs it
     wav = ak.io.write_audio(tmp_path / "copies.wav", x / np.abs(x).max() * 0.5, FS)
     with ak.hardware.open(wav, geometry=g, blocksize=800) as dev:

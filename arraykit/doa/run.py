@@ -18,7 +18,7 @@ the reason (unless ``counting="tf"``'s time-frequency zones clearly gather:
 :class:`~arraykit.errors.NoSourceError` for silence and an empty band only. Channels
 that are copies of one another, heard at zero delay where the grid holds no such
 direction (:func:`arraykit.doa.confidence.in_phase_reason`), give ``"auto"`` no source
-and a fixed count that reason as its warning.
+and a fixed count that reason as its warning and a confidence of 0.
 """
 
 from __future__ import annotations
@@ -103,6 +103,8 @@ def run(plan: Plan, stats: BandStatistics) -> DOAResult:
     else:
         at = srp_map(plan, stats.phat(), plan.steering(est))
     confidence = _confidence.confidence(at - floor, top, on_peak, sd)
+    if off_grid is not None:  # heard at zero delay, off the grid: no estimate is a measurement
+        confidence = np.zeros_like(confidence)
     mirror = geometry._mirrors(est)  # est is ours: no need to validate it
     for arr in (est, power, spectrum, mirror, on_peak, confidence):
         arr.setflags(write=False)
