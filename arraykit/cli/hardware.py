@@ -467,7 +467,13 @@ def run_live(args: argparse.Namespace) -> int:
                     raw = dev.profile.azimuth_to_onchip(est.onchip)
                     pairs.append((raw, float(est.azimuth[0])))
                 lost = f"  lost {est.lost_frames}" if dev.overflows else ""
-                line = f"{est.time:7.2f} s  {dirs}{chip}{lost}"
+                # every talker heard within the last seconds, when more than this block's
+                others = (
+                    "  talkers " + " ".join(f"{a:.0f}°" for a, _ in est.talkers)
+                    if len(est.talkers) > (len(est.azimuth) if heard else 0)
+                    else ""
+                )
+                line = f"{est.time:7.2f} s  {dirs}{chip}{lost}{others}"
                 if tty:
                     print("\r" + line.ljust(78), end="", flush=True)
                 else:
