@@ -56,7 +56,7 @@ class LiveEstimate:
     no_source : why no direction is given (digital silence so far, or a map whose peak
         does not stand out of the noise: :attr:`arraykit.doa.DOAResult.no_source`), or None
     talkers : ``(K_t, 2)`` every direction heard within about `talker_memory` seconds,
-        strongest first (:class:`arraykit.doa.talkers.TalkerMemory`, as
+        strongest first (:class:`arraykit.doa.TalkerMemory`, as
         :attr:`arraykit.doa.BlocksResult.talkers`): two people talking in turns are both
         listed though each block hears one
     """
