@@ -29,6 +29,7 @@ import numpy as np
 from arraykit import _validate as v
 from arraykit import doa
 from arraykit.beamform import RecursiveCovariance
+from arraykit.doa.talkers import TalkerMemory
 from arraykit.stft import StreamingSTFT
 
 __all__ = ["FREQ_RANGE", "NFFT", "SILENCE", "LiveEstimate", "LiveStats", "track"]
@@ -58,6 +59,10 @@ class LiveEstimate:
     no_source : why no direction is given (digital silence so far, a map whose peak
         does not stand out of the noise, or channels that are copies of one another:
         :attr:`arraykit.doa.DOAResult.no_source`), or None
+    talkers : ``(K_t, 2)`` every direction heard within about `talker_memory` seconds,
+        strongest first (:class:`arraykit.doa.TalkerMemory`, as
+        :attr:`arraykit.doa.BlocksResult.talkers`): two people talking in turns are both
+        listed though each block hears one
     """
 
     time: float
@@ -68,6 +73,7 @@ class LiveEstimate:
     lost_frames: int = 0
     confidence: np.ndarray = field(default_factory=lambda: np.zeros(0))
     no_source: str | None = None
+    talkers: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
 
 
 @dataclass
@@ -99,6 +105,7 @@ def track(
     resolution: float = 2.0,
     onchip: Callable[[], float] | None = None,
     stats: LiveStats | None = None,
+    talker_memory: float = 3.0,
 ) -> Iterator[LiveEstimate]:
     """Estimate directions block by block from an open device (runs until stopped, or
     until a finite stream such as a file ends: its last, shorter block is searched too
@@ -129,17 +136,25 @@ def track(
         Returns the device's own DOA in arraykit's frame (``XVF3000.onchip_azimuth``).
     stats : LiveStats, optional
         Updated in place (real-time factor, lost frames).
+    talker_memory : float
+        Seconds a direction stays among the estimates' ``talkers`` after it was last
+        heard, about (> 0; as :func:`arraykit.doa.locate_blocks`' `memory`).
     """
     fs = device.fs
     geometry = device.geometry
     method = v.choice("method", method, doa.COV_METHODS)
     memory = v.positive("memory", memory)
+    talker_memory = v.positive("talker_memory", talker_memory)
     nfft = v.integer("nfft", nfft, 8)
     band, _ = v.band_bins("freq_range", freq_range, fs, nfft)
     sts = StreamingSTFT(fs, geometry.n_mics, nfft=nfft)
     freqs = sts.freqs
     alpha = v.forgetting("memory", memory, sts.transform.hop / fs)
     cov = RecursiveCovariance(int(band.sum()), geometry.n_mics, alpha=alpha)
+    heard = TalkerMemory.for_covariance(
+        geometry, freqs[band], talker_memory, method=method, num_sources=num_sources,
+        resolution=resolution,
+    )  # fmt: skip
     block_n = max(round(v.positive("block", block) * fs), nfft)
     stats = stats if stats is not None else LiveStats()
     pending: list[np.ndarray] = []
@@ -172,6 +187,8 @@ def track(
         else:
             az = el = np.full(num_sources, np.nan)
             pw = conf = np.zeros(num_sources)
+        seen = np.stack([az, el], axis=1) if why is None else np.zeros((0, 2))
+        talkers = heard.update(seen, conf if why is None else np.zeros(0), new.shape[1] / fs)
         chip = onchip() if onchip is not None else None
         stats.compute_seconds += time.perf_counter() - t0
         stats.audio_seconds += new.shape[1] / fs
@@ -186,6 +203,7 @@ def track(
             lost_frames=device.lost_frames,
             confidence=conf,
             no_source=why,
+            talkers=talkers,
         )
 
     for chunk in device.blocks():

@@ -306,6 +306,32 @@ def speed(cache: Path | None = None, rounds: int = 20) -> str:
 
 
 # ------------------------------------ 7. the confidence's weights; a covariance alone
+def _judged(
+    res, truth: np.ndarray | None, g: ak.ArrayGeometry, sep: float, sd: float | None = None
+):
+    """Each estimate of `res` judged: its confidence features ``(K, 4)`` (1, ln of its
+    SRP-PHAT height above the map's median, over the noise's deviation `sd` when the map is
+    a covariance's own, ln of its height relative to the top, on_peak) and whether it lies
+    within `sep` degrees of a talker of `truth` ``(K_true, 2)`` (a line's mirror counts;
+    None: noise only, all wrong)."""
+    from arraykit.doa.confidence import map_floor
+
+    floor = map_floor(np.asarray(res.spectrum))
+    top = max(float(np.max(res.spectrum)) - floor, 1e-4)
+    h = np.maximum(np.asarray(res.power) - floor, 1e-4)
+    feats = np.stack([np.ones(len(h)), np.log(h if sd is None else h / sd),
+                      np.log(np.clip(h / top, 1e-3, None)),
+                      np.asarray(res.on_peak, float)], axis=1)  # fmt: skip
+    right = np.zeros(len(h), dtype=bool)
+    if truth is not None:
+        d = angular_distance(res.directions[:, None], truth[None])
+        if g.layout == "linear":
+            mir = np.array([g.mirror(tuple(t)) for t in truth])
+            d = np.minimum(d, angular_distance(res.directions[:, None], mir[None]))
+        right = d.min(axis=1) <= sep
+    return feats, right
+
+
 def fit_logistic(X: np.ndarray, right: np.ndarray) -> np.ndarray:
     """Logistic regression weights ``(D,)`` of features ``X`` ``(n, D)`` (a column of ones
     first) for the labels `right` ``(n,)``: the log-loss minimised by scipy's BFGS."""
@@ -352,23 +378,12 @@ def confidence_fit(n: int, cache: Path | None) -> str:
                 X = ak.stft.stft(x, FS, nfft=512)
                 for m in METHODS if i >= n // 2 else ("srp-phat",):
                     res = ak.doa.locate_stft(X, FS, g, method=m, num_sources=k)
-                    right = np.zeros(k, dtype=bool)
-                    if truth is not None:
-                        d = angular_distance(res.directions[:, None], truth[None])
-                        if g.layout == "linear":
-                            mir = np.array([g.mirror(tuple(t)) for t in truth])
-                            d = np.minimum(d, angular_distance(res.directions[:, None], mir[None]))
-                        right = d.min(axis=1) <= sep
+                    f, right = _judged(res, truth, g, sep)
                     if i >= n // 2:
                         held.setdefault(s, []).extend(zip(res.confidence, right, strict=True))
-                        continue
-                    floor = cf.map_floor(np.asarray(res.spectrum))
-                    top = max(float(np.max(res.spectrum)) - floor, 1e-4)
-                    h = np.maximum(np.asarray(res.power) - floor, 1e-4)
-                    feats.append(np.stack([np.ones(k), np.log(h),
-                                           np.log(np.clip(h / top, 1e-3, None)),
-                                           np.asarray(res.on_peak, float)], axis=1))  # fmt: skip
-                    labels.append(right)
+                    else:
+                        feats.append(f)
+                        labels.append(right)
     w = fit_logistic(np.concatenate(feats), np.concatenate(labels))
     rows = []
     for s in ("rt03", "mixed", "noise"):
@@ -418,21 +433,9 @@ def _live_rows(n: int, cache: Path | None) -> list[dict]:
             for k, x, truth, kind, s in scenes:
                 for R in _live_blocks(x, g, memory):
                     res = ak.doa.locate_cov(R, FREQS, g, num_sources=max(k, 1), resolution=2.0)
+                    feats, right = _judged(res, truth, g, sep, sd)
                     floor = map_floor(np.asarray(res.spectrum))
                     top = float(np.max(res.spectrum)) - floor
-                    h = np.maximum(np.asarray(res.power) - floor, 1e-4)
-                    right = np.zeros(len(h), dtype=bool)
-                    if truth is not None:
-                        d = angular_distance(res.directions[:, None], truth[None])
-                        if g.layout == "linear":
-                            mir = np.array([g.mirror(tuple(t)) for t in truth])
-                            d = np.minimum(d, angular_distance(res.directions[:, None], mir[None]))
-                        right = d.min(axis=1) <= sep
-                    feats = np.stack(
-                        [np.ones(len(h)), np.log(h / sd),
-                         np.log(np.clip(h / max(top, 1e-4), 1e-3, None)),
-                         np.asarray(res.on_peak, float)], axis=1,
-                    )  # fmt: skip
                     out.append({"a": aname, "i": i, "k": k, "kind": kind, "set": s,
                                 "z": top / sd, "feats": feats, "right": right,
                                 "conf": np.asarray(res.confidence)})  # fmt: skip
@@ -659,27 +662,25 @@ def main() -> None:
         args.cache.mkdir(parents=True, exist_ok=True)
     only = args.only.split(",")
     t0 = time.perf_counter()
-    if "accuracy" in only:
-        print("## Two and three talkers: arraykit, local maxima, pyroomacoustics\n")
-        print(accuracy(args.rooms, args.cache))
-    if "counting" in only:
-        print("\n## Counting, no source, confidence\n")
-        print(counting(args.rooms, args.cache))
-    if "confusion" in only:
-        print(f"\n## Counting on rooms {args.first}-{args.first + args.rooms - 1}\n")
-        print(confusion(args.rooms, args.first, args.cache))
-    if "speed" in only:
-        print("\n## Speed\n")
-        print(speed(args.cache))
+    sections = {  # --only name: (title, table)
+        "accuracy": ("Two and three talkers: arraykit, local maxima, pyroomacoustics",
+                     lambda: accuracy(args.rooms, args.cache)),
+        "counting": ("Counting, no source, confidence", lambda: counting(args.rooms, args.cache)),
+        "confusion": (f"Counting on rooms {args.first}-{args.first + args.rooms - 1}",
+                      lambda: confusion(args.rooms, args.first, args.cache)),
+        "speed": ("Speed", lambda: speed(args.cache)),
+        "confidence": ("The confidence's weights and reliability",
+                       lambda: confidence_fit(args.rooms, args.cache)),
+        "live": ("A covariance alone (locate_cov, arraykit live): no source, confidence",
+                 lambda: live(args.rooms, args.cache)),
+    }  # fmt: skip
+    for name, (title, make) in sections.items():
+        if name in only:
+            print(f"\n## {title}\n")
+            print(make())
     have_office = (args.office / "sources.csv").is_file()
     if {"office", "office-resolution"} & set(only) and not have_office:
         print(f"\n(office-ula32 not found at {args.office}: its tables skipped; --office ROOT)")
-    if "confidence" in only:
-        print("\n## The confidence's weights and reliability\n")
-        print(confidence_fit(args.rooms, args.cache))
-    if "live" in only:
-        print("\n## A covariance alone (locate_cov, arraykit live): no source, confidence\n")
-        print(live(args.rooms, args.cache))
     if "office" in only and have_office:
         print("\n## office-ula32: several loudspeakers at once\n")
         print(office(args.office))

@@ -268,3 +268,30 @@ def test_live_on_a_terminal_refreshes_lines_that_fit_and_scrolls_longer_ones(mon
         else:
             lines = out.splitlines()
             assert "\r" not in out and len(lines) == 3 and all(len(s) > 80 for s in lines)
+
+
+def test_live_lists_both_talkers_of_a_turn_taking_conversation(tmp_path):
+    """Issue 13 item 4 for ``live``: A talks for 1 s from 40 degrees, then B for 1 s from
+    200 degrees; each block's covariance (memory 0.25 s) hears one, and from B's turn on
+    both are listed as talkers (A fades after about `talker_memory` seconds)."""
+    from arraykit.doa.grids import angular_distance
+    from arraykit.io import write_audio
+    from arraykit.sim import Source, simulate, speech_like
+
+    g = ak.load_geometry("respeaker-6mic")
+    a, b, z = speech_like(1.0, 16000, seed=61), speech_like(1.0, 16000, seed=62), np.zeros(16000)
+    srcs = [Source(np.r_[a, z], azimuth=40.0, distance=1.2),
+            Source(np.r_[z, b], azimuth=200.0, distance=1.2)]  # fmt: skip
+    x = simulate(g, srcs, 16000, rt60=0.3, snr_db=20, seed=4).signals[:, :32000]
+    wav = write_audio(tmp_path / "turns.wav", x / np.abs(x).max() * 0.5, 16000)
+    with ak.hardware.open(wav, geometry=g, blocksize=800) as dev:
+        est = list(track(dev, block=0.1, memory=0.25))
+    truth = np.array([[40.0, 0.0], [200.0, 0.0]])
+    during_a = [e for e in est if 0.5 <= e.time <= 0.95]
+    assert during_a and all(len(e.talkers) == 1 for e in during_a)
+    assert all(angular_distance(e.talkers[0], truth[0]) < 8 for e in during_a)
+    during_b = [e for e in est if e.time >= 1.6]
+    assert during_b and all(abs(e.azimuth[0] - 200.0) < 8 for e in during_b)  # one per block
+    for e in during_b:
+        assert len(e.talkers) == 2, e.talkers
+        assert np.all(angular_distance(e.talkers[:, None], truth[None]).min(axis=0) < 8)

@@ -470,7 +470,13 @@ def run_live(args: argparse.Namespace) -> int:
                     raw = dev.profile.azimuth_to_onchip(est.onchip)
                     pairs.append((raw, float(est.azimuth[0])))
                 lost = f"  lost {est.lost_frames}" if dev.overflows else ""
-                line = f"{est.time:7.2f} s  {dirs}{chip}{lost}"
+                # every talker heard within the last seconds, when more than this block's
+                others = (
+                    "  talkers " + " ".join(f"{a:.0f}°" for a, _ in est.talkers)
+                    if len(est.talkers) > (len(est.azimuth) if heard else 0)
+                    else ""
+                )
+                line = f"{est.time:7.2f} s  {dirs}{chip}{lost}{others}"
                 kind = (est.no_source or SILENCE).split(":")[0]
                 if kind not in said and est.no_source not in (None, SILENCE):
                     said.add(kind)  # why, once per kind (the numbers change every block)

@@ -23,7 +23,8 @@ grid, refinement, peak picking and counting then serve unchanged.
 covariance ``(F, M, M)`` (the methods in ``COV_METHODS``; for streaming, with a
 recursively averaged covariance; :class:`SrpCovSearch` is its SRP-PHAT search with the
 steering tabulated once, for a covariance searched block after block). :func:`locate_blocks` tracks directions block by
-block; :mod:`arraykit.doa.grids` builds rings, spheres, layout-restricted grids and
+block, and :class:`TalkerMemory` keeps every direction heard within a memory (its
+``talkers``, and :func:`arraykit.live.track`'s); :mod:`arraykit.doa.grids` builds rings, spheres, layout-restricted grids and
 near-field point grids.
 """
 
@@ -37,6 +38,7 @@ from arraykit.doa.options import SearchOptions
 from arraykit.doa.registry import DOAMethod, register_method
 from arraykit.doa.result import BlocksResult, DOAResult
 from arraykit.doa.search import locate, locate_blocks, locate_cov, locate_stft
+from arraykit.doa.talkers import TalkerMemory
 from arraykit.doa.tdoa import from_tdoa
 
 __all__ = [
@@ -47,6 +49,7 @@ __all__ = [
     "DOAResult",
     "SearchOptions",
     "SrpCovSearch",
+    "TalkerMemory",
     "from_tdoa",
     "grids",
     "locate",

@@ -268,31 +268,3 @@ def clean_count(
 TALKER_FLOOR = 0.5
 """A direction counts as a talker of :attr:`~arraykit.doa.BlocksResult.talkers` while its
 decayed evidence is at least this (one block's detection at confidence c gives c)."""
-
-
-def talker_evidence(
-    grid: np.ndarray,
-    blocks: list[tuple[np.ndarray, np.ndarray]],
-    *,
-    width: float,
-    decay: float,
-) -> np.ndarray:
-    """Evidence ``(B, G)`` that a talker was heard in each grid direction, block by block.
-
-    ``blocks`` holds each block's estimates ``(K_b, 2)`` and confidences ``(K_b,)``.
-    Each estimate adds a bump of its confidence, a Gaussian of standard deviation
-    `width` degrees around it; the evidence is the larger of the last block's times
-    `decay` and this block's bumps (so a talker heard once at confidence c keeps c for
-    the block and fades by `decay` per block after it: two people talking in turns are
-    both present for a few seconds though each block hears one).
-    """
-    H = np.zeros((len(blocks), len(grid)))
-    prev = np.zeros(len(grid))
-    for b, (dirs, conf) in enumerate(blocks):  # a loop over blocks
-        now = np.zeros(len(grid))
-        for d, c in zip(dirs, conf, strict=True):  # a loop over the block's few sources
-            dist = _grids.angular_distance(grid, d)
-            now = np.maximum(now, c * np.exp(-0.5 * (dist / width) ** 2))
-        prev = np.maximum(prev * decay, now)
-        H[b] = prev
-    return H

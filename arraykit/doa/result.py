@@ -106,7 +106,7 @@ class BlocksResult:
     talkers : list of np.ndarray [shape=(K_b, 2)]
         Per block, the directions heard within about `memory` seconds: the peaks of
         the decayed evidence of the blocks' estimates weighted by their confidence
-        (:func:`arraykit.doa.extract.talker_evidence`) that reach
+        (:class:`arraykit.doa.TalkerMemory`) that reach
         :data:`~arraykit.doa.extract.TALKER_FLOOR`, strongest first. Two people
         talking in turns are both listed though each block hears one. Empty for
         near-field point searches.

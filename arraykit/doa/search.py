@@ -418,22 +418,15 @@ def _options(arguments: dict[str, Any]) -> dict[str, Any]:
 def _talkers(
     plan: Plan, results: list[DOAResult], memory_blocks: float
 ) -> tuple[list[np.ndarray], np.ndarray]:
-    """The talkers heard within the memory, per block (see :class:`BlocksResult`)."""
+    """The talkers heard within the memory, per block (see :class:`BlocksResult`), and the
+    evidence ``(B, G)`` (:class:`arraykit.doa.talkers.TalkerMemory`)."""
     if plan.points is not None:
         return [np.zeros((0, 2)) for _ in results], np.zeros((len(results), 0))
-    from arraykit.doa import extract
-    from arraykit.doa.peaks import peaks
+    from arraykit.doa.talkers import TalkerMemory
 
-    grid = plan.grid_directions
-    H = extract.talker_evidence(
-        grid,
-        [(r.directions, r.confidence) for r in results],
-        width=max(plan.min_separation, 1.0) / 2,
-        decay=float(np.exp(-1.0 / memory_blocks)),
-    )
-    out = []
-    for h in H:  # a loop over blocks
-        idx, on = peaks(h, plan, min(plan.geometry.n_mics - 1, 6), fill=False)
-        keep = idx[on & (h[idx] >= extract.TALKER_FLOOR)]
-        out.append(grid[keep])
-    return out, H
+    memory = TalkerMemory(plan, memory_blocks)
+    out, H = [], []
+    for r in results:  # a loop over blocks
+        out.append(memory.update(r.directions, r.confidence))
+        H.append(memory.evidence)
+    return out, np.array(H)
