@@ -432,13 +432,16 @@ def _live_rows(n: int, cache: Path | None) -> list[dict]:
                 scenes += [(k, mixture(r, k), r["directions"][:k], "", s) for k in (1, 2, 3)]
             for k, x, truth, kind, s in scenes:
                 for R in _live_blocks(x, g, memory):
-                    res = ak.doa.locate_cov(R, FREQS, g, num_sources=max(k, 1), resolution=2.0)
-                    feats, right = _judged(res, truth, g, sep, sd)
-                    floor = map_floor(np.asarray(res.spectrum))
-                    top = float(np.max(res.spectrum)) - floor
-                    out.append({"a": aname, "i": i, "k": k, "kind": kind, "set": s,
-                                "z": top / sd, "feats": feats, "right": right,
-                                "conf": np.asarray(res.confidence)})  # fmt: skip
+                    # the true count, and one more asked (a source that is not there:
+                    # `live --sources 2` with one talker at a time)
+                    for asked in range(max(k, 1), min(k + 1, 3) + 1):
+                        res = ak.doa.locate_cov(R, FREQS, g, num_sources=asked, resolution=2.0)
+                        feats, right = _judged(res, truth, g, sep, sd)
+                        floor = map_floor(np.asarray(res.spectrum))
+                        top = float(np.max(res.spectrum)) - floor
+                        out.append({"a": aname, "i": i, "k": k, "asked": asked, "kind": kind,
+                                    "set": s, "z": top / sd, "feats": feats, "right": right,
+                                    "conf": np.asarray(res.confidence)})  # fmt: skip
     return out
 
 
@@ -447,10 +450,11 @@ def live(n: int, cache: Path | None) -> str:
     from arraykit.doa import confidence as cf
 
     rows = _live_rows(n, cache)
+    blocks = [r for r in rows if r["asked"] == max(r["k"], 1)]  # each block once
     floor_rows = []
     for aname in ARRAYS:
-        noise = [r for r in rows if r["a"] == aname and r["k"] == 0]
-        talk = [r for r in rows if r["a"] == aname and r["k"] > 0]
+        noise = [r for r in blocks if r["a"] == aname and r["k"] == 0]
+        talk = [r for r in blocks if r["a"] == aname and r["k"] > 0]
         cells = [aname]
         for kind in ("white", "diffuse", "diffuse+white"):
             z = np.array([r["z"] for r in noise if r["kind"] == kind])
@@ -467,7 +471,7 @@ def live(n: int, cache: Path | None) -> str:
             f"noise blocks with a top ≥ {cf.NO_SOURCE_Z}", "right talker blocks under it"]  # fmt: skip
     first = (
         "The map's top over the noise's standard deviation (1 / sqrt(2 F P)) per block: "
-        f"{len(rows)} blocks, rooms 0-{n - 1} (RT60 0.3 s / 20 dB and 0.2-0.6 s / 10-30 dB), "
+        f"{len(blocks)} blocks, rooms 0-{n - 1} (RT60 0.3 s / 20 dB and 0.2-0.6 s / 10-30 dB), "
         "memory 0.25 / 0.5 / 1 s in turn, a search every 0.1 s:\n\n" + table(head, floor_rows)
     )
     fit = [r for r in rows if r["i"] < n // 2]
@@ -481,7 +485,8 @@ def live(n: int, cache: Path | None) -> str:
     return (
         first
         + "\n\nConfidence on the held-out rooms "
-        + f"{n // 2}-{n - 1} (every estimate, noise-only blocks included, all wrong), the "
+        + f"{n // 2}-{n - 1} (every estimate, the count given and one more asked, noise-only "
+        + "blocks included, all wrong), the "
         + f"library's weights {tuple(round(x, 3) for x in cf.COV_CONFIDENCE_WEIGHTS)}; "
         + f"fitted here on rooms 0-{n // 2 - 1}: {tuple(round(float(x), 3) for x in w)}:\n\n"
         + table(["confidence", "estimates", "mean confidence", "right"], rel_rows)
