@@ -184,11 +184,12 @@ def track(
         if why is None:
             az, el, pw = np.asarray(res.azimuth), np.asarray(res.elevation), np.asarray(res.power)
             conf = np.asarray(res.confidence)
+            seen, sure = res.directions, conf
         else:
             az = el = np.full(num_sources, np.nan)
             pw = conf = np.zeros(num_sources)
-        seen = np.stack([az, el], axis=1) if why is None else np.zeros((0, 2))
-        talkers = heard.update(seen, conf if why is None else np.zeros(0), new.shape[1] / fs)
+            seen, sure = np.zeros((0, 2)), np.zeros(0)  # nothing heard: the talkers only fade
+        talkers = heard.update(seen, sure, new.shape[1] / fs)
         chip = onchip() if onchip is not None else None
         stats.compute_seconds += time.perf_counter() - t0
         stats.audio_seconds += new.shape[1] / fs

@@ -168,13 +168,10 @@ def counting(n: int, cache: Path | None) -> str:
                     res = ak.doa.locate_stft(X, FS, g, method=m, num_sources=k)
                 except NoSourceError:
                     continue
-                for d, c in zip(res.directions, res.confidence, strict=True):
-                    e = angular_distance(d[None], truth).min()
-                    if g.layout == "linear":
-                        e = min(
-                            e, angular_distance(np.array(g.mirror(tuple(d)))[None], truth).min()
-                        )
-                    rel.setdefault(s, []).append((float(c), bool(e <= sep)))
+                right = _judged(res, truth, g, sep)[1]
+                rel.setdefault(s, []).extend(
+                    zip(res.confidence.tolist(), right.tolist(), strict=True)
+                )
     out = []
     for aname in ARRAYS:
         rows = []

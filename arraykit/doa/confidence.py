@@ -220,8 +220,7 @@ def in_phase_reason(
     *,
     on_grid: Callable[[], bool] = lambda: False,
     normal: bool = False,
-    whitened: bool = True,
-    cov: np.ndarray | None = None,
+    sums: np.ndarray | None = None,
 ) -> str | None:
     """Why the search hears no directional source on its grid although the sound is
     coherent, or None: the SRP-PHAT map of the PHAT cross-spectra `R` ``(F, M, M)`` at
@@ -229,16 +228,14 @@ def in_phase_reason(
     direction near zero delay (`on_grid`, asked last: :func:`holds_zero_delay`), and
     every channel of the band's STFT `X` ``(M, F, T)`` (at `freqs` ``(F,)``) is a copy
     of the first (:func:`in_phase`: :data:`IN_PHASE`, :data:`IN_PHASE_DELAY`). Without
-    `X` the same
-    statistic of `R` itself when it is `whitened` (frame by frame: every frame weighs
-    alike, so noise in the pauses lowers it; bit-exact copies give 1), or else of the
-    covariance `cov` ``(F, M, M)`` behind `R` (a covariance alone: its entries are the sums
-    over frames that :func:`in_phase` reads, so the statistic is the frames' own, each
-    frame weighed as the covariance weighs it). `normal`: the array is planar, so a source
-    on its normal gives the same."""
+    `X` the same statistic of `sums` ``(F, M, M)``, cross-spectra whose entries are sums
+    over the frames: `R` itself when it was whitened frame by frame (every frame weighs
+    alike, so noise in the pauses lowers it; bit-exact copies give 1), or the covariance
+    behind `R` (a covariance alone: the statistic is the frames' own, each frame weighed as
+    the covariance weighs it); None: not checked. `normal`: the array is planar, so a
+    source on its normal gives the same."""
     F, M, _ = R.shape
-    source = R if whitened else cov  # without frames: the statistic's own cross-spectra
-    if (X is None and source is None) or M < 2:
+    if (X is None and sums is None) or M < 2:
         return None
     diag = float(np.trace(R, axis1=1, axis2=2).real.sum())
     zero = (float(R.real.sum()) - diag) / (F * M * (M - 1))  # the map at zero delay
@@ -250,8 +247,8 @@ def in_phase_reason(
     if X is not None:
         same, lag = in_phase(X[:, step], f)
     else:  # the frame-whitened cross-spectra (each frame weighs alike), or the covariance
-        assert source is not None
-        Rs = source[step]
+        assert sums is not None
+        Rs = sums[step]
         d = np.diagonal(Rs, axis1=1, axis2=2).real.T  # (M, F)
         same, lag = _in_phase(Rs[:, 1:, 0].T, d[1:], d[0], f)
     if not (same >= IN_PHASE and lag <= IN_PHASE_DELAY):  # NaN: a silent channel

@@ -124,8 +124,10 @@ def _plan_stft(fs: Any, geometry: Any, kwargs: dict[str, Any]) -> tuple[Plan, sl
 
 
 def plan_covariance(geometry: ArrayGeometry, freqs: np.ndarray, options: dict[str, Any]) -> Plan:
-    """The plan of a search on a covariance of the bins at `freqs` (checked)."""
-    opts = SearchOptions.create(**options)
+    """The plan of a search on a covariance of the bins at `freqs` (checked). Its SRP-PHAT
+    steers the covariance (``srp_kernel="steered"``): the lag-table kernel needs the STFT's
+    rate and size, which a covariance does not carry."""
+    opts = SearchOptions.create(**{**options, "srp_kernel": "steered"})
     fr = (float(freqs.min()), float(freqs.max()))
     return _plan(opts, geometry, freqs, fr, fs=math.nan, nfft=0)
 

@@ -65,8 +65,8 @@ def run(plan: Plan, stats: BandStatistics) -> DOAResult:
     off_grid = _confidence.in_phase_reason(
         stats.phat(), float(srp.max()), stats.tf_frames(), plan.freqs,
         on_grid=lambda: _confidence.holds_zero_delay(geometry, plan.directions, plan.coarse),
-        normal=geometry.layout == "planar", whitened=stats.whitened,
-        cov=None if stats.whitened else stats.covariance(),
+        normal=geometry.layout == "planar",
+        sums=stats.phat() if stats.whitened else stats.covariance(),
     )  # fmt: skip
     if off_grid is not None:
         if plan.options.num_sources == "auto":

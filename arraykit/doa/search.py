@@ -262,8 +262,7 @@ def locate_cov(
         T = v.integer("n_frames", n_frames, 1)
     if num_sources == "auto" and counting == "mdl" and T is None:
         raise v.fail("n_frames", n_frames, "counting='mdl' needs the number of frames behind cov")
-    options = {**_options(locals()), "srp_kernel": "steered"}
-    plan = plan_covariance(geometry, f, options)
+    plan = plan_covariance(geometry, f, _options(locals()))
     C = 0.5 * (C + np.conj(C.transpose(0, 2, 1)))
     return run(plan, _stats.BandStatistics(cov=C, n_frames=T, whitened=False))
 

@@ -45,7 +45,7 @@ class TalkerMemory:
         from arraykit.doa.plan import plan_covariance
 
         f = np.asarray(freqs, dtype=float)
-        return cls(plan_covariance(geometry, f, {**options, "srp_kernel": "steered"}), memory)
+        return cls(plan_covariance(geometry, f, options), memory)
 
     def update(
         self, directions: np.ndarray, confidence: np.ndarray, elapsed: float = 1.0
