@@ -180,6 +180,7 @@ SPEED_SETTINGS: dict[str, dict[str, Any]] = {
     "defaults": {},
     "zones=True": {"zones": True},
     "separation_nulls=0 (the default before)": {"separation_nulls": 0.0},
+    "postfilter_leak=0 (the default before)": {"postfilter_leak": 0.0},
     "separation_group=1": {"separation_group": 1},
     "separation_group=4": {"separation_group": 4},
     "32 ms frames (the default before)": {"nfft": "32ms"},

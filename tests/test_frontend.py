@@ -60,9 +60,9 @@ def test_streaming_istft_inverts_the_streaming_stft_exactly() -> None:
     np.testing.assert_allclose(y, x[:, :n], atol=1e-12)
 
 
-@pytest.mark.parametrize("group", [1, 2])
+@pytest.mark.parametrize(("group", "leak"), [(1, 0.0), (2, 0.0), (2, 0.3)])
 def test_separator_equals_plain_per_track_mvdr_and_postfilter(
-    six: ak.ArrayGeometry, group: int
+    six: ak.ArrayGeometry, group: int, leak: float
 ) -> None:
     """The separator's stacked, rescaled, single-precision covariances, its post-filter
     noise from the solve and its one synthesis for all tracks give what a frame-by-frame
@@ -71,23 +71,28 @@ def test_separator_equals_plain_per_track_mvdr_and_postfilter(
     ``StreamingISTFT`` each), also across a track ending and another starting, and across
     the stack's return to its true scale (a memory of 0.05 s forgets 1e-9 in 22 blocks).
     With ``group=2`` each pair of adjacent bins shares the sum of their two covariances
-    (one factorisation, two right-hand sides); the last, unpaired bin is delay-and-sum."""
+    (one factorisation, two right-hand sides); the last, unpaired bin is delay-and-sum.
+    With `leak` the post-filter's interference also holds `leak` times the other tracks'
+    output powers, each averaged frame by frame (``z <- a z + (1 - a) |y|^2``, a new
+    track's from its first frame)."""
     from arraykit.frontend.separation import Separator
 
     nfft, hop, Tb, M, memory = 512, 256, 3, six.n_mics, 0.05
     sep = Separator(
         six, FS, nfft, method="mvdr", memory=memory, hop_seconds=hop / FS, postfilter=True,
-        group=group,
+        group=group, leak=leak, leak_memory=0.04,
     )  # fmt: skip
     Fa = sep.n_adaptive
     assert Fa == (257 if group == 1 else 256)
     alpha = np.exp(-hop / FS / memory)
+    a_leak = np.exp(-hop / FS / 0.04)
     rng = np.random.default_rng(3)
     dirs = {1: (40.0, 0.0), 2: (160.0, 0.0), 3: (250.0, 0.0)}
     steer = {k: ak.beamform.steering_vector(six, sep.freqs, [d])[:, 0, :] for k, d in dirs.items()}
     R: dict[int, np.ndarray] = {}
     wsum: dict[int, np.ndarray] = {}
     synth: dict[int, StreamingISTFT] = {}
+    z: dict[int, np.ndarray] = {}
     for b in range(30):
         ids = [1, 2] if b < 5 else [1, 3]
         X = rng.standard_normal((M, sep.freqs.size, Tb)) + 1j * rng.standard_normal(
@@ -109,17 +114,28 @@ def test_separator_equals_plain_per_track_mvdr_and_postfilter(
                     x[:, :, None] * x.conj()[:, None, :]
                 )
                 wsum[k] = alpha * wsum[k] + (1 - alpha) * w
+        Y, W, noise = {}, {}, {}
         for k in ids:
             Rg = R[k][:Fa].reshape(-1, group, M, M).sum(axis=1)  # each group's bins summed
             wg = wsum[k][:Fa].reshape(-1, group).sum(axis=1)
             Rn = np.repeat(Rg / wg[:, None, None], group, axis=0)  # (F_a, M, M)
-            W = steer[k] / M  # delay-and-sum above the adaptive bins
-            W[:Fa] = ak.beamform.mvdr_weights(steer[k][:Fa], Rn, loading=1e-3, loading_mode="trace")
-            Y = np.einsum("fm,mft->ft", W.conj(), X)
-            noise = np.einsum("fm,fmn,fn->f", W[:Fa].conj(), Rn, W[:Fa]).real
-            Y[:Fa] *= np.maximum(1 - noise[:, None] / np.abs(Y[:Fa]) ** 2, 0.1)
-            ref = synth[k].push(Y)
-            np.testing.assert_allclose(sep.last_weights[k], W, atol=1e-4 * np.abs(W).max())
+            W[k] = steer[k] / M  # delay-and-sum above the adaptive bins
+            W[k][:Fa] = ak.beamform.mvdr_weights(
+                steer[k][:Fa], Rn, loading=1e-3, loading_mode="trace"
+            )
+            Y[k] = np.einsum("fm,mft->ft", W[k].conj(), X)
+            noise[k] = np.einsum("fm,fmn,fn->f", W[k][:Fa].conj(), Rn, W[k][:Fa]).real
+        smoothed = {k: np.zeros((Fa, Tb)) for k in ids}
+        for k in ids:
+            for t in range(Tb):
+                p = np.abs(Y[k][:Fa, t]) ** 2
+                z[k] = p if k not in z else a_leak * z[k] + (1 - a_leak) * p  # new: its first
+                smoothed[k][:, t] = z[k]
+        for k in ids:
+            interference = noise[k][:, None] + leak * sum(smoothed[j] for j in ids if j != k)
+            Y[k][:Fa] *= np.maximum(1 - interference / np.abs(Y[k][:Fa]) ** 2, 0.1)
+            ref = synth[k].push(Y[k])
+            np.testing.assert_allclose(sep.last_weights[k], W[k], atol=1e-4 * np.abs(W[k]).max())
             np.testing.assert_allclose(out[k], ref, atol=1e-4 * np.abs(ref).max())
         assert sorted(out) == ids
 
@@ -408,6 +424,24 @@ def test_postfilter_raises_each_tracks_sir_and_its_weights_replay_the_output(
         sir_in, sir_out, _ = scoring.sir_gain(pipe, reports, meeting.scene.images, tid, src)
         p_in, p_out, _ = scoring.sir_gain(plain, plain_reports, meeting.scene.images, tid, src)
         assert sir_out - sir_in >= (p_out - p_in) + 1.0, (tid, sir_out - sir_in, p_out - p_in)
+
+
+def test_postfilter_leakage_raises_each_tracks_sir_and_keeps_its_si_sdr(
+    six: ak.ArrayGeometry, meeting: scoring.Meeting, mvdr_run: tuple[Pipeline, list]
+) -> None:
+    """The other tracks' smoothed output powers counted as interference in the post-filter
+    (``postfilter_leak``, default 0.3; Valin et al.'s leakage term) raise each track's SIR
+    gain (measured here +9.16 -> +10.52 dB and +12.74 -> +16.38 dB) at a cost in SI-SDR of
+    0.04 and 0.12 dB; on the held-out meetings 16-47 the median +11.29 -> +14.33 dB."""
+    pipe, reports = mvdr_run
+    assert pipe.options.postfilter_leak == 0.3
+    plain = Pipeline(six, FS, FrontendOptions(activity="webrtc", postfilter_leak=0.0))
+    plain_reports = plain.process(meeting.scene.signals) + plain.finish()
+    for tid, src in ((1, 0), (2, 1)):
+        s_in, s_out, sdr = scoring.sir_gain(pipe, reports, meeting.scene.images, tid, src)
+        p_in, p_out, p_sdr = scoring.sir_gain(plain, plain_reports, meeting.scene.images, tid, src)
+        assert s_out - s_in >= (p_out - p_in) + 1.0, (tid, s_out - s_in, p_out - p_in)
+        assert sdr >= p_sdr - 0.5, (tid, sdr, p_sdr)
 
 
 def test_moving_render_reproduces_the_static_one_and_follows_its_path(

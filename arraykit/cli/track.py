@@ -72,6 +72,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="Wiener post-filter per track (default on: +2 dB median SIR gain measured)",
     )
     p.add_argument(
+        "--postfilter-leak",
+        type=float,
+        default=0.3,
+        metavar="ETA",
+        help="the post-filter counts ETA times the other tracks' output power in a bin as "
+        "interference there (default 0.3: +3 dB median SIR gain measured; 0: off)",
+    )
+    p.add_argument(
         "--activity",
         choices=ACTIVITIES,
         default="auto",
@@ -178,13 +186,14 @@ def run_track(args: argparse.Namespace) -> int:
         opts = FrontendOptions(
             separation=args.separation,
             postfilter=args.postfilter,
+            postfilter_leak=args.postfilter_leak,
             activity=args.activity,
             max_sources=args.max_sources,
             zones=args.zones,
         )
         pipe = Pipeline(dev.geometry, dev.fs, opts)
     except InvalidArgumentError as exc:  # in the flag's words
-        flags = {"max_sources": "--max-sources"}
+        flags = {"max_sources": "--max-sources", "postfilter_leak": "--postfilter-leak"}
         if args.samplerate is not None:  # a simulated device's rate, as the user gave it
             flags["fs"] = "--samplerate"
         raise exc.renamed(flags[exc.name]) if exc.name in flags else exc from None

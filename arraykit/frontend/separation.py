@@ -56,9 +56,21 @@ by 0.05 rad from one bin to the next on the six-microphone circle at 16 kHz with
 512-sample frames, 0.1 rad with the pipeline's default 256).
 
 A single-channel post-filter (the pipeline's default) multiplies each output bin by a
-Wiener gain ``max(1 - w^H R w / |y|^2, g_min)`` with ``R`` the track's interference
-covariance: on the 16 six-microphone meetings of the benchmark it raised the median
-SIR gain per track from +9.0 to +11.0 dB (LCMV instead of MVDR: +0.1 to +0.2 dB).
+Wiener gain ``max(1 - lambda / |y|^2, g_min)``. Its interference ``lambda`` is
+``w^H R w`` with ``R`` the track's interference covariance (a slow average: on the 16
+six-microphone meetings of the benchmark it raised the median SIR gain per track from
++9.0 to +11.0 dB; LCMV instead of MVDR: +0.1 to +0.2 dB), plus, with `leak` (the
+pipeline's default 0.3), the *leakage* of the other tracks: `leak` times the sum of their
+output powers in the same bin, each smoothed over `leak_memory` (0.06 s). This is the
+post-filter of Valin, Rouat and Michaud, "Enhanced robot audition based on microphone
+array source separation with post-filter", IROS 2004 (ManyEars, the separation of ODAS):
+where another talker's speech is loud in a bin it is loud in that talker's output too,
+and the bin is attenuated in this track's, frame by frame, which the slow covariance
+cannot do, most usefully below about 1 kHz, where a small array's beams barely differ.
+Measured on the held-out six-microphone meetings 16-47 (where 0.1-1 and 0.03-0.12 s
+were compared): median SIR gain per track +11.29 -> +14.33 dB, tracks under 10 dB 19 ->
+3 of 64, SI-SDR 2.04 -> 2.05 dB; four microphones +10.50 -> +14.09 dB, SI-SDR 2.65 ->
+2.77 dB (README, "The post-filter's leakage term").
 
 The tracks' output frames go through one :class:`arraykit.stft.StreamingISTFT` (the
 inverse of the analysis' own phase convention; the tracks stacked, each row started
@@ -109,6 +121,8 @@ class Separator:
         refresh_deg: float = 3.0,
         group: int = 1,
         nulls: float = 0.0,
+        leak: float = 0.0,
+        leak_memory: float = 0.06,
     ) -> None:
         from arraykit.stft import stft_frequencies
 
@@ -127,6 +141,9 @@ class Separator:
         self.gain_floor = float(gain_floor)
         self.group = int(group)  # G adjacent bins share one covariance and one solve
         self.nulls = float(nulls)  # each other track's a a^H, times tr(R) / M, added to R
+        self.leak = float(leak)  # the post-filter's leakage coefficient (eta)
+        self._leak_alpha = float(np.exp(-hop_seconds / leak_memory))
+        self._leak_kernels: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # per block length
         # F_a: a prefix, whole groups of G bins (F_g of them)
         self.n_adaptive = (
             int(np.count_nonzero(self.freqs <= float(max_freq))) // self.group * self.group
@@ -154,6 +171,9 @@ class Separator:
         self._scale = 1.0
         self._synth = StreamingISTFT(fs, nfft=nfft)  # every track's synthesis, stacked
         self._noise: np.ndarray | None = None  # (K, F_a) w^H R w of the last solve
+        # (K, F_a) each track's output power smoothed over `leak_memory` at the last frame
+        # (NaN: a track new this block, started at its first frame)
+        self._smoothed = np.zeros((0, self.n_adaptive))
         # "near": the candidate ranges (m; inf: a plane wave), each track's evidence for
         # each (K, R), forgetting like the covariances, and the bins that weigh it (every
         # fourth adaptive bin from 1.5 kHz: the wavefront's curvature shows at high
@@ -344,7 +364,11 @@ class Separator:
             noise = (noise.reshape(K, Fg, G) / np.maximum(self._wsum, 1e-30)[..., None]).reshape(
                 K, Fa
             )
-            g = 1.0 - noise[:, :, None] / np.maximum(Ya.real**2 + Ya.imag**2, 1e-30)
+            power = Ya.real**2 + Ya.imag**2  # (K, F_a, T)
+            interference = noise[:, :, None]
+            if self.leak and K > 1:
+                interference = interference + self.leak * self._leakage(power)
+            g = 1.0 - interference / np.maximum(power, 1e-30)
             g = np.maximum(g, self.gain_floor)  # (K, F_a, T)
             Y[:, :Fa] = Ya * g
             gain = np.ones((K, W.shape[1], Tb))
@@ -387,6 +411,26 @@ class Separator:
         w = own[b] * wt_time  # (S, K, T)
         self._evidence += np.einsum("skrt,skt->kr", share, w)
 
+    def _leakage(self, power: np.ndarray) -> np.ndarray:
+        """``(K, F_a, T)`` the other tracks' leakage into each track's output: the sum of
+        their output powers `power` ``(K, F_a, T)``, each smoothed by the first-order
+        recursion ``z_t = a z_{t-1} + (1 - a) p_t`` (time constant `leak_memory`) carried
+        across blocks, written out for the block's frames as one product:
+        ``z_t = a^(t+1) z_{-1} + sum_{s <= t} (1 - a) a^(t-s) p_s``."""
+        T = power.shape[2]
+        kernel = self._leak_kernels.get(T)
+        if kernel is None:
+            a, lag = self._leak_alpha, np.arange(T)[:, None] - np.arange(T)[None, :]
+            weights = np.where(lag >= 0, (1.0 - a) * a ** np.maximum(lag, 0), 0.0)  # (t, s)
+            kernel = self._leak_kernels[T] = (weights.T.copy(), a ** np.arange(1, T + 1))
+        start = self._smoothed
+        new = np.isnan(start[:, 0])
+        start[new] = power[new, :, 0]
+        smoothed = power @ kernel[0]
+        smoothed += start[..., None] * kernel[1]
+        self._smoothed = smoothed[..., -1].copy()
+        return smoothed.sum(axis=0, keepdims=True) - smoothed
+
     def _frame_weights(self, Tb: int) -> tuple[np.ndarray, float]:
         """Each of a block's `Tb` frames' weight (newest ``1 - alpha``) and the decay
         (:func:`~arraykit.beamform.covariance.forgetting_weights`, kept per block length)."""
@@ -403,16 +447,19 @@ class Separator:
         R = np.zeros((len(ids), Fg, M, M), dtype=np.complex64)
         wsum = np.zeros((len(ids), Fg))
         evidence = np.zeros((len(ids), self.ranges.size))
+        smoothed = np.full((len(ids), self.n_adaptive), np.nan)
         tail = self._synth.tail
         new_tail = np.zeros((len(ids), self.nfft - self.nfft // 2))
         for k, tid in enumerate(ids):
             if tid in self._ids:
                 j = self._ids.index(tid)
                 R[k], wsum[k], evidence[k] = self._R[j], self._wsum[j], self._evidence[j]
+                smoothed[k] = self._smoothed[j]
                 if tail is not None:
                     new_tail[k] = tail[j]
         self._synth.tail = new_tail
         self._R, self._wsum, self._ids, self._evidence = R, wsum, ids, evidence
+        self._smoothed = smoothed
         self._dirs, self._fresh = np.zeros((len(ids), 2)), True  # redesign every bin now
 
     def _weights(
