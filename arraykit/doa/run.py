@@ -116,7 +116,9 @@ def run(plan: Plan, stats: BandStatistics) -> DOAResult:
         grid=grid_dirs,
         method=plan.method,
         num_sources=K,
-        count_reason=counted.reason if weak is None else f"{counted.reason}; warning: {weak}",
+        count_reason=counted.reason
+        + ("" if weak is None else f"; warning: {weak}")
+        + _dead_warning(stats.dead, geometry.n_mics),
         mirror=mirror,
         positions=positions,
         points=plan.points,
@@ -141,3 +143,15 @@ def no_source(plan: Plan, srp: np.ndarray | None, reason: str) -> DOAResult:
         points=plan.points, freq_range=plan.freq_range, on_peak=np.zeros(0, dtype=bool),
         confidence=empty, no_source=reason,
     )  # fmt: skip
+
+
+def _dead_warning(dead: tuple[int, ...], n_mics: int) -> str:
+    """The count reason's note on channels that are all zero, or ``""``."""
+    if not dead:
+        return ""
+    which = ", ".join(map(str, dead))
+    return (
+        f"; warning: channel(s) {which} all zero (a dead microphone or a channel map that "
+        f"points at nothing: `arraykit check` names them); located from the other "
+        f"{n_mics - len(dead)}, whose pairs alone carry the map"
+    )

@@ -252,8 +252,6 @@ def locate_cov(
     scale = float(np.max(np.abs(C))) if C.size else 0.0
     if np.max(np.abs(C - np.conj(C.transpose(0, 2, 1)))) > 1e-8 * max(scale, 1e-300):
         raise v.fail("cov", cov, "is not Hermitian in every bin (R[f] != R[f]^H)")
-    if not np.any(C):
-        raise v.fail("cov", cov, "is zero in every bin: nothing was heard")
     f = v.frequencies("freqs", freqs)
     if f.shape != (C.shape[0],) or np.any(f <= 0):
         raise v.fail("freqs", freqs, f"must be {C.shape[0]} frequencies > 0 Hz, one per bin of cov")
@@ -264,7 +262,15 @@ def locate_cov(
         raise v.fail("n_frames", n_frames, "counting='mdl' needs the number of frames behind cov")
     plan = plan_covariance(geometry, f, _options(locals()))
     C = 0.5 * (C + np.conj(C.transpose(0, 2, 1)))
-    return run(plan, _stats.BandStatistics(cov=C, n_frames=T, whitened=False))
+    # silence is an outcome, as in locate: 0 sources, or NoSourceError for a given count
+    silence = None if np.any(C) else "silence: the covariance is zero in every bin"
+    power = np.einsum("fmm->m", C).real  # (M,) each channel's power over the band
+    return run(
+        plan,
+        _stats.BandStatistics(
+            cov=C, n_frames=T, whitened=False, no_source=silence, dead=_stats.dead_channels(power)
+        ),
+    )
 
 
 def locate_blocks(

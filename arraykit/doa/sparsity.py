@@ -201,8 +201,9 @@ def _single_source(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     w2 = np.where(first, lam - a, np.conj(b))
     u = x1 * w1 + x2 * w2  # (M, n)
     # u / |u| as numpy divides a complex by a real: times the reciprocal (a real factor:
-    # each part times it, the cross terms exact zeros)
-    u *= np.reciprocal(np.maximum(np.abs(u), 1e-300))
+    # each part times it, the cross terms exact zeros); the floor in u's own precision (a
+    # silent channel's element is 0, and 1e-300 is 0 in single precision: 0 * inf = NaN)
+    u *= np.reciprocal(np.maximum(np.abs(u), np.finfo(u.real.dtype).tiny))
     return fi, zi, u.T, pk
 
 

@@ -34,7 +34,7 @@ from arraykit.doa.srp import phat_covariance, phat_cross_spectra
 from arraykit.doa.subspace import covariance
 from arraykit.stft import near_unit
 
-__all__ = ["BandStatistics", "from_signals", "from_stft"]
+__all__ = ["BandStatistics", "dead_channels", "from_signals", "from_stft"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,6 +57,7 @@ class BandStatistics:
     # time-frequency zones, up to a factor common to the channels of a bin (complex64
     # when accumulated for PHAT)
     zone_frames: np.ndarray | None = None
+    dead: tuple[int, ...] = ()  # channels all zero while others are not (a hardware fault)
 
     def __post_init__(self) -> None:
         if self.X is not None and self.n_frames is None:
@@ -117,9 +118,10 @@ def from_stft(
     """
     # laid out (F_band, M, T) in memory, the order in which the searches multiply it
     Xb = np.ascontiguousarray(X[:, band, :].transpose(1, 0, 2)).transpose(1, 0, 2)
-    power = np.abs(X[0]) ** 2  # (F_all, T) the first channel
+    dead = dead_channels(X)
+    power = np.abs(X[_heard(X, dead)]) ** 2  # (F_all, T) the first channel that holds any
     why = _confidence.band_reason(power.sum(0), power[band].sum(0), freq_range)
-    stats = BandStatistics(X=Xb, no_source=why)
+    stats = BandStatistics(X=Xb, no_source=why, dead=dead)
     with np.errstate(over="ignore", invalid="ignore"):  # checked below
         read = [stats.phat()] if phat else []
         if cov:
@@ -130,7 +132,7 @@ def from_stft(
         if not (np.isfinite(stat).all() and stat.any()):
             if not np.isfinite(Xb).all():
                 raise v.fail("X", given, "holds NaN or inf coefficients in the band")
-            if not Xb.any():
+            if not Xb.any() and why is None:  # (silence or an empty band: an outcome)
                 raise v.fail("X", given, "is zero in every bin of the band: nothing to locate")
     return stats
 
@@ -169,10 +171,13 @@ def from_signals(
             return BandStatistics(X=np.zeros((n_mics, F, T), complex), no_source=silence)
         zero = np.zeros((F, n_mics, n_mics), np.complex64)
         return BandStatistics(n_frames=T, phat_spectra=zero, no_source=silence)
+    dead = dead_channels(x)
     if frames or (phat and cov):
         x = _near_one(_checked_signals(signals, n_mics))
         return BandStatistics(
-            X=stft_band(x, sft, band), no_source=band_share(x, sft, band, freq_range)
+            X=stft_band(x, sft, band),
+            no_source=band_share(x, sft, band, freq_range, dead),
+            dead=dead,
         )
     x = _near_one(x)
     kept: list[np.ndarray] | None = [] if zones else None
@@ -183,20 +188,45 @@ def from_signals(
         x = _checked_signals(signals, n_mics)
         kept = [] if zones else None
         stat = _band_statistic(_unit_peak(x), sft, band, T, phat=phat, keep=kept)
-    why = band_share(x, sft, band, freq_range)
+    why = band_share(x, sft, band, freq_range, dead)
     Z = None if not kept else np.concatenate(kept, axis=2).transpose(1, 0, 2)  # (M, F, T)
     if phat:
-        return BandStatistics(n_frames=T, phat_spectra=stat, no_source=why, zone_frames=Z)
-    return BandStatistics(n_frames=T, cov=stat, no_source=why, whitened=False, zone_frames=Z)
+        return BandStatistics(
+            n_frames=T, phat_spectra=stat, no_source=why, zone_frames=Z, dead=dead
+        )
+    return BandStatistics(
+        n_frames=T, cov=stat, no_source=why, whitened=False, zone_frames=Z, dead=dead
+    )
 
 
-def band_share(x: np.ndarray, sft: Any, band: slice, freq_range: tuple[float, float]) -> str | None:
+def dead_channels(x: np.ndarray) -> tuple[int, ...]:
+    """The channels (rows) of `x` ``(M, ...)`` that are all zero while another is not:
+    a dead microphone or a channel map pointing at nothing. The others still hold the
+    source; the searches leave the dead one's pairs at zero."""
+    heard = np.any(x.reshape(x.shape[0], -1), axis=1)
+    if heard.all() or not heard.any():
+        return ()
+    return tuple(int(m) for m in np.flatnonzero(~heard))
+
+
+def _heard(x: np.ndarray, dead: tuple[int, ...]) -> int:
+    """The first channel of `x` that is not among the `dead` ones (0 when none is)."""
+    return next(m for m in range(x.shape[0]) if m not in dead)
+
+
+def band_share(
+    x: np.ndarray,
+    sft: Any,
+    band: slice,
+    freq_range: tuple[float, float],
+    dead: tuple[int, ...] = (),
+) -> str | None:
     """Why the band holds nothing to locate (None: it holds enough;
-    :func:`arraykit.doa.confidence.band_reason`), from the first channel's spectra in
-    Hann-windowed frames of ``nfft`` that do not overlap (a quick look: half the
-    frames of the search's STFT)."""
+    :func:`arraykit.doa.confidence.band_reason`), from the spectra of the first channel
+    not among the `dead` ones in Hann-windowed frames of ``nfft`` that do not overlap (a
+    quick look: half the frames of the search's STFT)."""
     nfft = 2 * (sft.f_pts - 1)
-    x0 = _unit_peak(x[0])
+    x0 = _unit_peak(x[_heard(x, dead)])
     T = x0.shape[0] // nfft
     if T < 1:
         return None
