@@ -65,6 +65,7 @@ from arraykit import _cache
 from arraykit._cache import Cache
 from arraykit.doa import extract as _extract
 from arraykit.doa import grids as _grids
+from arraykit.doa._cross import unit_phase
 from arraykit.doa.plan import Plan
 from arraykit.geometry import unit_vectors
 
@@ -200,11 +201,9 @@ def _single_source(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     w1 = np.where(first, b, lam - d)
     w2 = np.where(first, lam - a, np.conj(b))
     u = x1 * w1 + x2 * w2  # (M, n)
-    # u / |u| as numpy divides a complex by a real: times the reciprocal (a real factor:
-    # each part times it, the cross terms exact zeros); the floor in u's own precision (a
-    # silent channel's element is 0, and 1e-300 is 0 in single precision: 0 * inf = NaN)
-    u *= np.reciprocal(np.maximum(np.abs(u), np.finfo(u.real.dtype).tiny))
-    return fi, zi, u.T, pk
+    # PHAT: u / |u| with the floor in u's own precision (a silent channel's element is 0;
+    # a floor of 1e-300 is 0 in single precision, and 0 * 1/0 is NaN)
+    return fi, zi, unit_phase(u).T, pk
 
 
 def zone_directions(X: np.ndarray, plan: Plan, step: int = 1) -> Zones:
