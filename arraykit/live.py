@@ -29,7 +29,9 @@ import numpy as np
 from arraykit import _validate as v
 from arraykit import doa
 from arraykit.beamform import RecursiveCovariance
+from arraykit.doa.statistics import dead_channels
 from arraykit.doa.talkers import TalkerMemory
+from arraykit.errors import NoSourceError
 from arraykit.stft import StreamingSTFT
 
 __all__ = ["FREQ_RANGE", "NFFT", "SILENCE", "LiveEstimate", "LiveStats", "track"]
@@ -63,6 +65,9 @@ class LiveEstimate:
         strongest first (:class:`arraykit.doa.TalkerMemory`, as
         :attr:`arraykit.doa.BlocksResult.talkers`): two people talking in turns are both
         listed though each block hears one
+    dead : the channels all zero in the covariance while others are not (a dead
+        microphone or a channel map that points at nothing: the others locate;
+        :func:`arraykit.doa.run.dead_warning` says so)
     """
 
     time: float
@@ -74,6 +79,7 @@ class LiveEstimate:
     confidence: np.ndarray = field(default_factory=lambda: np.zeros(0))
     no_source: str | None = None
     talkers: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    dead: tuple[int, ...] = ()
 
 
 @dataclass
@@ -171,16 +177,21 @@ def track(
             return None
         R = cov.update(X)  # (F, M, M)
         why: str | None = SILENCE
+        dead: tuple[int, ...] = ()
         if np.any(R):
-            res = doa.locate_cov(
-                R,
-                freqs[band],
-                geometry,
-                method=method,
-                num_sources=num_sources,
-                resolution=resolution,
-            )
-            why = res.no_source  # noise alone gives a direction of noise: none is given
+            dead = dead_channels(np.einsum("fmm->m", R).real)
+            try:
+                res = doa.locate_cov(
+                    R,
+                    freqs[band],
+                    geometry,
+                    method=method,
+                    num_sources=num_sources,
+                    resolution=resolution,
+                )
+                why = res.no_source  # noise alone gives a direction of noise: none is given
+            except NoSourceError as exc:  # one channel alone: no pair to locate from
+                why = exc.reason
         if why is None:
             az, el, pw = np.asarray(res.azimuth), np.asarray(res.elevation), np.asarray(res.power)
             conf = np.asarray(res.confidence)
@@ -205,6 +216,7 @@ def track(
             confidence=conf,
             no_source=why,
             talkers=talkers,
+            dead=dead,
         )
 
     for chunk in device.blocks():

@@ -147,6 +147,25 @@ def test_a_dead_channel_leaves_its_pairs_out(clip, capsys, tmp_path):
     assert "PROBLEM: channel 0 is dead" in out
 
 
+def test_gains_are_read_against_the_channels_that_hold_anything(clip):
+    """Fault injection: the gains were read against the median of every channel, dead
+    ones included; with three of four dead the live one "gain differs by +200 dB" and each
+    dead one "is dead or nearly silent (+0.0 dB)". Now against the live channels' median
+    (the live one 0 dB, the dead ones -200 dB under it and their level in dBFS); with
+    every channel alive nothing changes."""
+    y = clip.copy()
+    y[1:] = 0.0
+    r = check_signals(y, 16000, G)
+    assert r.channels[0].gain_db == 0.0 and not r.channels[0].dead
+    assert all(c.dead and c.gain_db < -150 for c in r.channels[1:])
+    assert not any("gain differs" in p for p in r.problems), r.problems
+    dead = [p for p in r.problems if "is dead or nearly silent" in p]
+    assert len(dead) == 3 and all("-240.0 dBFS, -" in p for p in dead), dead
+    whole = check_signals(clip, 16000, G)
+    rms = np.std(clip, axis=1)
+    assert np.allclose([c.gain_db for c in whole.channels], 20 * np.log10(rms / np.median(rms)))
+
+
 def test_a_raw_uma8_recording_reads_with_its_profile(tmp_path, capsys):
     dev = ak.hardware.open("sim:uma-8", azimuth=120.0, duration=0.5, seed=2, all_channels=True)
     wav = tmp_path / "uma8.wav"

@@ -600,6 +600,57 @@ def test_a_dead_channel_is_named_and_the_others_locate_the_talker(dead: int) -> 
             assert f"channel(s) {dead} all zero" in res.count_reason
 
 
+@pytest.mark.parametrize("dead", [0, 3])
+def test_a_dead_channel_in_locate_blocks(dead: int) -> None:
+    """Fault injection: the fix above missed `locate_blocks`, whose band share still read
+    channel 0 alone: a dead channel 0 made every block "silence: every sample is zero"
+    (no direction at all), and no block named a dead channel. Now every block finds the
+    talker from the other five and names the dead one."""
+    g = ak.load_geometry("respeaker-6mic")
+    src = ak.sim.Source(ak.sim.speech_like(2.0, FS, seed=1), 40.0)
+    x = ak.sim.simulate(g, [src], FS, rt60=0.2, snr_db=20, seed=1, max_order=4).signals.copy()
+    x[dead] = 0.0
+    res = ak.doa.locate_blocks(x, FS, g, block=0.5)
+    err = np.abs((res.azimuth[:-1, 0] - 40.0 + 180.0) % 360.0 - 180.0)  # the last: a tail
+    assert len(err) >= 3 and np.all(err <= 4.0), res.azimuth
+    assert all(f"channel(s) {dead} all zero" in b.count_reason for b in res.blocks)
+
+
+@pytest.mark.parametrize("method", ["srp-phat", "music", "tdoa-ls"])
+def test_one_channel_alone_is_no_source_through_every_entry(method: str) -> None:
+    """Fault injection: with every channel but one all zero no pair carries a delay, yet
+    ``"auto"`` counted one source at 6 degrees from the zones (trivially rank one), the
+    warning said "located from the other 1, whose pairs alone carry the map", and
+    ``tdoa-ls`` printed two RuntimeWarnings and refused its own internal `taus`. Now it is
+    an outcome like silence: ``"auto"`` 0 sources with the reason, a given count
+    `NoSourceError`, from signals, an STFT, a covariance and in blocks."""
+    g = ak.load_geometry("respeaker-6mic")
+    src = ak.sim.Source(ak.sim.speech_like(1.0, FS, seed=1), 40.0)
+    x = ak.sim.simulate(g, [src], FS, snr_db=20, seed=1).signals.copy()
+    x[[0, 2, 3, 4, 5]] = 0.0
+    X = ak.stft.stft(x, FS, nfft=512)
+    f = ak.stft.stft_frequencies(FS, 512)
+    band = (f >= 300) & (f <= 3500)
+    C = np.einsum("mft,nft->fmn", X[:, band], X[:, band].conj()) / X.shape[2]
+    entries = {
+        "locate": lambda k: ak.doa.locate(x, FS, g, method=method, num_sources=k),
+        "locate_stft": lambda k: ak.doa.locate_stft(X, FS, g, method=method, num_sources=k),
+    }
+    if ak.doa.registry.get(method).from_covariance:
+        entries["locate_cov"] = lambda k: ak.doa.locate_cov(
+            C, f[band], g, method=method, num_sources=k
+        )
+    for name, call in entries.items():
+        res = call("auto")
+        assert res.num_sources == 0 and res.azimuth.size == 0, (method, name)
+        assert "only channel 1 holds anything" in str(res.no_source), (method, name)
+        with pytest.raises(NoSourceError, match="no pair of channels"):
+            call(1)
+    blocks = ak.doa.locate_blocks(x, FS, g, block=0.25, method=method)
+    assert np.isnan(blocks.azimuth).all()
+    assert all("only channel 1 holds anything" in b.count_reason for b in blocks.blocks)
+
+
 def test_separations_no_k_sources_can_keep_are_refused(two_talkers) -> None:
     """Two sources 200 degrees apart do not exist: refused, not two peaks 1 degree apart."""
     s = two_talkers

@@ -248,6 +248,38 @@ def test_live_tells_why_no_direction_is_given_once(tmp_path, capsys):
     assert "Check the wiring and the channel map" in said[0]
 
 
+def test_live_names_a_dead_channel_once_and_one_channel_alone_gives_no_direction(tmp_path, capsys):
+    """Fault injection: a WAV with channel 2 all zero gave `live` the right direction and
+    never a word about the dead microphone (``arraykit doa`` names it); with one channel
+    alone `live` blamed "noise, a diffuse field, or talkers who have stopped". Now the
+    dead channel is named once on stderr, and one channel alone shows "no directional
+    source" with its own reason once (a fixed count's NoSourceError is caught: no exit 2)."""
+    from arraykit.io import read_audio, write_audio
+
+    wav, _ = _talker_wav(tmp_path, 8000)
+    y = read_audio(wav)[0]
+    dead = y.copy()
+    dead[2] = 0.0
+    path = write_audio(tmp_path / "dead.wav", dead, 16000)
+    assert main(["live", "--device", str(path), "--geometry", "respeaker-usb-4mic"]) == 0
+    out, err = capsys.readouterr()
+    az = [float(a) for a in re.findall(r"az +([\d.]+)°", out)]
+    assert len(az) == 4 and all(abs(a - 120.0) < 8 for a in az[1:]), out
+    said = err.strip().splitlines()
+    assert len(said) == 2 and said[1].startswith("4 blocks, 0.50 s"), err
+    assert said[0].startswith("arraykit live: warning: channel(s) 2 all zero"), err
+    lone = np.zeros_like(y)
+    lone[1] = y[1]
+    path = write_audio(tmp_path / "lone.wav", lone, 16000)
+    assert main(["live", "--device", str(path), "--geometry", "respeaker-usb-4mic"]) == 0
+    out, err = capsys.readouterr()
+    lines = out.strip().splitlines()
+    assert len(lines) == 4 and all(s.endswith("s  no directional source") for s in lines)
+    said = err.strip().splitlines()
+    assert len(said) == 2 and said[1].startswith("4 blocks, 0.50 s"), err
+    assert said[0].startswith("arraykit live: one channel alone: only channel 1"), err
+
+
 def test_live_on_a_terminal_refreshes_lines_that_fit_and_scrolls_longer_ones(monkeypatch, capsys):
     """New-user pass: on a terminal every block was "\\r" + the line padded to 78 columns;
     three sources make a line of 99 characters, which wraps, and "\\r" then returns to

@@ -401,6 +401,7 @@ def run_led(args: argparse.Namespace) -> int:
 
 
 def run_live(args: argparse.Namespace) -> int:
+    from arraykit.doa.run import dead_warning
     from arraykit.hardware.control import profiles_with_control
     from arraykit.live import FREQ_RANGE, NFFT, SILENCE, LiveStats, track
 
@@ -477,6 +478,14 @@ def run_live(args: argparse.Namespace) -> int:
                     else ""
                 )
                 line = f"{est.time:7.2f} s  {dirs}{chip}{lost}{others}"
+                M = dev.geometry.n_mics  # the others locate (one alone: no_source says it)
+                if est.dead and len(est.dead) < M - 1 and "dead channels" not in said:
+                    said.add("dead channels")  # once
+                    if open_line:
+                        print(flush=True)
+                        open_line = False
+                    note = dead_warning(est.dead, M)
+                    print(f"arraykit live: {note}", file=sys.stderr, flush=True)
                 kind = (est.no_source or SILENCE).split(":")[0]
                 if kind not in said and est.no_source not in (None, SILENCE):
                     said.add(kind)  # why, once per kind (the numbers change every block)

@@ -15,7 +15,8 @@ Before counting, the SRP-PHAT map says whether any directional source is heard
 (:mod:`arraykit.doa.confidence`): if not, ``num_sources="auto"`` returns no source and
 the reason (unless ``counting="tf"``'s time-frequency zones clearly gather:
 :func:`arraykit.doa.count.count`), a fixed count raises
-:class:`~arraykit.errors.NoSourceError` for silence and an empty band only. Channels
+:class:`~arraykit.errors.NoSourceError` for silence, an empty band and one channel alone
+(every other all zero: no pair carries a delay) only. Channels
 that are copies of one another, heard at zero delay where the grid holds no such
 direction (:func:`arraykit.doa.confidence.in_phase_reason`), give ``"auto"`` no source
 and a fixed count that reason as its warning and a confidence of 0.
@@ -37,7 +38,7 @@ from arraykit.doa.statistics import BandStatistics
 from arraykit.errors import NoSourceError
 from arraykit.geometry import directions_from_vectors
 
-__all__ = ["no_source", "run"]
+__all__ = ["dead_warning", "no_source", "run"]
 
 
 def run(plan: Plan, stats: BandStatistics) -> DOAResult:
@@ -46,19 +47,21 @@ def run(plan: Plan, stats: BandStatistics) -> DOAResult:
     method = plan.options.part
     steer = plan.steering()
     grid_dirs = plan.grid_directions
+    # silence, an empty band, or one channel alone: nothing to locate
+    nothing = stats.no_source or _lone_reason(stats.dead, geometry.n_mics)
     # is there a directional source at all? (arraykit.doa.confidence)
-    srp = srp_map(plan, stats.phat(), steer) if stats.no_source is None else None
+    srp = srp_map(plan, stats.phat(), steer) if nothing is None else None
     floor = _confidence.map_floor(srp) if srp is not None else 0.0
     top = float(srp.max()) - floor if srp is not None else 0.0
     # a covariance's own PHAT normalisation has a noise floor of its own
     sd = None if stats.whitened else _confidence.cov_noise_sd(len(plan.freqs), geometry.n_mics)
     weak = None
-    if stats.no_source is None and len(grid_dirs) >= _confidence.MIN_GRID:
+    if nothing is None and len(grid_dirs) >= _confidence.MIN_GRID:
         weak = _confidence.weak_reason(top, sd)
-    if stats.no_source is not None:  # silence or an empty band: nothing at all
+    if nothing is not None:  # silence, an empty band, one channel: nothing at all
         if plan.options.num_sources != "auto":
-            raise NoSourceError(stats.no_source)
-        return no_source(plan, srp, f"auto: 0 sources ({stats.no_source})")
+            raise NoSourceError(nothing)
+        return no_source(plan, srp, f"auto: 0 sources ({nothing})")
     assert srp is not None
     # every channel a copy of the first, heard at zero delay off the grid: no direction
     # of this grid is a measurement (the map's ties would be)
@@ -118,7 +121,7 @@ def run(plan: Plan, stats: BandStatistics) -> DOAResult:
         num_sources=K,
         count_reason=counted.reason
         + ("" if weak is None else f"; warning: {weak}")
-        + _dead_warning(stats.dead, geometry.n_mics),
+        + ("" if not stats.dead else f"; {dead_warning(stats.dead, geometry.n_mics)}"),
         mirror=mirror,
         positions=positions,
         points=plan.points,
@@ -145,13 +148,25 @@ def no_source(plan: Plan, srp: np.ndarray | None, reason: str) -> DOAResult:
     )  # fmt: skip
 
 
-def _dead_warning(dead: tuple[int, ...], n_mics: int) -> str:
-    """The count reason's note on channels that are all zero, or ``""``."""
-    if not dead:
-        return ""
+def dead_warning(dead: tuple[int, ...], n_mics: int) -> str:
+    """The warning on channels `dead` that are all zero while others are not (``arraykit
+    live`` prints it once; a result's count reason carries it)."""
     which = ", ".join(map(str, dead))
     return (
-        f"; warning: channel(s) {which} all zero (a dead microphone or a channel map that "
+        f"warning: channel(s) {which} all zero (a dead microphone or a channel map that "
         f"points at nothing: `arraykit check` names them); located from the other "
         f"{n_mics - len(dead)}, whose pairs alone carry the map"
+    )
+
+
+def _lone_reason(dead: tuple[int, ...], n_mics: int) -> str | None:
+    """Why a search of one channel alone holds nothing (every other all zero: no pair to
+    carry a delay), or None when two or more hold something."""
+    if len(dead) < n_mics - 1:
+        return None
+    (alone,) = sorted(set(range(n_mics)) - set(dead))
+    return (
+        f"one channel alone: only channel {alone} holds anything, the other {len(dead)} are "
+        "all zero (dead microphones or a channel map that points at nothing: `arraykit check` "
+        "names them), and no pair of channels is left to give a direction"
     )

@@ -328,16 +328,19 @@ def locate_blocks(
     times_all = frame_times(fs, T, nfft=nfft)
     results = []
     prev: np.ndarray | None = None
-    # each block's share of the first channel's power inside the band (no source: NaN)
-    x0 = np.asarray(signals, dtype=float)[:1]
+    # each block's share of the power inside the band, of the first channel that holds
+    # any (a dead channel 0 read as silence in every block) (no source: NaN)
+    dead = stats.dead
+    m0 = _stats.first_heard(Xb, dead)
+    x0 = np.asarray(signals, dtype=float)[m0 : m0 + 1]
     full = np.sum(np.abs(stft_band(x0, stft_transform(fs, nfft=nfft), slice(0, nfft // 2 + 1)))
                   ** 2, axis=(0, 1))  # fmt: skip
-    inband = np.sum(np.abs(Xb[0]) ** 2, axis=0)  # (T,)
+    inband = np.sum(np.abs(Xb[m0]) ** 2, axis=0)  # (T,)
     for t0 in starts:  # a loop over blocks (few); every block is vectorized
         sl = slice(t0, t0 + frames_per_block)
         why = band_reason(full[sl], inband[sl], plan.freq_range)
         try:
-            res = run(plan, _stats.BandStatistics(X=Xb[:, :, sl], no_source=why))
+            res = run(plan, _stats.BandStatistics(X=Xb[:, :, sl], no_source=why, dead=dead))
         except NoSourceError as e:  # a fixed count in a block with no source
             res = no_source(plan, None, e.reason)
         if prev is not None and res.num_sources > 1 and len(prev) == res.num_sources:

@@ -34,7 +34,7 @@ from arraykit.doa.srp import phat_covariance, phat_cross_spectra
 from arraykit.doa.subspace import covariance
 from arraykit.stft import near_unit
 
-__all__ = ["BandStatistics", "dead_channels", "from_signals", "from_stft"]
+__all__ = ["BandStatistics", "dead_channels", "first_heard", "from_signals", "from_stft"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,7 +119,7 @@ def from_stft(
     # laid out (F_band, M, T) in memory, the order in which the searches multiply it
     Xb = np.ascontiguousarray(X[:, band, :].transpose(1, 0, 2)).transpose(1, 0, 2)
     dead = dead_channels(X)
-    power = np.abs(X[_heard(X, dead)]) ** 2  # (F_all, T) the first channel that holds any
+    power = np.abs(X[first_heard(X, dead)]) ** 2  # (F_all, T) the first channel that holds any
     why = _confidence.band_reason(power.sum(0), power[band].sum(0), freq_range)
     stats = BandStatistics(X=Xb, no_source=why, dead=dead)
     with np.errstate(over="ignore", invalid="ignore"):  # checked below
@@ -209,7 +209,7 @@ def dead_channels(x: np.ndarray) -> tuple[int, ...]:
     return tuple(int(m) for m in np.flatnonzero(~heard))
 
 
-def _heard(x: np.ndarray, dead: tuple[int, ...]) -> int:
+def first_heard(x: np.ndarray, dead: tuple[int, ...]) -> int:
     """The first channel of `x` that is not among the `dead` ones (0 when none is)."""
     return next(m for m in range(x.shape[0]) if m not in dead)
 
@@ -226,7 +226,7 @@ def band_share(
     not among the `dead` ones in Hann-windowed frames of ``nfft`` that do not overlap (a
     quick look: half the frames of the search's STFT)."""
     nfft = 2 * (sft.f_pts - 1)
-    x0 = _unit_peak(x[_heard(x, dead)])
+    x0 = _unit_peak(x[first_heard(x, dead)])
     T = x0.shape[0] // nfft
     if T < 1:
         return None

@@ -50,7 +50,8 @@ TIE = 0.1
 
 @dataclass(frozen=True)
 class ChannelStats:
-    """One channel: DC offset, RMS (dBFS), gain relative to the median (dB), clipping."""
+    """One channel: DC offset, RMS (dBFS), gain relative to the median of the channels that
+    hold anything (dB), clipping."""
 
     channel: int
     dc: float
@@ -161,7 +162,10 @@ def check_signals(
     dc = x.mean(axis=1)
     ac = x - dc[:, None]
     rms = np.sqrt(np.mean(ac**2, axis=1))
-    ref = float(np.median(rms)) or 1e-12
+    # the others' median: of the channels that hold anything (dead ones made a live
+    # channel's gain +215 dB and a dead one's +0.0 dB when most were dead)
+    heard = rms[rms >= 1e-6]
+    ref = float(np.median(heard)) if heard.size else 1e-12
     rms_db = 20 * np.log10(np.maximum(rms, 1e-12))
     gain_db = 20 * np.log10(np.maximum(rms, 1e-12) / ref)
     clipped = np.mean(np.abs(x) >= CLIP_LEVEL, axis=1)
@@ -173,7 +177,10 @@ def check_signals(
     ]  # fmt: skip
     for s in stats:
         if s.dead:
-            problems.append(f"channel {s.channel} is dead or nearly silent ({s.gain_db:+.1f} dB)")
+            level = f"{s.rms_db:.1f} dBFS" + (
+                f", {s.gain_db:+.1f} dB against the others" if heard.size else ""
+            )
+            problems.append(f"channel {s.channel} is dead or nearly silent ({level})")
         elif abs(s.gain_db) > 6:
             problems.append(f"channel {s.channel} gain differs by {s.gain_db:+.1f} dB")
         if s.clipped > 1e-3:
