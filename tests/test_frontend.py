@@ -140,6 +140,45 @@ def test_separator_equals_plain_per_track_mvdr_and_postfilter(
         assert sorted(out) == ids
 
 
+def test_the_leak_term_leaves_a_lone_track_alone_and_a_huge_one_floors_the_gain(
+    six: ak.ArrayGeometry,
+) -> None:
+    """Fault injection on ``postfilter_leak``: a lone track has no other track to leak
+    into it, so its output is bit-identical with the term at 0, 0.3 or 1e308; with two
+    tracks a leak of 1e308 overflows to inf, which printed "overflow encountered in
+    multiply" and "in divide" on every run (as ``arraykit: warning:`` lines), though the
+    gain it gives, the floor 0.1 wherever the other track holds anything, is right. Now
+    no RuntimeWarning."""
+    import warnings
+
+    from arraykit.frontend.separation import Separator
+
+    rng = np.random.default_rng(5)
+    M = six.n_mics
+    blocks = [
+        rng.standard_normal((M, 257, 3)) + 1j * rng.standard_normal((M, 257, 3)) for _ in range(6)
+    ]
+    dirs = {1: (40.0, 0.0), 2: (160.0, 0.0)}
+
+    def run(leak: float, ids: list[int]) -> tuple[Separator, list[dict[int, np.ndarray]]]:
+        sep = Separator(
+            six, FS, 512, method="mvdr", memory=1.0, hop_seconds=256 / FS, postfilter=True,
+            leak=leak,
+        )  # fmt: skip
+        return sep, [sep.process(X, 3 * b, {k: dirs[k] for k in ids}) for b, X in enumerate(blocks)]
+
+    lone = [run(leak, [1])[1] for leak in (0.0, 0.3, 1e308)]
+    for out in lone[1:]:
+        for a, b in zip(lone[0], out, strict=True):
+            assert np.array_equal(a[1], b[1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sep, outs = run(1e308, [1, 2])
+    assert all(np.isfinite(o[k]).all() for o in outs for k in (1, 2))
+    for k in (1, 2):
+        assert np.all(sep.last_gains[k][: sep.n_adaptive] == 0.1)
+
+
 def test_grouped_bins_null_a_point_interferer_and_keep_the_look_direction(
     six: ak.ArrayGeometry,
 ) -> None:
@@ -934,7 +973,47 @@ def test_a_recording_with_the_wrong_channels_or_rate_is_named_as_the_file(
     assert main(["track", str(six), *base, "--realtime"]) == 2  # was ignored
     err = capsys.readouterr().err
     assert err.startswith("arraykit: error: --realtime=") and "sim:" in err
+    leak = ["--no-postfilter", "--postfilter-leak", "0.5"]
+    assert main(["track", str(six), *base, *leak]) == 2  # was ignored
+    err = capsys.readouterr().err
+    assert err.startswith("arraykit: error: --postfilter-leak=0.5") and "--no-postfilter" in err
     assert not (tmp_path / "o").exists()
+
+
+def test_track_names_a_dead_channel_one_channel_alone_and_silence(tmp_path: Path, capsys) -> None:
+    """Fault injection: ``arraykit track`` on a recording with channel 2 all zero tracked
+    the talker and said nothing of the dead microphone (``doa`` and ``live`` name it); with
+    one channel alone, or every sample zero, it wrote "0 track(s)" and no reason. Now one
+    line on stderr says which (exit 0: the run itself is fine)."""
+    six = ak.load_geometry("respeaker-6mic")
+    sc = ak.sim.simulate(six, [ak.sim.Source(ak.sim.speech_like(1.5, FS, seed=7), 130.0)],
+                         FS, rt60=0.2, snr_db=25, seed=4, max_order=4)  # fmt: skip
+    x = sc.signals / np.abs(sc.signals).max() * 0.5
+    cases = {"dead": [2], "lone": [0, 1, 2, 3, 5], "zero": list(range(6))}
+    said = {
+        "dead": "arraykit track: warning: channel(s) 2 all zero",
+        "lone": "arraykit track: one channel alone: only channel 4 holds anything",
+        "zero": "arraykit track: silence: every sample is zero",
+    }
+    for name, dead in cases.items():
+        y = x.copy()
+        y[dead] = 0.0
+        ak.io.write_audio(tmp_path / f"{name}.wav", y, FS)
+        out = tmp_path / name
+        args = ["track", str(tmp_path / f"{name}.wav"), "--geometry", "respeaker-6mic"]
+        assert main([*args, "-o", str(out)]) == 0
+        err = capsys.readouterr().err.splitlines()
+        assert len(err) == 2 and err[0].startswith(said[name]), err
+        lines = [json.loads(s) for s in (out / "tracks.jsonl").read_text().splitlines()]
+        seen = [t for r in lines for t in r["tracks"]]
+        if name == "dead":  # the other five still track the talker
+            assert seen and {t["id"] for t in seen} == {1}
+            assert all(abs((t["azimuth"] - 130.0 + 180) % 360 - 180) < 5 for t in seen)
+        else:
+            assert seen == []
+    assert main(["track", str(tmp_path / "dead.wav"), "--geometry", "respeaker-6mic",
+                 "-o", str(tmp_path / "whole"), "--seconds", "0.5"]) == 0  # fmt: skip
+    assert len(capsys.readouterr().err.splitlines()) == 2
 
 
 def test_a_44k1_recording_is_tracked_with_the_default_activity(tmp_path: Path) -> None:

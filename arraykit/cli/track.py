@@ -74,10 +74,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--postfilter-leak",
         type=float,
-        default=0.3,
         metavar="ETA",
         help="the post-filter counts ETA times the other tracks' output power in a bin as "
-        "interference there (default 0.3: +3 dB median SIR gain measured; 0: off)",
+        "interference there (default 0.3: +3 dB median SIR gain measured; 0: off; "
+        "refused with --no-postfilter)",
     )
     p.add_argument(
         "--activity",
@@ -161,12 +161,16 @@ def _check_json_target(target: str, args: argparse.Namespace) -> None:
 
 def run_track(args: argparse.Namespace) -> int:
     from arraykit import _validate as v
+    from arraykit.doa.run import dead_warning, lone_reason
     from arraykit.errors import InvalidArgumentError
     from arraykit.frontend import FrontendOptions, Pipeline
     from arraykit.frontend.activity import WEBRTC_RATES, webrtc_rate
     from arraykit.frontend.outputs import JsonLines, Player, TrackFiles
 
     file_or_device(args, args.input, "IN.wav")
+    if args.postfilter_leak is not None and not args.postfilter:
+        why = "weighs a term of the post-filter, which --no-postfilter turns off: give one of them"
+        raise v.fail("--postfilter-leak", args.postfilter_leak, why)
     _check_out_dir(args.out)
     check_figure_output(args.view_png, "--view-png", made=args.out)
     if args.json:
@@ -186,7 +190,11 @@ def run_track(args: argparse.Namespace) -> int:
         opts = FrontendOptions(
             separation=args.separation,
             postfilter=args.postfilter,
-            postfilter_leak=args.postfilter_leak,
+            postfilter_leak=(
+                FrontendOptions.postfilter_leak
+                if args.postfilter_leak is None
+                else args.postfilter_leak
+            ),
             activity=args.activity,
             max_sources=args.max_sources,
             zones=args.zones,
@@ -238,6 +246,7 @@ def run_track(args: argparse.Namespace) -> int:
 
     expected = 0
     lost = 0
+    heard = np.zeros(dev.geometry.n_mics, dtype=bool)  # channels that held anything
     t_wall = time.perf_counter()
     try:
         with _StopOnSignal() as stop, dev:
@@ -248,6 +257,7 @@ def run_track(args: argparse.Namespace) -> int:
                 x = block.astype(np.float64)
                 if limit is not None:
                     x = x[:, : max(0, limit - start)]
+                heard |= np.any(x, axis=1)
                 expected = start + block.shape[1]
                 emit(pipe.process(x))
                 if (limit is not None and expected >= limit) or stop.is_set():
@@ -272,6 +282,13 @@ def run_track(args: argparse.Namespace) -> int:
             f"played {player.played} samples to {args.play} ({player.underflows} underflows)",
             file=sys.stderr,
         )
+    if heard.any() and not heard.all():  # a dead microphone, a map pointing at nothing
+        dead = tuple(int(m) for m in np.flatnonzero(~heard))
+        M = dev.geometry.n_mics
+        note = lone_reason(dead, M) if len(dead) == M - 1 else dead_warning(dead, M)
+        print(f"arraykit track: {note}", file=sys.stderr)
+    elif pipe.samples_in and not heard.any():
+        print("arraykit track: silence: every sample is zero, no talker to track", file=sys.stderr)
     secs = pipe.samples_in / dev.fs
     ids = sorted(files.files)
     print(

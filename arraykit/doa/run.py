@@ -38,7 +38,7 @@ from arraykit.doa.statistics import BandStatistics
 from arraykit.errors import NoSourceError
 from arraykit.geometry import directions_from_vectors
 
-__all__ = ["dead_warning", "no_source", "run"]
+__all__ = ["dead_warning", "lone_reason", "no_source", "run"]
 
 
 def run(plan: Plan, stats: BandStatistics) -> DOAResult:
@@ -48,7 +48,7 @@ def run(plan: Plan, stats: BandStatistics) -> DOAResult:
     steer = plan.steering()
     grid_dirs = plan.grid_directions
     # silence, an empty band, or one channel alone: nothing to locate
-    nothing = stats.no_source or _lone_reason(stats.dead, geometry.n_mics)
+    nothing = stats.no_source or lone_reason(stats.dead, geometry.n_mics)
     # is there a directional source at all? (arraykit.doa.confidence)
     srp = srp_map(plan, stats.phat(), steer) if nothing is None else None
     floor = _confidence.map_floor(srp) if srp is not None else 0.0
@@ -159,7 +159,7 @@ def dead_warning(dead: tuple[int, ...], n_mics: int) -> str:
     )
 
 
-def _lone_reason(dead: tuple[int, ...], n_mics: int) -> str | None:
+def lone_reason(dead: tuple[int, ...], n_mics: int) -> str | None:
     """Why a search of one channel alone holds nothing (every other all zero: no pair to
     carry a delay), or None when two or more hold something."""
     if len(dead) < n_mics - 1:

@@ -366,9 +366,12 @@ class Separator:
             )
             power = Ya.real**2 + Ya.imag**2  # (K, F_a, T)
             interference = noise[:, :, None]
-            if self.leak and K > 1:
-                interference = interference + self.leak * self._leakage(power)
-            g = 1.0 - interference / np.maximum(power, 1e-30)
+            # a huge leak (1e308) overflows to inf here: the gain is then its floor, as it
+            # should be, without a RuntimeWarning on every block
+            with np.errstate(over="ignore"):
+                if self.leak and K > 1:
+                    interference = interference + self.leak * self._leakage(power)
+                g = 1.0 - interference / np.maximum(power, 1e-30)
             g = np.maximum(g, self.gain_floor)  # (K, F_a, T)
             Y[:, :Fa] = Ya * g
             gain = np.ones((K, W.shape[1], Tb))
