@@ -13,7 +13,11 @@ talker. A deflated peak is a detection when its height above the map's median is
 least `peak_ratio` times the first map's (measured on that circle, RT60 0.3 s: one
 talker leaves 0.19-0.36, a second talker 130 degrees away gives 0.8-2.1; a second
 talker 40 degrees away is projected away with the first, and the tracker keeps it
-from the blocks where it dominates). Every peak must also stand `min_height` above
+from the blocks where it dominates). A deflated peak far (`onset_apart`) from every
+confirmed track, in a block whose first peak is a confirmed track's, needs only
+`onset_ratio` (0.5 in the pipeline): a talker starting while an established one speaks,
+whose share of the covariance is still rising (0.38-0.52 in its first blocks on that
+circle). Every peak must also stand `min_height` above
 its map's median (the map is a mean GCC-PHAT, at most 1): in sensor noise alone the
 first peak stands 0.02-0.1 high, a talker 0.3-0.45 (six-microphone circle, RT60
 0.3 s, 20 dB SNR).
@@ -119,6 +123,8 @@ class Localiser:
         peak_ratio: float,
         resolution: float,
         min_height: float = 0.15,
+        onset_ratio: float | None = None,
+        onset_apart: float = 40.0,
         coarse: float | None = 6.0,
         deflate_every: int = 1,
         zones: bool = False,
@@ -137,6 +143,8 @@ class Localiser:
         self.peak_ratio = float(peak_ratio)
         self.resolution = float(resolution)
         self.min_height = float(min_height)
+        self.onset_ratio = self.peak_ratio if onset_ratio is None else float(onset_ratio)
+        self.onset_apart = float(onset_apart)
         self.coarse = coarse
         self._steer: dict[tuple[float, float], np.ndarray] = {}
         self.deflate_every = int(deflate_every)
@@ -214,13 +222,30 @@ class Localiser:
                 R = self._deflate(R, az, el)
                 az, el, p, spec_k = self.search(R)
             h = p - map_floor(spec_k)
-            if h < max(self.peak_ratio * h0, self.min_height):
+            if h < max(self._ratio(found[0], az, el, known) * h0, self.min_height):
                 break
             found.append((az, el, h / h0))
         if self.zones is not None:
             found += self._zone_peaks(found, spec, floor, h0, known)
         arr = np.array(found)
         return Detections(arr[:, 0], arr[:, 1], arr[:, 2], spec, self.grid_azimuth)
+
+    def _ratio(
+        self,
+        first: tuple[float, float, float],
+        az: float,
+        el: float,
+        known: list[tuple[float, float]] | tuple[()],
+    ) -> float:
+        """The least height (over the first peak's) of a deflated peak at `az`, `el`:
+        `onset_ratio` when the `first` peak is a confirmed track's (within `zone_rival`,
+        the tracker's gate) and this one lies `onset_apart` or more from every confirmed
+        track (a talker starting while an established one speaks), else `peak_ratio`."""
+        if self.onset_ratio >= self.peak_ratio or not known:
+            return self.peak_ratio
+        heard = any(_angle(first[0], first[1], a, e) < self.zone_rival for a, e in known)
+        new = all(_angle(az, el, a, e) >= self.onset_apart for a, e in known)
+        return self.onset_ratio if heard and new else self.peak_ratio
 
     def _zone_peaks(
         self,
