@@ -237,6 +237,26 @@ def test_beamform_command_direction_auto_uses_the_doa_estimate(recording, tmp_pa
     assert y.shape == (1, scene.signals.shape[1])
 
 
+def test_direction_auto_from_one_channel_alone_is_refused(recording, tmp_path, capsys):
+    """Fault injection: with every channel but one all zero, ``--direction auto`` steered
+    at "the strongest source at azimuth 0.0" (the grid's first point of a flat map) and
+    wrote the file. No pair of channels gives a direction: refused in one line naming
+    the flag and why, and nothing is written."""
+    _, scene = recording
+    lone = scene.signals.copy()
+    lone[1:] = 0.0
+    write_audio(tmp_path / "lone.wav", lone, FS)
+    out_path = tmp_path / "auto.wav"
+    code, out, err = run(
+        capsys, "beamform", str(tmp_path / "lone.wav"), "--geometry", "respeaker-6mic",
+        "--direction", "auto", "-o", str(out_path),
+    )  # fmt: skip
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("arraykit: error: --direction='auto': found")
+    assert "only channel 0 holds anything" in err
+    assert not out_path.exists()
+
+
 def test_beamform_refuses_to_write_over_its_input(recording, tmp_path, capsys):
     """Issue 12 item 2: ``-o`` naming the input (however spelled) is refused; the input survives."""
     path, _ = recording

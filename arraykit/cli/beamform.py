@@ -223,7 +223,13 @@ def _locate(x: np.ndarray, fs: int, g) -> tuple[float, float]:
         raise InvalidArgumentError(
             "--direction='auto': DOA estimation (arraykit.doa.locate) is not available"
         ) from None
-    res = locate(x, fs, g)
+    from arraykit import _validate as v
+    from arraykit.errors import NoSourceError
+
+    try:
+        res = locate(x, fs, g)
+    except NoSourceError as exc:  # one channel alone, an empty band: no direction to steer at
+        raise v.fail("--direction", "auto", f"found no source: {exc.reason}") from None
     return (float(res.azimuth[0]), float(res.elevation[0]))
 
 
