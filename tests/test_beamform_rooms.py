@@ -251,3 +251,43 @@ def test_compare_methods_scores_every_method(room):
         methods=("das", "lcmv"),
     )
     assert [s.method for s in no_nulls] == ["das"]
+
+
+def test_a_dead_channel_gets_no_weight_and_costs_nothing_else():
+    """Fault injection: one microphone of eight all zero (a dead capsule, a channel map
+    pointing at nothing). MVDR and MPDR put their distortionless response through it,
+    where there is no power to minimise, and nulled the talker on the others (``arraykit
+    beamform`` on the 6-mic circle: -54 and -64 dBFS out against -25 and -29 intact);
+    superdirective's supergain weights lost the cancellation they rely on (SI-SDR gain
+    -34.7 dB, SNR gain -1.9 dB, against +0.1 and +7.0 intact). Now every design is made
+    for the seven live microphones and the dead one gets no weight: each method's gains
+    within 0.5 dB of the intact array's (measured within 0.1)."""
+    from arraykit.beamform import compare_methods
+
+    g = ak.ArrayGeometry.circular(8, 0.05)
+    target = np.concatenate([np.zeros(int(LEAD * FS)), sim.speech_like(0.7, FS, seed=1)])
+    scene = sim.simulate(
+        g,
+        [
+            sim.Source(target, azimuth=60.0, distance=1.0),
+            sim.Source(sim.speech_like(1.0, FS, seed=2), azimuth=150.0, distance=1.2),
+        ],
+        FS, room_dim=(5.0, 4.0, 3.0), rt60=0.35, snr_db=30.0, seed=0,
+    )  # fmt: skip
+    scores = {}
+    for dead in ((), (3,)):
+        x, image = scene.signals.copy(), scene.images[0].copy()
+        x[list(dead)] = image[list(dead)] = 0.0
+        got = compare_methods(
+            x, FS, g, (60.0, 0.0), target_image=image, noise=(0.0, LEAD - 0.02),
+            nulls=[(150.0, 0.0)],
+        )  # fmt: skip
+        scores[dead] = {s.method: (s.snr_gain_db, s.si_sdr_gain_db) for s in got}
+    for method, intact in scores[()].items():
+        np.testing.assert_allclose(scores[(3,)][method], intact, atol=0.5, err_msg=method)
+    x = scene.signals.copy()
+    x[3] = 0.0
+    for method in ("mvdr", "mpdr", "superdirective"):
+        y = beamform(x, FS, g, (60.0, 0.0), method=method, noise=(0.0, LEAD - 0.02))
+        full = beamform(scene.signals, FS, g, (60.0, 0.0), method=method, noise=(0.0, LEAD - 0.02))
+        assert abs(10 * np.log10(np.mean(y**2) / np.mean(full**2))) < 1.0, method

@@ -25,7 +25,7 @@ import numpy.typing as npt
 
 from arraykit import _validate as v
 from arraykit.beamform.covariance import covariance, noise_covariance_auto
-from arraykit.beamform.registry import design_names, get_design, weights_for
+from arraykit.beamform.registry import _ref, design_names, get_design, weights_for
 from arraykit.beamform.weights import LoadingMode
 from arraykit.geometry import SPEED_OF_SOUND, ArrayGeometry
 from arraykit.steering import check_frame_holds
@@ -255,7 +255,25 @@ def _design(
     hop: int | None,
     c: float,
 ) -> np.ndarray:
-    """The weights ``(F, M)`` :func:`beamform` uses for this STFT and these options."""
+    """The weights ``(F, M)`` :func:`beamform` uses for this STFT and these options.
+
+    A channel all zero while two or more others are not (a dead microphone, a channel
+    map that points at nothing) gets no weight: the others are designed as an array of
+    their own (:meth:`ArrayGeometry.subarray`, whose centroid the output is then referred
+    to; a dead `ref` becomes the first live microphone). MVDR and MPDR otherwise put their
+    distortionless response through it, where there is no power to minimise, and nulled
+    the talker on the others (-29 and -35 dB on the 6-mic circle)."""
+    M = geometry.n_mics
+    live = np.flatnonzero(np.any(X, axis=(1, 2)))
+    if 2 <= live.size < M:
+        r = _ref(ref, M)
+        sub_ref = None if r is None else (int(np.searchsorted(live, r)) if r in live else 0)
+        w = np.zeros((X.shape[1], M), dtype=complex)
+        w[:, live] = _design(
+            X[live], fs, N, geometry.subarray(live.tolist()), direction, method, noise, nulls,
+            loading, loading_mode, point, sub_ref, nfft, hop, c,
+        )  # fmt: skip
+        return w
     check_frame_holds(geometry, fs, nfft, v.positive("c", c))
     return weights_for(
         method,

@@ -161,6 +161,8 @@ class Separator:
         self._dirs = np.zeros((0, 2))  # the directions of the last redesign of every bin
         self._fresh = True
         self._block = 0
+        self._heard = np.zeros(M, dtype=bool)  # the channels that held anything so far
+        self.steered = np.ones(M, dtype=bool)  # the channels the weights steer (see process)
         self._W = np.zeros((0, self.freqs.size, M), dtype=complex)
         # (K, F_g, M, M) and (K, F_g): each track's unnormalised covariance per group of
         # bins and the weight it holds, both stored divided by `_scale` (the forgetting
@@ -274,6 +276,14 @@ class Separator:
         """
         self.last_weights, self.last_gains, self.last_ranges = {}, {}, {}
         M, _, Tb = X.shape
+        # a channel all zero so far (a dead microphone, a map pointing at nothing) is not
+        # steered: MVDR would put the distortionless response through it, where there is
+        # no power to minimise, and null the talker on the others (-44 dB on the 6-mic
+        # circle); with every channel heard (or none yet) nothing changes
+        self._heard |= np.any(X, axis=(1, 2))
+        steered = self._heard if self._heard.any() else np.ones(M, dtype=bool)
+        if not np.array_equal(steered, self.steered):
+            self.steered, self._fresh = steered.copy(), True  # redesign every bin now
         ids = list(tracks)
         if ids != self._ids:
             self._restack(ids)
@@ -290,6 +300,8 @@ class Separator:
         else:
             keys = [self._key(*tracks[k]) for k in ids]
         A = np.stack([self.steering(*key) for key in keys])  # (K, F, M)
+        if not self.steered.all():
+            A = A * self.steered
         outer = (  # each track's soft null toward the others: (K, F_g, M, M)
             np.stack([self._outer(key) for key in keys]) if self.nulls and K > 1 else None
         )
