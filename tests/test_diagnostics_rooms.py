@@ -155,6 +155,23 @@ def test_diagnose_well_steered_das_passes_the_talker(loud):
     assert rep.suggestions == []
 
 
+def test_diagnose_a_dead_microphone_as_beamform_designs_it(loud):
+    """Fault injection: one microphone all zero made the MPDR and MVDR that diagnose read
+    put their distortionless response through it and null the talker, and the report
+    said "SELF-CANCELLATION" (``arraykit diagnose`` on the 6-mic circle: 34.5 dB) and
+    suggested loading. `beamform` now designs for the live microphones
+    (:func:`arraykit.beamform.apply.live_weights`) and diagnose reads the same weights:
+    well steered, the gains are those of the intact array within 1.5 dB."""
+    scene, _ = loud
+    x = scene.signals.copy()
+    x[3] = 0.0
+    for method in ("mpdr", "mvdr", "das"):
+        whole = diagnose_recording(scene.signals, FS, LINE, SOURCE, method=method, locate=False)
+        rep = diagnose_recording(x, FS, LINE, SOURCE, method=method, locate=False)
+        assert abs(rep.band_gain_db - whole.band_gain_db) < 1.5, method
+        assert rep.self_cancellation == whole.self_cancellation, method
+
+
 def test_diagnose_flags_mpdr_self_cancellation(loud):
     scene, target = loud
     look = (78.0, 0.0)

@@ -17,6 +17,7 @@ True
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -31,7 +32,7 @@ from arraykit.geometry import SPEED_OF_SOUND, ArrayGeometry
 from arraykit.steering import check_frame_holds
 from arraykit.stft import istft, stft, stft_frequencies, unit_scale
 
-__all__ = ["MethodScore", "apply_weights", "beamform", "compare_methods"]
+__all__ = ["MethodScore", "apply_weights", "beamform", "compare_methods", "live_weights"]
 
 logger = logging.getLogger(__name__)
 
@@ -255,41 +256,56 @@ def _design(
     hop: int | None,
     c: float,
 ) -> np.ndarray:
-    """The weights ``(F, M)`` :func:`beamform` uses for this STFT and these options.
+    """The weights ``(F, M)`` :func:`beamform` uses for this STFT and these options (for
+    the microphones that hold anything: :func:`live_weights`)."""
 
-    A channel all zero while two or more others are not (a dead microphone, a channel
-    map that points at nothing) gets no weight: the others are designed as an array of
-    their own (:meth:`ArrayGeometry.subarray`, whose centroid the output is then referred
-    to; a dead `ref` becomes the first live microphone). MVDR and MPDR otherwise put their
-    distortionless response through it, where there is no power to minimise, and nulled
-    the talker on the others (-29 and -35 dB on the 6-mic circle)."""
+    def design(X: np.ndarray, geometry: ArrayGeometry, ref: int | None) -> np.ndarray:
+        check_frame_holds(geometry, fs, nfft, v.positive("c", c))
+        return weights_for(
+            method,
+            geometry,
+            stft_frequencies(fs, nfft),
+            direction=direction,
+            point=point,
+            noise_cov=None if noise is None else (lambda: _noise_cov(X, fs, N, nfft, hop, noise)),
+            mixture_cov=lambda: covariance(X),
+            noise_cov_auto=lambda: _noise_cov(X, fs, N, nfft, hop, "auto"),
+            nulls=nulls,
+            loading=loading,
+            loading_mode=loading_mode,
+            ref=ref,
+            c=c,
+        )
+
+    return live_weights(X, geometry, ref, design)
+
+
+def live_weights(
+    X: np.ndarray,
+    geometry: ArrayGeometry,
+    ref: int | None,
+    design: Callable[[np.ndarray, ArrayGeometry, int | None], np.ndarray],
+) -> np.ndarray:
+    """Weights ``(F, M)`` from ``design(X, geometry, ref)`` for the microphones of the STFT
+    `X` ``(M, F, T)`` that hold anything, zero for a channel all zero while two or more
+    others are not (a dead microphone, a channel map that points at nothing).
+
+    The live microphones are designed as an array of their own
+    (:meth:`~arraykit.geometry.ArrayGeometry.subarray`, whose centroid a plane wave is
+    then referred to; a dead `ref` becomes the first live microphone). Designed with the
+    dead one, MVDR and MPDR put their distortionless response through it, where there is
+    no power to minimise, and nulled the talker on the others (-29 and -35 dB on the 6-mic
+    circle), and superdirective's supergain weights lost the cancellation they rely on.
+    With every channel live (or none) this is ``design(X, geometry, ref)`` itself."""
     M = geometry.n_mics
     live = np.flatnonzero(np.any(X, axis=(1, 2)))
-    if 2 <= live.size < M:
-        r = _ref(ref, M)
-        sub_ref = None if r is None else (int(np.searchsorted(live, r)) if r in live else 0)
-        w = np.zeros((X.shape[1], M), dtype=complex)
-        w[:, live] = _design(
-            X[live], fs, N, geometry.subarray(live.tolist()), direction, method, noise, nulls,
-            loading, loading_mode, point, sub_ref, nfft, hop, c,
-        )  # fmt: skip
-        return w
-    check_frame_holds(geometry, fs, nfft, v.positive("c", c))
-    return weights_for(
-        method,
-        geometry,
-        stft_frequencies(fs, nfft),
-        direction=direction,
-        point=point,
-        noise_cov=None if noise is None else (lambda: _noise_cov(X, fs, N, nfft, hop, noise)),
-        mixture_cov=lambda: covariance(X),
-        noise_cov_auto=lambda: _noise_cov(X, fs, N, nfft, hop, "auto"),
-        nulls=nulls,
-        loading=loading,
-        loading_mode=loading_mode,
-        ref=ref,
-        c=c,
-    )
+    if not 2 <= live.size < M:
+        return design(X, geometry, ref)
+    r = _ref(ref, M)
+    sub_ref = None if r is None else (int(np.searchsorted(live, r)) if r in live else 0)
+    w = np.zeros((X.shape[1], M), dtype=complex)
+    w[:, live] = design(X[live], geometry.subarray(live.tolist()), sub_ref)
+    return w
 
 
 def _noise_cov(

@@ -35,6 +35,7 @@ from arraykit.beamform import (
     noise_covariance_auto,
     weights_for,
 )
+from arraykit.beamform.apply import live_weights
 from arraykit.diagnostics.mismatch import loading_for, steering_loss
 from arraykit.geometry import SPEED_OF_SOUND, ArrayGeometry, unit_vectors
 from arraykit.stft import near_unit, stft, stft_frequencies
@@ -258,17 +259,20 @@ def diagnose_recording(
         if w.shape != (freqs.size, n_mics):
             raise v.fail("weights", weights, f"must have shape ({freqs.size}, {n_mics})")
     else:
-        w = weights_for(
-            method,
-            geometry,
-            freqs,
-            direction=look_t,
-            noise_cov=noise_cov,
-            mixture_cov=lambda: covariance(X),
-            loading=loading,
-            c=c,
-        )
-    w_das = delay_and_sum(geometry, look_t, freqs, c=c)
+        # as `beamform` designs it: for the microphones that hold anything (a dead one
+        # made MPDR null the talker, read here as 34.5 dB of self-cancellation)
+        w = live_weights(
+            X, geometry, None,
+            lambda Xl, gl, _: weights_for(
+                method, gl, freqs, direction=look_t,
+                noise_cov=(
+                    noise_cov if len(Xl) == n_mics
+                    else _noise_covariance(Xl, fs, x.shape[1], nfft, noise)
+                ),
+                mixture_cov=lambda: covariance(Xl), loading=loading, c=c,
+            ),
+        )  # fmt: skip
+    w_das = live_weights(X, geometry, None, lambda _, gl, __: delay_and_sum(gl, look_t, freqs, c=c))
 
     power = np.mean(np.abs(X) ** 2, axis=0)  # (F, T) the steered reference
     floor = np.maximum(np.real(np.einsum("fmm->f", noise_cov)) / n_mics, 1e-300)
