@@ -238,14 +238,21 @@ def test_live_tells_why_no_direction_is_given_once(tmp_path, capsys):
     wav, _ = _talker_wav(tmp_path, 8000)
     y = read_audio(wav)[0]
     copies = write_audio(tmp_path / "copies.wav", np.repeat(y[:1], 4, axis=0), 16000)
-    assert main(["live", "--device", str(copies), "--geometry", "respeaker-usb-4mic"]) == 0
+    said = _no_direction_once(copies, capsys)
+    assert said.startswith("arraykit live: no directional source on this grid: every channel")
+    assert "Check the wiring and the channel map" in said
+
+
+def _no_direction_once(path, capsys) -> str:
+    """`live` on the 0.5 s WAV `path`: four blocks of "no directional source" on stdout,
+    the reason once on stderr (returned) before the summary."""
+    assert main(["live", "--device", str(path), "--geometry", "respeaker-usb-4mic"]) == 0
     out, err = capsys.readouterr()
     lines = out.strip().splitlines()
     assert len(lines) == 4 and all(s.endswith("s  no directional source") for s in lines)
     said = err.strip().splitlines()
     assert len(said) == 2 and said[1].startswith("4 blocks, 0.50 s"), err
-    assert said[0].startswith("arraykit live: no directional source on this grid: every channel")
-    assert "Check the wiring and the channel map" in said[0]
+    return said[0]
 
 
 def test_live_names_a_dead_channel_once_and_one_channel_alone_gives_no_direction(tmp_path, capsys):
@@ -271,13 +278,8 @@ def test_live_names_a_dead_channel_once_and_one_channel_alone_gives_no_direction
     lone = np.zeros_like(y)
     lone[1] = y[1]
     path = write_audio(tmp_path / "lone.wav", lone, 16000)
-    assert main(["live", "--device", str(path), "--geometry", "respeaker-usb-4mic"]) == 0
-    out, err = capsys.readouterr()
-    lines = out.strip().splitlines()
-    assert len(lines) == 4 and all(s.endswith("s  no directional source") for s in lines)
-    said = err.strip().splitlines()
-    assert len(said) == 2 and said[1].startswith("4 blocks, 0.50 s"), err
-    assert said[0].startswith("arraykit live: one channel alone: only channel 1"), err
+    said = _no_direction_once(path, capsys)
+    assert said.startswith("arraykit live: one channel alone: only channel 1"), said
 
 
 def test_live_on_a_terminal_refreshes_lines_that_fit_and_scrolls_longer_ones(monkeypatch, capsys):
