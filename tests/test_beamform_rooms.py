@@ -261,7 +261,8 @@ def test_a_dead_channel_gets_no_weight_and_costs_nothing_else():
     superdirective's supergain weights lost the cancellation they rely on (SI-SDR gain
     -34.7 dB, SNR gain -1.9 dB, against +0.1 and +7.0 intact). Now every design is made
     for the seven live microphones and the dead one gets no weight: each method's gains
-    within 0.5 dB of the intact array's (measured within 0.1)."""
+    within 0.5 dB of the intact array's (measured within 0.1); one at -120 dB, which
+    did the same, too (``live_channels``: more than 30 dB under the others is dead)."""
     from arraykit.beamform import compare_methods
 
     g = ak.ArrayGeometry.circular(8, 0.05)
@@ -275,16 +276,18 @@ def test_a_dead_channel_gets_no_weight_and_costs_nothing_else():
         FS, room_dim=(5.0, 4.0, 3.0), rt60=0.35, snr_db=30.0, seed=0,
     )  # fmt: skip
     scores = {}
-    for dead in ((), (3,)):
+    for dead, scale in (((), 1.0), ((3,), 0.0), ((5,), 1e-6)):  # all zero, or at -120 dB
         x, image = scene.signals.copy(), scene.images[0].copy()
-        x[list(dead)] = image[list(dead)] = 0.0
+        x[list(dead)] *= scale
+        image[list(dead)] *= scale
         got = compare_methods(
             x, FS, g, (60.0, 0.0), target_image=image, noise=(0.0, LEAD - 0.02),
             nulls=[(150.0, 0.0)],
         )  # fmt: skip
         scores[dead] = {s.method: (s.snr_gain_db, s.si_sdr_gain_db) for s in got}
     for method, intact in scores[()].items():
-        np.testing.assert_allclose(scores[(3,)][method], intact, atol=0.5, err_msg=method)
+        for dead in ((3,), (5,)):
+            np.testing.assert_allclose(scores[dead][method], intact, atol=0.5, err_msg=method)
     x = scene.signals.copy()
     x[3] = 0.0
     for method in ("mvdr", "mpdr", "superdirective"):

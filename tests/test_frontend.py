@@ -1020,25 +1020,26 @@ def test_a_dead_channel_is_not_steered_and_the_voice_keeps_its_level() -> None:
     """Fault injection: with one channel all zero the track was found (130 degrees) but its
     voice came out about 43 dB under the intact run's (channel 2 dead: -49.1 dB against
     -6.3): MVDR put its distortionless response through the dead microphone, where there
-    is no power to minimise, and nulled the talker on the five others. Now a channel all
-    zero so far gets no weight: within 3 dB of the intact level (measured -4.8, and -3.6
-    with channels 2 and 5 dead, where a second, false track also appears)."""
+    is no power to minimise, and nulled the talker on the five others; a channel at -120
+    dB did the same. Now a dead channel so far (all zero, or more than 30 dB under the
+    others: ``live_channels``) gets no weight: within 3 dB of the intact level (measured
+    -4.8, and -3.6 with channels 2 and 5 dead, where a second, false track also appears)."""
     six = ak.load_geometry("respeaker-6mic")
     sc = ak.sim.simulate(six, [ak.sim.Source(ak.sim.speech_like(1.5, FS, seed=7), 130.0)],
                          FS, rt60=0.2, snr_db=25, seed=4, max_order=4)  # fmt: skip
     level = {}
-    for dead in ((), (2,), (2, 5)):
+    for dead, scale in (((), 1.0), ((2,), 0.0), ((2, 5), 0.0), ((4,), 1e-6)):
         x = sc.signals.copy()
-        x[list(dead)] = 0.0
+        x[list(dead)] *= scale  # all zero, or at -120 dB
         pipe = Pipeline(six, FS)
         reports = pipe.process(x) + pipe.finish()
         voice = [r.audio[1][1] for r in reports if 1 in r.audio]  # the talker's track
         assert len(voice) > 10, dead
         level[dead] = 10 * np.log10(np.mean(np.concatenate(voice) ** 2))
         w = pipe.separator.last_weights.get(1)
-        if dead and w is not None:
+        if scale == 0.0 and w is not None:  # steered nowhere (weights on the live ones)
             assert np.all(w[:, list(dead)] == 0)
-    for dead in ((2,), (2, 5)):
+    for dead in ((2,), (2, 5), (4,)):
         assert abs(level[dead] - level[()]) <= 3.0, level
 
 

@@ -32,7 +32,15 @@ from arraykit.geometry import SPEED_OF_SOUND, ArrayGeometry
 from arraykit.steering import check_frame_holds
 from arraykit.stft import istft, stft, stft_frequencies, unit_scale
 
-__all__ = ["MethodScore", "apply_weights", "beamform", "compare_methods", "live_weights"]
+__all__ = [
+    "DEAD_DB",
+    "MethodScore",
+    "apply_weights",
+    "beamform",
+    "compare_methods",
+    "live_channels",
+    "live_weights",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -280,15 +288,32 @@ def _design(
     return live_weights(X, geometry, ref, design)
 
 
+DEAD_DB = -30.0
+"""A channel whose power lies more than this many dB under the median channel's is dead
+(all zero, or nearly: -120 dB nulled the talker as zero did), as ``arraykit check`` calls
+a channel 30 dB under the others "dead or nearly silent"."""
+
+
+def live_channels(power: np.ndarray) -> np.ndarray:
+    """``(M,)`` whether each channel of `power` ``(M,)`` (its power, any scale) is live: not
+    more than :data:`DEAD_DB` under the median of the channels that hold anything (all
+    live when none does)."""
+    held = power[power > 0]
+    if not held.size:
+        return np.ones(power.shape, dtype=bool)
+    return np.asarray(power >= float(np.median(held)) * 10.0 ** (DEAD_DB / 10.0))
+
+
 def live_weights(
     X: np.ndarray,
     geometry: ArrayGeometry,
     ref: int | None,
     design: Callable[[np.ndarray, ArrayGeometry, int | None], np.ndarray],
 ) -> np.ndarray:
-    """Weights ``(F, M)`` from ``design(X, geometry, ref)`` for the microphones of the STFT
-    `X` ``(M, F, T)`` that hold anything, zero for a channel all zero while two or more
-    others are not (a dead microphone, a channel map that points at nothing).
+    """Weights ``(F, M)`` from ``design(X, geometry, ref)`` for the live microphones of the
+    STFT `X` ``(M, F, T)`` (:func:`live_channels`), zero for a dead one (all zero or more
+    than 30 dB under the others: a dead capsule, a channel map that points at nothing)
+    while two or more others are live.
 
     The live microphones are designed as an array of their own
     (:meth:`~arraykit.geometry.ArrayGeometry.subarray`, whose centroid a plane wave is
@@ -298,7 +323,7 @@ def live_weights(
     circle), and superdirective's supergain weights lost the cancellation they rely on.
     With every channel live (or none) this is ``design(X, geometry, ref)`` itself."""
     M = geometry.n_mics
-    live = np.flatnonzero(np.any(X, axis=(1, 2)))
+    live = np.flatnonzero(live_channels(np.einsum("mft,mft->m", X, X.conj()).real))
     if not 2 <= live.size < M:
         return design(X, geometry, ref)
     r = _ref(ref, M)

@@ -90,6 +90,7 @@ from typing import Literal, get_args
 import numpy as np
 
 from arraykit.beamform import lcmv_weights, mvdr_weights
+from arraykit.beamform.apply import live_channels
 from arraykit.beamform.covariance import forgetting_weights
 from arraykit.geometry import SPEED_OF_SOUND, ArrayGeometry, unit_vectors
 from arraykit.stft import StreamingISTFT
@@ -161,7 +162,7 @@ class Separator:
         self._dirs = np.zeros((0, 2))  # the directions of the last redesign of every bin
         self._fresh = True
         self._block = 0
-        self._heard = np.zeros(M, dtype=bool)  # the channels that held anything so far
+        self._power = np.zeros(M)  # each channel's power so far (live_channels)
         self.steered = np.ones(M, dtype=bool)  # the channels the weights steer (see process)
         self._W = np.zeros((0, self.freqs.size, M), dtype=complex)
         # (K, F_g, M, M) and (K, F_g): each track's unnormalised covariance per group of
@@ -276,12 +277,13 @@ class Separator:
         """
         self.last_weights, self.last_gains, self.last_ranges = {}, {}, {}
         M, _, Tb = X.shape
-        # a channel all zero so far (a dead microphone, a map pointing at nothing) is not
-        # steered: MVDR would put the distortionless response through it, where there is
-        # no power to minimise, and null the talker on the others (-44 dB on the 6-mic
-        # circle); with every channel heard (or none yet) nothing changes
-        self._heard |= np.any(X, axis=(1, 2))
-        steered = self._heard if self._heard.any() else np.ones(M, dtype=bool)
+        # a dead channel so far (all zero or 30 dB under the others: a dead microphone, a
+        # map pointing at nothing; live_channels) is not steered: MVDR would put the
+        # distortionless response through it, where there is no power to minimise, and
+        # null the talker on the others (-44 dB on the 6-mic circle); with every channel
+        # live nothing changes
+        self._power += np.einsum("mft,mft->m", X, X.conj()).real
+        steered = live_channels(self._power)
         if not np.array_equal(steered, self.steered):
             self.steered, self._fresh = steered.copy(), True  # redesign every bin now
         ids = list(tracks)
