@@ -1232,6 +1232,18 @@ def test_onset_zones_block_by_block_are_the_zones_of_the_whole_stft(
     assert np.abs(zones.hist - want).sum() <= 0.01 * want.sum()
 
 
+def _clean_run(
+    g: ak.ArrayGeometry, m: scoring.Meeting, opts: FrontendOptions
+) -> tuple[scoring.TrackScore, list]:
+    """One run of the pipeline over the meeting `m` with `opts`: its score, which must hold
+    no swap and no false track, and its reports."""
+    pipe = Pipeline(g, FS, opts)
+    reports = pipe.process(m.scene.signals) + pipe.finish()
+    score = scoring.track_errors(reports, m.truth, m.active, onsets=m.onsets, lag=0.05)
+    assert score.swaps == 0 and score.false_tracks == []
+    return score, reports
+
+
 @pytest.mark.slow
 def test_onset_zones_confirm_a_talker_starting_over_another_sooner() -> None:
     # four-microphone array, meeting seed 33 (not one of the benchmark's 0-15): B starts
@@ -1242,10 +1254,7 @@ def test_onset_zones_confirm_a_talker_starting_over_another_sooner() -> None:
     delays = {}
     for zones in (False, True):
         opts = FrontendOptions(zones=zones, separation="das", postfilter=False)
-        pipe = Pipeline(g, FS, opts)
-        reports = pipe.process(m.scene.signals) + pipe.finish()
-        score = scoring.track_errors(reports, m.truth, m.active, onsets=m.onsets, lag=0.05)
-        assert score.swaps == 0 and score.false_tracks == []
+        score, reports = _clean_run(g, m, opts)
         delays[zones] = score.confirm_delays[1]
         if zones:  # chunked as a device delivers it: the same reports
             live = Pipeline(g, FS, opts)
@@ -1272,11 +1281,7 @@ def test_a_talker_starting_over_an_established_one_is_confirmed_sooner(
     delays = {}
     for ratio in (0.6, 0.5):  # 0.6: peak_ratio's, i.e. off
         opts = FrontendOptions(onset_ratio=ratio, separation="das", postfilter=False)
-        pipe = Pipeline(six, FS, opts)
-        reports = pipe.process(m.scene.signals) + pipe.finish()
-        score = scoring.track_errors(reports, m.truth, m.active, onsets=m.onsets, lag=0.05)
-        assert score.swaps == 0 and score.false_tracks == []
-        delays[ratio] = score.confirm_delays[1]
+        delays[ratio] = _clean_run(six, m, opts)[0].confirm_delays[1]
     assert delays[0.6] >= 0.4
     assert delays[0.5] <= 0.27  # issue target 0.3 s
 
