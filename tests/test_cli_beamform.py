@@ -257,6 +257,19 @@ def test_direction_auto_from_one_channel_alone_is_refused(recording, tmp_path, c
     assert not out_path.exists()
 
 
+def test_no_direction_says_what_to_give(recording, tmp_path, capsys):
+    """New-user pass: `beamform IN.wav -o OUT.wav` without a direction said
+    "--direction=None: give exactly one of --direction and --point", a value never typed."""
+    path, _ = recording
+    code, out, err = run(
+        capsys, "beamform", str(path), "--geometry", "respeaker-6mic", "-o",
+        str(tmp_path / "o.wav"),
+    )  # fmt: skip
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "das needs a look direction: give --direction AZ[,EL] (or auto)" in err
+    assert "None" not in err and not (tmp_path / "o.wav").exists()
+
+
 def test_beamform_refuses_to_write_over_its_input(recording, tmp_path, capsys):
     """Issue 12 item 2: ``-o`` naming the input (however spelled) is refused; the input survives."""
     path, _ = recording

@@ -147,6 +147,12 @@ def run_beamform(args: argparse.Namespace) -> int:
     point = parse_numbers(args.point, "--point", 3) if args.point else None
     steered = "steering" in get_design(args.method).needs
     if (args.direction is None) == (point is None) and (steered or point is not None):
+        if args.direction is None:  # neither: say what to give ("--direction=None" read as
+            # a value the user typed)
+            raise InvalidArgumentError(
+                f"{args.method} needs a look direction: give --direction AZ[,EL] (or auto) "
+                "or --point X,Y,Z"
+            )
         raise InvalidArgumentError(
             f"--direction={args.direction!r}: give exactly one of --direction and --point"
         )
