@@ -38,7 +38,7 @@ from arraykit.doa.statistics import BandStatistics
 from arraykit.errors import NoSourceError
 from arraykit.geometry import directions_from_vectors
 
-__all__ = ["dead_warning", "lone_reason", "no_source", "run"]
+__all__ = ["copies_warning", "dead_warning", "lone_reason", "no_source", "run"]
 
 
 def run(plan: Plan, stats: BandStatistics) -> DOAResult:
@@ -121,7 +121,8 @@ def run(plan: Plan, stats: BandStatistics) -> DOAResult:
         num_sources=K,
         count_reason=counted.reason
         + ("" if weak is None else f"; warning: {weak}")
-        + ("" if not stats.dead else f"; {dead_warning(stats.dead, geometry.n_mics)}"),
+        + ("" if not stats.dead else f"; {dead_warning(stats.dead, geometry.n_mics)}")
+        + ("" if not stats.copies else f"; {copies_warning(stats.copies)}"),
         mirror=mirror,
         positions=positions,
         points=plan.points,
@@ -156,6 +157,16 @@ def dead_warning(dead: tuple[int, ...], n_mics: int) -> str:
         f"warning: channel(s) {which} all zero (a dead microphone or a channel map that "
         f"points at nothing: `arraykit check` names them); located from the other "
         f"{n_mics - len(dead)}, whose pairs alone carry the map"
+    )
+
+
+def copies_warning(copies: tuple[tuple[int, int], ...]) -> str:
+    """The warning on channels bit-identical to another (``(copy, original)`` pairs)."""
+    which = ", ".join(f"{c} is a copy of channel {o}" for c, o in copies)
+    return (
+        f"warning: channel {which} (bit-identical: a channel map that lists a channel twice, "
+        "or a wiring fault; `arraykit check` names copies); located without the copy, "
+        "which would pull the map toward a zero delay between the two"
     )
 
 

@@ -265,12 +265,19 @@ def locate_cov(
     # silence is an outcome, as in locate: 0 sources, or NoSourceError for a given count
     silence = None if np.any(C) else "silence: the covariance is zero in every bin"
     power = np.einsum("fmm->m", C).real  # (M,) each channel's power over the band
-    return run(
-        plan,
-        _stats.BandStatistics(
-            cov=C, n_frames=T, whitened=False, no_source=silence, dead=_stats.dead_channels(power)
-        ),
+    copies = _stats.copied_channels(C, cov=True)
+    if copies:  # the searches read the other channels' pairs alone
+        C = _stats.without(C.transpose(1, 0, 2), copies).transpose(1, 0, 2)
+        C[:, :, [c for c, _ in copies]] = 0
+    stats = _stats.BandStatistics(
+        cov=C,
+        n_frames=T,
+        whitened=False,
+        no_source=silence,
+        dead=_stats.dead_channels(power),
+        copies=copies,
     )
+    return run(plan, stats)
 
 
 def locate_blocks(
@@ -340,7 +347,10 @@ def locate_blocks(
         sl = slice(t0, t0 + frames_per_block)
         why = band_reason(full[sl], inband[sl], plan.freq_range)
         try:
-            res = run(plan, _stats.BandStatistics(X=Xb[:, :, sl], no_source=why, dead=dead))
+            part = _stats.BandStatistics(
+                X=Xb[:, :, sl], no_source=why, dead=dead, copies=stats.copies
+            )
+            res = run(plan, part)
         except NoSourceError as e:  # a fixed count in a block with no source
             res = no_source(plan, None, e.reason)
         if prev is not None and res.num_sources > 1 and len(prev) == res.num_sources:

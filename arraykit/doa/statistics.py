@@ -34,7 +34,15 @@ from arraykit.doa.srp import phat_covariance, phat_cross_spectra
 from arraykit.doa.subspace import covariance
 from arraykit.stft import near_unit
 
-__all__ = ["BandStatistics", "dead_channels", "first_heard", "from_signals", "from_stft"]
+__all__ = [
+    "BandStatistics",
+    "copied_channels",
+    "dead_channels",
+    "first_heard",
+    "from_signals",
+    "from_stft",
+    "without",
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,6 +66,8 @@ class BandStatistics:
     # when accumulated for PHAT)
     zone_frames: np.ndarray | None = None
     dead: tuple[int, ...] = ()  # channels all zero while others are not (a hardware fault)
+    # (copy, original): channels bit-identical to an earlier one, left out (zeroed) of X
+    copies: tuple[tuple[int, int], ...] = ()
 
     def __post_init__(self) -> None:
         if self.X is not None and self.n_frames is None:
@@ -119,9 +129,11 @@ def from_stft(
     # laid out (F_band, M, T) in memory, the order in which the searches multiply it
     Xb = np.ascontiguousarray(X[:, band, :].transpose(1, 0, 2)).transpose(1, 0, 2)
     dead = dead_channels(X)
+    copies = copied_channels(X)
     power = np.abs(X[first_heard(X, dead)]) ** 2  # (F_all, T) the first channel that holds any
     why = _confidence.band_reason(power.sum(0), power[band].sum(0), freq_range)
-    stats = BandStatistics(X=Xb, no_source=why, dead=dead)
+    stats = BandStatistics(X=without(Xb, copies), no_source=why, dead=dead, copies=copies)
+    Xb = stats.frames()
     with np.errstate(over="ignore", invalid="ignore"):  # checked below
         read = [stats.phat()] if phat else []
         if cov:
@@ -172,31 +184,98 @@ def from_signals(
         zero = np.zeros((F, n_mics, n_mics), np.complex64)
         return BandStatistics(n_frames=T, phat_spectra=zero, no_source=silence)
     dead = dead_channels(x)
+    copies = copied_channels(x)
     if frames or (phat and cov):
-        x = _near_one(_checked_signals(signals, n_mics))
+        x = without(_near_one(_checked_signals(signals, n_mics)), copies)
         return BandStatistics(
             X=stft_band(x, sft, band),
             no_source=band_share(x, sft, band, freq_range, dead),
             dead=dead,
+            copies=copies,
         )
-    x = _near_one(x)
+    x = without(_near_one(x), copies)
     kept: list[np.ndarray] | None = [] if zones else None
     stat = _band_statistic(x, sft, band, T, phat=phat, keep=kept)
     if not (stat.any() and np.isfinite(stat).all()):
         # NaN or inf samples (every one reaches the statistic), silence, or samples
         # beyond the range of the precision (overflow): look closer
-        x = _checked_signals(signals, n_mics)
+        x = without(_checked_signals(signals, n_mics), copies)
         kept = [] if zones else None
         stat = _band_statistic(_unit_peak(x), sft, band, T, phat=phat, keep=kept)
     why = band_share(x, sft, band, freq_range, dead)
     Z = None if not kept else np.concatenate(kept, axis=2).transpose(1, 0, 2)  # (M, F, T)
     if phat:
         return BandStatistics(
-            n_frames=T, phat_spectra=stat, no_source=why, zone_frames=Z, dead=dead
+            n_frames=T, phat_spectra=stat, no_source=why, zone_frames=Z, dead=dead, copies=copies
         )
     return BandStatistics(
-        n_frames=T, cov=stat, no_source=why, whitened=False, zone_frames=Z, dead=dead
+        n_frames=T,
+        cov=stat,
+        no_source=why,
+        whitened=False,
+        zone_frames=Z,
+        dead=dead,
+        copies=copies,
     )
+
+
+COPY_RTOL = 1e-5
+"""Relative tolerance of a covariance's copies (single-precision rounding; two real
+microphones differ by their sensor noise, far more)."""
+
+
+def copied_channels(x: np.ndarray, *, cov: bool = False) -> tuple[tuple[int, int], ...]:
+    """``(copy, original)`` for each channel (row) of `x` ``(M, ...)`` that is bit-identical
+    to an earlier one and not all zero: a channel map that lists a channel twice, or a
+    wiring fault. Two distinct microphones never record the same samples (their sensor
+    noise alone differs), and a copy pulls a map toward directions where the pair's delay
+    is zero: 90 degrees at confidence 0.97 for a talker at 40 on a 4-mic square. With
+    `cov`, `x` is a covariance ``(F, M, M)``: channels ``i`` and ``j`` are copies when their
+    powers and their entries with every other channel agree within :data:`COPY_RTOL` (a
+    covariance's rows of copies differ by the rounding of its products: a live forgetting
+    covariance of six copies split them 4 + 2 bit for bit). ``()`` when
+    fewer than two distinct channels hold anything (every channel one signal is
+    :func:`arraykit.doa.confidence.in_phase_reason`'s to answer)."""
+    if cov:
+        M = x.shape[1]
+        power = np.einsum("fmm->mf", x)  # (M, F)
+        heard = [m for m in range(M) if power[m].any()]
+
+        def same(i: int, j: int) -> bool:
+            rest = [k for k in range(M) if k not in (i, j)]
+            return bool(
+                np.allclose(power[i], power[j], rtol=COPY_RTOL, atol=0.0)
+                and np.allclose(x[:, i, rest], x[:, j, rest], rtol=COPY_RTOL, atol=0.0)
+            )
+    else:
+        rows = x.reshape(x.shape[0], -1)
+        heard = [m for m in range(rows.shape[0]) if rows[m].any()]
+        probe = rows[:, :: max(1, rows.shape[1] // 64)]  # a quick look, then the whole rows
+
+        def same(i: int, j: int) -> bool:
+            return np.array_equal(probe[i], probe[j]) and np.array_equal(rows[i], rows[j])
+
+    if len(heard) < 3:
+        return ()
+    found: list[tuple[int, int]] = []
+    for k, i in enumerate(heard):
+        copies = {c for c, _ in found}
+        original = next((j for j in heard[:k] if j not in copies and same(i, j)), None)
+        if original is not None:
+            found.append((i, original))
+    if len(heard) - len(found) < 2:
+        return ()
+    return tuple(found)
+
+
+def without(x: np.ndarray, copies: tuple[tuple[int, int], ...]) -> np.ndarray:
+    """`x` ``(M, ...)`` with the copies' rows set to zero (a copy of the input), so that the
+    searches read the other channels' pairs alone; `x` itself when there is none."""
+    if not copies:
+        return x
+    out = np.array(x, copy=True)
+    out[[c for c, _ in copies]] = 0
+    return out
 
 
 def dead_channels(x: np.ndarray) -> tuple[int, ...]:
