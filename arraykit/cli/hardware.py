@@ -401,7 +401,7 @@ def run_led(args: argparse.Namespace) -> int:
 
 
 def run_live(args: argparse.Namespace) -> int:
-    from arraykit.doa.run import dead_warning
+    from arraykit.doa.run import dead_warning, lone_reason
     from arraykit.hardware.control import profiles_with_control
     from arraykit.live import FREQ_RANGE, NFFT, SILENCE, LiveStats, track
 
@@ -479,7 +479,8 @@ def run_live(args: argparse.Namespace) -> int:
                 )
                 line = f"{est.time:7.2f} s  {dirs}{chip}{lost}{others}"
                 M = dev.geometry.n_mics  # the others locate (one alone: no_source says it)
-                if est.dead and len(est.dead) < M - 1 and "dead channels" not in said:
+                alone = lone_reason(est.dead, M) is not None
+                if est.dead and not alone and "dead channels" not in said:
                     said.add("dead channels")  # once
                     if open_line:
                         print(flush=True)

@@ -285,7 +285,7 @@ def run_track(args: argparse.Namespace) -> int:
     if heard.any() and not heard.all():  # a dead microphone, a map pointing at nothing
         dead = tuple(int(m) for m in np.flatnonzero(~heard))
         M = dev.geometry.n_mics
-        note = lone_reason(dead, M) if len(dead) == M - 1 else dead_warning(dead, M)
+        note = lone_reason(dead, M) or dead_warning(dead, M)
         print(f"arraykit track: {note}", file=sys.stderr)
     elif pipe.samples_in and not heard.any():
         print("arraykit track: silence: every sample is zero, no talker to track", file=sys.stderr)

@@ -318,13 +318,11 @@ class FrontendOptions:
             "zone_apart",
             "still_sd",
             "onset_apart",
-        )
-        for name in (
-            *positive,
             "separation_memory",
             "separation_max_freq",
             "postfilter_leak_memory",
-        ):
+        )
+        for name in positive:
             set_(self, name, v.positive(name, getattr(self, name)))
         for name in ("memory", "meas_sd", "accel_sd"):
             if getattr(self, name) is not None:
