@@ -440,3 +440,13 @@ def test_an_output_that_cannot_hold_the_table_is_refused_before_any_scene(
     err = capsys.readouterr().err
     assert err.startswith("arraykit: error: campaign.seeds=1000000000: would need about"), err
     assert "3e+09 scenes" in err and not (tmp_path / "big.parquet").exists()
+
+
+def test_a_file_is_no_table_and_a_missing_folder_has_no_parts(tmp_path: Path) -> None:
+    """One look at the path (``stat``): a file is refused by name; a folder not there yet
+    (or made and removed again by a run's writability check) is an empty table."""
+    f = tmp_path / "x.parquet"
+    f.write_text("not a table")
+    with pytest.raises(InvalidArgumentError, match="exists and is not a directory"):
+        ResultTable(f)
+    assert ResultTable(tmp_path / "new.parquet").parts() == []

@@ -28,6 +28,7 @@ times, **the only columns that differ between runs** (:data:`TIMING_COLUMNS`).
 from __future__ import annotations
 
 import os
+import stat
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -86,7 +87,13 @@ class ResultTable:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        if self.path.exists() and not self.path.is_dir():
+        # one look (a run's writability check makes and removes the folder: exists() then
+        # is_dir() could see it made, then gone, and call it a file)
+        try:
+            is_file = not stat.S_ISDIR(self.path.stat().st_mode)
+        except (FileNotFoundError, NotADirectoryError):
+            is_file = False
+        if is_file:
             raise v.fail(
                 "output", str(path), "exists and is not a directory (a campaign table is one)"
             )
