@@ -26,6 +26,7 @@ import soundfile as sf
 import arraykit as ak
 from arraykit.cli import main
 from arraykit.frontend import FrontendOptions, Pipeline, scoring
+from arraykit.frontend.activity import make_activity
 from arraykit.stft import StreamingISTFT, StreamingSTFT
 
 FS = 16000
@@ -1041,6 +1042,32 @@ def test_a_dead_channel_is_not_steered_and_the_voice_keeps_its_level() -> None:
             assert np.all(w[:, list(dead)] == 0)
     for dead in ((2,), (2, 5), (4,)):
         assert abs(level[dead] - level[()]) <= 3.0, level
+
+
+@pytest.mark.parametrize("kind", ["energy", "webrtc", "both"])
+def test_a_channel_offset_is_not_heard_as_a_noise_floor(kind: str) -> None:
+    """Fault injection: a DC offset on one channel (a cheap microphone's bias, as loud as
+    the talker) was read by the energy detector as a steady floor: the meetings' activity
+    fell from 0.67 to 0.25 and the first talker was confirmed 0.79 s after onset instead
+    of 0.09 s. Each detector now takes each channel's mean out of the block: the activity
+    with the offset is the activity without it."""
+    sc = ak.sim.simulate(ak.load_geometry("respeaker-usb-4mic"),
+                         [ak.sim.Source(ak.sim.talk(4.0, FS, ((1.0, 3.0),), seed=3), 60.0)],
+                         FS, rt60=0.2, snr_db=30, seed=2, max_order=4)  # fmt: skip
+    x = sc.signals / np.max(np.abs(sc.signals)) * 0.3
+    offset = x.copy()
+    offset[1] += np.sqrt(np.mean(x**2))  # as loud as the talker, on one channel
+    n = 768  # the 4-mic pipeline's block (3 hops of 256)
+    acts = {}
+    for name, sig in (("clean", x), ("offset", offset)):
+        act = make_activity(kind, FS)
+        acts[name] = np.array([act(sig[:, b : b + n]) for b in range(0, sig.shape[1] - n, n)])
+    t = np.arange(len(acts["clean"])) * n / FS
+    talking = (t > 1.1) & (t < 2.9)
+    assert np.mean(acts["clean"][talking]) > 0.6, acts["clean"]  # it hears the talker
+    if kind != "webrtc":  # the level-normalised VAD alone hears speech in sensor noise
+        assert np.mean(acts["clean"][t < 0.9]) < 0.2, acts["clean"]
+    np.testing.assert_allclose(acts["offset"], acts["clean"], atol=1e-6)
 
 
 def test_a_44k1_recording_is_tracked_with_the_default_activity(tmp_path: Path) -> None:

@@ -19,6 +19,11 @@ Two detectors behind one :class:`Activity` protocol, chosen by
   floor (a fan, steady and loud, is speech to the level-normalised VAD in nearly
   every block, and never above its own floor).
 - ``"none"``: always 1 (every block localised).
+
+Each detector first takes each channel's mean out of the block (a high-pass at about
+20 Hz for the pipeline's 48-59 ms blocks): a microphone's DC offset is no sound, and the
+energy detector read one as loud as the talkers as a steady floor (activity 0.67 -> 0.25
+on the meetings, the first talker confirmed 0.79 s after onset instead of 0.09 s).
 """
 
 from __future__ import annotations
@@ -78,6 +83,7 @@ class EnergyActivity:
 
     def __call__(self, block: np.ndarray) -> float:
         x = np.asarray(block, dtype=float)
+        x = x - x.mean(axis=-1, keepdims=True)  # each channel's offset: no sound, no speech
         level = 10 * np.log10(float(np.mean(x * x)) + 1e-20)
         dt = x.shape[-1] / self.fs
         if self.floor_db is None or level < self.floor_db:
@@ -118,6 +124,7 @@ class WebrtcActivity:
         if self.step > 1:  # block-mean decimation (a crude anti-alias filter is enough here)
             n = mono.size - mono.size % self.step
             mono = mono[:n].reshape(-1, self.step).mean(axis=1)
+        mono = mono - mono.mean() if mono.size else mono  # an offset is not speech
         rms = float(np.sqrt(np.mean(mono * mono))) if mono.size else 0.0
         decay = 10 ** (-6 / 20 * (x.shape[-1] / self.fs) / 10.0)
         self._peak = max(rms, self._peak * decay)
