@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from arraykit.beamform import RecursiveCovariance, steering_vector
+from arraykit.beamform.apply import live_channels
 from arraykit.doa import SrpCovSearch
 from arraykit.doa import sparsity as _sparsity
 from arraykit.doa.confidence import map_floor
@@ -134,8 +135,10 @@ class Localiser:
         zone_apart: float = 40.0,
         zone_support: float = 0.5,
         zone_rival: float = 20.0,
+        one_peak_live: int = 0,
     ) -> None:
         self.geometry = geometry
+        self.one_peak_live = int(one_peak_live)
         self.freqs = np.asarray(freqs, dtype=float)
         alpha = float(np.exp(-hop_seconds / memory))
         self.cov = RecursiveCovariance(self.freqs.size, geometry.n_mics, alpha=alpha)
@@ -203,7 +206,8 @@ class Localiser:
         if self.zones is not None:  # every block: the zones' onset test reads the last one
             self.zones.update(X_band)
         empty = np.zeros(0)
-        if not active or not np.any(np.diagonal(R, axis1=1, axis2=2).real):  # PSD: 0 iff diag 0
+        power = np.diagonal(R, axis1=1, axis2=2).real.sum(axis=0)  # (M,)
+        if not active or not np.any(power):  # PSD: 0 iff diag 0
             return Detections(empty, empty, empty, empty, empty)
         az, el, p0, spec = self.search(R)
         floor = map_floor(spec)
@@ -213,6 +217,8 @@ class Localiser:
         found = [(az, el, 1.0)]
         self._n += 1  # searched blocks; the deflated search runs every `deflate_every`
         more = self.max_sources - 1 if self._n % self.deflate_every == 0 else 0
+        if more and np.count_nonzero(live_channels(power)) <= self.one_peak_live:
+            more = 0  # dead channels leave an array too small for a deflated peak
         for n in range(more):
             if h0 <= 0:
                 break

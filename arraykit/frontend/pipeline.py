@@ -55,6 +55,12 @@ __all__ = ["LATENCY_BOUND", "BlockReport", "FrontendOptions", "Pipeline", "Track
 LATENCY_BOUND = 0.064
 """The latency (s) the default block length stays within (issue 14's bound)."""
 
+FEW_MICS = 4
+"""Arrays of at most this many microphones get the defaults for few microphones (frames,
+memory, one peak per block, onset zones, the tracker's noise); with dead channels the
+default of one peak per block follows the live ones (with two of the 6-mic circle's six
+dead, the deflated peak of the four left started a false track in every trial)."""
+
 FRAME = 0.016
 """Seconds: the default STFT frame is the largest power of two within it (256 samples at
 16 kHz, 512 at 44.1 and 48 kHz) on arrays of more than four microphones."""
@@ -133,7 +139,8 @@ class FrontendOptions:
         15 degrees from every talker, most of them 150-180 degrees from the first peak
         (a residue of the projection, not a talker): they started 15 of its 18 false
         tracks and pulled tracks off their talkers (16 meetings: 18 false tracks and 19
-        identity swaps with 2 peaks, 3 and 7 with 1)
+        identity swaps with 2 peaks, 3 and 7 with 1). The default follows the live
+        channels: while dead ones leave four or fewer, one peak per block
     deflate_every : search the deflated covariance (the second peak on) every this many
         localised blocks (1: every one). On the 16 six-microphone meetings 2 gave a
         median / p90 error of 2.6 / 7.5 degrees (1: 2.8 / 8.6) but one identity swap
@@ -457,7 +464,7 @@ class Pipeline:
             why = f"is too low for the band up to {top:g} Hz (freq_range)"
             raise v.fail("fs", fs, f"{why}: the front end needs fs >= {2 * top:g} Hz")
         M = geometry.n_mics
-        few = M <= 4  # noisier directions: see FrontendOptions (nfft, max_sources, zones, tracker)
+        few = M <= FEW_MICS  # noisier directions: see FrontendOptions (nfft, max_sources, zones, tracker)
         frame_s = FEW_MICS_FRAME if few else FRAME
         nfft = opts.nfft or int(2 ** math.floor(math.log2(frame_s * self.fs)))
         self.nfft, self.hop = nfft, nfft // 2
@@ -495,6 +502,8 @@ class Pipeline:
             hop_seconds=hop_s,
             memory=memory,
             max_sources=opts.max_sources or (1 if few else 2),
+            # the default follows the microphones left when some are dead
+            one_peak_live=FEW_MICS if opts.max_sources is None else 0,
             peak_ratio=opts.peak_ratio,
             onset_ratio=opts.onset_ratio,
             onset_apart=opts.onset_apart,
