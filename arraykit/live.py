@@ -176,6 +176,10 @@ def track(
         if X.shape[2] == 0:  # a stream's last few samples, short of a frame
             return None
         R = cov.update(X)  # (F, M, M)
+        silent = dead_channels(X)  # a microphone that went silent in this block
+        if silent:  # is dead from now on, not a decaying past: named, left out
+            cov.forget_channels(silent)
+            R = cov.value
         why: str | None = SILENCE
         dead: tuple[int, ...] = ()
         if np.any(R):

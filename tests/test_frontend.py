@@ -1017,6 +1017,30 @@ def test_track_names_a_dead_channel_one_channel_alone_and_silence(tmp_path: Path
     assert len(capsys.readouterr().err.splitlines()) == 2
 
 
+def test_track_names_a_channel_that_dies_mid_run(tmp_path: Path, capsys) -> None:
+    """Fault injection: a microphone that went silent during a ``track`` run was named
+    nowhere (the note at the end covers a channel silent throughout). Now the block where
+    the beamformers leave it out carries a ``dead_channels`` event in the JSON lines and
+    one stderr line says when and which."""
+    six = ak.load_geometry("respeaker-6mic")
+    sc = ak.sim.simulate(six, [ak.sim.Source(ak.sim.speech_like(2.0, FS, seed=7), 130.0)],
+                         FS, rt60=0.2, snr_db=25, seed=4, max_order=4)  # fmt: skip
+    x = sc.signals / np.abs(sc.signals).max() * 0.5
+    x[2, int(0.8 * FS) :] = 0.0
+    ak.io.write_audio(tmp_path / "dies.wav", x, FS)
+    out = tmp_path / "out"
+    assert main(["track", str(tmp_path / "dies.wav"), "--geometry", "respeaker-6mic",
+                 "-o", str(out)]) == 0  # fmt: skip
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and re.match(
+        r"arraykit track: [\d.]+ s: channel\(s\) 2 went silent", err[0]
+    )
+    lines = [json.loads(s) for s in (out / "tracks.jsonl").read_text().splitlines()]
+    events = [e for r in lines for e in r["events"] if e["type"] == "dead_channels"]
+    assert len(events) == 1 and events[0]["channels"] == [2], events
+    assert 0.8 < events[0]["t"] < 0.8 + 0.9  # LIVE_MEMORY: 30 dB in 0.7 s, and a block
+
+
 def test_a_dead_channel_is_not_steered_and_the_voice_keeps_its_level() -> None:
     """Fault injection: with one channel all zero the track was found (130 degrees) but its
     voice came out about 43 dB under the intact run's (channel 2 dead: -49.1 dB against
@@ -1046,6 +1070,29 @@ def test_a_dead_channel_is_not_steered_and_the_voice_keeps_its_level() -> None:
             assert np.all(w[:, list(dead)] == 0)
     for dead in ((2,), (2, 5), (4,)):
         assert abs(level[dead] - level[()]) <= 3.0, level
+
+
+def test_a_channel_that_dies_mid_run_is_no_longer_steered() -> None:
+    """Fault injection: a microphone that died 1.5 s into a 4 s talker stayed steered (the
+    channel powers that pick the live ones were summed over the whole run), and the
+    track's voice fell 15-35 dB from then on. Now they forget over ``LIVE_MEMORY``
+    (0.1 s): from 0.8 s after the death the voice is within 3 dB of the intact run's."""
+    six = ak.load_geometry("respeaker-6mic")
+    sc = ak.sim.simulate(six, [ak.sim.Source(ak.sim.speech_like(4.0, FS, seed=7), 130.0)],
+                         FS, rt60=0.2, snr_db=25, seed=4, max_order=4)  # fmt: skip
+    level = {}
+    for dies in (False, True):
+        x = sc.signals.copy()
+        if dies:
+            x[2, int(1.5 * FS) :] = 0.0
+        pipe = Pipeline(six, FS)
+        reports = pipe.process(x) + pipe.finish()
+        assert {t.id for r in reports for t in r.tracks} == {1}
+        late = [y for r in reports if 1 in r.audio for s, y in [r.audio[1]] if s >= 2.3 * FS]
+        level[dies] = 10 * np.log10(np.mean(np.concatenate(late) ** 2))
+        if dies:
+            assert not pipe.separator.steered[2]
+    assert abs(level[True] - level[False]) <= 3.0, level
 
 
 @pytest.mark.parametrize("kind", ["energy", "webrtc", "both"])

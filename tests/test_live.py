@@ -259,8 +259,10 @@ def test_live_names_a_dead_channel_once_and_one_channel_alone_gives_no_direction
     """Fault injection: a WAV with channel 2 all zero gave `live` the right direction and
     never a word about the dead microphone (``arraykit doa`` names it); with one channel
     alone `live` blamed "noise, a diffuse field, or talkers who have stopped". Now the
-    dead channel is named once on stderr, and one channel alone shows "no directional
-    source" with its own reason once (a fixed count's NoSourceError is caught: no exit 2)."""
+    dead channel is named once on stderr, also when it dies during the run (its rows of
+    the covariance are forgotten then, not left to decay), and one channel alone shows "no
+    directional source" with its own reason once (a fixed count's NoSourceError is
+    caught: no exit 2)."""
     from arraykit.io import read_audio, write_audio
 
     wav, _ = _talker_wav(tmp_path, 8000)
@@ -275,6 +277,14 @@ def test_live_names_a_dead_channel_once_and_one_channel_alone_gives_no_direction
     said = err.strip().splitlines()
     assert len(said) == 2 and said[1].startswith("4 blocks, 0.50 s"), err
     assert said[0].startswith("arraykit live: warning: channel(s) 2 all zero"), err
+    # a channel that dies during the run: its decaying past was never zero, never named
+    dies = y.copy()
+    dies[2, 3000:] = 0.0
+    path = write_audio(tmp_path / "dies.wav", dies, 16000)
+    assert main(["live", "--device", str(path), "--geometry", "respeaker-usb-4mic"]) == 0
+    out, err = capsys.readouterr()
+    said = err.strip().splitlines()
+    assert len(said) == 2 and said[0].startswith("arraykit live: warning: channel(s) 2 all"), err
     lone = np.zeros_like(y)
     lone[1] = y[1]
     path = write_audio(tmp_path / "lone.wav", lone, 16000)

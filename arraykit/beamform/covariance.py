@@ -228,6 +228,15 @@ class RecursiveCovariance:
         self._R[:] = 0
         self._weight = 0.0
 
+    def forget_channels(self, channels: tuple[int, ...]) -> None:
+        """Forget what these channels held (their rows and columns become zero): a
+        microphone that went silent, whose decaying past would otherwise stay in the
+        estimate, never exactly zero."""
+        if channels:
+            idx = list(channels)
+            self._R[:, idx, :] = 0
+            self._R[:, :, idx] = 0
+
     @property
     def value(self) -> np.ndarray:
         """The current estimate ``(F, M, M)`` (zeros before the first update)."""

@@ -38,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Speech activity, several directions per block, tracks with persistent "
         "IDs and one beamformer per track. Writes DIR/tracks.jsonl (one JSON object per "
         "block: t, tracks [id, azimuth, elevation, activity, level_db], events [born, "
-        "ended, frames_lost]) and DIR/track-<id>.wav (mono, the input's rate, sample n "
+        "ended, frames_lost, dead_channels]) and DIR/track-<id>.wav (mono, the input's rate, sample n "
         "of every file is sample n of the input).",
     )
     p.add_argument("input", nargs="?", metavar="IN.wav", help="a recording (else --device)")
@@ -230,6 +230,8 @@ def run_track(args: argparse.Namespace) -> int:
     if extra_sink is not None:
         sinks.append(extra_sink)
 
+    heard = np.zeros(dev.geometry.n_mics, dtype=bool)  # channels that held anything
+
     def emit(reports: Iterable[Any]) -> None:
         for r in reports:
             line = r.as_dict()
@@ -237,6 +239,9 @@ def run_track(args: argparse.Namespace) -> int:
                 s.write(line)
             for tid, (start, samples) in r.audio.items():
                 files.write(tid, start, samples)
+            for e in r.events:  # a microphone that dies or comes back during the run
+                if e.kind == "dead_channels" and (not e.channels or heard[list(e.channels)].any()):
+                    print(f"arraykit track: {_channels_note(e)}", file=sys.stderr)
             if player is not None:
                 player.play(_strongest(r, pipe.block_n))
             if view is not None:
@@ -246,7 +251,6 @@ def run_track(args: argparse.Namespace) -> int:
 
     expected = 0
     lost = 0
-    heard = np.zeros(dev.geometry.n_mics, dtype=bool)  # channels that held anything
     t_wall = time.perf_counter()
     try:
         with _StopOnSignal() as stop, dev:
@@ -298,6 +302,17 @@ def run_track(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def _channels_note(e: Any) -> str:
+    """The stderr line of a ``"dead_channels"`` event."""
+    if not e.channels:
+        return f"{e.t:.2f} s: every channel live again; the beamformers steer them all"
+    names = ", ".join(str(m) for m in e.channels)
+    return (
+        f"{e.t:.2f} s: channel(s) {names} went silent (all zero or 30 dB under the others: a "
+        "microphone unplugged or failing?); the beamformers leave them out from here"
+    )
 
 
 def _strongest(report: Any, n: int) -> np.ndarray:

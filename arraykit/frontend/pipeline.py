@@ -654,7 +654,11 @@ class Pipeline:
         events = self._events + events
         self._events = []
         dirs = {tr.id: (tr.azimuth, tr.elevation) for tr in tracks}
+        before = self.separator.steered
         outs = self.separator.process(X, frame0, dirs)
+        if self.separator.steered is not before:  # a microphone died (or came back)
+            dead = tuple(int(m) for m in np.flatnonzero(~self.separator.steered))
+            events.append(Event("dead_channels", t, channels=dead))
         start = frame0 * self.hop - (self.nfft - self.hop)
         audio: dict[int, tuple[int, np.ndarray]] = {}
         level: dict[int, float] = {}

@@ -70,12 +70,15 @@ def _wrap(deg: float) -> float:
 
 @dataclass(frozen=True)
 class Event:
-    """Something that happened in a block: ``"born"``, ``"ended"``, ``"frames_lost"``."""
+    """Something that happened in a block: ``"born"``, ``"ended"``, ``"frames_lost"``,
+    ``"dead_channels"`` (`channels`: the microphones the beamformers leave out from now
+    on, all zero or 30 dB under the others; empty when every one is live again)."""
 
     kind: str
     t: float
     id: int | None = None
     frames: int | None = None
+    channels: tuple[int, ...] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"type": self.kind, "t": round(self.t, 6)}
@@ -83,6 +86,8 @@ class Event:
             d["id"] = self.id
         if self.frames is not None:
             d["frames"] = self.frames
+        if self.channels is not None:
+            d["channels"] = list(self.channels)
         return d
 
 
