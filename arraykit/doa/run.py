@@ -24,6 +24,9 @@ and a fixed count that reason as its warning and a confidence of 0.
 
 from __future__ import annotations
 
+import dataclasses
+import weakref
+
 import numpy as np
 
 from arraykit.doa import confidence as _confidence
@@ -31,18 +34,75 @@ from arraykit.doa._steer import Steering
 from arraykit.doa.count import count
 from arraykit.doa.methods.srp_phat import srp_map
 from arraykit.doa.peaks import peaks, peaks_near
-from arraykit.doa.plan import Plan
+from arraykit.doa.plan import Plan, _plan
 from arraykit.doa.refine import refine, refine_points
 from arraykit.doa.result import DOAResult
 from arraykit.doa.statistics import BandStatistics
-from arraykit.errors import NoSourceError
+from arraykit.errors import InvalidArgumentError, NoSourceError
 from arraykit.geometry import directions_from_vectors
 
-__all__ = ["copies_warning", "dead_warning", "lone_reason", "no_source", "run"]
+__all__ = ["clipped_warning", "copies_warning", "dead_warning", "lone_reason", "no_source", "run"]
 
 
 def run(plan: Plan, stats: BandStatistics) -> DOAResult:
-    """Search `plan`'s grid with `stats` (see the module's docstring)."""
+    """Search `plan`'s grid with `stats` (see the module's docstring); with channels left
+    out (dead, copies, clipped) on the array the others make (:func:`_on_live`)."""
+    live = stats.live(plan.geometry.n_mics)
+    if live is not None:
+        done = _on_live(plan, stats, live)
+        if done is not None:
+            return done
+    return _run(plan, stats)
+
+
+_SUBPLANS: weakref.WeakKeyDictionary[Plan, dict[tuple[int, ...], Plan | None]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _on_live(plan: Plan, stats: BandStatistics, live: tuple[int, ...]) -> DOAResult | None:
+    """``num_sources="auto"`` on the live channels as an array of their own (its
+    beamwidth, its least separation, its ``M - 1`` sources), or None where that array is
+    not the same kind (a planar array's two live microphones are a line, whose grid is a
+    half ring) or the count is given. Counted on the whole array with the other
+    channels' rows zero, a 4-mic square with one channel out (rooms 0-31 at RT60 0.3 s /
+    20 dB, each channel in turn) counted one talker right in 66 % of the cases and two
+    in 45 % (one talker: 2 or 3 sources in 43 of 128, up to confidence 0.9); on its three
+    live microphones 76 % and 88 % (three talkers: 78 % before, 0 % now, as an array of
+    three resolves two; the 6-mic circle 100 / 83 / 72 % before, 100 / 84 / 76 % now). A
+    given count keeps the whole array (its directions with two talkers were 0.2-1.3
+    degrees closer there; README, "A clipped channel")."""
+    kept = _SUBPLANS.setdefault(plan, {})
+    if live not in kept:
+        sub = plan.geometry.subarray(list(live))
+        fits = sub.layout == plan.geometry.layout and plan.options.num_sources == "auto"
+        try:
+            kept[live] = (
+                _plan(plan.options, sub, plan.freqs, plan.freq_range, fs=plan.fs, nfft=plan.nfft)
+                if fits
+                else None
+            )
+        except InvalidArgumentError:  # an option the smaller array cannot take
+            kept[live] = None
+    sub_plan = kept[live]
+    if sub_plan is None:
+        return None
+    res = _run(sub_plan, stats.restricted(live))
+    said = _left_out_warnings(stats, plan.geometry.n_mics)
+    return dataclasses.replace(res, count_reason=res.count_reason + said)
+
+
+def _left_out_warnings(stats: BandStatistics, n_mics: int) -> str:
+    """What a result's count reason says of channels dead, copied or clipped."""
+    return (
+        ("" if not stats.dead else f"; {dead_warning(stats.dead, n_mics)}")
+        + ("" if not stats.copies else f"; {copies_warning(stats.copies)}")
+        + ("" if not stats.clipped else f"; {clipped_warning(stats.clipped, stats.clipped_out)}")
+    )
+
+
+def _run(plan: Plan, stats: BandStatistics) -> DOAResult:
+    """:func:`run` on `plan`'s array as it is."""
     geometry = plan.geometry
     method = plan.options.part
     steer = plan.steering()
@@ -121,8 +181,7 @@ def run(plan: Plan, stats: BandStatistics) -> DOAResult:
         num_sources=K,
         count_reason=counted.reason
         + ("" if weak is None else f"; warning: {weak}")
-        + ("" if not stats.dead else f"; {dead_warning(stats.dead, geometry.n_mics)}")
-        + ("" if not stats.copies else f"; {copies_warning(stats.copies)}"),
+        + _left_out_warnings(stats, geometry.n_mics),
         mirror=mirror,
         positions=positions,
         points=plan.points,
@@ -168,6 +227,19 @@ def copies_warning(copies: tuple[tuple[int, int], ...]) -> str:
         "or a wiring fault; `arraykit check` names copies); located without the copy, "
         "which would pull the map toward a zero delay between the two"
     )
+
+
+def clipped_warning(clipped: tuple[int, ...], left_out: bool) -> str:
+    """The warning on channels that clip (flat tops at their peak: too hot for the
+    converter), left out of the search or, where too few others remain, only named."""
+    which = ", ".join(map(str, clipped))
+    did = (
+        "located without them: their flat tops add a distortion the others do not share, "
+        "which made extra sources"
+        if left_out
+        else "too few channels would remain without them: the directions may be off"
+    )
+    return f"warning: channel(s) {which} clip (`arraykit check` names them; lower the gain); {did}"
 
 
 def lone_reason(dead: tuple[int, ...], n_mics: int) -> str | None:
