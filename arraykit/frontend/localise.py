@@ -48,10 +48,17 @@ from arraykit.doa import SrpCovSearch
 from arraykit.doa import sparsity as _sparsity
 from arraykit.doa.confidence import map_floor
 from arraykit.doa.plan import Plan
-from arraykit.frontend.tracking import _angle
+from arraykit.frontend.tracking import _angle as _exact_angle
 from arraykit.geometry import ArrayGeometry
 
 __all__ = ["Detections", "Localiser", "OnsetZones"]
+
+
+def _angle(az1: float, el1: float, az2: float, el2: float) -> float:
+    """The great-circle angle in degrees, rounded to 1e-6: the map's peaks and the atoms
+    lie on grids of whole degrees, and two of them 40 degrees apart must not read
+    39.99999999999999 (a quarter of such pairs did) and fall under a 40 degree rule."""
+    return round(_exact_angle(az1, el1, az2, el2), 6)
 
 
 @dataclass(frozen=True)

@@ -272,23 +272,25 @@ class FrontendOptions:
         (0.59 and 0.45 s) had their new talker's atom the histogram's first, 26-38 degrees
         from such a peak, and left out by `zone_apart`; the blend instead started a track
         between the talkers or pulled the new talker's toward the other (both false tracks
-        there were such blends). With `zone_onset_support` (below), chosen on
-        those meetings (10, 12, 15, 18, 20, 22, 25 and 30 degrees: 1 late onset and a swap
-        with 10, 2 late of 16 from 12 to 25, 4 with 30; false tracks 0-1): late onsets 6 ->
-        2 of 16, median / worst 0.23 / 0.59 -> 0.16 / 0.35 s, false tracks 2 -> 1, no swap
-        either way, median / p90 error 1.82 / 6.51 -> 1.73 / 6.56 degrees (20 alone: 4 of
-        16, 1 false); then checked once on meetings 16-47: 15 -> 5 of 32, 0.26 / 0.74 ->
-        0.21 / 0.45 s, false tracks 2 -> 0, swaps 1 -> 0, 2.22 / 6.99 -> 2.21 / 6.82 degrees.
-        Median SIR gain per track (MVDR and post-filter, 0-15) +14.2 -> +14.3 dB, lowest
-        +10.2 -> +11.3; in 60 s of fan noise still no track
+        there were such blends). With `zone_onset_support` (below), chosen on those
+        meetings (10, 12, 15, 18, 20, 22, 25 and 30 degrees: 1 late onset but a swap with
+        10 and 12, 2 of 16 and no swap from 15 to 25, 4 with 30; false tracks 0-1): late
+        onsets 6 -> 2 of 16, median / worst 0.23 / 0.59 -> 0.16 / 0.35 s, false tracks 2
+        -> 1, no swap either way, median / p90 error 1.82 / 6.51 -> 1.74 / 6.54 degrees
+        (20 alone: 4 of 16, 1 false); then checked once on meetings 16-47: 15 -> 4 of 32,
+        0.26 / 0.74 -> 0.21 / 0.45 s, false tracks 2 -> 0, swaps 1 -> 0, 2.22 / 6.99 ->
+        2.23 / 7.00 degrees. Median / lowest SIR gain per track (MVDR and post-filter)
+        +14.2 / +10.2 -> +14.3 / +11.3 dB (held out +14.09 / +1.81 -> +14.12 / +10.21); in
+        60 s of fan noise still no track
     zone_onset_support : with the zones, an atom `onset_apart` degrees or more from every
         confirmed track, in a block whose first map peak lies within `gate` of one, needs
         the map to stand this (0.4) instead of `zone_support` of its first peak's height
         there: a talker starting over an established one, whose share of the map is still
         rising (the new talker's atom stood 0.40-0.45 in the block before it was taken, in
         2 of the 6 late onsets of meetings 0-15). Chosen there with `zone_blend` (0.3:
-        one more false track; 0.35 the same as 0.4; 0.45 one more late onset); alone it
-        made 4 of 16 late instead of 6. `zone_onset_support=zone_support` turns it off
+        one more false track; 0.35 the same as 0.4; 0.45 and 0.5, i.e. off, one and two
+        more late onsets); alone 4 of 16 late instead of 6, but a p90 error of 6.98
+        degrees. `zone_onset_support=zone_support` turns it off
     """
 
     nfft: int | None = None
