@@ -27,7 +27,14 @@ or fewer) the single-source time-frequency zones of each block (onsets, where a
 talker's direct sound dominates even while another talks) feed a short-memory
 direction histogram, and a clear atom of it away
 from the map's peak is one more detection: a talker starting over another is detected
-before the covariance shows it (see :class:`~arraykit.frontend.FrontendOptions`).
+before the covariance shows it (see :class:`~arraykit.frontend.FrontendOptions`). On a
+small array the map's one peak, while two talkers speak, often lies *between* them (25-40
+degrees from each on the 45.7 mm square, talkers 60 degrees apart): a peak that lies
+between an atom and another atom or a confirmed track, `zone_blend` degrees or more from
+both, is dropped as such a blend, and the atoms stand for the talkers. An atom 40 degrees
+or more from every confirmed track, in a block whose first peak is a confirmed track's,
+needs the map to stand only `zone_onset_support` (instead of `zone_support`) of its
+first peak's height there: a talker starting over an established one.
 """
 
 from __future__ import annotations
@@ -42,10 +49,17 @@ from arraykit.doa import SrpCovSearch
 from arraykit.doa import sparsity as _sparsity
 from arraykit.doa.confidence import map_floor
 from arraykit.doa.plan import Plan
-from arraykit.frontend.tracking import _angle
+from arraykit.frontend.tracking import _angle as _exact_angle
 from arraykit.geometry import ArrayGeometry
 
 __all__ = ["Detections", "Localiser", "OnsetZones"]
+
+
+def _angle(az1: float, el1: float, az2: float, el2: float) -> float:
+    """The great-circle angle in degrees, rounded to 1e-6: the map's peaks and the atoms
+    lie on grids of whole degrees, and two of them 40 degrees apart must not read
+    39.99999999999999 (a quarter of such pairs did) and fall under a 40 degree rule."""
+    return round(_exact_angle(az1, el1, az2, el2), 6)
 
 
 @dataclass(frozen=True)
@@ -135,6 +149,8 @@ class Localiser:
         zone_apart: float = 40.0,
         zone_support: float = 0.5,
         zone_rival: float = 20.0,
+        zone_onset_support: float = 0.4,
+        zone_blend: float | None = 20.0,
         one_peak_live: int = 0,
     ) -> None:
         self.geometry = geometry
@@ -164,6 +180,8 @@ class Localiser:
         self.zone_apart = float(zone_apart)
         self.zone_support = float(zone_support)
         self.zone_rival = float(zone_rival)
+        self.zone_onset_support = float(zone_onset_support)
+        self.zone_blend = None if zone_blend is None else float(zone_blend)
 
     def _deflate(self, R: np.ndarray, az: float, el: float, *, pairs: bool = False) -> np.ndarray:
         """``P R P`` with ``P = I - a a^H / M`` per bin (``a`` toward ``(az, el)``), as
@@ -232,7 +250,9 @@ class Localiser:
                 break
             found.append((az, el, h / h0))
         if self.zones is not None:
-            found += self._zone_peaks(found, spec, floor, h0, known)
+            found = self._zone_peaks(found, spec, floor, h0, known)
+            if not found:  # a blend dropped, and no atom to stand for its talkers
+                return Detections(empty, empty, empty, spec, self.grid_azimuth)
         arr = np.array(found)
         return Detections(arr[:, 0], arr[:, 1], arr[:, 2], spec, self.grid_azimuth)
 
@@ -261,23 +281,35 @@ class Localiser:
         h0: float,
         known: list[tuple[float, float]] | tuple[()],
     ) -> list[tuple[float, float, float]]:
-        """Directions the onset zones hold and the map's peaks do not: each atom of their
+        """The peaks `found`, less those that blend two talkers (:meth:`_blend`), and the
+        directions the onset zones hold and the peaks do not: each atom of their
         histogram standing at least `zone_ratio` of the first, over at least `zone_min`
-        zones in memory, `zone_apart` degrees or more from every peak found (strength:
-        the atom's relative height). `floor` is the map's median, `h0` its first peak's
-        height above it."""
+        zones in memory, where the map stands at least `zone_support` of the first peak's
+        height (`zone_onset_support` for an atom `onset_apart` or more from every
+        confirmed track when the first peak lies within `zone_rival` of one), `zone_apart`
+        degrees or more from every peak kept (strength: the atom's relative height).
+        `floor` is the map's median, `h0` its first peak's height above it."""
         assert self.zones is not None
         idx, rel, mass = self.zones.atoms(2)
         if mass < self.zone_min:
-            return []
+            return found
         grid = self.search.grid
-        out: list[tuple[float, float, float]] = []
+        heard = any(_angle(found[0][0], found[0][1], a, e) < self.zone_rival for a, e in known)
+        atoms: list[tuple[float, float, float]] = []
         for q, r in zip(idx, rel, strict=True):
             az, el = float(grid[q, 0]), float(grid[q, 1])
             if r < self.zone_ratio:
                 continue
-            if spec[q] - floor < self.zone_support * h0:
+            new = bool(known) and all(_angle(az, el, a, e) >= self.onset_apart for a, e in known)
+            support = self.zone_onset_support if heard and new else self.zone_support
+            if spec[q] - floor < support * h0:
                 continue
+            atoms.append((az, el, float(r)))
+        if self.zone_blend is not None:
+            refs = [(a, e) for a, e, _ in atoms] + list(known)
+            found = [p for p in found if not self._blend(p, atoms, refs)]
+        out: list[tuple[float, float, float]] = []
+        for az, el, r in atoms:
             taken = [(a, e) for a, e, _ in found + out]
             rival = any(
                 _angle(az, el, a, e) < self.zone_rival
@@ -285,5 +317,27 @@ class Localiser:
                 for a, e in known
             )
             if not rival and all(_angle(az, el, a, e) >= self.zone_apart for a, e in taken):
-                out.append((az, el, float(r)))
-        return out
+                out.append((az, el, r))
+        return found + out
+
+    def _blend(
+        self,
+        peak: tuple[float, float, float],
+        atoms: list[tuple[float, float, float]],
+        refs: list[tuple[float, float]],
+    ) -> bool:
+        """Whether a map `peak` blends two talkers: it lies between an atom and another
+        atom or a confirmed track (nearer each than they are to each other), `zone_blend`
+        degrees or more from both."""
+        assert self.zone_blend is not None
+        pa, pe, _ = peak
+        for za, ze, _ in atoms:
+            dz = _angle(pa, pe, za, ze)
+            if dz < self.zone_blend:
+                continue
+            for ua, ue in refs:
+                du = _angle(pa, pe, ua, ue)
+                whole = _angle(za, ze, ua, ue)
+                if du >= self.zone_blend and dz < whole and du < whole:
+                    return True
+        return False
