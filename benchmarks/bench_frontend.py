@@ -178,7 +178,7 @@ def office() -> list[list[str]]:
 
 SPEED_SETTINGS: dict[str, dict[str, Any]] = {
     "defaults": {},
-    "zones=True": {"zones": True},
+    "zones=False (the default before on > 4 mics)": {"zones": False},
     "separation_nulls=0 (the default before)": {"separation_nulls": 0.0},
     "postfilter_leak=0 (the default before)": {"postfilter_leak": 0.0},
     "separation_group=1": {"separation_group": 1},
@@ -246,7 +246,7 @@ def main() -> None:
         "--zones",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="meetings with the onset zones on / off (default: the pipeline's, on with <= 4 mics)",
+        help="meetings with the onset zones on / off (default: the pipeline's, on)",
     )
     args = ap.parse_args()
     skip = set(args.skip.split(","))

@@ -22,8 +22,8 @@ its map's median (the map is a mean GCC-PHAT, at most 1): in sensor noise alone 
 first peak stands 0.02-0.1 high, a talker 0.3-0.45 (six-microphone circle, RT60
 0.3 s, 20 dB SNR).
 
-With `zones` (:class:`OnsetZones`; the pipeline turns them on with four microphones
-or fewer) the single-source time-frequency zones of each block (onsets, where a
+With `zones` (:class:`OnsetZones`; on by default in the pipeline, on arrays of four
+microphones or fewer until the round that added `zone_blend`) the single-source time-frequency zones of each block (onsets, where a
 talker's direct sound dominates even while another talks) feed a short-memory
 direction histogram, and a clear atom of it away
 from the map's peak is one more detection: a talker starting over another is detected

@@ -57,7 +57,7 @@ LATENCY_BOUND = 0.064
 
 FEW_MICS = 4
 """Arrays of at most this many microphones get the defaults for few microphones (frames,
-memory, one peak per block, onset zones, the tracker's noise); with dead channels the
+memory, one peak per block, the tracker's noise); with dead channels the
 default of one peak per block follows the live ones (with two of the 6-mic circle's six
 dead, the deflated peak of the four left started a false track in every trial)."""
 
@@ -257,15 +257,26 @@ class FrontendOptions:
         peak's height above its median, is one more detection (not when it lies within
         `gate` of a confirmed track whose map peak also lies within `zone_apart` of that
         track: it would take the track's detection and leave the peak, often one between
-        two talkers, to start a false track). None (default): on with four microphones
-        or fewer, off with more. On the 16 benchmark meetings (with ``motion="imm"``) a
+        two talkers, to start a false track). None (default): on. Until this round only
+        on arrays of four microphones or fewer, for their cost (below); with
+        `zone_blend` and `zone_onset_support`, on the six-microphone circle (benchmark
+        meetings 0-15 / held out 16-47): a talker starting over another confirmed later
+        than 0.3 s in 1 of 16 / 2 of 32 onsets instead of 3 / 5 (median 0.18 s instead of
+        0.24), median / p90 error 2.28 / 5.41 and 2.23 / 5.94 degrees instead of 2.30 /
+        5.49 and 2.24 / 5.96, false tracks 0 and 3 either way, no swap, median / lowest
+        SIR gain per track +14.58 / +10.46 and +14.49 / +9.15 dB instead of +14.21 / +9.60
+        and +14.16 / +8.30, SI-SDR within 0.04 dB; 8 UMA-16 meetings at 48 kHz 1.47 / 5.46
+        degrees and 0.17 s instead of 1.59 / 5.43 and 0.20, +16.64 dB instead of +16.21;
+        office-ula32 and 60 s of fan noise unchanged; a real-time factor of 0.024 instead
+        of 0.019 at six microphones and 16 kHz, 0.053 instead of 0.046 at sixteen and 48
+        kHz (a quiet host; targets 0.03 and 0.1). Before that: on the 16 benchmark meetings (with ``motion="imm"``) a
         talker starting over another was confirmed 0.23 s after onset (median) instead
         of 0.40 s on the four-microphone array (issue target 0.3 s), with a median / p90
         error of 1.8 / 6.5 degrees instead of 1.7 / 5.9, no swap, two false tracks
         instead of one; on the six-microphone circle 0.21 s instead of 0.28 s (already
         within the target), 2.5 / 6.5 instead of 2.5 / 6.4 degrees, one false track
         either way. They cost about 0.6 ms of thread time per block (+19 % at six
-        microphones), which is why the circle does without them. (With constant
+        microphones), which is why the circle did without them. (With constant
         velocity, ``motion="cv"``, they raised the four-microphone p90 from 8.9 to 9.3
         degrees.) The numbers were chosen on four-microphone meetings 16-63
     zone_memory, zone_ratio, zone_min, zone_apart, zone_support : see `zones`
@@ -548,7 +559,7 @@ class Pipeline:
             resolution=opts.resolution,
             min_height=opts.min_height,
             deflate_every=opts.deflate_every,
-            zones=few if opts.zones is None else opts.zones,
+            zones=True if opts.zones is None else opts.zones,
             zone_memory=opts.zone_memory,
             zone_ratio=opts.zone_ratio,
             zone_min=opts.zone_min,
