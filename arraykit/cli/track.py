@@ -38,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Speech activity, several directions per block, tracks with persistent "
         "IDs and one beamformer per track. Writes DIR/tracks.jsonl (one JSON object per "
         "block: t, tracks [id, azimuth, elevation, activity, level_db], events [born, "
-        "ended, frames_lost, dead_channels]) and DIR/track-<id>.wav (mono, the input's rate, sample n "
+        "ended, frames_lost, dead_channels, clipping]) and DIR/track-<id>.wav (mono, the input's rate, sample n "
         "of every file is sample n of the input).",
     )
     p.add_argument("input", nargs="?", metavar="IN.wav", help="a recording (else --device)")
@@ -239,8 +239,10 @@ def run_track(args: argparse.Namespace) -> int:
                 s.write(line)
             for tid, (start, samples) in r.audio.items():
                 files.write(tid, start, samples)
-            for e in r.events:  # a microphone that dies or comes back during the run
-                if e.kind == "dead_channels" and (not e.channels or heard[list(e.channels)].any()):
+            for e in r.events:  # a microphone that dies, clips or comes back during the run
+                if e.kind == "clipping" or (
+                    e.kind == "dead_channels" and (not e.channels or heard[list(e.channels)].any())
+                ):
                     print(f"arraykit track: {_channels_note(e)}", file=sys.stderr)
             if player is not None:
                 player.play(_strongest(r, pipe.block_n))
@@ -305,10 +307,19 @@ def run_track(args: argparse.Namespace) -> int:
 
 
 def _channels_note(e: Any) -> str:
-    """The stderr line of a ``"dead_channels"`` event."""
+    """The stderr line of a ``"dead_channels"`` or ``"clipping"`` event."""
+    names = ", ".join(str(m) for m in e.channels)
+    if e.kind == "clipping":
+        if not e.channels:
+            return (
+                f"{e.t:.2f} s: no channel clips now; the search and the beamformers read them all"
+            )
+        return (
+            f"{e.t:.2f} s: channel(s) {names} clip (flat tops at full scale: lower the input "
+            "gain); left out of the search and the beamformers while they do"
+        )
     if not e.channels:
         return f"{e.t:.2f} s: every channel live again; the beamformers steer them all"
-    names = ", ".join(str(m) for m in e.channels)
     return (
         f"{e.t:.2f} s: channel(s) {names} went silent (all zero or 30 dB under the others: a "
         "microphone unplugged or failing?); the beamformers leave them out from here"

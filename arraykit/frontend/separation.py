@@ -171,6 +171,7 @@ class Separator:
         self._block = 0
         self._power = np.zeros(M)  # each channel's recent power (live_channels)
         self.steered = np.ones(M, dtype=bool)  # the channels the weights steer (see process)
+        self.live = np.ones(M, dtype=bool)  # ... of which those not dead (live_channels)
         self._W = np.zeros((0, self.freqs.size, M), dtype=complex)
         # (K, F_g, M, M) and (K, F_g): each track's unnormalised covariance per group of
         # bins and the weight it holds, both stored divided by `_scale` (the forgetting
@@ -265,12 +266,17 @@ class Separator:
         return phase, gain
 
     def process(
-        self, X: np.ndarray, frame0: int, tracks: dict[int, tuple[float, float]]
+        self,
+        X: np.ndarray,
+        frame0: int,
+        tracks: dict[int, tuple[float, float]],
+        left_out: tuple[int, ...] = (),
     ) -> dict[int, np.ndarray]:
         """Outputs of this block's frames for each track: ``{id: samples (T_b * hop,)}``.
 
         `X` is ``(M, F, T_b)``, its first frame the stream's frame `frame0`; `tracks`
-        maps confirmed IDs to ``(azimuth, elevation)``. A track seen for the first time
+        maps confirmed IDs to ``(azimuth, elevation)``; `left_out`: channels not to steer
+        whatever their power (clipping, :attr:`Pipeline`'s). A track seen for the first time
         starts its synthesis here; tracks no longer given are forgotten. The weights
         used, ``(F, M)`` per track, are left in :attr:`last_weights`, and the
         post-filter's gains ``(F, T_b)`` (the output is ``g * w^H x``) in
@@ -290,7 +296,14 @@ class Separator:
         # null the talker on the others (-44 dB on the 6-mic circle); with every channel
         # live nothing changes
         self._power = self._live_alpha**Tb * self._power + np.einsum("mft,mft->m", X, X.conj()).real
-        steered = live_channels(self._power)
+        live = live_channels(self._power)
+        if left_out:  # read as dead from here on: no weight, no part in any covariance
+            X = X.copy()
+            X[list(left_out)] = 0
+        if not np.array_equal(live, self.live):
+            self.live = live  # (a new array: the pipeline's dead_channels event reads it)
+        steered = live.copy()
+        steered[list(left_out)] = False
         if not np.array_equal(steered, self.steered):
             self.steered, self._fresh = steered.copy(), True  # redesign every bin now
         ids = list(tracks)

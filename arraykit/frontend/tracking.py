@@ -72,7 +72,9 @@ def _wrap(deg: float) -> float:
 class Event:
     """Something that happened in a block: ``"born"``, ``"ended"``, ``"frames_lost"``,
     ``"dead_channels"`` (`channels`: the microphones the beamformers leave out from now
-    on, all zero or 30 dB under the others; empty when every one is live again)."""
+    on, all zero or 30 dB under the others; empty when every one is live again),
+    ``"clipping"`` (`channels`: those clipping, left out of the search and the beamformers
+    while they do and a second after; empty when none does)."""
 
     kind: str
     t: float
