@@ -819,3 +819,24 @@ def test_a_channel_clipped_on_one_rail_only_is_found(azimuth: float, seed: int) 
         assert res.num_sources == 1, res.count_reason
         assert abs((float(res.azimuth[0]) - azimuth + 180.0) % 360.0 - 180.0) <= 8.0
         assert "channel(s) 1 clip" in res.count_reason
+
+
+@pytest.mark.parametrize("name", ["respeaker-usb-4mic", "respeaker-6mic"])
+def test_two_live_channels_of_a_planar_array_count_at_most_one(name: str) -> None:
+    """Fault injection: with all but two channels dead the live ones are a line, not the
+    planar array's kind, so ``"auto"`` counted on the whole array with the dead rows zero,
+    up to the whole array's ``M - 1``: one talker came out as 2-5 sources, the pair's two
+    mirror images and more at confidence about 0.8 (the square, each pair live, four
+    talkers in four rooms: 1 source in 16 of 96; the circle, four pairs: 9 of 64). The
+    count is now capped at the live channels' ``M - 1``: one source (96 of 96, 64 of 64)."""
+    g = ak.load_geometry(name)
+    pairs = [(0, 1), (0, 2)] if g.n_mics == 4 else [(0, 3), (0, 1)]
+    for seed, azimuth in ((0, 40.0), (1, 200.0)):
+        sc = ak.sim.simulate(g, [ak.sim.Source(ak.sim.speech_like(1.5, FS, seed=seed), azimuth)],
+                             FS, rt60=0.3, snr_db=25, seed=seed)  # fmt: skip
+        for live in pairs:
+            y = sc.signals.copy()
+            y[[m for m in range(g.n_mics) if m not in live]] = 0.0
+            res = ak.doa.locate(y, FS, g, num_sources="auto")
+            assert res.num_sources == 1, (live, res.azimuth, res.count_reason)
+            assert "located from the other 2" in res.count_reason
