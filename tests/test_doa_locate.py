@@ -840,3 +840,26 @@ def test_two_live_channels_of_a_planar_array_count_at_most_one(name: str) -> Non
             res = ak.doa.locate(y, FS, g, num_sources="auto")
             assert res.num_sources == 1, (live, res.azimuth, res.count_reason)
             assert "located from the other 2" in res.count_reason
+
+
+def test_locate_blocks_names_a_clipped_channel_and_counts_without_it() -> None:
+    """Fault injection: ``locate_blocks`` left a clipped channel out (its rows zero) but its
+    blocks did not know it: no block named it, and ``"auto"`` counted each block on the
+    whole array with a zero row (as before dead channels were searched on the live
+    ones). Each block now carries the clipped channels as it carries the dead ones: named
+    in every block, counted as with that channel dead."""
+    g = ak.load_geometry("respeaker-usb-4mic")
+    sc = ak.sim.simulate(g, [ak.sim.Source(ak.sim.speech_like(3.0, FS, seed=3), 250.0)],
+                         FS, rt60=0.3, snr_db=25, seed=3)  # fmt: skip
+    x = sc.signals / np.abs(sc.signals).max() * 0.3
+    y = x.copy()
+    burst = slice(FS, FS * 3 // 2)  # half a second hot, within the run
+    y[1, burst] = np.clip(y[1, burst] * 30.0, -1.0, 1.0)
+    dead = x.copy()
+    dead[1] = 0.0
+    clipped = ak.doa.locate_blocks(y, FS, g, num_sources="auto", block=0.5)
+    without = ak.doa.locate_blocks(dead, FS, g, num_sources="auto", block=0.5)
+    for b, w in zip(clipped.blocks, without.blocks, strict=True):
+        assert "channel(s) 1 clip" in b.count_reason and "located without" in b.count_reason
+        assert b.num_sources == w.num_sources
+    np.testing.assert_allclose(clipped.azimuth, without.azimuth, atol=1.0)
