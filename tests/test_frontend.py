@@ -1045,6 +1045,38 @@ def test_track_names_a_channel_that_dies_mid_run(tmp_path: Path, capsys) -> None
     assert 0.8 < events[0]["t"] < 0.8 + 0.9  # LIVE_MEMORY: 30 dB in 0.7 s, and a block
 
 
+def test_track_says_which_channels_come_back(tmp_path: Path, capsys) -> None:
+    """Fault injection: ``track``'s stderr said "every channel live again" for a channel
+    silent from the start (never said to be silent: it is named at the end, and then was
+    not, as it held something), and nothing when one of two dead channels came back. Now
+    such a channel is named as it comes to life, and one of several coming back is named
+    with those still left out."""
+    six = ak.load_geometry("respeaker-6mic")
+    sc = ak.sim.simulate(six, [ak.sim.Source(ak.sim.speech_like(3.5, FS, seed=7), 130.0)],
+                         FS, rt60=0.2, snr_db=25, seed=4, max_order=4)  # fmt: skip
+    x = sc.signals / np.abs(sc.signals).max() * 0.5
+    late = x.copy()
+    late[2, : FS // 2] = 0.0  # silent for the first 0.5 s
+    both = x.copy()
+    both[2, FS // 2 : int(2.5 * FS)] = 0.0  # dies at 0.5 s, back at 2.5 s
+    both[4, int(1.5 * FS) :] = 0.0  # dies at 1.5 s for good
+    said = {}
+    for name, y in (("late", late), ("both", both)):
+        ak.io.write_audio(tmp_path / f"{name}.wav", y, FS)
+        assert main(["track", str(tmp_path / f"{name}.wav"), "--geometry", "respeaker-6mic",
+                     "-o", str(tmp_path / name)]) == 0  # fmt: skip
+        said[name] = capsys.readouterr().err.splitlines()[:-1]  # the summary line last
+    assert len(said["late"]) == 1, said
+    assert re.match(
+        r"arraykit track: 0.\d+ s: channel\(s\) 2, silent until now, live", said["late"][0]
+    )
+    assert len(said["both"]) == 3, said
+    assert re.search(r"channel\(s\) 2 went silent", said["both"][0])
+    assert re.search(r"channel\(s\) 2, 4 went silent", said["both"][1])
+    assert re.search(r"2.\d+ s: channel\(s\) 2 live again; the beamformers leave out 4$",
+                     said["both"][2])  # fmt: skip
+
+
 def test_a_dead_channel_is_not_steered_and_the_voice_keeps_its_level() -> None:
     """Fault injection: with one channel all zero the track was found (130 degrees) but its
     voice came out about 43 dB under the intact run's (channel 2 dead: -49.1 dB against
