@@ -863,3 +863,20 @@ def test_locate_blocks_names_a_clipped_channel_and_counts_without_it() -> None:
         assert "channel(s) 1 clip" in b.count_reason and "located without" in b.count_reason
         assert b.num_sources == w.num_sources
     np.testing.assert_allclose(clipped.azimuth, without.azimuth, atol=1.0)
+
+
+def test_a_channel_of_pure_dc_is_not_called_clipped() -> None:
+    """Fault injection: a channel holding only a DC offset (0.3; a dead microphone with an
+    offset) sits at its own peak in every sample, so ``"auto"``'s count reason named it as
+    clipping with "lower the gain". A constant channel has no rail: not named as clipped
+    (``arraykit check`` names it dead, with its offset); the talker's direction as before."""
+    g = ak.load_geometry("respeaker-usb-4mic")
+    sc = ak.sim.simulate(g, [ak.sim.Source(ak.sim.speech_like(1.5, FS, seed=2), 60.0)],
+                         FS, rt60=0.3, snr_db=25, seed=2)  # fmt: skip
+    x = sc.signals / np.abs(sc.signals).max() * 10 ** (-25 / 20)
+    x[1] = 0.3
+    assert ak.doa.statistics.clipped_channels(x) == ()
+    res = ak.doa.locate(x, FS, g, num_sources="auto")
+    assert "clip" not in res.count_reason, res.count_reason
+    assert res.num_sources == 1
+    assert abs((float(res.azimuth[0]) - 60.0 + 180.0) % 360.0 - 180.0) <= 8.0

@@ -292,8 +292,11 @@ def clipped_channels(x: np.ndarray) -> tuple[int, ...]:
     def at_rails(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         hi = y.max(axis=-1, keepdims=True)
         lo = y.min(axis=-1, keepdims=True)
-        # a rail is a peak of its sign (a channel all above zero has no lower rail)
-        return (y >= hi * (1.0 - CLIP_TOL)) & (hi > 0), (y <= lo * (1.0 - CLIP_TOL)) & (lo < 0)
+        # a rail is a peak of its sign (a channel all above zero has no lower rail); a
+        # constant channel (pure DC, a dead microphone with an offset) has none
+        moves = hi > lo
+        up = (y >= hi * (1.0 - CLIP_TOL)) & (hi > 0) & moves
+        return up, (y <= lo * (1.0 - CLIP_TOL)) & (lo < 0) & moves
 
     probe = x[:, :: max(1, N // 1024)]
     up, down = at_rails(probe)
