@@ -880,3 +880,24 @@ def test_a_channel_of_pure_dc_is_not_called_clipped() -> None:
     assert "clip" not in res.count_reason, res.count_reason
     assert res.num_sources == 1
     assert abs((float(res.azimuth[0]) - 60.0 + 180.0) % 360.0 - 180.0) <= 8.0
+
+
+def test_two_live_channels_of_a_planar_array_name_their_mirror() -> None:
+    """Fault injection: with two live channels of a planar array the search reads one pair,
+    which cannot tell the two sides of its axis apart, yet the result gave no mirror (the
+    whole square's, none on the horizon): a direction at confidence about 0.8 that was
+    the talker's mirror as often as not (the square, six pairs, four talkers in four rooms:
+    the estimate within 10 degrees in 30 of 96, it or its mirror in 48). The result now
+    names the live pair's mirror (``ambiguous``; ``arraykit doa`` prints it)."""
+    g = ak.load_geometry("respeaker-usb-4mic")
+    sc = ak.sim.simulate(g, [ak.sim.Source(ak.sim.speech_like(1.5, FS, seed=0), 40.0)],
+                         FS, rt60=0.3, snr_db=25, seed=0)  # fmt: skip
+    for live in ((0, 1), (0, 2), (1, 3)):
+        y = sc.signals.copy()
+        y[[m for m in range(4) if m not in live]] = 0.0
+        res = ak.doa.locate(y, FS, g, num_sources="auto")
+        assert res.num_sources == 1 and bool(res.ambiguous[0]), live
+        want = g.subarray(list(live)).mirror(tuple(res.directions[0]))
+        np.testing.assert_allclose(res.mirror[0], want, atol=1e-9)
+    res = ak.doa.locate(sc.signals, FS, g, num_sources="auto")  # all live: no mirror
+    assert not res.ambiguous.any()
