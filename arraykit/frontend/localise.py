@@ -49,6 +49,7 @@ from arraykit.doa import SrpCovSearch
 from arraykit.doa import sparsity as _sparsity
 from arraykit.doa.confidence import map_floor
 from arraykit.doa.plan import Plan
+from arraykit.doa.statistics import dead_channels
 from arraykit.frontend.tracking import _angle as _exact_angle
 from arraykit.geometry import ArrayGeometry
 
@@ -221,6 +222,10 @@ class Localiser:
         `known`: directions ``(azimuth, elevation)`` of the talkers already tracked (the
         onset zones report only a talker at least `zone_apart` from all of them)."""
         R = self.cov.update(X_band)
+        silent = dead_channels(X_band)  # a microphone all zero in this block: its past
+        if silent:  # rows are forgotten (PHAT reads their decayed phases at full weight)
+            self.cov.forget_channels(silent)
+            R = self.cov.value
         if self.zones is not None:  # every block: the zones' onset test reads the last one
             self.zones.update(X_band)
         empty = np.zeros(0)
