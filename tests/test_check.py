@@ -221,3 +221,26 @@ def test_identical_channels_and_a_clip_too_short_are_not_passed(clip, tmp_path, 
     assert main(["check", str(wav), "--geometry", "respeaker-usb-4mic"]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"arraykit: error: FILE='{wav}': has 1 samples, fewer than"), err
+
+
+def test_clipping_under_full_scale_is_named_and_pure_dc_is_not(clip) -> None:
+    """Fault injection: ``doa`` names a channel whose samples sit in flat runs at its own
+    rails (``statistics.clipped_channels``) and points to ``arraykit check``, which counted
+    only samples at full scale: a channel clipped at +-0.5 (an analog stage, or a gain
+    after the converter; 20-40 % of its samples flat) or on its upper side only passed
+    with no word of clipping. Now such a channel is named ("clips under full scale",
+    with its rails); a channel of pure DC (a constant: no rail) is named dead, not clipped."""
+    x = clip / np.abs(clip).max() * 0.3
+    for gain, cut, rails in ((30.0, (-0.5, 0.5), "+0.5000 and -0.5000"),
+                             (3.0, (-1.0, 0.05), "+0.0500")):  # fmt: skip
+        y = x.copy()
+        y[2] = np.clip(y[2] * gain, *cut)  # the second: its lower peak -0.9
+        r = check_signals(y, 16000, G)
+        said = [p for p in r.problems if "clips under full scale" in p]
+        assert len(said) == 1 and said[0].startswith("channel 2 ") and rails in said[0], r.problems
+        assert r.channels[2].clipped >= 0.01
+    dc = x.copy()
+    dc[1] = 0.3
+    r = check_signals(dc, 16000, G)
+    assert not [p for p in r.problems if "clip" in p], r.problems
+    assert r.channels[1].dead

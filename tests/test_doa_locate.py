@@ -796,3 +796,108 @@ def test_a_fine_sphere_resolution_is_reached_in_stages() -> None:
     )
     assert abs(staged[0] - fine[0]) < 0.05 and abs(staged[1] - fine[1]) < 0.05
     assert abs(staged[0] - 60.0) < 2.0 and abs(staged[1] - 25.0) < 2.0
+
+
+@pytest.mark.parametrize(("azimuth", "seed"), [(40.0, 0), (130.0, 1)])
+def test_a_channel_clipped_on_one_rail_only_is_found(azimuth: float, seed: int) -> None:
+    """Fault injection: a channel clipped on its upper rail only (an offset or an
+    asymmetric stage; its lower peak lies beyond the clip level) was not found, as its
+    flat tops sit under its peak magnitude: with 13-23 % of its samples flat at the top,
+    ``"auto"`` counted a second source at confidence 0.29 (4-mic square, talker at 40:
+    295 and 299 degrees; at 130: 254 degrees). Each rail is now read on its own: the
+    channel is named and left out, one source, at the talker."""
+    g = ak.load_geometry("respeaker-usb-4mic")
+    sc = ak.sim.simulate(g, [ak.sim.Source(ak.sim.speech_like(1.5, FS, seed=seed), azimuth)],
+                         FS, rt60=0.3, snr_db=25, seed=seed)  # fmt: skip
+    x = sc.signals / np.abs(sc.signals).max() * 0.3
+    for frac in (0.1, 0.05):
+        y = x.copy()
+        y[1] = np.minimum(x[1], frac * np.abs(x[1]).max())
+        assert np.mean(y[1] >= y[1].max()) > 0.1
+        assert ak.doa.statistics.clipped_channels(y) == (1,)
+        res = ak.doa.locate(y, FS, g, num_sources="auto")
+        assert res.num_sources == 1, res.count_reason
+        assert abs((float(res.azimuth[0]) - azimuth + 180.0) % 360.0 - 180.0) <= 8.0
+        assert "channel(s) 1 clip" in res.count_reason
+
+
+@pytest.mark.parametrize("name", ["respeaker-usb-4mic", "respeaker-6mic"])
+def test_two_live_channels_of_a_planar_array_count_at_most_one(name: str) -> None:
+    """Fault injection: with all but two channels dead the live ones are a line, not the
+    planar array's kind, so ``"auto"`` counted on the whole array with the dead rows zero,
+    up to the whole array's ``M - 1``: one talker came out as 2-5 sources, the pair's two
+    mirror images and more at confidence about 0.8 (the square, each pair live, four
+    talkers in four rooms: 1 source in 16 of 96; the circle, four pairs: 9 of 64). The
+    count is now capped at the live channels' ``M - 1``: one source (96 of 96, 64 of 64)."""
+    g = ak.load_geometry(name)
+    pairs = [(0, 1), (0, 2)] if g.n_mics == 4 else [(0, 3), (0, 1)]
+    for seed, azimuth in ((0, 40.0), (1, 200.0)):
+        sc = ak.sim.simulate(g, [ak.sim.Source(ak.sim.speech_like(1.5, FS, seed=seed), azimuth)],
+                             FS, rt60=0.3, snr_db=25, seed=seed)  # fmt: skip
+        for live in pairs:
+            y = sc.signals.copy()
+            y[[m for m in range(g.n_mics) if m not in live]] = 0.0
+            res = ak.doa.locate(y, FS, g, num_sources="auto")
+            assert res.num_sources == 1, (live, res.azimuth, res.count_reason)
+            assert "located from the other 2" in res.count_reason
+
+
+def test_locate_blocks_names_a_clipped_channel_and_counts_without_it() -> None:
+    """Fault injection: ``locate_blocks`` left a clipped channel out (its rows zero) but its
+    blocks did not know it: no block named it, and ``"auto"`` counted each block on the
+    whole array with a zero row (as before dead channels were searched on the live
+    ones). Each block now carries the clipped channels as it carries the dead ones: named
+    in every block, counted as with that channel dead."""
+    g = ak.load_geometry("respeaker-usb-4mic")
+    sc = ak.sim.simulate(g, [ak.sim.Source(ak.sim.speech_like(3.0, FS, seed=3), 250.0)],
+                         FS, rt60=0.3, snr_db=25, seed=3)  # fmt: skip
+    x = sc.signals / np.abs(sc.signals).max() * 0.3
+    y = x.copy()
+    burst = slice(FS, FS * 3 // 2)  # half a second hot, within the run
+    y[1, burst] = np.clip(y[1, burst] * 30.0, -1.0, 1.0)
+    dead = x.copy()
+    dead[1] = 0.0
+    clipped = ak.doa.locate_blocks(y, FS, g, num_sources="auto", block=0.5)
+    without = ak.doa.locate_blocks(dead, FS, g, num_sources="auto", block=0.5)
+    for b, w in zip(clipped.blocks, without.blocks, strict=True):
+        assert "channel(s) 1 clip" in b.count_reason and "located without" in b.count_reason
+        assert b.num_sources == w.num_sources
+    np.testing.assert_allclose(clipped.azimuth, without.azimuth, atol=1.0)
+
+
+def test_a_channel_of_pure_dc_is_not_called_clipped() -> None:
+    """Fault injection: a channel holding only a DC offset (0.3; a dead microphone with an
+    offset) sits at its own peak in every sample, so ``"auto"``'s count reason named it as
+    clipping with "lower the gain". A constant channel has no rail: not named as clipped
+    (``arraykit check`` names it dead, with its offset); the talker's direction as before."""
+    g = ak.load_geometry("respeaker-usb-4mic")
+    sc = ak.sim.simulate(g, [ak.sim.Source(ak.sim.speech_like(1.5, FS, seed=2), 60.0)],
+                         FS, rt60=0.3, snr_db=25, seed=2)  # fmt: skip
+    x = sc.signals / np.abs(sc.signals).max() * 10 ** (-25 / 20)
+    x[1] = 0.3
+    assert ak.doa.statistics.clipped_channels(x) == ()
+    res = ak.doa.locate(x, FS, g, num_sources="auto")
+    assert "clip" not in res.count_reason, res.count_reason
+    assert res.num_sources == 1
+    assert abs((float(res.azimuth[0]) - 60.0 + 180.0) % 360.0 - 180.0) <= 8.0
+
+
+def test_two_live_channels_of_a_planar_array_name_their_mirror() -> None:
+    """Fault injection: with two live channels of a planar array the search reads one pair,
+    which cannot tell the two sides of its axis apart, yet the result gave no mirror (the
+    whole square's, none on the horizon): a direction at confidence about 0.8 that was
+    the talker's mirror as often as not (the square, six pairs, four talkers in four rooms:
+    the estimate within 10 degrees in 30 of 96, it or its mirror in 48). The result now
+    names the live pair's mirror (``ambiguous``; ``arraykit doa`` prints it)."""
+    g = ak.load_geometry("respeaker-usb-4mic")
+    sc = ak.sim.simulate(g, [ak.sim.Source(ak.sim.speech_like(1.5, FS, seed=0), 40.0)],
+                         FS, rt60=0.3, snr_db=25, seed=0)  # fmt: skip
+    for live in ((0, 1), (0, 2), (1, 3)):
+        y = sc.signals.copy()
+        y[[m for m in range(4) if m not in live]] = 0.0
+        res = ak.doa.locate(y, FS, g, num_sources="auto")
+        assert res.num_sources == 1 and bool(res.ambiguous[0]), live
+        want = g.subarray(list(live)).mirror(tuple(res.directions[0]))
+        np.testing.assert_allclose(res.mirror[0], want, atol=1e-9)
+    res = ak.doa.locate(sc.signals, FS, g, num_sources="auto")  # all live: no mirror
+    assert not res.ambiguous.any()

@@ -1045,6 +1045,72 @@ def test_track_names_a_channel_that_dies_mid_run(tmp_path: Path, capsys) -> None
     assert 0.8 < events[0]["t"] < 0.8 + 0.9  # LIVE_MEMORY: 30 dB in 0.7 s, and a block
 
 
+def test_track_says_which_channels_come_back(tmp_path: Path, capsys) -> None:
+    """Fault injection: ``track``'s stderr said "every channel live again" for a channel
+    silent from the start (never said to be silent: it is named at the end, and then was
+    not, as it held something), and nothing when one of two dead channels came back. Now
+    such a channel is named as it comes to life, and one of several coming back is named
+    with those still left out."""
+    six = ak.load_geometry("respeaker-6mic")
+    sc = ak.sim.simulate(six, [ak.sim.Source(ak.sim.speech_like(3.5, FS, seed=7), 130.0)],
+                         FS, rt60=0.2, snr_db=25, seed=4, max_order=4)  # fmt: skip
+    x = sc.signals / np.abs(sc.signals).max() * 0.5
+    late = x.copy()
+    late[2, : FS // 2] = 0.0  # silent for the first 0.5 s
+    both = x.copy()
+    both[2, FS // 2 : int(2.5 * FS)] = 0.0  # dies at 0.5 s, back at 2.5 s
+    both[4, int(1.5 * FS) :] = 0.0  # dies at 1.5 s for good
+    said = {}
+    for name, y in (("late", late), ("both", both)):
+        ak.io.write_audio(tmp_path / f"{name}.wav", y, FS)
+        assert main(["track", str(tmp_path / f"{name}.wav"), "--geometry", "respeaker-6mic",
+                     "-o", str(tmp_path / name)]) == 0  # fmt: skip
+        said[name] = capsys.readouterr().err.splitlines()[:-1]  # the summary line last
+    assert len(said["late"]) == 1, said
+    assert re.match(
+        r"arraykit track: 0.\d+ s: channel\(s\) 2, silent until now, live", said["late"][0]
+    )
+    assert len(said["both"]) == 3, said
+    assert re.search(r"channel\(s\) 2 went silent", said["both"][0])
+    assert re.search(r"channel\(s\) 2, 4 went silent", said["both"][1])
+    assert re.search(r"2.\d+ s: channel\(s\) 2 live again; the beamformers leave out 4$",
+                     said["both"][2])  # fmt: skip
+
+
+def test_the_localiser_forgets_a_channel_that_dies() -> None:
+    """Fault injection: the localiser's covariance kept a channel that died (its rows
+    decayed but never reached zero, and the PHAT search reads each pair's phase at full
+    weight), so its pairs kept pointing where the talker was when it died. 4-mic square,
+    channel 2 silent from 1.5 s, talker A at 130 degrees until 2.5 s, then B at 250:
+    after 3 s no detection within 10 degrees of B (0 of 33) and no track report near it;
+    a 2-mic array left with one channel kept detecting the old direction (52 of 77 blocks)
+    and its track to the end. Now, as in ``arraykit live``, a channel all zero in a block
+    has its rows forgotten: 39 of 39 at B; the pair's track ends after its hold."""
+    sq = ak.load_geometry("respeaker-usb-4mic")
+    a, b = ak.sim.speech_like(2.5, FS, seed=10), ak.sim.speech_like(2.5, FS, seed=20)
+    pad = np.zeros(a.size)
+    sc = ak.sim.simulate(sq, [ak.sim.Source(np.concatenate([a, pad]), 130.0),
+                              ak.sim.Source(np.concatenate([pad, b]), 250.0)],
+                         FS, rt60=0.3, snr_db=25, seed=0)  # fmt: skip
+    x = sc.signals / np.abs(sc.signals).max() * 0.3
+    x[2, int(1.5 * FS) :] = 0.0
+    pipe = Pipeline(sq, FS)
+    late = [r for r in pipe.process(x) + pipe.finish() if r.t > 3.0]
+    det = np.concatenate([r.detections.azimuth for r in late])
+    assert det.size >= 20
+    assert np.mean(np.abs((det - 250.0 + 180.0) % 360.0 - 180.0) <= 10.0) >= 0.9, det
+    pair = ak.ArrayGeometry([[-0.03, 0.0, 0.0], [0.03, 0.0, 0.0]])
+    sc = ak.sim.simulate(pair, [ak.sim.Source(ak.sim.speech_like(5.0, FS, seed=0), 60.0)],
+                         FS, rt60=0.3, snr_db=25, seed=0)  # fmt: skip
+    x = sc.signals.copy()
+    x[1, 2 * FS :] = 0.0
+    pipe = Pipeline(pair, FS)
+    reports = pipe.process(x) + pipe.finish()
+    assert not [r.t for r in reports if r.t > 2.2 and r.detections.azimuth.size]
+    assert any(r.tracks for r in reports if r.t < 2.0)
+    assert not [r.t for r in reports if r.t > 5.2 and r.tracks]  # ended after its hold
+
+
 def test_a_dead_channel_is_not_steered_and_the_voice_keeps_its_level() -> None:
     """Fault injection: with one channel all zero the track was found (130 degrees) but its
     voice came out about 43 dB under the intact run's (channel 2 dead: -49.1 dB against

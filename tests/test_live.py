@@ -292,6 +292,29 @@ def test_live_names_a_dead_channel_once_and_one_channel_alone_gives_no_direction
     assert said.startswith("arraykit live: one channel alone: only channel 1"), said
 
 
+def test_live_names_a_second_channel_that_dies_later(tmp_path, capsys):
+    """Fault injection: with channel 2 dying at 0.19 s and channel 3 at 0.44 s `live`
+    named channel 2 and never channel 3 (the warning was told once per run, whatever
+    died after it). Now each channel is named when it dies, the line listing every
+    channel dead then; the direction stays the talker's (120 degrees)."""
+    from arraykit.io import read_audio, write_audio
+
+    wav, _ = _talker_wav(tmp_path, 12000)
+    y = read_audio(wav)[0]
+    y[2, 3000:] = 0.0
+    y[3, 7000:] = 0.0
+    path = write_audio(tmp_path / "two-die.wav", y, 16000)
+    assert main(["live", "--device", str(path), "--geometry", "respeaker-usb-4mic"]) == 0
+    out, err = capsys.readouterr()
+    said = [s for s in err.strip().splitlines() if "all zero" in s]
+    assert len(said) == 2, err
+    assert said[0].startswith("arraykit live: warning: channel(s) 2 all zero"), err
+    assert said[1].startswith("arraykit live: warning: channel(s) 2, 3 all zero"), err
+    assert "located from the other 2" in said[1]
+    az = [float(a) for a in re.findall(r"az +([\d.]+)°", out)]
+    assert az and abs(az[0] - 120.0) < 8, out
+
+
 def test_live_on_a_terminal_refreshes_lines_that_fit_and_scrolls_longer_ones(monkeypatch, capsys):
     """New-user pass: on a terminal every block was "\\r" + the line padded to 78 columns;
     three sources make a line of 99 characters, which wraps, and "\\r" then returns to

@@ -442,6 +442,7 @@ def run_live(args: argparse.Namespace) -> int:
     width = shutil.get_terminal_size().columns
     open_line = False  # a refreshing line is on the terminal, not yet ended
     said: set[str] = set()  # the kinds of no-source reason already told
+    named: set[int] = set()  # the dead channels already told (each once)
     onchip = ctl.onchip_azimuth if (ctl is not None and args.compare_onchip) else None
     terms = {"memory": "--memory", "block": "--block", "num_sources": "--sources"}
     try:
@@ -480,8 +481,8 @@ def run_live(args: argparse.Namespace) -> int:
                 line = f"{est.time:7.2f} s  {dirs}{chip}{lost}{others}"
                 M = dev.geometry.n_mics  # the others locate (one alone: no_source says it)
                 alone = lone_reason(est.dead, M) is not None
-                if est.dead and not alone and "dead channels" not in said:
-                    said.add("dead channels")  # once
+                if not alone and not named.issuperset(est.dead):
+                    named.update(est.dead)  # each channel once, all those dead now named
                     if open_line:
                         print(flush=True)
                         open_line = False

@@ -231,6 +231,8 @@ def run_track(args: argparse.Namespace) -> int:
         sinks.append(extra_sink)
 
     heard = np.zeros(dev.geometry.n_mics, dtype=bool)  # channels that held anything
+    # the channels the beamformers leave out (the last event), and whether stderr said so
+    left_out: list[tuple[tuple[int, ...], bool]] = [((), False)]
 
     def emit(reports: Iterable[Any]) -> None:
         for r in reports:
@@ -240,10 +242,17 @@ def run_track(args: argparse.Namespace) -> int:
             for tid, (start, samples) in r.audio.items():
                 files.write(tid, start, samples)
             for e in r.events:  # a microphone that dies, clips or comes back during the run
-                if e.kind == "clipping" or (
-                    e.kind == "dead_channels" and (not e.channels or heard[list(e.channels)].any())
-                ):
-                    print(f"arraykit track: {_channels_note(e)}", file=sys.stderr)
+                if e.kind == "clipping":
+                    print(f"arraykit track: {_clipping_note(e)}", file=sys.stderr)
+                if e.kind != "dead_channels":
+                    continue
+                was, told = left_out[0]
+                # channels silent from the start are named at the end (unless they come to
+                # life); a channel dying later, and any coming back, here
+                note = _channels_note(e, was, told, heard)
+                if note is not None:
+                    print(f"arraykit track: {note}", file=sys.stderr)
+                left_out[0] = (tuple(e.channels), told or note is not None)
             if player is not None:
                 player.play(_strongest(r, pipe.block_n))
             if view is not None:
@@ -306,24 +315,42 @@ def run_track(args: argparse.Namespace) -> int:
     return 0
 
 
-def _channels_note(e: Any) -> str:
-    """The stderr line of a ``"dead_channels"`` or ``"clipping"`` event."""
-    names = ", ".join(str(m) for m in e.channels)
-    if e.kind == "clipping":
-        if not e.channels:
-            return (
-                f"{e.t:.2f} s: no channel clips now; the search and the beamformers read them all"
-            )
-        return (
-            f"{e.t:.2f} s: channel(s) {names} clip (flat tops at full scale: lower the input "
-            "gain); left out of the search and the beamformers while they do"
-        )
+def _clipping_note(e: Any) -> str:
+    """The stderr line of a ``"clipping"`` event."""
     if not e.channels:
-        return f"{e.t:.2f} s: every channel live again; the beamformers steer them all"
+        return f"{e.t:.2f} s: no channel clips now; the search and the beamformers read them all"
+    names = ", ".join(str(m) for m in e.channels)
     return (
-        f"{e.t:.2f} s: channel(s) {names} went silent (all zero or 30 dB under the others: a "
-        "microphone unplugged or failing?); the beamformers leave them out from here"
+        f"{e.t:.2f} s: channel(s) {names} clip (flat tops at full scale: lower the input "
+        "gain); left out of the search and the beamformers while they do"
     )
+
+
+def _channels_note(e: Any, was: tuple[int, ...], told: bool, heard: np.ndarray) -> str | None:
+    """The stderr line of a ``"dead_channels"`` event (`was`: the channels left out until
+    then, `told`: whether a line said so; `heard`: the channels that held anything so
+    far), or None for channels silent from the start (named at the end of the run)."""
+    now = tuple(e.channels)
+    gone = [m for m in now if m not in was]
+    back = [m for m in was if m not in now]
+    if any(heard[m] for m in gone):
+        names = ", ".join(str(m) for m in now)
+        return (
+            f"{e.t:.2f} s: channel(s) {names} went silent (all zero or 30 dB under the others: "
+            "a microphone unplugged or failing?); the beamformers leave them out from here"
+        )
+    if not back:
+        return None
+    names = ", ".join(str(m) for m in back)
+    if now:
+        rest = ", ".join(str(m) for m in now)
+        return f"{e.t:.2f} s: channel(s) {names} live again; the beamformers leave out {rest}"
+    if not told:  # silent from the start: never said
+        return (
+            f"{e.t:.2f} s: channel(s) {names}, silent until now, live; the beamformers steer "
+            "every channel from here"
+        )
+    return f"{e.t:.2f} s: every channel live again; the beamformers steer them all"
 
 
 def _strongest(report: Any, n: int) -> np.ndarray:

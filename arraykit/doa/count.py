@@ -79,6 +79,10 @@ def count(
     if K != "auto":
         return _given(plan, stats, K)
     M = plan.geometry.n_mics
+    # channels left out on an array whose live ones are not its own kind (run._on_live:
+    # a planar array's two live ones) still count up to the live ones' M - 1
+    live = stats.live(M)
+    M = M if live is None else len(live)
     most = plan.options.part.max_sources(M)
     found = None
     if weak is not None:

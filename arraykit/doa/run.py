@@ -168,7 +168,11 @@ def _run(plan: Plan, stats: BandStatistics) -> DOAResult:
     confidence = _confidence.confidence(at - floor, top, on_peak, sd)
     if off_grid is not None:  # heard at zero delay, off the grid: no estimate is a measurement
         confidence = np.zeros_like(confidence)
-    mirror = geometry._mirrors(est)  # est is ours: no need to validate it
+    # est is ours: no need to validate it. With channels left out on the whole array
+    # (run._on_live declined: the live ones are not its kind, such as a planar array's
+    # two), the live ones' layout is what confuses directions: a pair's mirror
+    live = stats.live(geometry.n_mics)
+    mirror = (geometry if live is None else geometry.subarray(list(live)))._mirrors(est)
     for arr in (est, power, spectrum, mirror, on_peak, confidence):
         arr.setflags(write=False)
     return DOAResult(

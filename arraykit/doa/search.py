@@ -348,7 +348,12 @@ def locate_blocks(
         why = band_reason(full[sl], inband[sl], plan.freq_range)
         try:
             part = _stats.BandStatistics(
-                X=Xb[:, :, sl], no_source=why, dead=dead, copies=stats.copies
+                X=Xb[:, :, sl],
+                no_source=why,
+                dead=dead,
+                copies=stats.copies,
+                clipped=stats.clipped,
+                clipped_out=stats.clipped_out,
             )
             res = run(plan, part)
         except NoSourceError as e:  # a fixed count in a block with no source

@@ -259,15 +259,15 @@ def from_signals(
 
 
 CLIP_SHARE = 0.01
-"""A channel clips when at least this share of its samples sit at its own peak magnitude
-(within :data:`CLIP_TOL`) next to another such sample: a flat top, which a sampled
+"""A channel clips when at least this share of its samples sit at its own highest or
+lowest value (within :data:`CLIP_TOL`) next to another such sample: a flat top, which a sampled
 waveform that is not clipped has at most once or twice (a sine's crest samples are not
 next to each other). One channel of a 4-mic square or a 6-mic circle 20-40 dB hot, 20-55 %
 of its samples clipped, made ``num_sources="auto"`` count 2-4 sources for one talker (the
 extra ones at confidence 0.29-0.96; README, "A clipped channel")."""
 
 CLIP_TOL = 1e-4
-"""Relative: a sample within this of the channel's peak magnitude is at it (16-bit full
+"""Relative: a sample within this of the channel's highest (lowest) value is at it (16-bit full
 scale is -1 and +0.99997)."""
 
 CLIP_KEEP = 3
@@ -278,20 +278,36 @@ CLIP_KEEP = 3
 def clipped_channels(x: np.ndarray) -> tuple[int, ...]:
     """The channels (rows) of time signals `x` ``(M, N)`` that clip (:data:`CLIP_SHARE`):
     a microphone too hot for its converter, whose flat tops add a broadband distortion the
-    other channels do not share. Read on every ``N / 1024``-th sample first (a flat top
-    that holds 1 % of the samples shows there about 10 times; 17 us on 1.25 s of six channels), then on the whole rows of those that look
-    clipped."""
+    other channels do not share. Each rail is read on its own (the flat runs at the
+    channel's highest sample and at its lowest, counted together), so a channel that clips
+    on one side only (an offset or an asymmetric stage: its other side's peak lies beyond
+    the clip level) is found as one clipped on both is. Read on every ``N / 1024``-th
+    sample first (a flat top that holds 1 % of the samples shows there about 10 times;
+    about 50 us on 1.25 s of six channels, 28 us on a 56 ms block), then on the whole
+    rows of those that look clipped."""
     N = x.shape[1]
     if N < 2:
         return ()
-    probe = np.abs(x[:, :: max(1, N // 1024)])
-    top = probe.max(axis=1)  # (M,)
-    near = (probe >= (top * (1.0 - CLIP_TOL))[:, None]).sum(axis=1)
+
+    def at_rails(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        hi = y.max(axis=-1, keepdims=True)
+        lo = y.min(axis=-1, keepdims=True)
+        # a rail is a peak of its sign (a channel all above zero has no lower rail); a
+        # constant channel (pure DC, a dead microphone with an offset) has none: a
+        # threshold no sample reaches
+        moves = hi > lo
+        up = np.where((hi > 0) & moves, hi * (1.0 - CLIP_TOL), np.inf)
+        down = np.where((lo < 0) & moves, lo * (1.0 - CLIP_TOL), -np.inf)
+        return y >= up, y <= down
+
+    probe = x[:, :: max(1, N // 1024)]
+    up, down = at_rails(probe)
+    near = np.count_nonzero(up, axis=-1) + np.count_nonzero(down, axis=-1)
     found = []
-    for m in np.flatnonzero((top > 0) & (near >= 0.5 * CLIP_SHARE * probe.shape[1])):
-        a = np.abs(x[m])
-        at = a >= float(a.max()) * (1.0 - CLIP_TOL)
-        if np.count_nonzero(at[1:] & at[:-1]) >= CLIP_SHARE * N:
+    for m in np.flatnonzero(near >= 0.5 * CLIP_SHARE * probe.shape[1]):
+        up, down = at_rails(x[m])
+        flat = np.count_nonzero(up[1:] & up[:-1]) + np.count_nonzero(down[1:] & down[:-1])
+        if flat >= CLIP_SHARE * N:
             found.append(int(m))
     return tuple(found)
 

@@ -40,6 +40,14 @@ __all__ = ["ChannelStats", "CheckReport", "check_signals"]
 
 CLIP_LEVEL = 0.999
 """Samples at or above this magnitude (full scale 1.0) count as clipped."""
+FLAT_SHARE = 0.01
+"""A channel also clips when at least this share of its samples sit in flat runs at its own
+highest or lowest value (within :data:`FLAT_TOL`), under full scale: an analog stage that
+clips before the converter, a gain applied after it, or one rail only. The rule
+``arraykit.doa.statistics.clipped_channels`` leaves such a channel out of a search by
+(its warning points here; this layer does not import that one)."""
+FLAT_TOL = 1e-4
+"""Relative: a sample within this of the channel's highest (lowest) value is at it."""
 DELAY_TOLERANCE = 1.5
 """Samples a measured pair delay may exceed ``spacing / c`` by (GCC peak error)."""
 RESOLUTION = 0.1
@@ -117,6 +125,22 @@ class CheckReport:
         return "\n".join(lines)
 
 
+def _flat_tops(row: np.ndarray) -> tuple[float, float | None, float | None]:
+    """The share of `row`'s samples in flat runs (a sample next to another) at its highest
+    or lowest value, and those values (None for a side with none, or of the wrong sign)."""
+    share, at = 0, list[float | None]()
+    still = float(row.max()) == float(row.min())  # constant (pure DC): no rail
+    for peak, sign in ((float(row.max()), 1.0), (float(row.min()), -1.0)):
+        if sign * peak <= 0 or still:
+            at.append(None)
+            continue
+        top = sign * row >= sign * peak * (1.0 - FLAT_TOL)
+        runs = int(np.count_nonzero(top[1:] & top[:-1]))
+        share += runs
+        at.append(peak if runs >= FLAT_SHARE * row.size / 2 else None)
+    return share / max(row.size, 1), at[0], at[1]
+
+
 def check_signals(
     signals: npt.ArrayLike,
     fs: float,
@@ -168,7 +192,13 @@ def check_signals(
     ref = float(np.median(heard)) if heard.size else 1e-12
     rms_db = 20 * np.log10(np.maximum(rms, 1e-12))
     gain_db = 20 * np.log10(np.maximum(rms, 1e-12) / ref)
-    clipped = np.mean(np.abs(x) >= CLIP_LEVEL, axis=1)
+    full = np.mean(np.abs(x) >= CLIP_LEVEL, axis=1)
+    flat = [_flat_tops(row) for row in x]  # (share, highest, lowest) per channel
+    # the share shown: at full scale, else in flat runs under it where those clip
+    clipped = [
+        f if f > 1e-3 or share < FLAT_SHARE else share
+        for f, (share, _, _) in zip(full, flat, strict=True)
+    ]
     dead = (rms < 1e-6) | (gain_db < -30)
     stats = [
         ChannelStats(m, float(dc[m]), float(rms_db[m]), float(gain_db[m]), float(clipped[m]),
@@ -183,8 +213,16 @@ def check_signals(
             problems.append(f"channel {s.channel} is dead or nearly silent ({level})")
         elif abs(s.gain_db) > 6:
             problems.append(f"channel {s.channel} gain differs by {s.gain_db:+.1f} dB")
-        if s.clipped > 1e-3:
+        share, hi, lo = flat[s.channel]
+        if full[s.channel] > 1e-3:
             problems.append(f"channel {s.channel} clips ({100 * s.clipped:.2f} % of samples)")
+        elif share >= FLAT_SHARE and not s.dead:
+            rails = " and ".join(f"{r:+.4f}" for r in (hi, lo) if r is not None)
+            problems.append(
+                f"channel {s.channel} clips under full scale ({100 * share:.2f} % of samples "
+                f"in flat runs at {rails}: an analog stage before the converter, a gain after "
+                "it, or one side only; lower the gain before the stage that clips)"
+            )
         if abs(s.dc) > 0.01:
             problems.append(f"channel {s.channel} has a DC offset of {s.dc:+.4f}")
 
