@@ -144,6 +144,7 @@ def run_beamform(args: argparse.Namespace) -> int:
     refuse_unread_flags(args)
     nulls = parse_nulls(args)
     x, fs, g = read_recording(args.input, args, flag="IN.wav", purpose="beamform")
+    _warn_faulty_channels(x)
     point = parse_numbers(args.point, "--point", 3) if args.point else None
     steered = "steering" in get_design(args.method).needs
     if (args.direction is None) == (point is None) and (steered or point is not None):
@@ -220,6 +221,28 @@ def refuse_unread_flags(args: argparse.Namespace) -> None:
             if value is not None:
                 why = f"method {m} is blind (it follows the dominant source): leave {flag} out"
                 raise v.fail(flag, value, why)
+
+
+def _warn_faulty_channels(x: np.ndarray) -> None:
+    """One stderr line on channels that clip (flat runs at their rails, as ``doa`` reads
+    them): the beamformer weighs them as any other, and a hot channel's distortion then
+    dominates its output (6-mic circle, one channel 26 dB hot with an offset of 0.3 and
+    clipped, 16 % of its samples: delay-and-sum toward the talker 10 dB louder and at
+    5.3 dB SI-SDR against the clean run's output, MPDR at -5.6 dB)."""
+    import sys
+
+    from arraykit.doa.statistics import clipped_channels
+
+    clipped = clipped_channels(x)
+    if clipped:
+        which = ", ".join(map(str, clipped))
+        print(
+            f"arraykit beamform: warning: channel(s) {which} clip (flat tops: too hot for the "
+            "converter or a stage before it); the beamformer weighs them as the others, so "
+            "their distortion reaches the output: `arraykit check` names them; record again "
+            "with less gain",
+            file=sys.stderr,
+        )
 
 
 def _locate(x: np.ndarray, fs: int, g) -> tuple[float, float]:
