@@ -44,6 +44,26 @@ def test_doa_json(wav, capsys: pytest.CaptureFixture[str]) -> None:
     assert az == pytest.approx([75.0, 250.0], abs=4.0)
     assert out["num_sources"] == 2 and out["method"] == "srp-phat"
     assert out["no_source"] is None
+    assert out["dead_channels"] == out["clipped_channels"] == out["copied_channels"] == []
+
+
+def test_doa_json_names_dead_clipped_and_copied_channels(
+    wav, tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """New-user pass: channels left out (dead, clipped, copied) were named only inside
+    count_reason's text; a script reading --json now gets them as lists."""
+    from arraykit.io import read_audio
+
+    x = read_audio(wav)[0]
+    x[4] = 0.0  # dead
+    x[1] = np.clip(x[1] * 30.0, -0.9, 0.9)  # clipped
+    x[5] = x[3]  # a copy of channel 3
+    path = write_audio(tmp_path / "faults.wav", x, FS)
+    rc = main(["doa", str(path), "--geometry", "respeaker-6mic", "--sources", "auto", "--json"])
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["dead_channels"] == [4] and out["clipped_channels"] == [1]
+    assert out["copied_channels"] == [[5, 3]]
 
 
 def test_doa_json_says_why_no_direction_is_a_measurement(

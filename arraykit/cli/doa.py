@@ -118,6 +118,9 @@ def run(args: argparse.Namespace) -> int:
             "num_sources": res.num_sources,
             "count_reason": res.count_reason,
             "no_source": res.no_source,
+            "dead_channels": list(res.dead_channels),
+            "clipped_channels": list(res.clipped_channels),
+            "copied_channels": [list(p) for p in res.copied_channels],
             "sources": [
                 {
                     "azimuth": round(float(a), 3),

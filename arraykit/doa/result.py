@@ -60,6 +60,12 @@ class DOAResult:
         ``num_sources="auto"`` then returns no source; a given count still returns its
         estimates, with their (low) confidence. None where ``counting="tf"``'s zones
         overruled a weak map (they gather clearly: talkers).
+    dead_channels, clipped_channels : tuple of int
+        Channels all zero while others are not, and channels that clip (flat tops at
+        their rails), as `count_reason` names them (a clipped one is left out of the
+        search while three or more others remain).
+    copied_channels : tuple of (int, int)
+        ``(copy, original)``: channels bit-identical to an earlier one, left out.
     """
 
     azimuth: np.ndarray
@@ -77,6 +83,9 @@ class DOAResult:
     on_peak: np.ndarray = field(default_factory=lambda: np.ones(0, dtype=bool))
     confidence: np.ndarray = field(default_factory=lambda: np.ones(0))
     no_source: str | None = None
+    dead_channels: tuple[int, ...] = ()
+    clipped_channels: tuple[int, ...] = ()
+    copied_channels: tuple[tuple[int, int], ...] = ()
 
     @property
     def directions(self) -> np.ndarray:

@@ -48,11 +48,16 @@ def run(plan: Plan, stats: BandStatistics) -> DOAResult:
     """Search `plan`'s grid with `stats` (see the module's docstring); with channels left
     out (dead, copies, clipped) on the array the others make (:func:`_on_live`)."""
     live = stats.live(plan.geometry.n_mics)
-    if live is not None:
-        done = _on_live(plan, stats, live)
-        if done is not None:
-            return done
-    return _run(plan, stats)
+    done = _on_live(plan, stats, live) if live is not None else None
+    res = _run(plan, stats) if done is None else done
+    if stats.dead or stats.clipped or stats.copies:  # named as fields too (JSON readers)
+        res = dataclasses.replace(
+            res,
+            dead_channels=stats.dead,
+            clipped_channels=stats.clipped,
+            copied_channels=stats.copies,
+        )
+    return res
 
 
 _SUBPLANS: weakref.WeakKeyDictionary[Plan, dict[tuple[int, ...], Plan | None]] = (
