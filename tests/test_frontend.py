@@ -1142,6 +1142,19 @@ def test_a_dead_channel_is_not_steered_and_the_voice_keeps_its_level() -> None:
         assert abs(level[dead] - level[()]) <= 3.0, level
 
 
+def test_track_refuses_a_recording_shorter_than_a_frame(tmp_path: Path, capsys) -> None:
+    """New-user pass: a 100-sample WAV ran, printed "0 track(s)", exited 0 and made the
+    output folder, where `doa` refuses it. Now one line naming the file, exit 2, nothing
+    written."""
+    x = np.random.default_rng(0).standard_normal((6, 100)) * 0.1
+    path = ak.io.write_audio(tmp_path / "short.wav", x, FS)
+    out = tmp_path / "out"
+    assert main(["track", str(path), "--geometry", "respeaker-6mic", "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "fewer than one frame (nfft=256)" in err[0], err
+    assert not out.exists()
+
+
 @pytest.mark.parametrize("fault", ["clipped", "dead"])
 def test_a_clipped_or_dead_channel_keeps_the_meeting_tracked_and_separated(
     six: ak.ArrayGeometry, fault: str

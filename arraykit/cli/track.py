@@ -206,6 +206,10 @@ def run_track(args: argparse.Namespace) -> int:
             flags["fs"] = "--samplerate"
         raise exc.renamed(flags[exc.name]) if exc.name in flags else exc from None
     # checked before DIR is touched
+    n = getattr(dev, "n_frames", None)  # a recording's length (a device has none)
+    if n is not None and n < pipe.nfft:
+        why = f"has {n} samples, fewer than one frame (nfft={pipe.nfft}): nothing to track"
+        raise v.fail("IN.wav", args.input, why)
     view = None
     if args.view or args.view_png:
         from arraykit.frontend.view import LiveView

@@ -142,5 +142,10 @@ class FileDevice(Player):
             channels=channels,
         )
 
+    @property
+    def n_frames(self) -> int:
+        """The recording's length in frames (samples per channel)."""
+        return int(self._data.shape[-1])
+
     def _frames(self) -> np.ndarray:
         return self._data
