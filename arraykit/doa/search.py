@@ -267,8 +267,9 @@ def locate_cov(
     power = np.einsum("fmm->m", C).real  # (M,) each channel's power over the band
     copies = _stats.copied_channels(C, cov=True)
     if copies:  # the searches read the other channels' pairs alone
-        C = _stats.without(C.transpose(1, 0, 2), copies).transpose(1, 0, 2)
-        C[:, :, [c for c, _ in copies]] = 0
+        gone = _stats.left_out(copies)
+        C = _stats.without(C.transpose(1, 0, 2), gone).transpose(1, 0, 2)
+        C[:, :, list(gone)] = 0
     stats = _stats.BandStatistics(
         cov=C,
         n_frames=T,

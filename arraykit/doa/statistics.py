@@ -42,6 +42,7 @@ __all__ = [
     "first_heard",
     "from_signals",
     "from_stft",
+    "left_out",
     "without",
 ]
 
@@ -81,9 +82,7 @@ class BandStatistics:
     def live(self, n_mics: int) -> tuple[int, ...] | None:
         """The channels the search reads (not dead, not a copy, not clipped and left out),
         or None when that is every one, or fewer than two."""
-        out = set(self.dead) | {c for c, _ in self.copies}
-        if self.clipped_out:
-            out |= set(self.clipped)
+        out = set(self.dead) | set(left_out(self.copies, self.clipped, self.clipped_out))
         live = tuple(m for m in range(n_mics) if m not in out)
         return live if out and len(live) >= 2 else None
 
@@ -166,7 +165,7 @@ def from_stft(
     copies = copied_channels(X)
     power = np.abs(X[first_heard(X, dead)]) ** 2  # (F_all, T) the first channel that holds any
     why = _confidence.band_reason(power.sum(0), power[band].sum(0), freq_range)
-    stats = BandStatistics(X=without(Xb, copies), no_source=why, dead=dead, copies=copies)
+    stats = BandStatistics(X=without(Xb, left_out(copies)), no_source=why, dead=dead, copies=copies)
     Xb = stats.frames()
     with np.errstate(over="ignore", invalid="ignore"):  # checked below
         read = [stats.phat()] if phat else []
@@ -220,14 +219,9 @@ def from_signals(
     dead = dead_channels(x)
     copies = copied_channels(x)
     clipped = clipped_channels(x)
-    out = n_mics - len(dead) - len(copies) - len(clipped) >= CLIP_KEEP
-    gone = copies + tuple((m, m) for m in clipped) if out else copies  # rows zeroed
-    named = {
-        "dead": dead,
-        "copies": copies,
-        "clipped": clipped,
-        "clipped_out": bool(clipped) and out,
-    }
+    clipped_out = bool(clipped) and n_mics - len(dead) - len(copies) - len(clipped) >= CLIP_KEEP
+    gone = left_out(copies, clipped, clipped_out)  # their rows zeroed
+    named = {"dead": dead, "copies": copies, "clipped": clipped, "clipped_out": clipped_out}
     if frames or (phat and cov):
         x = without(_near_one(_checked_signals(signals, n_mics)), gone)
         return BandStatistics(
@@ -361,13 +355,25 @@ def copied_channels(x: np.ndarray, *, cov: bool = False) -> tuple[tuple[int, int
     return tuple(found)
 
 
-def without(x: np.ndarray, copies: tuple[tuple[int, int], ...]) -> np.ndarray:
-    """`x` ``(M, ...)`` with the copies' rows set to zero (a copy of the input), so that the
-    searches read the other channels' pairs alone; `x` itself when there is none."""
-    if not copies:
+def left_out(
+    copies: tuple[tuple[int, int], ...],
+    clipped: tuple[int, ...] = (),
+    clipped_out: bool = False,
+) -> tuple[int, ...]:
+    """The channels a search does not read though they hold something: each copy, and the
+    clipped ones when they are left out (:data:`CLIP_KEEP`)."""
+    out = {c for c, _ in copies} | (set(clipped) if clipped_out else set())
+    return tuple(sorted(out))
+
+
+def without(x: np.ndarray, rows: tuple[int, ...]) -> np.ndarray:
+    """`x` ``(M, ...)`` with these rows set to zero (a copy of the input), so that the
+    searches read the other channels' pairs alone (:func:`left_out`); `x` itself when
+    there is none."""
+    if not rows:
         return x
     out = np.array(x, copy=True)
-    out[[c for c, _ in copies]] = 0
+    out[list(rows)] = 0
     return out
 
 
