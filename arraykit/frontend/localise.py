@@ -286,14 +286,27 @@ class Localiser:
         known: list[tuple[float, float]] | tuple[()],
     ) -> float:
         """The least height (over the first peak's) of a deflated peak at `az`, `el`:
-        `onset_ratio` when the `first` peak is a confirmed track's (within `zone_rival`,
-        the tracker's gate) and this one lies `onset_apart` or more from every confirmed
-        track (a talker starting while an established one speaks), else `peak_ratio`."""
-        if self.onset_ratio >= self.peak_ratio or not known:
+        `onset_ratio` at a talker starting over a tracked one (:meth:`_onset`), else
+        `peak_ratio`."""
+        if self.onset_ratio >= self.peak_ratio:
             return self.peak_ratio
-        heard = any(_angle(first[0], first[1], a, e) < self.zone_rival for a, e in known)
-        new = all(_angle(az, el, a, e) >= self.onset_apart for a, e in known)
-        return self.onset_ratio if heard and new else self.peak_ratio
+        return self.onset_ratio if self._onset(first, az, el, known) else self.peak_ratio
+
+    def _onset(
+        self,
+        first: tuple[float, float, float],
+        az: float,
+        el: float,
+        known: list[tuple[float, float]] | tuple[()],
+    ) -> bool:
+        """Whether `az`, `el` is a talker starting while an established one speaks: the
+        block's `first` peak lies within `zone_rival` (the tracker's gate) of a confirmed
+        track and this direction `onset_apart` or more from every confirmed track."""
+        return (
+            bool(known)
+            and any(_angle(first[0], first[1], a, e) < self.zone_rival for a, e in known)
+            and all(_angle(az, el, a, e) >= self.onset_apart for a, e in known)
+        )
 
     def _zone_peaks(
         self,
@@ -307,23 +320,22 @@ class Localiser:
         directions the onset zones hold and the peaks do not: each atom of their
         histogram standing at least `zone_ratio` of the first, over at least `zone_min`
         zones in memory, where the map stands at least `zone_support` of the first peak's
-        height (`zone_onset_support` for an atom `onset_apart` or more from every
-        confirmed track when the first peak lies within `zone_rival` of one), `zone_apart`
-        degrees or more from every peak kept (strength: the atom's relative height).
+        height (`zone_onset_support` for an atom at a talker starting over a tracked one,
+        :meth:`_onset`), `zone_apart` degrees or more from every peak kept (strength: the
+        atom's relative height).
         `floor` is the map's median, `h0` its first peak's height above it."""
         assert self.zones is not None
         idx, rel, mass = self.zones.atoms(2)
         if mass < self.zone_min:
             return found
         grid = self.search.grid
-        heard = any(_angle(found[0][0], found[0][1], a, e) < self.zone_rival for a, e in known)
         atoms: list[tuple[float, float, float]] = []
         for q, r in zip(idx, rel, strict=True):
             az, el = float(grid[q, 0]), float(grid[q, 1])
             if r < self.zone_ratio:
                 continue
-            new = bool(known) and all(_angle(az, el, a, e) >= self.onset_apart for a, e in known)
-            support = self.zone_onset_support if heard and new else self.zone_support
+            onset = self._onset(found[0], az, el, known)
+            support = self.zone_onset_support if onset else self.zone_support
             if spec[q] - floor < support * h0:
                 continue
             atoms.append((az, el, float(r)))

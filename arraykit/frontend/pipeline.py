@@ -521,9 +521,8 @@ class Pipeline:
             why = f"is too low for the band up to {top:g} Hz (freq_range)"
             raise v.fail("fs", fs, f"{why}: the front end needs fs >= {2 * top:g} Hz")
         M = geometry.n_mics
-        few = (
-            M <= FEW_MICS
-        )  # noisier directions: see FrontendOptions (nfft, max_sources, zones, tracker)
+        # noisier directions: see FrontendOptions (nfft, max_sources, tracker)
+        few = M <= FEW_MICS
         frame_s = FEW_MICS_FRAME if few else FRAME
         nfft = opts.nfft or int(2 ** math.floor(math.log2(frame_s * self.fs)))
         self.nfft, self.hop = nfft, nfft // 2
