@@ -21,6 +21,7 @@ LEVELS = {
     "_validate": 0,
     "_cache": 0,
     "_data": 0,
+    "_clipping": 0,
     "geometry": 1,
     "stft": 1,
     "io": 1,

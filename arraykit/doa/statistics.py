@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from arraykit import _validate as v
+from arraykit._clipping import at_rails, flat_runs
 from arraykit.doa import confidence as _confidence
 from arraykit.doa._cross import cross_spectra_chunks
 from arraykit.doa.srp import phat_covariance, phat_cross_spectra
@@ -254,15 +255,11 @@ def from_signals(
 
 CLIP_SHARE = 0.01
 """A channel clips when at least this share of its samples sit at its own highest or
-lowest value (within :data:`CLIP_TOL`) next to another such sample: a flat top, which a sampled
-waveform that is not clipped has at most once or twice (a sine's crest samples are not
-next to each other). One channel of a 4-mic square or a 6-mic circle 20-40 dB hot, 20-55 %
+lowest value next to another such sample (:mod:`arraykit._clipping`): a flat top, which a
+sampled waveform that is not clipped has at most once or twice (a sine's crest samples are
+not next to each other). One channel of a 4-mic square or a 6-mic circle 20-40 dB hot, 20-55 %
 of its samples clipped, made ``num_sources="auto"`` count 2-4 sources for one talker (the
 extra ones at confidence 0.29-0.96; README, "A clipped channel")."""
-
-CLIP_TOL = 1e-4
-"""Relative: a sample within this of the channel's highest (lowest) value is at it (16-bit full
-scale is -1 and +0.99997)."""
 
 CLIP_KEEP = 3
 """Clipped channels are left out of the search when at least this many others remain
@@ -282,26 +279,12 @@ def clipped_channels(x: np.ndarray) -> tuple[int, ...]:
     N = x.shape[1]
     if N < 2:
         return ()
-
-    def at_rails(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        hi = y.max(axis=-1, keepdims=True)
-        lo = y.min(axis=-1, keepdims=True)
-        # a rail is a peak of its sign (a channel all above zero has no lower rail); a
-        # constant channel (pure DC, a dead microphone with an offset) has none: a
-        # threshold no sample reaches
-        moves = hi > lo
-        up = np.where((hi > 0) & moves, hi * (1.0 - CLIP_TOL), np.inf)
-        down = np.where((lo < 0) & moves, lo * (1.0 - CLIP_TOL), -np.inf)
-        return y >= up, y <= down
-
     probe = x[:, :: max(1, N // 1024)]
     up, down = at_rails(probe)
     near = np.count_nonzero(up, axis=-1) + np.count_nonzero(down, axis=-1)
     found = []
     for m in np.flatnonzero(near >= 0.5 * CLIP_SHARE * probe.shape[1]):
-        up, down = at_rails(x[m])
-        flat = np.count_nonzero(up[1:] & up[:-1]) + np.count_nonzero(down[1:] & down[:-1])
-        if flat >= CLIP_SHARE * N:
+        if sum(flat_runs(x[m])) >= CLIP_SHARE * N:
             found.append(int(m))
     return tuple(found)
 

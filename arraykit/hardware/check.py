@@ -33,6 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from arraykit import _validate as v
+from arraykit._clipping import flat_runs
 from arraykit.gcc import gcc_phat_pairs
 from arraykit.geometry import SPEED_OF_SOUND, ArrayGeometry
 
@@ -42,12 +43,9 @@ CLIP_LEVEL = 0.999
 """Samples at or above this magnitude (full scale 1.0) count as clipped."""
 FLAT_SHARE = 0.01
 """A channel also clips when at least this share of its samples sit in flat runs at its own
-highest or lowest value (within :data:`FLAT_TOL`), under full scale: an analog stage that
-clips before the converter, a gain applied after it, or one rail only. The rule
-``arraykit.doa.statistics.clipped_channels`` leaves such a channel out of a search by
-(its warning points here; this layer does not import that one)."""
-FLAT_TOL = 1e-4
-"""Relative: a sample within this of the channel's highest (lowest) value is at it."""
+highest or lowest value (:mod:`arraykit._clipping`, which the searches read too), under full
+scale: an analog stage that clips before the converter, a gain applied after it, or one rail
+only (``doa`` leaves such a channel out of a search, and its warning points here)."""
 DELAY_TOLERANCE = 1.5
 """Samples a measured pair delay may exceed ``spacing / c`` by (GCC peak error)."""
 RESOLUTION = 0.1
@@ -128,17 +126,11 @@ class CheckReport:
 def _flat_tops(row: np.ndarray) -> tuple[float, float | None, float | None]:
     """The share of `row`'s samples in flat runs (a sample next to another) at its highest
     or lowest value, and those values (None for a side with none, or of the wrong sign)."""
-    share, at = 0, list[float | None]()
-    still = float(row.max()) == float(row.min())  # constant (pure DC): no rail
-    for peak, sign in ((float(row.max()), 1.0), (float(row.min()), -1.0)):
-        if sign * peak <= 0 or still:
-            at.append(None)
-            continue
-        top = sign * row >= sign * peak * (1.0 - FLAT_TOL)
-        runs = int(np.count_nonzero(top[1:] & top[:-1]))
-        share += runs
-        at.append(peak if runs >= FLAT_SHARE * row.size / 2 else None)
-    return share / max(row.size, 1), at[0], at[1]
+    up, down = flat_runs(row)
+    side = FLAT_SHARE * row.size / 2
+    hi = float(row.max()) if up >= side else None
+    lo = float(row.min()) if down >= side else None
+    return (up + down) / max(row.size, 1), hi, lo
 
 
 def check_signals(
