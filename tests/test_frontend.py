@@ -300,6 +300,25 @@ def test_deflation_is_the_projection_p_r_p(six: ak.ArrayGeometry) -> None:
     np.testing.assert_allclose(loc._deflate(R, 37.0, 0.0, pairs=True), full[:, i, j], atol=1e-10)
 
 
+def test_a_meeting_onset_is_when_the_talker_first_sounds() -> None:
+    # sim.talk's turns are speech with pauses of their own: meeting 7's talker A starts
+    # its first turn (0.3 s) in a 0.23 s pause, and a tracker cannot confirm a talker
+    # before it sounds, so confirmation delays count from the first sound
+    fs = 16000
+    turn = (0.3, 2.3)
+    x = ak.sim.talk(8.0, fs, [turn, (4.3, 6.0)], seed=1007)
+    t = scoring.first_sound(x, fs, turn)
+    assert 0.5 <= t <= 0.56  # measured 0.53
+    before = x[round(turn[0] * fs) : round(t * fs)]
+    assert np.sqrt(np.mean(before**2)) < 0.01 * np.sqrt(np.mean(x[x != 0] ** 2))  # -45 dB
+    frame = x[round(t * fs) : round(t * fs) + fs // 100]
+    assert np.sqrt(np.mean(frame**2)) >= 0.1 * np.sqrt(np.mean(x[x != 0] ** 2))
+    # a talker sounding from the turn's start keeps it; a silent one keeps the turn's start
+    y = ak.sim.talk(8.0, fs, [turn], seed=1004)
+    assert scoring.first_sound(y, fs, turn) == 0.3
+    assert scoring.first_sound(np.zeros(fs), fs, (0.2, 0.8)) == 0.2
+
+
 @pytest.mark.slow
 def test_meeting_tracks_keep_their_ids_through_turns_overlaps_and_a_pause(
     meeting: scoring.Meeting, mvdr_run: tuple[Pipeline, list]
@@ -424,6 +443,26 @@ def test_standing_track_holds_its_direction_through_a_blended_onset() -> None:
                 errs.append(abs(tracks[0].azimuth - truth))
         # measured 0.58 (imm) and 0.52 (cv), at most 2.2 and 2.1
         assert len(errs) == 42 and np.median(errs) <= 1.5 and max(errs) <= 5.0, motion
+
+
+def test_a_confirmed_track_takes_a_detection_before_a_tentative_one() -> None:
+    """Four-mic meeting 4, block by block: talker B's onset blended with A's peak (36, 54,
+    66 degrees, A at 20, B at 83) and a track was confirmed at the blend (about 63); then
+    B's own peak (96, then 82) started a tentative track, and the next detection, 19
+    degrees from the confirmed track and 14 from the tentative one, went to the
+    tentative one, which was confirmed beside the other: B's second ID, and the first
+    coasted on as a false track. Confirmed tracks are served first: it goes to the
+    confirmed track, which moves toward it, and no second ID is born."""
+    from arraykit.frontend.tracking import Tracker
+
+    trk = Tracker(0.048, meas_sd=8.0, accel_sd=60.0, birth_hits=2, birth_window=3)
+    seq = [[20.0]] * 20 + [[36.0], [54.0], [66.0, 24.0], [66.0, 24.0], [24.0, 96.0]]
+    for b, dets in enumerate(seq):
+        tracks, _ = trk.step(b * 0.048, np.array(dets), np.zeros(len(dets)))
+    assert [round(t.azimuth) for t in tracks] == [22, 62]  # measured 21.9, 62.4
+    tracks, _ = trk.step(len(seq) * 0.048, np.array([82.0]), np.zeros(1))
+    assert [t.id for t in tracks] == [1, 2]  # before: [1, 2, 3], the third at 88.9
+    assert tracks[1].azimuth > 66.0  # measured 69.0: pulled toward B
 
 
 def test_each_track_is_separated_better_than_delay_and_sum(

@@ -25,7 +25,7 @@ from arraykit.stft import StreamingISTFT, StreamingSTFT
 if TYPE_CHECKING:
     from arraykit.sim import MovingScene
 
-__all__ = ["TrackScore", "ospa", "replay", "sir_gain", "track_errors"]
+__all__ = ["TrackScore", "first_sound", "ospa", "replay", "sir_gain", "track_errors"]
 
 
 def replay(
@@ -203,14 +203,46 @@ class Meeting:
     scene: MovingScene
     turns: tuple[tuple[tuple[float, float], ...], ...]
     onsets: tuple[tuple[int, float], ...]
+    """``(talker, t)``: when each talker's first turn first sounds (:func:`first_sound`)."""
 
     def truth(self, t: float) -> np.ndarray:
         """True ``(azimuth, elevation)`` of each talker at time `t`: ``(K, 2)``."""
         return np.asarray(self.scene.direction_at(t))
 
     def active(self, t: float) -> np.ndarray:
-        """Which talkers a tracker should hold at `t`: from first onset to last offset."""
-        return np.array([turns[0][0] <= t <= turns[-1][1] for turns in self.turns])
+        """Which talkers a tracker should hold at `t`: from first sound to last offset."""
+        first = dict(self.onsets)
+        return np.array([first[k] <= t <= turns[-1][1] for k, turns in enumerate(self.turns)])
+
+
+SOUND_FRAME = 0.01
+"""Seconds per frame of :func:`first_sound`."""
+
+SOUND_DB = -20.0
+"""A frame sounds when its RMS is within this many dB of the talker's RMS over its turns."""
+
+
+def first_sound(x: np.ndarray, fs: int, turn: tuple[float, float]) -> float:
+    """When a talker's dry signal `x` ``(N,)`` first sounds within `turn` (seconds): the
+    start of the first :data:`SOUND_FRAME` frame whose RMS reaches :data:`SOUND_DB` of
+    the signal's RMS where it is not zero; the turn's start if none does.
+
+    A turn of :func:`arraykit.sim.talk` is speech with its own pauses: it can begin in
+    one (a quarter of a second of silence in one benchmark meeting), and a tracker
+    cannot confirm a talker it has not heard yet, so a confirmation delay is measured
+    from here.
+
+    >>> fs = 1000
+    >>> x = np.zeros(2000); x[700:900] = 1.0
+    >>> first_sound(x, fs, (0.5, 1.5))
+    0.7
+    """
+    ref = float(np.sqrt(np.mean(x[x != 0] ** 2))) if np.any(x) else 0.0
+    n = max(1, round(SOUND_FRAME * fs))
+    a, b = round(turn[0] * fs), min(x.size, round(turn[1] * fs))
+    seg = x[a : a + (b - a) // n * n].reshape(-1, n)
+    loud = np.flatnonzero(np.sqrt(np.mean(seg**2, axis=1)) >= ref * 10 ** (SOUND_DB / 20))
+    return round((a + n * int(loud[0])) / fs, 6) if loud.size and ref > 0 else turn[0]
 
 
 def meeting(
@@ -256,4 +288,5 @@ def meeting(
         max_order=max_order,
         rir_cache=rir_cache,
     )
-    return Meeting(scene, (turns_a, turns_b), ((0, 0.3), (1, 2.0)))
+    onsets = ((0, first_sound(x_a, fs, turns_a[0])), (1, first_sound(x_b, fs, turns_b[0])))
+    return Meeting(scene, (turns_a, turns_b), onsets)
