@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -346,3 +347,69 @@ def test_odas_channel_map_errors(tmp_path: Path) -> None:
     p.write_text(p.read_text().replace("(0, 1)", "(1, 2, 3)"))
     with pytest.raises(ak.GeometryFileError, match=r"3 channels but general\.mics 2 mics"):
         ak.hardware.odas_channel_map(p)
+
+
+def _odas_raw(tmp_path: Path, cfg_text: str, cmap: list[int], channels: int, az: float) -> Path:
+    """A raw recording of the .cfg's array: microphone k on channel cmap[k] (from 0), the
+    other channels noise (a device's processed or playback channels)."""
+    cfg = tmp_path / "odas.cfg"
+    cfg.write_text(cfg_text)
+    g = ak.load_geometry(cfg)
+    fs = 16000
+    sc = ak.sim.simulate(g, [ak.sim.Source(ak.sim.speech_like(1.0, fs, seed=6), az)], fs,
+                         rt60=0.2, snr_db=25, seed=3, max_order=4)  # fmt: skip
+    raw = 0.3 * np.random.default_rng(0).standard_normal((channels, sc.signals.shape[1]))
+    raw[cmap] = sc.signals / np.abs(sc.signals).max() * 0.5
+    wav = tmp_path / "raw.wav"
+    ak.io.write_audio(wav, raw, fs, subtype="FLOAT")
+    return wav
+
+
+@pytest.mark.parametrize(
+    ("odas_map", "cmap", "channels", "in_order"),
+    [
+        ("(2, 3, 4, 5)", [1, 2, 3, 4], 6, False),  # ODAS's ReSpeaker USB file as it ships
+        ("(4, 2, 1, 3)", [3, 1, 0, 2], 4, True),  # a permutation: as many channels as mics
+    ],
+)
+def test_odas_cfg_geometry_whose_mapping_is_not_read_is_refused(
+    tmp_path: Path, capsys, odas_map: str, cmap: list[int], channels: int, in_order: bool
+) -> None:
+    """``--geometry odas.cfg`` without ``--channel-map``: the file's mapping.map was not
+    read. A 6-channel ReSpeaker USB take was refused with "add --channel-map ... e.g.
+    0,1,2,3", which read the processed channel 0 as a microphone (30 deg measured 124,
+    150 -> 237, 250 -> 340, confidence 0.95); a permuted map on as many channels as mics
+    ran silently on the wrong channels (8-mic MATRIX Creator: 30 -> 153, 200 -> 331,
+    300 -> 181, confidence 0.84-0.87). Now refused, exit 2, naming --channel-map odas.cfg."""
+    from arraykit.cli import main
+
+    wav = _odas_raw(tmp_path, ODAS_CFG.replace("(2, 3, 4, 5)", odas_map), cmap, channels, 150.0)
+    cfg = str(tmp_path / "odas.cfg")
+    assert main(["doa", str(wav), "--geometry", cfg, "--json"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"arraykit: error: --geometry={cfg!r}")
+    assert f"channels {odas_map[1:-1].replace(' ', '')} of FILE" in err
+    assert f"add --channel-map {cfg} to read them so" in err
+    assert ("--channel-map 0,1,2,3 if FILE holds them in geometry order" in err) == in_order
+    assert main(["track", str(wav), "--geometry", cfg, "-o", str(tmp_path / "o")]) == 2
+    assert "IN.wav" in capsys.readouterr().err and not (tmp_path / "o").exists()
+    assert main(["doa", str(wav), "--geometry", cfg, "--channel-map", cfg, "--json"]) == 0
+    az = json.loads(capsys.readouterr().out)["sources"][0]["azimuth"]
+    assert abs(az - 150.0) <= 3.0
+
+
+def test_odas_cfg_geometry_with_an_identity_or_unfitting_map_reads_the_file_in_order(
+    tmp_path: Path, capsys
+) -> None:
+    """A map of 1..M, or one that needs channels the file has not got (a take already in
+    geometry order, e.g. recorded with --channel-map odas.cfg), takes the channels as they
+    are."""
+    from arraykit.cli import main
+
+    wav = _odas_raw(tmp_path, ODAS_CFG, [0, 1, 2, 3], 4, 250.0)  # map (2..5) needs channel 5
+    cfg = str(tmp_path / "odas.cfg")
+    assert main(["doa", str(wav), "--geometry", cfg, "--json"]) == 0
+    assert abs(json.loads(capsys.readouterr().out)["sources"][0]["azimuth"] - 250.0) <= 3.0
+    (tmp_path / "odas.cfg").write_text(ODAS_CFG.replace("(2, 3, 4, 5)", "(1, 2, 3, 4)"))
+    assert main(["doa", str(wav), "--geometry", cfg, "--json"]) == 0
+    assert abs(json.loads(capsys.readouterr().out)["sources"][0]["azimuth"] - 250.0) <= 3.0

@@ -113,6 +113,8 @@ def open_recording(
             ",".join(map(str, cmap)) if channel_map is not None else profile,
             f"needs channel {max(cmap, default=0)} but {p.name} has {n} channel(s) (0..{n - 1})",
         )
+    if cmap is None:
+        _refuse_unread_odas_map(geometry, g, n, flag, str(path))
     used = n if cmap is None else len(cmap)
     if g is not None and used != g.n_mics:
         raise v.fail(flag, str(path), _layout_hint(p.name, n, g, cmap, channel_map is not None))
@@ -130,6 +132,42 @@ def open_recording(
         if exc.name != "path":
             raise
         raise exc.renamed(flag) from None
+
+
+def odas_map_of(geometry: Any) -> tuple[int, ...] | None:
+    """The channel map (0-based) of an ODAS ``.cfg`` given as ``--geometry``, or None (another
+    geometry, or a .cfg without a usable ``mapping.map``: its positions alone count)."""
+    from arraykit.errors import GeometryFileError
+    from arraykit.geometry import odas_channel_map
+
+    if not isinstance(geometry, str | Path) or Path(geometry).suffix.lower() != ".cfg":
+        return None
+    try:
+        return odas_channel_map(geometry)
+    except (GeometryFileError, ValueError):
+        return None
+
+
+def _refuse_unread_odas_map(geometry: Any, g: Any, n: int | None, flag: str, what: str) -> None:
+    """An ODAS ``.cfg`` as ``--geometry`` whose ``mapping.map`` reads other channels than
+    0..M-1 (and could read this input's `n` channels): refused unless ``--channel-map`` says
+    which. Read in file order, the microphones' signals came from the wrong places (a
+    direction 100-180 degrees off, said with confidence 0.85-0.95)."""
+    cmap = odas_map_of(geometry)
+    if cmap is None or g is None or cmap == tuple(range(g.n_mics)):
+        return
+    if n is not None and max(cmap) >= n:  # not this input's layout: the file is in order
+        return
+    odas = ",".join(str(c + 1) for c in cmap)
+    ours = ",".join(str(c) for c in cmap)
+    why = (
+        f"reads its microphones from channels {odas} of {flag} {what!r} (ODAS mapping.map, "
+        f"from 1; {ours} from 0): add --channel-map {geometry} to read them so"
+    )
+    if n is None or n == g.n_mics:
+        why += f", or --channel-map {','.join(map(str, range(g.n_mics)))} if {flag} holds "
+        why += "them in geometry order already"
+    raise v.fail("--geometry", str(geometry), why)
 
 
 def _layout_hint(name: str, n: int, g: Any, cmap: tuple[int, ...] | None, explicit: bool) -> str:

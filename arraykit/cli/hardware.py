@@ -155,7 +155,7 @@ def open_device(args: argparse.Namespace, **kw: Any) -> Any:
         flag = getattr(args, "device_flag", "--device")
         rec = open_recording(
             args.device,
-            geometry=geometry_flag(args.geometry),
+            geometry=args.geometry,
             profile=args.profile,
             channel_map=channel_map(args.channel_map),
             flag=flag,
