@@ -220,6 +220,25 @@ def test_file_device_replays_a_wav(tmp_path):
         hw.FileDevice(wav, channel_map=[7])
 
 
+def test_file_device_blocks_copy_only_themselves(tmp_path):
+    """Each block copied the whole recording (``data[rows][:, idx]``), so a run was
+    quadratic in its length: 6 channels at 16 kHz took 0.25 s to replay 30 s, 13.3 s for
+    120 s, 162 s for 480 s (``arraykit track`` on 120 s: 16.7-18.0 s wall; now 0.02, 0.04,
+    0.22 s and 3.1-3.6 s). Python's allocation tracer sees numpy's copies: the peak while
+    the blocks go by is one block's, not the 7.7 MB recording's."""
+    import tracemalloc
+
+    wav = tmp_path / "long.wav"
+    sf.write(wav, np.zeros((20 * 16000, 6), dtype=np.float32), 16000, subtype="FLOAT")
+    with hw.open(wav, geometry="respeaker-6mic", blocksize=1024) as dev:
+        tracemalloc.start()
+        n = sum(b.shape[1] for b in dev.blocks())
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    assert n == 20 * 16000
+    assert peak < 1_000_000  # a block is 6 x 1024 float32 = 24.6 kB
+
+
 def test_cli_record_from_the_simulated_device(tmp_path, capsys):
     out = tmp_path / "sim.wav"
     assert main(["record", "--device", "sim:respeaker-usb-4mic", "--seconds", "0.5", str(out)]) == 0
