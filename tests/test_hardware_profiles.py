@@ -239,6 +239,38 @@ def test_file_device_blocks_copy_only_themselves(tmp_path):
     assert peak < 1_000_000  # a block is 6 x 1024 float32 = 24.6 kB
 
 
+def _sparse_w64(path, frames, channels):
+    """A W64 recording whose header announces `frames` (a sparse file: nothing on disk)."""
+    import os
+    import struct
+
+    sf.write(path, np.zeros((16, channels), dtype=np.int16), 16000, format="W64")
+    head = bytearray(path.read_bytes())
+    at = head.find(b"data\xf3\xac\xd3\x11")  # the data chunk's GUID
+    nbytes = frames * channels * 2
+    head[at + 16 : at + 24] = struct.pack("<Q", nbytes + 24)
+    head[16:24] = struct.pack("<Q", at + 24 + nbytes)
+    path.write_bytes(bytes(head[: at + 24]))
+    os.truncate(path, at + 24 + nbytes)
+
+
+def test_a_recording_too_long_for_memory_is_one_line_before_reading(tmp_path, capsys):
+    """A recording is read whole: one that could not fit (here 10^10 frames x 4 channels,
+    640 GB as float64) raised numpy's _ArrayMemoryError, a traceback with exit 1, after
+    trying; now one line naming the file and the size, exit 2, and nothing made."""
+    rec = tmp_path / "day.w64"
+    _sparse_w64(rec, 10**10, 4)
+    assert sf.info(str(rec)).frames == 10**10
+    geo = ["--geometry", "respeaker-usb-4mic"]
+    assert main(["track", str(rec), *geo, "-o", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"arraykit: error: IN.wav={str(rec)!r}")
+    assert "would need about 640 GB of memory" in err and "shorter recordings" in err
+    assert main(["doa", str(rec), *geo]) == 2
+    assert capsys.readouterr().err.startswith(f"arraykit: error: FILE={str(rec)!r}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["day.w64"]
+
+
 def test_cli_record_from_the_simulated_device(tmp_path, capsys):
     out = tmp_path / "sim.wav"
     assert main(["record", "--device", "sim:respeaker-usb-4mic", "--seconds", "0.5", str(out)]) == 0
