@@ -894,6 +894,24 @@ def test_play_sends_the_strongest_voice_to_a_portaudio_output(tmp_path: Path) ->
     assert fs == FS and np.any(voice != 0)
 
 
+def test_track_runs_no_longer_than_its_wavs_hold(tmp_path: Path, capsys) -> None:
+    """Every track WAV is as long as the run, and a WAV counts its bytes in 32 bits: at
+    4 GiB (12.4 h of a 48 kHz array such as the UMA-16, 37.3 h at 16 kHz) the next header
+    update raised struct.error, a traceback that also skipped finishing the files.
+    ``--seconds`` beyond that was taken (50000 s at 48 kHz); now refused, one line, exit 2,
+    nothing made. A run without --seconds stops there, its files whole, and says so."""
+    from arraykit.frontend.outputs import GrowingWav
+
+    assert GrowingWav.max_frames() == (2**32 - 1 - 36) // 2
+    assert GrowingWav.max_frames() / 48000 / 3600 == pytest.approx(12.4, abs=0.05)
+    cmd = ["track", "--device", "sim:uma-16", "--seconds", "50000", "-o", str(tmp_path / "o")]
+    assert main(cmd) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("arraykit: error: --seconds=50000.0: ")
+    assert "the 44739 s (12.4 h at 48000 Hz) a track WAV holds" in err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_track_output_must_be_a_folder_in_an_existing_one(tmp_path: Path, capsys) -> None:
     """-o naming a file, or a folder inside a missing one: one line, exit 2, nothing made."""
     take = tmp_path / "take.wav"

@@ -165,7 +165,7 @@ def run_track(args: argparse.Namespace) -> int:
     from arraykit.errors import InvalidArgumentError
     from arraykit.frontend import FrontendOptions, Pipeline
     from arraykit.frontend.activity import WEBRTC_RATES, webrtc_rate
-    from arraykit.frontend.outputs import JsonLines, Player, TrackFiles
+    from arraykit.frontend.outputs import GrowingWav, JsonLines, Player, TrackFiles
 
     file_or_device(args, args.input, "IN.wav")
     if args.postfilter_leak is not None and not args.postfilter:
@@ -210,6 +210,16 @@ def run_track(args: argparse.Namespace) -> int:
     if n is not None and n < pipe.nfft:
         why = f"has {n} samples, fewer than one frame (nfft={pipe.nfft}): nothing to track"
         raise v.fail("IN.wav", args.input, why)
+    # every track WAV is as long as the run: a run stops where they are full (4 GiB)
+    cap = GrowingWav.max_frames()
+    most = f"{cap // dev.fs:.0f} s ({cap / dev.fs / 3600:.1f} h at {dev.fs:g} Hz)"
+    full = f"the {most} a track WAV holds (4 GiB of 16-bit samples)"
+    if limit is not None and limit > cap:
+        raise v.fail("--seconds", args.seconds, f"is more than {full}: run it in parts")
+    if limit is None and n is not None and n > cap:
+        why = f"lasts {n / dev.fs:.0f} s, more than {full}: track it in parts"
+        raise v.fail("IN.wav", args.input, f"{why} (--seconds {cap // dev.fs} for the first)")
+    stop_at = cap if limit is None else limit
     view = None
     if args.view or args.view_png:
         from arraykit.frontend.view import LiveView
@@ -271,15 +281,14 @@ def run_track(args: argparse.Namespace) -> int:
         with _StopOnSignal() as stop, dev:
             for start, block in dev.blocks_with_index():
                 if start > expected:  # the device lost frames: keep the timing
-                    lost += start - expected
-                    emit(pipe.lost_blocks(start - expected))
-                x = block.astype(np.float64)
-                if limit is not None:
-                    x = x[:, : max(0, limit - start)]
+                    gap = min(start, stop_at) - expected  # (up to the end of the run)
+                    lost += gap
+                    emit(pipe.lost_blocks(gap))
+                x = block.astype(np.float64)[:, : max(0, stop_at - start)]
                 heard |= np.any(x, axis=1)
                 expected = start + block.shape[1]
                 emit(pipe.process(x))
-                if (limit is not None and expected >= limit) or stop.is_set():
+                if expected >= stop_at or stop.is_set():
                     break
     except KeyboardInterrupt:
         pass
@@ -296,6 +305,12 @@ def run_track(args: argparse.Namespace) -> int:
         if view is not None and args.view_png:
             view.save(args.view_png)
     wall = time.perf_counter() - t_wall
+    if limit is None and pipe.samples_in >= cap:
+        print(
+            f"arraykit track: stopped after {most}: the track WAVs are full (4 GiB); "
+            "run again into a new folder to go on",
+            file=sys.stderr,
+        )
     if player is not None:
         print(
             f"played {player.played} samples to {args.play} ({player.underflows} underflows)",

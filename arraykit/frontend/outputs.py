@@ -92,6 +92,13 @@ class GrowingWav:
     """A mono (or multichannel) 16-bit PCM WAV file that is valid after every :meth:`append`."""
 
     HEADER = 44
+    MAX_BYTES = 0xFFFFFFFF - 36
+    """The most sample bytes a WAV's 32-bit RIFF size can count (4 GiB less its header)."""
+
+    @classmethod
+    def max_frames(cls, channels: int = 1) -> int:
+        """The most frames a file of `channels` holds: 37.3 h of mono at 16 kHz, 12.4 h at 48 kHz."""
+        return cls.MAX_BYTES // (2 * channels)
 
     def __init__(self, path: str | Path, fs: int, channels: int = 1) -> None:
         self.path = Path(path)
@@ -120,6 +127,11 @@ class GrowingWav:
         x = np.asarray(samples, dtype=float).reshape(-1, self.channels)
         if x.shape[0] == 0:
             return
+        if self.frames + x.shape[0] > self.max_frames(self.channels):  # nothing written
+            raise OSError(
+                f"{self.path}: a WAV holds at most {self.max_frames(self.channels)} frames "
+                "(4 GiB); this append would pass that"
+            )
         pcm = np.clip(np.round(x * 32767.0), -32768, 32767).astype("<i2")
         self._f.seek(0, os.SEEK_END)
         self._f.write(pcm.tobytes())
