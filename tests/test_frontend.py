@@ -646,6 +646,25 @@ def test_a_json_reader_that_goes_away_stops_the_run_as_ctrl_c_does(tmp_path: Pat
     assert len(lines) >= 1 and all(json.loads(s) for s in lines)
 
 
+def test_a_json_target_that_fails_mid_run_is_named_and_the_run_finished(
+    tmp_path: Path, capsys
+) -> None:
+    """``--json /dev/full`` (a full disk): "arraykit: error: [Errno 28] No space left on
+    device", naming no file, and the clean-up raised again at its first line, so the
+    pipeline's last blocks, the WAVs' padding and --view-png were skipped (no picture). Now
+    the failing target is dropped, the run stops as Ctrl-C stops it, DIR is finished and
+    the picture saved, and the one error line names --json and where the run stopped."""
+    out, png = tmp_path / "o", tmp_path / "map.png"
+    cmd = ["track", "--device", "sim:respeaker-usb-4mic", "--seconds", "0.5", "-o", str(out)]
+    assert main([*cmd, "--json", "/dev/full", "--view-png", str(png)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("arraykit: error: --json='/dev/full': ")
+    assert "(No space left on device): stopped at 0.06 s" in err and str(out) in err
+    assert png.stat().st_size > 0
+    lines = [json.loads(s) for s in (out / "tracks.jsonl").read_text().splitlines()]
+    assert len(lines) == 3  # the block that failed, then the pipeline's last two
+
+
 def test_json_to_udp_and_stdout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     rx.bind(("127.0.0.1", 0))

@@ -248,11 +248,19 @@ def run_track(args: argparse.Namespace) -> int:
     # the channels the beamformers leave out (the last event), and whether stderr said so
     left_out: list[tuple[tuple[int, ...], bool]] = [((), False)]
 
+    # a sink whose writes fail (the reader of `--json - | head` gone, a full disk) is
+    # dropped at once, and the run stops as Ctrl-C stops it: DIR's files still finished
+    failed: list[tuple[Any, OSError]] = []
+
     def emit(reports: Iterable[Any]) -> None:
         for r in reports:
             line = r.as_dict()
-            for s in sinks:
-                s.write(line)
+            for s in list(sinks):
+                try:
+                    s.write(line)
+                except OSError as exc:
+                    sinks.remove(s)
+                    failed.append((s, exc))
             for tid, (start, samples) in r.audio.items():
                 files.write(tid, start, samples)
             for e in r.events:  # a microphone that dies, clips or comes back during the run
@@ -288,13 +296,10 @@ def run_track(args: argparse.Namespace) -> int:
                 heard |= np.any(x, axis=1)
                 expected = start + block.shape[1]
                 emit(pipe.process(x))
-                if expected >= stop_at or stop.is_set():
+                if expected >= stop_at or stop.is_set() or failed:
                     break
     except KeyboardInterrupt:
         pass
-    except BrokenPipeError:  # the --json reader went away (`| head`): stop as Ctrl-C does
-        # (its next write would raise again, in the clean-up below, and skip the rest)
-        sinks[:] = [s for s in sinks if s is not extra_sink]
     finally:
         emit(pipe.finish())
         files.finish(pipe.samples_in)
@@ -305,6 +310,13 @@ def run_track(args: argparse.Namespace) -> int:
         if view is not None and args.view_png:
             view.save(args.view_png)
     wall = time.perf_counter() - t_wall
+    for s, err in failed:  # a reader that went away (`| head`) is no error
+        if not isinstance(err, BrokenPipeError):
+            why = f"a JSON line could not be written ({err.strerror or err}): stopped at"
+            raise OSError(
+                f"{s.name}={s.target!r}: {why} {pipe.samples_in / dev.fs:.2f} s; "
+                f"{args.out} holds the run up to there"
+            )
     if limit is None and pipe.samples_in >= cap:
         print(
             f"arraykit track: stopped after {most}: the track WAVs are full (4 GiB); "

@@ -37,6 +37,7 @@ class JsonLines:
 
     def __init__(self, target: str | Path, *, name: str = "json") -> None:
         self.target = str(target)
+        self.name = name
         self._file: IO[str] | None = None
         self._fd: int | None = None  # a file target: one write() per line, nothing buffered
         self._sock: socket.socket | None = None
