@@ -679,6 +679,14 @@ def test_json_to_udp_and_stdout(tmp_path: Path, capsys: pytest.CaptureFixture[st
     lines = capsys.readouterr().out.splitlines()
     assert lines == (tmp_path / "s" / "tracks.jsonl").read_text().splitlines()
     assert main([*cmd, str(tmp_path / "x"), "--json", "udp://10.0.0.1:9"]) == 2
+    # a URL's scheme in any case (UDP:// was read as a file path and refused)
+    rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rx.bind(("127.0.0.1", 0))
+    rx.settimeout(5)
+    target = f"UDP://127.0.0.1:{rx.getsockname()[1]}"
+    assert main([*cmd, str(tmp_path / "v"), "--json", target]) == 0
+    assert json.loads(rx.recv(65536))["t"] == pytest.approx(0.048)
+    rx.close()
 
 
 def test_json_to_udp_on_ipv6_loopback_in_url_brackets() -> None:
@@ -973,6 +981,10 @@ def test_track_refuses_a_folder_holding_an_earlier_runs_tracks(tmp_path: Path, c
         ("udp://127.0.0.1:notaport", "udp://127.0.0.1:PORT"),
         ("udp://127.0.0.1:99999", "1..65535"),
         ("udp://127.0.0.1:0", "1..65535"),
+        # ODAS sends to TCP servers, so its users try tcp://: "cannot be written: No such
+        # file or directory" (read as a path); an empty target ran without it, exit 0
+        ("tcp://127.0.0.1:9000", "arraykit sends no tcp:// lines: give '-' (stdout), a file"),
+        ("", "give '-' (stdout), a file or udp://127.0.0.1:PORT"),
         ("{d}/nodir/lines.jsonl", "cannot be written"),
         # the output folder itself: an empty file was left under DIR's name, then
         # "[Errno 17] File exists" (new-user pass)

@@ -144,6 +144,12 @@ def _check_json_target(target: str, args: argparse.Namespace) -> None:
     already (never overwritten, as DIR is; a pipe or /dev/stdout is fine)."""
     from arraykit import _validate as v
 
+    scheme, sep, _ = target.partition("://")
+    if not target or (sep and scheme.lower() != "udp"):
+        why = "give '-' (stdout), a file or udp://127.0.0.1:PORT"
+        if sep:  # ODAS's outputs connect to a TCP server: tcp:// is what its users try
+            why = f"arraykit sends no {scheme}:// lines: {why}"
+        raise v.fail("--json", target, why)
     if args.input is not None:
         refuse_overwriting_input(args.input, target, "--json")
     path = os.path.realpath(target)
@@ -173,7 +179,7 @@ def run_track(args: argparse.Namespace) -> int:
         raise v.fail("--postfilter-leak", args.postfilter_leak, why)
     _check_out_dir(args.out)
     check_figure_output(args.view_png, "--view-png", made=args.out)
-    if args.json:
+    if args.json is not None:
         _check_json_target(args.json, args)
     extra = {"realtime": args.realtime} if str(args.device).startswith("sim:") else {}
     if args.realtime and not extra:
@@ -234,7 +240,7 @@ def run_track(args: argparse.Namespace) -> int:
             )
     player = Player(args.play, int(dev.fs), name="--play") if args.play else None
     try:  # opened (a file: emptied) once nothing else can refuse the run
-        extra_sink = JsonLines(args.json, name="--json") if args.json else None
+        extra_sink = JsonLines(args.json, name="--json") if args.json is not None else None
     except BaseException:
         if player is not None:
             player.close()

@@ -44,7 +44,7 @@ class JsonLines:
         self._addr: tuple[str, int] | None = None
         if self.target == "-":
             self._file = sys.stdout
-        elif self.target.startswith("udp://"):
+        elif self.target[:6].lower() == "udp://":  # a URL's scheme: any case
             host, _, port = self.target[len("udp://") :].rpartition(":")
             if host.startswith("[") and host.endswith("]"):  # a URL's IPv6 host: [::1]
                 host = host[1:-1]
