@@ -921,6 +921,22 @@ def test_play_sends_the_strongest_voice_to_a_portaudio_output(tmp_path: Path) ->
     assert fs == FS and np.any(voice != 0)
 
 
+def test_play_to_an_output_at_another_rate_says_both_rates(tmp_path: Path) -> None:
+    """A JACK server at 48 kHz (as most sound cards run) and a 16 kHz array: "cannot play:
+    Error opening OutputStream: Invalid sample rate [PaErrorCode -9997]", which named
+    neither rate nor what to do. Now both rates and a way out, exit 2, nothing made."""
+    from alsa_support import cli, jack_server
+
+    with jack_server(tmp_path, rate=48000) as env:
+        r = cli(["track", "--device", "sim:respeaker-usb-4mic", "--seconds", "0.5", "-o",
+                 str(tmp_path / "p"), "--play", "system"], env)  # fmt: skip
+    assert r.returncode == 2, r.stderr
+    err = r.stderr.strip().splitlines()[-1]
+    assert err.startswith("arraykit: error: --play='system': cannot play: it plays at 48000 Hz")
+    assert "not at the input's 16000 Hz" in err and "converts rates" in err
+    assert not (tmp_path / "p").exists()
+
+
 def test_track_runs_no_longer_than_its_wavs_hold(tmp_path: Path, capsys) -> None:
     """Every track WAV is as long as the run, and a WAV counts its bytes in 32 bits: at
     4 GiB (12.4 h of a 48 kHz array such as the UMA-16, 37.3 h at 16 kHz) the next header

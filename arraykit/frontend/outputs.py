@@ -206,7 +206,16 @@ class Player:
                 if outs
                 else "this machine has no audio output"
             )
-            raise v.fail(name, device, f"cannot play: {exc} ({there})") from None
+            why = str(exc)
+            rate = _output_rate(sd, dev)
+            if "sample rate" in why.lower() and rate is not None and rate != fs:
+                # a JACK server (and many a sound card) plays at its own rate only
+                why = (
+                    f"it plays at {rate:g} Hz, not at the input's {fs} Hz that the voices "
+                    "are in (not resampled here): name an output that converts rates, "
+                    f"such as ALSA's 'plug' or PulseAudio's, or capture at {rate:g} Hz"
+                )
+            raise v.fail(name, device, f"cannot play: {why} ({there})") from None
         self.played = 0
         self.underflows = 0
 
@@ -220,3 +229,11 @@ class Player:
     def close(self) -> None:
         self.stream.stop()
         self.stream.close()
+
+
+def _output_rate(sd: Any, device: str | int) -> float | None:
+    """The default rate of output `device` (None when PortAudio cannot say)."""
+    try:
+        return float(sd.query_devices(device, "output")["default_samplerate"])
+    except (ValueError, sd.PortAudioError, KeyError, TypeError):
+        return None
