@@ -387,7 +387,7 @@ def test_odas_cfg_geometry_whose_mapping_is_not_read_is_refused(
     cfg = str(tmp_path / "odas.cfg")
     assert main(["doa", str(wav), "--geometry", cfg, "--json"]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith(f"arraykit: error: --geometry={cfg!r}")
+    assert err.count("\n") == 1 and err.startswith("arraykit: error: --geometry=")
     assert f"channels {odas_map[1:-1].replace(' ', '')} of FILE" in err
     assert f"add --channel-map {cfg} to read them so" in err
     assert ("--channel-map 0,1,2,3 if FILE holds them in geometry order" in err) == in_order

@@ -353,3 +353,15 @@ def test_cli_takes_channel_map_and_geometry_from_an_odas_cfg(tmp_path, capsys):
     assert "--channel-map='1,x': must be channels like 1,2,3,4 or an ODAS .cfg" in (
         capsys.readouterr().err
     )
+    # the .cfg as --geometry alone: its mapping.map was not read, so a 6-channel ReSpeaker
+    # USB took its first four channels (the processed one among them) as the microphones;
+    # refused, as for a recording, for any device command
+    generic = ["--device", "sim:generic-uac", "--channels", "6", "--geometry", str(cfg)]
+    for cmd in (["record", *generic, "--seconds", "0.1", str(tmp_path / "b.wav")],
+                ["track", *generic, "--seconds", "0.1", "-o", str(tmp_path / "t")]):  # fmt: skip
+        assert main(cmd) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("arraykit: error: --geometry=")
+        assert "reads its microphones from channels 2,3,4,5 of --device 'sim:generic-uac'" in err
+        assert f"add --channel-map {cfg} to read them so" in err
+    assert not (tmp_path / "b.wav").exists() and not (tmp_path / "t").exists()

@@ -114,7 +114,7 @@ def open_recording(
             f"needs channel {max(cmap, default=0)} but {p.name} has {n} channel(s) (0..{n - 1})",
         )
     if cmap is None:
-        _refuse_unread_odas_map(geometry, g, n, flag, str(path))
+        refuse_unread_odas_map(geometry, g, n, flag, str(path))
     used = n if cmap is None else len(cmap)
     if g is not None and used != g.n_mics:
         raise v.fail(flag, str(path), _layout_hint(p.name, n, g, cmap, channel_map is not None))
@@ -148,7 +148,7 @@ def odas_map_of(geometry: Any) -> tuple[int, ...] | None:
         return None
 
 
-def _refuse_unread_odas_map(geometry: Any, g: Any, n: int | None, flag: str, what: str) -> None:
+def refuse_unread_odas_map(geometry: Any, g: Any, n: int | None, flag: str, what: str) -> None:
     """An ODAS ``.cfg`` as ``--geometry`` whose ``mapping.map`` reads other channels than
     0..M-1 (and could read this input's `n` channels): refused unless ``--channel-map`` says
     which. Read in file order, the microphones' signals came from the wrong places (a

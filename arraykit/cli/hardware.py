@@ -26,6 +26,7 @@ from arraykit.cli._inputs import (
     geometry_flag,
     is_recording,
     open_recording,
+    refuse_unread_odas_map,
 )
 from arraykit.doa import registry as doa_registry
 from arraykit.errors import InvalidArgumentError
@@ -171,7 +172,7 @@ def open_device(args: argparse.Namespace, **kw: Any) -> Any:
             raise v.fail("--channels", args.channels, f"{why}: pick channels with --channel-map")
         return rec
     try:
-        return hw.open(
+        dev = hw.open(
             args.device,
             profile=args.profile,
             channels=args.channels,
@@ -183,6 +184,16 @@ def open_device(args: argparse.Namespace, **kw: Any) -> Any:
     except InvalidArgumentError as exc:  # in the flag's words
         flag = _DEVICE_FLAGS.get(exc.name or "")
         raise (exc.renamed(flag) if flag else exc) from None
+    cmap = tuple(dev.channel_map)
+    if args.channel_map is None and cmap == tuple(range(len(cmap))):  # no layout known
+        try:  # an ODAS .cfg's mapping.map, as for a recording
+            refuse_unread_odas_map(
+                args.geometry, geometry_flag(args.geometry), dev.channels, "--device", args.device
+            )
+        except BaseException:
+            dev.close()
+            raise
+    return dev
 
 
 _DEVICE_FLAGS = {
