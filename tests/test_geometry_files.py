@@ -169,6 +169,13 @@ def test_implausibly_large_array_warns(tmp_path: Path) -> None:
     p.write_text("positions = [[0, 0, 0], [40, 0, 0], [80, 0, 0]]\n")  # mm read as metres
     with pytest.warns(ak.geometry.GeometryWarning, match=r"80 m across.*units = \"mm\""):
         ak.load_geometry(p)
+    # an ODAS .cfg or acoular XML has no units: the TOML hint pointed at a key they lack
+    cfg = tmp_path / "millimetres.cfg"
+    cfg.write_text("general: { mics = ( { mu = (0, 0, 0); }, { mu = (40, 0, 0); } ); };")
+    with pytest.warns(ak.geometry.GeometryWarning) as got:
+        ak.load_geometry(cfg)
+    assert "40 m across" in str(got[0].message) and "units" not in str(got[0].message)
+    assert "ODAS reads mu in metres: divide them by 1000 (mm)" in str(got[0].message)
     ok = tmp_path / "wall.toml"
     ok.write_text("positions = [[0, 0, 0], [2.5, 0, 0]]\n")  # a 2.5 m line array: fine
     import warnings

@@ -113,10 +113,14 @@ def load_geometry(name_or_path: str | Path | ArrayGeometry) -> ArrayGeometry:
 
 def _warn_if_implausible(g: ArrayGeometry, path: Path) -> None:
     if g.aperture > PLAUSIBLE_APERTURE:
+        fix = {  # what each format offers: only TOML has units
+            ".cfg": "ODAS reads mu in metres: divide them by 1000 (mm) or 100 (cm)",
+            ".xml": "acoular reads metres: divide them by 1000 (mm) or 100 (cm)",
+        }.get(path.suffix.lower(), 'TOML: units = "mm"')
         warnings.warn(
             f"geometry file {str(path)!r}: the array is {g.aperture:.3g} m across, more than "
             f"any microphone array ({PLAUSIBLE_APERTURE:g} m); are the positions in mm or "
-            'cm? (TOML: units = "mm")',
+            f"cm? ({fix})",
             GeometryWarning,
             stacklevel=3,
         )
