@@ -1007,6 +1007,8 @@ def test_track_refuses_a_folder_holding_an_earlier_runs_tracks(tmp_path: Path, c
         ("{d}/o", "is the output folder"),
         # the picture --view-png writes at the end: it replaced the lines
         ("{d}/map.png", "is also --view-png"),
+        # a file in the folder the run makes: "cannot be written: No such file or directory"
+        ("{d}/o/live.jsonl", "is inside the output folder"),
     ],
 )
 def test_bad_json_target_is_one_line_before_the_folder_is_made(

@@ -158,6 +158,10 @@ def _check_json_target(target: str, args: argparse.Namespace) -> None:
     if path == os.path.realpath(args.out):
         why = "is the output folder (-o): name a file outside it, or leave --json out"
         raise v.fail("--json", target, f"{why} (DIR/tracks.jsonl holds the lines)")
+    if not os.path.exists(args.out) and os.path.dirname(path) == os.path.realpath(args.out):
+        why = f"is inside the output folder {args.out!r}, which this run makes: name a file "
+        why += "outside it, or leave --json out (DIR/tracks.jsonl holds the same lines)"
+        raise v.fail("--json", target, why)
     if args.view_png and path == os.path.realpath(args.view_png):
         raise v.fail("--json", target, "is also --view-png, the picture: name another file")
     if os.path.isfile(target) and os.path.getsize(target) > 0:
