@@ -197,6 +197,27 @@ def test_a_bad_geometry_is_named_by_its_flag(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"]
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["doa", "{i}"],
+        ["beamform", "{i}", "--direction", "30", "-o", "{d}/y.wav"],
+        ["track", "{i}", "-o", "{d}/tracks"],
+        ["check", "--device", "{i}"],
+    ],
+)
+def test_an_unknown_profile_of_a_recording_is_named_by_its_flag(
+    argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    i = _wav(tmp_path / "in.wav", _noise(4000, 6))
+    # before: "profile='respeaker-6mic': unknown device profile" (load_profile's parameter)
+    assert main([a.format(i=i, d=tmp_path) for a in argv] + ["--profile", "respeaker-6mic"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("arraykit: error: --profile='respeaker-6mic': unknown device profile")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"]
+
+
 def test_a_silent_recording_with_a_fixed_count_names_the_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -100,7 +100,10 @@ def open_recording(
     except (sf.LibsndfileError, RuntimeError) as exc:
         raise v.fail(flag, str(path), f"cannot be read as audio: {exc}") from None
     n = info.channels
-    prof = hw.load_profile(profile) if profile is not None else None
+    try:
+        prof = hw.load_profile(profile) if profile is not None else None
+    except InvalidArgumentError as exc:  # an unknown name: in the flag's words
+        raise exc.renamed("--profile") from None
     g = geometry_flag(geometry) if geometry is not None else (prof.geometry if prof else None)
     cmap = (
         tuple(channel_map)
