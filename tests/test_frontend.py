@@ -1697,3 +1697,12 @@ def test_an_out_folder_that_cannot_be_made_is_named(tmp_path: Path, capsys) -> N
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("arraykit: error: --out='/proc/arraykit-trk': cannot be made a folder: ")
+    # a folder that exists and takes no files (/proc/self; /sys/kernel: read-only even to
+    # root): "json='/proc/self/tracks.jsonl': cannot be written" named a parameter of the
+    # library, not -o, after the device was open and any --json file made
+    argv[-1] = "/proc/self"
+    assert main([*argv, "--json", str(tmp_path / "lines.jsonl")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("arraykit: error: --out='/proc/self': cannot be written in: ")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rec.wav"]

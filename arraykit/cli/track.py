@@ -14,6 +14,7 @@ import argparse
 import os
 import re
 import sys
+import tempfile
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -133,6 +134,12 @@ def _check_out_dir(path: str) -> None:
                 path,
                 f"holds {shown} from an earlier run: give a new folder (or move them away)",
             )
+        try:  # a read-only disk, /sys: tried (root passes os.access), and removed again
+            fd, probe = tempfile.mkstemp(prefix=".arraykit-", dir=out)
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as exc:
+            raise v.fail("--out", path, f"cannot be written in: {exc.strerror}") from None
 
 
 _TRACK_FILE = re.compile(r"tracks\.jsonl|track-\d+\.wav")
@@ -250,7 +257,7 @@ def run_track(args: argparse.Namespace) -> int:
             player.close()
         raise
     files = TrackFiles(args.out, int(dev.fs))
-    sinks = [JsonLines(f"{args.out}/tracks.jsonl")]
+    sinks = [JsonLines(f"{args.out}/tracks.jsonl", name="--out")]
     if extra_sink is not None:
         sinks.append(extra_sink)
 
