@@ -334,6 +334,15 @@ def test_odas_cfg_positions_and_channel_map(tmp_path: Path) -> None:
         ("general: { mics = ( { mu = (0.0, 0.1); } ); };", r"general\.mics\[0\]\.mu' must be 3"),
         ("general: { mics = ( { mu = (0.0, 0.1, 0.0) } ", r"ends in the middle"),
         ("general: { mics = ( { mu = (0.0, 0.1, 0.0) @ } ); };", r"libconfig syntax at line 1"),
+        # ODAS's odascore/pseye.cfg puts mics 1 and 2 both at y = +0.010 (odaslive/pseye.cfg:
+        # -0.010 for mic 2): "field positions=[[...], ...]: microphones 1 and 2 are at the
+        # same position", a field the file has not got
+        (
+            "general: { mics = ( { mu = (0.0, -0.03, 0.0); }, { mu = (0.0, 0.01, 0.0); },\n"
+            "  { mu = (0.0, 0.01, 0.0); }, { mu = (0.0, 0.03, 0.0); } ); };",
+            r"fields 'general\.mics\[1\]\.mu' and 'general\.mics\[2\]\.mu' are the same "
+            r"position \(0\.0, 0\.01, 0\.0\)",
+        ),
     ],
 )
 def test_malformed_odas_cfg_says_what(tmp_path: Path, text: str, match: str) -> None:

@@ -374,7 +374,7 @@ def _read_odas_cfg(path: Path) -> ArrayGeometry:
     mics = doc.get("general", {}).get("mics") if isinstance(doc.get("general"), dict) else None
     if not isinstance(mics, list) or not mics:
         raise _bad(path, "no microphones: an ODAS file lists them as general.mics = ({ mu = ... })")
-    rows = []
+    rows: list[list[float]] = []
     for k, mic in enumerate(mics):
         mu = mic.get("mu") if isinstance(mic, dict) else None
         if (
@@ -383,7 +383,15 @@ def _read_odas_cfg(path: Path) -> ArrayGeometry:
             or not all(isinstance(x, int | float) and math.isfinite(x) for x in mu)
         ):
             raise _bad(path, f"field 'general.mics[{k}].mu' must be 3 numbers (metres), got {mu!r}")
-        rows.append([float(x) for x in mu])
+        row = [float(x) for x in mu]
+        if row in rows:  # a copy-paste slip (ODAS's own odascore/pseye.cfg has one)
+            j = rows.index(row)
+            raise _bad(
+                path,
+                f"fields 'general.mics[{j}].mu' and 'general.mics[{k}].mu' are the same "
+                f"position {tuple(row)}: two microphones cannot be in one place (mics from 0)",
+            )
+        rows.append(row)
     try:
         return ArrayGeometry(rows, name=path.stem)
     except ValueError as exc:
