@@ -1220,6 +1220,15 @@ def test_track_refuses_a_recording_shorter_than_a_frame(tmp_path: Path, capsys) 
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "fewer than one frame (nfft=256)" in err[0], err
     assert not out.exists()
+    # --seconds under one frame: "0.00 s of audio ... 0 track(s)" (real-time factor 2.1 at
+    # 0.001 s), exit 0, DIR made; now refused as a recording that short is
+    cmd = ["track", "--device", "sim:respeaker-6mic", "-o", str(out), "--seconds"]
+    for secs in ("1e-9", "0.001"):
+        assert main([*cmd, secs]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith(f"arraykit: error: --seconds={float(secs)}")
+        assert "fewer than one frame (nfft=256, 0.016 s): nothing to track" in err[0]
+    assert not out.exists()
 
 
 @pytest.mark.parametrize("fault", ["clipped", "dead"])

@@ -227,6 +227,9 @@ def run_track(args: argparse.Namespace) -> int:
     if n is not None and n < pipe.nfft:
         why = f"has {n} samples, fewer than one frame (nfft={pipe.nfft}): nothing to track"
         raise v.fail("IN.wav", args.input, why)
+    if limit is not None and limit < pipe.nfft:
+        why = f"is {limit} samples at {dev.fs:g} Hz, fewer than one frame (nfft={pipe.nfft}, "
+        raise v.fail("--seconds", args.seconds, f"{why}{pipe.nfft / dev.fs:g} s): nothing to track")
     # every track WAV is as long as the run: a run stops where they are full (4 GiB)
     cap = GrowingWav.max_frames()
     most = f"{cap // dev.fs:.0f} s ({cap / dev.fs / 3600:.1f} h at {dev.fs:g} Hz)"
