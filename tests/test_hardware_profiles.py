@@ -115,6 +115,19 @@ def test_profile_errors():
     assert p.geometry.n_mics == 7 and p.channel_map == tuple(range(7))
 
 
+def test_too_few_channels_for_a_profiles_map_is_named_as_the_channel_count(tmp_path, capsys):
+    """``--device sim:respeaker-usb-4mic --channels 2``: "--channel-map=(1, 2, 3, 4): refers
+    to channel 4 but only 2 are captured", a flag the user never gave; now the count is
+    named with what it must be."""
+    with pytest.raises(ValueError, match=r"^channels=2: is too few for the channel map "):
+        hw.load_profile("respeaker-usb-4mic").with_options(channels=2)
+    cmd = ["track", "--device", "sim:respeaker-usb-4mic", "--channels", "2", "-o"]
+    assert main([*cmd, str(tmp_path / "o")]) == 2 and not (tmp_path / "o").exists()
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("arraykit: error: --channels=2: is too few")
+    assert "(1, 2, 3, 4) of profile 'respeaker-usb-4mic' (it reads channel 4): capture 5" in err
+
+
 def test_broken_profile_file(tmp_path):
     f = tmp_path / "bad.toml"
     f.write_text('name = "bad"\n[audio]\nsample_format = "int24"\n')
