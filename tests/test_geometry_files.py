@@ -426,6 +426,13 @@ def test_odas_cfg_geometry_with_an_identity_or_unfitting_map_reads_the_file_in_o
     cfg = str(tmp_path / "odas.cfg")
     assert main(["doa", str(wav), "--geometry", cfg, "--json"]) == 0
     assert abs(json.loads(capsys.readouterr().out)["sources"][0]["azimuth"] - 250.0) <= 3.0
+    # the .cfg given again as --channel-map: "--channel-map='1,2,3,4': needs channel 4 but
+    # raw.wav has 4 channel(s)", a value the user never typed
+    assert main(["doa", str(wav), "--geometry", cfg, "--channel-map", cfg]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("arraykit: error: --channel-map=")
+    assert "its mapping.map reads channel 5 (from 1) but raw.wav has 4 channel(s)" in err
+    assert "already in geometry order (one made with this map) needs no --channel-map" in err
     (tmp_path / "odas.cfg").write_text(ODAS_CFG.replace("(2, 3, 4, 5)", "(1, 2, 3, 4)"))
     assert main(["doa", str(wav), "--geometry", cfg, "--json"]) == 0
     assert abs(json.loads(capsys.readouterr().out)["sources"][0]["azimuth"] - 250.0) <= 3.0

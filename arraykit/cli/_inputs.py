@@ -83,10 +83,12 @@ def open_recording(
     profile: str | None = None,
     channel_map: Any = None,
     flag: str = "FILE",
+    map_text: str | None = None,
     **kw: Any,
 ) -> Any:
     """The recording at `path` as a :class:`arraykit.hardware.FileDevice`, rows in
-    geometry order, after checking the channel layout with messages in CLI terms."""
+    geometry order, after checking the channel layout with messages in CLI terms
+    (`map_text`: ``--channel-map`` as typed, when `channel_map` was read from it)."""
     import soundfile as sf
 
     from arraykit import hardware as hw
@@ -111,6 +113,13 @@ def open_recording(
         else (prof.channel_map if prof is not None else None)
     )
     if cmap is not None and (not cmap or min(cmap) < 0 or max(cmap) >= n):
+        if channel_map is not None and map_text is not None and map_text.lower().endswith(".cfg"):
+            why = (
+                f"its mapping.map reads channel {max(cmap) + 1} (from 1) but {p.name} has "
+                f"{n} channel(s): a recording already in geometry order (one made with this "
+                "map) needs no --channel-map"
+            )
+            raise v.fail("--channel-map", map_text, why)
         raise v.fail(
             "--channel-map" if channel_map is not None else "--profile",
             ",".join(map(str, cmap)) if channel_map is not None else profile,
@@ -211,6 +220,7 @@ def read_recording(
         geometry=getattr(args, "geometry", None),
         profile=getattr(args, "profile", None),
         channel_map=channel_map(getattr(args, "channel_map", None)),
+        map_text=getattr(args, "channel_map", None),
         flag=flag,
         blocksize=1 << 16,
     )

@@ -159,6 +159,7 @@ def open_device(args: argparse.Namespace, **kw: Any) -> Any:
             geometry=args.geometry,
             profile=args.profile,
             channel_map=channel_map(args.channel_map),
+            map_text=args.channel_map,
             flag=flag,
             **kw,
         )
