@@ -316,7 +316,8 @@ def run_track(args: argparse.Namespace) -> int:
                 heard |= np.any(x, axis=1)
                 expected = start + block.shape[1]
                 emit(pipe.process(x))
-                if expected >= stop_at or stop.is_set() or failed:
+                stalled = player is not None and player.stalled is not None
+                if expected >= stop_at or stop.is_set() or failed or stalled:
                     break
     except KeyboardInterrupt:
         pass
@@ -330,6 +331,13 @@ def run_track(args: argparse.Namespace) -> int:
         if view is not None and args.view_png:
             view.save(args.view_png)
     wall = time.perf_counter() - t_wall
+    if player is not None and player.stalled is not None:
+        from arraykit.errors import DeviceError
+
+        raise DeviceError(
+            f"--play={args.play!r}: {player.stalled}: stopped at "
+            f"{pipe.samples_in / dev.fs:.2f} s; {args.out} holds the run up to there"
+        )
     for s, err in failed:  # a reader that went away (`| head`) is no error
         if not isinstance(err, BrokenPipeError):
             why = f"a JSON line could not be written ({err.strerror or err}): stopped at"

@@ -19,6 +19,7 @@ import os
 import socket
 import struct
 import sys
+import time
 from pathlib import Path
 from typing import IO, Any
 
@@ -218,17 +219,47 @@ class Player:
             raise v.fail(name, device, f"cannot play: {why} ({there})") from None
         self.played = 0
         self.underflows = 0
+        self.stalled: str | None = None  # why the output stopped taking samples, if it did
+        self._latency = float(latency)
+
+    STALL = 2.0
+    """Seconds (beyond the output's latency) :meth:`play` waits for room before it takes
+    the output for stalled (a frozen audio server) and plays no more."""
 
     def play(self, samples: np.ndarray) -> None:
-        """Queue samples ``(n,)`` (blocks until the device has room, like a speaker)."""
+        """Queue samples ``(n,)``: waits until the device has room, like a speaker, but
+        not on an output that takes nothing for :attr:`STALL` seconds (a frozen audio
+        server would hold the program forever, Ctrl-C and SIGTERM unheard): that one is
+        let go, :attr:`stalled` says why, and later samples are dropped."""
         x = np.clip(np.asarray(samples, dtype=np.float32), -1.0, 1.0)
-        if x.size:
-            self.underflows += bool(self.stream.write(x[:, None]))
-            self.played += x.size
+        pos, waited_since = 0, time.monotonic()
+        while pos < x.size and self.stalled is None:
+            room = int(self.stream.write_available)
+            if room <= 0:  # short sleeps: a signal handler runs between them
+                if time.monotonic() - waited_since > self.STALL + self._latency:
+                    self.stalled = (
+                        f"the output took no samples for {self.STALL + self._latency:g} s "
+                        "(its audio server frozen or gone?)"
+                    )
+                    self._release()
+                    return
+                time.sleep(0.005)
+                continue
+            n = min(room, x.size - pos)
+            self.underflows += bool(self.stream.write(x[pos : pos + n, None]))
+            pos += n
+            self.played += n
+            waited_since = time.monotonic()
+
+    def _release(self) -> None:
+        from arraykit.hardware._backend import release_stream
+
+        stream, self.stream = self.stream, None
+        if stream is not None:
+            release_stream(stream, "--play output", 1.0 if self.stalled else 3.0)
 
     def close(self) -> None:
-        self.stream.stop()
-        self.stream.close()
+        self._release()
 
 
 def _output_rate(sd: Any, device: str | int) -> float | None:
