@@ -358,8 +358,14 @@ def test_odas_channel_map_errors(tmp_path: Path) -> None:
     with pytest.raises(ak.GeometryFileError, match=r"no channel map"):
         ak.hardware.odas_channel_map(p)
     p.write_text(p.read_text() + "mapping: { map: (0, 1); };")
+    # ODAS copies map[k] - 1 to mic k, and zeros for a 0 (hop2hop_multiplex_process): a
+    # muted mic, not a typo; it said "must be channel numbers from 1", no reason given
+    with pytest.raises(ak.GeometryFileError, match=r"'mapping\.map\[0\]' is 0, which ODAS"):
+        ak.hardware.odas_channel_map(p)
+    p.write_text(p.read_text().replace("(0, 1)", "(-1, 1)"))
     with pytest.raises(ak.GeometryFileError, match=r"channel numbers from 1"):
         ak.hardware.odas_channel_map(p)
+    p.write_text(p.read_text().replace("(-1, 1)", "(0, 1)"))
     p.write_text(p.read_text().replace("(0, 1)", "(1, 2, 3)"))
     with pytest.raises(ak.GeometryFileError, match=r"3 channels but general\.mics 2 mics"):
         ak.hardware.odas_channel_map(p)
@@ -436,3 +442,21 @@ def test_odas_cfg_geometry_with_an_identity_or_unfitting_map_reads_the_file_in_o
     (tmp_path / "odas.cfg").write_text(ODAS_CFG.replace("(2, 3, 4, 5)", "(1, 2, 3, 4)"))
     assert main(["doa", str(wav), "--geometry", cfg, "--json"]) == 0
     assert abs(json.loads(capsys.readouterr().out)["sources"][0]["azimuth"] - 250.0) <= 3.0
+
+
+def test_odas_cfg_that_mutes_a_microphone_is_named_with_geometry_alone(
+    tmp_path: Path, capsys
+) -> None:
+    """mapping.map (2, 0, 4, 5) mutes mic 1 in ODAS. With --geometry alone the map was
+    skipped and the 6-channel take got the hint "e.g. --channel-map 0,1,2,3" (channel 0 is
+    the processed one); now the file's map is read and its 0 explained."""
+    from arraykit.cli import main
+
+    cfg = tmp_path / "mute.cfg"
+    cfg.write_text(ODAS_CFG.replace("(2, 3, 4, 5)", "(2, 0, 4, 5)"))
+    wav = tmp_path / "raw.wav"
+    ak.io.write_audio(wav, np.random.default_rng(1).standard_normal((6, 4000)) * 0.1, 16000)
+    assert main(["doa", str(wav), "--geometry", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "e.g. --channel-map 0,1,2,3" not in err
+    assert "'mapping.map[1]' is 0, which ODAS reads as microphone 1 muted" in err

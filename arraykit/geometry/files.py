@@ -398,6 +398,11 @@ def _read_odas_cfg(path: Path) -> ArrayGeometry:
         raise GeometryFileError(f"geometry file {str(path)!r}: field {exc}") from None
 
 
+NO_ODAS_MAP = "no channel map"
+"""What :func:`odas_channel_map` says of a file without ``mapping.map`` (its positions
+alone are a geometry; a map that is there but wrong is an error in the file)."""
+
+
 def odas_channel_map(path: str | Path) -> tuple[int, ...]:
     """The channel map of an ODAS ``.cfg`` file: captured channel (0-based) of each mic.
 
@@ -413,9 +418,17 @@ def odas_channel_map(path: str | Path) -> tuple[int, ...]:
     mapping = doc.get("mapping")
     cmap = mapping.get("map") if isinstance(mapping, dict) else None
     if not isinstance(cmap, list) or not cmap:
-        raise _bad(p, "no channel map: ODAS gives it as mapping: { map: (1, 2, ...); }")
-    if not all(isinstance(c, int) and not isinstance(c, bool) and c >= 1 for c in cmap):
+        raise _bad(p, f"{NO_ODAS_MAP}: ODAS gives it as mapping: {{ map: (1, 2, ...); }}")
+    if not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in cmap):
         raise _bad(p, f"field 'mapping.map' must be channel numbers from 1, got {cmap!r}")
+    if 0 in cmap:  # ODAS feeds that microphone zeros: a muted (broken) one
+        k = cmap.index(0)
+        raise _bad(
+            p,
+            f"field 'mapping.map[{k}]' is 0, which ODAS reads as microphone {k} muted (all "
+            f"zero); arraykit reads a channel for every microphone: remove general.mics[{k}] "
+            f"and mapping.map[{k}] from the file (arraykit leaves silent channels out anyway)",
+        )
     mics = doc.get("general", {}).get("mics") if isinstance(doc.get("general"), dict) else None
     if isinstance(mics, list) and len(mics) != len(cmap):
         raise _bad(p, f"mapping.map has {len(cmap)} channels but general.mics {len(mics)} mics")
