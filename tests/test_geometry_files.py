@@ -460,3 +460,19 @@ def test_odas_cfg_that_mutes_a_microphone_is_named_with_geometry_alone(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "e.g. --channel-map 0,1,2,3" not in err
     assert "'mapping.map[1]' is 0, which ODAS reads as microphone 1 muted" in err
+
+
+@pytest.mark.parametrize("suffix", [".cfg", ".toml"])
+def test_geometry_files_saved_by_windows_editors_load(tmp_path: Path, suffix: str) -> None:
+    """A UTF-8 byte-order mark (Notepad's UTF-8) and CRLF line ends: the BOM made an ODAS
+    file "cannot read libconfig syntax at line 1: '\\ufeff# Configuration ...'" and a TOML
+    one "is not valid TOML: Invalid statement (at line 1, column 1)"."""
+    text = ODAS_CFG if suffix == ".cfg" else (
+        'name = "usb"\npositions = [[-0.032, 0, 0], [0, -0.032, 0], [0.032, 0, 0], [0, 0.032, 0]]\n'
+    )  # fmt: skip
+    p = tmp_path / f"notepad{suffix}"
+    p.write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode("utf-8"))
+    g = ak.load_geometry(p)
+    np.testing.assert_array_equal(g.positions, ak.load_geometry("respeaker-usb-4mic").positions)
+    if suffix == ".cfg":
+        assert ak.hardware.odas_channel_map(p) == (1, 2, 3, 4)

@@ -145,7 +145,7 @@ def _bad(path: Path, why: str) -> GeometryFileError:
 # ---------------------------------------------------------------------- TOML
 def _toml_doc(path: Path) -> dict[str, Any]:
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = path.read_bytes().decode("utf-8-sig")  # a BOM (Notepad) dropped
     except UnicodeDecodeError as exc:
         raise _bad(path, f"is not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
     try:
@@ -363,7 +363,7 @@ class _LibConfig:
 
 def _odas_doc(path: Path) -> dict[str, Any]:
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = path.read_bytes().decode("utf-8-sig")  # a BOM (Notepad) dropped
     except UnicodeDecodeError as exc:
         raise _bad(path, f"is not UTF-8 text (byte {exc.start})") from None
     return _LibConfig(text, path).settings("")
