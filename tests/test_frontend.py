@@ -620,6 +620,9 @@ def test_kill_leaves_valid_wavs_and_whole_json_lines(tmp_path: Path, sig: int) -
     data, fs = sf.read(str(wav))
     with wave.open(str(wav)) as w:  # the standard library's reader agrees
         assert w.getnframes() == data.size and w.getframerate() == fs == 16000
+    import scipy.io.wavfile
+
+    assert scipy.io.wavfile.read(str(wav))[1].shape == data.shape  # and scipy's
     assert np.any(data != 0)
     if sig == signal.SIGTERM:  # a clean stop: padded to the input's length
         assert data.size == round(lines[-1]["t"] * fs) or data.size >= len(lines) * 512 - 512
