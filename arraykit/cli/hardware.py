@@ -551,12 +551,14 @@ def run_check(args: argparse.Namespace) -> int:
     from arraykit.hardware.check import check_signals
 
     file_or_device(args, args.file, "FILE")
-    if args.file is None:  # recording: refuse a bad duration before asking for a sound
+    # a recording (FILE, or a file given as --device) is read whole: no sound to play
+    whole = args.file is not None or is_recording(args.device)
+    if not whole:  # recording: refuse a bad duration before asking for a sound
         args.seconds = v.positive("--seconds", args.seconds)
     sim = str(args.device).startswith("sim:") and args.azimuth is not None
     dev = open_device(args, **({"azimuth": args.azimuth} if sim else {}))  # the sim plays there
     with dev:
-        if args.file is not None:
+        if whole:
             x = np.concatenate(list(dev.blocks()), axis=1)
         else:
             print(
