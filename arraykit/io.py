@@ -81,6 +81,15 @@ def read_audio(
         raise v.fail("path", str(path), "no such file")
     try:
         info = sf.info(str(p))
+        # read whole: float64 as read, then its rows made contiguous (16 bytes a sample)
+        v.fits(
+            "path",
+            str(path),
+            16.0 * info.frames * info.channels,
+            f"its {info.frames} frames x {info.channels} channels "
+            f"({info.frames / info.samplerate / 3600:.1f} h)",
+            "cut it into shorter recordings",
+        )
         data, fs = sf.read(str(p), dtype="float64", always_2d=True)
     except sf.LibsndfileError as exc:
         raise v.fail("path", str(path), f"cannot be read as audio: {exc}") from None

@@ -197,6 +197,27 @@ def test_a_bad_geometry_is_named_by_its_flag(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"]
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["doa", "{i}"],
+        ["beamform", "{i}", "--direction", "30", "-o", "{d}/y.wav"],
+        ["track", "{i}", "-o", "{d}/tracks"],
+        ["check", "--device", "{i}"],
+    ],
+)
+def test_an_unknown_profile_of_a_recording_is_named_by_its_flag(
+    argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    i = _wav(tmp_path / "in.wav", _noise(4000, 6))
+    # before: "profile='respeaker-6mic': unknown device profile" (load_profile's parameter)
+    assert main([a.format(i=i, d=tmp_path) for a in argv] + ["--profile", "respeaker-6mic"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("arraykit: error: --profile='respeaker-6mic': unknown device profile")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"]
+
+
 def test_a_silent_recording_with_a_fixed_count_names_the_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -274,3 +295,20 @@ def test_record_refuses_a_take_larger_than_the_free_space(tmp_path, capsys) -> N
     assert err.startswith("arraykit: error: --seconds=") and err.count("\n") == 1
     assert "GB are free" in err and str(tmp_path) in err
     assert out.read_bytes() == b"earlier take"
+
+
+def test_check_reads_a_recording_given_as_device_whole(tmp_path: Path, capsys) -> None:
+    """``check --device take.wav`` (files are devices everywhere else): it said "play a
+    sound now" and tried to record 3 s from the 1.58 s file: "seconds=3.0: only 1.579 s
+    are left to replay", exit 2. Now the file is read whole, as ``check take.wav`` reads it."""
+    import arraykit as ak
+
+    g = ak.load_geometry("respeaker-6mic")
+    sc = ak.sim.simulate(g, [ak.sim.Source(ak.sim.speech_like(1.5, 16000, seed=2), 40.0)],
+                         16000, rt60=0.2, snr_db=30, seed=1, max_order=4)  # fmt: skip
+    take = _wav(tmp_path / "take.wav", (sc.signals / np.abs(sc.signals).max() * 0.5).T)
+    for argv in (["check", "--device", str(take)], ["check", str(take)]):
+        assert main([*argv, "--geometry", "respeaker-6mic"]) == 0
+        out, err = capsys.readouterr()
+        assert "play a sound" not in err and "OK: channels alive" in out
+        assert "best-fit direction 40 deg azimuth" in out

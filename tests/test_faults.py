@@ -11,6 +11,7 @@ written readable by every WAV reader.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import resource
@@ -234,6 +235,48 @@ def test_frozen_jack_server_is_named_within_the_time_limit(tmp_path):
             assert not (tmp_path / "x.wav").exists()
         finally:
             os.kill(jackd, signal.SIGCONT)
+
+
+def test_track_play_to_a_server_that_freezes_stops_and_says_so(tmp_path):
+    """``track --play system`` and the JACK server frozen (SIGSTOP) mid-run: PortAudio's
+    write blocked forever, SIGTERM twice unheard (15 s and more), only SIGKILL ended it.
+    Now the output is let go after 2.2 s without room, the run stops as Ctrl-C stops it
+    (its files finished) and one line names --play; the track WAV reads in all readers."""
+    out = tmp_path / "o"
+    with jack_server(tmp_path) as env:
+        jackd = int(env["ARRAYKIT_JACKD_PID"])
+        cmd = [sys.executable, "-m", "arraykit", "track", "--device", "sim:respeaker-usb-4mic"]
+        proc = subprocess.Popen(
+            [*cmd, "-o", str(out), "--play", "system"],
+            env=env,
+            cwd=REPO,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            jsonl = out / "tracks.jsonl"  # a few blocks played
+            while time.monotonic() < deadline and (
+                not jsonl.exists() or jsonl.read_text().count("\n") < 5
+            ):
+                time.sleep(0.02)
+            os.kill(jackd, signal.SIGSTOP)
+            t0 = time.monotonic()
+            _, err = proc.communicate(timeout=30)
+            took = time.monotonic() - t0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            os.kill(jackd, signal.SIGKILL)  # frozen, it would take 5 s to stop (a name
+            # the helper starts again reclaims its registry entry)
+    assert proc.returncode == 2, err
+    line = _one_error_line(err)
+    assert line.startswith("arraykit: error: --play='system': the output took no samples for")
+    assert f"{out} holds the run up to there" in line and took < 10, took
+    lines = [json.loads(s) for s in (out / "tracks.jsonl").read_text().splitlines()]
+    for wav in out.glob("track-*.wav"):  # finished: padded to the input read
+        n_wave, n_scipy, n_sf, _ = _all_readers(wav)
+        assert n_wave == n_scipy == n_sf and round(lines[-1]["t"] * FS) >= n_wave > 0
 
 
 # -- bad output paths and options: one line each, nothing created (issue 12 items 10, 16) -----

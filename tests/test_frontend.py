@@ -687,6 +687,9 @@ def test_kill_leaves_valid_wavs_and_whole_json_lines(tmp_path: Path, sig: int) -
     data, fs = sf.read(str(wav))
     with wave.open(str(wav)) as w:  # the standard library's reader agrees
         assert w.getnframes() == data.size and w.getframerate() == fs == 16000
+    import scipy.io.wavfile
+
+    assert scipy.io.wavfile.read(str(wav))[1].shape == data.shape  # and scipy's
     assert np.any(data != 0)
     if sig == signal.SIGTERM:  # a clean stop: padded to the input's length
         assert data.size == round(lines[-1]["t"] * fs) or data.size >= len(lines) * 512 - 512
@@ -713,6 +716,25 @@ def test_a_json_reader_that_goes_away_stops_the_run_as_ctrl_c_does(tmp_path: Pat
     assert len(lines) >= 1 and all(json.loads(s) for s in lines)
 
 
+def test_a_json_target_that_fails_mid_run_is_named_and_the_run_finished(
+    tmp_path: Path, capsys
+) -> None:
+    """``--json /dev/full`` (a full disk): "arraykit: error: [Errno 28] No space left on
+    device", naming no file, and the clean-up raised again at its first line, so the
+    pipeline's last blocks, the WAVs' padding and --view-png were skipped (no picture). Now
+    the failing target is dropped, the run stops as Ctrl-C stops it, DIR is finished and
+    the picture saved, and the one error line names --json and where the run stopped."""
+    out, png = tmp_path / "o", tmp_path / "map.png"
+    cmd = ["track", "--device", "sim:respeaker-usb-4mic", "--seconds", "0.5", "-o", str(out)]
+    assert main([*cmd, "--json", "/dev/full", "--view-png", str(png)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("arraykit: error: --json='/dev/full': ")
+    assert "(No space left on device): stopped at 0.06 s" in err and str(out) in err
+    assert png.stat().st_size > 0
+    lines = [json.loads(s) for s in (out / "tracks.jsonl").read_text().splitlines()]
+    assert len(lines) == 3  # the block that failed, then the pipeline's last two
+
+
 def test_json_to_udp_and_stdout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     rx.bind(("127.0.0.1", 0))
@@ -727,6 +749,14 @@ def test_json_to_udp_and_stdout(tmp_path: Path, capsys: pytest.CaptureFixture[st
     lines = capsys.readouterr().out.splitlines()
     assert lines == (tmp_path / "s" / "tracks.jsonl").read_text().splitlines()
     assert main([*cmd, str(tmp_path / "x"), "--json", "udp://10.0.0.1:9"]) == 2
+    # a URL's scheme in any case (UDP:// was read as a file path and refused)
+    rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rx.bind(("127.0.0.1", 0))
+    rx.settimeout(5)
+    target = f"UDP://127.0.0.1:{rx.getsockname()[1]}"
+    assert main([*cmd, str(tmp_path / "v"), "--json", target]) == 0
+    assert json.loads(rx.recv(65536))["t"] == pytest.approx(0.048)
+    rx.close()
 
 
 def test_json_to_udp_on_ipv6_loopback_in_url_brackets() -> None:
@@ -961,6 +991,40 @@ def test_play_sends_the_strongest_voice_to_a_portaudio_output(tmp_path: Path) ->
     assert fs == FS and np.any(voice != 0)
 
 
+def test_play_to_an_output_at_another_rate_says_both_rates(tmp_path: Path) -> None:
+    """A JACK server at 48 kHz (as most sound cards run) and a 16 kHz array: "cannot play:
+    Error opening OutputStream: Invalid sample rate [PaErrorCode -9997]", which named
+    neither rate nor what to do. Now both rates and a way out, exit 2, nothing made."""
+    from alsa_support import cli, jack_server
+
+    with jack_server(tmp_path, rate=48000) as env:
+        r = cli(["track", "--device", "sim:respeaker-usb-4mic", "--seconds", "0.5", "-o",
+                 str(tmp_path / "p"), "--play", "system"], env)  # fmt: skip
+    assert r.returncode == 2, r.stderr
+    err = r.stderr.strip().splitlines()[-1]
+    assert err.startswith("arraykit: error: --play='system': cannot play: it plays at 48000 Hz")
+    assert "not at the input's 16000 Hz" in err and "converts rates" in err
+    assert not (tmp_path / "p").exists()
+
+
+def test_track_runs_no_longer_than_its_wavs_hold(tmp_path: Path, capsys) -> None:
+    """Every track WAV is as long as the run, and a WAV counts its bytes in 32 bits: at
+    4 GiB (12.4 h of a 48 kHz array such as the UMA-16, 37.3 h at 16 kHz) the next header
+    update raised struct.error, a traceback that also skipped finishing the files.
+    ``--seconds`` beyond that was taken (50000 s at 48 kHz); now refused, one line, exit 2,
+    nothing made. A run without --seconds stops there, its files whole, and says so."""
+    from arraykit.frontend.outputs import GrowingWav
+
+    assert GrowingWav.max_frames() == (2**32 - 1 - 36) // 2
+    assert GrowingWav.max_frames() / 48000 / 3600 == pytest.approx(12.4, abs=0.05)
+    cmd = ["track", "--device", "sim:uma-16", "--seconds", "50000", "-o", str(tmp_path / "o")]
+    assert main(cmd) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("arraykit: error: --seconds=50000.0: ")
+    assert "the 44739 s (12.4 h at 48000 Hz) a track WAV holds" in err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_track_output_must_be_a_folder_in_an_existing_one(tmp_path: Path, capsys) -> None:
     """-o naming a file, or a folder inside a missing one: one line, exit 2, nothing made."""
     take = tmp_path / "take.wav"
@@ -1003,12 +1067,18 @@ def test_track_refuses_a_folder_holding_an_earlier_runs_tracks(tmp_path: Path, c
         ("udp://127.0.0.1:notaport", "udp://127.0.0.1:PORT"),
         ("udp://127.0.0.1:99999", "1..65535"),
         ("udp://127.0.0.1:0", "1..65535"),
+        # ODAS sends to TCP servers, so its users try tcp://: "cannot be written: No such
+        # file or directory" (read as a path); an empty target ran without it, exit 0
+        ("tcp://127.0.0.1:9000", "arraykit sends no tcp:// lines: give '-' (stdout), a file"),
+        ("", "give '-' (stdout), a file or udp://127.0.0.1:PORT"),
         ("{d}/nodir/lines.jsonl", "cannot be written"),
         # the output folder itself: an empty file was left under DIR's name, then
         # "[Errno 17] File exists" (new-user pass)
         ("{d}/o", "is the output folder"),
         # the picture --view-png writes at the end: it replaced the lines
         ("{d}/map.png", "is also --view-png"),
+        # a file in the folder the run makes: "cannot be written: No such file or directory"
+        ("{d}/o/live.jsonl", "is inside the output folder"),
     ],
 )
 def test_bad_json_target_is_one_line_before_the_folder_is_made(
@@ -1219,6 +1289,15 @@ def test_track_refuses_a_recording_shorter_than_a_frame(tmp_path: Path, capsys) 
     assert main(["track", str(path), "--geometry", "respeaker-6mic", "-o", str(out)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "fewer than one frame (nfft=256)" in err[0], err
+    assert not out.exists()
+    # --seconds under one frame: "0.00 s of audio ... 0 track(s)" (real-time factor 2.1 at
+    # 0.001 s), exit 0, DIR made; now refused as a recording that short is
+    cmd = ["track", "--device", "sim:respeaker-6mic", "-o", str(out), "--seconds"]
+    for secs in ("1e-9", "0.001"):
+        assert main([*cmd, secs]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith(f"arraykit: error: --seconds={float(secs)}")
+        assert "fewer than one frame (nfft=256, 0.016 s): nothing to track" in err[0]
     assert not out.exists()
 
 
@@ -1697,3 +1776,12 @@ def test_an_out_folder_that_cannot_be_made_is_named(tmp_path: Path, capsys) -> N
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("arraykit: error: --out='/proc/arraykit-trk': cannot be made a folder: ")
+    # a folder that exists and takes no files (/proc/self; /sys/kernel: read-only even to
+    # root): "json='/proc/self/tracks.jsonl': cannot be written" named a parameter of the
+    # library, not -o, after the device was open and any --json file made
+    argv[-1] = "/proc/self"
+    assert main([*argv, "--json", str(tmp_path / "lines.jsonl")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("arraykit: error: --out='/proc/self': cannot be written in: ")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rec.wav"]

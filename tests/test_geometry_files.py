@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -168,6 +169,13 @@ def test_implausibly_large_array_warns(tmp_path: Path) -> None:
     p.write_text("positions = [[0, 0, 0], [40, 0, 0], [80, 0, 0]]\n")  # mm read as metres
     with pytest.warns(ak.geometry.GeometryWarning, match=r"80 m across.*units = \"mm\""):
         ak.load_geometry(p)
+    # an ODAS .cfg or acoular XML has no units: the TOML hint pointed at a key they lack
+    cfg = tmp_path / "millimetres.cfg"
+    cfg.write_text("general: { mics = ( { mu = (0, 0, 0); }, { mu = (40, 0, 0); } ); };")
+    with pytest.warns(ak.geometry.GeometryWarning) as got:
+        ak.load_geometry(cfg)
+    assert "40 m across" in str(got[0].message) and "units" not in str(got[0].message)
+    assert "ODAS reads mu in metres: divide them by 1000 (mm)" in str(got[0].message)
     ok = tmp_path / "wall.toml"
     ok.write_text("positions = [[0, 0, 0], [2.5, 0, 0]]\n")  # a 2.5 m line array: fine
     import warnings
@@ -326,6 +334,15 @@ def test_odas_cfg_positions_and_channel_map(tmp_path: Path) -> None:
         ("general: { mics = ( { mu = (0.0, 0.1); } ); };", r"general\.mics\[0\]\.mu' must be 3"),
         ("general: { mics = ( { mu = (0.0, 0.1, 0.0) } ", r"ends in the middle"),
         ("general: { mics = ( { mu = (0.0, 0.1, 0.0) @ } ); };", r"libconfig syntax at line 1"),
+        # ODAS's odascore/pseye.cfg puts mics 1 and 2 both at y = +0.010 (odaslive/pseye.cfg:
+        # -0.010 for mic 2): "field positions=[[...], ...]: microphones 1 and 2 are at the
+        # same position", a field the file has not got
+        (
+            "general: { mics = ( { mu = (0.0, -0.03, 0.0); }, { mu = (0.0, 0.01, 0.0); },\n"
+            "  { mu = (0.0, 0.01, 0.0); }, { mu = (0.0, 0.03, 0.0); } ); };",
+            r"fields 'general\.mics\[1\]\.mu' and 'general\.mics\[2\]\.mu' are the same "
+            r"position \(0\.0, 0\.01, 0\.0\)",
+        ),
     ],
 )
 def test_malformed_odas_cfg_says_what(tmp_path: Path, text: str, match: str) -> None:
@@ -341,8 +358,121 @@ def test_odas_channel_map_errors(tmp_path: Path) -> None:
     with pytest.raises(ak.GeometryFileError, match=r"no channel map"):
         ak.hardware.odas_channel_map(p)
     p.write_text(p.read_text() + "mapping: { map: (0, 1); };")
+    # ODAS copies map[k] - 1 to mic k, and zeros for a 0 (hop2hop_multiplex_process): a
+    # muted mic, not a typo; it said "must be channel numbers from 1", no reason given
+    with pytest.raises(ak.GeometryFileError, match=r"'mapping\.map\[0\]' is 0, which ODAS"):
+        ak.hardware.odas_channel_map(p)
+    p.write_text(p.read_text().replace("(0, 1)", "(-1, 1)"))
     with pytest.raises(ak.GeometryFileError, match=r"channel numbers from 1"):
         ak.hardware.odas_channel_map(p)
+    p.write_text(p.read_text().replace("(-1, 1)", "(0, 1)"))
     p.write_text(p.read_text().replace("(0, 1)", "(1, 2, 3)"))
     with pytest.raises(ak.GeometryFileError, match=r"3 channels but general\.mics 2 mics"):
         ak.hardware.odas_channel_map(p)
+
+
+def _odas_raw(tmp_path: Path, cfg_text: str, cmap: list[int], channels: int, az: float) -> Path:
+    """A raw recording of the .cfg's array: microphone k on channel cmap[k] (from 0), the
+    other channels noise (a device's processed or playback channels)."""
+    cfg = tmp_path / "odas.cfg"
+    cfg.write_text(cfg_text)
+    g = ak.load_geometry(cfg)
+    fs = 16000
+    sc = ak.sim.simulate(g, [ak.sim.Source(ak.sim.speech_like(1.0, fs, seed=6), az)], fs,
+                         rt60=0.2, snr_db=25, seed=3, max_order=4)  # fmt: skip
+    raw = 0.3 * np.random.default_rng(0).standard_normal((channels, sc.signals.shape[1]))
+    raw[cmap] = sc.signals / np.abs(sc.signals).max() * 0.5
+    wav = tmp_path / "raw.wav"
+    ak.io.write_audio(wav, raw, fs, subtype="FLOAT")
+    return wav
+
+
+@pytest.mark.parametrize(
+    ("odas_map", "cmap", "channels", "in_order"),
+    [
+        ("(2, 3, 4, 5)", [1, 2, 3, 4], 6, False),  # ODAS's ReSpeaker USB file as it ships
+        ("(4, 2, 1, 3)", [3, 1, 0, 2], 4, True),  # a permutation: as many channels as mics
+    ],
+)
+def test_odas_cfg_geometry_whose_mapping_is_not_read_is_refused(
+    tmp_path: Path, capsys, odas_map: str, cmap: list[int], channels: int, in_order: bool
+) -> None:
+    """``--geometry odas.cfg`` without ``--channel-map``: the file's mapping.map was not
+    read. A 6-channel ReSpeaker USB take was refused with "add --channel-map ... e.g.
+    0,1,2,3", which read the processed channel 0 as a microphone (30 deg measured 124,
+    150 -> 237, 250 -> 340, confidence 0.95); a permuted map on as many channels as mics
+    ran silently on the wrong channels (8-mic MATRIX Creator: 30 -> 153, 200 -> 331,
+    300 -> 181, confidence 0.84-0.87). Now refused, exit 2, naming --channel-map odas.cfg."""
+    from arraykit.cli import main
+
+    wav = _odas_raw(tmp_path, ODAS_CFG.replace("(2, 3, 4, 5)", odas_map), cmap, channels, 150.0)
+    cfg = str(tmp_path / "odas.cfg")
+    assert main(["doa", str(wav), "--geometry", cfg, "--json"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("arraykit: error: --geometry=")
+    assert f"channels {odas_map[1:-1].replace(' ', '')} of FILE" in err
+    assert f"add --channel-map {cfg} to read them so" in err
+    assert ("--channel-map 0,1,2,3 if FILE holds them in geometry order" in err) == in_order
+    assert main(["track", str(wav), "--geometry", cfg, "-o", str(tmp_path / "o")]) == 2
+    assert "IN.wav" in capsys.readouterr().err and not (tmp_path / "o").exists()
+    assert main(["doa", str(wav), "--geometry", cfg, "--channel-map", cfg, "--json"]) == 0
+    az = json.loads(capsys.readouterr().out)["sources"][0]["azimuth"]
+    assert abs(az - 150.0) <= 3.0
+
+
+def test_odas_cfg_geometry_with_an_identity_or_unfitting_map_reads_the_file_in_order(
+    tmp_path: Path, capsys
+) -> None:
+    """A map of 1..M, or one that needs channels the file has not got (a take already in
+    geometry order, e.g. recorded with --channel-map odas.cfg), takes the channels as they
+    are."""
+    from arraykit.cli import main
+
+    wav = _odas_raw(tmp_path, ODAS_CFG, [0, 1, 2, 3], 4, 250.0)  # map (2..5) needs channel 5
+    cfg = str(tmp_path / "odas.cfg")
+    assert main(["doa", str(wav), "--geometry", cfg, "--json"]) == 0
+    assert abs(json.loads(capsys.readouterr().out)["sources"][0]["azimuth"] - 250.0) <= 3.0
+    # the .cfg given again as --channel-map: "--channel-map='1,2,3,4': needs channel 4 but
+    # raw.wav has 4 channel(s)", a value the user never typed
+    assert main(["doa", str(wav), "--geometry", cfg, "--channel-map", cfg]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("arraykit: error: --channel-map=")
+    assert "its mapping.map reads channel 5 (from 1) but raw.wav has 4 channel(s)" in err
+    assert "already in geometry order (one made with this map) needs no --channel-map" in err
+    (tmp_path / "odas.cfg").write_text(ODAS_CFG.replace("(2, 3, 4, 5)", "(1, 2, 3, 4)"))
+    assert main(["doa", str(wav), "--geometry", cfg, "--json"]) == 0
+    assert abs(json.loads(capsys.readouterr().out)["sources"][0]["azimuth"] - 250.0) <= 3.0
+
+
+def test_odas_cfg_that_mutes_a_microphone_is_named_with_geometry_alone(
+    tmp_path: Path, capsys
+) -> None:
+    """mapping.map (2, 0, 4, 5) mutes mic 1 in ODAS. With --geometry alone the map was
+    skipped and the 6-channel take got the hint "e.g. --channel-map 0,1,2,3" (channel 0 is
+    the processed one); now the file's map is read and its 0 explained."""
+    from arraykit.cli import main
+
+    cfg = tmp_path / "mute.cfg"
+    cfg.write_text(ODAS_CFG.replace("(2, 3, 4, 5)", "(2, 0, 4, 5)"))
+    wav = tmp_path / "raw.wav"
+    ak.io.write_audio(wav, np.random.default_rng(1).standard_normal((6, 4000)) * 0.1, 16000)
+    assert main(["doa", str(wav), "--geometry", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "e.g. --channel-map 0,1,2,3" not in err
+    assert "'mapping.map[1]' is 0, which ODAS reads as microphone 1 muted" in err
+
+
+@pytest.mark.parametrize("suffix", [".cfg", ".toml"])
+def test_geometry_files_saved_by_windows_editors_load(tmp_path: Path, suffix: str) -> None:
+    """A UTF-8 byte-order mark (Notepad's UTF-8) and CRLF line ends: the BOM made an ODAS
+    file "cannot read libconfig syntax at line 1: '\\ufeff# Configuration ...'" and a TOML
+    one "is not valid TOML: Invalid statement (at line 1, column 1)"."""
+    text = ODAS_CFG if suffix == ".cfg" else (
+        'name = "usb"\npositions = [[-0.032, 0, 0], [0, -0.032, 0], [0.032, 0, 0], [0, 0.032, 0]]\n'
+    )  # fmt: skip
+    p = tmp_path / f"notepad{suffix}"
+    p.write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode("utf-8"))
+    g = ak.load_geometry(p)
+    np.testing.assert_array_equal(g.positions, ak.load_geometry("respeaker-usb-4mic").positions)
+    if suffix == ".cfg":
+        assert ak.hardware.odas_channel_map(p) == (1, 2, 3, 4)

@@ -115,6 +115,19 @@ def test_profile_errors():
     assert p.geometry.n_mics == 7 and p.channel_map == tuple(range(7))
 
 
+def test_too_few_channels_for_a_profiles_map_is_named_as_the_channel_count(tmp_path, capsys):
+    """``--device sim:respeaker-usb-4mic --channels 2``: "--channel-map=(1, 2, 3, 4): refers
+    to channel 4 but only 2 are captured", a flag the user never gave; now the count is
+    named with what it must be."""
+    with pytest.raises(ValueError, match=r"^channels=2: is too few for the channel map "):
+        hw.load_profile("respeaker-usb-4mic").with_options(channels=2)
+    cmd = ["track", "--device", "sim:respeaker-usb-4mic", "--channels", "2", "-o"]
+    assert main([*cmd, str(tmp_path / "o")]) == 2 and not (tmp_path / "o").exists()
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("arraykit: error: --channels=2: is too few")
+    assert "(1, 2, 3, 4) of profile 'respeaker-usb-4mic' (it reads channel 4): capture 5" in err
+
+
 def test_broken_profile_file(tmp_path):
     f = tmp_path / "bad.toml"
     f.write_text('name = "bad"\n[audio]\nsample_format = "int24"\n')
@@ -220,6 +233,57 @@ def test_file_device_replays_a_wav(tmp_path):
         hw.FileDevice(wav, channel_map=[7])
 
 
+def test_file_device_blocks_copy_only_themselves(tmp_path):
+    """Each block copied the whole recording (``data[rows][:, idx]``), so a run was
+    quadratic in its length: 6 channels at 16 kHz took 0.25 s to replay 30 s, 13.3 s for
+    120 s, 162 s for 480 s (``arraykit track`` on 120 s: 16.7-18.0 s wall; now 0.02, 0.04,
+    0.22 s and 3.1-3.6 s). Python's allocation tracer sees numpy's copies: the peak while
+    the blocks go by is one block's, not the 7.7 MB recording's."""
+    import tracemalloc
+
+    wav = tmp_path / "long.wav"
+    sf.write(wav, np.zeros((20 * 16000, 6), dtype=np.float32), 16000, subtype="FLOAT")
+    with hw.open(wav, geometry="respeaker-6mic", blocksize=1024) as dev:
+        tracemalloc.start()
+        n = sum(b.shape[1] for b in dev.blocks())
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    assert n == 20 * 16000
+    assert peak < 1_000_000  # a block is 6 x 1024 float32 = 24.6 kB
+
+
+def _sparse_w64(path, frames, channels):
+    """A W64 recording whose header announces `frames` (a sparse file: nothing on disk)."""
+    import os
+    import struct
+
+    sf.write(path, np.zeros((16, channels), dtype=np.int16), 16000, format="W64")
+    head = bytearray(path.read_bytes())
+    at = head.find(b"data\xf3\xac\xd3\x11")  # the data chunk's GUID
+    nbytes = frames * channels * 2
+    head[at + 16 : at + 24] = struct.pack("<Q", nbytes + 24)
+    head[16:24] = struct.pack("<Q", at + 24 + nbytes)
+    path.write_bytes(bytes(head[: at + 24]))
+    os.truncate(path, at + 24 + nbytes)
+
+
+def test_a_recording_too_long_for_memory_is_one_line_before_reading(tmp_path, capsys):
+    """A recording is read whole: one that could not fit (here 10^10 frames x 4 channels,
+    640 GB as float64) raised numpy's _ArrayMemoryError, a traceback with exit 1, after
+    trying; now one line naming the file and the size, exit 2, and nothing made."""
+    rec = tmp_path / "day.w64"
+    _sparse_w64(rec, 10**10, 4)
+    assert sf.info(str(rec)).frames == 10**10
+    geo = ["--geometry", "respeaker-usb-4mic"]
+    assert main(["track", str(rec), *geo, "-o", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"arraykit: error: IN.wav={str(rec)!r}")
+    assert "would need about 640 GB of memory" in err and "shorter recordings" in err
+    assert main(["doa", str(rec), *geo]) == 2
+    assert capsys.readouterr().err.startswith(f"arraykit: error: FILE={str(rec)!r}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["day.w64"]
+
+
 def test_cli_record_from_the_simulated_device(tmp_path, capsys):
     out = tmp_path / "sim.wav"
     assert main(["record", "--device", "sim:respeaker-usb-4mic", "--seconds", "0.5", str(out)]) == 0
@@ -302,3 +366,15 @@ def test_cli_takes_channel_map_and_geometry_from_an_odas_cfg(tmp_path, capsys):
     assert "--channel-map='1,x': must be channels like 1,2,3,4 or an ODAS .cfg" in (
         capsys.readouterr().err
     )
+    # the .cfg as --geometry alone: its mapping.map was not read, so a 6-channel ReSpeaker
+    # USB took its first four channels (the processed one among them) as the microphones;
+    # refused, as for a recording, for any device command
+    generic = ["--device", "sim:generic-uac", "--channels", "6", "--geometry", str(cfg)]
+    for cmd in (["record", *generic, "--seconds", "0.1", str(tmp_path / "b.wav")],
+                ["track", *generic, "--seconds", "0.1", "-o", str(tmp_path / "t")]):  # fmt: skip
+        assert main(cmd) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("arraykit: error: --geometry=")
+        assert "reads its microphones from channels 2,3,4,5 of --device 'sim:generic-uac'" in err
+        assert f"add --channel-map {cfg} to read them so" in err
+    assert not (tmp_path / "b.wav").exists() and not (tmp_path / "t").exists()

@@ -83,10 +83,12 @@ def open_recording(
     profile: str | None = None,
     channel_map: Any = None,
     flag: str = "FILE",
+    map_text: str | None = None,
     **kw: Any,
 ) -> Any:
     """The recording at `path` as a :class:`arraykit.hardware.FileDevice`, rows in
-    geometry order, after checking the channel layout with messages in CLI terms."""
+    geometry order, after checking the channel layout with messages in CLI terms
+    (`map_text`: ``--channel-map`` as typed, when `channel_map` was read from it)."""
     import soundfile as sf
 
     from arraykit import hardware as hw
@@ -100,7 +102,10 @@ def open_recording(
     except (sf.LibsndfileError, RuntimeError) as exc:
         raise v.fail(flag, str(path), f"cannot be read as audio: {exc}") from None
     n = info.channels
-    prof = hw.load_profile(profile) if profile is not None else None
+    try:
+        prof = hw.load_profile(profile) if profile is not None else None
+    except InvalidArgumentError as exc:  # an unknown name: in the flag's words
+        raise exc.renamed("--profile") from None
     g = geometry_flag(geometry) if geometry is not None else (prof.geometry if prof else None)
     cmap = (
         tuple(channel_map)
@@ -108,11 +113,20 @@ def open_recording(
         else (prof.channel_map if prof is not None else None)
     )
     if cmap is not None and (not cmap or min(cmap) < 0 or max(cmap) >= n):
+        if channel_map is not None and map_text is not None and map_text.lower().endswith(".cfg"):
+            why = (
+                f"its mapping.map reads channel {max(cmap) + 1} (from 1) but {p.name} has "
+                f"{n} channel(s): a recording already in geometry order (one made with this "
+                "map) needs no --channel-map"
+            )
+            raise v.fail("--channel-map", map_text, why)
         raise v.fail(
             "--channel-map" if channel_map is not None else "--profile",
             ",".join(map(str, cmap)) if channel_map is not None else profile,
             f"needs channel {max(cmap, default=0)} but {p.name} has {n} channel(s) (0..{n - 1})",
         )
+    if cmap is None:
+        refuse_unread_odas_map(geometry, g, n, flag, str(path))
     used = n if cmap is None else len(cmap)
     if g is not None and used != g.n_mics:
         raise v.fail(flag, str(path), _layout_hint(p.name, n, g, cmap, channel_map is not None))
@@ -130,6 +144,46 @@ def open_recording(
         if exc.name != "path":
             raise
         raise exc.renamed(flag) from None
+
+
+def odas_map_of(geometry: Any) -> tuple[int, ...] | None:
+    """The channel map (0-based) of an ODAS ``.cfg`` given as ``--geometry``, or None (another
+    geometry, or a .cfg without ``mapping.map``: its positions alone count). A map that is
+    there but wrong (a 0 that mutes a microphone, a length that is not the mics') raises."""
+    from arraykit.errors import GeometryFileError
+    from arraykit.geometry import odas_channel_map
+    from arraykit.geometry.files import NO_ODAS_MAP
+
+    if not isinstance(geometry, str | Path) or Path(geometry).suffix.lower() != ".cfg":
+        return None
+    try:
+        return odas_channel_map(geometry)
+    except GeometryFileError as exc:
+        if NO_ODAS_MAP in str(exc):
+            return None
+        raise
+
+
+def refuse_unread_odas_map(geometry: Any, g: Any, n: int | None, flag: str, what: str) -> None:
+    """An ODAS ``.cfg`` as ``--geometry`` whose ``mapping.map`` reads other channels than
+    0..M-1 (and could read this input's `n` channels): refused unless ``--channel-map`` says
+    which. Read in file order, the microphones' signals came from the wrong places (a
+    direction 100-180 degrees off, said with confidence 0.85-0.95)."""
+    cmap = odas_map_of(geometry)
+    if cmap is None or g is None or cmap == tuple(range(g.n_mics)):
+        return
+    if n is not None and max(cmap) >= n:  # not this input's layout: the file is in order
+        return
+    odas = ",".join(str(c + 1) for c in cmap)
+    ours = ",".join(str(c) for c in cmap)
+    why = (
+        f"reads its microphones from channels {odas} of {flag} {what!r} (ODAS mapping.map, "
+        f"from 1; {ours} from 0): add --channel-map {geometry} to read them so"
+    )
+    if n is None or n == g.n_mics:
+        why += f", or --channel-map {','.join(map(str, range(g.n_mics)))} if {flag} holds "
+        why += "them in geometry order already"
+    raise v.fail("--geometry", str(geometry), why)
 
 
 def _layout_hint(name: str, n: int, g: Any, cmap: tuple[int, ...] | None, explicit: bool) -> str:
@@ -170,6 +224,7 @@ def read_recording(
         geometry=getattr(args, "geometry", None),
         profile=getattr(args, "profile", None),
         channel_map=channel_map(getattr(args, "channel_map", None)),
+        map_text=getattr(args, "channel_map", None),
         flag=flag,
         blocksize=1 << 16,
     )

@@ -26,6 +26,7 @@ from arraykit.cli._inputs import (
     geometry_flag,
     is_recording,
     open_recording,
+    refuse_unread_odas_map,
 )
 from arraykit.doa import registry as doa_registry
 from arraykit.errors import InvalidArgumentError
@@ -155,9 +156,10 @@ def open_device(args: argparse.Namespace, **kw: Any) -> Any:
         flag = getattr(args, "device_flag", "--device")
         rec = open_recording(
             args.device,
-            geometry=geometry_flag(args.geometry),
+            geometry=args.geometry,
             profile=args.profile,
             channel_map=channel_map(args.channel_map),
+            map_text=args.channel_map,
             flag=flag,
             **kw,
         )
@@ -171,7 +173,7 @@ def open_device(args: argparse.Namespace, **kw: Any) -> Any:
             raise v.fail("--channels", args.channels, f"{why}: pick channels with --channel-map")
         return rec
     try:
-        return hw.open(
+        dev = hw.open(
             args.device,
             profile=args.profile,
             channels=args.channels,
@@ -183,6 +185,16 @@ def open_device(args: argparse.Namespace, **kw: Any) -> Any:
     except InvalidArgumentError as exc:  # in the flag's words
         flag = _DEVICE_FLAGS.get(exc.name or "")
         raise (exc.renamed(flag) if flag else exc) from None
+    cmap = tuple(dev.channel_map)
+    if args.channel_map is None and cmap == tuple(range(len(cmap))):  # no layout known
+        try:  # an ODAS .cfg's mapping.map, as for a recording
+            refuse_unread_odas_map(
+                args.geometry, geometry_flag(args.geometry), dev.channels, "--device", args.device
+            )
+        except BaseException:
+            dev.close()
+            raise
+    return dev
 
 
 _DEVICE_FLAGS = {
@@ -539,12 +551,14 @@ def run_check(args: argparse.Namespace) -> int:
     from arraykit.hardware.check import check_signals
 
     file_or_device(args, args.file, "FILE")
-    if args.file is None:  # recording: refuse a bad duration before asking for a sound
+    # a recording (FILE, or a file given as --device) is read whole: no sound to play
+    whole = args.file is not None or is_recording(args.device)
+    if not whole:  # recording: refuse a bad duration before asking for a sound
         args.seconds = v.positive("--seconds", args.seconds)
     sim = str(args.device).startswith("sim:") and args.azimuth is not None
     dev = open_device(args, **({"azimuth": args.azimuth} if sim else {}))  # the sim plays there
     with dev:
-        if args.file is not None:
+        if whole:
             x = np.concatenate(list(dev.blocks()), axis=1)
         else:
             print(

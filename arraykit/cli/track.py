@@ -14,6 +14,7 @@ import argparse
 import os
 import re
 import sys
+import tempfile
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -133,6 +134,12 @@ def _check_out_dir(path: str) -> None:
                 path,
                 f"holds {shown} from an earlier run: give a new folder (or move them away)",
             )
+        try:  # a read-only disk, /sys: tried (root passes os.access), and removed again
+            fd, probe = tempfile.mkstemp(prefix=".arraykit-", dir=out)
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as exc:
+            raise v.fail("--out", path, f"cannot be written in: {exc.strerror}") from None
 
 
 _TRACK_FILE = re.compile(r"tracks\.jsonl|track-\d+\.wav")
@@ -144,6 +151,12 @@ def _check_json_target(target: str, args: argparse.Namespace) -> None:
     already (never overwritten, as DIR is; a pipe or /dev/stdout is fine)."""
     from arraykit import _validate as v
 
+    scheme, sep, _ = target.partition("://")
+    if not target or (sep and scheme.lower() != "udp"):
+        why = "give '-' (stdout), a file or udp://127.0.0.1:PORT"
+        if sep:  # ODAS's outputs connect to a TCP server: tcp:// is what its users try
+            why = f"arraykit sends no {scheme}:// lines: {why}"
+        raise v.fail("--json", target, why)
     if args.input is not None:
         refuse_overwriting_input(args.input, target, "--json")
     path = os.path.realpath(target)
@@ -152,6 +165,10 @@ def _check_json_target(target: str, args: argparse.Namespace) -> None:
     if path == os.path.realpath(args.out):
         why = "is the output folder (-o): name a file outside it, or leave --json out"
         raise v.fail("--json", target, f"{why} (DIR/tracks.jsonl holds the lines)")
+    if not os.path.exists(args.out) and os.path.dirname(path) == os.path.realpath(args.out):
+        why = f"is inside the output folder {args.out!r}, which this run makes: name a file "
+        why += "outside it, or leave --json out (DIR/tracks.jsonl holds the same lines)"
+        raise v.fail("--json", target, why)
     if args.view_png and path == os.path.realpath(args.view_png):
         raise v.fail("--json", target, "is also --view-png, the picture: name another file")
     if os.path.isfile(target) and os.path.getsize(target) > 0:
@@ -165,7 +182,7 @@ def run_track(args: argparse.Namespace) -> int:
     from arraykit.errors import InvalidArgumentError
     from arraykit.frontend import FrontendOptions, Pipeline
     from arraykit.frontend.activity import WEBRTC_RATES, webrtc_rate
-    from arraykit.frontend.outputs import JsonLines, Player, TrackFiles
+    from arraykit.frontend.outputs import GrowingWav, JsonLines, Player, TrackFiles
 
     file_or_device(args, args.input, "IN.wav")
     if args.postfilter_leak is not None and not args.postfilter:
@@ -173,7 +190,7 @@ def run_track(args: argparse.Namespace) -> int:
         raise v.fail("--postfilter-leak", args.postfilter_leak, why)
     _check_out_dir(args.out)
     check_figure_output(args.view_png, "--view-png", made=args.out)
-    if args.json:
+    if args.json is not None:
         _check_json_target(args.json, args)
     extra = {"realtime": args.realtime} if str(args.device).startswith("sim:") else {}
     if args.realtime and not extra:
@@ -210,6 +227,19 @@ def run_track(args: argparse.Namespace) -> int:
     if n is not None and n < pipe.nfft:
         why = f"has {n} samples, fewer than one frame (nfft={pipe.nfft}): nothing to track"
         raise v.fail("IN.wav", args.input, why)
+    if limit is not None and limit < pipe.nfft:
+        why = f"is {limit} samples at {dev.fs:g} Hz, fewer than one frame (nfft={pipe.nfft}, "
+        raise v.fail("--seconds", args.seconds, f"{why}{pipe.nfft / dev.fs:g} s): nothing to track")
+    # every track WAV is as long as the run: a run stops where they are full (4 GiB)
+    cap = GrowingWav.max_frames()
+    most = f"{cap // dev.fs:.0f} s ({cap / dev.fs / 3600:.1f} h at {dev.fs:g} Hz)"
+    full = f"the {most} a track WAV holds (4 GiB of 16-bit samples)"
+    if limit is not None and limit > cap:
+        raise v.fail("--seconds", args.seconds, f"is more than {full}: run it in parts")
+    if limit is None and n is not None and n > cap:
+        why = f"lasts {n / dev.fs:.0f} s, more than {full}: track it in parts"
+        raise v.fail("IN.wav", args.input, f"{why} (--seconds {cap // dev.fs} for the first)")
+    stop_at = cap if limit is None else limit
     view = None
     if args.view or args.view_png:
         from arraykit.frontend.view import LiveView
@@ -224,13 +254,13 @@ def run_track(args: argparse.Namespace) -> int:
             )
     player = Player(args.play, int(dev.fs), name="--play") if args.play else None
     try:  # opened (a file: emptied) once nothing else can refuse the run
-        extra_sink = JsonLines(args.json, name="--json") if args.json else None
+        extra_sink = JsonLines(args.json, name="--json") if args.json is not None else None
     except BaseException:
         if player is not None:
             player.close()
         raise
     files = TrackFiles(args.out, int(dev.fs))
-    sinks = [JsonLines(f"{args.out}/tracks.jsonl")]
+    sinks = [JsonLines(f"{args.out}/tracks.jsonl", name="--out")]
     if extra_sink is not None:
         sinks.append(extra_sink)
 
@@ -238,11 +268,19 @@ def run_track(args: argparse.Namespace) -> int:
     # the channels the beamformers leave out (the last event), and whether stderr said so
     left_out: list[tuple[tuple[int, ...], bool]] = [((), False)]
 
+    # a sink whose writes fail (the reader of `--json - | head` gone, a full disk) is
+    # dropped at once, and the run stops as Ctrl-C stops it: DIR's files still finished
+    failed: list[tuple[Any, OSError]] = []
+
     def emit(reports: Iterable[Any]) -> None:
         for r in reports:
             line = r.as_dict()
-            for s in sinks:
-                s.write(line)
+            for s in list(sinks):
+                try:
+                    s.write(line)
+                except OSError as exc:
+                    sinks.remove(s)
+                    failed.append((s, exc))
             for tid, (start, samples) in r.audio.items():
                 files.write(tid, start, samples)
             for e in r.events:  # a microphone that dies, clips or comes back during the run
@@ -271,21 +309,18 @@ def run_track(args: argparse.Namespace) -> int:
         with _StopOnSignal() as stop, dev:
             for start, block in dev.blocks_with_index():
                 if start > expected:  # the device lost frames: keep the timing
-                    lost += start - expected
-                    emit(pipe.lost_blocks(start - expected))
-                x = block.astype(np.float64)
-                if limit is not None:
-                    x = x[:, : max(0, limit - start)]
+                    gap = min(start, stop_at) - expected  # (up to the end of the run)
+                    lost += gap
+                    emit(pipe.lost_blocks(gap))
+                x = block.astype(np.float64)[:, : max(0, stop_at - start)]
                 heard |= np.any(x, axis=1)
                 expected = start + block.shape[1]
                 emit(pipe.process(x))
-                if (limit is not None and expected >= limit) or stop.is_set():
+                stalled = player is not None and player.stalled is not None
+                if expected >= stop_at or stop.is_set() or failed or stalled:
                     break
     except KeyboardInterrupt:
         pass
-    except BrokenPipeError:  # the --json reader went away (`| head`): stop as Ctrl-C does
-        # (its next write would raise again, in the clean-up below, and skip the rest)
-        sinks[:] = [s for s in sinks if s is not extra_sink]
     finally:
         emit(pipe.finish())
         files.finish(pipe.samples_in)
@@ -296,6 +331,26 @@ def run_track(args: argparse.Namespace) -> int:
         if view is not None and args.view_png:
             view.save(args.view_png)
     wall = time.perf_counter() - t_wall
+    if player is not None and player.stalled is not None:
+        from arraykit.errors import DeviceError
+
+        raise DeviceError(
+            f"--play={args.play!r}: {player.stalled}: stopped at "
+            f"{pipe.samples_in / dev.fs:.2f} s; {args.out} holds the run up to there"
+        )
+    for s, err in failed:  # a reader that went away (`| head`) is no error
+        if not isinstance(err, BrokenPipeError):
+            why = f"a JSON line could not be written ({err.strerror or err}): stopped at"
+            raise OSError(
+                f"{s.name}={s.target!r}: {why} {pipe.samples_in / dev.fs:.2f} s; "
+                f"{args.out} holds the run up to there"
+            )
+    if limit is None and pipe.samples_in >= cap:
+        print(
+            f"arraykit track: stopped after {most}: the track WAVs are full (4 GiB); "
+            "run again into a new folder to go on",
+            file=sys.stderr,
+        )
     if player is not None:
         print(
             f"played {player.played} samples to {args.play} ({player.underflows} underflows)",

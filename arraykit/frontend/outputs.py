@@ -19,6 +19,7 @@ import os
 import socket
 import struct
 import sys
+import time
 from pathlib import Path
 from typing import IO, Any
 
@@ -37,13 +38,14 @@ class JsonLines:
 
     def __init__(self, target: str | Path, *, name: str = "json") -> None:
         self.target = str(target)
+        self.name = name
         self._file: IO[str] | None = None
         self._fd: int | None = None  # a file target: one write() per line, nothing buffered
         self._sock: socket.socket | None = None
         self._addr: tuple[str, int] | None = None
         if self.target == "-":
             self._file = sys.stdout
-        elif self.target.startswith("udp://"):
+        elif self.target[:6].lower() == "udp://":  # a URL's scheme: any case
             host, _, port = self.target[len("udp://") :].rpartition(":")
             if host.startswith("[") and host.endswith("]"):  # a URL's IPv6 host: [::1]
                 host = host[1:-1]
@@ -92,6 +94,13 @@ class GrowingWav:
     """A mono (or multichannel) 16-bit PCM WAV file that is valid after every :meth:`append`."""
 
     HEADER = 44
+    MAX_BYTES = 0xFFFFFFFF - 36
+    """The most sample bytes a WAV's 32-bit RIFF size can count (4 GiB less its header)."""
+
+    @classmethod
+    def max_frames(cls, channels: int = 1) -> int:
+        """The most frames a file of `channels` holds: 37.3 h of mono at 16 kHz, 12.4 h at 48 kHz."""
+        return cls.MAX_BYTES // (2 * channels)
 
     def __init__(self, path: str | Path, fs: int, channels: int = 1) -> None:
         self.path = Path(path)
@@ -120,6 +129,11 @@ class GrowingWav:
         x = np.asarray(samples, dtype=float).reshape(-1, self.channels)
         if x.shape[0] == 0:
             return
+        if self.frames + x.shape[0] > self.max_frames(self.channels):  # nothing written
+            raise OSError(
+                f"{self.path}: a WAV holds at most {self.max_frames(self.channels)} frames "
+                "(4 GiB); this append would pass that"
+            )
         pcm = np.clip(np.round(x * 32767.0), -32768, 32767).astype("<i2")
         self._f.seek(0, os.SEEK_END)
         self._f.write(pcm.tobytes())
@@ -193,17 +207,64 @@ class Player:
                 if outs
                 else "this machine has no audio output"
             )
-            raise v.fail(name, device, f"cannot play: {exc} ({there})") from None
+            why = str(exc)
+            rate = _output_rate(sd, dev)
+            if "sample rate" in why.lower() and rate is not None and rate != fs:
+                # a JACK server (and many a sound card) plays at its own rate only
+                why = (
+                    f"it plays at {rate:g} Hz, not at the input's {fs} Hz that the voices "
+                    "are in (not resampled here): name an output that converts rates, "
+                    f"such as ALSA's 'plug' or PulseAudio's, or capture at {rate:g} Hz"
+                )
+            raise v.fail(name, device, f"cannot play: {why} ({there})") from None
         self.played = 0
         self.underflows = 0
+        self.stalled: str | None = None  # why the output stopped taking samples, if it did
+        self._latency = float(latency)
+
+    STALL = 2.0
+    """Seconds (beyond the output's latency) :meth:`play` waits for room before it takes
+    the output for stalled (a frozen audio server) and plays no more."""
 
     def play(self, samples: np.ndarray) -> None:
-        """Queue samples ``(n,)`` (blocks until the device has room, like a speaker)."""
+        """Queue samples ``(n,)``: waits until the device has room, like a speaker, but
+        not on an output that takes nothing for :attr:`STALL` seconds (a frozen audio
+        server would hold the program forever, Ctrl-C and SIGTERM unheard): that one is
+        let go, :attr:`stalled` says why, and later samples are dropped."""
         x = np.clip(np.asarray(samples, dtype=np.float32), -1.0, 1.0)
-        if x.size:
-            self.underflows += bool(self.stream.write(x[:, None]))
-            self.played += x.size
+        pos, waited_since = 0, time.monotonic()
+        while pos < x.size and self.stalled is None:
+            room = int(self.stream.write_available)
+            if room <= 0:  # short sleeps: a signal handler runs between them
+                if time.monotonic() - waited_since > self.STALL + self._latency:
+                    self.stalled = (
+                        f"the output took no samples for {self.STALL + self._latency:g} s "
+                        "(its audio server frozen or gone?)"
+                    )
+                    self._release()
+                    return
+                time.sleep(0.005)
+                continue
+            n = min(room, x.size - pos)
+            self.underflows += bool(self.stream.write(x[pos : pos + n, None]))
+            pos += n
+            self.played += n
+            waited_since = time.monotonic()
+
+    def _release(self) -> None:
+        from arraykit.hardware._backend import release_stream
+
+        stream, self.stream = self.stream, None
+        if stream is not None:
+            release_stream(stream, "--play output", 1.0 if self.stalled else 3.0)
 
     def close(self) -> None:
-        self.stream.stop()
-        self.stream.close()
+        self._release()
+
+
+def _output_rate(sd: Any, device: str | int) -> float | None:
+    """The default rate of output `device` (None when PortAudio cannot say)."""
+    try:
+        return float(sd.query_devices(device, "output")["default_samplerate"])
+    except (ValueError, sd.PortAudioError, KeyError, TypeError):
+        return None

@@ -113,10 +113,14 @@ def load_geometry(name_or_path: str | Path | ArrayGeometry) -> ArrayGeometry:
 
 def _warn_if_implausible(g: ArrayGeometry, path: Path) -> None:
     if g.aperture > PLAUSIBLE_APERTURE:
+        fix = {  # what each format offers: only TOML has units
+            ".cfg": "ODAS reads mu in metres: divide them by 1000 (mm) or 100 (cm)",
+            ".xml": "acoular reads metres: divide them by 1000 (mm) or 100 (cm)",
+        }.get(path.suffix.lower(), 'TOML: units = "mm"')
         warnings.warn(
             f"geometry file {str(path)!r}: the array is {g.aperture:.3g} m across, more than "
             f"any microphone array ({PLAUSIBLE_APERTURE:g} m); are the positions in mm or "
-            'cm? (TOML: units = "mm")',
+            f"cm? ({fix})",
             GeometryWarning,
             stacklevel=3,
         )
@@ -141,7 +145,7 @@ def _bad(path: Path, why: str) -> GeometryFileError:
 # ---------------------------------------------------------------------- TOML
 def _toml_doc(path: Path) -> dict[str, Any]:
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = path.read_bytes().decode("utf-8-sig")  # a BOM (Notepad) dropped
     except UnicodeDecodeError as exc:
         raise _bad(path, f"is not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
     try:
@@ -359,7 +363,7 @@ class _LibConfig:
 
 def _odas_doc(path: Path) -> dict[str, Any]:
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = path.read_bytes().decode("utf-8-sig")  # a BOM (Notepad) dropped
     except UnicodeDecodeError as exc:
         raise _bad(path, f"is not UTF-8 text (byte {exc.start})") from None
     return _LibConfig(text, path).settings("")
@@ -370,7 +374,7 @@ def _read_odas_cfg(path: Path) -> ArrayGeometry:
     mics = doc.get("general", {}).get("mics") if isinstance(doc.get("general"), dict) else None
     if not isinstance(mics, list) or not mics:
         raise _bad(path, "no microphones: an ODAS file lists them as general.mics = ({ mu = ... })")
-    rows = []
+    rows: list[list[float]] = []
     for k, mic in enumerate(mics):
         mu = mic.get("mu") if isinstance(mic, dict) else None
         if (
@@ -379,11 +383,24 @@ def _read_odas_cfg(path: Path) -> ArrayGeometry:
             or not all(isinstance(x, int | float) and math.isfinite(x) for x in mu)
         ):
             raise _bad(path, f"field 'general.mics[{k}].mu' must be 3 numbers (metres), got {mu!r}")
-        rows.append([float(x) for x in mu])
+        row = [float(x) for x in mu]
+        if row in rows:  # a copy-paste slip (ODAS's own odascore/pseye.cfg has one)
+            j = rows.index(row)
+            raise _bad(
+                path,
+                f"fields 'general.mics[{j}].mu' and 'general.mics[{k}].mu' are the same "
+                f"position {tuple(row)}: two microphones cannot be in one place (mics from 0)",
+            )
+        rows.append(row)
     try:
         return ArrayGeometry(rows, name=path.stem)
     except ValueError as exc:
         raise GeometryFileError(f"geometry file {str(path)!r}: field {exc}") from None
+
+
+NO_ODAS_MAP = "no channel map"
+"""What :func:`odas_channel_map` says of a file without ``mapping.map`` (its positions
+alone are a geometry; a map that is there but wrong is an error in the file)."""
 
 
 def odas_channel_map(path: str | Path) -> tuple[int, ...]:
@@ -401,9 +418,17 @@ def odas_channel_map(path: str | Path) -> tuple[int, ...]:
     mapping = doc.get("mapping")
     cmap = mapping.get("map") if isinstance(mapping, dict) else None
     if not isinstance(cmap, list) or not cmap:
-        raise _bad(p, "no channel map: ODAS gives it as mapping: { map: (1, 2, ...); }")
-    if not all(isinstance(c, int) and not isinstance(c, bool) and c >= 1 for c in cmap):
+        raise _bad(p, f"{NO_ODAS_MAP}: ODAS gives it as mapping: {{ map: (1, 2, ...); }}")
+    if not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in cmap):
         raise _bad(p, f"field 'mapping.map' must be channel numbers from 1, got {cmap!r}")
+    if 0 in cmap:  # ODAS feeds that microphone zeros: a muted (broken) one
+        k = cmap.index(0)
+        raise _bad(
+            p,
+            f"field 'mapping.map[{k}]' is 0, which ODAS reads as microphone {k} muted (all "
+            f"zero); arraykit reads a channel for every microphone: remove general.mics[{k}] "
+            f"and mapping.map[{k}] from the file (arraykit leaves silent channels out anyway)",
+        )
     mics = doc.get("general", {}).get("mics") if isinstance(doc.get("general"), dict) else None
     if isinstance(mics, list) and len(mics) != len(cmap):
         raise _bad(p, f"mapping.map has {len(cmap)} channels but general.mics {len(mics)} mics")

@@ -172,6 +172,36 @@ def within_time_limit(fn: Callable[[], T], what: str, timeout: float | None = No
     return value
 
 
+def release_stream(stream: Any, name: str, timeout: float) -> bool:
+    """Stop and close a PortAudio stream in a helper thread, waiting at most `timeout`
+    seconds; whether it was released. PortAudio can block forever stopping a stream
+    whose server froze or vanished: then its exit hook (``Pa_Terminate``, which would
+    wait on that stream at interpreter exit) is skipped, and the program goes on."""
+
+    def release() -> None:
+        try:
+            stream.stop()
+        except Exception:  # a vanished device cannot always be stopped
+            pass
+        finally:
+            try:
+                stream.close()
+            except Exception:
+                pass
+
+    t = threading.Thread(target=release, name=f"arraykit-release {name}", daemon=True)
+    t.start()
+    t.join(timeout)
+    if t.is_alive():
+        import sys
+
+        sd = sys.modules.get("sounddevice")
+        if sd is not None and getattr(sd, "_initialized", 0) > 0:
+            setattr(sd, "_initialized", 0)  # noqa: B010 (a private flag of sounddevice)
+        return False
+    return True
+
+
 def import_sounddevice() -> Any:
     """Import sounddevice (PortAudio initialises then, within a time limit), or say what
     to install."""

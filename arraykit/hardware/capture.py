@@ -31,6 +31,7 @@ from arraykit.hardware._backend import (
     DeviceNotFoundError,
     FramesLostError,
     import_sounddevice,
+    release_stream,
 )
 from arraykit.hardware.device import Device, FrameLossWarning, OnLoss, OpenOptions, Overflow
 from arraykit.hardware.discovery import GENERIC, list_devices, resolve
@@ -245,16 +246,10 @@ class InputDevice:
             log.error("%s: callback stopped: %s", self.name, exc)
 
     def _release_in_thread(self, stream: Any, timeout: float) -> None:
-        t = threading.Thread(target=_release, args=(stream, self.name), daemon=True)
-        t.start()
-        t.join(timeout)
-        if t.is_alive():
+        # Pa_Terminate would wait on a stuck stream forever at interpreter exit (seen with
+        # a JACK server that went away): release_stream skips sounddevice's exit hook then
+        if not release_stream(stream, self.name, timeout):
             log.warning("%s: PortAudio did not release the stream in %.0f s", self.name, timeout)
-            # Pa_Terminate would wait on that stream forever at interpreter exit
-            # (seen with a JACK server that went away): skip sounddevice's exit hook.
-            sd = import_sounddevice()
-            if getattr(sd, "_initialized", 0) > 0:
-                sd._initialized = 0
 
     def __enter__(self) -> Self:
         return self.start()
@@ -378,18 +373,6 @@ class InputDevice:
                 raise FramesLostError(msg, lost, out)
             warnings.warn(msg, FrameLossWarning, stacklevel=2)
         return out
-
-
-def _release(stream: Any, name: str) -> None:
-    try:
-        stream.stop()
-    except Exception as exc:  # a vanished device cannot always be stopped
-        log.debug("stopping %s: %s", name, exc)
-    finally:
-        try:
-            stream.close()
-        except Exception as exc:
-            log.debug("closing %s: %s", name, exc)
 
 
 def _firmware(profile: Profile, reported: int) -> Firmware | None:

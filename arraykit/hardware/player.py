@@ -121,7 +121,7 @@ class Player:
                 idx %= total
             else:
                 idx = idx[idx < total]
-            block = data[rows][:, idx]
+            block = data[np.ix_(rows, idx)]  # this block alone (data[rows] copied it all)
             if self.realtime:
                 if self._t0 is None:
                     self._t0 = time.monotonic() - start / self.fs

@@ -184,6 +184,14 @@ class Profile:
         """Raise a ValueError if the channel map does not fit the channels or the geometry."""
         n, cmap = self.channels, self.channel_map
         if n is not None and cmap is not None and max(cmap) >= n:
+            if self.channel_map_override is None and self.channels_override is not None:
+                # the profile's own map: the channel count given is what is wrong
+                raise v.fail(
+                    "channels",
+                    n,
+                    f"is too few for the channel map {cmap} of profile {self.name!r} (it reads "
+                    f"channel {max(cmap)}): capture {max(cmap) + 1} or more, or give a channel map",
+                )
             raise v.fail(
                 "channel_map", cmap, f"refers to channel {max(cmap)} but only {n} are captured"
             )
