@@ -483,10 +483,13 @@ def talk(
     *,
     seed: int | None = None,
     fade: float = 0.01,
+    speech: np.ndarray | None = None,
 ) -> np.ndarray:
     """A talker's turns: :func:`speech_like` inside `intervals` (seconds), silence outside.
 
-    Each turn fades in and out over `fade` seconds; the result is ``(N,)``.
+    Each turn fades in and out over `fade` seconds; the result is ``(N,)``. `speech`
+    ``(N',)``, at least `duration` long at `fs`: the talker's voice instead (a recording
+    of real speech; `seed` is then unused).
 
     >>> x = talk(2.0, 16000, [(0.5, 1.0)], seed=1)
     >>> bool(np.all(x[:7000] == 0) and np.all(x[17000:] == 0) and np.any(x[9000:15000]))
@@ -494,7 +497,15 @@ def talk(
     """
     fs_i = _sample_rate(fs)
     n = round(v.positive("duration", duration) * fs_i)
-    speech = speech_like(n / fs_i, fs_i, seed=seed)
+    if speech is None:
+        speech = speech_like(n / fs_i, fs_i, seed=seed)
+    else:
+        speech = np.asarray(speech, dtype=float)
+        if speech.ndim != 1 or speech.size < n:
+            raise v.fail(
+                "speech", speech.shape, f"must be (N,) with N >= {n} ({duration} s at {fs_i} Hz)"
+            )
+        speech = speech[:n]
     gate = np.zeros(n)
     nf = max(1, round(fade * fs_i))
     for t0, t1 in intervals:

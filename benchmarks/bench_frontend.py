@@ -13,7 +13,9 @@
    harmonics, 1.5 m away) plus sensor noise; false tracks per minute for the WebRTC
    VAD and the energy detector.
 3. office-ula32 (measured responses, ../shared/data): two loudspeakers at once, 8-mic
-   sub-arrays; both tracked at their positions and each track's SIR gain.
+   sub-arrays; both tracked at their positions and each track's SIR gain. And the
+   meetings again with real voices (the data's anechoic clips) as the talkers, for each
+   activity detector (``speech``).
 4. Speed: CPU time per audio time (one thread) of the whole pipeline with two
    tracks, 6 mics at 16 kHz and 16 mics (uma-16) at 48 kHz, the defaults and the
    settings that trade quality for speed, interleaved block by block; algorithmic
@@ -98,6 +100,50 @@ def meetings(
     return out
 
 
+SPEECH_DETECTORS = ("both", "webrtc", "energy", "silero", "silero+energy")
+
+
+def real_speech(name: str, seeds: int, detectors: tuple[str, ...] = SPEECH_DETECTORS) -> list:
+    """The meetings with real voices (office-ula32's anechoic clips,
+    :func:`scoring.meeting_voices`) instead of the synthetic talkers, for each activity
+    detector: one table row each (tracking and the default separation)."""
+    from arraykit.datasets import load_office_ula32
+
+    dry = load_office_ula32(OFFICE, rir_seconds=0.05).dry
+    g = ak.load_geometry(name)
+    cache: dict = {}
+    scenes = [
+        scoring.meeting(g, s, rir_cache=cache, speech=scoring.meeting_voices(dry, s))
+        for s in range(seeds)
+    ]
+    rows = []
+    for det in detectors:
+        err, delays, false, swaps, gains, active = [], [], 0, 0, [], []
+        for m in scenes:
+            pipe = Pipeline(g, FS, FrontendOptions(activity=det))
+            reps = pipe.process(m.scene.signals) + pipe.finish()
+            active.append(np.mean([r.activity >= 0.5 for r in reps]))
+            sc = scoring.track_errors(reps, m.truth, m.active, onsets=m.onsets, lag=0.05)
+            err.extend(sc.errors)
+            delays.append(sc.confirm_delays)
+            false += len(sc.false_tracks)
+            swaps += sc.swaps
+            for tid in sorted({t.id for r in reps for t in r.tracks}):
+                k = _owner(reps, m.truth, tid)
+                if tid in sc.false_tracks or k < 0:
+                    continue
+                s_in, s_out, _ = scoring.sir_gain(pipe, reps, m.scene.images, tid, k)
+                gains.append(s_out - s_in)
+        d = np.asarray(delays)
+        rows.append([name, det, f"{np.median(err):.1f}", f"{np.percentile(err, 90):.1f}",
+                     str(swaps), str(false),
+                     f"{np.nanmedian(d):.2f}, {int(np.sum(~(d <= 0.3)))} of {d.size}",
+                     f"{np.median(gains):+.1f} / {np.min(gains):+.1f}",
+                     f"{100 * np.mean(active):.0f} %"])  # fmt: skip
+        print("  speech", rows[-1], flush=True)
+    return rows
+
+
 def fan_noise(seconds: float, fs: int, seed: int) -> np.ndarray:
     """A fan: low-passed noise with blade-pass harmonics (about 120 Hz) and a slow wobble."""
     from scipy.signal import lfilter
@@ -112,12 +158,15 @@ def fan_noise(seconds: float, fs: int, seed: int) -> np.ndarray:
     return x / np.sqrt(np.mean(x**2))
 
 
+NOISE_DETECTORS = ("webrtc", "energy", "both", "silero", "silero+energy")
+
+
 def noise_only(name: str, seconds: float = 60.0) -> dict:
     g = ak.load_geometry(name)
     fan = ak.sim.Source(fan_noise(seconds, FS, 7), azimuth=230.0, distance=1.5)
     sc = ak.sim.simulate(g, [fan], FS, rt60=0.3, snr_db=20, seed=3)
     res = {}
-    for act in ("webrtc", "energy", "both"):
+    for act in NOISE_DETECTORS:
         pipe = Pipeline(g, FS, FrontendOptions(activity=act))
         reps = pipe.process(sc.signals) + pipe.finish()
         ids = {t.id for r in reps for t in r.tracks}
@@ -190,6 +239,8 @@ SPEED_SETTINGS: dict[str, dict[str, Any]] = {
     'separation="near"': {"separation": "near"},
     'separation="das"': {"separation": "das"},
     'separation="das", postfilter=False': {"separation": "das", "postfilter": False},
+    'activity="silero"': {"activity": "silero"},
+    "antipode=0 (the default before)": {"antipode": 0.0},
 }
 
 
@@ -292,9 +343,18 @@ def main() -> None:
         for name in args.arrays.split(","):
             res = noise_only(name)
             rows.append([name] + [f"{res[a][0]:.1f} ({100 * res[a][1]:.0f} %)"
-                                  for a in ("webrtc", "energy", "both")])  # fmt: skip
+                                  for a in NOISE_DETECTORS])  # fmt: skip
         print("\n### 60 s of fan noise: false tracks per minute (share of blocks active)\n")
-        print(table(["array", "WebRTC VAD", "energy", "both (default)"], rows))
+        print(table(["array", "WebRTC VAD", "energy", "both (default)", "Silero",
+                     "Silero and energy"], rows))  # fmt: skip
+    if "speech" not in skip and OFFICE.is_dir():
+        rows = []
+        for name in args.arrays.split(","):
+            rows += real_speech(name, args.seeds)
+        print("\n### Meetings with real voices (office-ula32's dry clips), by activity detector\n")
+        print(table(["array", "activity", "az err median °", "p90 °", "swaps", "false tracks",
+                     "confirm median s, later than 0.3 s", "SIR gain median / lowest dB",
+                     "blocks active"], rows))  # fmt: skip
     if "office" not in skip and OFFICE.is_dir():
         print("\n### office-ula32: two loudspeakers at once, 8-mic sub-arrays\n")
         print(table(["sources", "mics", "true az °", "tracked az °", "SIR gain dB"], office()))

@@ -85,7 +85,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=ACTIVITIES,
         default="auto",
         help="speech activity (auto: WebRTC VAD and energy both; energy alone without the VAD "
-        "or at a rate it cannot take, such as 44100)",
+        "or at a rate it cannot take, such as 44100; silero: Silero's VAD, the silero extra)",
     )
     p.add_argument(
         "--max-sources",
@@ -181,7 +181,7 @@ def run_track(args: argparse.Namespace) -> int:
     from arraykit.doa.run import dead_warning, lone_reason
     from arraykit.errors import InvalidArgumentError
     from arraykit.frontend import FrontendOptions, Pipeline
-    from arraykit.frontend.activity import WEBRTC_RATES, webrtc_rate
+    from arraykit.frontend.activity import SILERO_RATES, WEBRTC_RATES, webrtc_rate
     from arraykit.frontend.outputs import GrowingWav, JsonLines, Player, TrackFiles
 
     file_or_device(args, args.input, "IN.wav")
@@ -202,6 +202,9 @@ def run_track(args: argparse.Namespace) -> int:
     limit = None if args.seconds is None else round(v.positive("--seconds", args.seconds) * dev.fs)
     if args.activity in ("webrtc", "both") and webrtc_rate(dev.fs) is None:
         why = f"the WebRTC VAD needs a multiple of one of {WEBRTC_RATES} Hz, not {dev.fs:g} Hz"
+        raise v.fail("--activity", args.activity, f"{why}: use --activity energy (or auto)")
+    if args.activity.startswith("silero") and webrtc_rate(dev.fs, SILERO_RATES) is None:
+        why = f"Silero's VAD needs a multiple of one of {SILERO_RATES} Hz, not {dev.fs:g} Hz"
         raise v.fail("--activity", args.activity, f"{why}: use --activity energy (or auto)")
     try:
         opts = FrontendOptions(

@@ -20,7 +20,10 @@ whose share of the covariance is still rising (0.38-0.52 in its first blocks on 
 circle). Every peak must also stand `min_height` above
 its map's median (the map is a mean GCC-PHAT, at most 1): in sensor noise alone the
 first peak stands 0.02-0.1 high, a talker 0.3-0.45 (six-microphone circle, RT60
-0.3 s, 20 dB SNR).
+0.3 s, 20 dB SNR). A deflated peak within `antipode` degrees of the antipode of a peak
+found before it is no talker: deflation projects the talker's direction away, not the
+front-back symmetric (real) part of its reverberant field's coherence, which a
+centre-symmetric array maps as strongly to the antipode, where nothing is projected.
 
 With `zones` (:class:`OnsetZones`; on by default in the pipeline, on arrays of four
 microphones or fewer until the round that added `zone_blend`) the single-source time-frequency zones of each block (onsets, where a
@@ -141,6 +144,7 @@ class Localiser:
         min_height: float = 0.15,
         onset_ratio: float | None = None,
         onset_apart: float = 40.0,
+        antipode: float = 0.0,
         coarse: float | None = 6.0,
         deflate_every: int = 1,
         zones: bool = False,
@@ -166,6 +170,7 @@ class Localiser:
         self.min_height = float(min_height)
         self.onset_ratio = self.peak_ratio if onset_ratio is None else float(onset_ratio)
         self.onset_apart = float(onset_apart)
+        self.antipode = float(antipode)
         self.coarse = coarse
         self._steer: dict[tuple[float, float], np.ndarray] = {}
         self.deflate_every = int(deflate_every)
@@ -270,6 +275,8 @@ class Localiser:
             h = p - map_floor(spec_k)
             if h < max(self._ratio(found[0], az, el, known) * h0, self.min_height):
                 break
+            if self._antipodal(az, el, found):
+                break
             found.append((az, el, h / h0))
         if self.zones is not None:
             found = self._zone_peaks(found, spec, floor, h0, known)
@@ -277,6 +284,16 @@ class Localiser:
                 return Detections(empty, empty, empty, spec, self.grid_azimuth)
         arr = np.array(found)
         return Detections(arr[:, 0], arr[:, 1], arr[:, 2], spec, self.grid_azimuth)
+
+    def _antipodal(self, az: float, el: float, found: list[tuple[float, float, float]]) -> bool:
+        """Whether a deflated peak lies within `antipode` degrees of the antipode of a
+        peak found before it (the residue of deflation, see the module's docstring): the
+        point opposite through the centre, or its mirror in a planar array's plane (the
+        same azimuth turned round, at the same elevation)."""
+        return any(
+            min(_angle(az, el, (a + 180.0) % 360.0, s * e) for s in (1.0, -1.0)) < self.antipode
+            for a, e, _ in found
+        )
 
     def _ratio(
         self,

@@ -12,12 +12,13 @@ radius) and counts identity swaps, confirmation delays and false tracks;
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from arraykit import _validate as v
 from arraykit.frontend.pipeline import BlockReport, Pipeline
 from arraykit.frontend.tracking import angle_between
 from arraykit.stft import StreamingISTFT, StreamingSTFT
@@ -25,7 +26,15 @@ from arraykit.stft import StreamingISTFT, StreamingSTFT
 if TYPE_CHECKING:
     from arraykit.sim import MovingScene
 
-__all__ = ["TrackScore", "first_sound", "ospa", "replay", "sir_gain", "track_errors"]
+__all__ = [
+    "TrackScore",
+    "first_sound",
+    "meeting_voices",
+    "ospa",
+    "replay",
+    "sir_gain",
+    "track_errors",
+]
 
 
 def replay(
@@ -245,6 +254,30 @@ def first_sound(x: np.ndarray, fs: int, turn: tuple[float, float]) -> float:
     return round((a + n * int(loud[0])) / fs, 6) if loud.size and ref > 0 else turn[0]
 
 
+def meeting_voices(
+    dry: Mapping[str, np.ndarray], seed: int, fs: int = 16000
+) -> tuple[np.ndarray, np.ndarray]:
+    """Real voices for :func:`meeting`'s `speech`: 8 s of a female talker for A and of a
+    male one for B, from recordings `dry` at `fs` holding ``female_1``, ``female_2``,
+    ``male_1`` and ``male_2`` of at least 10 s (office-ula32's anechoic clips,
+    :func:`arraykit.datasets.load_office_ula32`'s ``dry``): the clip and where in it the
+    8 s start follow the seed; each is scaled to unit RMS, as
+    :func:`~arraykit.sim.speech_like` is."""
+    a = np.asarray(dry[("female_1", "female_2")[seed % 2]], dtype=float)
+    b = np.asarray(dry[("male_1", "male_2")[(seed // 2) % 2]], dtype=float)
+    n = 8 * fs
+    out = []
+    for clip, step in ((a, 0.37), (b, 0.61)):
+        start = int(((seed * step) % 2.0) * fs)
+        x = clip[start : start + n]
+        if x.size < n:
+            raise v.fail(
+                "dry", f"a clip of {clip.size / fs:.1f} s", f"each must hold 10 s at {fs} Hz"
+            )
+        out.append(x / np.sqrt(np.mean(x**2)))
+    return out[0], out[1]
+
+
 def meeting(
     geometry: object,
     seed: int,
@@ -254,6 +287,7 @@ def meeting(
     snr_db: float = 20.0,
     max_order: int | None = None,
     layouts: int = 4,
+    speech: tuple[np.ndarray, np.ndarray] | None = None,
     rir_cache: dict[object, np.ndarray] | None = None,
 ) -> Meeting:
     """Two talkers, 8 s: A still, B walking a 90 degree arc at 30 degrees/s.
@@ -263,7 +297,9 @@ def meeting(
     speaking 2.0-3.2 s and 3.6-5.6 s (overlapping A from 4.3 s), and speaks again
     6.5-7.8 s (overlapping A). The layout (A's azimuth and B's walking sense) is one
     of `layouts` fixed by the seed, so that room responses repeat across seeds; the
-    speech differs with every seed.
+    speech differs with every seed. `speech`: A's and B's voices (recordings of at least
+    8 s at `fs`, :func:`arraykit.sim.talk`'s `speech`) instead of
+    :func:`~arraykit.sim.speech_like`.
     """
     from arraykit import sim
 
@@ -272,8 +308,9 @@ def meeting(
     sense = 1.0 if lay % 2 == 0 else -1.0
     turns_a = ((0.3, 2.3), (4.3, 6.0), (6.8, 8.0))
     turns_b = ((2.0, 3.2), (3.6, 5.6), (6.5, 7.8))
-    x_a = sim.talk(8.0, fs, turns_a, seed=1000 + seed)
-    x_b = sim.talk(8.0, fs, turns_b, seed=2000 + seed)
+    voice_a, voice_b = speech if speech is not None else (None, None)
+    x_a = sim.talk(8.0, fs, turns_a, seed=1000 + seed, speech=voice_a)
+    x_b = sim.talk(8.0, fs, turns_b, seed=2000 + seed, speech=voice_b)
     b0 = az_a + sense * 60.0
     tr_a = sim.Trajectory(np.array([0.0]), np.array([az_a]))
     tr_b = sim.Trajectory.arc(b0, b0 + sense * 90.0, start=2.0, speed=30.0)
