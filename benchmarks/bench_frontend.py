@@ -286,11 +286,19 @@ def speed(runs: int = 5) -> tuple[list[list[str]], list[list[str]]]:
     return rows, list(opt_rows.values())
 
 
+PARTS = ("speed", "meetings", "noise", "speech", "office")
+"""The parts :func:`main` runs, in order (``--skip`` names them)."""
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=16)
     ap.add_argument("--png", type=Path, help="save a live-view frame of one meeting here")
-    ap.add_argument("--skip", default="", help="comma list of parts to skip")
+    ap.add_argument(
+        "--skip",
+        default="",
+        help=f"comma list of parts to skip: {', '.join(PARTS)}",
+    )
     ap.add_argument("--arrays", default="respeaker-6mic,respeaker-usb-4mic")
     ap.add_argument("--activity", default="auto", help="activity detector of the meetings")
     ap.add_argument(
@@ -300,7 +308,10 @@ def main() -> None:
         help="meetings with the onset zones on / off (default: the pipeline's, on)",
     )
     args = ap.parse_args()
-    skip = set(args.skip.split(","))
+    skip = set(args.skip.split(",")) - {""}
+    unknown = sorted(skip - set(PARTS))
+    if unknown:  # a misspelt part skipped nothing and ran everything
+        ap.error(f"--skip {args.skip!r}: unknown {', '.join(unknown)}; parts: {', '.join(PARTS)}")
     t0 = time.perf_counter()
     if "speed" not in skip:
         rows, opt_rows = speed()
