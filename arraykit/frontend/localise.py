@@ -21,9 +21,11 @@ circle). Every peak must also stand `min_height` above
 its map's median (the map is a mean GCC-PHAT, at most 1): in sensor noise alone the
 first peak stands 0.02-0.1 high, a talker 0.3-0.45 (six-microphone circle, RT60
 0.3 s, 20 dB SNR). A deflated peak within `antipode` degrees of the antipode of a peak
-found before it is no talker: deflation projects the talker's direction away, not the
-front-back symmetric (real) part of its reverberant field's coherence, which a
-centre-symmetric array maps as strongly to the antipode, where nothing is projected.
+found before it is taken for no talker (with real voices every false track the circle's
+deflated peaks started was born there). The likely cause: on a centre-symmetric array
+``a(az + 180) = conj(a(az))``, so the real part of a covariance maps as strongly to the
+antipode as to the direction; deflation projects the talker's direction away, not that
+part of its reverberant field, which then peaks where nothing was projected.
 
 With `zones` (:class:`OnsetZones`; on by default in the pipeline, on arrays of four
 microphones or fewer until the round that added `zone_blend`) the single-source time-frequency zones of each block (onsets, where a
