@@ -171,9 +171,9 @@ class FrontendOptions:
         microphones or fewer search one peak per block (their onsets come from the zones):
         unchanged. `onset_ratio=peak_ratio` turns it off
     antipode : a deflated peak within this many degrees of the antipode of a peak found
-        before it in the block is dropped (30; 0 turns it off). After deflation the
-        talker's direction is projected away but the front-back symmetric part of its
-        reverberant field is not, and on a centre-symmetric array (the 6-mic circle, the
+        before it in the block is dropped (30; 0 turns it off). The likely cause: after
+        deflation the talker's direction is projected away but the front-back symmetric
+        part of its reverberant field is not, and on a centre-symmetric array (the 6-mic circle, the
         UMA-16: ``a(az + 180) = conj(a(az))``) that part maps as strongly to the
         antipode: with real speech (the office-ula32 dry clips as the meetings' talkers,
         16 six-microphone meetings) 9 of the 9 false tracks, and a swap, were born within
