@@ -175,11 +175,9 @@ def track(
         X = sts.push(new)[:, band, :]  # the frames this block completed
         if X.shape[2] == 0:  # a stream's last few samples, short of a frame
             return None
-        R = cov.update(X)  # (F, M, M)
-        silent = dead_channels(X)  # a microphone that went silent in this block
-        if silent:  # is dead from now on, not a decaying past: named, left out
-            cov.forget_channels(silent)
-            R = cov.value
+        # (F, M, M); a microphone that went silent in this block is dead from now on, not
+        # a decaying past: named, left out
+        R = cov.update(X, forget_silent=True)
         why: str | None = SILENCE
         dead: tuple[int, ...] = ()
         if np.any(R):

@@ -22,6 +22,7 @@ LEVELS = {
     "_cache": 0,
     "_data": 0,
     "_clipping": 0,
+    "_channels": 0,
     "geometry": 1,
     "stft": 1,
     "io": 1,

@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from arraykit import _validate as v
+from arraykit._channels import dead_channels
 
 __all__ = ["RecursiveCovariance", "check_covariance", "covariance", "noise_covariance_auto"]
 
@@ -242,8 +243,11 @@ class RecursiveCovariance:
         """The current estimate ``(F, M, M)`` (zeros before the first update)."""
         return self._R / self._weight if self._weight > 0 else self._R.copy()
 
-    def update(self, X_block: npt.ArrayLike) -> np.ndarray:
-        """Fold in a block of frames ``(M, F, T_b)``; return the estimate ``(F, M, M)``."""
+    def update(self, X_block: npt.ArrayLike, *, forget_silent: bool = False) -> np.ndarray:
+        """Fold in a block of frames ``(M, F, T_b)``; return the estimate ``(F, M, M)``.
+        `forget_silent`: a channel all zero in the block while another is not
+        (:func:`arraykit._channels.dead_channels`: a microphone that went silent) is
+        forgotten (:meth:`forget_channels`) rather than left to decay, never exactly zero."""
         X = np.asarray(X_block)
         if X.ndim == 2:
             X = X[:, :, None]
@@ -257,6 +261,8 @@ class RecursiveCovariance:
         Xf = X.transpose(1, 0, 2)  # (F, M, T)
         self._R += (Xf * wt) @ Xf.conj().transpose(0, 2, 1)
         self._weight = decay * self._weight + total
+        if forget_silent:
+            self.forget_channels(dead_channels(X))
         return self._R / self._weight
 
     def _frame_weights(self, Tb: int) -> tuple[np.ndarray, float, float]:

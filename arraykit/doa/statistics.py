@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from arraykit import _validate as v
+from arraykit._channels import dead_channels
 from arraykit._clipping import at_rails, flat_runs
 from arraykit.doa import confidence as _confidence
 from arraykit.doa._cross import cross_spectra_chunks
@@ -358,16 +359,6 @@ def without(x: np.ndarray, rows: tuple[int, ...]) -> np.ndarray:
     out = np.array(x, copy=True)
     out[list(rows)] = 0
     return out
-
-
-def dead_channels(x: np.ndarray) -> tuple[int, ...]:
-    """The channels (rows) of `x` ``(M, ...)`` that are all zero while another is not:
-    a dead microphone or a channel map pointing at nothing. The others still hold the
-    source; the searches leave the dead one's pairs at zero."""
-    heard = np.any(x.reshape(x.shape[0], -1), axis=1)
-    if heard.all() or not heard.any():
-        return ()
-    return tuple(int(m) for m in np.flatnonzero(~heard))
 
 
 def first_heard(x: np.ndarray, dead: tuple[int, ...]) -> int:

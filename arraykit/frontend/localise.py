@@ -54,7 +54,6 @@ from arraykit.doa import SrpCovSearch
 from arraykit.doa import sparsity as _sparsity
 from arraykit.doa.confidence import map_floor
 from arraykit.doa.plan import Plan
-from arraykit.doa.statistics import dead_channels
 from arraykit.frontend.tracking import _angle as _exact_angle
 from arraykit.geometry import ArrayGeometry
 
@@ -236,11 +235,9 @@ class Localiser:
         `known`: directions ``(azimuth, elevation)`` of the talkers already tracked (the
         onset zones report only a talker at least `zone_apart` from all of them);
         `left_out`: channels the search and the zones do not read (clipping), as if dead."""
-        R = self.cov.update(X_band)
-        silent = dead_channels(X_band)  # a microphone all zero in this block: its past
-        if silent:  # rows are forgotten (PHAT reads their decayed phases at full weight)
-            self.cov.forget_channels(silent)
-            R = self.cov.value
+        # a microphone all zero in this block: its past rows are forgotten (PHAT reads
+        # their decayed phases at full weight)
+        R = self.cov.update(X_band, forget_silent=True)
         if left_out:
             idx = list(left_out)
             X_band = X_band.copy()
