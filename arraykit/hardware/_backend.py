@@ -7,6 +7,7 @@ errors are translated here into the small :class:`arraykit.DeviceError` tree.
 from __future__ import annotations
 
 import errno as _errno
+import logging
 import os
 import threading
 from collections.abc import Callable
@@ -15,6 +16,8 @@ from typing import Any, TypeVar
 
 from arraykit import _validate as v
 from arraykit.errors import DeviceError
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "AudioServerTimeoutError",
@@ -181,13 +184,13 @@ def release_stream(stream: Any, name: str, timeout: float) -> bool:
     def release() -> None:
         try:
             stream.stop()
-        except Exception:  # a vanished device cannot always be stopped
-            pass
+        except Exception as exc:  # a vanished device cannot always be stopped
+            log.debug("stopping %s: %s", name, exc)
         finally:
             try:
                 stream.close()
-            except Exception:
-                pass
+            except Exception as exc:
+                log.debug("closing %s: %s", name, exc)
 
     t = threading.Thread(target=release, name=f"arraykit-release {name}", daemon=True)
     t.start()
