@@ -1424,6 +1424,27 @@ def test_a_channel_that_dies_mid_run_is_no_longer_steered() -> None:
     assert abs(level[True] - level[False]) <= 3.0, level
 
 
+def test_a_talker_speaking_from_the_first_sample_is_confirmed_at_once(
+    six: ak.ArrayGeometry,
+) -> None:
+    """New-user pass: a recording that opens mid-sentence (no lead-in silence). The energy
+    detector's floor started at the first block's level, the talker's own, and stayed
+    there until the first pause between phrases: with the default detector the talker
+    was confirmed 1.29 s into the file, and its track's voice began there. The floor now
+    follows each block's quietest 10 ms frame, which speech reaches between syllables:
+    0.11 s. The same talker after 0.5 s of silence, as before."""
+    x = ak.sim.speech_like(3.0, FS, seed=5)
+    for lead, limit in ((0.0, 0.3), (0.5, 0.3)):
+        sig = np.concatenate([np.zeros(int(lead * FS)), x])
+        sc = ak.sim.simulate(six, [ak.sim.Source(sig, 60.0, distance=1.5)], FS, rt60=0.3,
+                             snr_db=20, seed=1)  # fmt: skip
+        pipe = Pipeline(six, FS)
+        reports = pipe.process(sc.signals) + pipe.finish()
+        first = next(r for r in reports if r.tracks)
+        assert first.t - lead <= limit, (lead, first.t)  # measured 0.11 and 0.12 s
+        assert abs((first.tracks[0].azimuth - 60.0 + 180) % 360 - 180) < 10.0
+
+
 @pytest.mark.parametrize("kind", ["energy", "webrtc", "both"])
 def test_a_channel_offset_is_not_heard_as_a_noise_floor(kind: str) -> None:
     """Fault injection: a DC offset on one channel (a cheap microphone's bias, as loud as

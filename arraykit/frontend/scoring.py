@@ -38,9 +38,21 @@ __all__ = [
 
 
 def replay(
-    pipe: Pipeline, reports: Sequence[BlockReport], signals: np.ndarray
+    pipe: Pipeline,
+    reports: Sequence[BlockReport],
+    signals: np.ndarray,
+    *,
+    ref_mic: int | None = None,
 ) -> dict[int, np.ndarray]:
-    """Each track's weights applied to `signals` ``(M, N)``: ``{id: (N,)}``, input-aligned."""
+    """Each track's weights applied to `signals` ``(M, N)``: ``{id: (N,)}``, input-aligned.
+
+    The tracks' outputs are referred to the geometry's origin (the steering's phase
+    reference). With `ref_mic` each block's output is moved to microphone `ref_mic`
+    instead, as :func:`arraykit.beamform.beamform`'s ``ref`` does: times that
+    microphone's plane-wave steering toward the track's direction in the block, so the
+    track's talker comes out as that microphone hears its direct path (sample by sample
+    comparable with the microphone's signal; the power per bin is unchanged).
+    """
     M, N = signals.shape
     nfft, hop, bn = pipe.nfft, pipe.hop, pipe.block_n
     sts = StreamingSTFT(pipe.fs, M, nfft=nfft)
@@ -52,6 +64,7 @@ def replay(
     for b, r in enumerate(reports):
         X = sts.push(pad[:, b * bn : (b + 1) * bn])
         start = b * (bn // hop) * hop - (nfft - hop)
+        heading = {tr.id: (tr.azimuth, tr.elevation) for tr in r.tracks}
         for tid, w in r.weights.items():
             if tid not in synth:
                 synth[tid] = StreamingISTFT(pipe.fs, nfft=nfft)
@@ -59,6 +72,8 @@ def replay(
             Y = np.einsum("fm,mft->ft", w.conj(), X)
             if tid in r.gains:  # the post-filter's
                 Y = Y * r.gains[tid]
+            if ref_mic is not None:
+                Y = Y * pipe.separator.steering(*heading[tid])[:, ref_mic, None]
             y = synth[tid].push(Y)
             s0 = max(start, 0)
             y = y[s0 - start :]
@@ -80,7 +95,8 @@ def sir_gain(
 
     Over the samples where the track existed; `images` ``(K, M, N)``. SIR in is at
     microphone `ref_mic`; SI-SDR is of the track's output from the mixture of the
-    images against the target's image at `ref_mic`.
+    images, moved to microphone `ref_mic` (:func:`replay`'s `ref_mic`), against the
+    target's image at `ref_mic`.
     """
     from arraykit.metrics import si_sdr
 
@@ -92,7 +108,7 @@ def sir_gain(
     p_in_i = float(np.mean(images[others, ref_mic, sl].sum(axis=0) ** 2))
     p_out_t = float(np.mean(parts[target][sl] ** 2))
     p_out_i = float(np.mean(np.sum([parts[k][sl] for k in others], axis=0) ** 2))
-    est = np.sum([p[sl] for p in parts], axis=0)
+    est = replay(pipe, reports, images.sum(axis=0), ref_mic=ref_mic)[tid][sl]
     sdr = float(si_sdr(images[target, ref_mic, sl], est))
     return 10 * np.log10(p_in_t / p_in_i), 10 * np.log10(p_out_t / p_out_i), sdr
 
