@@ -427,7 +427,7 @@ class FrontendOptions:
         v.choice("activity", self.activity, ACTIVITIES)
         v.choice("motion", self.motion, MOTIONS)
         if self.zones is not None and not isinstance(self.zones, bool):
-            raise v.fail("zones", self.zones, "must be True, False or None (on with <= 4 mics)")
+            raise v.fail("zones", self.zones, "must be True, False or None (on)")
         if self.separation is not None:
             v.choice("separation", self.separation, SEPARATIONS)
 
