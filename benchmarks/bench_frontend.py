@@ -8,7 +8,8 @@
    the four-microphone ReSpeaker USB array; `--seeds` scenes each (four layouts,
    the speech and noise differ with every seed). Tracking: matched azimuth errors,
    identity swaps, confirmation delays, false tracks, OSPA. Separation: per-track
-   SIR gain and SI-SDR from the oracle images (MVDR and delay-and-sum per track).
+   SIR gain and SI-SDR from the oracle images (MVDR and delay-and-sum per track), and
+   BSS-eval's SDR / SIR / SAR (fast_bss_eval) of the two talkers' tracks.
 2. Noise only: 60 s of a fan (a directional broadband noise with blade-pass
    harmonics, 1.5 m away) plus sensor noise; false tracks per minute for the WebRTC
    VAD and the energy detector.
@@ -60,7 +61,7 @@ def meetings(
     name: str, seeds: int, cache: dict, args_activity: str = "auto", zones: bool | None = None
 ) -> dict:
     g = ak.load_geometry(name)
-    out: dict = {"err": [], "swaps": 0, "delay": [], "false": 0, "ospa": [], "sep": []}
+    out: dict = {"err": [], "swaps": 0, "delay": [], "false": 0, "ospa": [], "sep": [], "bss": []}
     for seed in range(seeds):
         m = scoring.meeting(g, seed, rir_cache=cache)
         runs = {}
@@ -92,12 +93,39 @@ def meetings(
                 d = scoring.sir_gain(*runs[key], m.scene.images, tid, k) if tid in ids else None
                 row += [(d[1] - d[0]) if d else np.nan, d[2] if d else np.nan]
             out["sep"].append(row)
+        owners = {
+            k: tid
+            for tid in sorted({t.id for r in reps for t in r.tracks} - set(sc.false_tracks))
+            if (k := _owner(reps, m.truth, tid)) >= 0
+        }
+        if sorted(owners) == [0, 1]:  # both talkers tracked (the same tracks in each run)
+            out["bss"].append([bss_eval(*runs[key], m.scene.images, owners) for key in runs])
         print(
             f"  {name} seed {seed}: median err {np.median(sc.errors):.1f}, swaps {sc.swaps}, "
             f"delays {np.round(sc.confirm_delays, 2)}, false {sc.false_tracks}",
             flush=True,
         )
     return out
+
+
+def bss_eval(pipe: Pipeline, reps: list, images: np.ndarray, owners: dict[int, int]) -> np.ndarray:
+    """BSS-eval (fast_bss_eval, a 512-tap distortion filter as BSS Eval's) of the talkers'
+    tracks ``owners`` (source -> track ID) against the talkers' images at microphone 0:
+    ``(K, 4)`` SDR, SIR, SAR in dB and whether the track went to its own talker, over the samples where every one of them exists, each
+    output moved to microphone 0 (``replay``'s ``ref_mic``)."""
+    import fast_bss_eval
+
+    mix = images.sum(axis=0)
+    out = scoring.replay(pipe, reps, mix, ref_mic=0)
+    est = np.stack([out[owners[k]] for k in range(len(owners))])
+    both = np.flatnonzero(np.all(est != 0, axis=0))
+    sl = slice(both[0], both[-1] + 1)
+    # with BSS Eval's usual permutation search (compute_permutation=False fails under
+    # NumPy 2 in fast_bss_eval 0.1.4); the last column says whether it paired each track
+    # with its own talker
+    sdr, sir, sar, perm = fast_bss_eval.bss_eval_sources(images[:, 0, sl], est[:, sl])
+    own = np.asarray(perm) == np.arange(len(owners))
+    return np.stack([sdr, sir, sar, own], axis=1)
 
 
 SPEECH_DETECTORS = ("both", "webrtc", "energy", "silero", "silero+energy")
@@ -323,7 +351,7 @@ def main() -> None:
         print(table(["setting", "6 mics, 16 kHz: RTF (ms per block)",
                      "16 mics, 48 kHz: RTF (ms per block)"], opt_rows))  # fmt: skip
     if "meetings" not in skip:
-        rows_t, rows_s = [], []
+        rows_t, rows_s, rows_b = [], [], []
         for name in args.arrays.split(","):
             r = meetings(name, args.seeds, {}, args.activity, args.zones)
             err = np.asarray(r["err"])
@@ -339,6 +367,11 @@ def main() -> None:
                            f"{np.nanmedian(sep[:, 2]):+.1f}", f"{np.nanmin(sep[:, 2]):+.1f}",
                            f"{np.nanmedian(sep[:, 3]):.1f}",
                            f"{np.nanmedian(sep[:, 4]):+.1f}", f"{np.nanmedian(sep[:, 5]):.1f}"])  # fmt: skip
+            b = np.asarray(r["bss"])  # (meetings, runs, K, 3)
+            rows_b.append([name, str(b.shape[0] * b.shape[2])] + [
+                f"{np.median(b[:, i, :, 0]):.1f} / {np.median(b[:, i, :, 1]):.1f} / "
+                f"{np.median(b[:, i, :, 2]):.1f} ({int(np.sum(b[:, i, :, 3] == 0))})"
+                for i in range(b.shape[1])])  # fmt: skip
         print("\n### Tracking (meetings)\n")
         print(table(["array", "scenes", "az err median °", "p90 °", "swaps",
                      "confirm A (onset in silence) median / max s",
@@ -349,6 +382,9 @@ def main() -> None:
                      "SI-SDR median dB", "MVDR alone SIR gain median dB", "min",
                      "SI-SDR median dB", "DAS SIR gain median dB", "DAS SI-SDR median dB"],
                     rows_s))  # fmt: skip
+        print("\n### BSS-eval of the two talkers' tracks (fast_bss_eval; medians, dB)\n")
+        print(table(["array", "tracks", "MVDR + post-filter SDR / SIR / SAR (paired with "
+                     "the other talker)", "MVDR alone", "DAS"], rows_b))  # fmt: skip
     if "noise" not in skip:
         rows = []
         for name in args.arrays.split(","):
