@@ -162,10 +162,13 @@ class EnergyActivity:
     def __call__(self, block: np.ndarray) -> float:
         x = np.asarray(block, dtype=float)
         x = x - x.mean(axis=-1, keepdims=True)  # each channel's offset: no sound, no speech
-        p = np.mean(np.reshape(x * x, (-1, x.shape[-1])), axis=0)  # power per sample
-        level = 10 * np.log10(float(np.mean(p)) + 1e-20)
+        x2 = x.reshape(-1, x.shape[-1])
+        p = np.einsum("mn,mn->n", x2, x2) / x2.shape[0]  # power per sample
+        level = 10 * np.log10(float(p.mean()) + 1e-20)
         n = min(max(int(self.fs * 0.01), 1), p.size)  # 10 ms (or the whole block)
-        low = 10 * np.log10(float(np.min(p[: p.size // n * n].reshape(-1, n).mean(axis=1))) + 1e-20)
+        low = 10 * np.log10(
+            float(p[: p.size // n * n].reshape(-1, n).sum(axis=1).min()) / n + 1e-20
+        )
         dt = x.shape[-1] / self.fs
         if self.floor_db is None or low < self.floor_db:
             self.floor_db = low
