@@ -36,7 +36,11 @@ pursuit), with the direct-path dominance idea of Nadiri and Rafaely (IEEE/ACM TA
    has heavy tails; on a line divided by the sine of the atom's angle from the axis,
    where the beamwidth grows toward endfire) scaled to that height is taken out. An atom counts when it is at
    least ``min_separation`` from the counted ones; the pursuit stops when an atom's
-   height falls under :data:`RATIO` of the first one's, or at ``kmax`` counted.
+   height falls under :data:`RATIO` of the first one's, or at ``kmax`` counted. On a
+   ring, an atom after the first counts only where it stands :data:`SIGNIFICANCE`
+   Poisson deviations above the zones' background (:data:`BACKGROUND`): the zones of a
+   diffuse noise scatter over the whole ring, and their chance bumps stand as high as a
+   talker's atom.
 
 With a given number of sources K (two or more) the same histogram places them: the
 pursuit is forced to K atoms (:func:`seed_zones`) and the search reports the map's peaks
@@ -71,12 +75,14 @@ from arraykit.geometry import unit_vectors
 
 __all__ = [
     "ATOM",
+    "BACKGROUND",
     "CLEAR",
     "DOMINANCE",
     "ENDFIRE",
     "GRID_KINDS",
     "ONSET",
     "RATIO",
+    "SIGNIFICANCE",
     "SMOOTH",
     "Atoms",
     "Zones",
@@ -113,6 +119,23 @@ own under a narrowband source, or at low SNR, that hold far less: 0.01-0.06 % of
 tone's, 0.15-4 % in the mixed rooms' over-counts, against 9 % and more for every atom of
 a talker counted in the RT60 0.3 s rooms (README, "A talker's share of the power")."""
 
+BACKGROUND = 10.0
+"""``num_sources="auto"`` on a ring: the zones' background, the count per grid point of
+zones that belong to no talker, is this percentile of the smoothed histogram (per grid
+point); a later atom counts where its height exceeds the background's there by
+:data:`SIGNIFICANCE` of the background's standard deviation (the zones' counts taken as
+Poisson, smoothed: ``sqrt(lambda sum_j s_ij^2)``). Chosen on rooms 0-31 with a diffuse
+field 10 dB under the talkers and with white noise only (README, "Diffuse noise");
+25 % made the background of three talkers' own flanks on the 4-mic square (K = 3 right
+94 % -> 75-84 %), 5 % let more noise atoms through (K = 2 on the 4x4 grid 53 %
+against 69 % with 10 %). Not on a line (an arc), whose diffuse-field zones crowd at
+broadside instead of scattering: there it cost three talkers (50 % -> 38 %) and
+gave nothing in diffuse noise."""
+
+SIGNIFICANCE = 3.0
+"""See :data:`BACKGROUND` (2: diffuse noise counted right less often on the circle and
+the 4x4 grid; 4: three talkers on the square less often)."""
+
 ENDFIRE = 0.25
 """On a line, an atom's width is :data:`ATOM` beamwidths over the sine of its angle from
 the line's axis, at least this sine (4x the broadside width at most)."""
@@ -126,7 +149,7 @@ standard deviations (:attr:`Atoms.clear`); then a map whose peak hardly stands o
 GRID_KINDS = ("ring", "arc", "arc-el")
 """Grids the histogram is made on (one angle); other grids are counted by ``"clean"``."""
 
-_kernels: Cache[tuple[np.ndarray, np.ndarray]] = Cache("doa.zone_kernels", 16)
+_kernels: Cache[tuple[np.ndarray, ...]] = Cache("doa.zone_kernels", 16)
 _search: Cache[np.ndarray] = _cache.named("doa.zone_steering", 16)
 
 
@@ -275,11 +298,14 @@ def pursue(
     counts = np.bincount(zones.grid_index, minlength=len(grid)).astype(float)  # (G,)
     line = per_cosine and plan.geometry.axis is not None
     weighted = counts * _stretch(plan) if line else counts  # d(cos) = sin d(angle)
-    atoms, heights, left = _atoms(weighted, plan, width, kmax, force)
+    atoms, heights, left = _atoms(weighted, plan, width, kmax, force, background=not line)
     # how clearly the zones gather is read around the top of the histogram per degree
     # (CLEAR was set there): the first atom, unless a line's atoms were per cosine
     top = int(atoms[0]) if len(atoms) and not line else int(np.argmax(smooth @ counts))
-    clear = _gathered(zones.grid_index, dist[top] <= ATOM * width)
+    window = dist[top] <= ATOM * width
+    if not line:  # around every counted atom: three talkers around a small ring
+        window = np.any(dist[atoms] <= ATOM * width, axis=0) | window
+    clear = _gathered(zones.grid_index, window)
     return Atoms(atoms, heights, left, zones, clear)
 
 
@@ -294,9 +320,17 @@ def histogram_atoms(
 
 
 def _atoms(
-    counts: np.ndarray, plan: Plan, width: float, kmax: int, force: bool
+    counts: np.ndarray,
+    plan: Plan,
+    width: float,
+    kmax: int,
+    force: bool,
+    *,
+    background: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, float]:
-    """:func:`histogram_atoms` with the array's beamwidth `width` (degrees) given."""
+    """:func:`histogram_atoms` with the array's beamwidth `width` (degrees) given; with
+    `background` (and not `force`) an atom after the first counts only where it stands
+    out of the zones' background (:data:`BACKGROUND`; `counts` are counts, not weights)."""
     smooth, dist = _kernels_for(plan.grid_directions, width)
     hist = smooth @ np.asarray(counts, dtype=float)  # (G,)
     atoms: list[int] = []
@@ -304,13 +338,20 @@ def _atoms(
     first = float(hist.max(initial=0.0))
     if first <= 0:
         return np.array(atoms, dtype=int), np.array(heights), 0.0
+    floor = np.zeros_like(hist)  # the background's level plus SIGNIFICANCE deviations
+    if background and not force:
+        rows, squares = _kernel_sums(plan.grid_directions, width)
+        lam = float(np.percentile(hist / rows, BACKGROUND))  # zones per grid point
+        floor = lam * rows + SIGNIFICANCE * np.sqrt(lam * squares)
     stretch = _stretch(plan)  # (G,) a line's atoms widen toward its axis
     for _ in range(4 * kmax + 3 if force else kmax + 3):  # a loop over atoms (few)
         q = int(np.argmax(hist))
         h = float(hist[q])
         if h <= 0 or (h < RATIO * first and not force) or len(atoms) == kmax:
             break
-        if all(dist[q, j] >= plan.min_separation for j in atoms):
+        if (not atoms or h >= floor[q]) and all(
+            dist[q, j] >= plan.min_separation for j in atoms
+        ):
             atoms.append(q)
             heights.append(h / first)
         hist = np.maximum(hist - h / (1.0 + (dist[q] / (ATOM * width * stretch[q])) ** 2), 0.0)
@@ -417,13 +458,25 @@ def seed_zones(X: np.ndarray, plan: Plan, K: int) -> np.ndarray | None:
 def _kernels_for(grid: np.ndarray, width: float) -> tuple[np.ndarray, np.ndarray]:
     """The histogram's smoothing matrix and the grid's angular distances ``(G, G)``
     (kept per grid and beamwidth)."""
+    return _kept_kernels(grid, width)[:2]
+
+
+def _kernel_sums(grid: np.ndarray, width: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(G,)`` each row's sum and sum of squares of :func:`_kernels_for`'s smoothing
+    (what the smoothed histogram of an even background holds, and its variance, per
+    zone per grid point)."""
+    return _kept_kernels(grid, width)[2:]
+
+
+def _kept_kernels(grid: np.ndarray, width: float) -> tuple[np.ndarray, ...]:
     key = (np.ascontiguousarray(grid, float).tobytes(), float(width))
     kept = _kernels.get(key)
     if kept is None:
         dist = _grids.pairwise_distances(grid)
         smooth = np.exp(-0.5 * (dist / (SMOOTH * width)) ** 2)
-        smooth.setflags(write=False)
-        kept = (smooth, dist)
+        kept = (smooth, dist, smooth.sum(axis=1), np.square(smooth).sum(axis=1))
+        for a in kept:
+            a.setflags(write=False)
         _kernels.put(key, kept)
     return kept
 
