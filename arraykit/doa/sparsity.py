@@ -349,9 +349,7 @@ def _atoms(
         h = float(hist[q])
         if h <= 0 or (h < RATIO * first and not force) or len(atoms) == kmax:
             break
-        if (not atoms or h >= floor[q]) and all(
-            dist[q, j] >= plan.min_separation for j in atoms
-        ):
+        if (not atoms or h >= floor[q]) and all(dist[q, j] >= plan.min_separation for j in atoms):
             atoms.append(q)
             heights.append(h / first)
         hist = np.maximum(hist - h / (1.0 + (dist[q] / (ATOM * width * stretch[q])) ** 2), 0.0)
