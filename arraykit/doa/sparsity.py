@@ -149,7 +149,9 @@ standard deviations (:attr:`Atoms.clear`); then a map whose peak hardly stands o
 GRID_KINDS = ("ring", "arc", "arc-el")
 """Grids the histogram is made on (one angle); other grids are counted by ``"clean"``."""
 
-_kernels: Cache[tuple[np.ndarray, ...]] = Cache("doa.zone_kernels", 16)
+_kernels: Cache[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = Cache(
+    "doa.zone_kernels", 16
+)
 _search: Cache[np.ndarray] = _cache.named("doa.zone_steering", 16)
 
 
@@ -456,17 +458,21 @@ def seed_zones(X: np.ndarray, plan: Plan, K: int) -> np.ndarray | None:
 def _kernels_for(grid: np.ndarray, width: float) -> tuple[np.ndarray, np.ndarray]:
     """The histogram's smoothing matrix and the grid's angular distances ``(G, G)``
     (kept per grid and beamwidth)."""
-    return _kept_kernels(grid, width)[:2]
+    smooth, dist, _, _ = _kept_kernels(grid, width)
+    return smooth, dist
 
 
 def _kernel_sums(grid: np.ndarray, width: float) -> tuple[np.ndarray, np.ndarray]:
     """``(G,)`` each row's sum and sum of squares of :func:`_kernels_for`'s smoothing
     (what the smoothed histogram of an even background holds, and its variance, per
     zone per grid point)."""
-    return _kept_kernels(grid, width)[2:]
+    _, _, rows, squares = _kept_kernels(grid, width)
+    return rows, squares
 
 
-def _kept_kernels(grid: np.ndarray, width: float) -> tuple[np.ndarray, ...]:
+def _kept_kernels(
+    grid: np.ndarray, width: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     key = (np.ascontiguousarray(grid, float).tobytes(), float(width))
     kept = _kernels.get(key)
     if kept is None:
