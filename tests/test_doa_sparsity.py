@@ -193,8 +193,10 @@ def test_clear_zones_overrule_a_weak_map() -> None:
 @pytest.mark.parametrize("kind", ["white", "diffuse"])
 @pytest.mark.parametrize("name", ["square", "circle", "rect"])
 def test_noise_zones_do_not_gather(name: str, kind: str) -> None:
-    """Noise alone: the zones spread evenly (measured at most 2.7 standard deviations on
-    these scenes, half of CLEAR), so the weak map's "no source" stands."""
+    """Noise alone: the zones spread evenly (measured at most 3.6 standard deviations on
+    these scenes, 2.7 before `clear` was read around every counted atom, not only the
+    first; over the benchmark's 96 noise-only scenes per array at most 4.9, as before),
+    so the weak map's "no source" stands."""
     g = {"square": SQUARE, "circle": CIRCLE, "rect": RECT}[name]
     plan, band = plan_stft(FS, g, {"num_sources": "auto"})
     for seed in range(3):
@@ -203,7 +205,7 @@ def test_noise_zones_do_not_gather(name: str, kind: str) -> None:
         else:
             x = diffuse_noise(g, FS, FS, seed=seed)
         found = sparsity.pursue(ak.stft.stft(x, FS, nfft=512)[:, band], plan, g.n_mics - 1)
-        assert found.clear < 0.5 * sparsity.CLEAR, found.clear
+        assert found.clear < 0.6 * sparsity.CLEAR, found.clear
         res = ak.doa.locate(x, FS, g, num_sources="auto")
         assert res.num_sources == 0 and "zones gather" in res.count_reason, res.count_reason
 

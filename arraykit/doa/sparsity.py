@@ -413,12 +413,17 @@ def count_zones(
         f"power (under {POWER:.0%}: noise, not a talker)"
         for q, p in zip(found.grid_index[weak], share[weak], strict=True)
     )
+    over = (
+        f", {SIGNIFICANCE:g} deviations over the zones' background"
+        if plan.geometry.axis is None
+        else ""
+    )
     return (
         K,
         f"auto (tf): {K} source(s) in the direction histogram of {len(zones.grid_index)} "
         f"single-source zones (of {zones.total}); atoms at {where} (height relative to the "
-        f"first; one counts at {RATIO:.0%} or more and {plan.min_separation:.1f} deg or more "
-        f"from the others; {found.left:.2f} left){dropped}",
+        f"first; one counts at {RATIO:.0%} or more{over} and {plan.min_separation:.1f} deg or "
+        f"more from the others; {found.left:.2f} left){dropped}",
         atoms,
     )
 
