@@ -343,7 +343,7 @@ def _atoms(
     floor = np.zeros_like(hist)  # the background's level plus SIGNIFICANCE deviations
     if background and not force:
         rows, squares = _kernel_sums(plan.grid_directions, width)
-        lam = float(np.percentile(hist / rows, BACKGROUND))  # zones per grid point
+        lam = _percentile(hist / rows, BACKGROUND)  # zones per grid point
         floor = lam * rows + SIGNIFICANCE * np.sqrt(lam * squares)
     stretch = _stretch(plan)  # (G,) a line's atoms widen toward its axis
     for _ in range(4 * kmax + 3 if force else kmax + 3):  # a loop over atoms (few)
@@ -356,6 +356,16 @@ def _atoms(
             heights.append(h / first)
         hist = np.maximum(hist - h / (1.0 + (dist[q] / (ATOM * width * stretch[q])) ** 2), 0.0)
     return np.array(atoms, dtype=int), np.array(heights), float(hist.max()) / first
+
+
+def _percentile(a: np.ndarray, q: float) -> float:
+    """``np.percentile(a, q)`` (linear) of a 1-d array from two order statistics: a
+    sixth of its cost on a ring's 360 points."""
+    pos = (a.size - 1) * q / 100.0
+    k = min(int(pos), a.size - 2) if a.size > 1 else 0
+    part = np.partition(a, [k, k + 1]) if a.size > 1 else a
+    lo = float(part[k])
+    return lo + (pos - k) * (float(part[k + 1]) - lo) if a.size > 1 else lo
 
 
 def _stretch(plan: Plan) -> np.ndarray:
