@@ -904,6 +904,31 @@ def test_bad_options_raise_one_error_naming_the_value() -> None:
         Pipeline(ak.load_geometry("respeaker-6mic"), FS).process(np.zeros((100, 6)))
 
 
+def test_options_left_unchecked_fail_at_construction_naming_the_field() -> None:
+    """Fault injection (a notebook user's typos): ``min_height=-1`` or NaN was taken, and
+    3 s of white noise started 8 tracks (a talker's scene 3 instead of 1); ``min_height=2``
+    never localised; ``postfilter="no"`` turned the post-filter on and ``None`` off;
+    ``zone_support=-1`` and a reversed ``freq_range`` passed ``FrontendOptions`` (the band
+    failed later, in ``Pipeline``). Each now fails once, when the options are made."""
+    for name, value, words in (
+        ("min_height", -1.0, r"must lie in \[0, 1\)"),
+        ("min_height", float("nan"), r"must lie in \[0, 1\)"),
+        ("min_height", 2.0, r"must lie in \[0, 1\)"),
+        ("postfilter", "no", "must be True or False"),
+        ("postfilter", None, "must be True or False"),
+        ("zone_support", -1.0, "must be a finite number >= 0"),
+        ("freq_range", (3500.0, 300.0), "0 < low < high"),
+        ("freq_range", (300.0,), "0 < low < high"),
+    ):
+        with pytest.raises(ak.InvalidArgumentError, match=f"^{name}=.*: .*{words}"):
+            FrontendOptions(**{name: value})
+    kept = FrontendOptions(min_height=0.0, postfilter=np.bool_(False), freq_range=[200, 4000])
+    assert kept.postfilter is False and kept.freq_range == (200.0, 4000.0)
+    # the rate's bound on the band stays Pipeline's (it knows the rate)
+    with pytest.raises(ak.InvalidArgumentError, match=r"fs=8000: .* fs >= 9000 Hz"):
+        Pipeline(ak.load_geometry("respeaker-6mic"), 8000, FrontendOptions(freq_range=(300, 4500)))
+
+
 def test_options_store_numbers_and_refuse_none_naming_the_option() -> None:
     """``switch=None`` (or zone_ratio, peak_ratio, ...) raised a bare TypeError from
     float(); a number given as text passed validation as text and ``memory="0.12"`` failed

@@ -184,8 +184,8 @@ class FrontendOptions:
         same (README, "Real speech"). A second talker exactly opposite the first is still
         found when it leads the map, and by the onset zones
     resolution : direction grid step, degrees
-    min_height : least height of a peak above its map's median (the map is a mean
-        GCC-PHAT, at most 1)
+    min_height : least height of a peak above its map's median, in [0, 1) (the map is a
+        mean GCC-PHAT, at most 1)
     activity : ``"auto"`` (``"both"`` when the WebRTC VAD is installed and takes the
         rate, else ``"energy"``), ``"webrtc"``, ``"energy"``, ``"both"`` or ``"none"``
     activity_threshold : blocks below it are not localised
@@ -377,6 +377,8 @@ class FrontendOptions:
     def __post_init__(self) -> None:
         """Validate every option once; store the checked numbers (``"0.12"`` as 0.12)."""
         set_ = object.__setattr__
+        # the band itself here (the rate's bound when the Pipeline knows the rate)
+        set_(self, "freq_range", v.band("freq_range", self.freq_range, math.inf))
         if self.nfft is not None:
             v.integer("nfft", self.nfft, 16)
             if self.nfft % 2:
@@ -417,6 +419,10 @@ class FrontendOptions:
             ("zone_ratio", "(0", "1]"),
         ):
             set_(self, name, v.fraction(name, getattr(self, name), low, high))
+        # a height above the median of a map of mean GCC-PHAT (at most 1): -1 or NaN
+        # was taken (noise's peaks counted, or none ever did) where nothing refused it
+        set_(self, "min_height", v.fraction("min_height", self.min_height, "[0", "1)"))
+        set_(self, "zone_support", v.nonnegative("zone_support", self.zone_support))
         set_(self, "zone_min", v.nonnegative("zone_min", self.zone_min))
         set_(
             self, "zone_onset_support", v.nonnegative("zone_onset_support", self.zone_onset_support)
@@ -426,6 +432,9 @@ class FrontendOptions:
         set_(self, "postfilter_leak", v.nonnegative("postfilter_leak", self.postfilter_leak))
         v.choice("activity", self.activity, ACTIVITIES)
         v.choice("motion", self.motion, MOTIONS)
+        if not isinstance(self.postfilter, bool | np.bool_):  # "no" or None read as on / off
+            raise v.fail("postfilter", self.postfilter, "must be True or False")
+        set_(self, "postfilter", bool(self.postfilter))
         if self.zones is not None and not isinstance(self.zones, bool):
             raise v.fail("zones", self.zones, "must be True, False or None (on with <= 4 mics)")
         if self.separation is not None:
