@@ -245,7 +245,9 @@ def test_moving_sources_are_checked_as_static_ones_are() -> None:
     microphone was rendered (simulate refuses a source within 1 cm of one)."""
     g = ak.load_geometry("respeaker-6mic")
     x = speech_like(0.2, FS, seed=1)
-    with pytest.raises(ak.InvalidArgumentError, match=r"^sources\[0\]\.trajectory=70\.0: .*Trajectory"):
+    with pytest.raises(
+        ak.InvalidArgumentError, match=r"^sources\[0\]\.trajectory=70\.0: .*Trajectory"
+    ):
         ak.sim.simulate_moving(g, [ak.sim.MovingSource(x, 70.0)], FS)  # type: ignore[arg-type]
     still = ak.sim.Trajectory(0.0, 70.0)
     with pytest.raises(ak.InvalidArgumentError, match=r"^sources\[0\]\.signal=.*is empty"):
