@@ -196,7 +196,9 @@ def signals(
         if bad is not None and np.any(bad):
             m, n = (int(i) for i in np.unravel_index(int(np.argmax(bad)), arr.shape))
             count = int(np.count_nonzero(bad))
-            where = f"{count} of {arr.size} samples; the first, {arr[m, n]}, at channel {m}, sample {n}"
+            where = (
+                f"{count} of {arr.size} samples; the first, {arr[m, n]}, at channel {m}, sample {n}"
+            )
             raise fail(name, value, f"contains NaN or infinite values ({where})")
     if n_mics is not None and arr.shape[0] != n_mics:
         why = f"must have one row per microphone: {n_mics} rows, got {arr.shape[0]}"
