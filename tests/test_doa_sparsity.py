@@ -137,6 +137,8 @@ def test_tf_counts_as_clean_where_it_cannot_run_and_says_so(close_talkers: dict)
     assert "counted as 'clean'" in res.count_reason and "covariance" in res.count_reason
     res = ak.doa.locate(x, FS, g, num_sources="auto", grid="sphere")
     assert res.num_sources == 1 and "counted as 'clean'" in res.count_reason, res.count_reason
+    # the grid is named, not a covariance the user never gave (time signals here)
+    assert res.count_reason.endswith("not a sphere grid"), res.count_reason
     fixed = ak.doa.locate(x, FS, g, num_sources=2, counting="clean")
     assert fixed.count_reason == "given: num_sources=2"  # the map's peaks alone
     cov_fixed = ak.doa.locate_cov(cov, freqs[band], g, num_sources=2)

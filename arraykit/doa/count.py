@@ -121,7 +121,9 @@ def count(
                 reason = f"{reason}; {_zones_weak(found)}"
             return Count(K, reason, srp, seeds)
         K, reason = count_clean(plan, stats, steer, kmax, srp)
-        why = "a covariance alone" if frames is None else f"a {plan.grid_kind} grid"
+        # the grid first: on a sphere the frames are never kept (a search on time signals
+        # was told "not a covariance alone")
+        why = f"a {plan.grid_kind} grid" if not tf_applies(plan) else "a covariance alone"
         return Count(K, f"{reason}; counted as 'clean': 'tf' needs frames on a ring or arc, "
                      f"not {why}", srp)  # fmt: skip
     K, reason = count_clean(plan, stats, steer, kmax, srp)
