@@ -90,8 +90,9 @@ def count(
         why = _unclear(found)
         if why is not None:
             return Count(0, f"auto: 0 sources ({weak}{why})", srp)
-    if most == 1:
-        return Count(1, f"auto: {plan.method} finds one source")
+    one = f"auto: {plan.method} finds one source"
+    if most == 1 and plan.options.counting not in ("tf", "clean"):
+        return Count(1, one)
     if plan.options.counting == "mdl":
         assert stats.n_frames is not None
         K, reason = count_mdl(stats.covariance(), stats.n_frames, M)
@@ -113,6 +114,8 @@ def count(
         why = _unclear(found)
         if why is not None:
             return Count(0, f"{diffuse}{why}", srp)
+    if most == 1:  # two microphones, or tdoa-ls: a diffuse field was heard as one source
+        return Count(1, one, srp)
     if plan.options.counting == "tf":
         frames = stats.tf_frames()
         if frames is not None and tf_applies(plan):
