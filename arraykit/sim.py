@@ -717,7 +717,7 @@ def _room_options(
     """The room options :func:`simulate` and :func:`simulate_moving` share, checked:
     ``(fs, room, rt60, noise, c, array centre, snr_db)``."""
     if not isinstance(geometry, ArrayGeometry):
-        raise v.fail("geometry", geometry, "must be an ArrayGeometry")
+        raise v.fail("geometry", geometry, "must be an ArrayGeometry (see arraykit.load_geometry)")
     fs_i = _sample_rate(fs)
     room = _room_dim(room_dim)
     rt = float(v.finite_array("rt60", rt60, ndim=0))

@@ -922,6 +922,17 @@ def test_options_left_unchecked_fail_at_construction_naming_the_field() -> None:
     ):
         with pytest.raises(ak.InvalidArgumentError, match=f"^{name}=.*: .*{words}"):
             FrontendOptions(**{name: value})
+    # a geometry's name where the geometry goes: told where geometries come from, as
+    # ak.doa.locate tells (Pipeline and ak.sim.simulate said only "must be an ArrayGeometry")
+    with pytest.raises(
+        ak.InvalidArgumentError, match=r"^geometry='respeaker-6mic': .*load_geometry"
+    ):
+        Pipeline("respeaker-6mic", FS)  # type: ignore[arg-type]
+    src = ak.sim.Source(np.ones(100), 0.0)
+    with pytest.raises(
+        ak.InvalidArgumentError, match=r"^geometry='respeaker-6mic': .*load_geometry"
+    ):
+        ak.sim.simulate("respeaker-6mic", [src])  # type: ignore[arg-type]
     kept = FrontendOptions(min_height=0.0, postfilter=np.bool_(False), freq_range=[200, 4000])
     assert kept.postfilter is False and kept.freq_range == (200.0, 4000.0)
     # the rate's bound on the band stays Pipeline's (it knows the rate)

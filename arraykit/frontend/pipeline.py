@@ -534,7 +534,9 @@ class Pipeline:
         self, geometry: ArrayGeometry, fs: float, options: FrontendOptions | None = None
     ) -> None:
         if not isinstance(geometry, ArrayGeometry):
-            raise v.fail("geometry", geometry, "must be an ArrayGeometry")
+            raise v.fail(
+                "geometry", geometry, "must be an ArrayGeometry (see arraykit.load_geometry)"
+            )
         self.geometry = geometry
         self.fs = v.positive("fs", fs)
         self.options = opts = options if options is not None else FrontendOptions()
