@@ -1437,6 +1437,29 @@ def test_a_clipped_or_dead_channel_keeps_the_meeting_tracked_and_separated(
     assert said == ([(1,)] if fault == "clipped" else []), said
 
 
+def test_every_channel_clipping_is_still_said(six: ak.ArrayGeometry) -> None:
+    """Fault injection: a hot input, every channel clipped (8 times full scale: 20 % of the
+    samples at the rails). Fewer than three channels would be left, so none is left out,
+    and the run said nothing at all; at 4 times (6 %) three channels were named, then a
+    "clipping" event with no channel, which `track` printed as "no channel clips now"
+    while all six did. Now the event names them, with ``kept`` (read as they are)."""
+    from arraykit.cli.track import _clipping_note
+
+    sc = ak.sim.simulate(six, [ak.sim.Source(ak.sim.speech_like(1.5, FS, seed=2), 70.0)],
+                         FS, rt60=0.2, snr_db=25, seed=1)  # fmt: skip
+    x = sc.signals / np.abs(sc.signals).max() * 0.5
+    for gain, first in ((16.0, (0, 1, 2, 3, 4, 5)), (8.0, (0, 4, 5))):
+        pipe = Pipeline(six, FS, FrontendOptions(activity="energy"))
+        reports = pipe.process(np.clip(x * gain, -1.0, 1.0)) + pipe.finish()
+        said = [e for r in reports for e in r.events if e.kind == "clipping"]
+        assert said and said[0].channels == first, said
+        assert all(e.channels for e in said)  # never "none clips" while they do
+        every = [e for e in said if len(e.channels) == 6]
+        assert every and every[0].as_dict()["kept"] is True
+        assert "read as they are" in _clipping_note(every[0])
+        assert {t.id for r in reports for t in r.tracks} == {1}  # the talker, still tracked
+
+
 def test_a_channel_that_dies_mid_run_is_no_longer_steered() -> None:
     """Fault injection: a microphone that died 1.5 s into a 4 s talker stayed steered (the
     channel powers that pick the live ones were summed over the whole run), and the

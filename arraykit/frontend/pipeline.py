@@ -650,7 +650,7 @@ class Pipeline:
         self._consumed = 0
         self._events: list[Event] = []
         self._clip_seen = np.full(geometry.n_mics, -np.inf)  # when each channel last clipped
-        self._clipping_said: tuple[int, ...] = ()
+        self._clipping_said: tuple[tuple[int, ...], bool] = ((), True)
         self.compute_seconds = 0.0
         self._finished = False
 
@@ -727,17 +727,16 @@ class Pipeline:
             )
         return clipped
 
-    def _clipping(self, x: np.ndarray, t: float) -> tuple[int, ...]:
+    def _clipping(self, x: np.ndarray, t: float) -> tuple[tuple[int, ...], bool]:
         """The channels clipped (:func:`arraykit.doa.statistics.clipped_channels`: flat tops
-        at their peak) within the last :data:`CLIP_HOLD` seconds, left out of the search and
-        the beamformers while at least :data:`~arraykit.doa.statistics.CLIP_KEEP` others
-        remain."""
+        at their peak) within the last :data:`CLIP_HOLD` seconds, and whether they are left
+        out of the search and the beamformers: while at least
+        :data:`~arraykit.doa.statistics.CLIP_KEEP` others remain (else only named, as
+        ``doa`` names them)."""
         for m in clipped_channels(x):
             self._clip_seen[m] = t
-        held = np.flatnonzero(t - self._clip_seen <= CLIP_HOLD)
-        if self.geometry.n_mics - held.size < CLIP_KEEP:
-            return ()
-        return tuple(int(m) for m in held)
+        held = tuple(int(m) for m in np.flatnonzero(t - self._clip_seen <= CLIP_HOLD))
+        return held, self.geometry.n_mics - len(held) >= CLIP_KEEP
 
     def _block(self, x: np.ndarray) -> BlockReport:
         opts = self.options
@@ -748,16 +747,20 @@ class Pipeline:
         self._consumed += x.shape[1]
         t = self._consumed / self.fs
         known = [(tr.azimuth, tr.elevation) for tr in self.tracker.tracks if tr.confirmed]
-        clipping = self._clipping(x, t)
+        clipped, out = self._clipping(x, t)
+        clipping = clipped if out else ()  # the channels left out
         det = self.localiser.update(
             X[:, self.band, :], act >= opts.activity_threshold, known, clipping
         )
         tracks, events = self.tracker.step(t, det.azimuth, det.elevation)
         events = self._events + events
         self._events = []
-        if clipping != self._clipping_said:  # a channel started (or stopped) clipping
-            self._clipping_said = clipping
-            events.append(Event("clipping", t, channels=clipping))
+        if (clipped, out) != self._clipping_said:  # a channel started (or stopped) clipping
+            self._clipping_said = (clipped, out)
+            # too many clip to leave them out: still said (every channel of a hot input
+            # clipped and the run said nothing)
+            kept = True if clipped and not out else None
+            events.append(Event("clipping", t, channels=clipped, kept=kept))
         dirs = {tr.id: (tr.azimuth, tr.elevation) for tr in tracks}
         before = self.separator.live
         outs = self.separator.process(X, frame0, dirs, clipping)
