@@ -105,9 +105,22 @@ def finite_array(
     # that overflowed gets the element-wise check
     with np.errstate(over="ignore", invalid="ignore"):
         total = arr.sum()
-    if not np.isfinite(total) and not np.all(np.isfinite(arr)):
-        raise fail(name, value, "contains NaN or infinite values")
+    if not np.isfinite(total):
+        bad = ~np.isfinite(arr)
+        if np.any(bad):
+            raise fail(name, value, f"contains NaN or infinite values{_where(arr, bad)}")
     return arr
+
+
+def _where(arr: np.ndarray, bad: np.ndarray) -> str:
+    """Where the non-finite values of `arr` are: how many, and the first one's index
+    (a (M, N) signal's is its channel and sample)."""
+    if arr.ndim == 0:
+        return ""
+    first = tuple(int(i) for i in np.unravel_index(int(np.argmax(bad)), arr.shape))
+    at = first[0] if arr.ndim == 1 else list(first)
+    count = int(np.count_nonzero(bad))
+    return f" ({count} of {arr.size}; the first, {arr[first]}, at index {at})"
 
 
 def integer(
@@ -175,7 +188,18 @@ def signals(
     ``check_finite=False`` leaves the finite check to the caller (one that sees
     NaN or inf in its results anyway calls this again to say which).
     """
-    arr = finite_array(name, value, ndim=2, check_finite=check_finite)
+    arr = finite_array(name, value, ndim=2, check_finite=False)
+    if check_finite:
+        with np.errstate(over="ignore", invalid="ignore"):
+            total = arr.sum()
+        bad = ~np.isfinite(arr) if not np.isfinite(total) else None
+        if bad is not None and np.any(bad):
+            m, n = (int(i) for i in np.unravel_index(int(np.argmax(bad)), arr.shape))
+            count = int(np.count_nonzero(bad))
+            where = (
+                f"{count} of {arr.size} samples; the first, {arr[m, n]}, at channel {m}, sample {n}"
+            )
+            raise fail(name, value, f"contains NaN or infinite values ({where})")
     if n_mics is not None and arr.shape[0] != n_mics:
         why = f"must have one row per microphone: {n_mics} rows, got {arr.shape[0]}"
         if arr.shape[1] == n_mics:  # frames as rows, as soundfile reads a file

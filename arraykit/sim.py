@@ -421,6 +421,44 @@ class Trajectory:
     elevation: np.ndarray | float = 0.0
     distance: np.ndarray | float = 1.5
 
+    def __post_init__(self) -> None:
+        """Check once, when made (times that go back, a negative distance or an elevation
+        past the pole rendered a scene whose truth was not where the source was): store
+        read-only float arrays (`elevation` and `distance` as given, a number or one per
+        time)."""
+        set_ = object.__setattr__
+        times = np.atleast_1d(v.finite_array("times", self.times)).copy()
+        if times.ndim != 1 or times.size == 0:
+            raise v.fail("times", self.times, "must be one or more seconds, shape (P,)")
+        back = np.flatnonzero(np.diff(times) <= 0)
+        if back.size:
+            i = int(back[0])
+            why = f"must increase: {times[i]:g} s is followed by {times[i + 1]:g} s"
+            raise v.fail("times", self.times, why)
+        times.setflags(write=False)
+        set_(self, "times", times)
+        P = times.size
+        for name, low, high in (
+            ("azimuth", -math.inf, math.inf),
+            ("elevation", -90.0, 90.0),
+            ("distance", 0.0, math.inf),
+        ):
+            value = getattr(self, name)
+            arr = v.finite_array(name, value)
+            if arr.ndim > 1 or (arr.ndim == 1 and arr.shape != (P,)):
+                why = f"must be a number or one per time, shape ({P},); got shape {arr.shape}"
+                raise v.fail(name, value, why)
+            if name == "distance" and np.any(arr <= 0):
+                raise v.fail(name, value, "must be metres > 0 from the array centroid")
+            if np.any(arr < low) or np.any(arr > high):
+                raise v.fail(name, value, f"must lie in [{low:g}, {high:g}] degrees")
+            if name == "azimuth" or arr.ndim == 1:
+                arr = np.atleast_1d(arr).copy() if name == "azimuth" else arr.copy()
+                arr.setflags(write=False)
+                set_(self, name, arr)
+            else:
+                set_(self, name, float(arr))
+
     @classmethod
     def arc(
         cls,
@@ -432,12 +470,22 @@ class Trajectory:
         elevation: float = 0.0,
         distance: float = 1.5,
     ) -> Trajectory:
-        """From `start_az` to `end_az` at `speed` degrees/s, leaving at `start` seconds."""
-        span = abs(float(end_az) - float(start_az))
-        dur = span / v.positive("speed", speed)
-        return cls(
-            np.array([start, start + dur]), np.array([start_az, end_az]), elevation, distance
-        )
+        """From `start_az` to `end_az` at `speed` degrees/s, leaving at `start` seconds:
+        counter-clockwise when `end_az` is the larger, clockwise when the smaller, through
+        every degree between (``arc(350, 370, ...)`` passes 0 counter-clockwise,
+        ``arc(0, 270, ...)`` turns three quarters). Points at most 90 degrees apart carry
+        the path: two points 270 degrees apart were joined the short way (90 degrees
+        clockwise), so it went a third as fast as `speed` said, the wrong way."""
+        a0 = float(v.finite_array("start_az", start_az, ndim=0))
+        a1 = float(v.finite_array("end_az", end_az, ndim=0))
+        t0 = float(v.finite_array("start", start, ndim=0))
+        span = a1 - a0
+        dur = abs(span) / v.positive("speed", speed)
+        steps = max(1, math.ceil(abs(span) / 90.0))
+        part = np.linspace(0.0, 1.0, steps + 1)
+        if span == 0:  # standing at start_az
+            return cls(np.array([t0]), np.array([a0]), elevation, distance)
+        return cls(t0 + dur * part, a0 + span * part, elevation, distance)
 
     def at(self, t: npt.ArrayLike) -> np.ndarray:
         """``(azimuth, elevation, distance)`` at times `t`: ``(..., 3)``."""
@@ -497,10 +545,14 @@ def talk(
     """
     fs_i = _sample_rate(fs)
     n = round(v.positive("duration", duration) * fs_i)
+    turns = v.finite_array("intervals", intervals)  # NaN: "cannot convert float NaN to integer"
+    if turns.size and (turns.ndim != 2 or turns.shape[1] != 2):  # (0.5, 1.0): TypeError
+        raise v.fail("intervals", intervals, "must be (start, end) pairs in seconds: [(0.5, 1.0)]")
+    fade = v.nonnegative("fade", fade)
     if speech is None:
         speech = speech_like(n / fs_i, fs_i, seed=seed)
     else:
-        speech = np.asarray(speech, dtype=float)
+        speech = v.finite_array("speech", speech)
         if speech.ndim != 1 or speech.size < n:
             raise v.fail(
                 "speech", speech.shape, f"must be (N,) with N >= {n} ({duration} s at {fs_i} Hz)"
@@ -508,7 +560,7 @@ def talk(
         speech = speech[:n]
     gate = np.zeros(n)
     nf = max(1, round(fade * fs_i))
-    for t0, t1 in intervals:
+    for t0, t1 in turns.reshape(-1, 2):
         a, b = max(0, round(t0 * fs_i)), min(n, round(t1 * fs_i))
         if b <= a:
             raise v.fail("intervals", intervals, f"({t0}, {t1}) is empty or outside 0..{duration}")
@@ -572,7 +624,15 @@ def simulate_moving(
         raise v.fail("sources", sources, "must be a non-empty sequence of MovingSource")
     mics = geometry.positions - geometry.centroid + center
     _inside("array_center", array_center, mics, room, what="the array")
-    dry = [v.finite_array(f"sources[{k}].signal", s.signal, ndim=1) for k, s in enumerate(sources)]
+    dry = []
+    for k, s in enumerate(sources):
+        if not isinstance(s.trajectory, Trajectory):  # a bare azimuth: AttributeError 'at'
+            why = "must be a Trajectory (Trajectory([0.0], [az]) for a source that stays)"
+            raise v.fail(f"sources[{k}].trajectory", s.trajectory, why)
+        sig = v.finite_array(f"sources[{k}].signal", s.signal, ndim=1)
+        if sig.size < 1:  # it rendered a scene of zeros
+            raise v.fail(f"sources[{k}].signal", s.signal, "is empty")
+        dry.append(sig)
     n_in = max(x.size for x in dry)
     hop = max(1, round(step * fs_i))
     n_pts = -(-n_in // hop) + 1  # points 0, hop, ..., covering the longest signal
@@ -583,6 +643,11 @@ def simulate_moving(
         u = unit_vectors(adr[:, :2])
         p = center + adr[:, 2:3] * u
         _inside(f"sources[{k}]", s.trajectory, p, room, what=f"source {k}")
+        near = np.linalg.norm(p[:, None, :] - mics[None], axis=-1).min(axis=1)  # (P,)
+        if np.any(near < 0.01):  # as simulate refuses
+            when = float(t_pts[np.argmax(near < 0.01)])
+            why = f"puts source {k} within 1 cm of a microphone at {when:g} s"
+            raise v.fail(f"sources[{k}]", s.trajectory, why)
         pos.append(p)
     all_pos = np.concatenate(pos)  # (K * P, 3)
     # one response per distinct position (a source standing still needs one)
@@ -652,7 +717,7 @@ def _room_options(
     """The room options :func:`simulate` and :func:`simulate_moving` share, checked:
     ``(fs, room, rt60, noise, c, array centre, snr_db)``."""
     if not isinstance(geometry, ArrayGeometry):
-        raise v.fail("geometry", geometry, "must be an ArrayGeometry")
+        raise v.fail("geometry", geometry, "must be an ArrayGeometry (see arraykit.load_geometry)")
     fs_i = _sample_rate(fs)
     room = _room_dim(room_dim)
     rt = float(v.finite_array("rt60", rt60, ndim=0))

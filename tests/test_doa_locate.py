@@ -303,10 +303,15 @@ def test_bad_signals(two_talkers) -> None:
     with pytest.raises(ValueError, match=r"signals=.*NaN"):
         ak.doa.locate(bad, FS, s.geometry)
     bad[0, 10], bad[1, 20] = np.inf, -np.inf  # their sum is NaN; each alone is caught too
-    with pytest.raises(ValueError, match=r"signals=.*infinite"):
+    # where: a notebook user with one NaN in 96000 samples was told only "contains NaN
+    # or infinite values", with no channel or sample to look at (the CLI named both)
+    where = r"\(2 of \d+ samples; the first, inf, at channel 0, sample 10\)"
+    with pytest.raises(ValueError, match=r"signals=.*infinite values " + where):
         ak.doa.locate(bad, FS, s.geometry)
-    with pytest.raises(ValueError, match=r"signals=.*infinite"):
+    with pytest.raises(ValueError, match=r"signals=.*infinite values " + where):
         ak.doa.locate(bad, FS, s.geometry, method="music")
+    with pytest.raises(ValueError, match=r"chunk=.*at channel 0, sample 10\)"):
+        ak.frontend.Pipeline(s.geometry, FS).process(bad)
 
 
 @pytest.mark.parametrize("scale", [1e300, 1e37, 1e-39, 1e-41, 1e-300])

@@ -16,7 +16,7 @@ import arraykit as ak
 from arraykit.doa import extract
 from arraykit.doa.grids import angular_distance
 from arraykit.errors import ArraykitError, NoSourceError
-from arraykit.sim import Source, diffuse_noise, simulate, speech_like
+from arraykit.sim import Source, diffuse_noise, simulate, speech_like, talk
 
 FS = 16000
 SQUARE = ak.load_geometry("respeaker-usb-4mic")
@@ -225,7 +225,49 @@ def test_blocks_list_both_talkers_of_a_turn_taking_conversation() -> None:
     assert np.all([r.num_sources == 1 for r in res.blocks])
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+def test_blocks_of_noise_add_no_talker_with_a_given_count(seed: int) -> None:
+    """Fault injection: one talker for 1 s, then 3 s of white noise 20 dB under it. With
+    the default given count each noise block still answers a direction, with a
+    ``no_source`` warning and a confidence of 0.37-0.76; ``talkers`` took those as
+    heard, and listed talkers 17-178 degrees from the only one in 16 of 32 blocks (seeds
+    0-3). A block with no directional source now adds nothing: the talker fades."""
+    a = talk(4.0, FS, [(0.0, 1.0)], seed=60 + seed)
+    sc = simulate(CIRCLE, [Source(a, azimuth=40.0, distance=1.2)], FS, rt60=0.3, snr_db=20,
+                  seed=seed)  # fmt: skip
+    res = ak.doa.locate_blocks(sc.signals[:, : 4 * FS], FS, CIRCLE, block=0.5, memory=3.0)
+    noise = [r.no_source is not None for r in res.blocks]
+    assert noise == [False, False] + [True] * 6  # each block's own verdict
+    assert max(float(r.confidence[0]) for r in res.blocks[2:]) > 0.5  # measured 0.68, 0.63
+    listed = np.concatenate([t for t in res.talkers if len(t)])
+    assert np.all(angular_distance(listed, [40.0, 0.0]) < 8), listed
+    assert len(res.talkers[0]) == 1 and len(res.talkers[-1]) == 0  # heard, then faded
+
+
 LINE = ak.ArrayGeometry.linear(4, 0.04)
+
+
+def test_a_pair_and_tdoa_ls_tell_a_diffuse_field_from_a_talker() -> None:
+    """Fault injection: with one source at most (two microphones, or tdoa-ls on any
+    array) ``"auto"`` answered 1 before the diffuse-field test, so a diffuse field was a
+    talker: a 10 cm pair at 57-116 degrees (confidence 0.85-0.87), the 4-mic 40 mm line
+    with tdoa-ls at 66-113 degrees (0.94), in every seed tried. The test now runs there
+    too. Pairs of 5, 10 and 20 cm in fresh rooms 100-123 (RT60 0.2-0.6 s, SNR 10-30 dB):
+    noise-only scenes counted as a source 42 -> 11 of 72, talkers counted 71 -> 66 of 72
+    (a broadside talker's coherence on a 5 cm pair is a diffuse field's)."""
+    pair = ak.ArrayGeometry.linear(2, 0.1)
+    for seed in (1, 2, 3):
+        for method in ("srp-phat", "tdoa-ls"):
+            res = ak.doa.locate(diffuse_noise(pair, FS, FS, seed=seed), FS, pair,
+                                num_sources="auto", method=method)  # fmt: skip
+            assert res.num_sources == 0 and "a diffuse field" in res.count_reason, res.azimuth
+        line = ak.doa.locate(diffuse_noise(LINE, FS, FS, seed=seed), FS, LINE,
+                             num_sources="auto", method="tdoa-ls")  # fmt: skip
+        assert line.num_sources == 0 and "a diffuse field" in line.count_reason
+        talker = Source(speech_like(1.0, FS, seed=seed), azimuth=60.0, distance=1.5)
+        sc = simulate(pair, [talker], FS, rt60=0.3, snr_db=20, seed=seed)
+        res = ak.doa.locate(sc.signals, FS, pair, num_sources="auto")
+        assert res.num_sources == 1 and abs(res.azimuth[0] - 60.0) < 10.0, res.azimuth
 
 
 @pytest.mark.parametrize("seed", [0, 1])

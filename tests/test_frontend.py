@@ -928,6 +928,42 @@ def test_bad_options_raise_one_error_naming_the_value() -> None:
         Pipeline(ak.load_geometry("respeaker-6mic"), FS).process(np.zeros((100, 6)))
 
 
+def test_options_left_unchecked_fail_at_construction_naming_the_field() -> None:
+    """Fault injection (a notebook user's typos): ``min_height=-1`` or NaN was taken, and
+    3 s of white noise started 8 tracks (a talker's scene 3 instead of 1); ``min_height=2``
+    never localised; ``postfilter="no"`` turned the post-filter on and ``None`` off;
+    ``zone_support=-1`` and a reversed ``freq_range`` passed ``FrontendOptions`` (the band
+    failed later, in ``Pipeline``). Each now fails once, when the options are made."""
+    for name, value, words in (
+        ("min_height", -1.0, r"must lie in \[0, 1\)"),
+        ("min_height", float("nan"), r"must lie in \[0, 1\)"),
+        ("min_height", 2.0, r"must lie in \[0, 1\)"),
+        ("postfilter", "no", "must be True or False"),
+        ("postfilter", None, "must be True or False"),
+        ("zone_support", -1.0, "must be a finite number >= 0"),
+        ("freq_range", (3500.0, 300.0), "0 < low < high"),
+        ("freq_range", (300.0,), "0 < low < high"),
+    ):
+        with pytest.raises(ak.InvalidArgumentError, match=f"^{name}=.*: .*{words}"):
+            FrontendOptions(**{name: value})
+    # a geometry's name where the geometry goes: told where geometries come from, as
+    # ak.doa.locate tells (Pipeline and ak.sim.simulate said only "must be an ArrayGeometry")
+    with pytest.raises(
+        ak.InvalidArgumentError, match=r"^geometry='respeaker-6mic': .*load_geometry"
+    ):
+        Pipeline("respeaker-6mic", FS)  # type: ignore[arg-type]
+    src = ak.sim.Source(np.ones(100), 0.0)
+    with pytest.raises(
+        ak.InvalidArgumentError, match=r"^geometry='respeaker-6mic': .*load_geometry"
+    ):
+        ak.sim.simulate("respeaker-6mic", [src])  # type: ignore[arg-type]
+    kept = FrontendOptions(min_height=0.0, postfilter=np.bool_(False), freq_range=[200, 4000])
+    assert kept.postfilter is False and kept.freq_range == (200.0, 4000.0)
+    # the rate's bound on the band stays Pipeline's (it knows the rate)
+    with pytest.raises(ak.InvalidArgumentError, match=r"fs=8000: .* fs >= 9000 Hz"):
+        Pipeline(ak.load_geometry("respeaker-6mic"), 8000, FrontendOptions(freq_range=(300, 4500)))
+
+
 def test_options_store_numbers_and_refuse_none_naming_the_option() -> None:
     """``switch=None`` (or zone_ratio, peak_ratio, ...) raised a bare TypeError from
     float(); a number given as text passed validation as text and ``memory="0.12"`` failed
@@ -1423,6 +1459,29 @@ def test_a_clipped_or_dead_channel_keeps_the_meeting_tracked_and_separated(
     assert len(gains) == 2 and min(gains) >= 10.0, gains
     said = [e.channels for r in reports for e in r.events if e.kind == "clipping"]
     assert said == ([(1,)] if fault == "clipped" else []), said
+
+
+def test_every_channel_clipping_is_still_said(six: ak.ArrayGeometry) -> None:
+    """Fault injection: a hot input, every channel clipped (8 times full scale: 20 % of the
+    samples at the rails). Fewer than three channels would be left, so none is left out,
+    and the run said nothing at all; at 4 times (6 %) three channels were named, then a
+    "clipping" event with no channel, which `track` printed as "no channel clips now"
+    while all six did. Now the event names them, with ``kept`` (read as they are)."""
+    from arraykit.cli.track import _clipping_note
+
+    sc = ak.sim.simulate(six, [ak.sim.Source(ak.sim.speech_like(1.5, FS, seed=2), 70.0)],
+                         FS, rt60=0.2, snr_db=25, seed=1)  # fmt: skip
+    x = sc.signals / np.abs(sc.signals).max() * 0.5
+    for gain, first in ((16.0, (0, 1, 2, 3, 4, 5)), (8.0, (0, 4, 5))):
+        pipe = Pipeline(six, FS, FrontendOptions(activity="energy"))
+        reports = pipe.process(np.clip(x * gain, -1.0, 1.0)) + pipe.finish()
+        said = [e for r in reports for e in r.events if e.kind == "clipping"]
+        assert said and said[0].channels == first, said
+        assert all(e.channels for e in said)  # never "none clips" while they do
+        every = [e for e in said if len(e.channels) == 6]
+        assert every and every[0].as_dict()["kept"] is True
+        assert "read as they are" in _clipping_note(every[0])
+        assert {t.id for r in reports for t in r.tracks} == {1}  # the talker, still tracked
 
 
 def test_a_channel_that_dies_mid_run_is_no_longer_steered() -> None:

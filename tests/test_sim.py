@@ -180,3 +180,79 @@ def test_seeded_render_is_the_same_whatever_pyroomacoustics_thread_count() -> No
     finally:
         pra.constants.set("num_threads", before)
     assert np.array_equal(renders[0], renders[1])
+
+
+def test_an_arc_walks_its_span_the_way_it_says_at_its_speed() -> None:
+    """``Trajectory.arc(20, 290, speed=135)`` was two points 270 degrees apart, which the
+    path joins the short way: the source walked 90 degrees clockwise in the 2 s that 270
+    counter-clockwise take, a third of the speed asked, the wrong way (at 1 s the render
+    was heard at 335 degrees where 155 was meant). The arc now goes through every degree
+    between, counter-clockwise when `end_az` is the larger."""
+    walk = ak.sim.Trajectory.arc(20.0, 290.0, start=0.0, speed=135.0)
+    np.testing.assert_allclose(walk.at([0.0, 1.0, 2.0, 5.0])[:, 0], [20.0, 155.0, 290.0, 290.0])
+    back = ak.sim.Trajectory.arc(350.0, 370.0, start=1.0, speed=20.0)  # through 0
+    np.testing.assert_allclose(back.at([1.5, 2.0])[:, 0] % 360.0, [0.0, 10.0], atol=1e-9)
+    clockwise = ak.sim.Trajectory.arc(100.0, 10.0, start=0.0, speed=45.0)
+    np.testing.assert_allclose(clockwise.at([1.0, 2.0])[:, 0], [55.0, 10.0])
+    still = ak.sim.Trajectory.arc(40.0, 40.0, start=0.5, speed=10.0)
+    assert still.times.tolist() == [0.5] and still.at(3.0)[0] == 40.0
+    # closed loop: an anechoic render walked that way is heard where the path says
+    g = ak.load_geometry("respeaker-6mic")
+    sc = ak.sim.simulate_moving(
+        g, [ak.sim.MovingSource(speech_like(2.0, FS, seed=7), walk)], FS, rt60=0.0
+    )
+    seg = sc.signals[:, int(0.875 * FS) : int(1.125 * FS)]
+    est = ak.doa.locate(seg, FS, g).azimuth[0]
+    assert abs((est - 155.0 + 180.0) % 360.0 - 180.0) < 5.0, est
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda: ak.sim.Trajectory(np.array([0.0, 1.0, 0.5]), np.array([0.0, 90.0, 180.0])),
+         r"^times=.*must increase: 1 s is followed by 0\.5 s"),
+        (lambda: ak.sim.Trajectory(np.array([]), np.array([])), r"^times=.*one or more"),
+        (lambda: ak.sim.Trajectory(np.array([0.0, 1.0]), np.array([0.0, 90.0, 180.0])),
+         r"^azimuth=.*one per time, shape \(2,\)"),
+        (lambda: ak.sim.Trajectory(np.array([0.0, 1.0]), np.array([0.0, np.nan])),
+         r"^azimuth=.*NaN"),
+        (lambda: ak.sim.Trajectory(0.0, 70.0, distance=-1.0), r"^distance=-1\.0: .*> 0"),
+        (lambda: ak.sim.Trajectory(0.0, 70.0, distance=0.0), r"^distance=0\.0: .*> 0"),
+        (lambda: ak.sim.Trajectory(0.0, 70.0, elevation=120.0), r"^elevation=120\.0: .*-90, 90"),
+        (lambda: ak.sim.Trajectory.arc(0.0, 90.0, start=np.nan, speed=10.0), r"^start=nan"),
+        (lambda: ak.sim.Trajectory.arc(0.0, 90.0, start=0.0, speed=0.0), r"^speed=0\.0"),
+        (lambda: ak.sim.talk(2.0, FS, [(np.nan, 1.0)]), r"^intervals=.*NaN"),
+        (lambda: ak.sim.talk(2.0, FS, (0.5, 1.0)), r"^intervals=.*\(start, end\) pairs"),
+        (lambda: ak.sim.talk(2.0, FS, [(0.5, 1.0)], fade=-1.0), r"^fade=-1\.0"),
+        (lambda: ak.sim.talk(1.0, FS, [(0.0, 1.0)], speech=np.full(FS, np.nan)),
+         r"^speech=.*NaN"),
+    ],
+)  # fmt: skip
+def test_bad_paths_and_turns_fail_naming_the_field(make: object, match: str) -> None:
+    """Fault injection: times that went back rendered silently (numpy's interpolation
+    assumes them sorted), a negative distance put the source opposite the direction the
+    scene reported as its truth, an elevation of 120 was kept as the truth, a length
+    mismatch or an empty path raised numpy's own errors, a NaN start or azimuth
+    pyroomacoustics' "The source must be added inside the room.", and `talk`'s NaN turn
+    or fade "cannot convert float NaN to integer". Each fails when made, naming it."""
+    with pytest.raises(ak.InvalidArgumentError, match=match):
+        make()  # type: ignore[operator]
+
+
+def test_moving_sources_are_checked_as_static_ones_are() -> None:
+    """A bare azimuth as the trajectory raised AttributeError ('float' object has no
+    attribute 'at'); an empty signal rendered a scene of zeros; a path through a
+    microphone was rendered (simulate refuses a source within 1 cm of one)."""
+    g = ak.load_geometry("respeaker-6mic")
+    x = speech_like(0.2, FS, seed=1)
+    with pytest.raises(
+        ak.InvalidArgumentError, match=r"^sources\[0\]\.trajectory=70\.0: .*Trajectory"
+    ):
+        ak.sim.simulate_moving(g, [ak.sim.MovingSource(x, 70.0)], FS)  # type: ignore[arg-type]
+    still = ak.sim.Trajectory(0.0, 70.0)
+    with pytest.raises(ak.InvalidArgumentError, match=r"^sources\[0\]\.signal=.*is empty"):
+        ak.sim.simulate_moving(g, [ak.sim.MovingSource(np.zeros(0), still)], FS)
+    r = float(np.linalg.norm(g.positions[1] - g.centroid))  # mic 1 lies at azimuth 60
+    through = ak.sim.Trajectory(np.array([0.0, 0.2]), 60.0, distance=np.array([1.0, r]))
+    with pytest.raises(ak.InvalidArgumentError, match=r"within 1 cm of a microphone at 0\.2 s"):
+        ak.sim.simulate_moving(g, [ak.sim.MovingSource(x, through)], FS)

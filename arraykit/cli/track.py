@@ -380,10 +380,12 @@ def _clipping_note(e: Any) -> str:
     if not e.channels:
         return f"{e.t:.2f} s: no channel clips now; the search and the beamformers read them all"
     names = ", ".join(str(m) for m in e.channels)
-    return (
-        f"{e.t:.2f} s: channel(s) {names} clip (flat tops at full scale: lower the input "
-        "gain); left out of the search and the beamformers while they do"
+    what = (
+        "too few others to leave them out: read as they are"
+        if e.kept
+        else "left out of the search and the beamformers while they do"
     )
+    return f"{e.t:.2f} s: channel(s) {names} clip (flat tops at full scale: lower the input gain); {what}"
 
 
 def _channels_note(e: Any, was: tuple[int, ...], told: bool, heard: np.ndarray) -> str | None:

@@ -90,8 +90,9 @@ def count(
         why = _unclear(found)
         if why is not None:
             return Count(0, f"auto: 0 sources ({weak}{why})", srp)
-    if most == 1:
-        return Count(1, f"auto: {plan.method} finds one source")
+    one = f"auto: {plan.method} finds one source"
+    if most == 1 and plan.options.counting not in ("tf", "clean"):
+        return Count(1, one)
     if plan.options.counting == "mdl":
         assert stats.n_frames is not None
         K, reason = count_mdl(stats.covariance(), stats.n_frames, M)
@@ -113,6 +114,8 @@ def count(
         why = _unclear(found)
         if why is not None:
             return Count(0, f"{diffuse}{why}", srp)
+    if most == 1:  # two microphones, or tdoa-ls: a diffuse field was heard as one source
+        return Count(1, one, srp)
     if plan.options.counting == "tf":
         frames = stats.tf_frames()
         if frames is not None and tf_applies(plan):
@@ -121,7 +124,9 @@ def count(
                 reason = f"{reason}; {_zones_weak(found)}"
             return Count(K, reason, srp, seeds)
         K, reason = count_clean(plan, stats, steer, kmax, srp)
-        why = "a covariance alone" if frames is None else f"a {plan.grid_kind} grid"
+        # the grid first: on a sphere the frames are never kept (a search on time signals
+        # was told "not a covariance alone")
+        why = f"a {plan.grid_kind} grid" if not tf_applies(plan) else "a covariance alone"
         return Count(K, f"{reason}; counted as 'clean': 'tf' needs frames on a ring or arc, "
                      f"not {why}", srp)  # fmt: skip
     K, reason = count_clean(plan, stats, steer, kmax, srp)

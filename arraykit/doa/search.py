@@ -314,7 +314,8 @@ def locate_blocks(
     in ``blocks[b].count_reason``. ``talkers`` lists, per block, every direction heard
     within about `memory` seconds (each block's estimates weighted by their confidence,
     fading with time constant `memory`): two people talking in turns are both listed
-    though each block hears one.
+    though each block hears one. A block whose estimates carry a `no_source` warning (a
+    given count in noise) adds nothing to ``talkers``: they fade there.
     """
     from arraykit.stft import frame_times, stft_band, stft_transform
 
@@ -450,7 +451,12 @@ def _talkers(
 
     memory = TalkerMemory(plan, memory_blocks)
     out, H = [], []
+    nothing = (np.zeros((0, 2)), np.zeros(0))
     for r in results:  # a loop over blocks
-        out.append(memory.update(r.directions, r.confidence))
+        # a block the search says holds no directional source (a given count still
+        # answers there, with a warning) adds nothing: the talkers only fade, as
+        # arraykit.live's do (noise's directions were listed as talkers)
+        heard = nothing if r.no_source is not None else (r.directions, r.confidence)
+        out.append(memory.update(*heard))
         H.append(memory.evidence)
     return out, np.array(H)

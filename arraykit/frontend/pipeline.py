@@ -184,8 +184,8 @@ class FrontendOptions:
         same (README, "Real speech"). A second talker exactly opposite the first is still
         found when it leads the map, and by the onset zones
     resolution : direction grid step, degrees
-    min_height : least height of a peak above its map's median (the map is a mean
-        GCC-PHAT, at most 1)
+    min_height : least height of a peak above its map's median, in [0, 1) (the map is a
+        mean GCC-PHAT, at most 1)
     activity : ``"auto"`` (``"both"`` when the WebRTC VAD is installed and takes the
         rate, else ``"energy"``), ``"webrtc"``, ``"energy"``, ``"both"`` or ``"none"``
     activity_threshold : blocks below it are not localised
@@ -377,6 +377,8 @@ class FrontendOptions:
     def __post_init__(self) -> None:
         """Validate every option once; store the checked numbers (``"0.12"`` as 0.12)."""
         set_ = object.__setattr__
+        # the band itself here (the rate's bound when the Pipeline knows the rate)
+        set_(self, "freq_range", v.band("freq_range", self.freq_range, math.inf))
         if self.nfft is not None:
             v.integer("nfft", self.nfft, 16)
             if self.nfft % 2:
@@ -417,6 +419,10 @@ class FrontendOptions:
             ("zone_ratio", "(0", "1]"),
         ):
             set_(self, name, v.fraction(name, getattr(self, name), low, high))
+        # a height above the median of a map of mean GCC-PHAT (at most 1): -1 or NaN
+        # was taken (noise's peaks counted, or none ever did) where nothing refused it
+        set_(self, "min_height", v.fraction("min_height", self.min_height, "[0", "1)"))
+        set_(self, "zone_support", v.nonnegative("zone_support", self.zone_support))
         set_(self, "zone_min", v.nonnegative("zone_min", self.zone_min))
         set_(
             self, "zone_onset_support", v.nonnegative("zone_onset_support", self.zone_onset_support)
@@ -426,6 +432,9 @@ class FrontendOptions:
         set_(self, "postfilter_leak", v.nonnegative("postfilter_leak", self.postfilter_leak))
         v.choice("activity", self.activity, ACTIVITIES)
         v.choice("motion", self.motion, MOTIONS)
+        if not isinstance(self.postfilter, bool | np.bool_):  # "no" or None read as on / off
+            raise v.fail("postfilter", self.postfilter, "must be True or False")
+        set_(self, "postfilter", bool(self.postfilter))
         if self.zones is not None and not isinstance(self.zones, bool):
             raise v.fail("zones", self.zones, "must be True, False or None (on)")
         if self.separation is not None:
@@ -525,7 +534,9 @@ class Pipeline:
         self, geometry: ArrayGeometry, fs: float, options: FrontendOptions | None = None
     ) -> None:
         if not isinstance(geometry, ArrayGeometry):
-            raise v.fail("geometry", geometry, "must be an ArrayGeometry")
+            raise v.fail(
+                "geometry", geometry, "must be an ArrayGeometry (see arraykit.load_geometry)"
+            )
         self.geometry = geometry
         self.fs = v.positive("fs", fs)
         self.options = opts = options if options is not None else FrontendOptions()
@@ -639,7 +650,7 @@ class Pipeline:
         self._consumed = 0
         self._events: list[Event] = []
         self._clip_seen = np.full(geometry.n_mics, -np.inf)  # when each channel last clipped
-        self._clipping_said: tuple[int, ...] = ()
+        self._clipping_said: tuple[tuple[int, ...], bool] = ((), True)
         self.compute_seconds = 0.0
         self._finished = False
 
@@ -716,17 +727,16 @@ class Pipeline:
             )
         return clipped
 
-    def _clipping(self, x: np.ndarray, t: float) -> tuple[int, ...]:
+    def _clipping(self, x: np.ndarray, t: float) -> tuple[tuple[int, ...], bool]:
         """The channels clipped (:func:`arraykit.doa.statistics.clipped_channels`: flat tops
-        at their peak) within the last :data:`CLIP_HOLD` seconds, left out of the search and
-        the beamformers while at least :data:`~arraykit.doa.statistics.CLIP_KEEP` others
-        remain."""
+        at their peak) within the last :data:`CLIP_HOLD` seconds, and whether they are left
+        out of the search and the beamformers: while at least
+        :data:`~arraykit.doa.statistics.CLIP_KEEP` others remain (else only named, as
+        ``doa`` names them)."""
         for m in clipped_channels(x):
             self._clip_seen[m] = t
-        held = np.flatnonzero(t - self._clip_seen <= CLIP_HOLD)
-        if self.geometry.n_mics - held.size < CLIP_KEEP:
-            return ()
-        return tuple(int(m) for m in held)
+        held = tuple(int(m) for m in np.flatnonzero(t - self._clip_seen <= CLIP_HOLD))
+        return held, self.geometry.n_mics - len(held) >= CLIP_KEEP
 
     def _block(self, x: np.ndarray) -> BlockReport:
         opts = self.options
@@ -737,16 +747,20 @@ class Pipeline:
         self._consumed += x.shape[1]
         t = self._consumed / self.fs
         known = [(tr.azimuth, tr.elevation) for tr in self.tracker.tracks if tr.confirmed]
-        clipping = self._clipping(x, t)
+        clipped, out = self._clipping(x, t)
+        clipping = clipped if out else ()  # the channels left out
         det = self.localiser.update(
             X[:, self.band, :], act >= opts.activity_threshold, known, clipping
         )
         tracks, events = self.tracker.step(t, det.azimuth, det.elevation)
         events = self._events + events
         self._events = []
-        if clipping != self._clipping_said:  # a channel started (or stopped) clipping
-            self._clipping_said = clipping
-            events.append(Event("clipping", t, channels=clipping))
+        if (clipped, out) != self._clipping_said:  # a channel started (or stopped) clipping
+            self._clipping_said = (clipped, out)
+            # too many clip to leave them out: still said (every channel of a hot input
+            # clipped and the run said nothing)
+            kept = True if clipped and not out else None
+            events.append(Event("clipping", t, channels=clipped, kept=kept))
         dirs = {tr.id: (tr.azimuth, tr.elevation) for tr in tracks}
         before = self.separator.live
         outs = self.separator.process(X, frame0, dirs, clipping)

@@ -74,13 +74,15 @@ class Event:
     ``"dead_channels"`` (`channels`: the microphones the beamformers leave out from now
     on, all zero or 30 dB under the others; empty when every one is live again),
     ``"clipping"`` (`channels`: those clipping, left out of the search and the beamformers
-    while they do and a second after; empty when none does)."""
+    while they do and a second after; empty when none does; `kept` True when too few
+    others remain to leave them out, and they are read as they are)."""
 
     kind: str
     t: float
     id: int | None = None
     frames: int | None = None
     channels: tuple[int, ...] | None = None
+    kept: bool | None = None
 
     def as_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"type": self.kind, "t": round(self.t, 6)}
@@ -90,6 +92,8 @@ class Event:
             d["frames"] = self.frames
         if self.channels is not None:
             d["channels"] = list(self.channels)
+        if self.kept is not None:
+            d["kept"] = self.kept
         return d
 
 
