@@ -119,6 +119,8 @@ def bss_eval(pipe: Pipeline, reps: list, images: np.ndarray, owners: dict[int, i
     out = scoring.replay(pipe, reps, mix, ref_mic=0)
     est = np.stack([out[owners[k]] for k in range(len(owners))])
     both = np.flatnonzero(np.all(est != 0, axis=0))
+    if both.size == 0:  # the two tracks never existed at once
+        return np.full((len(owners), 4), np.nan)
     sl = slice(both[0], both[-1] + 1)
     # with BSS Eval's usual permutation search (compute_permutation=False fails under
     # NumPy 2 in fast_bss_eval 0.1.4); the last column says whether it paired each track
@@ -367,10 +369,13 @@ def main() -> None:
                            f"{np.nanmedian(sep[:, 2]):+.1f}", f"{np.nanmin(sep[:, 2]):+.1f}",
                            f"{np.nanmedian(sep[:, 3]):.1f}",
                            f"{np.nanmedian(sep[:, 4]):+.1f}", f"{np.nanmedian(sep[:, 5]):.1f}"])  # fmt: skip
-            b = np.asarray(r["bss"])  # (meetings, runs, K, 3)
+            b = np.asarray(r["bss"])  # (meetings, runs, K, 4)
+            if b.ndim != 4:  # no meeting had both talkers tracked
+                rows_b.append([name, "0", "—", "—", "—"])
+                continue
             rows_b.append([name, str(b.shape[0] * b.shape[2])] + [
-                f"{np.median(b[:, i, :, 0]):.1f} / {np.median(b[:, i, :, 1]):.1f} / "
-                f"{np.median(b[:, i, :, 2]):.1f} ({int(np.sum(b[:, i, :, 3] == 0))})"
+                f"{np.nanmedian(b[:, i, :, 0]):.1f} / {np.nanmedian(b[:, i, :, 1]):.1f} / "
+                f"{np.nanmedian(b[:, i, :, 2]):.1f} ({int(np.sum(b[:, i, :, 3] == 0))})"
                 for i in range(b.shape[1])])  # fmt: skip
         print("\n### Tracking (meetings)\n")
         print(table(["array", "scenes", "az err median °", "p90 °", "swaps",

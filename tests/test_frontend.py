@@ -1507,6 +1507,24 @@ def test_a_channel_that_dies_mid_run_is_no_longer_steered() -> None:
     assert abs(level[True] - level[False]) <= 3.0, level
 
 
+@pytest.mark.parametrize("gap", [256, FS])
+def test_lost_frames_do_not_set_the_noise_floor(six: ak.ArrayGeometry, gap: int) -> None:
+    """Fault injection (review of the 10 ms floor): lost frames come in as zeros, and the
+    energy detector's floor took them for the noise. A 16 ms gap (inside one block) set it
+    25 dB under a steady noise, which then read as speech in 77 of the next 144 blocks; a
+    second of lost frames (whole blocks, already so before the 10 ms floor) set it at
+    -200 dB, and the noise read as speech from then on (144 of 145). Digital silence now
+    leaves the floor where it was: none."""
+    rng = np.random.default_rng(0)
+    pipe = Pipeline(six, FS, FrontendOptions(activity="energy"))
+    before = pipe.process(0.01 * rng.standard_normal((6, 2 * FS)))
+    list(pipe.lost_blocks(gap))
+    after = pipe.process(0.01 * rng.standard_normal((6, 8 * FS))) + pipe.finish()
+    threshold = pipe.options.activity_threshold
+    assert not any(r.activity >= threshold for r in before)
+    assert sum(r.activity >= threshold for r in after) == 0
+
+
 def test_a_talker_speaking_from_the_first_sample_is_confirmed_at_once(
     six: ak.ArrayGeometry,
 ) -> None:

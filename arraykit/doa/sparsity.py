@@ -181,7 +181,9 @@ before (rooms 100-111, also read to choose it: 92 / 92 / 58 % on the circle, 92 
 
 CLEAR = 6.5
 """The zones show a talker when the share of them within :data:`ATOM` beamwidths of
-the histogram's top exceeds the share of the grid there by at least this many binomial
+the histogram's top (off a line, of any counted atom: three talkers around a small ring
+split them three ways; on noise alone this reads a little higher than around the top
+alone, at most 4.9 over 96 noise-only scenes per array) exceeds the share of the grid there by at least this many binomial
 standard deviations (:attr:`Atoms.clear`); then a map whose peak hardly stands out
 (:func:`arraykit.doa.confidence.weak_reason`) does not veto counting."""
 
@@ -217,8 +219,8 @@ class Atoms(NamedTuple):
     left when it stopped (under :data:`RATIO` unless ``kmax`` stopped it), the zones it
     read, and how clearly they gather anywhere: ``(n_top - n p) / sqrt(n p (1 - p))``
     with ``n`` zones, ``n_top`` of them within :data:`ATOM` beamwidths of the
-    histogram's top and ``p`` the share of the grid's points there (a binomial z-score
-    against zones spread evenly; see :data:`CLEAR`)."""
+    histogram's top (off a line: of any counted atom) and ``p`` the share of the grid's
+    points there (a binomial z-score against zones spread evenly; see :data:`CLEAR`)."""
 
     grid_index: np.ndarray
     heights: np.ndarray
@@ -345,7 +347,9 @@ def pursue(
     line = per_cosine and plan.geometry.axis is not None
     weighted = counts * _stretch(plan) if line else counts  # d(cos) = sin d(angle)
     widen = _elevation(zones, plan, dist, width)
-    atoms, heights, left = _atoms(weighted, plan, width, kmax, force, widen, background=not line)
+    atoms, heights, left = _atoms(
+        weighted, plan, width, kmax, force, widen, background=plan.geometry.axis is None
+    )
     # how clearly the zones gather is read around the top of the histogram per degree
     # (CLEAR was set there): the first atom, unless a line's atoms were per cosine
     top = int(atoms[0]) if len(atoms) and not line else int(np.argmax(smooth @ counts))

@@ -160,20 +160,30 @@ class EnergyActivity:
         self.floor_db: float | None = None
 
     def __call__(self, block: np.ndarray) -> float:
-        x = np.asarray(block, dtype=float)
-        x = x - x.mean(axis=-1, keepdims=True)  # each channel's offset: no sound, no speech
-        x2 = x.reshape(-1, x.shape[-1])
+        raw = np.asarray(block, dtype=float)
+        N = raw.shape[-1]
+        if N == 0:
+            return 0.0
+        x = raw - raw.mean(axis=-1, keepdims=True)  # each channel's offset: no sound, no speech
+        x2 = x.reshape(-1, N)
         p = np.einsum("mn,mn->n", x2, x2) / x2.shape[0]  # power per sample
         level = 10 * np.log10(float(p.mean()) + 1e-20)
-        n = min(max(int(self.fs * 0.01), 1), p.size)  # 10 ms (or the whole block)
-        low = 10 * np.log10(
-            float(p[: p.size // n * n].reshape(-1, n).sum(axis=1).min()) / n + 1e-20
-        )
-        dt = x.shape[-1] / self.fs
-        if self.floor_db is None or low < self.floor_db:
-            self.floor_db = low
-        else:  # creep up slowly: a stationary noise raises the floor within seconds
-            self.floor_db = min(low, self.floor_db + self.rise_db_per_s * dt)
+        n = min(max(int(self.fs * 0.01), 1), N)  # 10 ms (or the whole block)
+        m = N // n * n
+        frames = p[:m].reshape(-1, n).sum(axis=1) / n
+        # digital silence (lost frames filled with zeros, a stream's leading zeros) is no
+        # noise floor: a 16 ms gap had set it 25 dB under the noise, and a second of lost
+        # frames at -200 dB, which then read the noise as speech for 4 s and for good
+        heard = np.any(raw.reshape(-1, N)[:, :m].reshape(-1, m // n, n) != 0, axis=(0, 2))
+        if heard.any():
+            low = 10 * np.log10(float(frames[heard].min()) + 1e-20)
+            dt = N / self.fs
+            if self.floor_db is None or low < self.floor_db:
+                self.floor_db = low
+            else:  # creep up slowly: a stationary noise raises the floor within seconds
+                self.floor_db = min(low, self.floor_db + self.rise_db_per_s * dt)
+        if self.floor_db is None:
+            return 0.0
         snr = level - self.floor_db
         return min(max((snr - self.snr_lo) / (self.snr_hi - self.snr_lo), 0.0), 1.0)
 

@@ -51,7 +51,10 @@ def replay(
     instead, as :func:`arraykit.beamform.beamform`'s ``ref`` does: times that
     microphone's plane-wave steering toward the track's direction in the block, so the
     track's talker comes out as that microphone hears its direct path (sample by sample
-    comparable with the microphone's signal; the power per bin is unchanged).
+    comparable with the microphone's signal; the power per bin is unchanged). Where the
+    weights steer a spherical wave (``separation="near"``, the UMA-16's and office-ula32's
+    default) the move is still the plane wave's: a talker 0.5 m from the UMA-16 is left
+    about 12 us off (0.6 samples at 48 kHz), which bounds its SI-SDR near 20 dB.
     """
     M, N = signals.shape
     nfft, hop, bn = pipe.nfft, pipe.hop, pipe.block_n
