@@ -32,6 +32,7 @@ captured (64 ms at 16 and 48 kHz with the defaults; :attr:`Pipeline.latency`).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Iterator
@@ -496,6 +497,8 @@ class BlockReport:
         the same weights applied to each source's image give the output's parts)
     gains : ``{id: (F, T_b)}`` the post-filter's gain per bin and frame (empty without
         it): the output is ``gain * w^H x``
+    ranges : ``{id: metres}`` with ``separation="near"``: the range each track's weights
+        steered toward in this block (empty with a plane wave)
     """
 
     t: float
@@ -506,6 +509,7 @@ class BlockReport:
     detections: Detections = field(repr=False)
     weights: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
     gains: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
+    ranges: dict[int, float] = field(default_factory=dict, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON line: ``{"t", "activity", "tracks": [...], "events": [...]}``."""
@@ -720,11 +724,7 @@ class Pipeline:
             audio = {
                 k: (s, a[: max(0, n_total - s)]) for k, (s, a) in r.audio.items() if s < n_total
             }
-            clipped.append(
-                BlockReport(
-                    r.t, r.activity, r.tracks, r.events, audio, r.detections, r.weights, r.gains
-                )
-            )
+            clipped.append(dataclasses.replace(r, audio=audio))
         return clipped
 
     def _clipping(self, x: np.ndarray, t: float) -> tuple[tuple[int, ...], bool]:
@@ -781,5 +781,13 @@ class Pipeline:
         ]
         sep = self.separator
         return BlockReport(
-            t, act, reports, events, audio, det, dict(sep.last_weights), dict(sep.last_gains)
+            t,
+            act,
+            reports,
+            events,
+            audio,
+            det,
+            dict(sep.last_weights),
+            dict(sep.last_gains),
+            dict(sep.last_ranges),
         )

@@ -51,10 +51,10 @@ def replay(
     instead, as :func:`arraykit.beamform.beamform`'s ``ref`` does: times that
     microphone's plane-wave steering toward the track's direction in the block, so the
     track's talker comes out as that microphone hears its direct path (sample by sample
-    comparable with the microphone's signal; the power per bin is unchanged). Where the
-    weights steer a spherical wave (``separation="near"``, the UMA-16's and office-ula32's
-    default) the move is still the plane wave's: a talker 0.5 m from the UMA-16 is left
-    about 12 us off (0.6 samples at 48 kHz), which bounds its SI-SDR near 20 dB.
+    comparable with the microphone's signal). Where the weights steer a spherical wave
+    (``separation="near"``, the UMA-16's and office-ula32's default) the move is that
+    wave's, at the range of :attr:`BlockReport.ranges` (the plane wave's left a talker
+    0.5 m from the UMA-16 about 12 us off, 0.6 samples at 48 kHz).
     """
     M, N = signals.shape
     nfft, hop, bn = pipe.nfft, pipe.hop, pipe.block_n
@@ -75,8 +75,9 @@ def replay(
             Y = np.einsum("fm,mft->ft", w.conj(), X)
             if tid in r.gains:  # the post-filter's
                 Y = Y * r.gains[tid]
-            if ref_mic is not None:
-                Y = Y * pipe.separator.steering(*heading[tid])[:, ref_mic, None]
+            if ref_mic is not None:  # the wave the weights steered: plane, or "near"'s
+                a = pipe.separator.steering(*heading[tid], r.ranges.get(tid, np.inf))
+                Y = Y * a[:, ref_mic, None]
             y = synth[tid].push(Y)
             s0 = max(start, 0)
             y = y[s0 - start :]
