@@ -32,11 +32,10 @@ captured (64 ms at 16 and 48 kHz with the defaults; :attr:`Pipeline.latency`).
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, get_args
 
 import numpy as np
@@ -724,7 +723,7 @@ class Pipeline:
             audio = {
                 k: (s, a[: max(0, n_total - s)]) for k, (s, a) in r.audio.items() if s < n_total
             }
-            clipped.append(dataclasses.replace(r, audio=audio))
+            clipped.append(replace(r, audio=audio))
         return clipped
 
     def _clipping(self, x: np.ndarray, t: float) -> tuple[tuple[int, ...], bool]:
