@@ -75,6 +75,7 @@ from arraykit.doa import grids as _grids
 from arraykit.doa._cross import unit_phase
 from arraykit.doa.plan import Plan
 from arraykit.geometry import unit_vectors
+from arraykit.steering import plane_wave
 
 __all__ = [
     "ATOM",
@@ -387,12 +388,10 @@ def _elevation(
                 A = _elevated.get(key)
                 if A is None:
                     dirs = np.column_stack([np.full(els.size, grid[q, 0]), els])
-                    tau = -(unit_vectors(dirs) @ positions.T) / plan.c  # (E, M) delays
+                    a = plane_wave(positions, plan.freqs, unit_vectors(dirs), c=plan.c)
                     # conj(a) per band bin (F, M, E) in single precision (an argmax over 5
                     # degree steps), gathered per zone: (n, 1, M) @ (n, M, E) = a^H u
-                    phase = (2.0 * np.pi * plan.freqs[:, None, None] * tau.T).astype(np.float32)
-                    A = np.empty(phase.shape, dtype=np.complex64)
-                    A.real, A.imag = np.cos(phase), np.sin(phase)
+                    A = np.conj(a).transpose(0, 2, 1).astype(np.complex64)
                     A.setflags(write=False)
                     _elevated.put(key, A)
                 u = vectors[near].astype(np.complex64)[:, None, :]
@@ -463,11 +462,13 @@ def _atoms(
 def _percentile(a: np.ndarray, q: float) -> float:
     """``np.percentile(a, q)`` (linear) of a 1-d array from two order statistics: a
     sixth of its cost on a ring's 360 points."""
+    if a.size == 1:
+        return float(a[0])
     pos = (a.size - 1) * q / 100.0
-    k = min(int(pos), a.size - 2) if a.size > 1 else 0
-    part = np.partition(a, [k, k + 1]) if a.size > 1 else a
+    k = min(int(pos), a.size - 2)
+    part = np.partition(a, [k, k + 1])
     lo = float(part[k])
-    return lo + (pos - k) * (float(part[k + 1]) - lo) if a.size > 1 else lo
+    return lo + (pos - k) * (float(part[k + 1]) - lo)
 
 
 def _stretch(plan: Plan) -> np.ndarray:
