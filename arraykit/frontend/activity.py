@@ -160,13 +160,12 @@ class EnergyActivity:
         self.floor_db: float | None = None
 
     def __call__(self, block: np.ndarray) -> float:
-        raw = np.asarray(block, dtype=float)
-        N = raw.shape[-1]
+        N = np.shape(block)[-1]
         if N == 0:
             return 0.0
-        x = raw - raw.mean(axis=-1, keepdims=True)  # each channel's offset: no sound, no speech
-        x2 = x.reshape(-1, N)
-        p = np.einsum("mn,mn->n", x2, x2) / x2.shape[0]  # power per sample
+        raw = np.asarray(block, dtype=float).reshape(-1, N)  # (channels, N)
+        x = raw - raw.mean(axis=1, keepdims=True)  # each channel's offset: no sound, no speech
+        p = np.einsum("mn,mn->n", x, x) / x.shape[0]  # power per sample
         level = 10 * np.log10(float(p.mean()) + 1e-20)
         n = min(max(int(self.fs * 0.01), 1), N)  # 10 ms (or the whole block)
         m = N // n * n
@@ -174,7 +173,7 @@ class EnergyActivity:
         # digital silence (lost frames filled with zeros, a stream's leading zeros) is no
         # noise floor: a 16 ms gap had set it 25 dB under the noise, and a second of lost
         # frames at -200 dB, which then read the noise as speech for 4 s and for good
-        heard = np.any(raw.reshape(-1, N)[:, :m].reshape(-1, m // n, n) != 0, axis=(0, 2))
+        heard = np.any(raw[:, :m].reshape(raw.shape[0], -1, n) != 0, axis=(0, 2))
         if heard.any():
             low = 10 * np.log10(float(frames[heard].min()) + 1e-20)
             dt = N / self.fs
