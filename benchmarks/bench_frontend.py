@@ -57,6 +57,13 @@ def _owner(reports: list, truth, tid: int) -> int:
     return int(np.bincount(votes).argmax()) if votes else -1
 
 
+def _followed(reports: list, truth, false_tracks) -> dict[int, int]:
+    """``{track ID: source}``: each track that is not a false one, and the talker it
+    followed most of its life (:func:`_owner`)."""
+    ids = sorted({t.id for r in reports for t in r.tracks} - set(false_tracks))
+    return {tid: k for tid in ids if (k := _owner(reports, truth, tid)) >= 0}
+
+
 def meetings(
     name: str, seeds: int, cache: dict, args_activity: str = "auto", zones: bool | None = None
 ) -> dict:
@@ -82,10 +89,8 @@ def meetings(
         out["delay"].append(sc.confirm_delays)
         out["false"] += len(sc.false_tracks)
         out["ospa"].append(sc.ospa)
-        for tid in sorted({t.id for r in reps for t in r.tracks}):
-            k = _owner(reps, m.truth, tid)
-            if tid in sc.false_tracks or k < 0:
-                continue
+        followed = _followed(reps, m.truth, sc.false_tracks)
+        for tid, k in followed.items():
             s_in, s_out, sdr = scoring.sir_gain(pipe, reps, m.scene.images, tid, k)
             row = [s_out - s_in, sdr]
             for key in ("plain", "das"):  # the same tracks (tracking does not depend on it)
@@ -93,11 +98,7 @@ def meetings(
                 d = scoring.sir_gain(*runs[key], m.scene.images, tid, k) if tid in ids else None
                 row += [(d[1] - d[0]) if d else np.nan, d[2] if d else np.nan]
             out["sep"].append(row)
-        owners = {
-            k: tid
-            for tid in sorted({t.id for r in reps for t in r.tracks} - set(sc.false_tracks))
-            if (k := _owner(reps, m.truth, tid)) >= 0
-        }
+        owners = {k: tid for tid, k in followed.items()}
         if sorted(owners) == [0, 1]:  # both talkers tracked (the same tracks in each run)
             out["bss"].append([bss_eval(*runs[key], m.scene.images, owners) for key in runs])
         print(
@@ -111,8 +112,9 @@ def meetings(
 def bss_eval(pipe: Pipeline, reps: list, images: np.ndarray, owners: dict[int, int]) -> np.ndarray:
     """BSS-eval (fast_bss_eval, a 512-tap distortion filter as BSS Eval's) of the talkers'
     tracks ``owners`` (source -> track ID) against the talkers' images at microphone 0:
-    ``(K, 4)`` SDR, SIR, SAR in dB and whether the track went to its own talker, over the samples where every one of them exists, each
-    output moved to microphone 0 (``replay``'s ``ref_mic``)."""
+    ``(K, 4)`` SDR, SIR, SAR in dB and whether the track went to its own talker, over
+    the samples where every one of them exists, each output moved to microphone 0
+    (``replay``'s ``ref_mic``)."""
     import fast_bss_eval
 
     mix = images.sum(axis=0)
@@ -158,10 +160,7 @@ def real_speech(name: str, seeds: int, detectors: tuple[str, ...] = SPEECH_DETEC
             delays.append(sc.confirm_delays)
             false += len(sc.false_tracks)
             swaps += sc.swaps
-            for tid in sorted({t.id for r in reps for t in r.tracks}):
-                k = _owner(reps, m.truth, tid)
-                if tid in sc.false_tracks or k < 0:
-                    continue
+            for tid, k in _followed(reps, m.truth, sc.false_tracks).items():
                 s_in, s_out, _ = scoring.sir_gain(pipe, reps, m.scene.images, tid, k)
                 gains.append(s_out - s_in)
         d = np.asarray(delays)
