@@ -99,28 +99,38 @@ def finite_array(
         raise fail(name, value, "must be numeric") from None
     if ndim is not None and arr.ndim != ndim:
         raise fail(name, value, f"must have {ndim} dimension(s), got shape {arr.shape}")
-    if not check_finite:
-        return arr
+    if check_finite:
+        _check_finite(name, value, arr)
+    return arr
+
+
+def _check_finite(name: str, value: Any, arr: np.ndarray, *, signals: bool = False) -> None:
+    """Refuse NaN or inf in `arr`, saying how many and where the first is: its index, or
+    with `signals` (an ``(M, N)`` array of time signals) its channel and sample."""
     # a finite sum proves every element finite (NaN or inf would propagate); a sum
     # that overflowed gets the element-wise check
     with np.errstate(over="ignore", invalid="ignore"):
         total = arr.sum()
-    if not np.isfinite(total):
-        bad = ~np.isfinite(arr)
-        if np.any(bad):
-            raise fail(name, value, f"contains NaN or infinite values{_where(arr, bad)}")
-    return arr
-
-
-def _where(arr: np.ndarray, bad: np.ndarray) -> str:
-    """Where the non-finite values of `arr` are: how many, and the first one's index
-    (a (M, N) signal's is its channel and sample)."""
-    if arr.ndim == 0:
-        return ""
-    first = tuple(int(i) for i in np.unravel_index(int(np.argmax(bad)), arr.shape))
-    at = first[0] if arr.ndim == 1 else list(first)
+    if np.isfinite(total):
+        return
+    bad = ~np.isfinite(arr)
+    if not np.any(bad):
+        return
     count = int(np.count_nonzero(bad))
-    return f" ({count} of {arr.size}; the first, {arr[first]}, at index {at})"
+    if arr.ndim == 0:
+        where = ""
+    else:
+        first = tuple(int(i) for i in np.unravel_index(int(np.argmax(bad)), arr.shape))
+        if signals:
+            m, n = first
+            where = (
+                f" ({count} of {arr.size} samples; the first, {arr[first]}, at channel {m}, "
+                f"sample {n})"
+            )
+        else:
+            at = first[0] if arr.ndim == 1 else list(first)
+            where = f" ({count} of {arr.size}; the first, {arr[first]}, at index {at})"
+    raise fail(name, value, f"contains NaN or infinite values{where}")
 
 
 def integer(
@@ -190,16 +200,7 @@ def signals(
     """
     arr = finite_array(name, value, ndim=2, check_finite=False)
     if check_finite:
-        with np.errstate(over="ignore", invalid="ignore"):
-            total = arr.sum()
-        bad = ~np.isfinite(arr) if not np.isfinite(total) else None
-        if bad is not None and np.any(bad):
-            m, n = (int(i) for i in np.unravel_index(int(np.argmax(bad)), arr.shape))
-            count = int(np.count_nonzero(bad))
-            where = (
-                f"{count} of {arr.size} samples; the first, {arr[m, n]}, at channel {m}, sample {n}"
-            )
-            raise fail(name, value, f"contains NaN or infinite values ({where})")
+        _check_finite(name, value, arr, signals=True)
     if n_mics is not None and arr.shape[0] != n_mics:
         why = f"must have one row per microphone: {n_mics} rows, got {arr.shape[0]}"
         if arr.shape[1] == n_mics:  # frames as rows, as soundfile reads a file
