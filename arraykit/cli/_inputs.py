@@ -150,18 +150,11 @@ def odas_map_of(geometry: Any) -> tuple[int, ...] | None:
     """The channel map (0-based) of an ODAS ``.cfg`` given as ``--geometry``, or None (another
     geometry, or a .cfg without ``mapping.map``: its positions alone count). A map that is
     there but wrong (a 0 that mutes a microphone, a length that is not the mics') raises."""
-    from arraykit.errors import GeometryFileError
-    from arraykit.geometry import odas_channel_map
-    from arraykit.geometry.files import NO_ODAS_MAP
+    from arraykit.geometry.files import odas_map_in
 
     if not isinstance(geometry, str | Path) or Path(geometry).suffix.lower() != ".cfg":
         return None
-    try:
-        return odas_channel_map(geometry)
-    except GeometryFileError as exc:
-        if NO_ODAS_MAP in str(exc):
-            return None
-        raise
+    return odas_map_in(geometry)
 
 
 def refuse_unread_odas_map(geometry: Any, g: Any, n: int | None, flag: str, what: str) -> None:

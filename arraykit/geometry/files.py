@@ -398,11 +398,6 @@ def _read_odas_cfg(path: Path) -> ArrayGeometry:
         raise GeometryFileError(f"geometry file {str(path)!r}: field {exc}") from None
 
 
-NO_ODAS_MAP = "no channel map"
-"""What :func:`odas_channel_map` says of a file without ``mapping.map`` (its positions
-alone are a geometry; a map that is there but wrong is an error in the file)."""
-
-
 def odas_channel_map(path: str | Path) -> tuple[int, ...]:
     """The channel map of an ODAS ``.cfg`` file: captured channel (0-based) of each mic.
 
@@ -411,6 +406,15 @@ def odas_channel_map(path: str | Path) -> tuple[int, ...]:
     (what :func:`load_geometry` reads from the same file). Usable as
     ``--channel-map`` or ``channel_map=``.
     """
+    cmap = odas_map_in(path)
+    if cmap is None:
+        raise _bad(Path(path), "no channel map: ODAS gives it as mapping: { map: (1, 2, ...); }")
+    return cmap
+
+
+def odas_map_in(path: str | Path) -> tuple[int, ...] | None:
+    """:func:`odas_channel_map`, or None for a file without ``mapping.map`` (its positions
+    alone are a geometry); a map that is there but wrong is an error in the file."""
     p = Path(path)
     if not p.is_file():
         raise v.fail("path", str(path), "no such file")
@@ -418,7 +422,7 @@ def odas_channel_map(path: str | Path) -> tuple[int, ...]:
     mapping = doc.get("mapping")
     cmap = mapping.get("map") if isinstance(mapping, dict) else None
     if not isinstance(cmap, list) or not cmap:
-        raise _bad(p, f"{NO_ODAS_MAP}: ODAS gives it as mapping: {{ map: (1, 2, ...); }}")
+        return None
     if not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in cmap):
         raise _bad(p, f"field 'mapping.map' must be channel numbers from 1, got {cmap!r}")
     if 0 in cmap:  # ODAS feeds that microphone zeros: a muted (broken) one
