@@ -59,8 +59,10 @@ def angle_between(az1: Any, el1: Any, az2: Any, el2: Any) -> np.ndarray:
 
 def _angle(az1: float, el1: float, az2: float, el2: float) -> float:
     """:func:`angle_between` of two single directions (scalar math: no array overhead)."""
-    a1, e1, a2, e2 = (math.radians(float(x)) for x in (az1, el1, az2, el2))
-    c = math.sin(e1) * math.sin(e2) + math.cos(e1) * math.cos(e2) * math.cos(a1 - a2)
+    e1, e2 = math.radians(el1), math.radians(el2)
+    c = math.sin(e1) * math.sin(e2) + math.cos(e1) * math.cos(e2) * math.cos(
+        math.radians(az1) - math.radians(az2)
+    )
     return math.degrees(math.acos(min(1.0, max(-1.0, c))))
 
 
@@ -215,7 +217,7 @@ class Track:
 
     @property
     def elevation(self) -> float:
-        return float(np.clip(self.state.x[2], -90.0, 90.0))
+        return min(90.0, max(-90.0, float(self.state.x[2])))
 
     @property
     def confirmed(self) -> bool:
