@@ -370,8 +370,15 @@ class StreamingISTFT:
         tail = self.tail if self.tail is not None else np.zeros((*lead, m - hop))
         buf = np.zeros((*lead, T * hop + m - hop))
         buf[..., : m - hop] = tail
-        for t in range(T):  # overlap-add (T is a block's few frames)
-            buf[..., t * hop : t * hop + m] += seg[..., t, :]
+        if m % hop == 0:  # overlap-add by hop-long pieces: piece r of frame t into slot t + r
+            r_n = m // hop
+            slots = buf.reshape(*lead, T + r_n - 1, hop)
+            pieces = seg.reshape(*lead, T, r_n, hop)
+            for r in range(r_n - 1, -1, -1):  # each sample sums its frames in time order
+                slots[..., r : r + T, :] += pieces[..., r, :]
+        else:
+            for t in range(T):  # overlap-add (T is a block's few frames)
+                buf[..., t * hop : t * hop + m] += seg[..., t, :]
         self.tail = buf[..., T * hop :].copy()
         return buf[..., : T * hop]
 
