@@ -176,7 +176,9 @@ class Localiser:
         self._steer: dict[tuple[float, float], np.ndarray] = {}
         self.deflate_every = int(deflate_every)
         self._n = 0
-        self.search = SrpCovSearch(geometry, self.freqs, resolution=resolution, coarse=coarse)
+        self.search = SrpCovSearch(
+            geometry, self.freqs, resolution=resolution, coarse=coarse, precision="single"
+        )
         self.grid_azimuth = self.search.grid[:, 0].copy()
         self.zones = (
             OnsetZones(self.search.plan, hop_seconds=hop_seconds, memory=zone_memory)
