@@ -49,10 +49,14 @@ def mvdr_run(six: ak.ArrayGeometry, meeting: scoring.Meeting) -> tuple[Pipeline,
     return pipe, pipe.process(meeting.scene.signals) + pipe.finish()
 
 
-def test_streaming_istft_inverts_the_streaming_stft_exactly() -> None:
+@pytest.mark.parametrize("hop", [256, 128, 200])
+def test_streaming_istft_inverts_the_streaming_stft_exactly(hop: int) -> None:
+    """At 50 and 75 % overlap (the overlap-add by hop-long pieces) and at a hop that does
+    not divide the frame (frame by frame)."""
     x = np.random.default_rng(0).standard_normal((3, 9000))
-    nfft, hop = 512, 256
-    fwd, inv = StreamingSTFT(FS, 3, nfft=nfft), StreamingISTFT(FS, nfft=nfft)
+    nfft = 512
+    fwd = StreamingSTFT(FS, 3, nfft=nfft, hop=hop)
+    inv = StreamingISTFT(FS, nfft=nfft, hop=hop)
     fwd.push(np.zeros((3, nfft - hop)))  # as the pipeline does: every sample reconstructed
     parts = [inv.push(fwd.push(b)) for b in np.array_split(x, [100, 1000, 1001, 5000], axis=1)]
     y = np.concatenate(parts, axis=1)[:, nfft - hop :]
