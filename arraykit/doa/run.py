@@ -31,7 +31,7 @@ import numpy as np
 
 from arraykit.doa import confidence as _confidence
 from arraykit.doa._steer import Steering
-from arraykit.doa.count import count
+from arraykit.doa.count import count, unheard
 from arraykit.doa.methods.srp_phat import srp_map
 from arraykit.doa.peaks import peaks, peaks_near
 from arraykit.doa.plan import Plan, _plan
@@ -171,7 +171,15 @@ def _run(plan: Plan, stats: BandStatistics) -> DOAResult:
     else:
         at = srp_map(plan, stats.phat(), plan.steering(est))
     confidence = _confidence.confidence(at - floor, top, on_peak, sd)
-    if off_grid is not None:  # heard at zero delay, off the grid: no estimate is a measurement
+    # a given count where "auto" would hear no source (count.unheard: a weak map whose
+    # zones do not gather, or a small line's diffuse field), or heard at zero delay off
+    # the grid: no estimate is a measurement
+    said = None
+    if off_grid is None and sd is None and plan.options.num_sources != "auto":
+        said = unheard(plan, stats, steer, srp, weak, counted)
+        if said is not None:
+            weak = f"{said}: no estimate is a measurement (confidence 0)"
+    if said is not None or off_grid is not None:
         confidence = np.zeros_like(confidence)
     # est is ours: no need to validate it. With channels left out on the whole array
     # (run._on_live declined: the live ones are not its kind, such as a planar array's
