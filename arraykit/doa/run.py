@@ -51,8 +51,11 @@ def run(plan: Plan, stats: BandStatistics) -> DOAResult:
     done = _on_live(plan, stats, live) if live is not None else None
     res = _run(plan, stats) if done is None else done
     if stats.dead or stats.clipped or stats.copies:  # named as fields too (JSON readers)
+        # on the live channels' own array the reason has not named them yet
+        said = "" if done is None else _left_out_warnings(stats, plan.geometry.n_mics)
         res = dataclasses.replace(
             res,
+            count_reason=res.count_reason + said,
             dead_channels=stats.dead,
             clipped_channels=stats.clipped,
             copied_channels=stats.copies,
@@ -92,9 +95,7 @@ def _on_live(plan: Plan, stats: BandStatistics, live: tuple[int, ...]) -> DOARes
     sub_plan = kept[live]
     if sub_plan is None:
         return None
-    res = _run(sub_plan, stats.restricted(live))
-    said = _left_out_warnings(stats, plan.geometry.n_mics)
-    return dataclasses.replace(res, count_reason=res.count_reason + said)
+    return _run(sub_plan, stats.restricted(live))  # run names the channels left out
 
 
 def _left_out_warnings(stats: BandStatistics, n_mics: int) -> str:
