@@ -666,6 +666,7 @@ def test_lost_frames_are_an_event_and_keep_the_outputs_aligned(six: ak.ArrayGeom
     sc = ak.sim.simulate(
         six,
         [ak.sim.Source(ak.sim.speech_like(1.5, FS, seed=5), 100.0)],
+        FS,
         rt60=0.2,
         snr_db=25,
         seed=2,
@@ -694,7 +695,7 @@ def test_lost_frames_are_fed_as_silence_in_bounded_memory(six: ak.ArrayGeometry)
         return r.as_dict(), audio
 
     x = ak.sim.simulate(
-        six, [ak.sim.Source(ak.sim.speech_like(0.6, FS, seed=3), 40.0)], snr_db=30, seed=1
+        six, [ak.sim.Source(ak.sim.speech_like(0.6, FS, seed=3), 40.0)], FS, snr_db=30, seed=1
     ).signals
     n = 3 * FS  # 2.3 MB of zeros at once
     runs = []
@@ -877,7 +878,7 @@ def test_view_draws_each_track_at_its_azimuth(tmp_path: Path, six: ak.ArrayGeome
         ak.sim.Source(ak.sim.speech_like(2.5, FS, seed=1), 70.0),
         ak.sim.Source(ak.sim.talk(2.5, FS, [(0.8, 2.5)], seed=4), 250.0),
     ]
-    sc = ak.sim.simulate(six, srcs, rt60=0.2, snr_db=20, seed=1, max_order=6)
+    sc = ak.sim.simulate(six, srcs, FS, rt60=0.2, snr_db=20, seed=1, max_order=6)
     view = LiveView()
     for r in Pipeline(six, FS).process(sc.signals):
         view.add(r)
@@ -956,7 +957,7 @@ def test_options_left_unchecked_fail_at_construction_naming_the_field() -> None:
     with pytest.raises(
         ak.InvalidArgumentError, match=r"^geometry='respeaker-6mic': .*load_geometry"
     ):
-        ak.sim.simulate("respeaker-6mic", [src])  # type: ignore[arg-type]
+        ak.sim.simulate("respeaker-6mic", [src], FS)  # type: ignore[arg-type]
     kept = FrontendOptions(min_height=0.0, postfilter=np.bool_(False), freq_range=[200, 4000])
     assert kept.postfilter is False and kept.freq_range == (200.0, 4000.0)
     # the rate's bound on the band stays Pipeline's (it knows the rate)
@@ -1089,7 +1090,7 @@ def test_odas_cfg_gives_geometry_and_channel_map(tmp_path: Path) -> None:
     cfg.write_text(ODAS_CFG)
     g = ak.load_geometry(cfg)
     sc = ak.sim.simulate(g, [ak.sim.Source(ak.sim.speech_like(2.0, FS, seed=6), 150.0)],
-                         rt60=0.2, snr_db=25, seed=3, max_order=6)  # fmt: skip
+                         FS, rt60=0.2, snr_db=25, seed=3, max_order=6)  # fmt: skip
     raw = np.zeros((6, sc.signals.shape[1]))
     raw[1:5] = sc.signals / np.abs(sc.signals).max() * 0.5  # ODAS channels 2..5
     raw[0] = 0.3 * np.random.default_rng(0).standard_normal(raw.shape[1])  # not a mic

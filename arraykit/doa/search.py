@@ -125,7 +125,7 @@ def locate(
     >>> import arraykit as ak
     >>> from arraykit.sim import Source, simulate, speech_like
     >>> g = ak.load_geometry("respeaker-usb-4mic")
-    >>> scene = simulate(g, [Source(speech_like(0.5, 16000, seed=0), azimuth=123.4)], seed=0)
+    >>> scene = simulate(g, [Source(speech_like(0.5, 16000, seed=0), azimuth=123.4)], 16000, seed=0)
     >>> res = ak.doa.locate(scene.signals, 16000, g, resolution=0.1)
     >>> abs(float(res.azimuth[0]) - 123.4) < 1.0
     True

@@ -3,7 +3,7 @@
 >>> import numpy as np, arraykit as ak
 >>> g = ak.load_geometry("respeaker-6mic")
 >>> scene = ak.sim.simulate(g, [ak.sim.Source(ak.sim.speech_like(1.5, 16000, seed=2), 70.0)],
-...                         rt60=0.2, snr_db=25, seed=1)
+...                         16000, rt60=0.2, snr_db=25, seed=1)
 >>> pipe = ak.frontend.Pipeline(g, 16000, ak.frontend.FrontendOptions(activity="energy"))
 >>> reports = pipe.process(scene.signals) + pipe.finish()
 >>> [(t.id, round(t.azimuth / 10) * 10) for t in reports[-1].tracks]
