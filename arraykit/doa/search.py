@@ -71,6 +71,9 @@ def locate(
     num_sources : int or "auto"
         K distinct peaks, strongest first; ``"auto"`` estimates K (see `counting`).
         At most ``M - 1`` (and the method's ``max_sources``: ``"tdoa-ls"`` finds one).
+        A given K answers noise too: its estimates then carry the reason in
+        ``no_source``, and a confidence of 0 where ``"auto"`` would hear no source
+        (:func:`arraykit.doa.count.unheard`).
     freq_range : (float, float)
         Band used, Hz, inside (0, fs/2].
     nfft : int
