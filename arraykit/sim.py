@@ -26,7 +26,7 @@ Examples
 >>> import arraykit as ak
 >>> g = ak.ArrayGeometry.circular(4, 0.032)
 >>> s = Source(speech_like(0.25, 16000, seed=1), azimuth=60.0)
->>> scene = simulate(g, [s], seed=0)
+>>> scene = simulate(g, [s], 16000, seed=0)
 >>> scene.signals.shape[0], scene.directions.round(6).tolist()
 (4, [[60.0, 0.0]])
 >>> bool(np.array_equal(scene.signals, scene.images.sum(0) + scene.noise))
@@ -146,7 +146,7 @@ class Scene:
 def simulate(
     geometry: ArrayGeometry,
     sources: Sequence[Source],
-    fs: int = 16000,
+    fs: int,
     *,
     room_dim: Sequence[float] = (6.0, 5.0, 3.0),
     rt60: float = 0.0,
@@ -168,7 +168,9 @@ def simulate(
     sources : sequence of Source
         Directions and distances are in the array frame, from the array centroid.
     fs : int
-        Sampling rate, Hz.
+        Sampling rate of the sources' signals (and so of the render), Hz. Required: a
+        signal carries no rate, and the former default, 16000, rendered a signal made
+        at 48 kHz as a 16 kHz one, three times longer and lower, without a word.
     room_dim : sequence of 3 floats
         Room length, width, height in metres.
     rt60 : float
@@ -575,7 +577,7 @@ def talk(
 def simulate_moving(
     geometry: ArrayGeometry,
     sources: Sequence[MovingSource],
-    fs: int = 16000,
+    fs: int,
     *,
     step: float = 0.05,
     room_dim: Sequence[float] = (6.0, 5.0, 3.0),

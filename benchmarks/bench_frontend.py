@@ -17,6 +17,12 @@
    sub-arrays; both tracked at their positions and each track's SIR gain. And the
    meetings again with real voices (the data's anechoic clips) as the talkers, for each
    activity detector (``speech``).
+5. A small line (``line``): the 4-mic 40 mm line in 5 s scenes of level-modulated diffuse
+   noise (false tracks per minute) and with two talkers (8 s, turns as the meetings',
+   40 degrees or more apart in its half plane), without and with ``diffuse_floor``;
+   noise seeds ``--line-first`` to ``--line-first + 2 * seeds - 1``, talkers
+   ``--line-first`` to ``--line-first + seeds - 1`` (16 and 16 seeds held out; 0 and 16
+   chose the floor).
 4. Speed: CPU time per audio time (one thread) of the whole pipeline with two
    tracks, 6 mics at 16 kHz and 16 mics (uma-16) at 48 kHz, the defaults and the
    settings that trade quality for speed, interleaved block by block; algorithmic
@@ -315,7 +321,78 @@ def speed(runs: int = 5) -> tuple[list[list[str]], list[list[str]]]:
     return rows, list(opt_rows.values())
 
 
-PARTS = ("speed", "meetings", "noise", "speech", "office")
+def modulated_diffuse(g: ak.ArrayGeometry, seconds: float, seed: int) -> np.ndarray:
+    """A diffuse field whose level swings 20 dB (0.3-1 Hz), plus faint sensor noise (the
+    same as ``tests/test_frontend.py``'s)."""
+    rng = np.random.default_rng(1000 + seed)
+    n = int(seconds * FS)
+    t = np.arange(n) / FS
+    swing = 10 * np.sin(2 * np.pi * rng.uniform(0.3, 1.0) * t + rng.uniform(0, 6))
+    env = 10 ** ((swing - 10 * rng.uniform()) / 20)
+    d = ak.sim.diffuse_noise(g, n, FS, seed=seed)
+    return 0.05 * d * env + 1e-4 * rng.standard_normal(d.shape)
+
+
+def _still(truth: np.ndarray):
+    """`truth` ``(K, 2)`` at every time (talkers standing still)."""
+    return lambda t: truth
+
+
+def _speaking(first_at: dict[int, float], turns: tuple):
+    """Which talkers a tracker should hold at `t`: from first sound to last offset."""
+    return lambda t: np.array([first_at[k] <= t <= tt[-1][1] for k, tt in enumerate(turns)])
+
+
+def line(first: int, seeds: int) -> list[list[str]]:
+    """The 4-mic 40 mm line in diffuse noise and with two talkers, ``diffuse_floor`` off
+    and at its default."""
+    g = ak.ArrayGeometry.linear(4, 0.04)
+    turns = (((0.3, 2.3), (4.3, 6.0), (6.8, 8.0)), ((2.0, 3.2), (3.6, 5.6), (6.5, 7.8)))
+    talks = []
+    for sd in range(first, first + seeds):
+        rng = np.random.default_rng(1000 + sd)
+        az = rng.uniform(20, 160)
+        while abs((bz := rng.uniform(20, 160)) - az) < 40:
+            pass
+        xs = [ak.sim.talk(8.0, FS, tt, seed=1000 * (k + 1) + sd) for k, tt in enumerate(turns)]
+        srcs = [
+            ak.sim.Source(x, azimuth=a, distance=1.5) for x, a in zip(xs, (az, bz), strict=True)
+        ]
+        sc = ak.sim.simulate(g, srcs, FS, rt60=0.3, snr_db=20, seed=sd)
+        onsets = tuple(
+            (k, scoring.first_sound(x, FS, tt[0]))
+            for k, (x, tt) in enumerate(zip(xs, turns, strict=True))
+        )
+        talks.append((sc.signals, np.array([[az, 0.0], [bz, 0.0]]), onsets))
+    rows = []
+    for floor in (0.0, FrontendOptions().diffuse_floor):
+        opts = FrontendOptions(diffuse_floor=floor)
+        started = 0
+        for sd in range(first, first + 2 * seeds):
+            pipe = Pipeline(g, FS, opts)
+            reps = pipe.process(modulated_diffuse(g, 5.0, sd)) + pipe.finish()
+            started += len({t.id for r in reps for t in r.tracks})
+        errs, swaps, false, delays = [], 0, 0, []
+        for x, truth, onsets in talks:
+            pipe = Pipeline(g, FS, opts)
+            reps = pipe.process(x) + pipe.finish()
+            sc_ = scoring.track_errors(
+                reps, _still(truth), _speaking(dict(onsets), turns), onsets=onsets, lag=0.05
+            )
+            errs += list(sc_.errors)
+            swaps += sc_.swaps
+            false += len(sc_.false_tracks)
+            delays += list(sc_.confirm_delays)
+        e, d = np.array(errs), np.array(delays)
+        minutes = 2 * seeds * 5.0 / 60.0
+        rows.append([f"{floor:g}", f"{started} ({started / minutes:.2f} a minute)",
+                     f"{np.median(e):.2f} / {np.percentile(e, 90):.2f}", str(swaps), str(false),
+                     f"{np.nanmedian(d):.2f} / {np.nanmax(d):.2f}"])  # fmt: skip
+        print("  line", rows[-1], flush=True)
+    return rows
+
+
+PARTS = ("speed", "meetings", "noise", "speech", "office", "line")
 """The parts :func:`main` runs, in order (``--skip`` names them)."""
 
 
@@ -329,6 +406,7 @@ def main() -> None:
         help=f"comma list of parts to skip: {', '.join(PARTS)}",
     )
     ap.add_argument("--arrays", default="respeaker-6mic,respeaker-usb-4mic")
+    ap.add_argument("--line-first", type=int, default=16, help="first seed of the line part")
     ap.add_argument("--activity", default="auto", help="activity detector of the meetings")
     ap.add_argument(
         "--zones",
@@ -409,6 +487,12 @@ def main() -> None:
     if "office" not in skip and OFFICE.is_dir():
         print("\n### office-ula32: two loudspeakers at once, 8-mic sub-arrays\n")
         print(table(["sources", "mics", "true az °", "tracked az °", "SIR gain dB"], office()))
+    if "line" not in skip:
+        print(f"\n### The 4-mic 40 mm line: {2 * args.seeds} diffuse-noise scenes of 5 s, "
+              f"{args.seeds} two-talker scenes (seeds from {args.line_first})\n")  # fmt: skip
+        print(table(["diffuse_floor", "false tracks in the noise", "two talkers: az err median "
+                     "/ p90 °", "swaps", "false tracks", "confirm median / max s"],
+                    line(args.line_first, args.seeds)))  # fmt: skip
     if args.png:
         from arraykit.frontend.view import LiveView
 

@@ -147,17 +147,29 @@ def test_speech_like_is_deterministic_nonstationary_and_coloured() -> None:
 def test_bad_input(kwargs: dict, match: str) -> None:
     g = ak.ArrayGeometry.linear(2, 0.05)
     with pytest.raises(ValueError, match=match):
-        simulate(g, [Source(np.ones(64), 0.0)], **kwargs)
+        simulate(g, [Source(np.ones(64), 0.0)], **{"fs": 16000, **kwargs})
+
+
+def test_the_rate_is_the_callers_own() -> None:
+    """``simulate`` rendered at 16 kHz whatever the rate the sources were made at (its
+    default): a 48 kHz signal came out three times as long. The rate is now required, and
+    a 0.25 s signal at 48 kHz renders as 0.25 s (plus the room's response) at 48 kHz."""
+    g = ak.ArrayGeometry.linear(2, 0.05)
+    src = Source(speech_like(0.25, 48000, seed=1), 30.0)
+    with pytest.raises(TypeError, match="fs"):
+        simulate(g, [src])  # type: ignore[call-arg]
+    sc = simulate(g, [src], 48000, rt60=0.0)
+    assert sc.fs == 48000 and 12000 <= sc.signals.shape[1] < 12000 + 48000 // 20
 
 
 def test_bad_sources() -> None:
     g = ak.ArrayGeometry.linear(2, 0.05)
     with pytest.raises(ValueError, match=r"sources\[0\].*outside the room"):
-        simulate(g, [Source(np.ones(64), 0.0, distance=10.0)])
+        simulate(g, [Source(np.ones(64), 0.0, distance=10.0)], 16000)
     with pytest.raises(ValueError, match=r"sources\[0\].signal.*NaN"):
-        simulate(g, [Source(np.array([1.0, np.nan]), 0.0)])
+        simulate(g, [Source(np.array([1.0, np.nan]), 0.0)], 16000)
     with pytest.raises(ValueError, match=r"sources=\[\]: must be a non-empty"):
-        simulate(g, [])
+        simulate(g, [], 16000)
     with pytest.raises(ValueError, match=r"field='4d'"):
         diffuse_noise(g, 100, FS, field="4d")
     with pytest.raises(ValueError, match=r"duration=0"):

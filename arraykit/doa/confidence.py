@@ -31,8 +31,9 @@ estimates in rooms 0-31 of both sets (RT60 0.3 s / 20 dB and 0.2-0.6 s / 10-30 d
 K = 1-3 with the count given and with one more asked) and noise-only scenes (every
 estimate there wrong), by scipy's BFGS on the log-loss (``--only confidence``), and read on
 rooms 32-63 for every method: estimates at 0.9 or more right 94-97 % of the time, the
-middle bins under-confident by up to 20 points; a 4-mic line's diffuse field, with a given
-count, gets 0.94 (its map peaks at broadside like a talker's).
+middle bins under-confident by up to 20 points. A 4-mic line's diffuse field, with a given
+count, got 0.94 (its map peaks at broadside like a talker's): a given count's estimates now
+get 0 where ``"auto"`` would hear no source (:func:`arraykit.doa.count.unheard`).
 
 **A covariance alone** (:func:`~arraykit.doa.locate_cov`, ``arraykit live``; a covariance
 method given a count): its PHAT normalisation comes after the averaging, ``R_ij / |R_ij|``,
@@ -58,8 +59,11 @@ at 0.9 or more right 96 % of the time, at 0.5-0.7 59 %.
 The floor overlaps the weakest talkers (a 4-mic line at RT60 0.6 s, SNR 10 dB: 0.021
 to 0.024), so only ``num_sources="auto"`` reads it (0 sources below it); a fixed
 count raises :class:`~arraykit.errors.NoSourceError` only for silence and an empty
-band, and otherwise returns its estimates with their (then low) confidence and a
-warning in ``count_reason``.
+band, and otherwise returns its estimates with a warning in ``count_reason``: on the
+frame-whitened map with a confidence of 0 where the zones do not overrule the floor as
+they would for ``"auto"`` (:func:`arraykit.doa.count.unheard`; three talkers flatten a
+small array's map under it, and their zones still gather), else with their (then low)
+confidence.
 """
 
 from __future__ import annotations

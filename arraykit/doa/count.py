@@ -43,7 +43,7 @@ from arraykit.doa.plan import Plan
 from arraykit.doa.statistics import BandStatistics
 from arraykit.steering import near_field_delays
 
-__all__ = ["MAX_AUTO_SOURCES", "PEAK_RATIO", "Count", "count"]
+__all__ = ["MAX_AUTO_SOURCES", "PEAK_RATIO", "Count", "count", "unheard"]
 
 PEAK_RATIO = 0.5
 """``num_sources="auto"`` by peaks: a peak counts when it rises at least this
@@ -62,6 +62,7 @@ class Count(NamedTuple):
     reason: str
     srp: np.ndarray | None = None
     seeds: np.ndarray | None = None
+    clear: float | None = None  # a given count's zones: how clearly they gather (Atoms.clear)
 
 
 def count(
@@ -121,7 +122,7 @@ def count(
         if frames is not None and tf_applies(plan):
             K, reason, seeds = _sparsity.count_zones(frames, plan, kmax, found)
             if found is not None:
-                reason = f"{reason}; {_zones_weak(found)}"
+                reason = f"{reason}; {_zones_weak(found.clear)}"
             return Count(K, reason, srp, seeds)
         K, reason = count_clean(plan, stats, steer, kmax, srp)
         # the grid first: on a sphere the frames are never kept (a search on time signals
@@ -147,31 +148,36 @@ def _unclear(found: _sparsity.Atoms | None) -> str | None:
     (:data:`~arraykit.doa.sparsity.CLEAR`); else what to add to that map's reason."""
     if found is not None and found.clear >= _sparsity.CLEAR:
         return None
-    return "" if found is None else f"; {_zones_weak(found)}"
+    return "" if found is None else f"; {_zones_weak(found.clear)}"
 
 
-def _zones_weak(found: _sparsity.Atoms) -> str:
+def _zones_weak(clear: float) -> str:
+    """What :attr:`~arraykit.doa.sparsity.Atoms.clear` says, in words."""
     return (
-        f"the time-frequency zones gather {found.clear:.1f} standard deviations above an even "
-        f"spread, {'at least' if found.clear >= _sparsity.CLEAR else 'under'} {_sparsity.CLEAR}"
+        f"the time-frequency zones gather {clear:.1f} standard deviations above an even "
+        f"spread, {'at least' if clear >= _sparsity.CLEAR else 'under'} {_sparsity.CLEAR}"
     )
 
 
 def _given(plan: Plan, stats: BandStatistics, K: int) -> Count:
     """A given number of sources; with ``counting="tf"``, two or more sources and the
     frames on a ring or arc, seeded where the zones' histogram puts them
-    (:func:`arraykit.doa.sparsity.seed_zones`)."""
+    (:func:`arraykit.doa.sparsity.seed_zones`), with how clearly the zones gather
+    (:attr:`Count.clear`, read by :func:`unheard`)."""
     frames = stats.tf_frames() if K >= 2 and plan.options.counting == "tf" else None
     if frames is None or not tf_applies(plan):
         return Count(K, f"given: num_sources={K}")
-    seeds = _sparsity.seed_zones(frames, plan, K)
-    if seeds is None:
-        return Count(K, f"given: num_sources={K} (no single-source zone: the map's peaks)")
+    found = _sparsity.pursue(frames, plan, K, force=True)  # sparsity.seed_zones's atoms
+    if len(found.grid_index) == 0:
+        return Count(
+            K, f"given: num_sources={K} (no single-source zone: the map's peaks)", clear=0.0
+        )
     return Count(
         K,
-        f"given: num_sources={K}, at the map's peaks near the first {len(seeds)} atoms of "
-        "the single-source zones' direction histogram",
-        seeds=seeds,
+        f"given: num_sources={K}, at the map's peaks near the first {len(found.grid_index)} "
+        "atoms of the single-source zones' direction histogram",
+        seeds=found.grid_index,
+        clear=found.clear,
     )
 
 
@@ -186,6 +192,14 @@ def diffuse_reason(
 ) -> str | None:
     """Why the search hears a diffuse field and no talker (:func:`_diffuse_height` under
     :data:`~arraykit.doa.confidence.NO_SOURCE_FLOOR`), or None."""
+    field = _diffuse_field(plan, stats, steer, srp)
+    return None if field is None else f"auto ({plan.options.counting}): 0 sources ({field})"
+
+
+def _diffuse_field(
+    plan: Plan, stats: BandStatistics, steer: Steering, srp: np.ndarray
+) -> str | None:
+    """:func:`diffuse_reason`'s own words (no count in them), or None."""
     checked = stats.whitened and len(plan.grid_directions) >= _confidence.MIN_GRID
     if not checked:
         return None
@@ -193,10 +207,41 @@ def diffuse_reason(
     if diffuse >= _confidence.NO_SOURCE_FLOOR:
         return None
     return (
-        f"auto ({plan.options.counting}): 0 sources (a diffuse field: with the isotropic "
-        f"field's coherence fitted out of the PHAT cross-spectra the map's peak rises "
-        f"{diffuse:.3f} above its median, under {_confidence.NO_SOURCE_FLOOR})"
+        f"a diffuse field: with the isotropic field's coherence fitted out of the PHAT "
+        f"cross-spectra the map's peak rises {diffuse:.3f} above its median, under "
+        f"{_confidence.NO_SOURCE_FLOOR}"
     )
+
+
+def unheard(
+    plan: Plan,
+    stats: BandStatistics,
+    steer: Steering,
+    srp: np.ndarray,
+    weak: str | None,
+    counted: Count,
+) -> str | None:
+    """Why a given count's estimates on the frame-whitened map measure nothing (each gets a
+    confidence of 0), or None: where ``num_sources="auto"`` would say 0 sources by the
+    same rules. The map is weak (`weak`) and the zones, read to place two or more given
+    sources, do not gather clearly (:attr:`Count.clear` under
+    :data:`~arraykit.doa.sparsity.CLEAR`; one given source reads no zones); or the array's
+    own map of a diffuse field stands out (a small line: :func:`_diffuse_map`) and the
+    map is that of a diffuse field (:func:`diffuse_reason`; the zones of a diffuse field
+    crowd at a line's broadside, 13-28 deviations, so they cannot overrule it there).
+
+    Measured with SRP-PHAT given 1-3 sources (``benchmarks/bench_multisource.py``'s
+    scenes, four arrays; README, "A given count on noise"): on rooms 0-31, where this was
+    looked at, 892 of 900 noise-only estimates (white, diffuse, diffuse + white, a hum
+    below the band) against 51 of 2816 talker estimates (39 of them right); held out
+    (rooms 32-63) 873 of 900 against 39 of 2816 (37 right, 26 of them a line's)."""
+    zones = "" if counted.clear is None else f"; {_zones_weak(counted.clear)}"
+    if weak is not None and (counted.clear is None or counted.clear < _sparsity.CLEAR):
+        return f"{weak}{zones}"  # (clearly gathered zones: three talkers spread the map)
+    if _diffuse_map(plan, steer)[3] < _confidence.NO_SOURCE_FLOOR:
+        return None  # a diffuse field alone cannot make this array's map stand out
+    field = _diffuse_field(plan, stats, steer, srp)
+    return field if field is None or weak is None else f"{weak}{zones}; {field}"
 
 
 def count_clean(

@@ -17,6 +17,7 @@ import numpy.typing as npt
 from arraykit import _validate as v
 from arraykit.doa import grids
 from arraykit.doa._cross import unit_phase
+from arraykit.doa.confidence import map_floor
 from arraykit.doa.plan import check_geometry, plan_covariance
 from arraykit.doa.refine import _inside_arc
 from arraykit.doa.search import locate_cov
@@ -155,6 +156,34 @@ class SrpCovSearch:
         self.table = table.reshape(len(self.points), 2 * F * B) / (F * P)
         kind = np.float32 if precision == "single" else float
         self.coarse_table = np.ascontiguousarray(self.table[self.coarse_rows], dtype=kind)
+        # the spherically isotropic field's coherence per pair in baseline order (F, P)
+        # and its coarse map (diffuse_height)
+        d = np.linalg.norm(base[self._order], axis=1)
+        self._gamma = np.sinc(2.0 * freqs[:, None] * d[None, :] / plan.c)
+        self._gamma_norm = float(np.sum(self._gamma**2))
+        self.diffuse_map = self._map(self._gamma.astype(complex))
+        self.diffuse_map.setflags(write=False)
+
+    def _map(self, Z: np.ndarray) -> np.ndarray:
+        """The coarse map ``(G_c,)`` of PHAT cross-spectra of the pairs in baseline order
+        ``(F, P)`` (conjugated where the baseline is the opposite one: the real parts,
+        which the isotropic field's are, need not be)."""
+        S = np.add.reduceat(Z, self._starts, axis=1)  # (F, B)
+        return self.coarse_table @ np.concatenate([S.real, S.imag], axis=1).ravel()
+
+    def diffuse_height(self, R: np.ndarray, spec: np.ndarray) -> float:
+        """The coarse map `spec` ``(G_c,)`` of the covariance `R` ``(F, M, M)`` (this
+        search's), less the best-fitting isotropic field's map ``alpha`` :attr:`diffuse_map`
+        (``alpha >= 0``: least squares of the PHAT-normalised pairs' real parts on the
+        field's coherences ``sinc(2 f d / c)``): how far its peak still rises above its
+        median. :func:`arraykit.doa.count._diffuse_height` on a covariance's own map: a
+        diffuse field seen by a small line peaks at broadside like a talker and fits the
+        field almost wholly; a talker's direct sound does not."""
+        F, M = len(self.freqs), self.geometry.n_mics
+        C = np.take(np.asarray(R).reshape(F, M * M), self._flat_sorted, axis=1)
+        alpha = max(float(np.sum(unit_phase(C).real * self._gamma)) / self._gamma_norm, 0.0)
+        m = spec - alpha * self.diffuse_map
+        return float(m.max() - map_floor(m))
 
     def __call__(self, R: np.ndarray) -> tuple[float, float, float, np.ndarray]:
         """``(azimuth, elevation, power, coarse map (G_c,))`` of the covariance ``(F, M, M)``."""

@@ -58,8 +58,11 @@ class DOAResult:
         are copies of one another, heard at zero delay where the grid holds no such
         direction: :func:`arraykit.doa.confidence.in_phase_reason`), else None.
         ``num_sources="auto"`` then returns no source; a given count still returns its
-        estimates, with their (low) confidence. None where ``counting="tf"``'s zones
-        overruled a weak map (they gather clearly: talkers).
+        estimates, with a confidence of 0 where ``"auto"`` would hear no source (the
+        reason then ends "no estimate is a measurement (confidence 0)", and names a
+        small line's diffuse field too: :func:`arraykit.doa.count.unheard`), else with
+        their (low) confidence. None where ``counting="tf"``'s zones overruled a weak
+        map for ``"auto"`` (they gather clearly: talkers).
     dead_channels, clipped_channels : tuple of int
         Channels all zero while others are not, and channels that clip (flat tops at
         their rails), as `count_reason` names them (a clipped one is left out of the

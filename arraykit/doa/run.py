@@ -31,7 +31,7 @@ import numpy as np
 
 from arraykit.doa import confidence as _confidence
 from arraykit.doa._steer import Steering
-from arraykit.doa.count import count
+from arraykit.doa.count import count, unheard
 from arraykit.doa.methods.srp_phat import srp_map
 from arraykit.doa.peaks import peaks, peaks_near
 from arraykit.doa.plan import Plan, _plan
@@ -51,8 +51,11 @@ def run(plan: Plan, stats: BandStatistics) -> DOAResult:
     done = _on_live(plan, stats, live) if live is not None else None
     res = _run(plan, stats) if done is None else done
     if stats.dead or stats.clipped or stats.copies:  # named as fields too (JSON readers)
+        # on the live channels' own array the reason has not named them yet
+        said = "" if done is None else _left_out_warnings(stats, plan.geometry.n_mics)
         res = dataclasses.replace(
             res,
+            count_reason=res.count_reason + said,
             dead_channels=stats.dead,
             clipped_channels=stats.clipped,
             copied_channels=stats.copies,
@@ -92,9 +95,7 @@ def _on_live(plan: Plan, stats: BandStatistics, live: tuple[int, ...]) -> DOARes
     sub_plan = kept[live]
     if sub_plan is None:
         return None
-    res = _run(sub_plan, stats.restricted(live))
-    said = _left_out_warnings(stats, plan.geometry.n_mics)
-    return dataclasses.replace(res, count_reason=res.count_reason + said)
+    return _run(sub_plan, stats.restricted(live))  # run names the channels left out
 
 
 def _left_out_warnings(stats: BandStatistics, n_mics: int) -> str:
@@ -171,7 +172,15 @@ def _run(plan: Plan, stats: BandStatistics) -> DOAResult:
     else:
         at = srp_map(plan, stats.phat(), plan.steering(est))
     confidence = _confidence.confidence(at - floor, top, on_peak, sd)
-    if off_grid is not None:  # heard at zero delay, off the grid: no estimate is a measurement
+    # a given count where "auto" would hear no source (count.unheard: a weak map whose
+    # zones do not gather, or a small line's diffuse field), or heard at zero delay off
+    # the grid: no estimate is a measurement
+    said = None
+    if off_grid is None and sd is None and plan.options.num_sources != "auto":
+        said = unheard(plan, stats, steer, srp, weak, counted)
+        if said is not None:
+            weak = f"{said}: no estimate is a measurement (confidence 0)"
+    if said is not None or off_grid is not None:
         confidence = np.zeros_like(confidence)
     # est is ours: no need to validate it. With channels left out on the whole array
     # (run._on_live declined: the live ones are not its kind, such as a planar array's

@@ -71,6 +71,9 @@ def locate(
     num_sources : int or "auto"
         K distinct peaks, strongest first; ``"auto"`` estimates K (see `counting`).
         At most ``M - 1`` (and the method's ``max_sources``: ``"tdoa-ls"`` finds one).
+        A given K answers noise too: its estimates then carry the reason in
+        ``no_source``, and a confidence of 0 where ``"auto"`` would hear no source
+        (:func:`arraykit.doa.count.unheard`).
     freq_range : (float, float)
         Band used, Hz, inside (0, fs/2].
     nfft : int
@@ -125,7 +128,7 @@ def locate(
     >>> import arraykit as ak
     >>> from arraykit.sim import Source, simulate, speech_like
     >>> g = ak.load_geometry("respeaker-usb-4mic")
-    >>> scene = simulate(g, [Source(speech_like(0.5, 16000, seed=0), azimuth=123.4)], seed=0)
+    >>> scene = simulate(g, [Source(speech_like(0.5, 16000, seed=0), azimuth=123.4)], 16000, seed=0)
     >>> res = ak.doa.locate(scene.signals, 16000, g, resolution=0.1)
     >>> abs(float(res.azimuth[0]) - 123.4) < 1.0
     True

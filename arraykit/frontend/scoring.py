@@ -67,7 +67,9 @@ def replay(
     for b, r in enumerate(reports):
         X = sts.push(pad[:, b * bn : (b + 1) * bn])
         start = b * (bn // hop) * hop - (nfft - hop)
-        heading = {tr.id: (tr.azimuth, tr.elevation) for tr in r.tracks}
+        heading = (
+            {tr.id: (tr.azimuth, tr.elevation) for tr in r.tracks} if ref_mic is not None else {}
+        )
         for tid, w in r.weights.items():
             if tid not in synth:
                 synth[tid] = StreamingISTFT(pipe.fs, nfft=nfft)
