@@ -341,3 +341,33 @@ def test_one_talker_above_a_planar_array_is_counted_once(name: str) -> None:
         res = ak.doa.locate(sc.signals, FS, g, num_sources="auto")
         assert res.num_sources == 1, (k, az, res.count_reason)
         assert abs((res.azimuth[0] - az + 180.0) % 360.0 - 180.0) < 10.0, (k, az, res.azimuth)
+
+
+def test_a_mode_the_atom_swallowed_counts_where_a_deep_valley_parts_it() -> None:
+    """Step 6 on an 8-microphone 3 cm line's arc (beamwidth about 19 degrees): a cluster
+    of 300 zones 16 degrees from one of 1000, both 2 degrees wide (a dry room's), is a
+    second atom; the same 300 zones spread 8 degrees wide (a reverberant room's: no
+    valley between them), or 60 degrees away (beyond MODE_REACH), add none."""
+    line = ak.ArrayGeometry.linear(8, 0.03)
+    plan, _ = plan_stft(FS, line, {"num_sources": "auto", "freq_range": (300.0, 5500.0)})
+    grid = plan.grid_directions[:, 0]
+    width = sparsity._extract.beamwidth(plan.geometry, plan.freqs, plan.c)
+    step = 2
+    rng = np.random.default_rng(1)
+
+    def counts(clusters: list[tuple[float, float, int]]) -> np.ndarray:
+        c = np.zeros(len(grid))
+        for centre, sd, n in clusters:
+            near = np.argmin(np.abs(grid[None, :] - rng.normal(centre, sd, n)[:, None]), axis=1)
+            np.add.at(c, step * (near // step), 1.0)
+        return c
+
+    first = int(np.argmin(np.abs(grid - 100.0)))
+    base = (100.0, 2.0, 1000)
+    sharp = counts([base, (116.0, 2.0, 300)])
+    got, rel = sparsity._modes(sharp, plan, step, np.array([first]), np.ones(1), width, 3)
+    assert len(got) == 2 and abs(grid[got[1]] - 116.0) <= 2.0 and 0.15 < rel[1] < 0.5
+    wide = counts([base, (116.0, 8.0, 300)])
+    assert len(sparsity._modes(wide, plan, step, np.array([first]), np.ones(1), width, 3)[0]) == 1
+    far = counts([base, (160.0, 2.0, 300)])
+    assert len(sparsity._modes(far, plan, step, np.array([first]), np.ones(1), width, 3)[0]) == 1
