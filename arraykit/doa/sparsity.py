@@ -48,7 +48,9 @@ pursuit), with the direct-path dominance idea of Nadiri and Rafaely (IEEE/ACM TA
    beamwidths of a counted atom, at least ``min_separation`` from every one, is one more
    atom when the valley between it and each counted atom within that reach lies
    :data:`SIGNIFICANCE` Poisson deviations under it and at most :data:`MODE_DIP` of its
-   height (see :data:`MODE_DIP`).
+   height (see :data:`MODE_DIP`). With a given count the pursuit's free atoms and their
+   modes come first, then the forced atoms that are not within ``min_separation`` of a
+   mode (one sat on its flank).
 
 With a given number of sources K (two or more) the same histogram places them: the
 pursuit is forced to K atoms (:func:`seed_zones`) and the search reports the map's peaks
@@ -375,11 +377,20 @@ def pursue(
     line = per_cosine and plan.geometry.axis is not None
     weighted = counts * _stretch(plan) if line else counts  # d(cos) = sin d(angle)
     widen = _elevation(zones, plan, dist, width)
-    atoms, heights, left = _atoms(
-        weighted, plan, width, kmax, force, widen, background=plan.geometry.axis is None
-    )
+    background = plan.geometry.axis is None
+    atoms, heights, left = _atoms(weighted, plan, width, kmax, force, widen, background=background)
     if not force and 0 < len(atoms) < kmax:
         atoms, heights = _modes(counts, plan, step, atoms, heights, width, kmax)
+    elif force and len(atoms):  # a given count: the modes first, then the forced atoms
+        free, free_heights, _ = _atoms(
+            weighted, plan, width, kmax, False, widen, background=background
+        )
+        if 0 < len(free) < kmax:
+            got, got_heights = _modes(counts, plan, step, free, free_heights, width, kmax)
+            if len(got) > len(free):  # (a forced atom on a swallowed mode's flank goes)
+                rest = [q for q in atoms if all(dist[q, a] >= plan.min_separation for a in got)]
+                atoms = np.array([*got, *rest], dtype=int)[: max(kmax, len(got))]
+                heights = np.r_[got_heights, np.zeros(len(atoms) - len(got))]
     # how clearly the zones gather is read around the top of the histogram per degree
     # (CLEAR was set there): the first atom, unless a line's atoms were per cosine
     top = int(atoms[0]) if len(atoms) and not line else int(np.argmax(smooth @ counts))
