@@ -38,8 +38,9 @@ def test_plot_writes_a_png(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
 @pytest.mark.parametrize(
     ("argv", "match"),
     [
-        (["geometry", "no-such-array"], "name_or_path='no-such-array': unknown geometry"),
-        (["geometry", "missing.xml"], "no such file"),
+        # named as the usage line names it (load_geometry's parameter, name_or_path, before)
+        (["geometry", "no-such-array"], "NAME_OR_PATH='no-such-array': unknown geometry"),
+        (["geometry", "missing.xml"], "NAME_OR_PATH='missing.xml': no such file"),
         (["geometry", "--bogus"], "unrecognized arguments: --bogus"),
         (["no-such-command"], "invalid choice"),
     ],
@@ -61,7 +62,7 @@ def test_console_script_exit_status() -> None:
     )
     assert proc.returncode == 2
     assert (
-        proc.stderr.startswith("arraykit: error: name_or_path='nope'")
+        proc.stderr.startswith("arraykit: error: NAME_OR_PATH='nope'")
         and proc.stderr.count("\n") == 1
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from arraykit.cli._inputs import check_figure_output, save_figure
+from arraykit.cli._inputs import check_figure_output, geometry_flag, save_figure
 from arraykit.geometry import ArrayGeometry, list_geometries, load_geometry
 
 
@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
             print(table())
         return 0
     check_figure_output(args.plot, "--plot")
-    g = load_geometry(args.name)
+    g = geometry_flag(args.name, "NAME_OR_PATH")  # an unknown name in the usage line's words
     if args.plot:
         from arraykit.plot import plot_geometry
 
