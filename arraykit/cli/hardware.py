@@ -198,6 +198,7 @@ def open_device(args: argparse.Namespace, **kw: Any) -> Any:
 
 
 _DEVICE_FLAGS = {
+    "device": "--device",
     "profile": "--profile",
     "channels": "--channels",
     "channel_map": "--channel-map",
