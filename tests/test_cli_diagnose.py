@@ -66,7 +66,9 @@ def test_prediction_text_and_figure(tmp_path: Path, capsys: pytest.CaptureFixtur
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--error", "5:0:1", "--snr", "10"], "error='5:0:1': is empty or inverted"),
+        # --error named as the flag (parse_range's "error='5:0:1'" before)
+        (["--error", "5:0:1", "--snr", "10"], "error: --error='5:0:1': is empty or inverted"),
+        (["--error", "abc", "--snr", "10"], "error: --error='abc': must be START:STOP:STEP"),
         (["--error", "0:1:0.5"], "--snr=None: is needed by --method mpdr"),
         (["--snr", "nan"], "--snr=nan: contains NaN"),
         (["--snr", "10", "--loading", "-1"], "loading=-1.0: must be a number >= 0"),

@@ -123,7 +123,8 @@ def _prediction(args, geometry, direction) -> int:
     from arraykit.diagnostics import parse_range, sweep, tolerance
     from arraykit.diagnostics.mismatch import check_work
 
-    errors = parse_range(args.error)
+    with command_terms({"error": "--error"}):
+        errors = parse_range(args.error)
     parse_nulls(args)  # only a design that places nulls is given them
     from arraykit.beamform import get_design
 
