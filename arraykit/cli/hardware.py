@@ -145,7 +145,8 @@ def file_or_device(args: argparse.Namespace, file: str | None, name: str) -> Non
         args.device = file
         args.device_flag = name  # what errors about the recording call it
     if args.device is None:
-        raise v.fail("--device", None, f"give --device NAME or a {name}")
+        why = f"give a recording ({name}) or --device NAME (sim:NAME: a simulated array)"
+        raise v.fail("--device", None, why)
 
 
 def open_device(args: argparse.Namespace, **kw: Any) -> Any:
