@@ -186,6 +186,12 @@ def open_device(args: argparse.Namespace, **kw: Any) -> Any:
     except InvalidArgumentError as exc:  # in the flag's words
         flag = _DEVICE_FLAGS.get(exc.name or "")
         raise (exc.renamed(flag) if flag else exc) from None
+    except hw.DeviceNotFoundError as exc:
+        if args.device is not None:
+            raise
+        # none given and none found: what to give (the simulated arrays need no hardware)
+        why = "give --device NAME ('arraykit devices' lists them; sim:NAME simulates one)"
+        raise hw.DeviceNotFoundError(f"{exc}; {why}") from None
     cmap = tuple(dev.channel_map)
     if args.channel_map is None and cmap == tuple(range(len(cmap))):  # no layout known
         try:  # an ODAS .cfg's mapping.map, as for a recording
