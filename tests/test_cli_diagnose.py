@@ -281,3 +281,17 @@ def test_an_snr_out_of_range_names_the_flag(capsys: pytest.CaptureFixture[str]) 
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("arraykit: error: --snr=1e+300: lies beyond")
+
+
+def test_snr_help_names_every_design_that_needs_it(capsys: pytest.CaptureFixture[str]) -> None:
+    """``diagnose --help`` said --snr was "needed by mpdr" while gev (its covariance holds
+    the talker too) and --compare refuse to run without it: the list comes from the registry."""
+    with pytest.raises(SystemExit) as stop:
+        main(["diagnose", "--help"])
+    assert stop.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "per-microphone SNR (needed by mpdr, gev and --compare)" in text
+    for method in ("mpdr", "gev"):
+        argv = ["diagnose", "--geometry", "uma-8", "--direction", "70", "--method", method]
+        assert main(argv) == 2
+        assert "--snr=None: is needed by --method" in capsys.readouterr().err
