@@ -92,3 +92,20 @@ def test_a_warning_is_one_line_in_the_commands_words(
     err = capsys.readouterr().err
     assert err.count("\n") == 1, err
     assert err.startswith("arraykit: warning: geometry file") and 'units = "mm"' in err
+
+
+def test_help_names_the_odas_cfg_it_reads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``geometry --help`` named .toml and .xml only, while an ODAS .cfg loads as well."""
+    with pytest.raises(SystemExit) as stop:
+        main(["geometry", "--help"])
+    assert stop.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "a named geometry or a .toml / acoular .xml / ODAS .cfg file" in text
+    cfg = tmp_path / "ring.cfg"
+    cfg.write_text(
+        "general: { mics = ( { mu = (0.0, 0.0, 0.0); }, { mu = (0.04, 0.0, 0.0); } ); };"
+    )
+    assert main(["geometry", str(cfg)]) == 0
+    assert "Linear array 'ring' of 2 microphones (aperture 40 mm)" in capsys.readouterr().out

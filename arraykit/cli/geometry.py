@@ -13,13 +13,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "geometry",
         help="list named arrays, or show one (layout, spacing, left/right verdict)",
-        description="Without NAME: a table of all named arrays. With NAME (or a .toml/.xml path): its facts.",
+        description="Without NAME_OR_PATH: a table of all named arrays. With a name (or a "
+        ".toml / .xml / ODAS .cfg path): its facts.",
     )
     p.add_argument(
         "name",
         nargs="?",
         metavar="NAME_OR_PATH",
-        help="a named geometry or a .toml / acoular .xml file",
+        help="a named geometry or a .toml / acoular .xml / ODAS .cfg file",
     )
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.add_argument(
