@@ -9,7 +9,7 @@ DEMO   := $(VENV)/.arraykit-demo-installed
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
-	  { echo "arraykit needs Python 3.11 or newer (found $$($(PYTHON) --version))"; exit 1; }
+	  { echo "arraykit needs Python 3.11 or newer (found $$($(PYTHON) --version)): name one, e.g. make $(or $(MAKECMDGOALS),demo) PYTHON=python3.12"; exit 1; }
 	@$(PYTHON) -m venv $(VENV) || \
 	  { echo "could not create $(VENV): on Debian/Ubuntu install python3-venv (apt-get install python3-venv)"; exit 1; }
 	$(BIN)/python -m pip install --quiet --upgrade pip

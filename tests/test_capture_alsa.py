@@ -161,6 +161,29 @@ def test_cli_devices_json_and_errors(alsa):
     assert len(r.stderr.strip().splitlines()) == 1
 
 
+def test_no_device_given_and_none_found_says_what_to_give(tmp_path):
+    """``arraykit record OUT.wav`` / ``live`` with no --device and no array said only
+    "no microphone array found; inputs present: none": now what to give, a simulated
+    array included (the one way to try the command without hardware)."""
+    require_portaudio()
+    env = env_for(asound_home(tmp_path, {}))  # no ALSA file device: only the machine's own
+    r = cli(["devices", "--json"], env)
+    assert r.returncode == 0, r.stderr
+    real = [d for d in json.loads(r.stdout)["devices"] if d["usable"]]
+    if real:  # an array is plugged in: without --device the command would capture from it
+        pytest.skip(f"a microphone array is connected: {real[0]['name']}")
+    out = tmp_path / "x.wav"
+    for argv in (["record", "--seconds", "0.1", str(out)], ["live", "--seconds", "0.1"]):
+        r = cli(argv, env)
+        assert r.returncode == 2, r.stderr
+        last = r.stderr.strip().splitlines()[-1]
+        assert last.startswith("arraykit: error: no microphone array found; inputs present: ")
+        assert last.endswith(
+            "; give --device NAME ('arraykit devices' lists them; sim:NAME simulates one)"
+        )
+    assert not out.exists()
+
+
 def test_portaudio_missing_says_how_to_install(tmp_path):
     fake = tmp_path / "shadow"
     fake.mkdir()

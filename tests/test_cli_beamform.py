@@ -396,3 +396,13 @@ def test_beamform_warns_of_a_clipped_channel(recording, tmp_path, capsys):
             assert "arraykit check" in lines[0]
         else:
             assert not lines, err
+
+
+def test_noise_help_names_every_design_that_reads_it(capsys: pytest.CaptureFixture[str]) -> None:
+    """``beamform --help`` said --noise was "for mvdr/lcmv" while gev reads it too (and
+    the refusal of ``--noise`` with das said so): the help now lists them from the registry."""
+    with pytest.raises(SystemExit) as stop:
+        main(["beamform", "--help"])
+    assert stop.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "noise-only time range in seconds (read by mvdr, lcmv, gev), or 'auto'" in text

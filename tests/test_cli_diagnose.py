@@ -66,7 +66,9 @@ def test_prediction_text_and_figure(tmp_path: Path, capsys: pytest.CaptureFixtur
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--error", "5:0:1", "--snr", "10"], "error='5:0:1': is empty or inverted"),
+        # --error named as the flag (parse_range's "error='5:0:1'" before)
+        (["--error", "5:0:1", "--snr", "10"], "error: --error='5:0:1': is empty or inverted"),
+        (["--error", "abc", "--snr", "10"], "error: --error='abc': must be START:STOP:STEP"),
         (["--error", "0:1:0.5"], "--snr=None: is needed by --method mpdr"),
         (["--snr", "nan"], "--snr=nan: contains NaN"),
         (["--snr", "10", "--loading", "-1"], "loading=-1.0: must be a number >= 0"),
@@ -279,3 +281,17 @@ def test_an_snr_out_of_range_names_the_flag(capsys: pytest.CaptureFixture[str]) 
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("arraykit: error: --snr=1e+300: lies beyond")
+
+
+def test_snr_help_names_every_design_that_needs_it(capsys: pytest.CaptureFixture[str]) -> None:
+    """``diagnose --help`` said --snr was "needed by mpdr" while gev (its covariance holds
+    the talker too) and --compare refuse to run without it: the list comes from the registry."""
+    with pytest.raises(SystemExit) as stop:
+        main(["diagnose", "--help"])
+    assert stop.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "per-microphone SNR (needed by mpdr, gev and --compare)" in text
+    for method in ("mpdr", "gev"):
+        argv = ["diagnose", "--geometry", "uma-8", "--direction", "70", "--method", method]
+        assert main(argv) == 2
+        assert "--snr=None: is needed by --method" in capsys.readouterr().err

@@ -176,6 +176,10 @@ def test_doa_beamform_diagnose_read_a_device_raw_wav(uma8_raw, tmp_path, capsys)
         assert main(["doa", f, *extra, "--json"]) == 0
         out = json.loads(capsys.readouterr().out)
         assert abs(out["sources"][0]["azimuth"] - 120) <= 3
+    # the text's first line counts the microphones read (it said "7 channels" of this
+    # 8-channel file)
+    assert main(["doa", f, "--profile", "uma-8"]) == 0
+    assert capsys.readouterr().out.startswith(f"{f}: 7 microphones, 0.50 s at 48000 Hz; srp-phat")
     out_wav = tmp_path / "enh.wav"
     assert (
         main(["beamform", f, "--profile", "uma-8", "--direction", "120", "-o", str(out_wav)]) == 0

@@ -38,8 +38,9 @@ def test_plot_writes_a_png(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
 @pytest.mark.parametrize(
     ("argv", "match"),
     [
-        (["geometry", "no-such-array"], "name_or_path='no-such-array': unknown geometry"),
-        (["geometry", "missing.xml"], "no such file"),
+        # named as the usage line names it (load_geometry's parameter, name_or_path, before)
+        (["geometry", "no-such-array"], "NAME_OR_PATH='no-such-array': unknown geometry"),
+        (["geometry", "missing.xml"], "NAME_OR_PATH='missing.xml': no such file"),
         (["geometry", "--bogus"], "unrecognized arguments: --bogus"),
         (["no-such-command"], "invalid choice"),
     ],
@@ -61,7 +62,7 @@ def test_console_script_exit_status() -> None:
     )
     assert proc.returncode == 2
     assert (
-        proc.stderr.startswith("arraykit: error: name_or_path='nope'")
+        proc.stderr.startswith("arraykit: error: NAME_OR_PATH='nope'")
         and proc.stderr.count("\n") == 1
     )
 
@@ -91,3 +92,20 @@ def test_a_warning_is_one_line_in_the_commands_words(
     err = capsys.readouterr().err
     assert err.count("\n") == 1, err
     assert err.startswith("arraykit: warning: geometry file") and 'units = "mm"' in err
+
+
+def test_help_names_the_odas_cfg_it_reads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``geometry --help`` named .toml and .xml only, while an ODAS .cfg loads as well."""
+    with pytest.raises(SystemExit) as stop:
+        main(["geometry", "--help"])
+    assert stop.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "a named geometry or a .toml / acoular .xml / ODAS .cfg file" in text
+    cfg = tmp_path / "ring.cfg"
+    cfg.write_text(
+        "general: { mics = ( { mu = (0.0, 0.0, 0.0); }, { mu = (0.04, 0.0, 0.0); } ); };"
+    )
+    assert main(["geometry", str(cfg)]) == 0
+    assert "Linear array 'ring' of 2 microphones (aperture 40 mm)" in capsys.readouterr().out

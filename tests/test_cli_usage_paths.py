@@ -312,3 +312,21 @@ def test_check_reads_a_recording_given_as_device_whole(tmp_path: Path, capsys) -
         out, err = capsys.readouterr()
         assert "play a sound" not in err and "OK: channels alive" in out
         assert "best-fit direction 40 deg azimuth" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "name"),
+    [(["track", "-o", "{d}/o"], "IN.wav"), (["check"], "FILE")],
+)
+def test_neither_a_recording_nor_a_device(
+    argv: list[str], name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``arraykit track -o out/`` said "give --device NAME or a IN.wav": the recording
+    (as the usage line names it) comes first, and the simulated arrays are named."""
+    assert main([a.format(d=tmp_path) for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"arraykit: error: --device=None: give a recording ({name}) or --device NAME "
+        "(sim:NAME: a simulated array)\n"
+    )
+    assert list(tmp_path.iterdir()) == []

@@ -82,6 +82,16 @@ def test_demo_no_plot(tmp_path, monkeypatch: pytest.MonkeyPatch, capsys) -> None
     assert "0 frames lost" in out
 
 
+def test_demo_negative_seed_is_one_line_naming_the_flag(tmp_path, monkeypatch, capsys) -> None:
+    """``arraykit demo --seed -1`` said "expected non-negative integer" (numpy's
+    SeedSequence), naming neither the flag nor the value."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "--seed", "-1"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err == "arraykit: error: --seed=-1: must be an integer >= 0\n"
+    assert not list(tmp_path.iterdir())
+
+
 def test_demo_doa_figure_draws_every_estimate_where_it_can_be_read() -> None:
     """Issue 12 item 25: MUSIC's second estimate was drawn at the centre of its panel.
 

@@ -193,6 +193,27 @@ def test_simulated_array_from_an_odas_cfg(tmp_path):
     np.testing.assert_array_equal(got, ref.astype(np.float32))
 
 
+def test_simulated_device_from_a_missing_file_is_named_as_the_device(tmp_path, capsys):
+    """``--device sim:missing.cfg`` said ``name_or_path='missing.cfg': no such file``
+    (load_geometry's parameter, not the flag the user typed, and without the ``sim:``)."""
+    missing = tmp_path / "missing.cfg"
+    with pytest.raises(
+        ValueError, match=rf"^device='sim:{re.escape(str(missing))}': no such file$"
+    ):
+        hw.open(f"sim:{missing}")
+    out = tmp_path / "take.wav"
+    assert main(["record", "--device", f"sim:{missing}", "--seconds", "0.1", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"arraykit: error: --device='sim:{missing}': no such file\n"
+    assert main(["record", "--device", "sim:nope", "--seconds", "0.1", str(out)]) == 2
+    assert capsys.readouterr().err.startswith("arraykit: error: --device='sim:nope': unknown array")
+    bad = tmp_path / "bad.cfg"  # a malformed file keeps its field's message
+    bad.write_text("general: { mics = ( { mu = (0.0, 0.1); } ); };")
+    with pytest.raises(ak.GeometryFileError, match=r"general\.mics\[0\]\.mu' must be 3"):
+        hw.open(f"sim:{bad}")
+    assert not out.exists()
+
+
 def test_simulated_device_refuses_a_profile_it_would_ignore():
     """``--device sim:respeaker-6mic --profile uma-8`` ran the 6-mic circle, the profile
     silently dropped; the simulated array is the one named after ``sim:``."""

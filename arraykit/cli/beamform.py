@@ -29,6 +29,11 @@ def pattern_methods() -> tuple[str, ...]:
     return tuple(m for m in design_names() if "mixture_cov" not in get_design(m).needs)
 
 
+def noise_methods() -> tuple[str, ...]:
+    """Designs that read a noise-only segment (``--noise``): a noise or a chosen covariance."""
+    return tuple(m for m in design_names() if get_design(m).needs & {"noise_cov", "cov"})
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "beamform",
@@ -55,7 +60,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--noise",
         metavar="START:END|auto",
-        help="noise-only time range in seconds (for mvdr/lcmv), or 'auto' (quietest frames)",
+        help=f"noise-only time range in seconds (read by {', '.join(noise_methods())}), or "
+        "'auto' (quietest frames)",
     )
     p.add_argument(
         "--null",
@@ -212,8 +218,7 @@ def refuse_unread_flags(args: argparse.Namespace) -> None:
     m = args.method
     needs = get_design(m).needs
     if args.noise and not needs & {"noise_cov", "cov"}:
-        noisy = {"noise_cov", "cov"}
-        readers = ", ".join(d for d in design_names() if get_design(d).needs & noisy)
+        readers = ", ".join(noise_methods())
         why = f"method {m} reads no noise-only segment ({readers} do): leave --noise out"
         raise v.fail("--noise", args.noise, why)
     if "steering" not in needs:

@@ -63,6 +63,10 @@ def run(args: argparse.Namespace) -> int:
     from arraykit.doa.grids import angular_distance
     from arraykit.errors import DeviceError
 
+    if args.seed < 0:  # numpy's SeedSequence said only "expected non-negative integer"
+        from arraykit import _validate as v
+
+        raise v.fail("--seed", args.seed, "must be an integer >= 0")
     if not args.no_plot:
         check_figure_output(args.plot, "--plot")
 

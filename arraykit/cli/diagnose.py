@@ -13,7 +13,7 @@ import json
 import numpy as np
 
 from arraykit import _validate as v
-from arraykit.beamform import design_names
+from arraykit.beamform import design_names, get_design
 from arraykit.cli._inputs import (
     add_channel_args,
     check_figure_output,
@@ -55,7 +55,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="steering errors in degrees (or A,B,C); default 0:10:0.5",
     )
     p.add_argument("--axis", choices=("azimuth", "elevation"), help="default azimuth")
-    p.add_argument("--snr", type=float, metavar="DB", help="per-microphone SNR (needed by mpdr)")
+    mixture = [m for m in design_names() if "mixture_cov" in get_design(m).needs]
+    p.add_argument(
+        "--snr",
+        type=float,
+        metavar="DB",
+        help=f"per-microphone SNR (needed by {', '.join(mixture)} and --compare)",
+    )
     p.add_argument("--loading", type=float, metavar="L", help="diagonal loading")
     p.add_argument(
         "--null", action="append", default=[], metavar="AZ[,EL]", help="lcmv null (repeatable)"
@@ -123,9 +129,9 @@ def _prediction(args, geometry, direction) -> int:
     from arraykit.diagnostics import parse_range, sweep, tolerance
     from arraykit.diagnostics.mismatch import check_work
 
-    errors = parse_range(args.error)
+    with command_terms({"error": "--error"}):
+        errors = parse_range(args.error)
     parse_nulls(args)  # only a design that places nulls is given them
-    from arraykit.beamform import get_design
 
     needs = get_design(args.method).needs
     if "mixture_cov" in needs and args.snr is None:

@@ -149,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(out, indent=2))
         return 0
     print(
-        f"{args.file}: {signals.shape[0]} channels, {signals.shape[1] / fs:.2f} s at {fs} Hz; {res.method} on '{g.name or args.geometry}'"
+        f"{args.file}: {signals.shape[0]} microphones, {signals.shape[1] / fs:.2f} s at {fs} Hz; {res.method} on '{g.name or args.geometry}'"
     )
     print(f"sources: {res.num_sources} ({res.count_reason})")
     for k, (a, e, p) in enumerate(zip(res.azimuth, res.elevation, res.power, strict=True)):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from arraykit.cli._inputs import check_figure_output, save_figure
+from arraykit.cli._inputs import check_figure_output, geometry_flag, save_figure
 from arraykit.geometry import ArrayGeometry, list_geometries, load_geometry
 
 
@@ -13,13 +13,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "geometry",
         help="list named arrays, or show one (layout, spacing, left/right verdict)",
-        description="Without NAME: a table of all named arrays. With NAME (or a .toml/.xml path): its facts.",
+        description="Without NAME_OR_PATH: a table of all named arrays. With a name (or a "
+        ".toml / .xml / ODAS .cfg path): its facts.",
     )
     p.add_argument(
         "name",
         nargs="?",
         metavar="NAME_OR_PATH",
-        help="a named geometry or a .toml / acoular .xml file",
+        help="a named geometry or a .toml / acoular .xml / ODAS .cfg file",
     )
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.add_argument(
@@ -73,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
             print(table())
         return 0
     check_figure_output(args.plot, "--plot")
-    g = load_geometry(args.name)
+    g = geometry_flag(args.name, "NAME_OR_PATH")  # an unknown name in the usage line's words
     if args.plot:
         from arraykit.plot import plot_geometry
 

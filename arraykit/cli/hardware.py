@@ -145,7 +145,8 @@ def file_or_device(args: argparse.Namespace, file: str | None, name: str) -> Non
         args.device = file
         args.device_flag = name  # what errors about the recording call it
     if args.device is None:
-        raise v.fail("--device", None, f"give --device NAME or a {name}")
+        why = f"give a recording ({name}) or --device NAME (sim:NAME: a simulated array)"
+        raise v.fail("--device", None, why)
 
 
 def open_device(args: argparse.Namespace, **kw: Any) -> Any:
@@ -185,6 +186,12 @@ def open_device(args: argparse.Namespace, **kw: Any) -> Any:
     except InvalidArgumentError as exc:  # in the flag's words
         flag = _DEVICE_FLAGS.get(exc.name or "")
         raise (exc.renamed(flag) if flag else exc) from None
+    except hw.DeviceNotFoundError as exc:
+        if args.device is not None:
+            raise
+        # none given and none found: what to give (the simulated arrays need no hardware)
+        why = "give --device NAME ('arraykit devices' lists them; sim:NAME simulates one)"
+        raise hw.DeviceNotFoundError(f"{exc}; {why}") from None
     cmap = tuple(dev.channel_map)
     if args.channel_map is None and cmap == tuple(range(len(cmap))):  # no layout known
         try:  # an ODAS .cfg's mapping.map, as for a recording
@@ -198,6 +205,7 @@ def open_device(args: argparse.Namespace, **kw: Any) -> Any:
 
 
 _DEVICE_FLAGS = {
+    "device": "--device",
     "profile": "--profile",
     "channels": "--channels",
     "channel_map": "--channel-map",

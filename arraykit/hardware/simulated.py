@@ -71,7 +71,12 @@ def _profile_for(name: str) -> Profile:
     if name in list_profiles():
         return load_profile(name)
     if name in list_geometries() or Path(name).suffix.lower() in FILE_SUFFIXES:
-        g = load_geometry(name)
+        try:
+            g = load_geometry(name)
+        except v.InvalidArgumentError as exc:
+            if exc.name != "name_or_path":  # a malformed file: its message names the field
+                raise
+            raise v.fail("device", f"sim:{name}", exc.why or str(exc)) from None
         return load_profile("generic-uac").with_options(
             channels=g.n_mics, channel_map=range(g.n_mics), geometry=name
         )
