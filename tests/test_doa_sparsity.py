@@ -352,6 +352,7 @@ def test_a_mode_the_atom_swallowed_counts_where_a_deep_valley_parts_it() -> None
     plan, _ = plan_stft(FS, line, {"num_sources": "auto", "freq_range": (300.0, 5500.0)})
     grid = plan.grid_directions[:, 0]
     width = sparsity._extract.beamwidth(plan.geometry, plan.freqs, plan.c)
+    dist = sparsity._kernels_for(plan.grid_directions, width)[1]
     step = 2
     rng = np.random.default_rng(1)
 
@@ -365,9 +366,14 @@ def test_a_mode_the_atom_swallowed_counts_where_a_deep_valley_parts_it() -> None
     first = int(np.argmin(np.abs(grid - 100.0)))
     base = (100.0, 2.0, 1000)
     sharp = counts([base, (116.0, 2.0, 300)])
-    got, rel = sparsity._modes(sharp, plan, step, np.array([first]), np.ones(1), width, 3)
+    got, rel = sparsity._modes(sharp, plan, step, np.array([first]), np.ones(1), width, 3, dist)
     assert len(got) == 2 and abs(grid[got[1]] - 116.0) <= 2.0 and 0.15 < rel[1] < 0.5
     wide = counts([base, (116.0, 8.0, 300)])
-    assert len(sparsity._modes(wide, plan, step, np.array([first]), np.ones(1), width, 3)[0]) == 1
+    assert (
+        len(sparsity._modes(wide, plan, step, np.array([first]), np.ones(1), width, 3, dist)[0])
+        == 1
+    )
     far = counts([base, (160.0, 2.0, 300)])
-    assert len(sparsity._modes(far, plan, step, np.array([first]), np.ones(1), width, 3)[0]) == 1
+    assert (
+        len(sparsity._modes(far, plan, step, np.array([first]), np.ones(1), width, 3, dist)[0]) == 1
+    )

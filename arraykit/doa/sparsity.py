@@ -209,6 +209,9 @@ are the pursuit's: the scattered zones of reverberation make chance modes there)
 MODE_FLOOR = 0.08
 """Step 6: a mode at least this share of the barely smoothed histogram's highest point."""
 
+_BARELY = np.array([0.25, 0.5, 0.25])  # step 6's smoothing, one step either side
+_ZERO, _BELOW = np.zeros(1), np.full(1, -1.0)  # an arc's padding beyond its ends
+
 CLEAR = 6.5
 """The zones show a talker when the share of them within :data:`ATOM` beamwidths of
 the histogram's top (off a line, of any counted atom: three talkers around a small ring
@@ -380,13 +383,12 @@ def pursue(
     background = plan.geometry.axis is None
     atoms, heights, left = _atoms(weighted, plan, width, kmax, force, widen, background=background)
     if not force and 0 < len(atoms) < kmax:
-        atoms, heights = _modes(counts, plan, step, atoms, heights, width, kmax)
+        atoms, heights = _modes(counts, plan, step, atoms, heights, width, kmax, dist)
     elif force and len(atoms):  # a given count: the modes first, then the forced atoms
-        free, free_heights, _ = _atoms(
-            weighted, plan, width, kmax, False, widen, background=background
-        )
+        strong = heights >= RATIO  # the atoms an unforced pursuit would have stopped after
+        free, free_heights = atoms[strong], heights[strong]
         if 0 < len(free) < kmax:
-            got, got_heights = _modes(counts, plan, step, free, free_heights, width, kmax)
+            got, got_heights = _modes(counts, plan, step, free, free_heights, width, kmax, dist)
             if len(got) > len(free):  # (a forced atom on a swallowed mode's flank goes)
                 rest = [q for q in atoms if all(dist[q, a] >= plan.min_separation for a in got)]
                 atoms = np.array([*got, *rest], dtype=int)[: max(kmax, len(got))]
@@ -410,29 +412,33 @@ def _modes(
     heights: np.ndarray,
     width: float,
     kmax: int,
+    dist: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Step 6 of the module's docstring: the counted atoms `atoms` ``(K,)`` (grid indices)
     and their `heights` with the modes the pursuit's atoms swallowed added, from the zones'
     counts per grid point `counts` ``(G,)`` (they fall on every `step`-th point). A mode's
-    height is read relative to the histogram's value at the first atom."""
-    dist = _kernels_for(plan.grid_directions, width)[1]
+    height is read relative to the histogram's value at the first atom; `dist` ``(G, G)``:
+    the grid's angular distances."""
     ring = plan.grid_kind == "ring"
-    points = np.arange(0, len(counts), step)  # the grid points zones land on
-    c = counts[points]
+    c = counts[::step]  # the grid points zones land on: every step-th
     n = c.size
-    padded = np.r_[c[-1:], c, c[:1]] if ring else np.r_[0.0, c, 0.0]
-    h = np.convolve(padded, [0.25, 0.5, 0.25], mode="valid")  # (n,) barely smoothed
-    before = np.r_[h[-1:], h[:-1]] if ring else np.r_[-1.0, h[:-1]]
-    after = np.r_[h[1:], h[:1]] if ring else np.r_[h[1:], -1.0]
+    edge = (c[-1:], c[:1]) if ring else (_ZERO, _ZERO)
+    h = np.convolve(np.concatenate([edge[0], c, edge[1]]), _BARELY, mode="valid")  # (n,)
+    side = (h[-1:], h[:1]) if ring else (_BELOW, _BELOW)
+    before, after = np.concatenate([side[0], h[:-1]]), np.concatenate([h[1:], side[1]])
     modes = np.flatnonzero((h > before) & (h >= after) & (h >= MODE_FLOOR * h.max()))
+    if not modes.size:
+        return atoms, heights
+    d = dist[step * modes[:, None], np.asarray(atoms)[None, :]].min(axis=1)
+    modes = modes[(d >= plan.min_separation) & (d <= MODE_REACH * width)]  # (usually none)
+    if not modes.size:
+        return atoms, heights
+    modes = modes[np.argsort(-h[modes], kind="stable")]
     at = [round(float(a) / step) % n if ring else min(round(float(a) / step), n - 1) for a in atoms]
     ref = max(float(h[at[0]]), 1e-300)
     got, rel = [int(a) for a in atoms], [float(x) for x in heights]
-    modes = modes[np.argsort(-h[modes], kind="stable")]
-    d = dist[np.ix_(points[modes], np.asarray(atoms, dtype=int))].min(axis=1)
-    modes = modes[(d >= plan.min_separation) & (d <= MODE_REACH * width)]  # (usually none)
     for i in modes:
-        q = int(points[i])
+        q = step * int(i)
         if len(got) >= kmax:
             break
         if any(dist[q, a] < plan.min_separation for a in got):
