@@ -287,10 +287,16 @@ def _single_source(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     fi, zi = np.divmod(k, Z)
     ek = fi * T + 2 * zi  # the zone's first frame in e (F, T)
     a, d, pk = e.take(ek), e.take(ek + 1), power.take(k)
-    # frames laid out (F, M, T), as the searches keep them (else copied so): element
-    # (m, f, 2 zi) of X at f M T + m T + 2 zi
-    Xf = np.ascontiguousarray(X.transpose(1, 0, 2)).reshape(-1)
-    at = (np.arange(M) * T)[:, None] + (fi * (M * T) + 2 * zi)[None, :]  # (M, n)
+    # the zones' frames gathered from X's own layout: (M, F, T) as the front end's blocks
+    # come, element (m, f, 2 zi) at m F T + f T + 2 zi; else (F, M, T), as the searches
+    # keep them (copied so if neither), at f M T + m T + 2 zi
+    F = X.shape[1]
+    if X.flags.c_contiguous:
+        Xf = X.reshape(-1)
+        at = (np.arange(M) * (F * T))[:, None] + (fi * T + 2 * zi)[None, :]  # (M, n)
+    else:
+        Xf = np.ascontiguousarray(X.transpose(1, 0, 2)).reshape(-1)
+        at = (np.arange(M) * T)[:, None] + (fi * (M * T) + 2 * zi)[None, :]  # (M, n)
     x1, x2 = Xf.take(at), Xf.take(at + 1)  # (M, n) the zones' two frames
     b = (x1.conj() * x2).sum(axis=0)
     b2 = np.abs(b) ** 2
