@@ -53,7 +53,8 @@ class SrpCovSearch:
         As for :func:`~arraykit.doa.locate_cov` (degrees; `coarse` None: its default).
     precision : ``"double"`` or ``"single"``
         ``"single"``: the coarse map from a single-precision table (within about 2e-7 of
-        the double map; its argmax, the refinement and the peak's power stay in double).
+        the double map; the argmax is this map's, so two coarse points within that of
+        each other may swap; the refinement and the peak's power stay in double).
         The table is the search's largest read (450 KB on the six-microphone circle's
         16 kHz band, twice a block in the live front end, which uses it): half of it
         leaves the cache to the rest of the pipeline (the front end 0.98x the time per
