@@ -179,7 +179,11 @@ class SrpCovSearch:
         field's coherences ``sinc(2 f d / c)``): how far its peak still rises above its
         median. :func:`arraykit.doa.count._diffuse_height` on a covariance's own map: a
         diffuse field seen by a small line peaks at broadside like a talker and fits the
-        field almost wholly; a talker's direct sound does not."""
+        field almost wholly; a talker's direct sound does not. Ring and arc grids only
+        (:attr:`fast`; a vertical line's elevation arc is refused)."""
+        if not self.fast:
+            why = f"diffuse_height needs a ring or an arc grid, not {self.plan.grid_kind!r}"
+            raise v.fail("geometry", self.geometry, why)
         F, M = len(self.freqs), self.geometry.n_mics
         C = np.take(np.asarray(R).reshape(F, M * M), self._flat_sorted, axis=1)
         alpha = max(float(np.sum(unit_phase(C).real * self._gamma)) / self._gamma_norm, 0.0)
