@@ -85,3 +85,17 @@ def test_diffuse_height_takes_a_lines_diffuse_field_out_and_leaves_a_talker(seed
     wave = a[:, :, None] * a[:, None, :].conj() + 0.01 * np.eye(4)
     _, _, p, spec = search(wave)
     assert search.diffuse_height(wave, spec) > 0.6
+
+
+def test_diffuse_height_refuses_a_grid_it_has_no_table_for() -> None:
+    """A vertical line searches an elevation arc through locate_cov (not :attr:`fast`):
+    diffuse_height is refused by name (it raised AttributeError: '_flat_sorted')."""
+    p = np.zeros((4, 3))
+    p[:, 2] = 0.04 * np.arange(4)
+    f = np.arange(10, 113) * 31.25
+    search = ak.doa.SrpCovSearch(ak.ArrayGeometry(p), f, resolution=5.0, coarse=10.0)
+    assert not search.fast
+    R = np.eye(4)[None].repeat(len(f), axis=0) + 0j
+    _, _, _, spec = search(R)
+    with pytest.raises(ak.InvalidArgumentError, match="needs a ring or an arc grid, not 'arc-el'"):
+        search.diffuse_height(R, spec)

@@ -50,8 +50,9 @@ def test_zones_eigenvectors_are_the_local_covariances_dominant_ones() -> None:
 
 def test_zones_of_strided_frames_are_those_of_contiguous_ones() -> None:
     """single_source gathers a zone's frames by flat index from frames laid out
-    (F, M, T) and copies other layouts so first: the same zones and vectors, bit for
-    bit (single and double precision)."""
+    (M, F, T) (the front end's blocks) or (F, M, T) (the searches', a view of it) and
+    copies other layouts to (F, M, T) first: the same zones and vectors, bit for bit
+    (single and double precision)."""
     rng = np.random.default_rng(2)
     M, F, T = 4, 9, 30
     for dtype in (np.complex64, np.complex128):
@@ -60,9 +61,11 @@ def test_zones_of_strided_frames_are_those_of_contiguous_ones() -> None:
         strided = X[:, :, ::2]  # every other frame: not contiguous
         fast = sparsity.single_source(np.ascontiguousarray(strided))
         slow = sparsity.single_source(strided)
+        searches = np.ascontiguousarray(strided.transpose(1, 0, 2)).transpose(1, 0, 2)
+        assert not searches.flags.c_contiguous
         assert len(fast[0]) >= 10
-        for a, b in zip(fast, slow, strict=True):
-            assert np.array_equal(a, b)
+        for a, b, c in zip(fast, slow, sparsity.single_source(searches), strict=True):
+            assert np.array_equal(a, b) and np.array_equal(a, c)
 
 
 @pytest.mark.parametrize(("geometry", "azimuth"), [(CIRCLE, 123.0), (SQUARE, 301.0)])

@@ -65,6 +65,24 @@ def test_streaming_istft_inverts_the_streaming_stft_exactly(hop: int) -> None:
     np.testing.assert_allclose(y, x[:, :n], atol=1e-12)
 
 
+@pytest.mark.parametrize("hop", [256, 128, 200])
+def test_streaming_istft_sums_each_sample_over_its_frames_in_time_order(hop: int) -> None:
+    """A block's frames pushed at once give the samples they give pushed one at a time,
+    bit for bit: each sample is the open tail plus its frames added in time order, as the
+    frame-by-frame overlap-add summed it (the pieces' path at 50 and 75 % overlap; at 75 %
+    a sample sums four frames, and another order differs in the last bits)."""
+    rng = np.random.default_rng(4)
+    nfft = 512
+    X = rng.standard_normal((2, 257, 40)) + 1j * rng.standard_normal((2, 257, 40))
+    whole, single = StreamingISTFT(FS, nfft=nfft, hop=hop), StreamingISTFT(FS, nfft=nfft, hop=hop)
+    cuts = [3, 4, 17, 32]
+    y = np.concatenate([whole.push(b) for b in np.array_split(X, cuts, axis=-1)], axis=-1)
+    z = np.concatenate([single.push(X[..., t : t + 1]) for t in range(40)], axis=-1)
+    assert y.shape == (2, 40 * hop) and np.array_equal(y, z)
+    assert whole.tail is not None and single.tail is not None
+    assert np.array_equal(whole.tail, single.tail)
+
+
 @pytest.mark.parametrize(("group", "leak"), [(1, 0.0), (2, 0.0), (2, 0.3)])
 def test_separator_equals_plain_per_track_mvdr_and_postfilter(
     six: ak.ArrayGeometry, group: int, leak: float

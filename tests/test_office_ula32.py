@@ -8,6 +8,7 @@ synthetic responses always runs). The bounds are the errors measured by
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -389,6 +390,14 @@ def test_three_loudspeakers_in_separate_clusters_are_counted(data, cal):
             sub = g.subarray(idx)
             res = ak.doa.locate(x[idx], 16000, sub, num_sources="auto", freq_range=(300.0, 5500.0))
             counts.append(res.num_sources)
+            # the reason marks the modes: their heights are under RATIO (0.15) and on the
+            # barely smoothed histogram, where "one counts at 15% or more" is the pursuit's
+            listed = re.findall(r"az -?\d+ \((\d\.\d\d)(, a swallowed mode)?\)", res.count_reason)
+            assert len(listed) == res.num_sources, res.count_reason
+            if res.num_sources == 3:
+                assert any(m for _, m in listed), res.count_reason
+                assert "a swallowed mode (its height" in res.count_reason
+            assert all(m for h, m in listed if float(h) < 0.15), res.count_reason
             given = ak.doa.locate(
                 x[idx], 16000, sub, num_sources=3, freq_range=(300.0, 5500.0), resolution=0.25
             )

@@ -53,7 +53,8 @@ class SrpCovSearch:
         As for :func:`~arraykit.doa.locate_cov` (degrees; `coarse` None: its default).
     precision : ``"double"`` or ``"single"``
         ``"single"``: the coarse map from a single-precision table (within about 2e-7 of
-        the double map; its argmax, the refinement and the peak's power stay in double).
+        the double map; the argmax is this map's, so two coarse points within that of
+        each other may swap; the refinement and the peak's power stay in double).
         The table is the search's largest read (450 KB on the six-microphone circle's
         16 kHz band, twice a block in the live front end, which uses it): half of it
         leaves the cache to the rest of the pipeline (the front end 0.98x the time per
@@ -178,7 +179,11 @@ class SrpCovSearch:
         field's coherences ``sinc(2 f d / c)``): how far its peak still rises above its
         median. :func:`arraykit.doa.count._diffuse_height` on a covariance's own map: a
         diffuse field seen by a small line peaks at broadside like a talker and fits the
-        field almost wholly; a talker's direct sound does not."""
+        field almost wholly; a talker's direct sound does not. Ring and arc grids only
+        (:attr:`fast`; a vertical line's elevation arc is refused)."""
+        if not self.fast:
+            why = f"diffuse_height needs a ring or an arc grid, not {self.plan.grid_kind!r}"
+            raise v.fail("geometry", self.geometry, why)
         F, M = len(self.freqs), self.geometry.n_mics
         C = np.take(np.asarray(R).reshape(F, M * M), self._flat_sorted, axis=1)
         alpha = max(float(np.sum(unit_phase(C).real * self._gamma)) / self._gamma_norm, 0.0)

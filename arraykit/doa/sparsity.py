@@ -248,12 +248,14 @@ class Zones(NamedTuple):
 
 class Atoms(NamedTuple):
     """What the matching pursuit found: the counted atoms' grid indices ``(K,)`` and
-    heights relative to the first ``(K,)``, the relative height of the highest point
-    left when it stopped (under :data:`RATIO` unless ``kmax`` stopped it), the zones it
-    read, and how clearly they gather anywhere: ``(n_top - n p) / sqrt(n p (1 - p))``
-    with ``n`` zones, ``n_top`` of them within :data:`ATOM` beamwidths of the
-    histogram's top (off a line: of any counted atom) and ``p`` the share of the grid's
-    points there (a binomial z-score against zones spread evenly; see :data:`CLEAR`)."""
+    heights relative to the first ``(K,)`` (a mode of step 6, marked in `swallowed`:
+    on the barely smoothed histogram, relative to its value at the first atom), the
+    relative height of the highest point left when it stopped (under :data:`RATIO`
+    unless ``kmax`` stopped it), the zones it read, and how clearly they gather anywhere:
+    ``(n_top - n p) / sqrt(n p (1 - p))`` with ``n`` zones, ``n_top`` of them within
+    :data:`ATOM` beamwidths of the histogram's top (off a line: of any counted atom) and
+    ``p`` the share of the grid's points there (a binomial z-score against zones spread
+    evenly; see :data:`CLEAR`)."""
 
     grid_index: np.ndarray
     heights: np.ndarray
@@ -261,6 +263,7 @@ class Atoms(NamedTuple):
     zones: Zones
     clear: float = 0.0
     widen: np.ndarray | None = None  # (K,) each atom's width over ATOM's (ELEVATED)
+    swallowed: np.ndarray | None = None  # (K,) bool: a mode the atoms swallowed (step 6)
 
 
 def single_source(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -388,17 +391,26 @@ def pursue(
     widen = _elevation(zones, plan, dist, width)
     background = plan.geometry.axis is None
     atoms, heights, left = _atoms(weighted, plan, width, kmax, force, widen, background=background)
+    swallowed = np.zeros(len(atoms), dtype=bool)
     if not force and 0 < len(atoms) < kmax:
+        counted = len(atoms)
         atoms, heights = _modes(counts, plan, step, atoms, heights, width, kmax, dist)
+        swallowed = np.arange(len(atoms)) >= counted
     elif force and len(atoms):  # a given count: the modes first, then the forced atoms
         strong = heights >= RATIO  # the atoms an unforced pursuit would have stopped after
         free, free_heights = atoms[strong], heights[strong]
         if 0 < len(free) < kmax:
             got, got_heights = _modes(counts, plan, step, free, free_heights, width, kmax, dist)
             if len(got) > len(free):  # (a forced atom on a swallowed mode's flank goes)
-                rest = [q for q in atoms if all(dist[q, a] >= plan.min_separation for a in got)]
-                atoms = np.array([*got, *rest], dtype=int)[: max(kmax, len(got))]
-                heights = np.r_[got_heights, np.zeros(len(atoms) - len(got))]
+                rest = [
+                    k
+                    for k, q in enumerate(atoms)
+                    if all(dist[q, a] >= plan.min_separation for a in got)
+                ]
+                atoms = np.r_[got, atoms[rest]].astype(int)[:kmax]
+                heights = np.r_[got_heights, heights[rest]][:kmax]
+                at = np.arange(len(atoms))
+                swallowed = (at >= len(free)) & (at < len(got))
     # how clearly the zones gather is read around the top of the histogram per degree
     # (CLEAR was set there): the first atom, unless a line's atoms were per cosine
     top = int(atoms[0]) if len(atoms) and not line else int(np.argmax(smooth @ counts))
@@ -407,7 +419,7 @@ def pursue(
         window = np.any(dist[atoms] <= ATOM * width, axis=0) | window
     clear = _gathered(zones.grid_index, window)
     wide = None if widen is None else np.array([widen(int(q)) for q in atoms])
-    return Atoms(atoms, heights, left, zones, clear, wide)
+    return Atoms(atoms, heights, left, zones, clear, wide, swallowed)
 
 
 def _modes(
@@ -619,15 +631,24 @@ def count_zones(
             None,
         )
     atoms, heights = found.grid_index, found.heights
+    swallowed = np.zeros(len(atoms), dtype=bool) if found.swallowed is None else found.swallowed
     share = _power_shares(plan, found)
     weak = share < POWER
     weak[0] = False
     if weak.any():
-        atoms, heights = atoms[~weak], heights[~weak]
+        atoms, heights, swallowed = atoms[~weak], heights[~weak], swallowed[~weak]
     K = len(atoms)
     grid = plan.grid_directions
     where = ", ".join(
-        f"{_angle(grid[q], plan)} ({r:.2f})" for q, r in zip(atoms, heights, strict=True)
+        f"{_angle(grid[q], plan)} ({r:.2f}{', a swallowed mode' if m else ''})"
+        for q, r, m in zip(atoms, heights, swallowed, strict=True)
+    )
+    modes = (
+        f"; a swallowed mode (its height on the barely smoothed histogram) counts where the "
+        f"valley to each atom near it is at most {MODE_DIP:.0%} of its height and "
+        f"{SIGNIFICANCE:g} deviations under it"
+        if swallowed.any()
+        else ""
     )
     dropped = "".join(
         f"; an atom at {_angle(grid[q], plan)} dropped: its zones hold {p:.2%} of the first's "
@@ -644,7 +665,7 @@ def count_zones(
         f"auto (tf): {K} source(s) in the direction histogram of {len(zones.grid_index)} "
         f"single-source zones (of {zones.total}); atoms at {where} (height relative to the "
         f"first; one counts at {RATIO:.0%} or more{over} and {plan.min_separation:.1f} deg or "
-        f"more from the others; {found.left:.2f} left){dropped}",
+        f"more from the others{modes}; {found.left:.2f} left){dropped}",
         atoms,
     )
 
