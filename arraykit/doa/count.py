@@ -51,7 +51,7 @@ fraction of the strongest peak's height above the map's median."""
 
 MAX_AUTO_SOURCES = 6
 
-_diffuse_maps: Cache[tuple[np.ndarray, float, np.ndarray, float]] = Cache("doa.diffuse_map", 16)
+_diffuse_maps: Cache[tuple[np.ndarray, np.ndarray]] = Cache("doa.diffuse_map", 16)
 
 
 class Count(NamedTuple):
@@ -108,7 +108,7 @@ def count(
     if diffuse is not None:
         # where a diffuse field alone cannot make the map stand out (the weak-map check
         # sees it), its zones do not gather either: clearly gathered zones are talkers
-        if _diffuse_map(plan, steer)[3] >= _confidence.NO_SOURCE_FLOOR:
+        if _confidence.field_stands_out(_diffuse_map(plan, steer)[1]):
             return Count(0, diffuse, srp)
         if found is None:
             found = _tf_pursuit(plan, stats, kmax)
@@ -238,7 +238,7 @@ def unheard(
     zones = "" if counted.clear is None else f"; {_zones_weak(counted.clear)}"
     if weak is not None and (counted.clear is None or counted.clear < _sparsity.CLEAR):
         return f"{weak}{zones}"  # (clearly gathered zones: three talkers spread the map)
-    if _diffuse_map(plan, steer)[3] < _confidence.NO_SOURCE_FLOOR:
+    if not _confidence.field_stands_out(_diffuse_map(plan, steer)[1]):
         return None  # a diffuse field alone cannot make this array's map stand out
     field = _diffuse_field(plan, stats, steer, srp)
     return field if field is None or weak is None else f"{weak}{zones}; {field}"
@@ -289,27 +289,18 @@ def count_clean(
 
 
 def _diffuse_height(plan: Plan, R: np.ndarray, srp: np.ndarray, steer: Steering) -> float:
-    """The SRP-PHAT map's peak height above its median once the best-fitting spherically
-    isotropic field ``alpha Gamma`` (``Gamma_fmn = sinc(2 f d_mn / c)``, ``alpha >= 0`` by
-    least squares over the off-diagonal cross-spectra ``R`` ``(F, M, M)``) is taken out.
-
-    The map is linear in the cross-spectra, so this is ``srp - alpha srp(Gamma)`` with
-    `srp` ``(G,)`` the map of ``R`` and the diffuse field's own map kept per plan.
-    A diffuse field seen by a small line peaks at broadside like a talker (0.10-0.12 above
-    the median for a 4-mic 40 mm line) and fits ``Gamma`` almost wholly (under 0.016
-    left); a talker's direct sound does not (0.036 or more left on the same line).
-    """
-    g_off, g_norm, diffuse_map, _ = _diffuse_map(plan, steer)
+    """The SRP-PHAT map `srp` ``(G,)`` of the PHAT cross-spectra ``R`` ``(F, M, M)``: its
+    peak's height above its median once the best-fitting isotropic field is taken out
+    (:func:`arraykit.doa.confidence.height_without_field` over the off-diagonal pairs; the
+    field's own map kept per plan)."""
+    g_off, diffuse_map = _diffuse_map(plan, steer)
     off = ~np.eye(plan.geometry.n_mics, dtype=bool)
-    alpha = max(float(np.sum(R[:, off].real * g_off) / g_norm), 0.0)
-    m = srp - alpha * diffuse_map
-    return float(m.max() - _confidence.map_floor(m))
+    return _confidence.height_without_field(srp, diffuse_map, R[:, off].real, g_off)
 
 
-def _diffuse_map(plan: Plan, steer: Steering) -> tuple[np.ndarray, float, np.ndarray, float]:
-    """The isotropic field's off-diagonal coherences ``(F, M (M - 1))`` and their sum of
-    squares, its SRP-PHAT map ``(G,)`` and how far that map's peak rises above its
-    median (kept per plan)."""
+def _diffuse_map(plan: Plan, steer: Steering) -> tuple[np.ndarray, np.ndarray]:
+    """The isotropic field's off-diagonal coherences ``(F, M (M - 1))`` and its SRP-PHAT
+    map ``(G,)`` (kept per plan)."""
     p = plan.geometry.positions
     off = ~np.eye(p.shape[0], dtype=bool)
     # the steering's digest (geometry, band, grid, c: kept on it) and the map's settings
@@ -323,8 +314,7 @@ def _diffuse_map(plan: Plan, steer: Steering) -> tuple[np.ndarray, float, np.nda
         g_off = gamma[:, off]
         for arr in (g_off, diffuse_map):
             arr.setflags(write=False)
-        height = float(diffuse_map.max() - _confidence.map_floor(diffuse_map))
-        kept = (g_off, float(np.sum(g_off**2)), diffuse_map, height)
+        kept = (g_off, diffuse_map)
         _diffuse_maps.put(key, kept)
     return kept
 

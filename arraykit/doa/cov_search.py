@@ -17,7 +17,7 @@ import numpy.typing as npt
 from arraykit import _validate as v
 from arraykit.doa import grids
 from arraykit.doa._cross import unit_phase
-from arraykit.doa.confidence import map_floor
+from arraykit.doa.confidence import height_without_field
 from arraykit.doa.plan import check_geometry, plan_covariance
 from arraykit.doa.refine import _inside_arc
 from arraykit.doa.search import locate_cov
@@ -161,7 +161,6 @@ class SrpCovSearch:
         # and its coarse map (diffuse_height)
         d = np.linalg.norm(base[self._order], axis=1)
         self._gamma = np.sinc(2.0 * freqs[:, None] * d[None, :] / plan.c)
-        self._gamma_norm = float(np.sum(self._gamma**2))
         self.diffuse_map = self._map(self._gamma.astype(complex))
         self.diffuse_map.setflags(write=False)
 
@@ -186,9 +185,7 @@ class SrpCovSearch:
             raise v.fail("geometry", self.geometry, why)
         F, M = len(self.freqs), self.geometry.n_mics
         C = np.take(np.asarray(R).reshape(F, M * M), self._flat_sorted, axis=1)
-        alpha = max(float(np.sum(unit_phase(C).real * self._gamma)) / self._gamma_norm, 0.0)
-        m = spec - alpha * self.diffuse_map
-        return float(m.max() - map_floor(m))
+        return height_without_field(spec, self.diffuse_map, unit_phase(C).real, self._gamma)
 
     def __call__(self, R: np.ndarray) -> tuple[float, float, float, np.ndarray]:
         """``(azimuth, elevation, power, coarse map (G_c,))`` of the covariance ``(F, M, M)``."""

@@ -57,7 +57,7 @@ from arraykit.beamform import RecursiveCovariance, steering_vector
 from arraykit.beamform.apply import live_channels
 from arraykit.doa import SrpCovSearch
 from arraykit.doa import sparsity as _sparsity
-from arraykit.doa.confidence import NO_SOURCE_FLOOR, map_floor
+from arraykit.doa.confidence import field_stands_out, map_floor
 from arraykit.doa.plan import Plan
 from arraykit.frontend.tracking import _angle as _exact_angle
 from arraykit.geometry import ArrayGeometry
@@ -190,7 +190,7 @@ class Localiser:
         # (a small line, at broadside): such a block's peak must stand `diffuse_floor`
         # above the median once the field is fitted out (SrpCovSearch.diffuse_height)
         dmap = self.search.diffuse_map if self.search.fast else None
-        stands = dmap is not None and float(dmap.max()) - map_floor(dmap) >= NO_SOURCE_FLOOR
+        stands = dmap is not None and field_stands_out(dmap)
         self.diffuse_floor = float(diffuse_floor) if stands else 0.0
         self.zones = (
             OnsetZones(self.search.plan, hop_seconds=hop_seconds, memory=zone_memory)
