@@ -321,18 +321,6 @@ def speed(runs: int = 5) -> tuple[list[list[str]], list[list[str]]]:
     return rows, list(opt_rows.values())
 
 
-def modulated_diffuse(g: ak.ArrayGeometry, seconds: float, seed: int) -> np.ndarray:
-    """A diffuse field whose level swings 20 dB (0.3-1 Hz), plus faint sensor noise (the
-    same as ``tests/test_frontend.py``'s)."""
-    rng = np.random.default_rng(1000 + seed)
-    n = int(seconds * FS)
-    t = np.arange(n) / FS
-    swing = 10 * np.sin(2 * np.pi * rng.uniform(0.3, 1.0) * t + rng.uniform(0, 6))
-    env = 10 ** ((swing - 10 * rng.uniform()) / 20)
-    d = ak.sim.diffuse_noise(g, n, FS, seed=seed)
-    return 0.05 * d * env + 1e-4 * rng.standard_normal(d.shape)
-
-
 def _still(truth: np.ndarray):
     """`truth` ``(K, 2)`` at every time (talkers standing still)."""
     return lambda t: truth
@@ -370,7 +358,7 @@ def line(first: int, seeds: int) -> list[list[str]]:
         started = 0
         for sd in range(first, first + 2 * seeds):
             pipe = Pipeline(g, FS, opts)
-            reps = pipe.process(modulated_diffuse(g, 5.0, sd)) + pipe.finish()
+            reps = pipe.process(scoring.modulated_diffuse(g, 5.0, sd, FS)) + pipe.finish()
             started += len({t.id for r in reps for t in r.tracks})
         errs, swaps, false, delays = [], 0, 0, []
         for x, truth, onsets in talks:

@@ -2001,17 +2001,6 @@ def test_an_out_folder_that_cannot_be_made_is_named(tmp_path: Path, capsys) -> N
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rec.wav"]
 
 
-def _modulated_diffuse(g: ak.ArrayGeometry, seconds: float, seed: int) -> np.ndarray:
-    """A diffuse field whose level swings 20 dB (0.3-1 Hz), plus faint sensor noise."""
-    rng = np.random.default_rng(1000 + seed)
-    n = int(seconds * FS)
-    t = np.arange(n) / FS
-    swing = 10 * np.sin(2 * np.pi * rng.uniform(0.3, 1.0) * t + rng.uniform(0, 6))
-    env = 10 ** ((swing - 10 * rng.uniform()) / 20)
-    d = ak.sim.diffuse_noise(g, n, FS, seed=seed)
-    return 0.05 * d * env + 1e-4 * rng.standard_normal(d.shape)
-
-
 @pytest.mark.parametrize("seed", [0, 2])
 def test_a_line_starts_no_track_in_a_diffuse_field_and_still_tracks_a_talker(seed: int) -> None:
     """A 4-mic 40 mm line's map of a diffuse field peaks near broadside like a talker's
@@ -2021,7 +2010,7 @@ def test_a_line_starts_no_track_in_a_diffuse_field_and_still_tracks_a_talker(see
     60 degrees in the same noise 20 dB under it is tracked as before (one track, 94-95
     blocks, median 67 degrees: the line's bias in this room)."""
     g = ak.ArrayGeometry.linear(4, 0.04)
-    noise = _modulated_diffuse(g, 5.0, seed)
+    noise = scoring.modulated_diffuse(g, 5.0, seed, FS)
     pipe = Pipeline(g, FS)
     reps = pipe.process(noise) + pipe.finish()
     assert not {t.id for r in reps for t in r.tracks}

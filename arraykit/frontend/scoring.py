@@ -300,6 +300,22 @@ def meeting_voices(
     return out[0], out[1]
 
 
+def modulated_diffuse(geometry: object, seconds: float, seed: int, fs: int = 16000) -> np.ndarray:
+    """A diffuse field ``(M, N)`` whose level swings 20 dB (a sine of 0.3-1 Hz), plus faint
+    sensor noise: the no-talker scene of the front end's false-track checks on a line (the
+    line part of ``benchmarks/bench_frontend.py`` and its test), where a steady field would
+    leave the energy detector's floor at its level."""
+    from arraykit import sim
+
+    rng = np.random.default_rng(1000 + seed)
+    n = int(seconds * fs)
+    t = np.arange(n) / fs
+    swing = 10 * np.sin(2 * np.pi * rng.uniform(0.3, 1.0) * t + rng.uniform(0, 6))
+    env = 10 ** ((swing - 10 * rng.uniform()) / 20)
+    d = sim.diffuse_noise(geometry, n, fs, seed=seed)  # type: ignore[arg-type]
+    return 0.05 * d * env + 1e-4 * rng.standard_normal(d.shape)
+
+
 def meeting(
     geometry: object,
     seed: int,
