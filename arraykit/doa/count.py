@@ -167,7 +167,7 @@ def _given(plan: Plan, stats: BandStatistics, K: int) -> Count:
     frames = stats.tf_frames() if K >= 2 and plan.options.counting == "tf" else None
     if frames is None or not tf_applies(plan):
         return Count(K, f"given: num_sources={K}")
-    found = _sparsity.pursue(frames, plan, K, force=True)  # sparsity.seed_zones's atoms
+    found = _sparsity.seed_zones(frames, plan, K)
     if len(found.grid_index) == 0:
         return Count(
             K, f"given: num_sources={K} (no single-source zone: the map's peaks)", clear=0.0
