@@ -217,7 +217,8 @@ class Track:
 
     @property
     def elevation(self) -> float:
-        return min(90.0, max(-90.0, float(self.state.x[2])))
+        el = float(self.state.x[2])
+        return min(90.0, max(-90.0, el)) if el == el else el  # (a NaN stays NaN, as np.clip's)
 
     @property
     def confirmed(self) -> bool:
