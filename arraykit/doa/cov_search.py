@@ -89,9 +89,7 @@ class SrpCovSearch:
         precision: Literal["double", "single"] = "double",
     ) -> None:
         geometry = check_geometry(geometry)
-        if precision not in ("double", "single"):
-            raise v.fail("precision", precision, "must be 'double' or 'single'")
-        self.precision = precision
+        self.precision = v.choice("precision", precision, ("double", "single"))
         freqs = v.frequencies("freqs", freqs)
         if np.any(freqs <= 0):
             raise v.fail("freqs", freqs, "must be the band's bin frequencies, > 0 Hz")
@@ -168,8 +166,13 @@ class SrpCovSearch:
         """The coarse map ``(G_c,)`` of PHAT cross-spectra of the pairs in baseline order
         ``(F, P)`` (conjugated where the baseline is the opposite one: the real parts,
         which the isotropic field's are, need not be)."""
+        return self.coarse_table @ self._baselines(Z)
+
+    def _baselines(self, Z: np.ndarray) -> np.ndarray:
+        """The pairs' cross-spectra in baseline order ``(F, P)`` summed per baseline, as
+        the tables' rows read them: ``(F * 2B)``, ``[Re S | Im S]`` per bin."""
         S = np.add.reduceat(Z, self._starts, axis=1)  # (F, B)
-        return self.coarse_table @ np.concatenate([S.real, S.imag], axis=1).ravel()
+        return np.concatenate([S.real, S.imag], axis=1).ravel()
 
     def diffuse_height(self, R: np.ndarray, spec: np.ndarray) -> float:
         """The coarse map `spec` ``(G_c,)`` of the covariance `R` ``(F, M, M)`` (this
@@ -211,8 +214,7 @@ class SrpCovSearch:
         Z = unit_phase(C)  # PHAT
         if self._flip_any:
             Z[:, self._flip] = Z[:, self._flip].conj()
-        S = np.add.reduceat(Z, self._starts, axis=1)  # (F, B)
-        r = np.concatenate([S.real, S.imag], axis=1).ravel()  # (F * 2B): [Re S | Im S]
+        r = self._baselines(Z)
         if self.coarse_table.dtype == np.float32:
             spec = (self.coarse_table @ r.astype(np.float32)).astype(float)
             k = int(np.argmax(spec))

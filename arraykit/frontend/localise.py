@@ -312,7 +312,7 @@ class Localiser:
         confirmed track of `known`, is a diffuse field's: on an array whose own map of one
         stands out, the map of `R` (`spec`) with the field fitted out
         (:meth:`~arraykit.doa.SrpCovSearch.diffuse_height`) rises under `diffuse_floor`."""
-        if self.diffuse_floor <= 0 or any(_angle(az, el, a, e) < self.zone_rival for a, e in known):
+        if self.diffuse_floor <= 0 or self._tracked(az, el, known):
             return False
         return self.search.diffuse_height(R, spec) < self.diffuse_floor
 
@@ -350,11 +350,14 @@ class Localiser:
         """Whether `az`, `el` is a talker starting while an established one speaks: the
         block's `first` peak lies within `zone_rival` (the tracker's gate) of a confirmed
         track and this direction `onset_apart` or more from every confirmed track."""
-        return (
-            bool(known)
-            and any(_angle(first[0], first[1], a, e) < self.zone_rival for a, e in known)
-            and all(_angle(az, el, a, e) >= self.onset_apart for a, e in known)
+        return self._tracked(first[0], first[1], known) and all(
+            _angle(az, el, a, e) >= self.onset_apart for a, e in known
         )
+
+    def _tracked(self, az: float, el: float, known: list[tuple[float, float]] | tuple[()]) -> bool:
+        """Whether `az`, `el` lies within `zone_rival` (the tracker's gate) of a confirmed
+        track of `known`."""
+        return any(_angle(az, el, a, e) < self.zone_rival for a, e in known)
 
     def _zone_peaks(
         self,
